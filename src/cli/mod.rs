@@ -1,0 +1,40 @@
+//! The `hoist` command line.
+
+mod edit;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hoist",
+    version,
+    about = "Promote container images through environments by pull request"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    SetImage(edit::SetImageArgs),
+    SetValue(edit::SetValueArgs),
+}
+
+/// Runs a command: exit 0 on success (changed or unchanged), 1 on a refusal or bad input,
+/// with the reason on stderr.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::SetImage(a) => edit::set_image(a),
+        Command::SetValue(a) => edit::set_value(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Hoist promotes container images through environments by pull request.
+
+pub mod cli;
+pub mod diff;
+pub mod fsutil;
+pub mod image;
+pub mod manifest;

@@ -1,0 +1,210 @@
+//! Any YAML file (Helm values included) by a dotted path such as `image.tag` or
+//! `containers[0].image`: Kargo's `yaml-update`, byte-preserving.
+
+use std::fmt;
+
+use super::tree::{Kind, Node, Value};
+use super::{EditError, Edited, Plan, Reason, scalar};
+use granit_parser::ScalarStyle;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// A parsed path: keys separated by `.`, list indices as `[n]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path(pub Vec<Segment>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("path {path:?}: {why}")]
+pub struct PathError {
+    pub path: String,
+    pub why: &'static str,
+}
+
+impl Path {
+    pub fn parse(s: &str) -> Result<Self, PathError> {
+        let bad = |why| PathError {
+            path: s.to_owned(),
+            why,
+        };
+        let mut segs = vec![];
+        for (n, part) in s.split('.').enumerate() {
+            let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+            // Only a path into a top-level list may start with `[n]`.
+            if part.is_empty() || key.is_empty() && n > 0 {
+                return Err(bad("has an empty key (write `a.b`, `a[0].b`)"));
+            }
+            if key.contains(']') {
+                return Err(bad("has a ']' without '['"));
+            }
+            if !key.is_empty() {
+                segs.push(Segment::Key(key.to_owned()));
+            }
+            while !rest.is_empty() {
+                let close = rest.find(']').ok_or_else(|| bad("has a '[' without ']'"))?;
+                let i = rest[1..close]
+                    .parse::<usize>()
+                    .map_err(|_| bad("has an index that is not a whole number"))?;
+                segs.push(Segment::Index(i));
+                rest = &rest[close + 1..];
+                if !rest.is_empty() && !rest.starts_with('[') {
+                    return Err(bad("has text after ']' (write `a[0].b`)"));
+                }
+            }
+        }
+        Ok(Self(segs))
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            match s {
+                Segment::Key(k) if i == 0 => write!(f, "{k}")?,
+                Segment::Key(k) => write!(f, ".{k}")?,
+                Segment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sets the string at `path`. A missing last key is added to its (block) mapping;
+/// anything else missing is refused.
+pub fn set_value(text: &str, path: &Path, value: &str) -> Result<Edited, EditError> {
+    let mut plan = Plan::new(text)?;
+    if value.chars().any(char::is_control) {
+        return Err(EditError::at(
+            text,
+            0,
+            Reason::InvalidValue("the value contains a line break or control character".into()),
+        ));
+    }
+    let Some((last, parents)) = path.0.split_last() else {
+        return Err(EditError::at(
+            text,
+            0,
+            Reason::NotFound {
+                what: "the path is empty".into(),
+            },
+        ));
+    };
+    let mut node = plan.root().clone();
+    let mut walked = Path(vec![]);
+    for seg in parents {
+        plan.check_not_shared(&node, &name(&walked))?;
+        node = child(&plan, &node, &walked, seg)?.clone();
+        walked.0.push(seg.clone());
+    }
+    plan.check_not_shared(&node, &name(&walked))?;
+    let what = path.to_string();
+    match (last, child(&plan, &node, &walked, last)) {
+        (_, Ok(target)) => {
+            let target = target.clone();
+            plan.replace_scalar(&target, &what, value)?;
+        }
+        (Segment::Key(k), Err(_)) if matches!(node.kind, Kind::Map { .. }) => {
+            let rendered = scalar::render(value, ScalarStyle::Plain);
+            plan.insert_keys(&node, &name(&walked), &[(k.clone(), rendered)], None)?;
+            plan.changes.push(super::Change {
+                what: what.clone(),
+                old: None,
+                new: Some(value.into()),
+            });
+        }
+        (_, Err(e)) => return Err(e),
+    }
+    if let Some(v) = value_at(&mut plan.expected, &path.0) {
+        *v = Value::str(value);
+    } else if let (Some(parent), Segment::Key(k)) = (
+        value_at(&mut plan.expected, &path.0[..path.0.len() - 1]),
+        last,
+    ) {
+        parent.set(k, Value::str(value));
+    }
+    plan.finish()
+}
+
+fn name(p: &Path) -> String {
+    if p.0.is_empty() {
+        "the document".into()
+    } else {
+        p.to_string()
+    }
+}
+
+fn child<'n>(plan: &Plan, node: &'n Node, at: &Path, seg: &Segment) -> Result<&'n Node, EditError> {
+    let here = name(at);
+    let found = match &node.kind {
+        Kind::Seq { .. } => "a list",
+        Kind::Map { .. } => "a mapping",
+        Kind::Alias(_) => "an alias",
+        Kind::Scalar { .. } => "a single value",
+    };
+    match (seg, &node.kind) {
+        (Segment::Key(k), Kind::Map { .. }) => node.get(k).ok_or_else(|| {
+            plan.err(
+                node,
+                Reason::NotFound {
+                    what: format!("{here} has no key {k:?}"),
+                },
+            )
+        }),
+        (Segment::Index(i), Kind::Seq { items, .. }) => items.get(*i).ok_or_else(|| {
+            plan.err(
+                node,
+                Reason::NotFound {
+                    what: format!("{here} has {} items, so there is no [{i}]", items.len()),
+                },
+            )
+        }),
+        (Segment::Key(k), _) => Err(plan.err(
+            node,
+            Reason::NotFound {
+                what: format!("{here} is {}, so it has no key {k:?}", found),
+            },
+        )),
+        (Segment::Index(i), _) => Err(plan.err(
+            node,
+            Reason::NotFound {
+                what: format!("{here} is {}, so it has no item [{i}]", found),
+            },
+        )),
+    }
+}
+
+fn value_at<'v>(v: &'v mut Value, path: &[Segment]) -> Option<&'v mut Value> {
+    let mut cur = v;
+    for seg in path {
+        cur = match (seg, cur) {
+            (Segment::Key(k), v @ Value::Map(_)) => v.get_mut(k)?,
+            (Segment::Index(i), Value::Seq(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse() {
+        assert_eq!(
+            Path::parse("image.tag").unwrap().0,
+            [Segment::Key("image".into()), Segment::Key("tag".into())]
+        );
+        assert_eq!(
+            Path::parse("spec.containers[1].image").unwrap().to_string(),
+            "spec.containers[1].image"
+        );
+        assert_eq!(Path::parse("a[0][2]").unwrap().0.len(), 3);
+        for bad in ["", "a..b", "a[x]", "a[0", "a]", "a[0]b", "."] {
+            assert!(Path::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}
