@@ -23,15 +23,33 @@ criterion_main!(benches, more);
 
 fn parse_only(c: &mut Criterion) {
     let text = include_str!("../tests/fixtures/kustomization-2k.yaml");
-    c.bench_function("parse 2KB", |b| b.iter(|| manifest::tree::parse(std::hint::black_box(text)).unwrap()));
-    c.bench_function("granit events 2KB no comments", |b| b.iter(|| {
-        let mut o = granit_parser::Options::default(); o.emit_comments = false;
-        let mut p = granit_parser::Parser::new_from_str_with_options(std::hint::black_box(text), o);
-        let mut n = 0; while let Some(e) = p.next_event() { e.unwrap(); n += 1; } n
-    }));
-    c.bench_function("granit events 2KB", |b| b.iter(|| {
-        let mut p = granit_parser::Parser::new_from_str(std::hint::black_box(text));
-        let mut n = 0; while let Some(e) = p.next_event() { e.unwrap(); n += 1; } n
-    }));
+    c.bench_function("parse 2KB", |b| {
+        b.iter(|| manifest::tree::parse(std::hint::black_box(text)).unwrap())
+    });
+    c.bench_function("granit events 2KB no comments", |b| {
+        b.iter(|| {
+            let mut o = granit_parser::Options::default();
+            o.emit_comments = false;
+            let mut p =
+                granit_parser::Parser::new_from_str_with_options(std::hint::black_box(text), o);
+            let mut n = 0;
+            while let Some(e) = p.next_event() {
+                e.unwrap();
+                n += 1;
+            }
+            n
+        })
+    });
+    c.bench_function("granit events 2KB", |b| {
+        b.iter(|| {
+            let mut p = granit_parser::Parser::new_from_str(std::hint::black_box(text));
+            let mut n = 0;
+            while let Some(e) = p.next_event() {
+                e.unwrap();
+                n += 1;
+            }
+            n
+        })
+    });
 }
 criterion_group!(more, parse_only);

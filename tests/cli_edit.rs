@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 const KUST: &str = "resources:\n- base\nimages:\n- name: app # the app\n  newTag: v1\n  digest: sha256:1111111111111111111111111111111111111111111111111111111111111111\n";
 
 fn hoist(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hoist")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -32,8 +35,17 @@ fn set_image_writes_the_edit_and_says_what_changed() {
         "resources:\n- base\nimages:\n- name: app # the app\n  newTag: v2\n"
     );
     let err = stderr(&o);
-    assert!(err.contains("updated") && err.contains("newTag: v1 -> v2") && err.contains("digest: removed"), "{err}");
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left behind");
+    assert!(
+        err.contains("updated")
+            && err.contains("newTag: v1 -> v2")
+            && err.contains("digest: removed"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file is left behind"
+    );
 }
 
 #[test]
@@ -43,7 +55,10 @@ fn unchanged_exits_zero_and_leaves_the_file() {
     let o = hoist(&["set-image", &f, "app:v1"]);
     assert!(o.status.success());
     assert!(stderr(&o).contains("unchanged"));
-    assert_eq!(fs::read_to_string(&f).unwrap(), "images:\n- name: app\n  newTag: v1\n");
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        "images:\n- name: app\n  newTag: v1\n"
+    );
 }
 
 #[test]
@@ -53,7 +68,11 @@ fn a_refusal_names_file_line_and_reason_and_writes_nothing() {
     let f = file_with(dir.path(), text.as_bytes());
     let o = hoist(&["set-image", &f, "app:v3"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains(&format!("{f}:4:3: images has a second entry named \"app\"")), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("{f}:4:3: images has a second entry named \"app\"")),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(fs::read_to_string(&f).unwrap(), text);
 }
 
@@ -84,12 +103,18 @@ fn stdout_and_diff_preview_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let f = file_with(dir.path(), b"images:\n- name: app\n  newTag: v1\n");
     let o = hoist(&["set-image", "--stdout", &f, "app:1.10"]);
-    assert_eq!(String::from_utf8(o.stdout).unwrap(), "images:\n- name: app\n  newTag: \"1.10\"\n");
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "images:\n- name: app\n  newTag: \"1.10\"\n"
+    );
     let o = hoist(&["set-image", "--diff", &f, "app:v2"]);
     let d = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(d.contains("-  newTag: v1\n+  newTag: v2\n"), "{d}");
     assert!(stderr(&o).contains("would update"));
-    assert_eq!(fs::read_to_string(&f).unwrap(), "images:\n- name: app\n  newTag: v1\n");
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        "images:\n- name: app\n  newTag: v1\n"
+    );
 }
 
 #[test]
@@ -100,7 +125,10 @@ fn set_value_edits_helm_values() {
     let f = p.to_string_lossy();
     let o = hoist(&["set-value", &f, "image.tag", "v2"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(fs::read_to_string(&p).unwrap(), "image:\n  repository: reg/app # repo\n  tag: 'v2'\n");
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        "image:\n  repository: reg/app # repo\n  tag: 'v2'\n"
+    );
     let o = hoist(&["set-value", &f, "image..tag", "v2"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("empty key"));
@@ -123,5 +151,8 @@ fn help_explains_the_digest_rules() {
     let o = hoist(&["set-image", "--help"]);
     let help = String::from_utf8(o.stdout).unwrap();
     assert!(help.contains("A tag without a digest removes"), "{help}");
-    assert!(help.contains("A digest without a tag keeps the tag"), "{help}");
+    assert!(
+        help.contains("A digest without a tag keeps the tag"),
+        "{help}"
+    );
 }

@@ -7,10 +7,44 @@ use hoist::manifest::{self, Path, tree};
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[
-    "images:", "- ", "name: app", "newTag: v1", "digest: sha256:", "newName: reg/app", "\n",
-    "\r\n", "  ", "    ", "# c", "&a ", "*a", "[", "]", "{", "}", ", ", "---\n", "...\n", "'",
-    "\"", "|\n", ">-\n", "\u{feff}", "é😀", "~", "null", ": ", ":", "resources:", "kind: Kustomization",
-    "%YAML 1.2\n", "!!str ", "? ", "\t", "${TAG}", "{{ x }}",
+    "images:",
+    "- ",
+    "name: app",
+    "newTag: v1",
+    "digest: sha256:",
+    "newName: reg/app",
+    "\n",
+    "\r\n",
+    "  ",
+    "    ",
+    "# c",
+    "&a ",
+    "*a",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "---\n",
+    "...\n",
+    "'",
+    "\"",
+    "|\n",
+    ">-\n",
+    "\u{feff}",
+    "é😀",
+    "~",
+    "null",
+    ": ",
+    ":",
+    "resources:",
+    "kind: Kustomization",
+    "%YAML 1.2\n",
+    "!!str ",
+    "? ",
+    "\t",
+    "${TAG}",
+    "{{ x }}",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -23,7 +57,10 @@ fn exercise(text: &str) {
         if let Ok(out) = manifest::set_image(text, &ImageSpec::parse(s).unwrap())
             && out.is_changed()
         {
-            assert!(tree::parse(&out.text).is_ok(), "accepted edit does not re-read:\n{text:?}");
+            assert!(
+                tree::parse(&out.text).is_ok(),
+                "accepted edit does not re-read:\n{text:?}"
+            );
         }
     }
     for p in ["images[0].newTag", "a.b", "[0]"] {

@@ -39,7 +39,11 @@ fn quote(v: &str, q: u8) -> String {
 fn render(entries: &[Entry], st: &Style) -> String {
     let e = st.eol;
     let ind = " ".repeat(st.indent);
-    let dash = if st.indented_list { ind.clone() } else { String::new() };
+    let dash = if st.indented_list {
+        ind.clone()
+    } else {
+        String::new()
+    };
     let mut trailing = st.trailing.iter().cycle();
     let mut t = |s: &mut String| {
         if let Some(Some(c)) = trailing.next() {
@@ -60,10 +64,18 @@ fn render(entries: &[Entry], st: &Style) -> String {
         s.push_str(&format!("{e}{dash}- name: {}", quote(&en.name, st.quote)));
         t(&mut s);
         let key = format!("{dash}  ");
-        for (k, v) in [("newName", &en.new_name), ("newTag", &en.tag), ("digest", &en.digest)] {
+        for (k, v) in [
+            ("newName", &en.new_name),
+            ("newTag", &en.tag),
+            ("digest", &en.digest),
+        ] {
             if let Some(v) = v {
                 // Values that YAML would retype are always quoted in the source.
-                let q = if st.quote == 0 && !manifest::scalar::plain_safe(v) { 2 } else { st.quote };
+                let q = if st.quote == 0 && !manifest::scalar::plain_safe(v) {
+                    2
+                } else {
+                    st.quote
+                };
                 s.push_str(&format!("{e}{key}{k}: {}", quote(v, q)));
                 t(&mut s);
             }
@@ -108,7 +120,11 @@ fn entry(name: String) -> impl Strategy<Value = Entry> {
 }
 
 fn comment() -> impl Strategy<Value = String> {
-    prop_oneof!["[ -~]{0,30}", "[a-zé日本😀 ]{0,12}", Just("{\"$imagepolicy\": \"flux-system:app:tag\"}".to_owned())]
+    prop_oneof![
+        "[ -~]{0,30}",
+        "[a-zé日本😀 ]{0,12}",
+        Just("{\"$imagepolicy\": \"flux-system:app:tag\"}".to_owned())
+    ]
 }
 
 fn style() -> impl Strategy<Value = Style> {
@@ -122,16 +138,18 @@ fn style() -> impl Strategy<Value = Style> {
         proptest::collection::vec(comment(), 0..3),
         proptest::collection::vec(proptest::option::of(comment()), 1..6),
     )
-        .prop_map(|(eol, indent, indented_list, quote, bom, final_newline, comments, trailing)| Style {
-            eol,
-            indent,
-            indented_list,
-            quote,
-            bom,
-            final_newline,
-            comments,
-            trailing,
-        })
+        .prop_map(
+            |(eol, indent, indented_list, quote, bom, final_newline, comments, trailing)| Style {
+                eol,
+                indent,
+                indented_list,
+                quote,
+                bom,
+                final_newline,
+                comments,
+                trailing,
+            },
+        )
 }
 
 fn case() -> impl Strategy<Value = (Vec<Entry>, Style, Entry)> {
@@ -139,10 +157,11 @@ fn case() -> impl Strategy<Value = (Vec<Entry>, Style, Entry)> {
     (names, style()).prop_flat_map(|(names, st)| {
         let entries: Vec<_> = names.iter().map(|n| entry((*n).to_owned())).collect();
         let target_name = prop_oneof![proptest::sample::select(names.clone()), Just("brand-new")];
-        let spec = target_name.prop_flat_map(|n| entry(n.to_owned())).prop_filter(
-            "a spec sets something",
-            |e| e.new_name.is_some() || e.tag.is_some() || e.digest.is_some(),
-        );
+        let spec = target_name
+            .prop_flat_map(|n| entry(n.to_owned()))
+            .prop_filter("a spec sets something", |e| {
+                e.new_name.is_some() || e.tag.is_some() || e.digest.is_some()
+            });
         (entries, Just(st), spec)
     })
 }

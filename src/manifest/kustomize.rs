@@ -56,9 +56,9 @@ pub struct ImageEntry {
 
 /// Reads the `images:` entries of a kustomization, refusing what `set_image` refuses.
 pub fn read_images(text: &str) -> Result<Vec<ImageEntry>, EditError> {
-    let plan = Plan::new(text)?;
-    check_kustomization(&plan)?;
-    let Some(images) = plan.root().get("images") else {
+    let (plan, root) = Plan::new(text)?;
+    check_kustomization(&plan, &root)?;
+    let Some(images) = root.get("images") else {
         return Ok(vec![]);
     };
     let Kind::Seq { items, .. } = &images.kind else {
@@ -85,9 +85,8 @@ pub fn read_images(text: &str) -> Result<Vec<ImageEntry>, EditError> {
 /// A tag without a digest removes an existing `digest`: a stale digest would keep
 /// pinning the old image. A digest without a tag keeps the tag.
 pub fn set_image(text: &str, spec: &ImageSpec) -> Result<Edited, EditError> {
-    let mut plan = Plan::new(text)?;
-    check_kustomization(&plan)?;
-    let root = plan.root().clone();
+    let (mut plan, root) = Plan::new(text)?;
+    check_kustomization(&plan, &root)?;
     let Some((images_key, images)) = root
         .entries()
         .iter()
@@ -122,8 +121,7 @@ pub fn set_image(text: &str, spec: &ImageSpec) -> Result<Edited, EditError> {
     plan.finish()
 }
 
-fn check_kustomization(plan: &Plan) -> Result<(), EditError> {
-    let root = plan.root();
+fn check_kustomization(plan: &Plan, root: &Node) -> Result<(), EditError> {
     let not = |why: String| Err(plan.err(root, Reason::NotKustomization(why)));
     let Kind::Map { entries, .. } = &root.kind else {
         return not("the top level is not a mapping".into());
@@ -237,8 +235,8 @@ fn edit_entry(plan: &mut Plan, images: &Node, i: usize, spec: &ImageSpec) -> Res
         .iter()
         .rev()
         .find(|(k, _)| !(remove_digest && k.as_str() == Some("digest")))
-        .map(|(_, v)| v.clone());
-    plan.insert_keys(entry, &format!("images[{i}]"), &missing, after.as_ref())?;
+        .map(|(_, v)| v);
+    plan.insert_keys(entry, &format!("images[{i}]"), &missing, after)?;
     if remove_digest && let Some((k, v)) = digest {
         if entry.is_flow() {
             return Err(plan.err(

@@ -13,6 +13,7 @@ pub mod scalar;
 pub mod text;
 pub mod tree;
 
+use std::collections::HashSet;
 use std::fmt;
 
 use granit_parser::ScalarStyle;
@@ -59,7 +60,8 @@ impl fmt::Display for Change {
 /// An edit being planned: the byte edits, and the document they must produce.
 struct Plan<'a> {
     text: &'a str,
-    doc: Document,
+    /// Anchor ids that some alias refers to.
+    aliased: HashSet<usize>,
     eol: &'static str,
     edits: Vec<Edit>,
     expected: Value,
@@ -67,26 +69,21 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(text: &'a str) -> Result<Self, EditError> {
-        let doc = tree::parse(text).map_err(|e| EditError::from_parse(text, e))?;
-        let expected = doc
-            .value()
-            .ok_or_else(|| EditError::at(text, 0, Reason::Empty))?;
-        Ok(Self {
+    /// Parses `text`; returns the plan and the document's root, which the caller walks
+    /// while the plan collects edits.
+    fn new(text: &'a str) -> Result<(Self, Node), EditError> {
+        let Document { root, aliased } =
+            tree::parse(text).map_err(|e| EditError::from_parse(text, e))?;
+        let root = root.ok_or_else(|| EditError::at(text, 0, Reason::Empty))?;
+        let plan = Self {
             text,
-            doc,
+            aliased,
             eol: text::eol(text),
             edits: Vec::new(),
-            expected,
+            expected: root.value(),
             changes: Vec::new(),
-        })
-    }
-
-    fn root(&self) -> &Node {
-        self.doc
-            .root
-            .as_ref()
-            .expect("Plan::new refuses empty documents")
+        };
+        Ok((plan, root))
     }
 
     fn err(&self, node: &Node, reason: Reason) -> EditError {
@@ -97,7 +94,7 @@ impl<'a> Plan<'a> {
     fn check_not_shared(&self, node: &Node, what: &str) -> Result<(), EditError> {
         match node.kind {
             Kind::Alias(_) => Err(self.err(node, Reason::Alias { what: what.into() })),
-            _ if node.anchor != 0 && self.doc.aliased.contains(&node.anchor) => {
+            _ if node.anchor != 0 && self.aliased.contains(&node.anchor) => {
                 Err(self.err(node, Reason::SharedAnchor { what: what.into() }))
             }
             _ => Ok(()),

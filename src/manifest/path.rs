@@ -75,7 +75,7 @@ impl fmt::Display for Path {
 /// Sets the string at `path`. A missing last key is added to its (block) mapping;
 /// anything else missing is refused.
 pub fn set_value(text: &str, path: &Path, value: &str) -> Result<Edited, EditError> {
-    let mut plan = Plan::new(text)?;
+    let (mut plan, root) = Plan::new(text)?;
     if value.chars().any(char::is_control) {
         return Err(EditError::at(
             text,
@@ -92,23 +92,22 @@ pub fn set_value(text: &str, path: &Path, value: &str) -> Result<Edited, EditErr
             },
         ));
     };
-    let mut node = plan.root().clone();
+    let mut node = &root;
     let mut walked = Path(vec![]);
     for seg in parents {
-        plan.check_not_shared(&node, &name(&walked))?;
-        node = child(&plan, &node, &walked, seg)?.clone();
+        plan.check_not_shared(node, &name(&walked))?;
+        node = child(&plan, node, &walked, seg)?;
         walked.0.push(seg.clone());
     }
-    plan.check_not_shared(&node, &name(&walked))?;
+    plan.check_not_shared(node, &name(&walked))?;
     let what = path.to_string();
-    match (last, child(&plan, &node, &walked, last)) {
+    match (last, child(&plan, node, &walked, last)) {
         (_, Ok(target)) => {
-            let target = target.clone();
-            plan.replace_scalar(&target, &what, value)?;
+            plan.replace_scalar(target, &what, value)?;
         }
         (Segment::Key(k), Err(_)) if matches!(node.kind, Kind::Map { .. }) => {
             let rendered = scalar::render(value, ScalarStyle::Plain);
-            plan.insert_keys(&node, &name(&walked), &[(k.clone(), rendered)], None)?;
+            plan.insert_keys(node, &name(&walked), &[(k.clone(), rendered)], None)?;
             plan.changes.push(super::Change {
                 what: what.clone(),
                 old: None,

@@ -40,9 +40,31 @@ pub fn resolves_to_non_string(plain: &str) -> bool {
         // Only null and boolean words start with a letter; skip the regexes for the rest.
         Some(c) if c.is_ascii_alphabetic() => matches!(
             plain,
-            "null" | "Null" | "NULL" | "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no"
-                | "No" | "NO" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "on"
-                | "On" | "ON" | "off" | "Off" | "OFF"
+            "null"
+                | "Null"
+                | "NULL"
+                | "y"
+                | "Y"
+                | "yes"
+                | "Yes"
+                | "YES"
+                | "n"
+                | "N"
+                | "no"
+                | "No"
+                | "NO"
+                | "true"
+                | "True"
+                | "TRUE"
+                | "false"
+                | "False"
+                | "FALSE"
+                | "on"
+                | "On"
+                | "ON"
+                | "off"
+                | "Off"
+                | "OFF"
         ),
         Some(c) if c.is_ascii_digit() || b"+-.~<=".contains(c) => NOT_A_STRING.is_match(plain),
         Some(_) => false,
