@@ -1,5 +1,6 @@
 //! The `hoist` command line.
 
+mod config;
 mod edit;
 
 use std::process::ExitCode;
@@ -19,14 +20,24 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    CheckConfig(config::CheckConfigArgs),
+    /// Print the JSON Schema of the config file.
+    ConfigSchema,
     SetImage(edit::SetImageArgs),
     SetValue(edit::SetValueArgs),
 }
 
 /// Runs a command: exit 0 on success (changed or unchanged), 1 on a refusal or bad input,
 /// with the reason on stderr.
+pub use config::schema;
+
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::CheckConfig(a) => config::check_config(a),
+        Command::ConfigSchema => {
+            print!("{}", config::schema());
+            Ok(())
+        }
         Command::SetImage(a) => edit::set_image(a),
         Command::SetValue(a) => edit::set_value(a),
     };

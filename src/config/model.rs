@@ -1,0 +1,242 @@
+//! The configuration file's shape. Every field is documented here; the JSON Schema in
+//! `config/hoist.schema.json` and the docs are generated from these comments.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ordered::OrderedMap;
+
+/// Hoist's configuration: where the GitOps repository lives, the promotion DAG, and the
+/// services whose images move through it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The forge that holds the GitOps repository.
+    pub forge: Forge,
+    /// Environment variable holding the GitHub webhook secrets, comma-separated so a
+    /// new secret can be added before the old one is removed.
+    #[serde(default = "default_webhook_secrets_env")]
+    pub webhook_secrets_env: String,
+    /// Environment variable holding the shared token that EventBridge API destinations
+    /// send in the `x-hoist-token` header.
+    #[serde(default = "default_eventbridge_token_env")]
+    pub eventbridge_token_env: String,
+    /// The promotion DAG: stage name to stage. Order is kept for display.
+    pub stages: OrderedMap<Stage>,
+    /// The services to promote: service name to service.
+    pub services: OrderedMap<Service>,
+    /// How Hoist merges promotion pull requests.
+    #[serde(default)]
+    pub merge: Merge,
+    /// The Argo CD server that checks and verifies promotions.
+    #[serde(default)]
+    pub argocd: Option<ArgoCd>,
+}
+
+fn default_webhook_secrets_env() -> String {
+    "HOIST_WEBHOOK_SECRETS".into()
+}
+fn default_eventbridge_token_env() -> String {
+    "HOIST_EVENTBRIDGE_TOKEN".into()
+}
+
+/// Exactly one forge.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum Forge {
+    /// A GitHub (or GitHub Enterprise) repository, reached as a GitHub App.
+    Github(GitHub),
+    /// An AWS CodeCommit repository.
+    Codecommit(CodeCommit),
+}
+
+/// A GitHub repository and the App Hoist authenticates as.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitHub {
+    /// Owner (user or organization) of the GitOps repository.
+    pub owner: String,
+    /// Name of the GitOps repository.
+    pub repo: String,
+    /// Branch that promotions merge into.
+    #[serde(default = "default_base")]
+    pub base: String,
+    /// REST API root; GitHub Enterprise Server uses `https://HOST/api/v3`.
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    /// The GitHub App's id.
+    #[serde(default)]
+    pub app_id: Option<u64>,
+    /// File holding the App's private key (PEM).
+    #[serde(default)]
+    pub private_key_file: Option<String>,
+    /// Environment variable holding the App's private key (PEM).
+    #[serde(default)]
+    pub private_key_env: Option<String>,
+    /// The App's installation id on the repository; looked up when absent.
+    #[serde(default)]
+    pub installation_id: Option<u64>,
+    /// Environment variable holding a personal access token, for a first trial only:
+    /// run Hoist as a GitHub App in production.
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+fn default_base() -> String {
+    "main".into()
+}
+fn default_api_url() -> String {
+    "https://api.github.com".into()
+}
+
+/// An AWS CodeCommit repository.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeCommit {
+    /// Repository name.
+    pub repository: String,
+    /// AWS region of the repository.
+    pub region: String,
+    /// Branch that promotions merge into.
+    #[serde(default = "default_base")]
+    pub base: String,
+    /// CODEOWNERS owners mapped to the IAM principals (ARNs) whose approvals count
+    /// for them, since CodeCommit has no CODEOWNERS of its own.
+    #[serde(default)]
+    pub codeowners_iam: BTreeMap<String, Vec<String>>,
+}
+
+/// A node of the promotion DAG.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Stages whose verified freight this stage takes. A stage without upstreams is a
+    /// root: it takes freight straight from the registry.
+    #[serde(default)]
+    pub upstream: Vec<String>,
+    /// Whether freight must be verified in all upstreams (`all`) or in any one (`any`).
+    #[serde(default)]
+    pub availability: Availability,
+    /// Open the promotion pull request without a command: on a push for a root stage,
+    /// once verified upstream otherwise.
+    #[serde(default)]
+    pub auto: bool,
+    /// What must happen before Hoist merges a promotion into this stage.
+    #[serde(default)]
+    pub gate: Gate,
+    /// Argo CD Application that deploys this stage; `{service}` and `{stage}` are
+    /// replaced. Without it, the merge itself verifies the freight.
+    #[serde(default)]
+    pub argocd_app: Option<String>,
+}
+
+/// How many upstreams must have verified the freight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    /// Every upstream.
+    #[default]
+    All,
+    /// Any one upstream.
+    Any,
+}
+
+/// A stage's gate. Required checks (see `merge`) apply to every stage.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// A `/promote <stage>` comment opens the promotion.
+    #[serde(default)]
+    pub command: bool,
+    /// Who may promote: GitHub logins (`alice`) or teams (`@org/team`). Empty: anyone
+    /// with write access to the repository.
+    #[serde(default)]
+    pub promoters: Vec<String>,
+    /// An approval from a code owner of every changed path (CODEOWNERS on the base
+    /// branch) on the pull request's current head.
+    #[serde(default)]
+    pub codeowners: bool,
+    /// The approver must not be the person who asked for the promotion.
+    #[serde(default)]
+    pub separate_approver: bool,
+}
+
+/// One deployable image and the overlay files that pin it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The image repository, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/app`.
+    pub image: String,
+    /// Which tags are promoted.
+    #[serde(default)]
+    pub tags: TagPolicy,
+    /// The overlay to edit, relative to the repository root; `{service}` and `{stage}`
+    /// are replaced. A kustomization.
+    pub path: String,
+    /// The `images[].name` to edit in the kustomization; defaults to the service name.
+    #[serde(default)]
+    pub kustomize_name: Option<String>,
+    /// Promote an older version over a newer one. Off: a stage never goes back.
+    #[serde(default)]
+    pub allow_downgrade: bool,
+}
+
+/// Tag filters. All that are set must accept a tag.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagPolicy {
+    /// A semver range in the syntax of Kargo, Flux and Argo CD Image Updater:
+    /// `>=1.2.0 <2.0.0`, `^1.2`, `~1.2.3`, `1.x`, `>=1 <2 || >=3`. A `v` prefix on tags is
+    /// accepted. Pre-releases match only when the range names one.
+    #[serde(default)]
+    pub semver: Option<String>,
+    /// A regular expression the whole tag must match, e.g. `^main-[0-9a-f]{7}$`.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Regular expressions of tags never to promote.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+/// Merging promotion pull requests.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// Merge method.
+    #[serde(default)]
+    pub method: MergeMethod,
+    /// Check runs or commit statuses that must succeed on the head commit;
+    /// `{service}` and `{stage}` are replaced.
+    #[serde(default)]
+    pub required_checks: Vec<String>,
+}
+
+impl Default for Merge {
+    fn default() -> Self {
+        Self {
+            method: MergeMethod::Squash,
+            required_checks: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeMethod {
+    #[default]
+    Squash,
+    Merge,
+    Rebase,
+}
+
+/// The Argo CD API.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgoCd {
+    /// Server URL, e.g. `https://argocd.example.com`.
+    pub url: String,
+    /// Environment variable holding an Argo CD API token.
+    pub token_env: String,
+}

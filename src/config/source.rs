@@ -1,0 +1,113 @@
+//! The config text as a tree with positions, so that a semantic error found in the
+//! typed config can point at the line and column of the value it is about.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::ConfigError;
+use crate::manifest::text::line_col;
+use crate::manifest::tree::{self, Kind, Node};
+
+/// A step into the config tree: a mapping key or a list index.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+pub use Step::{Index as I, Key as K};
+
+pub struct Source<'a> {
+    text: &'a str,
+    file: &'a str,
+    root: Option<Node>,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(text: &'a str, file: &'a str) -> Self {
+        let root = tree::parse(text).ok().and_then(|d| d.root);
+        Self { text, file, root }
+    }
+
+    pub fn root(&self) -> Option<&Node> {
+        self.root.as_ref()
+    }
+
+    fn error(&self, pos: usize, message: String) -> ConfigError {
+        let (line, col) = line_col(self.text, pos);
+        ConfigError {
+            file: self.file.to_owned(),
+            line,
+            col,
+            message,
+        }
+    }
+
+    pub fn error_at_start(&self, message: String) -> ConfigError {
+        self.error(0, message)
+    }
+
+    pub fn error_at_node(&self, node: &Node, message: String) -> ConfigError {
+        self.error(node.span.start, message)
+    }
+
+    /// An error at the value `path` leads to, or at the deepest part of it that exists.
+    pub fn at(&self, path: &[Step], message: impl Into<String>) -> ConfigError {
+        self.error(self.find(path, false), message.into())
+    }
+
+    /// An error at the key of the last step (a stage's or service's name).
+    pub fn at_key(&self, path: &[Step], message: impl Into<String>) -> ConfigError {
+        self.error(self.find(path, true), message.into())
+    }
+
+    fn find(&self, path: &[Step], key: bool) -> usize {
+        let Some(mut node) = self.root.as_ref() else {
+            return 0;
+        };
+        let mut pos = node.span.start;
+        for (i, step) in path.iter().enumerate() {
+            let last = i + 1 == path.len();
+            let next = match (step, &node.kind) {
+                (Step::Key(k), Kind::Map { entries, .. }) => entries
+                    .iter()
+                    .find(|(kn, _)| kn.as_str() == Some(k))
+                    .map(|(kn, v)| if last && key { (kn, kn) } else { (kn, v) }),
+                (Step::Index(n), Kind::Seq { items, .. }) => items.get(*n).map(|v| (v, v)),
+                _ => None,
+            };
+            match next {
+                Some((_, v)) => {
+                    node = v;
+                    pos = v.span.start;
+                }
+                None => break,
+            }
+        }
+        pos
+    }
+
+    /// serde-saphyr's error, as `FILE:LINE:COL: message`.
+    pub fn serde_error(&self, e: &serde_saphyr::Error) -> ConfigError {
+        static SUFFIX: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"\s*at line \d+, column \d+\s*$").expect("suffix regex"));
+        let (line, col) = e.location().map_or((1, 1), |l| {
+            (l.line().max(1) as usize, l.column().max(1) as usize)
+        });
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        let first = match first.strip_prefix("budget breached: ") {
+            Some(what) => format!(
+                "refused: the YAML exceeds Hoist's limits on aliases, nesting or size ({what})"
+            ),
+            None => first.to_owned(),
+        };
+        ConfigError {
+            file: self.file.to_owned(),
+            line,
+            col,
+            message: SUFFIX.replace(&first, "").into_owned(),
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! Rules that span fields: the stage DAG, names, templates, references, patterns and
+//! credentials. Each rule adds errors; none stops the others.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::source::{I, K, Source, Step};
+use super::{Config, ConfigError, Forge, bad_placeholders};
+use crate::image::ImageName;
+use crate::suggest::suggest;
+use crate::tags::Range;
+
+fn re(s: &str) -> Regex {
+    Regex::new(s).expect("validation regex")
+}
+
+static STAGE_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z0-9-]+$"));
+static SERVICE_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"));
+static USER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$"));
+static TEAM: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"));
+static ENV_VAR: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_][A-Za-z0-9_]*$"));
+static REPO_PART: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9._-]+$"));
+
+pub fn validate(c: &Config, src: &Source) -> Vec<ConfigError> {
+    let mut v = Validator {
+        src,
+        errors: vec![],
+    };
+    v.stages(c);
+    v.services(c);
+    v.templates(c);
+    v.forge(c);
+    v.env_vars(c);
+    v.errors
+}
+
+struct Validator<'a> {
+    src: &'a Source<'a>,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator<'_> {
+    fn at(&mut self, path: &[Step], msg: impl Into<String>) {
+        self.errors.push(self.src.at(path, msg));
+    }
+    fn at_key(&mut self, path: &[Step], msg: impl Into<String>) {
+        self.errors.push(self.src.at_key(path, msg));
+    }
+
+    fn stages(&mut self, c: &Config) {
+        let names = c.stage_names();
+        let list = names.join(", ");
+        if names.is_empty() {
+            self.at(
+                &[K("stages")],
+                "no stages are defined; define at least one, e.g. `dev: { auto: true }`",
+            );
+            return;
+        }
+        for (name, stage) in c.stages.iter() {
+            if !STAGE_NAME.is_match(name) {
+                self.at_key(
+                    &[K("stages"), K(name)],
+                    format!("stage name {name:?} may hold only lowercase letters, digits and '-'"),
+                );
+            }
+            for (i, up) in stage.upstream.iter().enumerate() {
+                if c.stage(up).is_none() {
+                    let hint = suggest(up, &names)
+                        .map(|s| format!(" Did you mean {s:?}?"))
+                        .unwrap_or_default();
+                    self.at(&[K("stages"), K(name), K("upstream"), I(i)], format!(
+                        "stage {name:?} has upstream {up:?}, which is not a stage (stages: {list}).{hint}"
+                    ));
+                }
+            }
+            if !stage.upstream.is_empty() && !stage.auto && !stage.gate.command {
+                self.at_key(&[K("stages"), K(name)], format!(
+                    "stage {name:?} has upstreams but neither `auto: true` nor `gate: {{ command: true }}`, so nothing would ever promote into it"
+                ));
+            }
+            for (i, p) in stage.gate.promoters.iter().enumerate() {
+                if !USER.is_match(p) && !TEAM.is_match(p) {
+                    self.at(&[K("stages"), K(name), K("gate"), K("promoters"), I(i)], format!(
+                        "promoter {p:?} is neither a GitHub login (alice) nor a team (@org/team)"
+                    ));
+                }
+            }
+        }
+        let roots: Vec<&str> = c
+            .stages
+            .iter()
+            .filter(|(_, s)| s.upstream.is_empty())
+            .map(|(n, _)| n)
+            .collect();
+        if roots.is_empty() {
+            self.at(&[K("stages")], "no stage is a root (every stage has an upstream); at least one stage must take freight from the registry");
+        }
+        for cycle in cycles(c) {
+            let first = cycle[0].clone();
+            self.at_key(
+                &[K("stages"), K(&first)],
+                format!("stages form a cycle: {} -> {first}", cycle.join(" -> ")),
+            );
+        }
+        // Reachable: downstream of a root, through known stages only.
+        let mut reached: BTreeSet<&str> = roots.iter().copied().collect();
+        let mut frontier = roots.clone();
+        while let Some(s) = frontier.pop() {
+            for d in c.downstream(s) {
+                if reached.insert(d) {
+                    frontier.push(d);
+                }
+            }
+        }
+        if !roots.is_empty() {
+            for name in &names {
+                // A stage with an unknown upstream is reported as that already.
+                let known = c
+                    .stage(name)
+                    .is_some_and(|s| s.upstream.iter().all(|u| c.stage(u).is_some()));
+                if known && !reached.contains(name) {
+                    self.at_key(
+                        &[K("stages"), K(name)],
+                        format!(
+                            "stage {name:?} cannot be reached from a root stage ({})",
+                            roots.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn services(&mut self, c: &Config) {
+        if c.services.is_empty() {
+            self.at(&[K("services")], "no services are defined");
+        }
+        for (name, s) in c.services.iter() {
+            let at = |k| [K("services"), K(name), K(k)];
+            if !SERVICE_NAME.is_match(name) {
+                self.at_key(&[K("services"), K(name)], format!(
+                    "service name {name:?} may hold only lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+                ));
+            }
+            if let Err(e) = ImageName::parse(&s.image) {
+                self.at(&at("image"), e.to_string());
+            }
+            let path = &s.path;
+            for bad in bad_placeholders(path) {
+                self.at(
+                    &at("path"),
+                    format!(
+                        "path {path:?} uses {bad}; only {{service}} and {{stage}} are replaced"
+                    ),
+                );
+            }
+            if path.starts_with('/') || path.contains('\\') {
+                self.at(
+                    &at("path"),
+                    format!(
+                        "path {path:?} must be relative to the repository root, with '/' separators"
+                    ),
+                );
+            }
+            if path.split('/').any(|seg| seg == ".." || seg == ".") {
+                self.at(
+                    &at("path"),
+                    format!("path {path:?} must not contain '.' or '..' segments"),
+                );
+            }
+            if !path.contains("{stage}") {
+                self.at(
+                    &at("path"),
+                    format!("path {path:?} has no {{stage}}: every stage needs its own overlay"),
+                );
+            }
+            if let Some(r) = &s.tags.semver
+                && let Err(e) = Range::parse(r)
+            {
+                self.at(&[K("services"), K(name), K("tags"), K("semver")], e.why);
+            }
+            if let Some(r) = &s.tags.regex
+                && let Err(e) = Regex::new(r)
+            {
+                self.at(
+                    &[K("services"), K(name), K("tags"), K("regex")],
+                    format!("regex does not compile: {}", last_line(&e.to_string())),
+                );
+            }
+            for (i, r) in s.tags.ignore.iter().enumerate() {
+                if let Err(e) = Regex::new(r) {
+                    self.at(
+                        &[K("services"), K(name), K("tags"), K("ignore"), I(i)],
+                        format!("regex does not compile: {}", last_line(&e.to_string())),
+                    );
+                }
+            }
+            if s.kustomize_name.as_deref().is_some_and(str::is_empty) {
+                self.at(&at("kustomize_name"), "kustomize_name is empty");
+            }
+        }
+    }
+
+    fn templates(&mut self, c: &Config) {
+        for (name, stage) in c.stages.iter() {
+            if let Some(t) = &stage.argocd_app {
+                for bad in bad_placeholders(t) {
+                    self.at(&[K("stages"), K(name), K("argocd_app")], format!(
+                        "argocd_app {t:?} uses {bad}; only {{service}} and {{stage}} are replaced"
+                    ));
+                }
+            }
+        }
+        for (i, t) in c.merge.required_checks.iter().enumerate() {
+            for bad in bad_placeholders(t) {
+                self.at(&[K("merge"), K("required_checks"), I(i)], format!(
+                    "required check {t:?} uses {bad}; only {{service}} and {{stage}} are replaced"
+                ));
+            }
+        }
+        if let Some(a) = &c.argocd
+            && !(a.url.starts_with("https://") || a.url.starts_with("http://"))
+        {
+            self.at(
+                &[K("argocd"), K("url")],
+                format!(
+                    "argocd.url {:?} must start with https:// (or http://)",
+                    a.url
+                ),
+            );
+        }
+    }
+
+    fn forge(&mut self, c: &Config) {
+        match &c.forge {
+            Forge::Github(g) => {
+                let at = |k| [K("forge"), K("github"), K(k)];
+                for (k, v) in [("owner", &g.owner), ("repo", &g.repo)] {
+                    if !REPO_PART.is_match(v) {
+                        self.at(
+                            &at(k),
+                            format!(
+                                "forge.github.{k} {v:?} is not a GitHub owner or repository name"
+                            ),
+                        );
+                    }
+                }
+                if !(g.api_url.starts_with("https://") || g.api_url.starts_with("http://")) {
+                    self.at(&at("api_url"), format!("api_url {:?} must start with https:// (or http:// for a local test server)", g.api_url));
+                }
+                let key = g.private_key_file.is_some() as u8 + g.private_key_env.is_some() as u8;
+                if key == 2 {
+                    self.at(
+                        &at("private_key_env"),
+                        "set one of private_key_file and private_key_env, not both",
+                    );
+                }
+                match (g.app_id, key > 0, &g.token_env) {
+                    (Some(_), false, _) => self.at(&at("app_id"), "app_id needs the App's private key: set private_key_file or private_key_env"),
+                    (None, true, _) => self.at(&at(if g.private_key_file.is_some() { "private_key_file" } else { "private_key_env" }), "a private key needs the App's app_id"),
+                    (None, false, None) => self.at(&[K("forge"), K("github")], "forge.github needs app_id with private_key_file or private_key_env (or token_env, for a first trial)"),
+                    _ => {}
+                }
+            }
+            Forge::Codecommit(cc) => {
+                static REGION: LazyLock<Regex> =
+                    LazyLock::new(|| re(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"));
+                if !REGION.is_match(&cc.region) {
+                    self.at(
+                        &[K("forge"), K("codecommit"), K("region")],
+                        format!(
+                            "region {:?} is not an AWS region (e.g. us-east-1)",
+                            cc.region
+                        ),
+                    );
+                }
+                if !REPO_PART.is_match(&cc.repository) {
+                    self.at(
+                        &[K("forge"), K("codecommit"), K("repository")],
+                        format!(
+                            "repository {:?} is not a CodeCommit repository name",
+                            cc.repository
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn env_vars(&mut self, c: &Config) {
+        let mut check = |path: &[Step], v: &str| {
+            if !ENV_VAR.is_match(v) {
+                self.errors.push(
+                    self.src
+                        .at(path, format!("{v:?} is not an environment variable name")),
+                );
+            }
+        };
+        check(&[K("webhook_secrets_env")], &c.webhook_secrets_env);
+        check(&[K("eventbridge_token_env")], &c.eventbridge_token_env);
+        if let Forge::Github(g) = &c.forge {
+            for (k, v) in [
+                ("private_key_env", &g.private_key_env),
+                ("token_env", &g.token_env),
+            ] {
+                if let Some(v) = v {
+                    check(&[K("forge"), K("github"), K(k)], v);
+                }
+            }
+        }
+        if let Some(a) = &c.argocd {
+            check(&[K("argocd"), K("token_env")], &a.token_env);
+        }
+    }
+}
+
+fn last_line(s: &str) -> String {
+    s.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .to_owned()
+}
+
+/// Each cycle once, as the stage names along it, starting from the first in file order.
+fn cycles(c: &Config) -> Vec<Vec<String>> {
+    let names = c.stage_names();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    // 0 unvisited, 1 on the stack, 2 done.
+    let mut state = vec![0u8; names.len()];
+    let mut found = vec![];
+    fn dfs(
+        c: &Config,
+        names: &[&str],
+        index: &HashMap<&str, usize>,
+        n: usize,
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+        found: &mut Vec<Vec<String>>,
+    ) {
+        state[n] = 1;
+        stack.push(n);
+        let ups = &c.stage(names[n]).expect("named stage exists").upstream;
+        for up in ups {
+            let Some(&u) = index.get(up.as_str()) else {
+                continue;
+            };
+            match state[u] {
+                0 => dfs(c, names, index, u, state, stack, found),
+                1 => {
+                    let from = stack.iter().position(|&s| s == u).expect("on the stack");
+                    let mut cyc: Vec<usize> = stack[from..].to_vec();
+                    // Report it downstream-first as written: a -> b means b is a's upstream.
+                    let start = cyc
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, s)| **s)
+                        .map(|(i, _)| i)
+                        .unwrap_or(0);
+                    cyc.rotate_left(start);
+                    found.push(cyc.into_iter().map(|s| names[s].to_owned()).collect());
+                }
+                _ => {}
+            }
+        }
+        stack.pop();
+        state[n] = 2;
+    }
+    for n in 0..names.len() {
+        if state[n] == 0 {
+            dfs(c, &names, &index, n, &mut state, &mut vec![], &mut found);
+        }
+    }
+    found
+}

@@ -1,0 +1,228 @@
+//! One test per validation rule: each error names the line and column of what is wrong.
+
+use hoist::config::Config;
+
+const FORGE: &str = "forge:\n  github: { owner: acme, repo: gitops, token_env: GH_TOKEN }\n";
+const SERVICES: &str =
+    "services:\n  app:\n    image: reg.io/app\n    path: apps/app/{stage}/k.yaml\n";
+
+/// Parses a config whose stages block is `stages` (starting on line 3) and asserts the
+/// errors, as `LINE:COL: message` fragments, in order.
+fn errors(text: &str) -> Vec<String> {
+    match Config::parse(text, "hoist.yaml") {
+        Ok(_) => vec![],
+        Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn assert_errors(text: &str, expected: &[&str]) {
+    let got = errors(text);
+    assert_eq!(got.len(), expected.len(), "errors: {got:#?}");
+    for (g, e) in got.iter().zip(expected) {
+        assert!(
+            g.starts_with("hoist.yaml:") && g.contains(e),
+            "expected {e:?} in {g:?}"
+        );
+    }
+}
+
+fn with_stages(stages: &str) -> String {
+    format!("{FORGE}stages:\n{stages}{SERVICES}")
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let c = Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap();
+    assert_eq!(c.stage_names(), ["dev", "uat", "prod"]);
+    assert_eq!(c.services.len(), 2);
+}
+
+#[test]
+fn unknown_upstream_with_suggestion() {
+    let t = with_stages(
+        "  dev: { auto: true }\n  uat:\n    upstream: [dve]\n    gate: { command: true }\n",
+    );
+    assert_errors(
+        &t,
+        &[
+            "6:16: stage \"uat\" has upstream \"dve\", which is not a stage (stages: dev, uat). Did you mean \"dev\"?",
+        ],
+    );
+}
+
+#[test]
+fn cycle_and_unreachable() {
+    let t = with_stages(
+        "  dev: { auto: true }\n  a: { upstream: [b], auto: true }\n  b: { upstream: [a], auto: true }\n",
+    );
+    assert_errors(
+        &t,
+        &[
+            "5:3: stages form a cycle: a -> b -> a",
+            "5:3: stage \"a\" cannot be reached from a root stage (dev)",
+            "6:3: stage \"b\" cannot be reached",
+        ],
+    );
+}
+
+#[test]
+fn no_root() {
+    let t = with_stages("  a: { upstream: [a], auto: true }\n");
+    assert_errors(
+        &t,
+        &[
+            "4:3: no stage is a root",
+            "4:3: stages form a cycle: a -> a",
+        ],
+    );
+}
+
+#[test]
+fn stage_names() {
+    let t = with_stages("  Dev_1: { auto: true }\n");
+    assert_errors(
+        &t,
+        &["4:3: stage name \"Dev_1\" may hold only lowercase letters, digits and '-'"],
+    );
+}
+
+#[test]
+fn a_gated_stage_needs_a_way_in() {
+    let t = with_stages("  dev: { auto: true }\n  uat: { upstream: [dev] }\n");
+    assert_errors(
+        &t,
+        &[
+            "5:3: stage \"uat\" has upstreams but neither `auto: true` nor `gate: { command: true }`",
+        ],
+    );
+}
+
+#[test]
+fn promoters() {
+    let t = with_stages(
+        "  dev: { auto: true }\n  uat:\n    upstream: [dev]\n    gate:\n      command: true\n      promoters: [alice, \"@acme/qa\", \"@acme\", \"bob smith\"]\n",
+    );
+    assert_errors(
+        &t,
+        &[
+            "9:38: promoter \"@acme\" is neither a GitHub login (alice) nor a team (@org/team)",
+            "9:47: promoter \"bob smith\"",
+        ],
+    );
+}
+
+#[test]
+fn path_templates() {
+    let t = format!(
+        "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  a:\n    image: reg.io/a\n    path: /apps/{{svc}}/{{stage}}/k.yaml\n  b:\n    image: reg.io/b\n    path: apps/../b/k.yaml\n"
+    );
+    assert_errors(
+        &t,
+        &[
+            "8:11: path \"/apps/{svc}/{stage}/k.yaml\" uses {svc}; only {service} and {stage} are replaced",
+            "8:11: path \"/apps/{svc}/{stage}/k.yaml\" must be relative to the repository root",
+            "11:11: path \"apps/../b/k.yaml\" must not contain '.' or '..' segments",
+            "11:11: path \"apps/../b/k.yaml\" has no {stage}",
+        ],
+    );
+}
+
+#[test]
+fn image_references() {
+    let t = format!(
+        "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  a:\n    image: Reg.io/App:v1\n    path: a/{{stage}}.yaml\n"
+    );
+    assert_errors(
+        &t,
+        &["7:12: image name \"Reg.io/App:v1\" is not a valid reference"],
+    );
+}
+
+#[test]
+fn semver_and_regexes() {
+    let t = format!(
+        "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  a:\n    image: reg.io/a\n    path: a/{{stage}}.yaml\n    tags:\n      semver: \">=1.x.3\"\n      regex: \"^main-(\"\n      ignore: [ok, \"[z-a]\"]\n"
+    );
+    assert_errors(
+        &t,
+        &[
+            "10:15: \"1.x.3\" has a number after a wildcard",
+            "11:14: regex does not compile",
+            "12:20: regex does not compile",
+        ],
+    );
+}
+
+#[test]
+fn inline_secrets_are_refused() {
+    let t = "forge:\n  github:\n    owner: acme\n    repo: gitops\n    token: ghp_abcdefghijklmnop\nstages:\n  dev: { auto: true }\nargocd: { url: \"https://a\", token_env: \"-----BEGIN RSA PRIVATE KEY-----\" }\n";
+    let got = errors(t);
+    assert!(
+        got[0].starts_with("hoist.yaml:5:5: `token` holds a secret"),
+        "{got:#?}"
+    );
+    assert!(
+        got.iter()
+            .any(|e| e.starts_with("hoist.yaml:8:40: this value looks like a secret")),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn github_credentials() {
+    let t = format!(
+        "forge:\n  github: {{ owner: acme, repo: gitops, app_id: 1 }}\nstages:\n  dev: {{ auto: true }}\n{SERVICES}"
+    );
+    assert_errors(&t, &["2:48: app_id needs the App's private key"]);
+    let t = format!(
+        "forge:\n  github: {{ owner: acme, repo: gitops }}\nstages:\n  dev: {{ auto: true }}\n{SERVICES}"
+    );
+    assert_errors(
+        &t,
+        &["2:11: forge.github needs app_id with private_key_file or private_key_env"],
+    );
+}
+
+#[test]
+fn env_var_names_and_urls() {
+    let t = format!(
+        "{FORGE}webhook_secrets_env: my-secrets\nstages:\n  dev: {{ auto: true }}\n{SERVICES}argocd: {{ url: argocd.local, token_env: T }}\n"
+    );
+    assert_errors(
+        &t,
+        &[
+            "3:22: \"my-secrets\" is not an environment variable name",
+            "10:16: argocd.url \"argocd.local\" must start with https://",
+        ],
+    );
+}
+
+#[test]
+fn unknown_fields_are_located() {
+    let t = format!("{FORGE}stages:\n  dev: {{ auto: true, autoo: false }}\n{SERVICES}");
+    assert_errors(&t, &["4:22: unknown field `autoo`"]);
+}
+
+#[test]
+fn hostile_yaml_is_refused_quickly() {
+    // Alias amplification: one anchor referred to far more often than any config needs.
+    let refs = vec!["*a"; 500].join(", ");
+    let t = format!(
+        "{FORGE}merge: {{ required_checks: [&a x] }}\nstages:\n  dev: {{ auto: true }}\n  uat: {{ auto: true, upstream: [{refs}] }}\n{SERVICES}"
+    );
+    let got = errors(&t);
+    assert!(got.len() == 1 && got[0].contains("alias"), "{got:#?}");
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    assert!(!errors(&deep).is_empty());
+    let huge = format!("# {}\n", "x".repeat(hoist::config::MAX_CONFIG_BYTES));
+    assert!(errors(&huge)[0].contains("the limit is"));
+}
+
+#[test]
+fn the_schema_file_is_current() {
+    let on_disk = std::fs::read_to_string("config/hoist.schema.json").unwrap();
+    assert!(
+        on_disk == hoist::cli::schema(),
+        "config/hoist.schema.json is stale: run `cargo run -q -- config-schema > config/hoist.schema.json`"
+    );
+}
