@@ -408,7 +408,7 @@ fn cases() -> Vec<(&'static str, String, Op, Expect)> {
             "block scalar target",
             s("images:\n- name: app\n  newTag: |\n    v1\n"),
             img("app:v2"),
-            Refused(4, "block scalar"),
+            Refused(3, "block scalar"),
         ),
         (
             "images is not a list",
@@ -428,7 +428,84 @@ fn cases() -> Vec<(&'static str, String, Op, Expect)> {
             img("app:v2"),
             Refused(1, "flow style"),
         ),
+        (
+            "Go's number syntax is quoted",
+            s(BASIC),
+            img("app:0X1F"),
+            Replace("v1", s("\"0X1F\"")),
+        ),
+        (
+            "a bare null value gets a space",
+            s("images:\n- name: app\n  newName:\n- name: other\n  newTag: v1\n"),
+            img("app=reg.io/app"),
+            Replace("newName:\n", s("newName: reg.io/app\n")),
+        ),
+        (
+            "anchored first key: indentation from the line, not the key",
+            s("images:\n- &a name: app\n  newTag: v1\n"),
+            img(&format!("app@{D1}")),
+            Replace("v1\n", format!("v1\n  digest: {D1}\n")),
+        ),
+        (
+            "a dash inside an anchor name is not the list's dash",
+            s("resources:\n- &my-res a.yaml\n"),
+            img("app:v2"),
+            Bytes(s(
+                "resources:\n- &my-res a.yaml\nimages:\n- name: app\n  newTag: v2\n",
+            )),
+        ),
+        (
+            "sibling spacing after the dash is copied",
+            s("images:\n    -   name: app\n        newTag: v1\n"),
+            img("other:v2"),
+            Replace("v1\n", s("v1\n    -   name: other\n        newTag: v2\n")),
+        ),
+        (
+            "the bare ! tag is a string tag",
+            s("images:\n- name: app\n  newTag: ! v1\n"),
+            img("app:v2"),
+            Replace("! v1", s("! v2")),
+        ),
+        (
+            "duplicate keys",
+            s("images:\n- name: app\n  newTag: v1\n  newTag: v1\n"),
+            img("app:v2"),
+            Refused(
+                4,
+                "the key \"newTag\" appears twice in one mapping (first on line 3)",
+            ),
+        ),
+        (
+            "duplicate images lists",
+            s("images: []\nimages:\n- name: app\n  newTag: v1\n"),
+            img("app:v2"),
+            Refused(2, "the key \"images\" appears twice"),
+        ),
+        (
+            "lone CR line breaks",
+            s("images:\r- name: app\r  newTag: v1\r"),
+            img("app:v2"),
+            Refused(1, "lone CR line breaks"),
+        ),
+        (
+            "merge keys",
+            s("base: &b {newTag: v1}\nimages:\n- <<: *b\n  name: app\n"),
+            img("app:v2"),
+            Refused(3, "images[0] uses a merge key"),
+        ),
         // Any YAML by path.
+        (
+            "set a bare null by path",
+            s("a:\nb: 1\n"),
+            Op::Value("a", "x"),
+            Bytes(s("a: x\nb: 1\n")),
+        ),
+        (
+            "line separators in a value are escaped",
+            s("a: b\n"),
+            Op::Value("a", "p\u{2028}q"),
+            Bytes(s("a: \"p\\u2028q\"\n")),
+        ),
         (
             "Helm values by dotted path",
             s(

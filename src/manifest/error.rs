@@ -31,6 +31,15 @@ impl EditError {
             ParseError::SeveralDocuments { at, count } => {
                 Self::at(text, at, Reason::SeveralDocuments(count))
             }
+            ParseError::DuplicateKey { at, key, first } => Self::at(
+                text,
+                at,
+                Reason::DuplicateKey {
+                    key,
+                    first_line: line_col(text, first).0,
+                },
+            ),
+            ParseError::CrLineBreaks { at } => Self::at(text, at, Reason::CrLineBreaks),
         }
     }
 }
@@ -44,6 +53,14 @@ pub enum Reason {
     DuplicateEntry {
         name: String,
         first_line: usize,
+    },
+    DuplicateKey {
+        key: String,
+        first_line: usize,
+    },
+    CrLineBreaks,
+    MergeKey {
+        what: String,
     },
     Alias {
         what: String,
@@ -93,6 +110,18 @@ impl fmt::Display for Reason {
             Reason::DuplicateEntry { name, first_line } => write!(
                 f,
                 "images has a second entry named {name:?} (the first is on line {first_line}); remove one so the edit is unambiguous"
+            ),
+            Reason::DuplicateKey { key, first_line } => write!(
+                f,
+                "the key {key:?} appears twice in one mapping (first on line {first_line}); YAML readers disagree on which wins, so remove one"
+            ),
+            Reason::CrLineBreaks => write!(
+                f,
+                "the file uses lone CR line breaks; convert it to LF or CRLF line endings"
+            ),
+            Reason::MergeKey { what } => write!(
+                f,
+                "{what} uses a merge key (<<); Hoist cannot tell which values it would change, so write the keys out"
             ),
             Reason::Alias { what } => write!(
                 f,

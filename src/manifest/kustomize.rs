@@ -153,6 +153,7 @@ fn find_entry(plan: &Plan, items: &[Node], name: &str) -> Result<Option<usize>, 
         if let Kind::Alias(_) = item.kind {
             return Err(plan.err(item, Reason::Alias { what }));
         }
+        plan.check_no_merge(item, &what)?;
         let Some(name_node) = item.get("name") else {
             continue;
         };
@@ -203,6 +204,7 @@ fn edit_entry(plan: &mut Plan, images: &Node, i: usize, spec: &ImageSpec) -> Res
     };
     let entry = &items[i];
     plan.check_not_shared(entry, &format!("images[{i}]"))?;
+    plan.check_no_merge(entry, &format!("images[{i}]"))?;
     let remove_digest = spec.tag.is_some() && spec.digest.is_none();
     let digest = entry
         .entries()
@@ -289,16 +291,19 @@ fn entry_value(spec: &ImageSpec) -> Value {
     Value::Map(entries)
 }
 
-/// The lines of a new entry: `{dash}- name: ..` then `{keys}key: ..`.
-fn entry_lines(spec: &ImageSpec, items: &[Node], dash: usize, eol: &str) -> String {
+/// The lines of a new entry: `{dash}- name: ..` then `{key}key: ..`, where `key` is
+/// the column of the entry's keys.
+fn entry_lines(spec: &ImageSpec, items: &[Node], dash: usize, key: usize, eol: &str) -> String {
+    let key = key.max(dash + 2);
     let mut s = format!(
-        "{}- name: {}",
+        "{}-{}name: {}",
         " ".repeat(dash),
+        " ".repeat(key - dash - 1),
         scalar::render(&spec.name, sibling_style(items, "name"))
     );
     for (k, v) in fields(spec) {
         s.push_str(eol);
-        s.push_str(&" ".repeat(dash + 2));
+        s.push_str(&" ".repeat(key));
         s.push_str(k);
         s.push_str(": ");
         s.push_str(&scalar::render(v, sibling_style(items, k)));
@@ -331,7 +336,11 @@ fn append_entry(plan: &mut Plan, images: &Node, spec: &ImageSpec) -> Result<(), 
         )
     })?;
     let col = text::column(plan.text, dash);
-    let lines = entry_lines(spec, items, col, plan.eol);
+    let key_col = match last.entries().first() {
+        Some((k, _)) => super::tree::key_indent(plan.text, k.span.start),
+        None => col + 2,
+    };
+    let lines = entry_lines(spec, items, col, key_col, plan.eol);
     let at = text::line_end(plan.text, images.content_end(plan.text));
     plan.edits
         .push(super::Edit::insert(at, format!("{}{lines}", plan.eol)));
@@ -384,9 +393,9 @@ fn create_images_block(
     let key_col = root
         .entries()
         .first()
-        .map_or(0, |(k, _)| text::column(plan.text, k.span.start));
+        .map_or(0, |(k, _)| super::tree::key_indent(plan.text, k.span.start));
     let dash = key_col + list_indent(plan, root);
-    let lines = entry_lines(spec, &[], dash, plan.eol);
+    let lines = entry_lines(spec, &[], dash, dash + 2, plan.eol);
     let eol = plan.eol;
     match existing {
         None => {

@@ -101,6 +101,14 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Refuses a mapping with a merge key: its values come from elsewhere.
+    fn check_no_merge(&self, map: &Node, what: &str) -> Result<(), EditError> {
+        match map.entries().iter().find(|(k, _)| k.as_str() == Some("<<")) {
+            Some((k, _)) => Err(self.err(k, Reason::MergeKey { what: what.into() })),
+            None => Ok(()),
+        }
+    }
+
     /// Replaces the scalar `node` with `new`, keeping its quote style where the value
     /// allows. Returns whether anything changed.
     fn replace_scalar(&mut self, node: &Node, what: &str, new: &str) -> Result<bool, EditError> {
@@ -131,7 +139,10 @@ impl<'a> Plan<'a> {
                 },
             ));
         }
-        if tag.as_deref().is_some_and(|t| !t.ends_with(":str")) {
+        if tag
+            .as_deref()
+            .is_some_and(|t| !t.ends_with(":str") && t != "!")
+        {
             return Err(self.err(
                 node,
                 Reason::Layout {
@@ -144,7 +155,11 @@ impl<'a> Plan<'a> {
         if value == new && node.value() == Value::str(new) {
             return Ok(false);
         }
-        let rendered = scalar::render(new, *style);
+        let mut rendered = scalar::render(new, *style);
+        if node.span.is_empty() && self.text[..node.span.start].ends_with(':') {
+            // A bare `key:` has an empty value right after the colon.
+            rendered.insert(0, ' ');
+        }
         self.edits.push(Edit::replace(node.span.clone(), rendered));
         self.changes.push(Change {
             what: what.into(),
@@ -184,7 +199,7 @@ impl<'a> Plan<'a> {
                 },
             ));
         };
-        let indent = " ".repeat(text::column(self.text, first_key.span.start));
+        let indent = " ".repeat(tree::key_indent(self.text, first_key.span.start));
         let anchor = match after {
             Some(n) => n.content_end(self.text),
             None => map.content_end(self.text),

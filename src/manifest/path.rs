@@ -45,7 +45,10 @@ impl Path {
             }
             while !rest.is_empty() {
                 let close = rest.find(']').ok_or_else(|| bad("has a '[' without ']'"))?;
-                let i = rest[1..close]
+                let digits = &rest[1..close];
+                let i = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                    .then_some(digits)
+                    .ok_or_else(|| bad("has an index that is not a whole number"))?
                     .parse::<usize>()
                     .map_err(|_| bad("has an index that is not a whole number"))?;
                 segs.push(Segment::Index(i));
@@ -96,10 +99,12 @@ pub fn set_value(text: &str, path: &Path, value: &str) -> Result<Edited, EditErr
     let mut walked = Path(vec![]);
     for seg in parents {
         plan.check_not_shared(node, &name(&walked))?;
+        plan.check_no_merge(node, &name(&walked))?;
         node = child(&plan, node, &walked, seg)?;
         walked.0.push(seg.clone());
     }
     plan.check_not_shared(node, &name(&walked))?;
+    plan.check_no_merge(node, &name(&walked))?;
     let what = path.to_string();
     match (last, child(&plan, node, &walked, last)) {
         (_, Ok(target)) => {
@@ -202,7 +207,9 @@ mod tests {
             "spec.containers[1].image"
         );
         assert_eq!(Path::parse("a[0][2]").unwrap().0.len(), 3);
-        for bad in ["", "a..b", "a[x]", "a[0", "a]", "a[0]b", "."] {
+        for bad in [
+            "", "a..b", "a[x]", "a[0", "a]", "a[0]b", ".", "a[+1]", "a[]",
+        ] {
             assert!(Path::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -37,38 +37,61 @@ static NOT_A_STRING: LazyLock<RegexSet> = LazyLock::new(|| {
 pub fn resolves_to_non_string(plain: &str) -> bool {
     match plain.as_bytes().first() {
         None => true,
-        // Only null and boolean words start with a letter; skip the regexes for the rest.
-        Some(c) if c.is_ascii_alphabetic() => matches!(
-            plain,
-            "null"
-                | "Null"
-                | "NULL"
-                | "y"
-                | "Y"
-                | "yes"
-                | "Yes"
-                | "YES"
-                | "n"
-                | "N"
-                | "no"
-                | "No"
-                | "NO"
-                | "true"
-                | "True"
-                | "TRUE"
-                | "false"
-                | "False"
-                | "FALSE"
-                | "on"
-                | "On"
-                | "ON"
-                | "off"
-                | "Off"
-                | "OFF"
-        ),
-        Some(c) if c.is_ascii_digit() || b"+-.~<=".contains(c) => NOT_A_STRING.is_match(plain),
+        // Only null, boolean and infinity words start with a letter; skip the regexes.
+        Some(c) if c.is_ascii_alphabetic() => {
+            matches!(
+                plain,
+                "null"
+                    | "Null"
+                    | "NULL"
+                    | "y"
+                    | "Y"
+                    | "yes"
+                    | "Yes"
+                    | "YES"
+                    | "n"
+                    | "N"
+                    | "no"
+                    | "No"
+                    | "NO"
+                    | "true"
+                    | "True"
+                    | "TRUE"
+                    | "false"
+                    | "False"
+                    | "FALSE"
+                    | "on"
+                    | "On"
+                    | "ON"
+                    | "off"
+                    | "Off"
+                    | "OFF"
+            ) || matches!(
+                plain.to_ascii_lowercase().as_str(),
+                "inf" | "infinity" | "nan"
+            )
+        }
+        Some(c) if c.is_ascii_digit() || b"+-.~<=_".contains(c) => {
+            // go-yaml drops underscores and takes Go's number syntax (`0X1F`, `+Inf`);
+            // SnakeYAML reads `_1` as a number: try the text without them too.
+            let bare = plain.to_ascii_lowercase().replace('_', "");
+            let unsigned = bare.trim_start_matches(['+', '-']);
+            NOT_A_STRING.is_match(plain)
+                || NOT_A_STRING.is_match(&bare)
+                || matches!(unsigned, "inf" | "infinity" | "nan")
+                || unsigned
+                    .strip_prefix("0x")
+                    .or_else(|| unsigned.strip_prefix("0o"))
+                    .or_else(|| unsigned.strip_prefix("0b"))
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit()))
+        }
         Some(_) => false,
     }
+}
+
+/// Characters YAML treats as line breaks or that readers mangle, beyond ASCII controls.
+fn is_special(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// True when `s` can be written as a plain scalar in block and flow context alike and
@@ -88,12 +111,12 @@ pub fn plain_safe(s: &str) -> bool {
         return false;
     }
     s.chars()
-        .all(|c| !c.is_control() && !matches!(c, ',' | '[' | ']' | '{' | '}' | '\u{feff}'))
+        .all(|c| !is_special(c) && !matches!(c, ',' | '[' | ']' | '{' | '}'))
 }
 
 /// Writes `value` as a scalar, keeping `style` where the value allows it.
 pub fn render(value: &str, style: ScalarStyle) -> String {
-    let printable = !value.chars().any(char::is_control);
+    let printable = !value.chars().any(is_special);
     match style {
         ScalarStyle::SingleQuoted if printable => format!("'{}'", value.replace('\'', "''")),
         ScalarStyle::Plain if plain_safe(value) => value.to_owned(),
@@ -111,7 +134,7 @@ fn double_quoted(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if is_special(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -152,6 +175,15 @@ mod tests {
             "<<",
             "-1",
             "+3",
+            "0X1F",
+            "0B101",
+            "0O17",
+            "1_0e3",
+            "1.5_e3",
+            "_1",
+            "+Inf",
+            "NaN",
+            "infinity",
         ] {
             assert!(!plain_safe(v), "{v:?} must be quoted");
             assert_eq!(render(v, ScalarStyle::Plain), format!("\"{v}\""));

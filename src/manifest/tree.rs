@@ -175,8 +175,24 @@ impl Document {
 /// Why a file could not be read as one YAML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
-    Syntax { at: usize, message: String },
-    SeveralDocuments { at: usize, count: usize },
+    Syntax {
+        at: usize,
+        message: String,
+    },
+    SeveralDocuments {
+        at: usize,
+        count: usize,
+    },
+    /// YAML forbids it, and readers disagree on which copy wins.
+    DuplicateKey {
+        at: usize,
+        key: String,
+        first: usize,
+    },
+    /// A lone CR is a YAML line break that line-based tools do not see.
+    CrLineBreaks {
+        at: usize,
+    },
 }
 
 enum Frame {
@@ -185,6 +201,13 @@ enum Frame {
 }
 
 pub fn parse(text: &str) -> Result<Document, ParseError> {
+    if let Some(at) = text
+        .match_indices('\r')
+        .map(|(i, _)| i)
+        .find(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        return Err(ParseError::CrLineBreaks { at });
+    }
     // Comments stay in the bytes; the tree does not need them as events.
     let mut options = Options::default();
     options.emit_comments = false;
@@ -208,15 +231,29 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
                 }
                 None
             }
-            Event::Scalar(value, style, anchor, tag) => Some(Node {
-                kind: Kind::Scalar {
-                    value: value.into_owned(),
-                    style,
-                    tag: tag.map(|t| format!("{}{}", t.handle(), t.suffix())),
-                },
-                span: range,
-                anchor,
-            }),
+            Event::Scalar(value, style, anchor, tag) => {
+                let mut span = range;
+                // The empty value of a bare `key:` is reported at the colon; it stands after it.
+                if span.is_empty() && text[span.start..].starts_with(':') {
+                    span = span.start + 1..span.start + 1;
+                }
+                // A block scalar's span starts at its content; start it at its `|` or `>`
+                // so that messages and insertions point at the key's line.
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && let Some(i) = text[..span.start].rfind(['|', '>'])
+                {
+                    span.start = i;
+                }
+                Some(Node {
+                    kind: Kind::Scalar {
+                        value: value.into_owned(),
+                        style,
+                        tag: tag.map(|t| format!("{}{}", t.handle(), t.suffix())),
+                    },
+                    span,
+                    anchor,
+                })
+            }
             Event::Alias(id) => {
                 aliased.insert(id);
                 Some(Node {
@@ -262,7 +299,19 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
                 None => root = Some(node),
                 Some(Frame::Seq(_, items)) => items.push(node),
                 Some(Frame::Map(_, entries, key)) => match key.take() {
-                    None => *key = Some(node),
+                    None => {
+                        if let Some(name) = node.as_str()
+                            && let Some((first, _)) =
+                                entries.iter().find(|(k, _)| k.as_str() == Some(name))
+                        {
+                            return Err(ParseError::DuplicateKey {
+                                at: node.span.start,
+                                key: name.to_owned(),
+                                first: first.span.start,
+                            });
+                        }
+                        *key = Some(node)
+                    }
                     Some(k) => entries.push((k, node)),
                 },
             }
@@ -313,11 +362,30 @@ pub fn colon_after(text: &str, key: &Node) -> Option<usize> {
         .filter(|&c| text[from..c].trim().is_empty())
 }
 
-/// Where a block sequence item starts: its `-`, found before the item's first byte on
-/// the same line.
+/// Where a block sequence item starts: its `-`, the first character of the item's line.
 pub fn dash_before(text: &str, item_start: usize) -> Option<usize> {
     let line = text::line_start(text, item_start);
-    text[line..item_start].rfind('-').map(|i| line + i)
+    let prefix = &text[line..item_start];
+    let dash = prefix.len() - prefix.trim_start_matches([' ', '\u{feff}']).len();
+    (prefix[dash..].starts_with('-')).then_some(line + dash)
+}
+
+/// The indentation of a block mapping key: the column where its line's content starts,
+/// past any `- ` that opens a sequence item, and before any anchor or tag on the key.
+pub fn key_indent(text: &str, key_start: usize) -> usize {
+    let line = text::line_start(text, key_start);
+    let mut rest = text[line..key_start].trim_start_matches('\u{feff}');
+    loop {
+        let trimmed = rest.trim_start_matches(' ');
+        match trimmed.strip_prefix('-') {
+            Some(after) if after.starts_with(' ') => rest = after,
+            _ => {
+                rest = trimmed;
+                break;
+            }
+        }
+    }
+    text::column(text, key_start - rest.len())
 }
 
 #[cfg(test)]
