@@ -40,7 +40,8 @@ static NAME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A validated image tag.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct Tag(String);
 
 impl Tag {
@@ -57,7 +58,8 @@ impl Tag {
 }
 
 /// A validated `sha256:` content digest.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct Digest(String);
 
 impl Digest {
@@ -79,7 +81,8 @@ impl Digest {
 }
 
 /// A validated repository name, with its registry host if it has one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct ImageName(String);
 
 impl ImageName {

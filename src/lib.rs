@@ -3,8 +3,14 @@
 pub mod cli;
 pub mod config;
 pub mod diff;
+pub mod event;
+pub mod freight;
 pub mod fsutil;
 pub mod image;
 pub mod manifest;
+pub mod messages;
+pub mod plan;
+pub mod policy;
+pub mod repo;
 pub mod suggest;
 pub mod tags;

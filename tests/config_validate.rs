@@ -226,3 +226,32 @@ fn the_schema_file_is_current() {
         "config/hoist.schema.json is stale: run `cargo run -q -- config-schema > config/hoist.schema.json`"
     );
 }
+
+#[test]
+fn check_config_exits_one_with_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("hoist.yaml");
+    std::fs::write(&p, with_stages("  dev: { auto: true }\n  prod:\n    upstream: [qa]\n    gate: { command: true, promoters: [\"@x\"] }\n")).unwrap();
+    let run = |f: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .arg("check-config")
+            .arg(f)
+            .output()
+            .unwrap()
+    };
+    let o = run(&p);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let f = p.display();
+    assert!(
+        err.contains(&format!("{f}:6:16: stage \"prod\" has upstream \"qa\"")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{f}:7:40: promoter \"@x\"")), "{err}");
+    assert!(err.contains("2 errors in"), "{err}");
+    let o = run(std::path::Path::new("config/hoist.example.yaml"));
+    assert!(o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("ok (3 stages: dev, uat, prod; 2 services)")
+    );
+}

@@ -2,6 +2,7 @@
 
 mod config;
 mod edit;
+mod plan;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ pub enum Command {
     CheckConfig(config::CheckConfigArgs),
     /// Print the JSON Schema of the config file.
     ConfigSchema,
+    Plan(plan::PlanArgs),
     SetImage(edit::SetImageArgs),
     SetValue(edit::SetValueArgs),
 }
@@ -38,6 +40,7 @@ pub fn run(cli: Cli) -> ExitCode {
             print!("{}", config::schema());
             Ok(())
         }
+        Command::Plan(a) => plan::plan(a),
         Command::SetImage(a) => edit::set_image(a),
         Command::SetValue(a) => edit::set_value(a),
     };

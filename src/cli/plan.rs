@@ -1,0 +1,151 @@
+//! `hoist plan`: what Hoist would do, from a local checkout, without touching anything.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::config::Config;
+use crate::event::ecr;
+use crate::plan::{Plan, Planner};
+use crate::repo::DirRepo;
+
+/// Show the promotions an ECR push event, or a /promote command, would cause: the
+/// branch, pull request title and body, commit message and the diff of each file.
+///
+/// Offline, a stage "has" freight when its overlay in DIR pins it. Exit 0 when the
+/// plan is printed (including "nothing to do"), 1 when the promotion is refused or
+/// the input is bad.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["event", "promote"]))]
+pub struct PlanArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// A checkout of the GitOps repository.
+    #[arg(long, value_name = "DIR")]
+    repo: PathBuf,
+    /// An EventBridge `ECR Image Action` event, as EventBridge delivers it (JSON).
+    #[arg(long, value_name = "FILE")]
+    event: Option<PathBuf>,
+    /// Plan `/promote STAGE` instead of a push.
+    #[arg(long, value_name = "STAGE", requires = "service")]
+    promote: Option<String>,
+    /// The service to promote, with --promote.
+    #[arg(long, value_name = "SERVICE")]
+    service: Option<String>,
+    /// With --promote: the freight to promote, by the tag it runs under somewhere
+    /// (as /promote on that freight's pull request). Default: what the upstreams run.
+    #[arg(long, value_name = "TAG", requires = "promote")]
+    tag: Option<String>,
+    /// Who asks, for the commit trailer and the PR body.
+    #[arg(long, value_name = "NAME")]
+    requested_by: Option<String>,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Events larger than this are not ECR events.
+const MAX_EVENT_BYTES: u64 = 256 * 1024;
+
+pub fn plan(args: PlanArgs) -> Result<()> {
+    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let repo = DirRepo::new(&args.repo);
+    let planner = Planner {
+        config: &config,
+        repo: &repo,
+    };
+    let plan = if let Some(path) = &args.event {
+        let shown = path.display();
+        let len = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {shown}"))?
+            .len();
+        if len > MAX_EVENT_BYTES {
+            bail!("{shown}: {len} bytes is too large for an ECR event");
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+        let event = ecr::decode(&bytes)
+            .map_err(|e| anyhow::anyhow!("{shown}: not an EventBridge ECR event: {e}"))?;
+        match event.freight(&config) {
+            Ok(f) => planner.push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))?,
+            Err(why) => Plan {
+                nothing_to_do: vec![crate::plan::Skip {
+                    stages: vec![],
+                    reason: why.to_string(),
+                }],
+                ..Plan::default()
+            },
+        }
+    } else {
+        let stage = args
+            .promote
+            .as_deref()
+            .expect("clap requires --event or --promote");
+        let service = args
+            .service
+            .as_deref()
+            .expect("clap requires --service with --promote");
+        planner.promote(
+            stage,
+            service,
+            args.tag.as_deref(),
+            args.requested_by.as_deref().unwrap_or("cli"),
+        )?
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan).expect("a plan serializes")
+        );
+    } else {
+        print!("{}", render(&plan));
+    }
+    match &plan.refused {
+        Some(_) => std::process::exit(1),
+        None => Ok(()),
+    }
+}
+
+/// The plan as a reviewer reads it; each diff is plain, ready for `patch`.
+pub fn render(plan: &Plan) -> String {
+    let mut s = String::new();
+    if let Some(r) = &plan.refused {
+        let _ = writeln!(s, "{r}");
+    }
+    for p in &plan.promotions {
+        let from = p.previous_tag.as_deref().unwrap_or("(none)");
+        let _ = writeln!(
+            s,
+            "{}  {}  {from} -> {}  branch {}",
+            p.stage, p.service, p.freight.tag, p.branch
+        );
+        let _ = writeln!(s, "{}\n", p.title);
+        let _ = writeln!(s, "Commit message:\n{}", indent(&p.commit_message));
+        let _ = writeln!(s, "Pull request body:\n{}", indent(&p.body));
+        s.push_str(&p.file.diff);
+    }
+    for skip in &plan.nothing_to_do {
+        if skip.stages.is_empty() {
+            let _ = writeln!(s, "nothing to do: {}", skip.reason);
+        } else {
+            let _ = writeln!(s, "{}", skip.reason);
+        }
+    }
+    s
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}

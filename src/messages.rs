@@ -1,0 +1,258 @@
+//! Every sentence Hoist shows people, one function per message. Wording changes never
+//! touch logic.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::config::{Availability, Config, Stage, expand};
+use crate::freight::Freight;
+
+/// `Promote my-app-service1 v1.4.0 to dev`
+pub fn pr_title(service: &str, tag: &str, stage: &str) -> String {
+    format!("Promote {service} {tag} to {stage}")
+}
+
+/// The squash commit message, with the trailers the ledger is rebuilt from.
+pub fn commit_message(title: &str, freight: &Freight, stage: &str, requested_by: &str) -> String {
+    format!(
+        "{title}\n\nHoist-Freight: {}\nHoist-Stage: {stage}\nHoist-Requested-By: {requested_by}\n",
+        freight.id()
+    )
+}
+
+/// The machine-readable block at the end of every promotion PR body.
+#[derive(Debug, Clone, Serialize)]
+pub struct BodyMeta<'a> {
+    pub service: &'a str,
+    pub stage: &'a str,
+    pub image: &'a str,
+    pub tag: &'a str,
+    pub digest: &'a str,
+    pub requested_by: &'a str,
+}
+
+/// What one stage runs, for the pipeline picture.
+pub struct StageView<'a> {
+    pub stage: &'a str,
+    pub tag: Option<&'a str>,
+}
+
+pub struct BodyArgs<'a> {
+    pub config: &'a Config,
+    pub freight: &'a Freight,
+    pub stage: &'a str,
+    pub previous_tag: Option<&'a str>,
+    pub pipeline: &'a [StageView<'a>],
+    pub gate: String,
+    pub requested_by: &'a str,
+}
+
+pub fn pr_body(a: &BodyArgs) -> String {
+    let f = a.freight;
+    let mut s = String::new();
+    let _ = writeln!(s, "### {} → {}\n", f.service, a.stage);
+    s.push_str("| | |\n|---|---|\n");
+    let _ = writeln!(s, "| Image | `{}` |", f.image);
+    let runs = a
+        .previous_tag
+        .map(|t| format!(" ({} runs `{t}`)", a.stage))
+        .unwrap_or_default();
+    let _ = writeln!(s, "| Tag | `{}`{runs} |", f.tag);
+    let _ = writeln!(s, "| Digest | `{}` |", f.digest);
+    if let Some(src) = &f.source {
+        let _ = writeln!(
+            s,
+            "| Source | `{src}` (image label `org.opencontainers.image.revision`) |"
+        );
+    }
+    if let Some(at) = &f.pushed_at {
+        let _ = writeln!(s, "| Pushed | {} |", pushed(at));
+    }
+    s.push('\n');
+    s.push_str(&pipeline(a.config, a.stage, f.tag.as_str(), a.pipeline));
+    let _ = writeln!(s, "\n**Gate:** {}\n", a.gate);
+    let meta = BodyMeta {
+        service: &f.service,
+        stage: a.stage,
+        image: f.image.as_str(),
+        tag: f.tag.as_str(),
+        digest: f.digest.as_str(),
+        requested_by: a.requested_by,
+    };
+    let json = serde_json::to_string(&meta).expect("meta serializes");
+    let _ = writeln!(s, "<!-- hoist:v1 {json} -->");
+    s
+}
+
+/// `2019-11-16T01:54:34Z` as `2019-11-16 01:54 UTC`; other forms as given.
+fn pushed(at: &str) -> String {
+    match (at.get(..10), at.get(11..16)) {
+        (Some(d), Some(t)) if at.ends_with('Z') && at.as_bytes().get(10) == Some(&b'T') => {
+            format!("{d} {t} UTC")
+        }
+        _ => at.to_owned(),
+    }
+}
+
+/// The DAG as a Mermaid flowchart: each stage with what it runs, the target marked ⏳.
+fn pipeline(config: &Config, target: &str, new_tag: &str, views: &[StageView]) -> String {
+    let id = |s: &str| format!("s_{}", s.replace('-', "_"));
+    let mut s = String::from("```mermaid\nflowchart LR\n");
+    for v in views {
+        let label = if v.stage == target {
+            format!("{} · {new_tag} ⏳", v.stage)
+        } else {
+            match v.tag {
+                Some(t) => format!("{} · {t}", v.stage),
+                None => format!("{} · none", v.stage),
+            }
+        };
+        let _ = writeln!(s, "  {}[\"{label}\"]", id(v.stage));
+    }
+    for (name, stage) in config.stages.iter() {
+        for up in &stage.upstream {
+            let _ = writeln!(s, "  {} --> {}", id(up), id(name));
+        }
+    }
+    s.push_str("```\n");
+    s
+}
+
+/// Who or what must act before Hoist merges, in one sentence.
+pub fn gate_line(
+    stage_name: &str,
+    stage: &Stage,
+    checks: &[String],
+    owners: Option<(&str, &[String])>,
+    requested_by: &str,
+) -> String {
+    let checks_text = if checks.is_empty() {
+        String::new()
+    } else {
+        checks
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let merges_when = if checks.is_empty() {
+        "Hoist merges it right away.".to_owned()
+    } else {
+        format!(
+            "Hoist merges when {checks_text} pass{}.",
+            if checks.len() == 1 { "es" } else { "" }
+        )
+    };
+    if stage.gate.codeowners {
+        let (dir, who) = owners.unwrap_or(("", &[]));
+        let who = if who.is_empty() {
+            "no owner listed in CODEOWNERS".to_owned()
+        } else {
+            who.join(", ")
+        };
+        let other = if stage.gate.separate_approver {
+            format!(", other than @{requested_by} who requested it")
+        } else {
+            String::new()
+        };
+        let and_checks = if checks.is_empty() {
+            String::new()
+        } else {
+            format!(", and {checks_text}")
+        };
+        return format!("an approval from a code owner of {dir} ({who}){other}{and_checks}.");
+    }
+    if stage.gate.command {
+        let by = if stage.gate.promoters.is_empty() {
+            "anyone with write access".to_owned()
+        } else {
+            stage.gate.promoters.join(", ")
+        };
+        return format!("`/promote {stage_name}` by {by}. {merges_when}");
+    }
+    format!("none ({stage_name} promotes automatically). {merges_when}")
+}
+
+/// The required check names for a service in a stage.
+pub fn required_checks(config: &Config, service: &str, stage: &str) -> Vec<String> {
+    config
+        .merge
+        .required_checks
+        .iter()
+        .map(|t| expand(t, service, stage))
+        .collect()
+}
+
+pub fn nothing_already_runs(stage: &str, tag: &str, digest_short: &str) -> String {
+    format!("{stage} already runs {tag} ({digest_short})")
+}
+
+pub fn nothing_downgrade(stage: &str, current: &str, new: &str) -> String {
+    format!(
+        "{stage} runs {current}, newer than {new}; Hoist does not downgrade (set allow_downgrade: true on the service to allow it)"
+    )
+}
+
+pub fn nothing_identical(stage: &str, path: &str) -> String {
+    format!("{stage}: {path} already pins this image byte for byte")
+}
+
+pub fn nothing_gated(stages: &[&str]) -> String {
+    format!("{}: nothing to do (gated by /promote)", stages.join(", "))
+}
+
+pub fn nothing_auto_downstream(stages: &[&str]) -> String {
+    format!(
+        "{}: nothing to do yet (promoted automatically once verified upstream)",
+        stages.join(", ")
+    )
+}
+
+/// Refusing a promotion that would skip a stage: where the freight stands, and what
+/// to do instead.
+pub fn dag_refusal(stage: &str, st: &Stage, freight_label: &str, standing: &[&str]) -> String {
+    let from = match (st.upstream.len(), st.availability) {
+        (1, _) => format!("**{}**", st.upstream[0]),
+        (_, Availability::All) => format!("all of {}", bold_list(&st.upstream)),
+        (_, Availability::Any) => format!("any of {}", bold_list(&st.upstream)),
+    };
+    let where_ = if standing.is_empty() {
+        "is in no stage yet".to_owned()
+    } else {
+        format!("is in {} only", bold_list(standing))
+    };
+    let next = st
+        .upstream
+        .iter()
+        .find(|u| !standing.contains(&u.as_str()))
+        .map(|u| format!(" Promote it to {u} first with /promote {u}."))
+        .unwrap_or_default();
+    format!(
+        "⛔ /promote {stage} refused: {stage} takes freight from {from}, and {freight_label} {where_}.{next}"
+    )
+}
+
+pub fn root_stage_refusal(stage: &str) -> String {
+    format!(
+        "⛔ /promote {stage} refused: {stage} is a root stage; it takes freight from the registry, not from another stage."
+    )
+}
+
+pub fn unknown_stage(stage: &str, stages: &[&str]) -> String {
+    let hint = crate::suggest::suggest(stage, stages)
+        .map(|s| format!(" Did you mean \"{s}\"?"))
+        .unwrap_or_default();
+    format!(
+        "⛔ /promote {stage}: there is no stage \"{stage}\".{hint} Stages: {}. See /help.",
+        stages.join(", ")
+    )
+}
+
+fn bold_list(items: &[impl AsRef<str>]) -> String {
+    items
+        .iter()
+        .map(|i| format!("**{}**", i.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

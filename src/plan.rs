@@ -1,0 +1,403 @@
+//! The promotion decision, as data: which pull requests an event opens, with their
+//! titles, bodies, commits and diffs. `hoist plan` prints it; the engine carries it out.
+
+use serde::Serialize;
+
+use crate::config::{Config, Service};
+use crate::freight::Freight;
+use crate::image::{Digest, ImageName, ImageSpec, Tag};
+use crate::manifest::{self, ImageEntry};
+use crate::messages::{self, BodyArgs, StageView};
+use crate::policy::codeowners::{self, CodeOwners};
+use crate::policy::dag::{self, Entry};
+use crate::repo::Repo;
+use crate::{diff, tags};
+
+/// One promotion pull request to open or update.
+#[derive(Debug, Clone, Serialize)]
+pub struct Promotion {
+    pub stage: String,
+    pub service: String,
+    pub branch: String,
+    pub title: String,
+    pub body: String,
+    pub commit_message: String,
+    pub freight: Freight,
+    /// The tag the stage runs now, if any.
+    pub previous_tag: Option<String>,
+    pub requested_by: String,
+    pub file: FileChange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    pub diff: String,
+    /// The file's new content.
+    pub content: String,
+}
+
+/// A stage (or the whole event) where nothing happens, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skip {
+    pub stages: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub promotions: Vec<Promotion>,
+    pub nothing_to_do: Vec<Skip>,
+    /// Set when the request breaks a rule (a DAG skip): the reply explains it.
+    pub refused: Option<String>,
+}
+
+/// What stops a plan from being made at all: the repository does not fit the config.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+/// What a stage's overlay pins for a service.
+#[derive(Debug, Clone)]
+struct StageState {
+    stage: String,
+    path: String,
+    text: Option<String>,
+    entry: Option<ImageEntry>,
+}
+
+pub struct Planner<'a> {
+    pub config: &'a Config,
+    pub repo: &'a dyn Repo,
+}
+
+impl Planner<'_> {
+    fn service(&self, name: &str) -> Result<&Service, PlanError> {
+        self.config.services.get(name).ok_or_else(|| {
+            PlanError(format!(
+                "there is no service {name:?} in the config (services: {})",
+                self.config.services.keys().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    fn states(&self, service: &str) -> Result<Vec<StageState>, PlanError> {
+        let svc = self.service(service)?;
+        let name = svc.kustomize_name(service);
+        self.config
+            .stage_names()
+            .into_iter()
+            .map(|stage| {
+                let path = svc.path_for(service, stage);
+                let text = self
+                    .repo
+                    .read(&path)
+                    .map_err(|e| PlanError(format!("cannot read {path}: {e}")))?;
+                let entry = match &text {
+                    Some(t) => manifest::read_images(t)
+                        .map_err(|e| PlanError(e.in_file(&path)))?
+                        .into_iter()
+                        .find(|e| e.name == name),
+                    None => None,
+                };
+                Ok(StageState {
+                    stage: stage.to_owned(),
+                    path,
+                    text,
+                    entry,
+                })
+            })
+            .collect()
+    }
+
+    /// What a push of `freight` does: open or update the PR of every automatic root stage.
+    pub fn push(&self, freight: &Freight, requested_by: &str) -> Result<Plan, PlanError> {
+        let states = self.states(&freight.service)?;
+        let mut plan = Plan::default();
+        let (mut gated, mut later) = (vec![], vec![]);
+        for (name, stage) in self.config.stages.iter() {
+            match (stage.upstream.is_empty(), stage.auto) {
+                (true, true) => match self.promotion(name, freight, &states, requested_by)? {
+                    Ok(p) => plan.promotions.push(p),
+                    Err(reason) => plan.nothing_to_do.push(Skip {
+                        stages: vec![name.into()],
+                        reason,
+                    }),
+                },
+                (false, true) => later.push(name),
+                _ => gated.push(name),
+            }
+        }
+        if !later.is_empty() {
+            plan.nothing_to_do.push(Skip {
+                stages: later.iter().map(|s| (*s).into()).collect(),
+                reason: messages::nothing_auto_downstream(&later),
+            });
+        }
+        if !gated.is_empty() {
+            plan.nothing_to_do.push(Skip {
+                stages: gated.iter().map(|s| (*s).into()).collect(),
+                reason: messages::nothing_gated(&gated),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// What `/promote STAGE` does for `service`: copy the freight its upstreams run.
+    /// With `tag`, the freight is the one that tag names wherever it runs (as a
+    /// `/promote` on that freight's PR would), and the DAG decides.
+    pub fn promote(
+        &self,
+        stage: &str,
+        service: &str,
+        tag: Option<&str>,
+        requested_by: &str,
+    ) -> Result<Plan, PlanError> {
+        let names = self.config.stage_names();
+        let Some(st) = self.config.stage(stage) else {
+            return Ok(refused(messages::unknown_stage(stage, &names)));
+        };
+        let states = self.states(service)?;
+        let freight = match tag {
+            Some(t) => states
+                .iter()
+                .find(|s| s.entry.as_ref().and_then(|e| e.new_tag.as_deref()) == Some(t))
+                .map(|s| self.freight_of(service, s))
+                .transpose()?
+                .ok_or_else(|| PlanError(format!("no stage runs {service} {t}")))?,
+            None => self.upstream_freight(service, stage, &states)?,
+        };
+        let standing: Vec<&str> = states
+            .iter()
+            .filter(|s| {
+                s.entry.as_ref().and_then(|e| e.digest.as_deref()) == Some(freight.digest.as_str())
+            })
+            .map(|s| s.stage.as_str())
+            .collect();
+        match dag::may_enter(st, |u| standing.contains(&u)) {
+            Entry::Root => return Ok(refused(messages::root_stage_refusal(stage))),
+            Entry::Skips => {
+                let label = format!("{} ({})", freight.tag, freight.digest.short());
+                return Ok(refused(messages::dag_refusal(stage, st, &label, &standing)));
+            }
+            Entry::Allowed => {}
+        }
+        let mut plan = Plan::default();
+        match self.promotion(stage, &freight, &states, requested_by)? {
+            Ok(p) => plan.promotions.push(p),
+            Err(reason) => plan.nothing_to_do.push(Skip {
+                stages: vec![stage.into()],
+                reason,
+            }),
+        }
+        Ok(plan)
+    }
+
+    /// The freight a stage's overlay pins, copied as it is (never re-resolved).
+    fn freight_of(&self, service: &str, s: &StageState) -> Result<Freight, PlanError> {
+        let e = s
+            .entry
+            .as_ref()
+            .ok_or_else(|| PlanError(format!("{} has no images entry for {service}", s.path)))?;
+        let bad = |why: String| PlanError(format!("{}:{}: {why}", s.path, e.line));
+        let tag = e
+            .new_tag
+            .as_deref()
+            .ok_or_else(|| bad("the entry has no newTag".into()))?;
+        let digest = e.digest.as_deref().ok_or_else(|| {
+            bad(format!(
+                "{} pins {service} by tag only ({tag}); Hoist promotes pinned digests, so let Hoist update {} or add the digest",
+                s.stage, s.stage
+            ))
+        })?;
+        Ok(Freight {
+            service: service.to_owned(),
+            image: ImageName::parse(e.new_name.as_deref().unwrap_or(&e.name))
+                .map_err(|x| bad(x.to_string()))?,
+            tag: Tag::parse(tag).map_err(|x| bad(x.to_string()))?,
+            digest: Digest::parse(digest).map_err(|x| bad(x.to_string()))?,
+            source: None,
+            pushed_at: None,
+        })
+    }
+
+    /// The freight a stage's upstreams offer: the one they agree on (`all`), or the
+    /// newest among them (`any`).
+    fn upstream_freight(
+        &self,
+        service: &str,
+        stage: &str,
+        states: &[StageState],
+    ) -> Result<Freight, PlanError> {
+        let st = self.config.stage(stage).expect("caller checked the stage");
+        if st.upstream.is_empty() {
+            return Err(PlanError(messages::root_stage_refusal(stage)));
+        }
+        let offered = st
+            .upstream
+            .iter()
+            .map(|u| {
+                let s = states
+                    .iter()
+                    .find(|s| &s.stage == u)
+                    .expect("every stage has a state");
+                self.freight_of(service, s)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = offered[0].clone();
+        if offered.iter().all(|f| f.digest == first.digest) {
+            return Ok(first);
+        }
+        match st.availability {
+            crate::config::Availability::All => Err(PlanError(format!(
+                "{stage}'s upstreams run different freight ({}); promote them to the same image first",
+                st.upstream
+                    .iter()
+                    .zip(&offered)
+                    .map(|(u, f)| format!("{u}: {}", f.tag))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+            crate::config::Availability::Any => Ok(offered
+                .into_iter()
+                .max_by(|a, b| {
+                    tags::compare(a.tag.as_str(), b.tag.as_str())
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
+                .expect("at least one upstream")),
+        }
+    }
+
+    /// The PR that moves `stage` to `freight`, or why there is none.
+    fn promotion(
+        &self,
+        stage: &str,
+        freight: &Freight,
+        states: &[StageState],
+        requested_by: &str,
+    ) -> Result<Result<Promotion, String>, PlanError> {
+        let service = &freight.service;
+        let svc = self.service(service)?;
+        let state = states
+            .iter()
+            .find(|s| s.stage == stage)
+            .expect("every stage has a state");
+        let Some(text) = &state.text else {
+            return Err(PlanError(format!(
+                "{} does not exist: the config's path for {service} in {stage} must name an existing kustomization",
+                state.path
+            )));
+        };
+        let current = state.entry.as_ref();
+        if let Some(e) = current {
+            let same_digest = e
+                .digest
+                .as_deref()
+                .is_none_or(|d| d == freight.digest.as_str());
+            if same_digest && e.new_tag.as_deref() == Some(freight.tag.as_str()) {
+                return Ok(Err(messages::nothing_already_runs(
+                    stage,
+                    freight.tag.as_str(),
+                    &freight.digest.short(),
+                )));
+            }
+            if let Some(cur) = e.new_tag.as_deref()
+                && !svc.allow_downgrade
+                && tags::compare(freight.tag.as_str(), cur) == Some(std::cmp::Ordering::Less)
+            {
+                return Ok(Err(messages::nothing_downgrade(
+                    stage,
+                    cur,
+                    freight.tag.as_str(),
+                )));
+            }
+        }
+        let name = svc.kustomize_name(service);
+        let needs_new_name = current.map_or(name != freight.image.as_str(), |e| {
+            e.new_name.is_some() || e.name != freight.image.as_str()
+        });
+        let spec = ImageSpec {
+            name: name.to_owned(),
+            new_name: needs_new_name.then(|| freight.image.clone()),
+            tag: Some(freight.tag.clone()),
+            // Pin the way the overlay pins: an entry with a digest gets the new digest, a
+            // tag-only entry gets the tag alone (a one-line diff; the digest is in the PR
+            // and the commit trailer). A new entry is pinned by digest.
+            digest: current
+                .is_none_or(|e| e.digest.is_some())
+                .then(|| freight.digest.clone()),
+        };
+        let edited =
+            manifest::set_image(text, &spec).map_err(|e| PlanError(e.in_file(&state.path)))?;
+        if !edited.is_changed() {
+            return Ok(Err(messages::nothing_identical(stage, &state.path)));
+        }
+        let title = messages::pr_title(service, freight.tag.as_str(), stage);
+        let previous_tag = current.and_then(|e| e.new_tag.clone());
+        let views: Vec<StageView> = states
+            .iter()
+            .map(|s| StageView {
+                stage: &s.stage,
+                tag: s.entry.as_ref().and_then(|e| e.new_tag.as_deref()),
+            })
+            .collect();
+        let st = self.config.stage(stage).expect("stage exists");
+        let owners = self.codeowners()?;
+        let dir = state
+            .path
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| format!("{d}/"));
+        let gate = messages::gate_line(
+            stage,
+            st,
+            &messages::required_checks(self.config, service, stage),
+            Some((&dir, owners.owners(&state.path))),
+            requested_by,
+        );
+        let body = messages::pr_body(&BodyArgs {
+            config: self.config,
+            freight,
+            stage,
+            previous_tag: previous_tag.as_deref(),
+            pipeline: &views,
+            gate,
+            requested_by,
+        });
+        Ok(Ok(Promotion {
+            stage: stage.into(),
+            service: service.clone(),
+            branch: format!("hoist/{stage}/{service}"),
+            commit_message: messages::commit_message(&title, freight, stage, requested_by),
+            title,
+            body,
+            freight: freight.clone(),
+            previous_tag,
+            requested_by: requested_by.into(),
+            file: FileChange {
+                path: state.path.clone(),
+                diff: diff::unified(&state.path, text, &edited.text),
+                content: edited.text,
+            },
+        }))
+    }
+
+    fn codeowners(&self) -> Result<CodeOwners, PlanError> {
+        for path in codeowners::LOCATIONS {
+            if let Some(t) = self
+                .repo
+                .read(path)
+                .map_err(|e| PlanError(format!("cannot read {path}: {e}")))?
+            {
+                return Ok(CodeOwners::parse(&t));
+            }
+        }
+        Ok(CodeOwners::default())
+    }
+}
+
+fn refused(reason: String) -> Plan {
+    Plan {
+        refused: Some(reason),
+        ..Plan::default()
+    }
+}

@@ -1,0 +1,137 @@
+//! GitHub's CODEOWNERS: gitignore-style patterns, the last matching line wins, and a
+//! pattern with no owners takes ownership away.
+
+use globset::{GlobBuilder, GlobMatcher};
+
+/// Where GitHub looks for the file, in its order.
+pub const LOCATIONS: &[&str] = &[".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"];
+
+#[derive(Debug, Clone)]
+struct Rule {
+    matcher: GlobMatcher,
+    owners: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CodeOwners {
+    rules: Vec<Rule>,
+    /// Lines GitHub would also ignore, with the reason, for messages.
+    pub skipped: Vec<(usize, String)>,
+}
+
+/// More lines than any real CODEOWNERS has; past this the rest is ignored, so a
+/// hostile file costs bounded work.
+const MAX_RULES: usize = 5_000;
+
+impl CodeOwners {
+    pub fn parse(text: &str) -> Self {
+        let mut out = Self::default();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split(" #").next().unwrap_or(raw).trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if out.rules.len() >= MAX_RULES {
+                out.skipped
+                    .push((n + 1, format!("more than {MAX_RULES} rules")));
+                break;
+            }
+            let mut words = line.split_whitespace();
+            let pattern = words.next().unwrap_or_default();
+            match glob(pattern) {
+                Ok(matcher) => out.rules.push(Rule {
+                    matcher,
+                    owners: words.map(str::to_owned).collect(),
+                }),
+                Err(e) => out.skipped.push((n + 1, e)),
+            }
+        }
+        out
+    }
+
+    /// The owners of `path` (relative, `/`-separated): users as `@login`, teams as
+    /// `@org/team`, emails as written. Empty when nobody owns it.
+    pub fn owners(&self, path: &str) -> &[String] {
+        self.rules
+            .iter()
+            .rev()
+            .find(|r| r.matcher.is_match(path))
+            .map_or(&[], |r| &r.owners)
+    }
+}
+
+/// Turns a gitignore-style pattern into a glob over repository paths.
+fn glob(pattern: &str) -> Result<GlobMatcher, String> {
+    if pattern.starts_with('!') || pattern.contains("[") && pattern.contains(']') {
+        return Err(format!(
+            "{pattern:?}: GitHub does not support '!' or '[ ]' in CODEOWNERS"
+        ));
+    }
+    let dir_only = pattern.ends_with('/');
+    let p = pattern.trim_end_matches('/');
+    let anchored = p.starts_with('/') || p.contains('/');
+    let p = p.trim_start_matches('/');
+    let mut g = if anchored {
+        p.to_owned()
+    } else {
+        format!("**/{p}")
+    };
+    // A directory pattern owns everything below; a plain one matches a file or a directory.
+    g = if dir_only {
+        format!("{g}/**")
+    } else {
+        format!("{{{g},{g}/**}}")
+    };
+    GlobBuilder::new(&g)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("{pattern:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "\
+# Default owners
+*       @acme/platform
+*.md    @acme/docs   # docs team
+apps/*/env/prod/ @acme/sre
+/apps/legacy/    @alice
+apps/free/env/prod/
+";
+
+    #[test]
+    fn last_match_wins() {
+        let c = CodeOwners::parse(FILE);
+        assert_eq!(
+            c.owners("apps/my-app/env/prod/kustomization.yaml"),
+            ["@acme/sre"]
+        );
+        assert_eq!(
+            c.owners("apps/my-app/env/dev/kustomization.yaml"),
+            ["@acme/platform"]
+        );
+        assert_eq!(c.owners("docs/readme.md"), ["@acme/docs"]);
+        assert_eq!(c.owners("apps/legacy/env/prod/x.yaml"), ["@alice"]);
+        assert!(
+            c.owners("apps/free/env/prod/x.yaml").is_empty(),
+            "no owners takes ownership away"
+        );
+    }
+
+    #[test]
+    fn star_does_not_cross_directories() {
+        let c = CodeOwners::parse("apps/*/prod.yaml @x\n");
+        assert_eq!(c.owners("apps/a/prod.yaml"), ["@x"]);
+        assert!(c.owners("apps/a/b/prod.yaml").is_empty());
+    }
+
+    #[test]
+    fn unsupported_lines_are_skipped_and_reported() {
+        let c = CodeOwners::parse("!apps/ @x\napps/ @y\n");
+        assert_eq!(c.skipped.len(), 1);
+        assert_eq!(c.owners("apps/a"), ["@y"]);
+    }
+}

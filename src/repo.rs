@@ -1,0 +1,35 @@
+//! Reading the GitOps repository's files: a local checkout here, the forge's contents
+//! API in the server.
+
+use std::path::PathBuf;
+
+pub trait Repo {
+    /// The file at `path` (relative, `/`-separated), or `None` when it does not exist.
+    fn read(&self, path: &str) -> std::io::Result<Option<String>>;
+}
+
+/// A checkout on disk.
+pub struct DirRepo {
+    root: PathBuf,
+}
+
+impl DirRepo {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+}
+
+impl Repo for DirRepo {
+    fn read(&self, path: &str) -> std::io::Result<Option<String>> {
+        match std::fs::read(self.root.join(path)) {
+            Ok(b) => String::from_utf8(b).map(Some).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{path} is not UTF-8"),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! `hoist plan` on the bundled example: the decision code and the editor against a
+//! real checkout, through the library and through the binary.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hoist::config::Config;
+use hoist::event::ecr::{self, NoFreight};
+use hoist::plan::{Plan, Planner};
+use hoist::repo::DirRepo;
+use similar::{ChangeTag, TextDiff};
+
+const EVENT: &str = "examples/events/ecr-push-my-app-service1-v1.4.0.json";
+const S1_DEV: &str = "apps/my-app-service1/env/dev/kustomization.yaml";
+
+fn config() -> Config {
+    Config::load(Path::new("config/hoist.example.yaml")).unwrap()
+}
+
+/// A private copy of the example repository, so a test can move it forward.
+fn checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(Path::new("examples/gitops"), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn event_with(tag: &str, digest_seed: &str) -> ecr::EcrEvent {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(EVENT).unwrap()).unwrap();
+    v["detail"]["image-tag"] = tag.into();
+    v["detail"]["image-digest"] =
+        format!("sha256:{}", digest_seed.repeat(64).get(..64).unwrap()).into();
+    ecr::decode(v.to_string().as_bytes()).unwrap()
+}
+
+fn push(repo: &Path, event: &ecr::EcrEvent) -> Result<Plan, NoFreight> {
+    let c = config();
+    let f = event.freight(&c)?;
+    Ok(Planner {
+        config: &c,
+        repo: &DirRepo::new(repo),
+    }
+    .push(&f, "ecr-push")
+    .unwrap())
+}
+
+/// Lines removed and added by a change, without the unchanged ones.
+fn changed_lines(old: &str, new: &str) -> Vec<String> {
+    TextDiff::from_lines(old, new)
+        .iter_all_changes()
+        .filter(|c| c.tag() != ChangeTag::Equal)
+        .map(|c| {
+            format!(
+                "{}{}",
+                if c.tag() == ChangeTag::Delete {
+                    "-"
+                } else {
+                    "+"
+                },
+                c.value().trim_end()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_push_plans_one_dev_pr_that_changes_only_the_image_values() {
+    let plan = push(
+        Path::new("examples/gitops"),
+        &ecr::decode(&fs::read(EVENT).unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plan.promotions.len(), 1);
+    let p = &plan.promotions[0];
+    assert_eq!(
+        (p.stage.as_str(), p.service.as_str()),
+        ("dev", "my-app-service1")
+    );
+    assert_eq!(p.branch, "hoist/dev/my-app-service1");
+    assert_eq!(p.title, "Promote my-app-service1 v1.4.0 to dev");
+    assert_eq!(p.file.path, S1_DEV);
+    let before = fs::read_to_string(Path::new("examples/gitops").join(S1_DEV)).unwrap();
+    let digest = p.freight.digest.as_str();
+    let old_digest = before
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("digest: "))
+        .unwrap();
+    assert_eq!(
+        changed_lines(&before, &p.file.content),
+        [
+            "-    newTag: v1.3.2   # promoted by Hoist".to_owned(),
+            format!("-    digest: {old_digest}"),
+            "+    newTag: v1.4.0   # promoted by Hoist".to_owned(),
+            format!("+    digest: {digest}"),
+        ]
+    );
+    assert!(p.commit_message.contains(&format!(
+        "Hoist-Freight: my-app-service1@{digest}\nHoist-Stage: dev\nHoist-Requested-By: ecr-push"
+    )));
+    assert!(
+        p.body.contains("| Tag | `v1.4.0` (dev runs `v1.3.2`) |"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body
+            .contains("<!-- hoist:v1 {\"service\":\"my-app-service1\",\"stage\":\"dev\"")
+    );
+    assert_eq!(plan.nothing_to_do.len(), 1);
+    assert_eq!(
+        plan.nothing_to_do[0].reason,
+        "uat, prod: nothing to do (gated by /promote)"
+    );
+}
+
+#[test]
+fn a_tag_only_overlay_gets_a_one_line_diff() {
+    let repo = checkout();
+    let path = repo.path().join(S1_DEV);
+    let text = fs::read_to_string(&path).unwrap();
+    let tag_only: String = text
+        .lines()
+        .filter(|l| !l.contains("digest:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&path, &tag_only).unwrap();
+    let plan = push(repo.path(), &event_with("v1.4.0", "ab")).unwrap();
+    assert_eq!(
+        changed_lines(&tag_only, &plan.promotions[0].file.content),
+        [
+            "-    newTag: v1.3.2   # promoted by Hoist",
+            "+    newTag: v1.4.0   # promoted by Hoist"
+        ]
+    );
+}
+
+#[test]
+fn a_filtered_tag_plans_nothing() {
+    let why = push(Path::new("examples/gitops"), &event_with("v2.0.0", "cd")).unwrap_err();
+    assert_eq!(
+        why.to_string(),
+        "my-app-service1: tag v2.0.0 is outside the semver range >=1.0.0 <2.0.0"
+    );
+    let why = push(Path::new("examples/gitops"), &event_with("latest", "cd")).unwrap_err();
+    assert!(why.to_string().contains("not a semantic version"));
+}
+
+#[test]
+fn a_downgrade_plans_nothing() {
+    let plan = push(Path::new("examples/gitops"), &event_with("v1.2.9", "ef")).unwrap();
+    assert!(plan.promotions.is_empty());
+    assert_eq!(
+        plan.nothing_to_do[0].reason,
+        "dev runs v1.3.2, newer than v1.2.9; Hoist does not downgrade (set allow_downgrade: true on the service to allow it)"
+    );
+}
+
+#[test]
+fn the_same_image_again_plans_nothing() {
+    let repo = checkout();
+    let first = push(repo.path(), &event_with("v1.4.0", "12")).unwrap();
+    let p = &first.promotions[0];
+    fs::write(repo.path().join(&p.file.path), &p.file.content).unwrap();
+    let again = push(repo.path(), &event_with("v1.4.0", "12")).unwrap();
+    assert!(again.promotions.is_empty());
+    assert!(
+        again.nothing_to_do[0]
+            .reason
+            .starts_with("dev already runs v1.4.0")
+    );
+}
+
+/// The example with dev moved to v1.4.0, as after a merged push.
+fn repo_with_dev_at_v140() -> (tempfile::TempDir, String) {
+    let repo = checkout();
+    let plan = push(repo.path(), &event_with("v1.4.0", "9a")).unwrap();
+    let p = &plan.promotions[0];
+    fs::write(repo.path().join(&p.file.path), &p.file.content).unwrap();
+    (repo, p.freight.digest.to_string())
+}
+
+#[test]
+fn promote_copies_the_upstream_digest() {
+    let (repo, digest) = repo_with_dev_at_v140();
+    let c = config();
+    let plan = Planner {
+        config: &c,
+        repo: &DirRepo::new(repo.path()),
+    }
+    .promote("uat", "my-app-service1", None, "quinn")
+    .unwrap();
+    let p = &plan.promotions[0];
+    assert_eq!(
+        (p.stage.as_str(), p.freight.tag.as_str()),
+        ("uat", "v1.4.0")
+    );
+    assert_eq!(p.freight.digest.as_str(), digest);
+    assert!(p.file.content.contains(&format!("digest: {digest}")));
+    assert!(p.commit_message.contains("Hoist-Requested-By: quinn"));
+    assert!(
+        p.body.contains("**Gate:** `/promote uat` by @acme/qa."),
+        "{}",
+        p.body
+    );
+}
+
+#[test]
+fn prod_gate_names_the_code_owners_and_the_requester() {
+    let c = config();
+    let plan = Planner {
+        config: &c,
+        repo: &DirRepo::new("examples/gitops"),
+    }
+    .promote("prod", "my-app-service1", None, "quinn")
+    .unwrap();
+    let p = &plan.promotions[0];
+    assert_eq!(
+        (p.previous_tag.as_deref(), p.freight.tag.as_str()),
+        (Some("v1.3.0"), "v1.3.2")
+    );
+    assert!(
+        p.body.contains("**Gate:** an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre), other than @quinn who requested it, and `argocd/my-app-service1-prod`."),
+        "{}",
+        p.body
+    );
+}
+
+#[test]
+fn a_dag_skip_is_refused_with_where_the_freight_stands() {
+    let (repo, digest) = repo_with_dev_at_v140();
+    let c = config();
+    let plan = Planner {
+        config: &c,
+        repo: &DirRepo::new(repo.path()),
+    }
+    .promote("prod", "my-app-service1", Some("v1.4.0"), "mallory")
+    .unwrap();
+    assert!(plan.promotions.is_empty());
+    let short = hoist::image::Digest::parse(&digest).unwrap().short();
+    assert_eq!(
+        plan.refused.unwrap(),
+        format!(
+            "⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 ({short}) is in **dev** only. Promote it to uat first with /promote uat."
+        )
+    );
+}
+
+#[test]
+fn unknown_and_root_stages_are_refused() {
+    let c = config();
+    let planner = Planner {
+        config: &c,
+        repo: &DirRepo::new("examples/gitops"),
+    };
+    let r = planner
+        .promote("qa", "my-app-service1", None, "x")
+        .unwrap()
+        .refused
+        .unwrap();
+    assert_eq!(
+        r,
+        "⛔ /promote qa: there is no stage \"qa\". Did you mean \"uat\"? Stages: dev, uat, prod. See /help."
+    );
+    let r = planner
+        .promote("dev", "my-app-service1", Some("v1.3.2"), "x")
+        .unwrap()
+        .refused
+        .unwrap();
+    assert!(r.contains("dev is a root stage"), "{r}");
+}
+
+#[test]
+fn every_published_ecr_fixture_decodes() {
+    let dir = PathBuf::from("../shared/fixtures/aws/ecr");
+    let event = ecr::decode(&fs::read(dir.join("ecr_image_action.push.json")).unwrap()).unwrap();
+    assert_eq!(event.id, "13cde686-328b-6117-af20-0e5566167482");
+    assert_eq!(
+        event.image(),
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/my-repository-name"
+    );
+    assert_eq!(event.detail.image_tag.as_deref(), Some("latest"));
+    // No service in the example uses that repository.
+    assert_eq!(
+        event.freight(&config()).unwrap_err(),
+        NoFreight::UnknownImage(event.image())
+    );
+    // The documentation's example digest is 60 hex digits, not 64: a service that did use
+    // the repository is told so rather than given malformed freight.
+    let cfg = Config::parse(
+        "forge: { github: { owner: a, repo: b, token_env: T } }\nstages: { dev: { auto: true } }\nservices:\n  svc: { image: 123456789012.dkr.ecr.us-west-2.amazonaws.com/my-repository-name, path: \"a/{stage}.yaml\" }\n",
+        "t.yaml",
+    )
+    .unwrap();
+    assert!(event.freight(&cfg).unwrap_err().to_string().contains("digest \"sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234\" is not valid"));
+
+    let headers: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&fs::read(dir.join("ecr_image_action.push.headers.json")).unwrap())
+            .unwrap();
+    assert_eq!(headers["User-Agent"], "Amazon/EventBridge/ApiDestinations");
+    assert!(headers["Content-Type"].starts_with("application/json"));
+
+    // API responses: every digest they carry is one Hoist accepts.
+    for (file, pointer) in [
+        ("api.DescribeImages.json", "/imageDetails"),
+        ("api.BatchGetImage.json", "/images"),
+    ] {
+        let v: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join(file)).unwrap()).unwrap();
+        let items = v.pointer(pointer).and_then(|x| x.as_array()).unwrap();
+        assert!(!items.is_empty(), "{file}");
+        for item in items {
+            let d = item
+                .get("imageDigest")
+                .or_else(|| item.pointer("/imageId/imageDigest"))
+                .and_then(|d| d.as_str())
+                .unwrap();
+            hoist::image::Digest::parse(d).unwrap();
+        }
+    }
+}
+
+#[test]
+fn pushes_that_are_not_new_images_carry_no_freight() {
+    let c = config();
+    let base: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(EVENT).unwrap()).unwrap();
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = base.clone();
+        f(&mut v);
+        ecr::decode(v.to_string().as_bytes())
+            .unwrap()
+            .freight(&c)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        with(&|v| v["detail"]["action-type"] = "DELETE".into()),
+        "the ECR action is DELETE, not a push"
+    );
+    assert_eq!(
+        with(&|v| v["detail"]["result"] = "FAILURE".into()),
+        "the push did not succeed (result FAILURE)"
+    );
+    assert_eq!(
+        with(&|v| {
+            v["detail"].as_object_mut().unwrap().remove("image-tag");
+        }),
+        "the image was pushed without a tag"
+    );
+    assert!(ecr::decode(b"{\"id\": 1}").unwrap_err().contains("at id"));
+}
+
+fn hoist(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_plan_command_prints_a_patchable_diff_and_json() {
+    let o = hoist(&[
+        "plan",
+        "--config",
+        "config/hoist.example.yaml",
+        "--repo",
+        "examples/gitops",
+        "--event",
+        EVENT,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.starts_with("dev  my-app-service1  v1.3.2 -> v1.4.0  branch hoist/dev/my-app-service1\nPromote my-app-service1 v1.4.0 to dev\n"), "{out}");
+    assert!(out.contains(&format!("--- a/{S1_DEV}\n+++ b/{S1_DEV}\n")));
+    assert!(out.ends_with("uat, prod: nothing to do (gated by /promote)\n"));
+
+    let o = hoist(&[
+        "plan",
+        "--json",
+        "--config",
+        "config/hoist.example.yaml",
+        "--repo",
+        "examples/gitops",
+        "--event",
+        EVENT,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["promotions"][0]["branch"], "hoist/dev/my-app-service1");
+    assert_eq!(v["promotions"][0]["freight"]["tag"], "v1.4.0");
+
+    let o = hoist(&[
+        "plan",
+        "--config",
+        "config/hoist.example.yaml",
+        "--repo",
+        "examples/gitops",
+        "--promote",
+        "dev",
+        "--service",
+        "my-app-service1",
+        "--tag",
+        "v1.3.2",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("dev is a root stage"));
+}
