@@ -3,6 +3,7 @@
 mod config;
 mod edit;
 mod plan;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ pub enum Command {
     /// Print the JSON Schema of the config file.
     ConfigSchema,
     Plan(plan::PlanArgs),
+    Serve(serve::ServeArgs),
     SetImage(edit::SetImageArgs),
     SetValue(edit::SetValueArgs),
 }
@@ -41,6 +43,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(())
         }
         Command::Plan(a) => plan::plan(a),
+        Command::Serve(a) => serve::serve(a),
         Command::SetImage(a) => edit::set_image(a),
         Command::SetValue(a) => edit::set_value(a),
     };

@@ -1,0 +1,205 @@
+//! `hoist serve`: the webhook server and its workers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use tokio::sync::{Notify, watch};
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::ingress::signature::Secrets;
+use crate::server::{self, AppState};
+use crate::store::{Store, now_ms};
+use crate::worker::{self, Queue, Recorder, RetryPolicy};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Run the webhook server: GitHub at /webhooks/github, EventBridge API destinations at
+/// /webhooks/eventbridge, plus /healthz, /readyz and /metrics.
+///
+/// Every accepted event is committed to the SQLite store before it is answered, and is
+/// handled by the workers; events a crash interrupted are taken again on start.
+/// SIGTERM or SIGINT stop accepting, then let running handlers finish.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Address to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        env = "HOIST_LISTEN"
+    )]
+    listen: SocketAddr,
+    /// The SQLite database file (created if missing).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "hoist.db",
+        env = "HOIST_DB"
+    )]
+    db: PathBuf,
+    /// Log lines as text or JSON.
+    #[arg(long, value_enum, default_value = "text", env = "HOIST_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Events handled at once (events of one pull request or image stay in order).
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// Days to keep handled events before pruning them.
+    #[arg(long, default_value_t = 7)]
+    retention_days: u64,
+    /// Seconds running handlers get to finish after a stop signal.
+    #[arg(long, default_value_t = 25)]
+    shutdown_grace: u64,
+    /// Hold each event this long in its handler (fault testing of crash recovery).
+    #[arg(long, default_value_t = 0, hide = true)]
+    handler_delay_ms: u64,
+}
+
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub fn serve(args: ServeArgs) -> Result<()> {
+    init_tracing(args.log_format);
+    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let github_secrets =
+        Secrets::from_list(&std::env::var(&config.webhook_secrets_env).unwrap_or_default());
+    if github_secrets.is_empty() {
+        bail!(
+            "{} is not set: GitHub webhooks cannot be authenticated (set it to the webhook secret; several, comma-separated, while rotating)",
+            config.webhook_secrets_env
+        );
+    }
+    let eventbridge_tokens =
+        Secrets::from_list(&std::env::var(&config.eventbridge_token_env).unwrap_or_default());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args, github_secrets, eventbridge_tokens, config))
+}
+
+async fn run(
+    args: ServeArgs,
+    github_secrets: Secrets,
+    eventbridge_tokens: Secrets,
+    config: Config,
+) -> Result<()> {
+    if eventbridge_tokens.is_empty() {
+        warn!(
+            "{} is not set: /webhooks/eventbridge refuses every delivery",
+            config.eventbridge_token_env
+        );
+    }
+    let store = Store::open(&args.db)
+        .with_context(|| format!("cannot open the store {}", args.db.display()))?;
+    let recovered = store.recover().await?;
+    if recovered > 0 {
+        info!(recovered, "taking again the events a stop interrupted");
+    }
+    let queue = Queue {
+        store: store.clone(),
+        wake: Arc::new(Notify::new()),
+    };
+    let state = Arc::new(AppState {
+        queue: queue.clone(),
+        github_secrets,
+        eventbridge_tokens,
+        metrics: server::install_metrics(),
+        ready: false.into(),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let handler = Arc::new(Recorder {
+        delay: Duration::from_millis(args.handler_delay_ms),
+    });
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..args.workers.max(1) {
+        workers.spawn(worker::run(
+            queue.clone(),
+            handler.clone(),
+            RetryPolicy::default(),
+            stop_rx.clone(),
+        ));
+    }
+    let retention = Duration::from_secs(args.retention_days * 86_400);
+    let pruner_store = store.clone();
+    let pruner = tokio::spawn(async move {
+        loop {
+            match pruner_store
+                .prune(now_ms() - retention.as_millis() as i64)
+                .await
+            {
+                Ok(n) if n > 0 => info!(pruned = n, "pruned handled events"),
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    info!(addr = %listener.local_addr()?, db = %args.db.display(), "hoist serve listening");
+    state.ready.store(true, Ordering::Relaxed);
+    let app = server::router(state.clone());
+    let ready = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            ready.ready.store(false, Ordering::Relaxed);
+            info!("stopping: no new deliveries; finishing running handlers");
+        })
+        .await?;
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(args.shutdown_grace);
+    if tokio::time::timeout(grace, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        warn!(
+            "handlers still running after the grace period; they will run again on the next start"
+        );
+    }
+    pruner.abort();
+    info!("stopped");
+    Ok(())
+}
+
+async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

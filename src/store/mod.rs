@@ -1,0 +1,356 @@
+//! The durable queue: every accepted event is committed to SQLite before it is
+//! answered, handled exactly once in effect, and taken again after a crash.
+//!
+//! One thread owns the connection. Inserts that arrive together are committed in one
+//! transaction (group commit), so many webhooks share one fsync.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most inserts committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the store has shut down")]
+    Closed,
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An event to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// `github:<delivery id>` or `eventbridge:<id>`: a second delivery adds nothing.
+    pub dedupe_key: String,
+    pub serial_key: String,
+    pub kind: String,
+    /// The normalized event, JSON.
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New(i64),
+    Duplicate(i64),
+}
+
+/// An event taken for handling.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub serial_key: String,
+    pub kind: String,
+    pub payload: String,
+    /// Including this one.
+    pub attempts: u32,
+    pub dedupe_key: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
+    pub pending: u64,
+    pub running: u64,
+    pub failed: u64,
+    pub done: u64,
+}
+
+/// One row, for `hoist status` and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+type Call = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Op {
+    Insert(NewEvent, oneshot::Sender<Result<Inserted>>),
+    Call(Call),
+}
+
+/// A handle to the store; cheap to clone, shared by the server and the workers.
+#[derive(Clone)]
+pub struct Store {
+    tx: mpsc::Sender<Op>,
+    path: PathBuf,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Store {
+    /// Opens (creating and migrating) the database file and starts its thread.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // WAL lets readers run beside the writer; FULL makes every commit durable.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations::run(&mut conn)?;
+        let (tx, mut rx) = mpsc::channel::<Op>(8192);
+        std::thread::Builder::new()
+            .name("hoist-store".into())
+            .spawn(move || {
+                let mut held: Option<Op> = None;
+                loop {
+                    let op = match held.take() {
+                        Some(op) => op,
+                        None => match rx.blocking_recv() {
+                            Some(op) => op,
+                            None => break,
+                        },
+                    };
+                    match op {
+                        Op::Call(f) => f(&mut conn),
+                        Op::Insert(first, reply) => {
+                            let mut batch = vec![(first, reply)];
+                            while batch.len() < MAX_BATCH {
+                                match rx.try_recv() {
+                                    Ok(Op::Insert(e, r)) => batch.push((e, r)),
+                                    Ok(other) => {
+                                        held = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            insert_batch(&mut conn, batch);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Other(format!("cannot start the store thread: {e}")))?;
+        Ok(Self {
+            tx,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the store's thread.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Call(Box::new(move |c| {
+                let _ = reply.send(f(c));
+            })))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Commits the event; returns only once it is durable.
+    pub async fn insert(&self, e: NewEvent) -> Result<Inserted> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Insert(e, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Takes the oldest ready event whose serial key has nothing running and nothing
+    /// older waiting, and marks it running.
+    pub async fn claim(&self) -> Result<Option<Claimed>> {
+        self.call(|c| {
+            let now = now_ms();
+            let tx = c.transaction()?;
+            let found = tx
+                .query_row(
+                    "SELECT id, serial_key, kind, payload, attempts, dedupe_key FROM events e
+                     WHERE status = 'pending' AND not_before <= ?1
+                       AND NOT EXISTS (SELECT 1 FROM events r WHERE r.serial_key = e.serial_key AND r.status = 'running')
+                       AND NOT EXISTS (SELECT 1 FROM events p WHERE p.serial_key = e.serial_key AND p.status = 'pending' AND p.id < e.id)
+                     ORDER BY id LIMIT 1",
+                    params![now],
+                    |r| {
+                        Ok(Claimed {
+                            id: r.get(0)?,
+                            serial_key: r.get(1)?,
+                            kind: r.get(2)?,
+                            payload: r.get(3)?,
+                            attempts: r.get::<_, u32>(4)? + 1,
+                            dedupe_key: r.get(5)?,
+                        })
+                    },
+                )
+                .optional()?;
+            if let Some(c) = &found {
+                tx.execute(
+                    "UPDATE events SET status = 'running', attempts = attempts + 1, started_at = ?2 WHERE id = ?1",
+                    params![c.id, now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(found)
+        })
+        .await
+    }
+
+    pub async fn complete(&self, id: i64) -> Result<()> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE events SET status = 'done', finished_at = ?2, last_error = NULL WHERE id = ?1",
+                params![id, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a failure: retried at `retry_at` (ms), or failed for good when `None`.
+    pub async fn fail(&self, id: i64, error: String, retry_at: Option<i64>) -> Result<()> {
+        self.call(move |c| {
+            match retry_at {
+                Some(at) => c.execute(
+                    "UPDATE events SET status = 'pending', not_before = ?2, last_error = ?3 WHERE id = ?1",
+                    params![id, at, error],
+                )?,
+                None => c.execute(
+                    "UPDATE events SET status = 'failed', finished_at = ?2, last_error = ?3 WHERE id = ?1",
+                    params![id, now_ms(), error],
+                )?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    /// On start: events left running by a crash are taken again.
+    pub async fn recover(&self) -> Result<usize> {
+        self.call(|c| {
+            Ok(c.execute(
+                "UPDATE events SET status = 'pending' WHERE status = 'running'",
+                [],
+            )?)
+        })
+        .await
+    }
+
+    /// Deletes handled events finished before `before_ms`.
+    pub async fn prune(&self, before_ms: i64) -> Result<usize> {
+        self.call(move |c| {
+            Ok(c.execute(
+                "DELETE FROM events WHERE status = 'done' AND finished_at < ?1",
+                params![before_ms],
+            )?)
+        })
+        .await
+    }
+
+    pub async fn depth(&self) -> Result<Depth> {
+        self.call(|c| {
+            let mut d = Depth::default();
+            let mut st = c.prepare("SELECT status, COUNT(*) FROM events GROUP BY status")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+            for row in rows {
+                let (s, n) = row?;
+                match s.as_str() {
+                    "pending" => d.pending = n,
+                    "running" => d.running = n,
+                    "failed" => d.failed = n,
+                    _ => d.done = n,
+                }
+            }
+            Ok(d)
+        })
+        .await
+    }
+
+    /// The soonest time a pending event becomes ready, for the workers' sleep.
+    pub async fn next_ready_at(&self) -> Result<Option<i64>> {
+        self.call(|c| {
+            Ok(c.query_row(
+                "SELECT MIN(not_before) FROM events WHERE status = 'pending'",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )?)
+        })
+        .await
+    }
+
+    pub async fn rows(&self) -> Result<Vec<Row>> {
+        self.call(|c| {
+            let mut st = c.prepare(
+                "SELECT id, dedupe_key, kind, status, attempts, last_error FROM events ORDER BY id",
+            )?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(Row {
+                        id: r.get(0)?,
+                        dedupe_key: r.get(1)?,
+                        kind: r.get(2)?,
+                        status: r.get(3)?,
+                        attempts: r.get(4)?,
+                        last_error: r.get(5)?,
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+fn insert_batch(conn: &mut Connection, batch: Vec<(NewEvent, oneshot::Sender<Result<Inserted>>)>) {
+    let now = now_ms();
+    let result = (|| -> rusqlite::Result<Vec<Inserted>> {
+        let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO events (dedupe_key, serial_key, kind, payload, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(dedupe_key) DO NOTHING",
+            )?;
+            let mut find = tx.prepare_cached("SELECT id FROM events WHERE dedupe_key = ?1")?;
+            for (e, _) in &batch {
+                let n = ins.execute(params![e.dedupe_key, e.serial_key, e.kind, e.payload, now])?;
+                let id: i64 = find.query_row(params![e.dedupe_key], |r| r.get(0))?;
+                out.push(if n == 1 {
+                    Inserted::New(id)
+                } else {
+                    Inserted::Duplicate(id)
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    })();
+    match result {
+        Ok(ids) => {
+            for ((_, reply), id) in batch.into_iter().zip(ids) {
+                let _ = reply.send(Ok(id));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for (_, reply) in batch {
+                let _ = reply.send(Err(StoreError::Other(format!("insert failed: {msg}"))));
+            }
+        }
+    }
+}

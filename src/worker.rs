@@ -1,0 +1,150 @@
+//! Workers take stored events and run the handler, one event per serial key at a time,
+//! retrying failures with backoff. What a crash interrupts is taken again on start.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, watch};
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::event::Event;
+use crate::store::{Claimed, Store, now_ms};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth another try later: a forge outage, a rate limit.
+    #[error("{0}")]
+    Retryable(String),
+    /// Will fail the same way every time.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// What runs for each event.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, event: Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Until the promotion engine handles events, they are recorded and logged. `delay`
+/// holds each event in the running state, for fault tests of crash recovery.
+pub struct Recorder {
+    pub delay: Duration,
+}
+
+impl Handler for Recorder {
+    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        info!(kind = event.kind(), "event recorded");
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with ±20% jitter, so retries of many events spread out.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let d = exp.min(self.cap);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let jitter = f64::from(nanos % 401) / 1000.0 - 0.2;
+        d.mul_f64(1.0 + jitter)
+    }
+}
+
+/// The shared queue: the store and the bell rung when an event may be ready.
+#[derive(Clone)]
+pub struct Queue {
+    pub store: Store,
+    pub wake: Arc<Notify>,
+}
+
+/// Runs one worker until `shutdown` turns true; the event in hand is finished first.
+pub async fn run<H: Handler>(
+    queue: Queue,
+    handler: Arc<H>,
+    policy: RetryPolicy,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let notified = queue.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        match queue.store.claim().await {
+            Ok(Some(c)) => process(&queue, handler.as_ref(), &policy, c).await,
+            Ok(None) => {
+                let wait = match queue.store.next_ready_at().await {
+                    Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(10, 1000) as u64),
+                    _ => Duration::from_secs(1),
+                };
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Err(e) => {
+                error!(error = %e, "cannot take events from the store");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c: Claimed) {
+    let span =
+        info_span!("event", id = c.id, key = %c.dedupe_key, kind = %c.kind, attempt = c.attempts);
+    async {
+        let started = Instant::now();
+        let result = match serde_json::from_str::<Event>(&c.payload) {
+            Ok(event) => handler.handle(event).await,
+            Err(e) => Err(HandlerError::Permanent(format!("stored event does not decode: {e}"))),
+        };
+        metrics::histogram!("hoist_handler_seconds", "type" => c.kind.clone()).record(started.elapsed().as_secs_f64());
+        let (outcome, stored) = match result {
+            Ok(()) => ("done", queue.store.complete(c.id).await),
+            Err(HandlerError::Retryable(e)) if c.attempts < policy.max_attempts => {
+                let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
+                warn!(error = %e, retry_in_ms = at - now_ms(), "handler failed; will retry");
+                ("retry", queue.store.fail(c.id, e, Some(at)).await)
+            }
+            Err(e) => {
+                error!(error = %e, "handler failed for good");
+                ("failed", queue.store.fail(c.id, e.to_string(), None).await)
+            }
+        };
+        if let Err(e) = stored {
+            error!(error = %e, "cannot record the outcome; the event will run again after a restart");
+        }
+        metrics::counter!("hoist_events_handled_total", "type" => c.kind.clone(), "outcome" => outcome).increment(1);
+        // The next event with the same serial key may be ready now.
+        queue.wake.notify_waiters();
+    }
+    .instrument(span)
+    .await
+}

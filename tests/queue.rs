@@ -1,0 +1,282 @@
+//! The durable queue with test handlers: retries with backoff, permanent failures, one
+//! event at a time per serial key, recovery of interrupted events, pruning, migrations.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hoist::event::Event;
+use hoist::store::{Inserted, NewEvent, Store, now_ms};
+use hoist::worker::{self, Handler, HandlerError, Queue, RetryPolicy};
+use tokio::sync::{Notify, watch};
+
+fn event(n: u32, key: &str) -> NewEvent {
+    let ev = Event::ImagePushed {
+        image: format!("reg/{key}"),
+        tag: format!("v{n}"),
+        digest: format!("sha256:{n:064}"),
+        time: "2026-11-26T10:00:00Z".into(),
+    };
+    NewEvent {
+        dedupe_key: format!("test:{key}:{n}"),
+        serial_key: key.into(),
+        kind: ev.kind().into(),
+        payload: serde_json::to_string(&ev).unwrap(),
+    }
+}
+
+/// Records what it handled; fails each event its first `fail_times` attempts.
+struct Flaky {
+    fail_times: u32,
+    permanent: bool,
+    seen: Mutex<Vec<String>>,
+    running: Mutex<Vec<String>>,
+    overlap: Mutex<bool>,
+    hold: Duration,
+}
+
+impl Flaky {
+    fn new(fail_times: u32) -> Arc<Self> {
+        Arc::new(Self {
+            fail_times,
+            permanent: false,
+            seen: Mutex::new(vec![]),
+            running: Mutex::new(vec![]),
+            overlap: Mutex::new(false),
+            hold: Duration::ZERO,
+        })
+    }
+}
+
+impl Handler for Flaky {
+    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
+        let Event::ImagePushed { image, tag, .. } = event else {
+            panic!("test events are pushes")
+        };
+        let id = format!("{image}:{tag}");
+        {
+            let mut running = self.running.lock().unwrap();
+            if running.iter().any(|r| r.starts_with(&format!("{image}:"))) {
+                *self.overlap.lock().unwrap() = true;
+            }
+            running.push(id.clone());
+        }
+        tokio::time::sleep(self.hold).await;
+        self.running.lock().unwrap().retain(|r| r != &id);
+        let mut seen = self.seen.lock().unwrap();
+        let tries = seen.iter().filter(|s| **s == id).count() as u32;
+        seen.push(id.clone());
+        match (tries < self.fail_times, self.permanent) {
+            (true, false) => Err(HandlerError::Retryable(format!("try {}", tries + 1))),
+            (true, true) => Err(HandlerError::Permanent("broken for good".into())),
+            _ => Ok(()),
+        }
+    }
+}
+
+struct Running {
+    queue: Queue,
+    stop: watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(100),
+    }
+}
+
+fn start<H: Handler>(
+    store: Store,
+    handler: Arc<H>,
+    workers: usize,
+    policy: RetryPolicy,
+) -> Running {
+    let queue = Queue {
+        store,
+        wake: Arc::new(Notify::new()),
+    };
+    let (stop, rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        tasks.spawn(worker::run(
+            queue.clone(),
+            handler.clone(),
+            policy,
+            rx.clone(),
+        ));
+    }
+    Running {
+        queue,
+        stop,
+        tasks,
+        _dir: None,
+    }
+}
+
+async fn wait_until_settled(store: &Store) {
+    for _ in 0..500 {
+        let d = store.depth().await.unwrap();
+        if d.pending == 0 && d.running == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "the queue did not settle: {:?}",
+        store.rows().await.unwrap()
+    );
+}
+
+fn temp_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (Store::open(&dir.path().join("q.db")).unwrap(), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retryable_failures_are_retried_with_backoff_until_done() {
+    let (store, dir) = temp_store();
+    store.insert(event(1, "a")).await.unwrap();
+    let h = Flaky::new(2);
+    let mut r = start(store.clone(), h.clone(), 2, fast_policy());
+    r._dir = Some(dir);
+    r.queue.wake.notify_waiters();
+    wait_until_settled(&store).await;
+    let rows = store.rows().await.unwrap();
+    assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("done", 3));
+    assert_eq!(h.seen.lock().unwrap().len(), 3);
+    r.stop.send(true).unwrap();
+    while r.tasks.join_next().await.is_some() {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_stop_at_the_limit_and_permanent_errors_at_once() {
+    let (store, _dir) = temp_store();
+    store.insert(event(1, "a")).await.unwrap();
+    let h = Flaky::new(10);
+    let r = start(store.clone(), h.clone(), 1, fast_policy());
+    r.queue.wake.notify_waiters();
+    wait_until_settled(&store).await;
+    let row = &store.rows().await.unwrap()[0];
+    assert_eq!((row.status.as_str(), row.attempts), ("failed", 4));
+    assert_eq!(row.last_error.as_deref(), Some("try 4"));
+
+    let (store, _dir2) = temp_store();
+    store.insert(event(1, "b")).await.unwrap();
+    let h = Arc::new(Flaky {
+        permanent: true,
+        ..Arc::into_inner(Flaky::new(1)).unwrap()
+    });
+    let r2 = start(store.clone(), h, 1, fast_policy());
+    r2.queue.wake.notify_waiters();
+    wait_until_settled(&store).await;
+    let row = &store.rows().await.unwrap()[0];
+    assert_eq!((row.status.as_str(), row.attempts), ("failed", 1));
+    drop((r, r2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_event_at_a_time_per_key_in_order() {
+    let (store, _dir) = temp_store();
+    for n in 0..6 {
+        store.insert(event(n, "same")).await.unwrap();
+        store.insert(event(n, &format!("other{n}"))).await.unwrap();
+    }
+    let h = Arc::new(Flaky {
+        hold: Duration::from_millis(15),
+        ..Arc::into_inner(Flaky::new(0)).unwrap()
+    });
+    let r = start(store.clone(), h.clone(), 4, fast_policy());
+    r.queue.wake.notify_waiters();
+    wait_until_settled(&store).await;
+    assert!(
+        !*h.overlap.lock().unwrap(),
+        "two events of one key ran at once"
+    );
+    let order: Vec<String> = h
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.starts_with("reg/same:"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        order,
+        (0..6).map(|n| format!("reg/same:v{n}")).collect::<Vec<_>>()
+    );
+    assert_eq!(h.seen.lock().unwrap().len(), 12);
+}
+
+#[tokio::test]
+async fn interrupted_events_are_taken_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    {
+        let store = Store::open(&path).unwrap();
+        store.insert(event(1, "a")).await.unwrap();
+        let claimed = store.claim().await.unwrap().unwrap();
+        assert_eq!(claimed.attempts, 1);
+        assert_eq!(store.depth().await.unwrap().running, 1);
+        // The process dies here: the event stays `running`.
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.recover().await.unwrap(), 1);
+    let again = store.claim().await.unwrap().unwrap();
+    assert_eq!((again.dedupe_key.as_str(), again.attempts), ("test:a:1", 2));
+}
+
+#[tokio::test]
+async fn duplicates_pruning_and_depth() {
+    let (store, _dir) = temp_store();
+    let first = store.insert(event(1, "a")).await.unwrap();
+    let again = store.insert(event(1, "a")).await.unwrap();
+    assert!(matches!(first, Inserted::New(id) if again == Inserted::Duplicate(id)));
+    let c = store.claim().await.unwrap().unwrap();
+    store.complete(c.id).await.unwrap();
+    assert_eq!(
+        store.prune(now_ms() - 60_000).await.unwrap(),
+        0,
+        "recent events are kept"
+    );
+    assert_eq!(store.prune(now_ms() + 1).await.unwrap(), 1);
+    assert_eq!(store.depth().await.unwrap(), Default::default());
+}
+
+#[tokio::test]
+async fn concurrent_inserts_are_all_committed() {
+    let (store, _dir) = temp_store();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..500 {
+        let s = store.clone();
+        tasks.spawn(async move { s.insert(event(n, "k")).await.unwrap() });
+    }
+    let mut ids = vec![];
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Inserted::New(id) => ids.push(id),
+            d => panic!("unexpected {d:?}"),
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 500);
+    assert_eq!(store.depth().await.unwrap().pending, 500);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Store::open(&path).err().unwrap().to_string();
+    assert!(
+        err.contains("schema version 99, newer than this Hoist"),
+        "{err}"
+    );
+}
