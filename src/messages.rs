@@ -184,34 +184,48 @@ pub fn required_checks(config: &Config, service: &str, stage: &str) -> Vec<Strin
         .collect()
 }
 
-pub fn nothing_already_runs(stage: &str, tag: &str, digest_short: &str) -> String {
-    format!("{stage} already runs {tag} ({digest_short})")
+// Reasons a stage has nothing to do; shown as `STAGES: nothing to do (REASON)`.
+
+pub fn nothing_already_runs(tag: &str, digest_short: &str) -> String {
+    format!("already runs {tag} ({digest_short})")
 }
 
-pub fn nothing_downgrade(stage: &str, current: &str, new: &str) -> String {
+pub fn nothing_downgrade(current: &str, new: &str) -> String {
     format!(
-        "{stage} runs {current}, newer than {new}; Hoist does not downgrade (set allow_downgrade: true on the service to allow it)"
+        "runs {current}, newer than {new}; Hoist does not downgrade unless the service sets allow_downgrade: true"
     )
 }
 
-pub fn nothing_identical(stage: &str, path: &str) -> String {
-    format!("{stage}: {path} already pins this image byte for byte")
+pub fn nothing_identical(path: &str) -> String {
+    format!("{path} already pins this image byte for byte")
 }
 
-pub fn nothing_gated(stages: &[&str]) -> String {
-    format!("{}: nothing to do (gated by /promote)", stages.join(", "))
+pub fn nothing_gated() -> String {
+    "gated by /promote".into()
 }
 
-pub fn nothing_auto_downstream(stages: &[&str]) -> String {
-    format!(
-        "{}: nothing to do yet (promoted automatically once verified upstream)",
-        stages.join(", ")
-    )
+pub fn nothing_auto_downstream() -> String {
+    "promoted automatically once verified upstream".into()
+}
+
+/// `dev: nothing to do (already runs v1.4.0 (sha256:…))`, or the event's own reason.
+pub fn nothing_to_do(stages: &[String], reason: &str) -> String {
+    if stages.is_empty() {
+        format!("nothing to do: {reason}")
+    } else {
+        format!("{}: nothing to do ({reason})", stages.join(", "))
+    }
 }
 
 /// Refusing a promotion that would skip a stage: where the freight stands, and what
 /// to do instead.
-pub fn dag_refusal(stage: &str, st: &Stage, freight_label: &str, standing: &[&str]) -> String {
+pub fn dag_refusal(
+    stage: &str,
+    st: &Stage,
+    freight_label: &str,
+    standing: &[&str],
+    next: Option<&str>,
+) -> String {
     let from = match (st.upstream.len(), st.availability) {
         (1, _) => format!("**{}**", st.upstream[0]),
         (_, Availability::All) => format!("all of {}", bold_list(&st.upstream)),
@@ -222,10 +236,7 @@ pub fn dag_refusal(stage: &str, st: &Stage, freight_label: &str, standing: &[&st
     } else {
         format!("is in {} only", bold_list(standing))
     };
-    let next = st
-        .upstream
-        .iter()
-        .find(|u| !standing.contains(&u.as_str()))
+    let next = next
         .map(|u| format!(" Promote it to {u} first with /promote {u}."))
         .unwrap_or_default();
     format!(

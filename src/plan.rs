@@ -131,13 +131,13 @@ impl Planner<'_> {
         if !later.is_empty() {
             plan.nothing_to_do.push(Skip {
                 stages: later.iter().map(|s| (*s).into()).collect(),
-                reason: messages::nothing_auto_downstream(&later),
+                reason: messages::nothing_auto_downstream(),
             });
         }
         if !gated.is_empty() {
             plan.nothing_to_do.push(Skip {
                 stages: gated.iter().map(|s| (*s).into()).collect(),
-                reason: messages::nothing_gated(&gated),
+                reason: messages::nothing_gated(),
             });
         }
         Ok(plan)
@@ -157,6 +157,9 @@ impl Planner<'_> {
         let Some(st) = self.config.stage(stage) else {
             return Ok(refused(messages::unknown_stage(stage, &names)));
         };
+        if st.upstream.is_empty() {
+            return Ok(refused(messages::root_stage_refusal(stage)));
+        }
         let states = self.states(service)?;
         let freight = match tag {
             Some(t) => states
@@ -174,13 +177,23 @@ impl Planner<'_> {
             })
             .map(|s| s.stage.as_str())
             .collect();
-        match dag::may_enter(st, |u| standing.contains(&u)) {
-            Entry::Root => return Ok(refused(messages::root_stage_refusal(stage))),
-            Entry::Skips => {
-                let label = format!("{} ({})", freight.tag, freight.digest.short());
-                return Ok(refused(messages::dag_refusal(stage, st, &label, &standing)));
-            }
-            Entry::Allowed => {}
+        if standing.contains(&stage) {
+            let reason =
+                messages::nothing_already_runs(freight.tag.as_str(), &freight.digest.short());
+            return Ok(Plan {
+                nothing_to_do: vec![Skip {
+                    stages: vec![stage.into()],
+                    reason,
+                }],
+                ..Plan::default()
+            });
+        }
+        if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Skips {
+            let label = format!("{} ({})", freight.tag, freight.digest.short());
+            let next = dag::next_step(self.config, stage, |s| standing.contains(&s));
+            return Ok(refused(messages::dag_refusal(
+                stage, st, &label, &standing, next,
+            )));
         }
         let mut plan = Plan::default();
         match self.promotion(stage, &freight, &states, requested_by)? {
@@ -233,39 +246,45 @@ impl Planner<'_> {
         if st.upstream.is_empty() {
             return Err(PlanError(messages::root_stage_refusal(stage)));
         }
-        let offered = st
-            .upstream
-            .iter()
-            .map(|u| {
-                let s = states
-                    .iter()
-                    .find(|s| &s.stage == u)
-                    .expect("every stage has a state");
-                self.freight_of(service, s)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let first = offered[0].clone();
-        if offered.iter().all(|f| f.digest == first.digest) {
+        let any = st.availability == crate::config::Availability::Any;
+        let mut offered = vec![];
+        for u in &st.upstream {
+            let state = states
+                .iter()
+                .find(|s| &s.stage == u)
+                .expect("every stage has a state");
+            match self.freight_of(service, state) {
+                Ok(f) => offered.push((u.as_str(), f)),
+                // With `any`, an upstream that has nothing yet does not matter.
+                Err(_) if any && state.entry.is_none() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let Some((_, first)) = offered.first().cloned() else {
+            return Err(PlanError(format!(
+                "no upstream of {stage} runs {service} yet"
+            )));
+        };
+        if offered.iter().all(|(_, f)| f.digest == first.digest) {
             return Ok(first);
         }
-        match st.availability {
-            crate::config::Availability::All => Err(PlanError(format!(
+        if !any {
+            return Err(PlanError(format!(
                 "{stage}'s upstreams run different freight ({}); promote them to the same image first",
-                st.upstream
+                offered
                     .iter()
-                    .zip(&offered)
                     .map(|(u, f)| format!("{u}: {}", f.tag))
                     .collect::<Vec<_>>()
                     .join(", ")
-            ))),
-            crate::config::Availability::Any => Ok(offered
-                .into_iter()
-                .max_by(|a, b| {
-                    tags::compare(a.tag.as_str(), b.tag.as_str())
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                })
-                .expect("at least one upstream")),
+            )));
         }
+        Ok(offered
+            .into_iter()
+            .map(|(_, f)| f)
+            .max_by(|a, b| {
+                tags::compare(a.tag.as_str(), b.tag.as_str()).unwrap_or(std::cmp::Ordering::Equal)
+            })
+            .expect("at least one upstream offers freight"))
     }
 
     /// The PR that moves `stage` to `freight`, or why there is none.
@@ -290,14 +309,15 @@ impl Planner<'_> {
         };
         let current = state.entry.as_ref();
         if let Some(e) = current {
-            let same_digest = e
-                .digest
-                .as_deref()
-                .is_none_or(|d| d == freight.digest.as_str());
-            if same_digest && e.new_tag.as_deref() == Some(freight.tag.as_str()) {
+            // Freight is its digest: the same image under another tag is no news.
+            let same = match e.digest.as_deref() {
+                Some(d) => d == freight.digest.as_str(),
+                None => e.new_tag.as_deref() == Some(freight.tag.as_str()),
+            };
+            if same {
+                let tag = e.new_tag.as_deref().unwrap_or(freight.tag.as_str());
                 return Ok(Err(messages::nothing_already_runs(
-                    stage,
-                    freight.tag.as_str(),
+                    tag,
                     &freight.digest.short(),
                 )));
             }
@@ -305,11 +325,7 @@ impl Planner<'_> {
                 && !svc.allow_downgrade
                 && tags::compare(freight.tag.as_str(), cur) == Some(std::cmp::Ordering::Less)
             {
-                return Ok(Err(messages::nothing_downgrade(
-                    stage,
-                    cur,
-                    freight.tag.as_str(),
-                )));
+                return Ok(Err(messages::nothing_downgrade(cur, freight.tag.as_str())));
             }
         }
         let name = svc.kustomize_name(service);
@@ -330,7 +346,7 @@ impl Planner<'_> {
         let edited =
             manifest::set_image(text, &spec).map_err(|e| PlanError(e.in_file(&state.path)))?;
         if !edited.is_changed() {
-            return Ok(Err(messages::nothing_identical(stage, &state.path)));
+            return Ok(Err(messages::nothing_identical(&state.path)));
         }
         let title = messages::pr_title(service, freight.tag.as_str(), stage);
         let previous_tag = current.and_then(|e| e.new_tag.clone());

@@ -158,7 +158,7 @@ fn inline_secrets_are_refused() {
     let t = "forge:\n  github:\n    owner: acme\n    repo: gitops\n    token: ghp_abcdefghijklmnop\nstages:\n  dev: { auto: true }\nargocd: { url: \"https://a\", token_env: \"-----BEGIN RSA PRIVATE KEY-----\" }\n";
     let got = errors(t);
     assert!(
-        got[0].starts_with("hoist.yaml:5:5: `token` holds a secret"),
+        got[0].starts_with("hoist.yaml:5:5: `token` would hold a secret in the config; secrets never go there: use `token_env` instead"),
         "{got:#?}"
     );
     assert!(
@@ -254,4 +254,63 @@ fn check_config_exits_one_with_every_error() {
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("ok (3 stages: dev, uat, prod; 2 services)")
     );
+}
+
+#[test]
+fn roots_need_auto_and_images_one_service() {
+    let t = with_stages("  dev: { gate: { command: true } }\n");
+    assert_errors(
+        &t,
+        &["4:3: stage \"dev\" is a root (no upstream) but not `auto: true`"],
+    );
+    let t = format!(
+        "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  a: {{ image: reg.io/x, path: \"a/{{stage}}.yaml\" }}\n  b: {{ image: reg.io/x, path: \"b/{{stage}}.yaml\" }}\n"
+    );
+    assert_errors(&t, &["7:15: services \"a\" and \"b\" use the same image"]);
+}
+
+#[test]
+fn argocd_apps_need_argocd_and_upstreams_are_listed_once() {
+    let t = with_stages(
+        "  dev: { auto: true, argocd_app: \"{service}-dev\" }\n  uat: { upstream: [dev, dev], auto: true }\n",
+    );
+    assert_errors(
+        &t,
+        &[
+            "4:34: stage \"dev\" names an Argo CD app, but there is no `argocd:` section",
+            "5:26: stage \"uat\" lists upstream \"dev\" twice",
+        ],
+    );
+}
+
+#[test]
+fn names_the_user_chose_are_not_secrets() {
+    let t = format!(
+        "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  token:\n    image: reg.io/token\n    path: a/{{stage}}.yaml\n"
+    );
+    assert_errors(&t, &[]);
+    let t = format!("{FORGE}webhook_secret: abc\nstages:\n  dev: {{ auto: true }}\n{SERVICES}");
+    assert_errors(
+        &t,
+        &[
+            "3:1: `webhook_secret` would hold a secret in the config; secrets never go there: use `webhook_secrets_env` instead",
+        ],
+    );
+}
+
+#[test]
+fn a_typo_upstream_is_never_suggested_as_the_stage_itself() {
+    let t = with_stages(
+        "  dev: { auto: true }\n  uat: { upstream: [dev, uta], gate: { command: true } }\n",
+    );
+    let got = errors(&t);
+    assert!(!got[0].contains("Did you mean \"uat\""), "{got:?}");
+}
+
+#[test]
+fn a_dangling_or_matches_nothing_silently() {
+    let t = format!(
+        "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  a:\n    image: reg.io/a\n    path: a/{{stage}}.yaml\n    tags: {{ semver: \">=1.0.0 <2.0.0 ||\" }}\n"
+    );
+    assert_errors(&t, &["9:21: an alternative around || is empty"]);
 }

@@ -47,6 +47,13 @@ fn event_with(tag: &str, digest_seed: &str) -> ecr::EcrEvent {
     ecr::decode(v.to_string().as_bytes()).unwrap()
 }
 
+fn skips(plan: &Plan) -> Vec<String> {
+    plan.nothing_to_do
+        .iter()
+        .map(|s| hoist::messages::nothing_to_do(&s.stages, &s.reason))
+        .collect()
+}
+
 fn push(repo: &Path, event: &ecr::EcrEvent) -> Result<Plan, NoFreight> {
     let c = config();
     let f = event.freight(&c)?;
@@ -120,10 +127,9 @@ fn a_push_plans_one_dev_pr_that_changes_only_the_image_values() {
         p.body
             .contains("<!-- hoist:v1 {\"service\":\"my-app-service1\",\"stage\":\"dev\"")
     );
-    assert_eq!(plan.nothing_to_do.len(), 1);
     assert_eq!(
-        plan.nothing_to_do[0].reason,
-        "uat, prod: nothing to do (gated by /promote)"
+        skips(&plan),
+        ["uat, prod: nothing to do (gated by /promote)"]
     );
 }
 
@@ -164,8 +170,8 @@ fn a_downgrade_plans_nothing() {
     let plan = push(Path::new("examples/gitops"), &event_with("v1.2.9", "ef")).unwrap();
     assert!(plan.promotions.is_empty());
     assert_eq!(
-        plan.nothing_to_do[0].reason,
-        "dev runs v1.3.2, newer than v1.2.9; Hoist does not downgrade (set allow_downgrade: true on the service to allow it)"
+        skips(&plan)[0],
+        "dev: nothing to do (runs v1.3.2, newer than v1.2.9; Hoist does not downgrade unless the service sets allow_downgrade: true)"
     );
 }
 
@@ -178,10 +184,14 @@ fn the_same_image_again_plans_nothing() {
     let again = push(repo.path(), &event_with("v1.4.0", "12")).unwrap();
     assert!(again.promotions.is_empty());
     assert!(
-        again.nothing_to_do[0]
-            .reason
-            .starts_with("dev already runs v1.4.0")
+        skips(&again)[0].starts_with("dev: nothing to do (already runs v1.4.0 (sha256:1212"),
+        "{:?}",
+        skips(&again)
     );
+    // The same digest pushed under another tag is the same freight.
+    let retag = push(repo.path(), &event_with("1.4.0", "12")).unwrap();
+    assert!(retag.promotions.is_empty());
+    assert!(skips(&retag)[0].starts_with("dev: nothing to do (already runs v1.4.0"));
 }
 
 /// The example with dev moved to v1.4.0, as after a merged push.
@@ -417,4 +427,76 @@ fn the_plan_command_prints_a_patchable_diff_and_json() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("dev is a root stage"));
+}
+
+#[test]
+fn a_refusal_suggests_only_a_step_that_works() {
+    let c = config();
+    let planner = Planner {
+        config: &c,
+        repo: &DirRepo::new("examples/gitops"),
+    };
+    // v1.3.0 runs in prod only: uat cannot take it from dev, and no step helps.
+    let r = planner
+        .promote("uat", "my-app-service1", Some("v1.3.0"), "x")
+        .unwrap()
+        .refused
+        .unwrap();
+    assert!(r.ends_with("is in **prod** only."), "{r}");
+    // A stage that already runs the freight has nothing to do; it is not a DAG skip.
+    let plan = planner
+        .promote("prod", "my-app-service1", Some("v1.3.0"), "x")
+        .unwrap();
+    assert!(plan.refused.is_none());
+    assert!(
+        skips(&plan)[0].starts_with("prod: nothing to do (already runs v1.3.0"),
+        "{:?}",
+        skips(&plan)
+    );
+    // Without --tag, a root stage is refused as a plan, not as an error.
+    assert!(
+        planner
+            .promote("dev", "my-app-service1", None, "x")
+            .unwrap()
+            .refused
+            .unwrap()
+            .contains("root stage")
+    );
+}
+
+#[test]
+fn availability_any_takes_the_upstream_that_has_freight() {
+    let repo = checkout();
+    // eu runs uat's overlay; us has no entry for the service yet.
+    let apps = repo.path().join("apps/my-app-service1/env");
+    fs::create_dir_all(apps.join("eu")).unwrap();
+    fs::create_dir_all(apps.join("us")).unwrap();
+    fs::create_dir_all(apps.join("global")).unwrap();
+    fs::copy(
+        apps.join("uat/kustomization.yaml"),
+        apps.join("eu/kustomization.yaml"),
+    )
+    .unwrap();
+    fs::write(
+        apps.join("us/kustomization.yaml"),
+        "resources:\n- ../../base\n",
+    )
+    .unwrap();
+    fs::copy(
+        apps.join("prod/kustomization.yaml"),
+        apps.join("global/kustomization.yaml"),
+    )
+    .unwrap();
+    let text = fs::read_to_string("config/hoist.example.yaml").unwrap().replace(
+        "  prod:\n",
+        "  eu: { upstream: [uat], gate: { command: true } }\n  us: { upstream: [uat], gate: { command: true } }\n  global: { upstream: [eu, us], availability: any, gate: { command: true } }\n  prod:\n",
+    );
+    let c = Config::parse(&text, "hoist.yaml").unwrap();
+    let plan = Planner {
+        config: &c,
+        repo: &DirRepo::new(repo.path()),
+    }
+    .promote("global", "my-app-service1", None, "x")
+    .unwrap();
+    assert_eq!(plan.promotions[0].freight.tag.as_str(), "v1.3.2");
 }

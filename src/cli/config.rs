@@ -17,12 +17,14 @@ pub struct CheckConfigArgs {
 pub fn check_config(args: CheckConfigArgs) -> Result<()> {
     match Config::load(&args.file) {
         Ok(c) => {
+            let plural =
+                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             eprintln!(
-                "{}: ok ({} stages: {}; {} services)",
+                "{}: ok ({}: {}; {})",
                 args.file.display(),
-                c.stages.len(),
+                plural(c.stages.len(), "stage"),
                 c.stage_names().join(", "),
-                c.services.len()
+                plural(c.services.len(), "service")
             );
             Ok(())
         }

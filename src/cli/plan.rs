@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::config::Config;
-use crate::event::ecr;
+use crate::event::{Event, ecr, eventbridge};
 use crate::plan::{Plan, Planner};
 use crate::repo::DirRepo;
 
@@ -26,7 +26,8 @@ pub struct PlanArgs {
     /// A checkout of the GitOps repository.
     #[arg(long, value_name = "DIR")]
     repo: PathBuf,
-    /// An EventBridge `ECR Image Action` event, as EventBridge delivers it (JSON).
+    /// An EventBridge event as EventBridge delivers it (JSON): an `ECR Image Action`
+    /// push plans promotions; anything else plans nothing, saying why.
     #[arg(long, value_name = "FILE")]
     event: Option<PathBuf>,
     /// Plan `/promote STAGE` instead of a push.
@@ -66,17 +67,27 @@ pub fn plan(args: PlanArgs) -> Result<()> {
             bail!("{shown}: {len} bytes is too large for an ECR event");
         }
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
-        let event = ecr::decode(&bytes)
-            .map_err(|e| anyhow::anyhow!("{shown}: not an EventBridge ECR event: {e}"))?;
-        match event.freight(&config) {
-            Ok(f) => planner.push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))?,
-            Err(why) => Plan {
-                nothing_to_do: vec![crate::plan::Skip {
-                    stages: vec![],
-                    reason: why.to_string(),
-                }],
-                ..Plan::default()
+        let (_, event) = eventbridge::decode(&bytes)
+            .map_err(|e| anyhow::anyhow!("{shown}: not an EventBridge event: {e}"))?;
+        let nothing = |reason: String| Plan {
+            nothing_to_do: vec![crate::plan::Skip {
+                stages: vec![],
+                reason,
+            }],
+            ..Plan::default()
+        };
+        match event {
+            Event::ImagePushed {
+                image,
+                tag,
+                digest,
+                time,
+            } => match ecr::freight_for_push(&config, &image, &tag, &digest, &time) {
+                Ok(f) => planner.push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))?,
+                Err(why) => nothing(why.to_string()),
             },
+            Event::Ignored { reason } => nothing(reason),
+            other => nothing(format!("a {} event is not an image push", other.kind())),
         }
     } else {
         let stage = args
@@ -127,11 +138,11 @@ pub fn render(plan: &Plan) -> String {
         s.push_str(&p.file.diff);
     }
     for skip in &plan.nothing_to_do {
-        if skip.stages.is_empty() {
-            let _ = writeln!(s, "nothing to do: {}", skip.reason);
-        } else {
-            let _ = writeln!(s, "{}", skip.reason);
-        }
+        let _ = writeln!(
+            s,
+            "{}",
+            crate::messages::nothing_to_do(&skip.stages, &skip.reason)
+        );
     }
     s
 }

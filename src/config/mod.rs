@@ -67,6 +67,14 @@ impl Config {
                 message,
             }])
         };
+        let len = std::fs::metadata(path)
+            .map_err(|e| one(format!("cannot read the config: {e}")))?
+            .len();
+        if len > MAX_CONFIG_BYTES as u64 {
+            return Err(one(format!(
+                "the config is {len} bytes; the limit is {MAX_CONFIG_BYTES}"
+            )));
+        }
         let bytes = std::fs::read(path).map_err(|e| one(format!("cannot read the config: {e}")))?;
         let text =
             String::from_utf8(bytes).map_err(|_| one("the config is not UTF-8 text".into()))?;
@@ -75,13 +83,19 @@ impl Config {
 
     /// Parses and validates config text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, ConfigErrors> {
-        let src = Source::new(text, file);
         if text.len() > MAX_CONFIG_BYTES {
-            return Err(ConfigErrors(vec![src.error_at_start(format!(
-                "the config is {} bytes; the limit is {MAX_CONFIG_BYTES}",
-                text.len()
-            ))]));
+            return Err(ConfigErrors(vec![ConfigError {
+                file: file.to_owned(),
+                line: 1,
+                col: 1,
+                message: format!(
+                    "the config is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+                    text.len()
+                ),
+            }]));
         }
+        let src = Source::new(text, file);
+
         let mut errors = secrets::scan(&src);
         let config = match serde_saphyr::from_str_with_options::<Config>(text, options()) {
             Ok(c) => Some(c),

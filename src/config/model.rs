@@ -192,10 +192,12 @@ pub struct TagPolicy {
     /// accepted. Pre-releases match only when the range names one.
     #[serde(default)]
     pub semver: Option<String>,
-    /// A regular expression the whole tag must match, e.g. `^main-[0-9a-f]{7}$`.
+    /// A regular expression the whole tag must match (it is anchored at both ends),
+    /// e.g. `main-[0-9a-f]{7}`.
     #[serde(default)]
     pub regex: Option<String>,
-    /// Regular expressions of tags never to promote.
+    /// Regular expressions of tags never to promote: a tag in which any of them is
+    /// found (unanchored, e.g. `-debug$`) is skipped.
     #[serde(default)]
     pub ignore: Vec<String>,
 }

@@ -44,10 +44,6 @@ impl<'a> Source<'a> {
         }
     }
 
-    pub fn error_at_start(&self, message: String) -> ConfigError {
-        self.error(0, message)
-    }
-
     pub fn error_at_node(&self, node: &Node, message: String) -> ConfigError {
         self.error(node.span.start, message)
     }
@@ -98,10 +94,18 @@ impl<'a> Source<'a> {
         let text = e.to_string();
         let first = text.lines().next().unwrap_or_default();
         let first = match first.strip_prefix("budget breached: ") {
+            Some(what) if what.starts_with("Documents") => {
+                "the config must be a single YAML document".to_owned()
+            }
             Some(what) => format!(
                 "refused: the YAML exceeds Hoist's limits on aliases, nesting or size ({what})"
             ),
-            None => first.to_owned(),
+            // Advice meant for programs using the library, not for people editing a config.
+            None => first
+                .split("; set DuplicateKeyPolicy")
+                .next()
+                .unwrap_or(first)
+                .to_owned(),
         };
         ConfigError {
             file: self.file.to_owned(),

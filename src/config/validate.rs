@@ -69,14 +69,31 @@ impl Validator<'_> {
                 );
             }
             for (i, up) in stage.upstream.iter().enumerate() {
+                if stage.upstream[..i].contains(up) {
+                    self.at(
+                        &[K("stages"), K(name), K("upstream"), I(i)],
+                        format!("stage {name:?} lists upstream {up:?} twice"),
+                    );
+                }
                 if c.stage(up).is_none() {
-                    let hint = suggest(up, &names)
+                    let others: Vec<&str> = names.iter().copied().filter(|n| *n != name).collect();
+                    let hint = suggest(up, &others)
                         .map(|s| format!(" Did you mean {s:?}?"))
                         .unwrap_or_default();
                     self.at(&[K("stages"), K(name), K("upstream"), I(i)], format!(
                         "stage {name:?} has upstream {up:?}, which is not a stage (stages: {list}).{hint}"
                     ));
                 }
+            }
+            if stage.upstream.is_empty() && !stage.auto {
+                self.at_key(&[K("stages"), K(name)], format!(
+                    "stage {name:?} is a root (no upstream) but not `auto: true`, so pushes would never be promoted into it"
+                ));
+            }
+            if stage.argocd_app.is_some() && c.argocd.is_none() {
+                self.at(&[K("stages"), K(name), K("argocd_app")], format!(
+                    "stage {name:?} names an Argo CD app, but there is no `argocd:` section to reach Argo CD"
+                ));
             }
             if !stage.upstream.is_empty() && !stage.auto && !stage.gate.command {
                 self.at_key(&[K("stages"), K(name)], format!(
@@ -149,6 +166,16 @@ impl Validator<'_> {
             }
             if let Err(e) = ImageName::parse(&s.image) {
                 self.at(&at("image"), e.to_string());
+            }
+            if let Some((other, _)) = c
+                .services
+                .iter()
+                .take_while(|(n, _)| *n != name)
+                .find(|(_, o)| o.image == s.image)
+            {
+                self.at(&at("image"), format!(
+                    "services {other:?} and {name:?} use the same image; each image belongs to one service"
+                ));
             }
             let path = &s.path;
             for bad in bad_placeholders(path) {

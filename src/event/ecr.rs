@@ -111,37 +111,53 @@ impl EcrEvent {
             .as_deref()
             .filter(|t| !t.is_empty())
             .ok_or(NoFreight::Untagged)?;
-        let image = self.image();
-        let (service, svc) = config
-            .services
-            .iter()
-            .find(|(_, s)| s.image == image)
-            .ok_or_else(|| NoFreight::UnknownImage(image.clone()))?;
-        let tag = Tag::parse(tag).map_err(NoFreight::BadReference)?;
-        let digest = Digest::parse(d.image_digest.as_deref().unwrap_or_default())
-            .map_err(NoFreight::BadReference)?;
-        let filter = TagFilter::new(&svc.tags).map_err(|e| NoFreight::Filtered {
-            service: service.into(),
-            why: Rejection::NotAllowed {
-                tag: tag.to_string(),
-                pattern: e,
-            },
-        })?;
-        filter
-            .check(tag.as_str())
-            .map_err(|why| NoFreight::Filtered {
-                service: service.into(),
-                why,
-            })?;
-        Ok(Freight {
-            service: service.to_owned(),
-            image: ImageName::parse(&image).map_err(NoFreight::BadReference)?,
+        freight_for_push(
+            config,
+            &self.image(),
             tag,
-            digest,
-            source: None,
-            pushed_at: Some(self.time.clone()),
-        })
+            d.image_digest.as_deref().unwrap_or_default(),
+            &self.time,
+        )
     }
+}
+
+/// The freight a successful push of `image:tag@digest` is for a configured service: its
+/// values validated and its tag checked against the service's policy.
+pub fn freight_for_push(
+    config: &Config,
+    image: &str,
+    tag: &str,
+    digest: &str,
+    time: &str,
+) -> Result<Freight, NoFreight> {
+    let (service, svc) = config
+        .services
+        .iter()
+        .find(|(_, s)| s.image == image)
+        .ok_or_else(|| NoFreight::UnknownImage(image.to_owned()))?;
+    let tag = Tag::parse(tag).map_err(NoFreight::BadReference)?;
+    let digest = Digest::parse(digest).map_err(NoFreight::BadReference)?;
+    let filter = TagFilter::new(&svc.tags).map_err(|e| NoFreight::Filtered {
+        service: service.into(),
+        why: Rejection::NotAllowed {
+            tag: tag.to_string(),
+            pattern: e,
+        },
+    })?;
+    filter
+        .check(tag.as_str())
+        .map_err(|why| NoFreight::Filtered {
+            service: service.into(),
+            why,
+        })?;
+    Ok(Freight {
+        service: service.to_owned(),
+        image: ImageName::parse(image).map_err(NoFreight::BadReference)?,
+        tag,
+        digest,
+        source: None,
+        pushed_at: Some(time.to_owned()),
+    })
 }
 
 /// Decodes an event as EventBridge delivers it; the error names the JSON path.

@@ -27,8 +27,8 @@ impl CodeOwners {
     pub fn parse(text: &str) -> Self {
         let mut out = Self::default();
         for (n, raw) in text.lines().enumerate() {
-            let line = raw.split(" #").next().unwrap_or(raw).trim();
-            if line.is_empty() || line.starts_with('#') {
+            let line = strip_comment(raw).trim();
+            if line.is_empty() {
                 continue;
             }
             if out.rules.len() >= MAX_RULES {
@@ -60,9 +60,24 @@ impl CodeOwners {
     }
 }
 
-/// Turns a gitignore-style pattern into a glob over repository paths.
+/// Drops a `#` comment: at the start of the line, or after white space (tab included).
+fn strip_comment(line: &str) -> &str {
+    let mut prev_space = true;
+    for (i, c) in line.char_indices() {
+        if c == '#' && prev_space {
+            return &line[..i];
+        }
+        prev_space = c.is_whitespace();
+    }
+    line
+}
+
+/// Turns a CODEOWNERS pattern into a glob over repository paths, by GitHub's rules:
+/// a pattern without a slash (or with only a trailing one) matches at any depth; a
+/// trailing `/` owns everything below; a plain name owns the file or the directory and
+/// all below it; but a last segment with `*` (`docs/*`) matches only that level.
 fn glob(pattern: &str) -> Result<GlobMatcher, String> {
-    if pattern.starts_with('!') || pattern.contains("[") && pattern.contains(']') {
+    if pattern.starts_with('!') || pattern.contains('[') && pattern.contains(']') {
         return Err(format!(
             "{pattern:?}: GitHub does not support '!' or '[ ]' in CODEOWNERS"
         ));
@@ -70,20 +85,26 @@ fn glob(pattern: &str) -> Result<GlobMatcher, String> {
     let dir_only = pattern.ends_with('/');
     let p = pattern.trim_end_matches('/');
     let anchored = p.starts_with('/') || p.contains('/');
-    let p = p.trim_start_matches('/');
-    let mut g = if anchored {
-        p.to_owned()
-    } else {
-        format!("**/{p}")
-    };
-    // A directory pattern owns everything below; a plain one matches a file or a directory.
-    g = if dir_only {
+    // Braces are literal in CODEOWNERS; in a glob they are alternation.
+    let p = p
+        .trim_start_matches('/')
+        .replace('{', "\\{")
+        .replace('}', "\\}");
+    let g = if anchored { p } else { format!("**/{p}") };
+    let last_has_star = g
+        .rsplit('/')
+        .next()
+        .is_some_and(|seg| seg.contains('*') && seg != "**");
+    let g = if dir_only {
         format!("{g}/**")
+    } else if last_has_star {
+        g
     } else {
         format!("{{{g},{g}/**}}")
     };
     GlobBuilder::new(&g)
         .literal_separator(true)
+        .backslash_escape(true)
         .build()
         .map(|g| g.compile_matcher())
         .map_err(|e| format!("{pattern:?}: {e}"))
@@ -126,6 +147,29 @@ apps/free/env/prod/
         let c = CodeOwners::parse("apps/*/prod.yaml @x\n");
         assert_eq!(c.owners("apps/a/prod.yaml"), ["@x"]);
         assert!(c.owners("apps/a/b/prod.yaml").is_empty());
+    }
+
+    #[test]
+    fn github_documented_cases() {
+        let c = CodeOwners::parse("apps/*/env/prod/ @acme/sre\napps/* @acme/platform\n");
+        assert_eq!(
+            c.owners("apps/x/env/prod/k.yaml"),
+            ["@acme/sre"],
+            "apps/* does not match nested files"
+        );
+        assert_eq!(c.owners("apps/README.md"), ["@acme/platform"]);
+        let c = CodeOwners::parse("apps/*/env/prod/ @acme/sre\t# sre team\n");
+        assert_eq!(
+            c.owners("apps/x/env/prod/k.yaml"),
+            ["@acme/sre"],
+            "a comment after a tab"
+        );
+        let c = CodeOwners::parse("apps/{a,b}/ @x\n");
+        assert!(c.owners("apps/a/k.yaml").is_empty(), "braces are literal");
+        assert_eq!(c.owners("apps/{a,b}/k.yaml"), ["@x"]);
+        let c = CodeOwners::parse("*.js @js\nbuild/logs/ @logs\n");
+        assert_eq!(c.owners("src/deep/x.js"), ["@js"]);
+        assert_eq!(c.owners("build/logs/2026/x.log"), ["@logs"]);
     }
 
     #[test]

@@ -35,7 +35,9 @@ impl TagFilter {
     /// Compiles a policy; the config's validation has already reported bad patterns,
     /// so errors here carry the field's name for callers that skip validation.
     pub fn new(p: &TagPolicy) -> Result<Self, String> {
-        let anchored = |r: &str| Regex::new(r).map_err(|e| format!("regex {r:?}: {e}"));
+        let compile = |r: &str| Regex::new(r).map_err(|e| format!("regex {r:?}: {e}"));
+        // The allow pattern must match the whole tag, as the config documents.
+        let whole = |r: &str| compile(&format!("^(?:{r})$"));
         Ok(Self {
             semver: p
                 .semver
@@ -43,11 +45,11 @@ impl TagFilter {
                 .map(Range::parse)
                 .transpose()
                 .map_err(|e| e.to_string())?,
-            allow: p.regex.as_deref().map(anchored).transpose()?,
+            allow: p.regex.as_deref().map(whole).transpose()?,
             ignore: p
                 .ignore
                 .iter()
-                .map(|r| anchored(r))
+                .map(|r| compile(r))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -162,6 +164,12 @@ mod tests {
     fn regex_and_ignore() {
         let p = policy(None, Some("^main-[0-9a-f]{7}$"), &["-dirty$"]);
         assert!(p.check("main-3f9c2d1").is_ok());
+        let p = policy(None, Some("main-[0-9a-f]{7}"), &[]);
+        assert!(p.check("main-3f9c2d1").is_ok());
+        assert!(
+            p.check("feature-main-3f9c2d1-dirty").is_err(),
+            "the pattern matches the whole tag"
+        );
         assert!(matches!(
             p.check("feature-3f9c2d1"),
             Err(Rejection::NotAllowed { .. })

@@ -1,26 +1,30 @@
 //! Semver ranges as Kargo, Flux and Argo CD Image Updater users write them
 //! (Masterminds and npm syntax): `>=1.2.0 <2.0.0`, `>=1.2, <2`, `^1.2`, `~1.2.3`,
-//! `1.2.x`, `*`, `1.2 - 1.4`, and `a || b`. The `semver` crate's own ranges are
-//! Cargo-flavoured, so this maps each comparator onto `semver::Version` bounds.
+//! `1.2.x`, `*`, `1.2 - 1.4`, `!=1.2`, and `a || b`. The `semver` crate's own ranges are
+//! Cargo-flavoured, so each comparator is mapped onto `semver::Version` bounds here.
 
 use std::fmt;
 
 use semver::{Prerelease, Version};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Op {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
+    Lt(Version),
+    Le(Version),
+    Gt(Version),
+    Ge(Version),
+    Eq(Version),
+    Ne(Version),
+    /// Outside `[lo, hi)`: `!=1.2` excludes every 1.2.x.
+    Outside(Version, Version),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Comparator {
     op: Op,
-    version: Version,
+    /// The user wrote a pre-release here (`>=2.0.0-rc.1`, `>=1.0.0-0`), which lets
+    /// pre-releases into this alternative. Bounds Hoist derives never do.
+    names_prerelease: bool,
 }
 
 /// A parsed range: alternatives (`||`) of comparator sets that must all hold.
@@ -36,6 +40,9 @@ pub struct RangeError {
     pub range: String,
     pub why: String,
 }
+
+/// Version parts above this are refused, so bounds never overflow.
+const MAX_PART: u64 = 1 << 53;
 
 /// A version as written in a range: missing or wildcard parts are `None`.
 struct Partial {
@@ -57,7 +64,7 @@ impl Partial {
     }
 
     /// The first version past everything this partial names (`1.2` -> `1.3.0-0`), so
-    /// that pre-releases of the next version stay outside.
+    /// pre-releases of the next version stay outside. `None` for `*`.
     fn ceiling(&self) -> Option<Version> {
         let next = match (self.major, self.minor, self.patch) {
             (None, _, _) => return None,
@@ -85,30 +92,31 @@ impl Range {
             range: s.to_owned(),
             why,
         };
-        let mut alternatives = vec![];
-        for alt in s.split("||") {
-            let set = parse_set(alt.trim()).map_err(err)?;
-            alternatives.push(set);
+        let parts: Vec<&str> = s.split("||").map(str::trim).collect();
+        if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
+            return Err(err(
+                "an alternative around || is empty (it would match every version)".into(),
+            ));
         }
+        let alternatives = parts
+            .into_iter()
+            .map(parse_set)
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
         Ok(Self {
             source: s.to_owned(),
             alternatives,
         })
     }
 
-    /// True when `v` is in the range. A pre-release matches only an alternative that
-    /// names a pre-release of the same major.minor.patch (npm's rule), so `>=1.0.0`
-    /// never promotes `2.0.0-rc.1`.
+    /// True when `v` is in the range. A pre-release matches only an alternative in
+    /// which the user named a pre-release, so `>=1.0.0` never promotes `2.0.0-rc.1`.
     pub fn matches(&self, v: &Version) -> bool {
+        let mut v = v.clone();
+        v.build = semver::BuildMetadata::EMPTY;
         self.alternatives.iter().any(|set| {
-            set.iter().all(|c| c.holds(v))
-                && (v.pre.is_empty()
-                    || set.iter().any(|c| {
-                        !c.version.pre.is_empty()
-                            && c.version.pre.as_str() != "0"
-                            && (c.version.major, c.version.minor, c.version.patch)
-                                == (v.major, v.minor, v.patch)
-                    }))
+            set.iter().all(|c| c.op.holds(&v))
+                && (v.pre.is_empty() || set.iter().any(|c| c.names_prerelease))
         })
     }
 }
@@ -119,53 +127,43 @@ impl fmt::Display for Range {
     }
 }
 
-impl Comparator {
+impl Op {
     fn holds(&self, v: &Version) -> bool {
-        let v = strip_build(v);
-        match self.op {
-            Op::Lt => v < self.version,
-            Op::Le => v <= self.version,
-            Op::Gt => v > self.version,
-            Op::Ge => v >= self.version,
-            Op::Eq => v == self.version,
-            Op::Ne => v != self.version,
+        match self {
+            Op::Lt(x) => v < x,
+            Op::Le(x) => v <= x,
+            Op::Gt(x) => v > x,
+            Op::Ge(x) => v >= x,
+            Op::Eq(x) => v == x,
+            Op::Ne(x) => v != x,
+            Op::Outside(lo, hi) => v < lo || v >= hi,
         }
     }
-}
-
-fn strip_build(v: &Version) -> Version {
-    let mut v = v.clone();
-    v.build = semver::BuildMetadata::EMPTY;
-    v
 }
 
 fn parse_set(s: &str) -> Result<Vec<Comparator>, String> {
     if s.is_empty() || s == "*" || s == "x" || s == "X" {
         return Ok(vec![]);
     }
-    // Hyphen range: `1.2 - 1.4.5`.
+    // Hyphen range: `1.2 - 1.4.5`; a wildcard upper end leaves it open.
     if let Some((lo, hi)) = s.split_once(" - ") {
         let lo = parse_partial(lo.trim())?;
         let hi = parse_partial(hi.trim())?;
-        let mut set = vec![Comparator {
-            op: Op::Ge,
-            version: lo.floor(),
-        }];
-        match hi.ceiling() {
-            Some(c) if !hi.is_complete() => set.push(Comparator {
-                op: Op::Lt,
-                version: c,
-            }),
-            _ => set.push(Comparator {
-                op: Op::Le,
-                version: hi.floor(),
-            }),
+        let named = !lo.pre.is_empty() || !hi.pre.is_empty();
+        let c = |op| Comparator {
+            op,
+            names_prerelease: named,
+        };
+        let mut set = vec![c(Op::Ge(lo.floor()))];
+        if hi.is_complete() {
+            set.push(c(Op::Le(hi.floor())));
+        } else if let Some(ceil) = hi.ceiling() {
+            set.push(c(Op::Lt(ceil)));
         }
         return Ok(set);
     }
-    let tokens = tokenize(s)?;
     let mut set = vec![];
-    for t in tokens {
+    for t in tokenize(s)? {
         set.extend(parse_comparator(&t)?);
     }
     Ok(set)
@@ -198,34 +196,36 @@ fn parse_comparator(t: &str) -> Result<Vec<Comparator>, String> {
         .ok_or_else(|| format!("{t:?} has no version"))?;
     let (op, ver) = t.split_at(split);
     let p = parse_partial(ver)?;
-    let c = |op, version| Comparator { op, version };
+    let named = !p.pre.is_empty();
+    let c = |op| Comparator {
+        op,
+        names_prerelease: named,
+    };
     let floor = p.floor();
     let ceiling = p.ceiling();
+    let complete = p.is_complete();
     Ok(match op {
-        "" | "=" | "==" => match (p.is_complete(), ceiling) {
-            (true, _) => vec![c(Op::Eq, floor)],
-            (false, Some(ceil)) => vec![c(Op::Ge, floor), c(Op::Lt, ceil)],
-            (false, None) => vec![],
+        "" | "=" | "==" => match ceiling {
+            _ if complete => vec![c(Op::Eq(floor))],
+            Some(ceil) => vec![c(Op::Ge(floor)), c(Op::Lt(ceil))],
+            None => vec![],
         },
-        "!=" => vec![c(Op::Ne, floor)],
-        ">=" => vec![c(Op::Ge, floor)],
-        "<" => vec![c(
-            Op::Lt,
-            if p.major.is_some() {
-                lowest_if_release(floor)
-            } else {
-                floor
-            },
-        )],
-        ">" => match (p.is_complete(), ceiling) {
-            (true, _) => vec![c(Op::Gt, floor)],
-            (false, Some(ceil)) => vec![c(Op::Ge, ceil)],
-            (false, None) => vec![c(Op::Lt, Version::new(0, 0, 0))],
+        "!=" => match ceiling {
+            _ if complete => vec![c(Op::Ne(floor))],
+            Some(ceil) => vec![c(Op::Outside(floor, ceil))],
+            None => vec![c(Op::Lt(Version::new(0, 0, 0)))],
         },
-        "<=" => match (p.is_complete(), ceiling) {
-            (true, _) => vec![c(Op::Le, floor)],
-            (false, Some(ceil)) => vec![c(Op::Lt, ceil)],
-            (false, None) => vec![],
+        ">=" => vec![c(Op::Ge(floor))],
+        "<" => vec![c(Op::Lt(floor))],
+        ">" => match ceiling {
+            _ if complete => vec![c(Op::Gt(floor))],
+            Some(ceil) => vec![c(Op::Ge(ceil))],
+            None => vec![c(Op::Lt(Version::new(0, 0, 0)))],
+        },
+        "<=" => match ceiling {
+            _ if complete => vec![c(Op::Le(floor))],
+            Some(ceil) => vec![c(Op::Lt(ceil))],
+            None => vec![],
         },
         "~" | "~>" => {
             // ~1.2.3 and ~1.2 allow patch updates; ~1 allows minor updates.
@@ -234,8 +234,8 @@ fn parse_comparator(t: &str) -> Result<Vec<Comparator>, String> {
                 (Some(m), None) => Some(lowest(Version::new(m + 1, 0, 0))),
                 _ => None,
             };
-            let mut v = vec![c(Op::Ge, floor)];
-            v.extend(upper.map(|u| c(Op::Lt, u)));
+            let mut v = vec![c(Op::Ge(floor))];
+            v.extend(upper.map(|u| c(Op::Lt(u))));
             v
         }
         "^" => {
@@ -249,34 +249,31 @@ fn parse_comparator(t: &str) -> Result<Vec<Comparator>, String> {
                 (Some(0), Some(0), Some(pt)) => Some(Version::new(0, 0, pt + 1)),
                 _ => None,
             };
-            let mut v = vec![c(Op::Ge, floor)];
-            v.extend(upper.map(|u| c(Op::Lt, lowest(u))));
+            let mut v = vec![c(Op::Ge(floor))];
+            v.extend(upper.map(|u| c(Op::Lt(lowest(u)))));
             v
         }
         other => return Err(format!("unknown operator {other:?}")),
     })
 }
 
-/// `<1.2.0` must also exclude `1.2.0-rc.1`.
-fn lowest_if_release(v: Version) -> Version {
-    if v.pre.is_empty() { lowest(v) } else { v }
-}
-
 fn parse_partial(s: &str) -> Result<Partial, String> {
     let s = s.strip_prefix(['v', 'V']).unwrap_or(s);
+    // Build metadata never takes part in matching.
+    let s = s.split('+').next().unwrap_or(s);
     let (core, pre) = match s.split_once('-') {
         Some((c, p)) => (c, Some(p)),
         None => (s, None),
     };
-    let core = core.split('+').next().unwrap_or(core);
     let mut parts = core.split('.');
     let mut next = |name: &str| -> Result<Option<u64>, String> {
         match parts.next() {
             None | Some("x" | "X" | "*") => Ok(None),
-            Some(n) => n
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| format!("{name} version {n:?} is not a number or x")),
+            Some(n) => match n.parse::<u64>() {
+                Ok(v) if v <= MAX_PART => Ok(Some(v)),
+                Ok(_) => Err(format!("{name} version {n} is too large")),
+                Err(_) => Err(format!("{name} version {n:?} is not a number or x")),
+            },
         }
     };
     let major = next("major")?;
@@ -343,12 +340,34 @@ mod tests {
     }
 
     #[test]
+    fn review_cases_against_masterminds_and_npm() {
+        assert!(
+            m(">=1.0.0-0", "1.0.0-rc.1"),
+            "a written -0 admits pre-releases"
+        );
+        assert!(m(">=0.0.0-0", "1.5.0-rc.1"));
+        assert!(m(">=2.0.0-rc.1 <2.0.0", "2.0.0-rc.2"));
+        assert!(!m("!=1.2", "1.2.5") && m("!=1.2", "1.3.0"));
+        assert!(!m(">=1.0.0, !=1.2.x", "1.2.5") && m(">=1.0.0, !=1.2.x", "1.1.0"));
+        assert!(!m("!=1.2.3", "1.2.3") && m("!=1.2.3", "1.2.4"));
+        assert!(m("1.2.3 - *", "1.5.0") && m("1.2.3 - x", "9.0.0"));
+        assert!(m(">=1.2.3-rc.1+build", "1.2.3-rc.2"));
+        assert!(m("=1.2.3+build-1", "1.2.3"));
+        assert!(Range::parse(">=1.2.18446744073709551615").is_err());
+        assert!(Range::parse("^18446744073709551615").is_err());
+        assert!(Range::parse(">=1.0.0 <2.0.0 ||").is_err());
+    }
+
+    #[test]
     fn prereleases_only_when_named() {
         assert!(!m(">=1.0.0", "2.0.0-rc.1"));
         assert!(!m("<2.0.0", "2.0.0-rc.1"));
         assert!(!m("^1.2.3", "2.0.0-0"));
         assert!(m(">=2.0.0-rc.1 <3", "2.0.0-rc.2"));
-        assert!(!m(">=2.0.0-rc.1 <3", "2.1.0-rc.1"));
+        assert!(
+            m(">=2.0.0-rc.1 <3", "2.1.0-rc.1"),
+            "Masterminds: the alternative names a pre-release"
+        );
     }
 
     #[test]
