@@ -4,12 +4,15 @@
 //! One thread owns the connection. Inserts that arrive together are committed in one
 //! transaction (group commit), so many webhooks share one fsync.
 
+mod lanes;
 mod migrations;
+
+use lanes::Lanes;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most inserts committed in one transaction.
@@ -75,7 +78,7 @@ pub struct Row {
     pub last_error: Option<String>,
 }
 
-type Call = Box<dyn FnOnce(&mut Connection) + Send>;
+type Call = Box<dyn FnOnce(&mut Connection, &mut Lanes) + Send>;
 
 enum Op {
     Insert(NewEvent, oneshot::Sender<Result<Inserted>>),
@@ -100,11 +103,15 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        // WAL lets readers run beside the writer; FULL makes every commit durable.
+        // WAL lets readers run beside the writer; inserts commit with synchronous=FULL.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoint in larger steps: fewer stalls of the writer under a burst.
+        conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::run(&mut conn)?;
+        let mut lanes = Lanes::default();
+        load_lanes(&conn, &mut lanes)?;
         let (tx, mut rx) = mpsc::channel::<Op>(8192);
         std::thread::Builder::new()
             .name("hoist-store".into())
@@ -119,8 +126,16 @@ impl Store {
                         },
                     };
                     match op {
-                        Op::Call(f) => f(&mut conn),
+                        Op::Call(f) => {
+                            // Bookkeeping after the acknowledgement (claims, outcomes) need
+                            // not reach the disk before going on: lost, it only means a
+                            // handler runs again. WAL keeps it consistent either way.
+                            set_sync(&conn, "NORMAL");
+                            f(&mut conn, &mut lanes)
+                        }
                         Op::Insert(first, reply) => {
+                            // An acknowledged delivery must survive power loss.
+                            set_sync(&conn, "FULL");
                             let mut batch = vec![(first, reply)];
                             while batch.len() < MAX_BATCH {
                                 match rx.try_recv() {
@@ -132,7 +147,7 @@ impl Store {
                                     Err(_) => break,
                                 }
                             }
-                            insert_batch(&mut conn, batch);
+                            insert_batch(&mut conn, &mut lanes, batch);
                         }
                     }
                 }
@@ -151,12 +166,12 @@ impl Store {
     /// Runs `f` on the store's thread.
     pub async fn call<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&mut Connection, &mut Lanes) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Op::Call(Box::new(move |c| {
-                let _ = reply.send(f(c));
+            .send(Op::Call(Box::new(move |c, lanes| {
+                let _ = reply.send(f(c, lanes));
             })))
             .await
             .map_err(|_| StoreError::Closed)?;
@@ -176,47 +191,39 @@ impl Store {
     /// Takes the oldest ready event whose serial key has nothing running and nothing
     /// older waiting, and marks it running.
     pub async fn claim(&self) -> Result<Option<Claimed>> {
-        self.call(|c| {
+        self.call(|c, lanes| {
             let now = now_ms();
-            let tx = c.transaction()?;
-            let found = tx
-                .query_row(
-                    "SELECT id, serial_key, kind, payload, attempts, dedupe_key FROM events e
-                     WHERE status = 'pending' AND not_before <= ?1
-                       AND NOT EXISTS (SELECT 1 FROM events r WHERE r.serial_key = e.serial_key AND r.status = 'running')
-                       AND NOT EXISTS (SELECT 1 FROM events p WHERE p.serial_key = e.serial_key AND p.status = 'pending' AND p.id < e.id)
-                     ORDER BY id LIMIT 1",
-                    params![now],
-                    |r| {
-                        Ok(Claimed {
-                            id: r.get(0)?,
-                            serial_key: r.get(1)?,
-                            kind: r.get(2)?,
-                            payload: r.get(3)?,
-                            attempts: r.get::<_, u32>(4)? + 1,
-                            dedupe_key: r.get(5)?,
-                        })
-                    },
-                )
-                .optional()?;
-            if let Some(c) = &found {
-                tx.execute(
-                    "UPDATE events SET status = 'running', attempts = attempts + 1, started_at = ?2 WHERE id = ?1",
-                    params![c.id, now],
-                )?;
-            }
-            tx.commit()?;
-            Ok(found)
+            let Some((id, _)) = lanes.take(now) else {
+                return Ok(None);
+            };
+            let claimed = c.query_row(
+                "UPDATE events SET status = 'running', attempts = attempts + 1, started_at = ?2 WHERE id = ?1
+                 RETURNING id, serial_key, kind, payload, attempts, dedupe_key",
+                params![id, now],
+                |r| {
+                    Ok(Claimed {
+                        id: r.get(0)?,
+                        serial_key: r.get(1)?,
+                        kind: r.get(2)?,
+                        payload: r.get(3)?,
+                        attempts: r.get(4)?,
+                        dedupe_key: r.get(5)?,
+                    })
+                },
+            )?;
+            Ok(Some(claimed))
         })
         .await
     }
 
     pub async fn complete(&self, id: i64) -> Result<()> {
-        self.call(move |c| {
-            c.execute(
-                "UPDATE events SET status = 'done', finished_at = ?2, last_error = NULL WHERE id = ?1",
+        self.call(move |c, lanes| {
+            let key: String = c.query_row(
+                "UPDATE events SET status = 'done', finished_at = ?2, last_error = NULL WHERE id = ?1 RETURNING serial_key",
                 params![id, now_ms()],
+                |r| r.get(0),
             )?;
+            lanes.finish(&key, id);
             Ok(())
         })
         .await
@@ -224,17 +231,25 @@ impl Store {
 
     /// Records a failure: retried at `retry_at` (ms), or failed for good when `None`.
     pub async fn fail(&self, id: i64, error: String, retry_at: Option<i64>) -> Result<()> {
-        self.call(move |c| {
+        self.call(move |c, lanes| {
             match retry_at {
-                Some(at) => c.execute(
-                    "UPDATE events SET status = 'pending', not_before = ?2, last_error = ?3 WHERE id = ?1",
-                    params![id, at, error],
-                )?,
-                None => c.execute(
-                    "UPDATE events SET status = 'failed', finished_at = ?2, last_error = ?3 WHERE id = ?1",
-                    params![id, now_ms(), error],
-                )?,
-            };
+                Some(at) => {
+                    let key: String = c.query_row(
+                        "UPDATE events SET status = 'pending', not_before = ?2, last_error = ?3 WHERE id = ?1 RETURNING serial_key",
+                        params![id, at, error],
+                        |r| r.get(0),
+                    )?;
+                    lanes.retry(&key, id, at);
+                }
+                None => {
+                    let key: String = c.query_row(
+                        "UPDATE events SET status = 'failed', finished_at = ?2, last_error = ?3 WHERE id = ?1 RETURNING serial_key",
+                        params![id, now_ms(), error],
+                        |r| r.get(0),
+                    )?;
+                    lanes.finish(&key, id);
+                }
+            }
             Ok(())
         })
         .await
@@ -242,18 +257,21 @@ impl Store {
 
     /// On start: events left running by a crash are taken again.
     pub async fn recover(&self) -> Result<usize> {
-        self.call(|c| {
-            Ok(c.execute(
+        self.call(|c, lanes| {
+            let n = c.execute(
                 "UPDATE events SET status = 'pending' WHERE status = 'running'",
                 [],
-            )?)
+            )?;
+            *lanes = Lanes::default();
+            load_lanes(c, lanes)?;
+            Ok(n)
         })
         .await
     }
 
     /// Deletes handled events finished before `before_ms`.
     pub async fn prune(&self, before_ms: i64) -> Result<usize> {
-        self.call(move |c| {
+        self.call(move |c, _| {
             Ok(c.execute(
                 "DELETE FROM events WHERE status = 'done' AND finished_at < ?1",
                 params![before_ms],
@@ -263,7 +281,7 @@ impl Store {
     }
 
     pub async fn depth(&self) -> Result<Depth> {
-        self.call(|c| {
+        self.call(|c, _| {
             let mut d = Depth::default();
             let mut st = c.prepare("SELECT status, COUNT(*) FROM events GROUP BY status")?;
             let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
@@ -281,20 +299,13 @@ impl Store {
         .await
     }
 
-    /// The soonest time a pending event becomes ready, for the workers' sleep.
+    /// The soonest time a waiting event may run, for the workers' sleep.
     pub async fn next_ready_at(&self) -> Result<Option<i64>> {
-        self.call(|c| {
-            Ok(c.query_row(
-                "SELECT MIN(not_before) FROM events WHERE status = 'pending'",
-                [],
-                |r| r.get::<_, Option<i64>>(0),
-            )?)
-        })
-        .await
+        self.call(|_, lanes| Ok(lanes.next_ready_at())).await
     }
 
     pub async fn rows(&self) -> Result<Vec<Row>> {
-        self.call(|c| {
+        self.call(|c, _| {
             let mut st = c.prepare(
                 "SELECT id, dedupe_key, kind, status, attempts, last_error FROM events ORDER BY id",
             )?;
@@ -316,7 +327,36 @@ impl Store {
     }
 }
 
-fn insert_batch(conn: &mut Connection, batch: Vec<(NewEvent, oneshot::Sender<Result<Inserted>>)>) {
+fn set_sync(conn: &Connection, level: &str) {
+    if let Err(e) = conn.pragma_update(None, "synchronous", level) {
+        tracing::error!(error = %e, "cannot set synchronous={level}");
+    }
+}
+
+/// Fills the lane index from the events waiting in the database.
+fn load_lanes(conn: &Connection, lanes: &mut Lanes) -> rusqlite::Result<()> {
+    let mut st = conn.prepare(
+        "SELECT id, serial_key, not_before FROM events WHERE status = 'pending' ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (id, key, nb) = row?;
+        lanes.push(&key, id, nb);
+    }
+    Ok(())
+}
+
+fn insert_batch(
+    conn: &mut Connection,
+    lanes: &mut Lanes,
+    batch: Vec<(NewEvent, oneshot::Sender<Result<Inserted>>)>,
+) {
     let now = now_ms();
     let result = (|| -> rusqlite::Result<Vec<Inserted>> {
         let tx = conn.transaction()?;
@@ -342,7 +382,10 @@ fn insert_batch(conn: &mut Connection, batch: Vec<(NewEvent, oneshot::Sender<Res
     })();
     match result {
         Ok(ids) => {
-            for ((_, reply), id) in batch.into_iter().zip(ids) {
+            for ((e, reply), id) in batch.into_iter().zip(ids) {
+                if let Inserted::New(id) = id {
+                    lanes.push(&e.serial_key, id, 0);
+                }
                 let _ = reply.send(Ok(id));
             }
         }
