@@ -1,6 +1,7 @@
 //! Hoist promotes container images through environments by pull request.
 
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod diff;
 pub mod event;

@@ -1,0 +1,152 @@
+//! Comment commands. A command starts a line; commands inside fenced code blocks,
+//! inline code and quotes are ignored, so quoting someone's `/promote prod` never runs
+//! it. One bad line does not hide the others.
+
+use std::fmt;
+
+/// A command, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/promote <stage> [service ...]`
+    Promote { stage: String, services: Vec<String> },
+    Hold,
+    Unhold,
+    Status,
+    Help,
+}
+
+/// Why a line that looks like a command is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    Unknown { name: String, suggestion: Option<&'static str> },
+    MissingStage,
+    UnexpectedArguments { command: &'static str },
+}
+
+const COMMANDS: &[&str] = &["promote", "hold", "unhold", "status", "help"];
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Unknown { name, suggestion: Some(s) } => {
+                write!(f, "/{name} is not a command. Did you mean /{s}? See /help.")
+            }
+            ParseError::Unknown { name, suggestion: None } => write!(f, "/{name} is not a command. See /help."),
+            ParseError::MissingStage => write!(f, "/promote needs a stage: /promote <stage> [service ...]. See /help."),
+            ParseError::UnexpectedArguments { command } => {
+                write!(f, "/{command} takes no arguments. See /help.")
+            }
+        }
+    }
+}
+
+/// Every command in a comment, in order, each parsed or refused.
+pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
+    let mut out = vec![];
+    let mut fence: Option<&str> = None;
+    for raw in text.lines() {
+        let line = raw.trim_start();
+        // Fenced code blocks (``` or ~~~) hide everything until they close.
+        if let Some(marker) = fence {
+            if line.starts_with(marker) {
+                fence = None;
+            }
+            continue;
+        }
+        if line.starts_with("```") || line.starts_with("~~~") {
+            fence = Some(&line[..3]);
+            continue;
+        }
+        // Quotes, and indented code (four spaces or a tab), are someone else's words.
+        if line.starts_with('>') || raw.starts_with("    ") || raw.starts_with('\t') {
+            continue;
+        }
+        let Some(rest) = line.strip_prefix('/') else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        // A path such as `/usr/bin` or a URL is not a command.
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            continue;
+        }
+        let args: Vec<String> = words.take_while(|w| !w.starts_with('`')).map(str::to_owned).collect();
+        let no_args = |c: Command, command: &'static str| {
+            if args.is_empty() { Ok(c) } else { Err(ParseError::UnexpectedArguments { command }) }
+        };
+        out.push(match name.to_ascii_lowercase().as_str() {
+            "promote" => match args.split_first() {
+                Some((stage, services)) => Ok(Command::Promote {
+                    stage: stage.clone(),
+                    services: services.to_vec(),
+                }),
+                None => Err(ParseError::MissingStage),
+            },
+            "hold" => no_args(Command::Hold, "hold"),
+            "unhold" => no_args(Command::Unhold, "unhold"),
+            "status" => no_args(Command::Status, "status"),
+            "help" => no_args(Command::Help, "help"),
+            other => Err(ParseError::Unknown {
+                name: other.to_owned(),
+                suggestion: crate::suggest::suggest(other, COMMANDS),
+            }),
+        });
+    }
+    out
+}
+
+/// The `/help` reply; `stages` are the configured stage names.
+pub fn help(stages: &[&str]) -> String {
+    format!(
+        "Hoist commands (one per line, at the start of a line):\n\
+         \x20 /promote <stage> [service ...]   promote this PR's image to <stage> (stages: {})\n\
+         \x20 /hold                            keep Hoist from merging this PR\n\
+         \x20 /unhold                          let Hoist merge it again\n\
+         \x20 /status                          where this service's images stand in every stage\n\
+         \x20 /help                            this text\n",
+        stages.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> String {
+        format!("{:?}", parse(text))
+    }
+
+    #[test]
+    fn commands_start_a_line() {
+        insta::assert_snapshot!(p("/promote uat"), @r#"[Ok(Promote { stage: "uat", services: [] })]"#);
+        insta::assert_snapshot!(p("LGTM\n/promote prod my-app-service1 my-app-service2\nthanks"), @r#"[Ok(Promote { stage: "prod", services: ["my-app-service1", "my-app-service2"] })]"#);
+        insta::assert_snapshot!(p("please /promote uat"), @"[]");
+        insta::assert_snapshot!(p("  /hold\n/unhold\n/STATUS\n/help"), @"[Ok(Hold), Ok(Unhold), Ok(Status), Ok(Help)]");
+    }
+
+    #[test]
+    fn quoted_and_code_commands_are_ignored() {
+        insta::assert_snapshot!(p("> /promote prod\n`/promote prod`\n```\n/promote prod\n```\n~~~\n/hold\n~~~\n    /promote prod\n\t/hold"), @"[]");
+        insta::assert_snapshot!(p("```yaml\n/promote prod\n"), @"[]");
+        insta::assert_snapshot!(p("/usr/bin/env\nhttps://example.com/promote"), @"[]");
+    }
+
+    #[test]
+    fn one_bad_line_does_not_hide_the_others() {
+        insta::assert_snapshot!(p("/promte uat\n/promote\n/hold now\n/promote uat"), @r#"[Err(Unknown { name: "promte", suggestion: Some("promote") }), Err(MissingStage), Err(UnexpectedArguments { command: "hold" }), Ok(Promote { stage: "uat", services: [] })]"#);
+        insta::assert_snapshot!(parse("/deploy prod")[0].as_ref().unwrap_err().to_string(), @"/deploy is not a command. See /help.");
+        insta::assert_snapshot!(parse("/promte uat")[0].as_ref().unwrap_err().to_string(), @"/promte is not a command. Did you mean /promote? See /help.");
+    }
+
+    #[test]
+    fn help_text() {
+        insta::assert_snapshot!(help(&["dev", "uat", "prod"]), @r"
+        Hoist commands (one per line, at the start of a line):
+          /promote <stage> [service ...]   promote this PR's image to <stage> (stages: dev, uat, prod)
+          /hold                            keep Hoist from merging this PR
+          /unhold                          let Hoist merge it again
+          /status                          where this service's images stand in every stage
+          /help                            this text
+        ");
+    }
+}
