@@ -1,10 +1,13 @@
 //! Hoist promotes container images through environments by pull request.
 
+pub mod argocd;
 pub mod cli;
 pub mod command;
 pub mod config;
 pub mod diff;
+pub mod engine;
 pub mod event;
+pub mod forge;
 pub mod freight;
 pub mod fsutil;
 pub mod image;

@@ -219,12 +219,15 @@ pub fn nothing_to_do(stages: &[String], reason: &str) -> String {
 
 /// Refusing a promotion that would skip a stage: where the freight stands, and what
 /// to do instead.
+/// `verb` says how the freight stands where it is: `is in` (an overlay pins it, offline)
+/// or `is verified in` (Argo CD runs it).
 pub fn dag_refusal(
     stage: &str,
     st: &Stage,
     freight_label: &str,
     standing: &[&str],
     next: Option<&str>,
+    verb: &str,
 ) -> String {
     let from = match (st.upstream.len(), st.availability) {
         (1, _) => format!("**{}**", st.upstream[0]),
@@ -232,9 +235,9 @@ pub fn dag_refusal(
         (_, Availability::Any) => format!("any of {}", bold_list(&st.upstream)),
     };
     let where_ = if standing.is_empty() {
-        "is in no stage yet".to_owned()
+        format!("{verb} no stage yet")
     } else {
-        format!("is in {} only", bold_list(standing))
+        format!("{verb} {} only", bold_list(standing))
     };
     let next = next
         .map(|u| format!(" Promote it to {u} first with /promote {u}."))
@@ -266,4 +269,117 @@ fn bold_list(items: &[impl AsRef<str>]) -> String {
         .map(|i| format!("**{}**", i.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+// Comments on pull requests. Each carries a hidden marker naming what it answers, so
+// a retried event finds its comment instead of posting it twice.
+
+/// The hidden marker appended to a comment.
+pub fn marker(key: &str) -> String {
+    format!("<!-- hoist:mark {key} -->")
+}
+
+pub fn with_marker(body: &str, key: &str) -> String {
+    format!("{body}\n\n{}", marker(key))
+}
+
+pub fn verified(stage: &str, service: &str, tag: &str, merge_sha: &str, app: Option<&str>, next: &[&str]) -> String {
+    let how = match app {
+        Some(a) => format!("is Synced and Healthy at {} (Argo CD app {a})", crate::argocd::short(merge_sha)),
+        None => format!("is merged at {}", crate::argocd::short(merge_sha)),
+    };
+    let next = match next {
+        [] => String::new(),
+        stages => format!(
+            " Next: {}.",
+            stages.iter().map(|s| format!("comment /promote {s}")).collect::<Vec<_>>().join(" or ")
+        ),
+    };
+    format!("✅ Verified in **{stage}**: {service} {tag} {how}.{next}")
+}
+
+pub fn superseded(new_tag: &str, old_tag: &str) -> String {
+    format!("♻️ Updated to {new_tag} (was {old_tag}): a newer image arrived before this PR merged.")
+}
+
+pub fn person_commit(who: &str, sha: &str, branch: &str) -> String {
+    format!(
+        "✋ @{who} pushed {} to {branch}. Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.",
+        crate::argocd::short(sha)
+    )
+}
+
+pub fn held(by: &str) -> String {
+    format!("⏸️ Held by @{by}. Hoist will not merge this PR until someone comments /unhold.")
+}
+
+pub fn unheld(by: &str) -> String {
+    format!("▶️ Released by @{by}. Hoist merges this PR once its gate and checks pass.")
+}
+
+pub fn not_held() -> String {
+    "This PR is not held.".into()
+}
+
+pub fn permission_refusal(who: &str, stage: &str, repo: &str, promoters: &[String]) -> String {
+    if promoters.is_empty() {
+        format!("⛔ @{who}, promoting to **{stage}** needs write access to {repo}.")
+    } else {
+        format!(
+            "⛔ @{who}, promoting to **{stage}** needs write access to {repo} and membership in {}.",
+            promoters.join(" or ")
+        )
+    }
+}
+
+pub fn hold_refusal(who: &str, repo: &str) -> String {
+    format!("⛔ @{who}, /hold and /unhold need write access to {repo}.")
+}
+
+pub fn opened(stage: &str, service: &str, tag: &str, pr: u64) -> String {
+    format!("🚀 Opened #{pr} to promote {service} {tag} to **{stage}**.")
+}
+
+pub fn already_open(stage: &str, service: &str, tag: &str, pr: u64) -> String {
+    format!("#{pr} already promotes {service} {tag} to **{stage}**.")
+}
+
+pub fn not_a_promotion_pr() -> String {
+    "⛔ /promote works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.".into()
+}
+
+pub fn check_failed(check: &str, sha: &str, url: Option<&str>, stage: &str) -> String {
+    let details = url.map(|u| format!(" (details: {u})")).unwrap_or_default();
+    format!(
+        "❌ {check} failed on {}{details}. Not merging; push a fix or comment /promote {stage} again with newer freight.",
+        crate::argocd::short(sha)
+    )
+}
+
+pub fn waiting_for_owner(dir: &str, owners: &[String], requester: Option<&str>) -> String {
+    let who = if owners.is_empty() { "no owner listed in CODEOWNERS".to_owned() } else { owners.join(", ") };
+    let not = requester
+        .map(|r| format!(" @{r} requested this promotion, so their approval does not count."))
+        .unwrap_or_default();
+    format!("⏳ Waiting for an approval from a code owner of {dir} ({who}).{not}")
+}
+
+pub fn internal_error(reference: &str) -> String {
+    format!(
+        "😕 Hoist hit an internal error on this event (ref {reference}). It will retry; operators can find the details in the logs under that ref."
+    )
+}
+
+/// `/status`: what each stage runs for a service.
+pub fn status_table(service: &str, rows: &[(String, Option<String>, &'static str, Option<u64>)]) -> String {
+    let mut s = format!("| stage | {service} | | PR |\n|---|---|---|---|\n");
+    for (stage, tag, state, pr) in rows {
+        let _ = writeln!(
+            s,
+            "| {stage} | {} | {state} | {} |",
+            tag.as_deref().unwrap_or("none"),
+            pr.map(|n| format!("#{n}")).unwrap_or_default()
+        );
+    }
+    s
 }

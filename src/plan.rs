@@ -68,7 +68,7 @@ struct StageState {
 
 pub struct Planner<'a> {
     pub config: &'a Config,
-    pub repo: &'a dyn Repo,
+    pub repo: &'a (dyn Repo + Sync),
 }
 
 impl Planner<'_> {
@@ -192,7 +192,7 @@ impl Planner<'_> {
             let label = format!("{} ({})", freight.tag, freight.digest.short());
             let next = dag::next_step(self.config, stage, |s| standing.contains(&s));
             return Ok(refused(messages::dag_refusal(
-                stage, st, &label, &standing, next,
+                stage, st, &label, &standing, next, "is in",
             )));
         }
         let mut plan = Plan::default();
@@ -204,6 +204,32 @@ impl Planner<'_> {
             }),
         }
         Ok(plan)
+    }
+
+    /// The PR that moves `stage` to `freight` (copied from wherever it was verified), or
+    /// why there is none. The caller has checked the DAG.
+    pub fn to_stage(&self, stage: &str, freight: &Freight, requested_by: &str) -> Result<Result<Promotion, String>, PlanError> {
+        let states = self.states(&freight.service)?;
+        self.promotion(stage, freight, &states, requested_by)
+    }
+
+    /// What each stage's overlay pins for `service`: (stage, tag), for `/status`.
+    pub fn running(&self, service: &str) -> Result<Vec<(String, Option<String>)>, PlanError> {
+        Ok(self
+            .states(service)?
+            .into_iter()
+            .map(|s| (s.stage, s.entry.and_then(|e| e.new_tag)))
+            .collect())
+    }
+
+    /// Every file the planner reads for `service`: its overlays and CODEOWNERS.
+    pub fn paths(config: &Config, service: &str) -> Vec<String> {
+        let mut paths: Vec<String> = match config.services.get(service) {
+            Some(svc) => config.stage_names().iter().map(|st| svc.path_for(service, st)).collect(),
+            None => vec![],
+        };
+        paths.extend(codeowners::LOCATIONS.iter().map(|s| (*s).to_owned()));
+        paths
     }
 
     /// The freight a stage's overlay pins, copied as it is (never re-resolved).
@@ -415,5 +441,36 @@ fn refused(reason: String) -> Plan {
     Plan {
         refused: Some(reason),
         ..Plan::default()
+    }
+}
+
+/// The machine-readable block of a Hoist PR body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PrMeta {
+    pub service: String,
+    pub stage: String,
+    pub image: String,
+    pub tag: String,
+    pub digest: String,
+    pub requested_by: String,
+}
+
+impl PrMeta {
+    /// Reads `<!-- hoist:v1 {...} -->` from a PR body; `None` for other PRs.
+    pub fn parse(body: &str) -> Option<Self> {
+        let start = body.find("<!-- hoist:v1 ")? + "<!-- hoist:v1 ".len();
+        let end = body[start..].find(" -->")? + start;
+        serde_json::from_str(&body[start..end]).ok()
+    }
+
+    pub fn freight(&self) -> Option<Freight> {
+        Some(Freight {
+            service: self.service.clone(),
+            image: ImageName::parse(&self.image).ok()?,
+            tag: Tag::parse(&self.tag).ok()?,
+            digest: Digest::parse(&self.digest).ok()?,
+            source: None,
+            pushed_at: None,
+        })
     }
 }

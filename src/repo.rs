@@ -33,3 +33,13 @@ impl Repo for DirRepo {
         }
     }
 }
+
+/// Files read ahead from a forge at one commit: the planner reads from memory.
+#[derive(Debug, Default, Clone)]
+pub struct MapRepo(pub std::collections::HashMap<String, String>);
+
+impl Repo for MapRepo {
+    fn read(&self, path: &str) -> std::io::Result<Option<String>> {
+        Ok(self.0.get(path).cloned())
+    }
+}

@@ -23,6 +23,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_ready ON events (status, not_before, id);
     CREATE INDEX events_serial ON events (serial_key, status, id);",
+    // 2: the promotion ledger and holds.
+    "CREATE TABLE promotions (
+        service TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        image TEXT NOT NULL,
+        pr INTEGER,
+        requested_by TEXT NOT NULL,
+        approved_by TEXT,
+        merge_sha TEXT,
+        merged_at INTEGER,
+        verified_at INTEGER,
+        opened_at INTEGER NOT NULL,
+        PRIMARY KEY (service, stage, digest)
+    );
+    CREATE TABLE holds (
+        pr INTEGER PRIMARY KEY,
+        held_by TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

@@ -5,6 +5,7 @@
 //! transaction (group commit), so many webhooks share one fsync.
 
 mod lanes;
+pub mod ledger;
 mod migrations;
 
 use lanes::Lanes;

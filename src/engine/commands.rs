@@ -1,0 +1,170 @@
+//! Comment commands on promotion PRs: `/promote`, `/hold`, `/unhold`, `/status`,
+//! `/help`. All replies to one comment go into one comment; reactions say received
+//! (👀), done (🚀) or refused (😕), and never block the command.
+
+use tracing::warn;
+
+use super::{Engine, Outcome, Result};
+use crate::argocd::ArgoCd;
+use crate::command::{self, Command};
+use crate::config::Stage;
+use crate::event::Actor;
+use crate::forge::{Forge, Permission, Reaction};
+use crate::messages;
+use crate::plan::{Planner, PrMeta};
+use crate::policy::dag::{self, Entry};
+
+impl<F: Forge, A: ArgoCd> Engine<F, A> {
+    async fn react(&self, comment_id: u64, r: Reaction) {
+        if let Err(e) = self.forge.react(comment_id, r).await {
+            warn!(error = %e, "reaction failed; the command goes on");
+        }
+    }
+
+    /// Write access to the repository, and a promoter of the stage when it names any.
+    async fn may_promote(&self, who: &Actor, st: &Stage) -> Result<bool> {
+        if self.forge.permission(who).await? < Permission::Write {
+            return Ok(false);
+        }
+        if st.gate.promoters.is_empty() {
+            return Ok(true);
+        }
+        for p in &st.gate.promoters {
+            match p.strip_prefix('@').and_then(|t| t.split_once('/')) {
+                Some((org, team)) => {
+                    if self.forge.is_team_member(org, team, who).await? {
+                        return Ok(true);
+                    }
+                }
+                None if p.eq_ignore_ascii_case(&who.login) => return Ok(true),
+                None => {}
+            }
+        }
+        Ok(false)
+    }
+
+    pub(super) async fn on_comment(&self, number: u64, comment_id: u64, body: &str, author: &Actor) -> Result<()> {
+        let cmds = command::parse(body);
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let key = format!("reply:{comment_id}");
+        if self.forge.comments(number).await?.iter().any(|c| c.body.contains(&messages::marker(&key))) {
+            return Ok(());
+        }
+        self.react(comment_id, Reaction::Eyes).await;
+        let pr = self.forge.pull_request(number).await?;
+        let meta = PrMeta::parse(&pr.body);
+        let mut replies = vec![];
+        let mut refused = false;
+        let mut released = false;
+        for cmd in cmds {
+            let reply = match cmd {
+                Err(e) => Err(format!("⛔ {e}")),
+                Ok(Command::Help) => Ok(format!("```\n{}```", command::help(&self.config.stage_names()))),
+                Ok(Command::Status) => Ok(self.status(meta.as_ref()).await?),
+                Ok(Command::Hold | Command::Unhold) if self.forge.permission(author).await? < Permission::Write => {
+                    Err(messages::hold_refusal(&author.login, &self.repo_name))
+                }
+                Ok(Command::Hold) => {
+                    self.store.hold(number, &author.login).await?;
+                    Ok(messages::held(&author.login))
+                }
+                Ok(Command::Unhold) => {
+                    if self.store.unhold(number).await? {
+                        released = true;
+                        Ok(messages::unheld(&author.login))
+                    } else {
+                        Ok(messages::not_held())
+                    }
+                }
+                Ok(Command::Promote { stage, services }) => self.promote_command(meta.as_ref(), &stage, &services, author).await?,
+            };
+            match reply {
+                Ok(r) => replies.push(r),
+                Err(r) => {
+                    refused = true;
+                    replies.push(r);
+                }
+            }
+        }
+        self.comment_once(number, &replies.join("\n\n"), &key).await?;
+        self.react(comment_id, if refused { Reaction::Confused } else { Reaction::Rocket }).await;
+        if released {
+            self.evaluate(number).await?;
+        }
+        Ok(())
+    }
+
+    /// `/promote STAGE`: the reply, or the refusal as `Err`.
+    async fn promote_command(
+        &self,
+        meta: Option<&PrMeta>,
+        stage: &str,
+        services: &[String],
+        author: &Actor,
+    ) -> Result<std::result::Result<String, String>> {
+        let names = self.config.stage_names();
+        let Some(st) = self.config.stage(stage) else {
+            return Ok(Err(messages::unknown_stage(stage, &names)));
+        };
+        let Some((meta, freight)) = meta.and_then(|m| Some((m, m.freight()?))) else {
+            return Ok(Err(messages::not_a_promotion_pr()));
+        };
+        if !services.is_empty() && !services.contains(&meta.service) {
+            return Ok(Err(format!("⛔ This PR promotes {}, not {}.", meta.service, services.join(", "))));
+        }
+        if st.upstream.is_empty() {
+            return Ok(Err(messages::root_stage_refusal(stage)));
+        }
+        if !self.may_promote(author, st).await? {
+            return Ok(Err(messages::permission_refusal(&author.login, stage, &self.repo_name, &st.gate.promoters)));
+        }
+        let verified: Vec<String> = self
+            .store
+            .ledger_for(&freight.service)
+            .await?
+            .into_iter()
+            .filter(|p| p.digest == freight.digest.as_str() && p.verified_at.is_some())
+            .map(|p| p.stage)
+            .collect();
+        let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
+        if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Skips {
+            let label = format!("{} ({})", freight.tag, freight.digest.short());
+            let next = dag::next_step(&self.config, stage, |s| standing.contains(&s));
+            return Ok(Err(messages::dag_refusal(stage, st, &label, &standing, next, "is verified in")));
+        }
+        Ok(match self.promote_to(stage, &freight, &author.login).await? {
+            Outcome::Opened(n) | Outcome::Updated(n) => Ok(messages::opened(stage, &freight.service, freight.tag.as_str(), n)),
+            Outcome::AlreadyOpen(n) => Ok(messages::already_open(stage, &freight.service, freight.tag.as_str(), n)),
+            Outcome::Nothing(why) => Ok(format!("Nothing to do for **{stage}**: {why}.")),
+            Outcome::Blocked(why) => Err(why),
+        })
+    }
+
+    /// `/status`: what each stage runs, from the overlays on the base branch.
+    async fn status(&self, meta: Option<&PrMeta>) -> Result<String> {
+        let services: Vec<String> = match meta {
+            Some(m) => vec![m.service.clone()],
+            None => self.config.services.keys().map(str::to_owned).collect(),
+        };
+        let base = self.forge.base_head().await?;
+        let mut out = vec![];
+        for service in services {
+            let repo = self.snapshot(&service, &base).await?;
+            let running = Planner { config: &self.config, repo: &repo }.running(&service)?;
+            let ledger = self.store.ledger_for(&service).await?;
+            let rows: Vec<_> = running
+                .into_iter()
+                .map(|(stage, tag)| {
+                    let here = ledger.iter().find(|p| p.stage == stage && Some(&p.tag) == tag.as_ref());
+                    let open = ledger.iter().find(|p| p.stage == stage && p.merged_at.is_none()).and_then(|p| p.pr);
+                    let state = if here.is_some_and(|p| p.verified_at.is_some()) { "✅ verified" } else { "" };
+                    (stage, tag, state, open)
+                })
+                .collect();
+            out.push(messages::status_table(&service, &rows));
+        }
+        Ok(out.join("\n"))
+    }
+}

@@ -1,0 +1,111 @@
+//! The promotion engine: gathers facts through the ports, decides with the planner and
+//! the policy functions, and acts through the ports. Every effect is idempotent, so an
+//! event handled twice (a retry, a redelivery) changes nothing the second time.
+
+mod commands;
+mod merge;
+mod promote;
+
+use std::sync::Arc;
+
+use tracing::info;
+
+use crate::argocd::ArgoCd;
+use crate::config::Config;
+use crate::event::{ActorKind, Event};
+use crate::forge::{Forge, ForgeError};
+use crate::messages;
+use crate::plan::PlanError;
+use crate::repo::MapRepo;
+use crate::store::{Store, StoreError};
+use crate::worker::{Handler, HandlerError};
+
+pub use promote::Outcome;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Not done yet (Argo CD has not synced): the queue tries again later.
+    #[error("waiting: {0}")]
+    Waiting(String),
+}
+
+impl From<EngineError> for HandlerError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Forge(ForgeError::NotFound(_) | ForgeError::Other(_)) | EngineError::Plan(_) => {
+                HandlerError::Permanent(e.to_string())
+            }
+            _ => HandlerError::Retryable(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+pub struct Engine<F: Forge, A: ArgoCd> {
+    pub config: Arc<Config>,
+    pub forge: F,
+    pub argocd: A,
+    pub store: Store,
+    /// `owner/repo`, for messages.
+    pub repo_name: String,
+}
+
+impl<F: Forge, A: ArgoCd> Handler for Engine<F, A> {
+    async fn handle(&self, event: Event) -> std::result::Result<(), HandlerError> {
+        let result = match event {
+            Event::ImagePushed { image, tag, digest, time } => self.on_push(&image, &tag, &digest, &time).await,
+            Event::CommentCreated { comment_id, body, author, number, is_pull_request, .. } => {
+                let own = author.kind == ActorKind::Bot || author.id == self.forge.me().id;
+                if is_pull_request && !own {
+                    self.on_comment(number, comment_id, &body, &author).await
+                } else {
+                    Ok(())
+                }
+            }
+            Event::ReviewSubmitted { pr, .. }
+            | Event::PullRequestSynchronized { pr, .. }
+            | Event::PullRequestOpened { pr, .. } => self.evaluate(pr).await,
+            Event::CheckCompleted { prs, .. } => {
+                for pr in prs {
+                    self.evaluate(pr).await?;
+                }
+                Ok(())
+            }
+            Event::PullRequestClosed { pr, merged: true, .. } => self.on_merged(pr).await,
+            _ => Ok(()),
+        };
+        result.map_err(Into::into)
+    }
+}
+
+impl<F: Forge, A: ArgoCd> Engine<F, A> {
+    /// The files the planner needs for `service`, read from the forge at `base`.
+    async fn snapshot(&self, service: &str, base: &str) -> Result<MapRepo> {
+        let mut repo = MapRepo::default();
+        for path in crate::plan::Planner::paths(&self.config, service) {
+            if let Some(text) = self.forge.read_file(&path, base).await? {
+                repo.0.insert(path, text);
+            }
+        }
+        Ok(repo)
+    }
+
+    /// Posts `body` on PR `number` unless a comment with the same marker is there.
+    async fn comment_once(&self, number: u64, body: &str, key: &str) -> Result<()> {
+        let marker = messages::marker(key);
+        let comments = self.forge.comments(number).await?;
+        if comments.iter().any(|c| c.body.contains(&marker)) {
+            return Ok(());
+        }
+        info!(pr = number, key, "commenting");
+        self.forge.comment(number, &messages::with_marker(body, key)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Opening and updating promotion pull requests: on a push, on `/promote`, and when
+//! freight verified upstream reaches an automatic stage.
+
+use std::cmp::Ordering;
+
+use tracing::info;
+
+use super::{Engine, Result};
+use crate::argocd::ArgoCd;
+use crate::event::ecr;
+use crate::forge::Forge;
+use crate::freight::Freight;
+use crate::messages;
+use crate::plan::{Planner, PrMeta};
+use crate::tags;
+
+/// What promoting freight to a stage did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Opened(u64),
+    Updated(u64),
+    AlreadyOpen(u64),
+    /// Nothing to change, and why.
+    Nothing(String),
+    /// A person's commit is on the branch: Hoist leaves it alone.
+    Blocked(String),
+}
+
+impl<F: Forge, A: ArgoCd> Engine<F, A> {
+    pub(super) async fn on_push(&self, image: &str, tag: &str, digest: &str, time: &str) -> Result<()> {
+        let freight = match ecr::freight_for_push(&self.config, image, tag, digest, time) {
+            Ok(f) => f,
+            Err(why) => {
+                info!(%why, "push carries no freight");
+                return Ok(());
+            }
+        };
+        let roots: Vec<String> = self
+            .config
+            .stages
+            .iter()
+            .filter(|(_, s)| s.auto && s.upstream.is_empty())
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        for stage in roots {
+            let outcome = self.promote_to(&stage, &freight, "ecr-push").await?;
+            info!(stage, ?outcome, "push handled");
+        }
+        Ok(())
+    }
+
+    /// Opens or updates the PR that moves `stage` to `freight`.
+    pub async fn promote_to(&self, stage: &str, freight: &Freight, requested_by: &str) -> Result<Outcome> {
+        let base = self.forge.base_head().await?;
+        let repo = self.snapshot(&freight.service, &base).await?;
+        let planner = Planner { config: &self.config, repo: &repo };
+        let p = match planner.to_stage(stage, freight, requested_by)? {
+            Ok(p) => p,
+            Err(reason) => return Ok(Outcome::Nothing(reason)),
+        };
+        let existing = self.forge.open_pull_request_for(&p.branch).await?;
+        if let Some(commits) = self.forge.branch_commits(&p.branch).await?
+            && let Some(c) = commits.iter().find(|c| c.author.id != self.forge.me().id)
+        {
+            let msg = messages::person_commit(&c.author.login, &c.sha, &p.branch);
+            if let Some(pr) = &existing {
+                self.comment_once(pr.number, &msg, &format!("person:{}", c.sha)).await?;
+            }
+            return Ok(Outcome::Blocked(msg));
+        }
+        let previous = existing.as_ref().and_then(|pr| PrMeta::parse(&pr.body));
+        if let (Some(pr), Some(meta)) = (&existing, &previous) {
+            if meta.digest == freight.digest.as_str() {
+                self.store.ledger_opened(freight, stage, pr.number, &meta.requested_by).await?;
+                return Ok(Outcome::AlreadyOpen(pr.number));
+            }
+            let svc = self.config.services.get(&freight.service);
+            if tags::compare(freight.tag.as_str(), &meta.tag) == Some(Ordering::Less)
+                && !svc.is_some_and(|s| s.allow_downgrade)
+            {
+                return Ok(Outcome::Nothing(format!("#{} already promotes the newer {}", pr.number, meta.tag)));
+            }
+        }
+        self.forge
+            .write_branch(&p.branch, &base, &p.file.path, &p.file.content, &p.commit_message)
+            .await?;
+        let outcome = match &existing {
+            Some(pr) => {
+                self.forge.update_pull_request(pr.number, &p.title, &p.body).await?;
+                let old = previous.map(|m| m.tag).unwrap_or_else(|| "an older image".into());
+                let msg = messages::superseded(freight.tag.as_str(), &old);
+                self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest)).await?;
+                Outcome::Updated(pr.number)
+            }
+            None => Outcome::Opened(self.forge.create_pull_request(&p.branch, &p.title, &p.body).await?.number),
+        };
+        let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
+            unreachable!("both arms above open or update")
+        };
+        self.store.ledger_opened(freight, stage, n, requested_by).await?;
+        // A stage with no gate and no required checks merges at once.
+        self.evaluate(n).await?;
+        Ok(outcome)
+    }
+}

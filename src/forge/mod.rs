@@ -1,0 +1,128 @@
+//! The forge port: only the calls the engine makes. GitHub and CodeCommit implement it
+//! at the edge; tests use an in-memory forge.
+
+use std::future::Future;
+
+use crate::event::{Actor, ReviewState};
+
+pub type Sha = String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrState {
+    Open,
+    Closed,
+    Merged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    pub head_ref: String,
+    pub head_sha: Sha,
+    pub title: String,
+    pub body: String,
+    pub state: PrState,
+    pub merge_sha: Option<Sha>,
+    /// `None` while the forge computes it.
+    pub mergeable: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub reviewer: Actor,
+    pub state: ReviewState,
+    pub commit_id: Option<Sha>,
+}
+
+/// A check run or commit status on a commit; `conclusion` is `None` while pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub conclusion: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub author: Actor,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub sha: Sha,
+    pub author: Actor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Permission {
+    None,
+    Read,
+    Triage,
+    Write,
+    Maintain,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    /// 👀 received
+    Eyes,
+    /// 🚀 done
+    Rocket,
+    /// 😕 refused or failed
+    Confused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForgeError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A stale head, a merge conflict: the state moved under us.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Worth retrying: 5xx, rate limits, timeouts.
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, ForgeError>;
+
+/// What the engine asks of a forge.
+pub trait Forge: Send + Sync + 'static {
+    /// The identity Hoist acts as; its own comments and commits are recognised by it.
+    fn me(&self) -> &Actor;
+    /// The head commit of the base branch.
+    fn base_head(&self) -> impl Future<Output = Result<Sha>> + Send;
+    fn read_file(&self, path: &str, at: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Commits on `branch` that the base does not have, oldest first; `None` when the
+    /// branch does not exist.
+    fn branch_commits(&self, branch: &str) -> impl Future<Output = Result<Option<Vec<Commit>>>> + Send;
+    /// Points `branch` at one new commit on `base` that writes `content` to `path`.
+    fn write_branch(
+        &self,
+        branch: &str,
+        base: &str,
+        path: &str,
+        content: &str,
+        message: &str,
+    ) -> impl Future<Output = Result<Sha>> + Send;
+    fn delete_branch(&self, branch: &str) -> impl Future<Output = Result<()>> + Send;
+    fn open_pull_request_for(&self, branch: &str) -> impl Future<Output = Result<Option<PullRequest>>> + Send;
+    fn pull_request(&self, number: u64) -> impl Future<Output = Result<PullRequest>> + Send;
+    fn create_pull_request(&self, branch: &str, title: &str, body: &str) -> impl Future<Output = Result<PullRequest>> + Send;
+    fn update_pull_request(&self, number: u64, title: &str, body: &str) -> impl Future<Output = Result<()>> + Send;
+    fn comments(&self, number: u64) -> impl Future<Output = Result<Vec<Comment>>> + Send;
+    fn comment(&self, number: u64, body: &str) -> impl Future<Output = Result<()>> + Send;
+    fn react(&self, comment_id: u64, reaction: Reaction) -> impl Future<Output = Result<()>> + Send;
+    fn permission(&self, user: &Actor) -> impl Future<Output = Result<Permission>> + Send;
+    /// Whether `user` is in `@org/team`; a non-member is `false`, not an error.
+    fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> impl Future<Output = Result<bool>> + Send;
+    fn reviews(&self, number: u64) -> impl Future<Output = Result<Vec<Review>>> + Send;
+    fn checks(&self, sha: &str) -> impl Future<Output = Result<Vec<Check>>> + Send;
+    /// Merges pinned to `head_sha`; a moved head is `Conflict`.
+    fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> impl Future<Output = Result<Sha>> + Send;
+}

@@ -1,0 +1,134 @@
+//! The promotion ledger: which freight went to which stage, through which pull
+//! request, approved by whom, merged and verified when. A cache of what Git records in
+//! commit trailers and PR bodies; holds live here too.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, now_ms};
+use crate::freight::Freight;
+
+/// One promotion as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promotion {
+    pub service: String,
+    pub stage: String,
+    pub tag: String,
+    pub digest: String,
+    pub pr: Option<u64>,
+    pub requested_by: String,
+    pub approved_by: Option<String>,
+    pub merge_sha: Option<String>,
+    pub merged_at: Option<i64>,
+    pub verified_at: Option<i64>,
+}
+
+impl Store {
+    /// Records (or re-points) the promotion of `freight` to `stage` through `pr`.
+    pub async fn ledger_opened(&self, f: &Freight, stage: &str, pr: u64, requested_by: &str) -> Result<()> {
+        let (service, digest, tag, image) = (f.service.clone(), f.digest.to_string(), f.tag.to_string(), f.image.to_string());
+        let (stage, requested_by) = (stage.to_owned(), requested_by.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO promotions (service, stage, digest, tag, image, pr, requested_by, opened_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (service, stage, digest) DO UPDATE SET pr = excluded.pr, tag = excluded.tag",
+                params![service, stage, digest, tag, image, pr as i64, requested_by, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn ledger_merged(&self, service: &str, stage: &str, digest: &str, merge_sha: &str, approved_by: Option<String>) -> Result<()> {
+        let (a, b, d, m) = (service.to_owned(), stage.to_owned(), digest.to_owned(), merge_sha.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "UPDATE promotions SET merge_sha = ?4, merged_at = COALESCE(merged_at, ?5), approved_by = COALESCE(?6, approved_by)
+                 WHERE service = ?1 AND stage = ?2 AND digest = ?3",
+                params![a, b, d, m, now_ms(), approved_by],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Marks the promotion verified; false when it already was.
+    pub async fn ledger_verified(&self, service: &str, stage: &str, digest: &str) -> Result<bool> {
+        let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
+        self.call(move |c, _| {
+            Ok(c.execute(
+                "UPDATE promotions SET verified_at = ?4 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND verified_at IS NULL",
+                params![a, b, d, now_ms()],
+            )? == 1)
+        })
+        .await
+    }
+
+    pub async fn ledger_get(&self, service: &str, stage: &str, digest: &str) -> Result<Option<Promotion>> {
+        let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT service, stage, tag, digest, pr, requested_by, approved_by, merge_sha, merged_at, verified_at
+                 FROM promotions WHERE service = ?1 AND stage = ?2 AND digest = ?3",
+                params![a, b, d],
+                row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    /// Every promotion of `service`, newest first.
+    pub async fn ledger_for(&self, service: &str) -> Result<Vec<Promotion>> {
+        let a = service.to_owned();
+        self.call(move |c, _| {
+            let mut st = c.prepare(
+                "SELECT service, stage, tag, digest, pr, requested_by, approved_by, merge_sha, merged_at, verified_at
+                 FROM promotions WHERE service = ?1 ORDER BY opened_at DESC, rowid DESC",
+            )?;
+            let rows = st.query_map(params![a], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub async fn hold(&self, pr: u64, by: &str) -> Result<()> {
+        let by = by.to_owned();
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO holds (pr, held_by, at) VALUES (?1, ?2, ?3) ON CONFLICT (pr) DO UPDATE SET held_by = excluded.held_by",
+                params![pr as i64, by, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn unhold(&self, pr: u64) -> Result<bool> {
+        self.call(move |c, _| Ok(c.execute("DELETE FROM holds WHERE pr = ?1", params![pr as i64])? == 1))
+            .await
+    }
+
+    pub async fn held_by(&self, pr: u64) -> Result<Option<String>> {
+        self.call(move |c, _| {
+            Ok(c.query_row("SELECT held_by FROM holds WHERE pr = ?1", params![pr as i64], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+}
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Promotion> {
+    Ok(Promotion {
+        service: r.get(0)?,
+        stage: r.get(1)?,
+        tag: r.get(2)?,
+        digest: r.get(3)?,
+        pr: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+        requested_by: r.get(5)?,
+        approved_by: r.get(6)?,
+        merge_sha: r.get(7)?,
+        merged_at: r.get(8)?,
+        verified_at: r.get(9)?,
+    })
+}
