@@ -26,7 +26,10 @@ pub struct AppStatus {
 pub trait ArgoCd: Send + Sync + 'static {
     /// The application, `None` when Argo CD has none by that name. An unreachable Argo
     /// CD is an error, and never counts as passed.
-    fn application(&self, name: &str) -> impl Future<Output = Result<Option<AppStatus>, String>> + Send;
+    fn application(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<AppStatus>, String>> + Send;
 }
 
 /// Whether `app` runs `freight` from `merge_sha`, healthy; otherwise what it waits for.
@@ -36,11 +39,18 @@ pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(),
     {
         return Err("Argo CD has not reconciled since its last sync".into());
     }
-    if let Some(c) = app.conditions.iter().find(|c| *c == "ComparisonError" || *c == "InvalidSpecError") {
+    if let Some(c) = app
+        .conditions
+        .iter()
+        .find(|c| *c == "ComparisonError" || *c == "InvalidSpecError")
+    {
         return Err(format!("the application reports {c}"));
     }
     if !app.revisions.iter().any(|r| r == merge_sha) {
-        return Err(format!("the application is not at {} yet", short(merge_sha)));
+        return Err(format!(
+            "the application is not at {} yet",
+            short(merge_sha)
+        ));
     }
     if app.sync != "Synced" {
         return Err(format!("the application is {}", app.sync));
@@ -49,12 +59,14 @@ pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(),
         return Err(format!("the application is {}", app.health));
     }
     let tagged = format!("{}:{}", freight.image, freight.tag);
-    let runs = app
-        .images
-        .iter()
-        .any(|i| i.contains(freight.digest.as_str()) || i == &tagged || i.starts_with(&format!("{tagged}@")));
+    let runs = app.images.iter().any(|i| {
+        i.contains(freight.digest.as_str()) || i == &tagged || i.starts_with(&format!("{tagged}@"))
+    });
     if !runs {
-        return Err(format!("the application's images do not include {}", freight.tag));
+        return Err(format!(
+            "the application's images do not include {}",
+            freight.tag
+        ));
     }
     Ok(())
 }

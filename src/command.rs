@@ -8,7 +8,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// `/promote <stage> [service ...]`
-    Promote { stage: String, services: Vec<String> },
+    Promote {
+        stage: String,
+        services: Vec<String>,
+    },
     Hold,
     Unhold,
     Status,
@@ -18,9 +21,14 @@ pub enum Command {
 /// Why a line that looks like a command is not one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
-    Unknown { name: String, suggestion: Option<&'static str> },
+    Unknown {
+        name: String,
+        suggestion: Option<&'static str>,
+    },
     MissingStage,
-    UnexpectedArguments { command: &'static str },
+    UnexpectedArguments {
+        command: &'static str,
+    },
 }
 
 const COMMANDS: &[&str] = &["promote", "hold", "unhold", "status", "help"];
@@ -28,11 +36,20 @@ const COMMANDS: &[&str] = &["promote", "hold", "unhold", "status", "help"];
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::Unknown { name, suggestion: Some(s) } => {
+            ParseError::Unknown {
+                name,
+                suggestion: Some(s),
+            } => {
                 write!(f, "/{name} is not a command. Did you mean /{s}? See /help.")
             }
-            ParseError::Unknown { name, suggestion: None } => write!(f, "/{name} is not a command. See /help."),
-            ParseError::MissingStage => write!(f, "/promote needs a stage: /promote <stage> [service ...]. See /help."),
+            ParseError::Unknown {
+                name,
+                suggestion: None,
+            } => write!(f, "/{name} is not a command. See /help."),
+            ParseError::MissingStage => write!(
+                f,
+                "/promote needs a stage: /promote <stage> [service ...]. See /help."
+            ),
             ParseError::UnexpectedArguments { command } => {
                 write!(f, "/{command} takes no arguments. See /help.")
             }
@@ -67,12 +84,22 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
         let mut words = rest.split_whitespace();
         let Some(name) = words.next() else { continue };
         // A path such as `/usr/bin` or a URL is not a command.
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             continue;
         }
-        let args: Vec<String> = words.take_while(|w| !w.starts_with('`')).map(str::to_owned).collect();
+        let args: Vec<String> = words
+            .take_while(|w| !w.starts_with('`'))
+            .map(str::to_owned)
+            .collect();
         let no_args = |c: Command, command: &'static str| {
-            if args.is_empty() { Ok(c) } else { Err(ParseError::UnexpectedArguments { command }) }
+            if args.is_empty() {
+                Ok(c)
+            } else {
+                Err(ParseError::UnexpectedArguments { command })
+            }
         };
         out.push(match name.to_ascii_lowercase().as_str() {
             "promote" => match args.split_first() {

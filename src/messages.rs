@@ -283,16 +283,30 @@ pub fn with_marker(body: &str, key: &str) -> String {
     format!("{body}\n\n{}", marker(key))
 }
 
-pub fn verified(stage: &str, service: &str, tag: &str, merge_sha: &str, app: Option<&str>, next: &[&str]) -> String {
+pub fn verified(
+    stage: &str,
+    service: &str,
+    tag: &str,
+    merge_sha: &str,
+    app: Option<&str>,
+    next: &[&str],
+) -> String {
     let how = match app {
-        Some(a) => format!("is Synced and Healthy at {} (Argo CD app {a})", crate::argocd::short(merge_sha)),
+        Some(a) => format!(
+            "is Synced and Healthy at {} (Argo CD app {a})",
+            crate::argocd::short(merge_sha)
+        ),
         None => format!("is merged at {}", crate::argocd::short(merge_sha)),
     };
     let next = match next {
         [] => String::new(),
         stages => format!(
             " Next: {}.",
-            stages.iter().map(|s| format!("comment /promote {s}")).collect::<Vec<_>>().join(" or ")
+            stages
+                .iter()
+                .map(|s| format!("comment /promote {s}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
         ),
     };
     format!("✅ Verified in **{stage}**: {service} {tag} {how}.{next}")
@@ -357,7 +371,11 @@ pub fn check_failed(check: &str, sha: &str, url: Option<&str>, stage: &str) -> S
 }
 
 pub fn waiting_for_owner(dir: &str, owners: &[String], requester: Option<&str>) -> String {
-    let who = if owners.is_empty() { "no owner listed in CODEOWNERS".to_owned() } else { owners.join(", ") };
+    let who = if owners.is_empty() {
+        "no owner listed in CODEOWNERS".to_owned()
+    } else {
+        owners.join(", ")
+    };
     let not = requester
         .map(|r| format!(" @{r} requested this promotion, so their approval does not count."))
         .unwrap_or_default();
@@ -371,7 +389,10 @@ pub fn internal_error(reference: &str) -> String {
 }
 
 /// `/status`: what each stage runs for a service.
-pub fn status_table(service: &str, rows: &[(String, Option<String>, &'static str, Option<u64>)]) -> String {
+pub fn status_table(
+    service: &str,
+    rows: &[(String, Option<String>, &'static str, Option<u64>)],
+) -> String {
     let mut s = format!("| stage | {service} | | PR |\n|---|---|---|---|\n");
     for (stage, tag, state, pr) in rows {
         let _ = writeln!(

@@ -208,7 +208,12 @@ impl Planner<'_> {
 
     /// The PR that moves `stage` to `freight` (copied from wherever it was verified), or
     /// why there is none. The caller has checked the DAG.
-    pub fn to_stage(&self, stage: &str, freight: &Freight, requested_by: &str) -> Result<Result<Promotion, String>, PlanError> {
+    pub fn to_stage(
+        &self,
+        stage: &str,
+        freight: &Freight,
+        requested_by: &str,
+    ) -> Result<Result<Promotion, String>, PlanError> {
         let states = self.states(&freight.service)?;
         self.promotion(stage, freight, &states, requested_by)
     }
@@ -225,7 +230,11 @@ impl Planner<'_> {
     /// Every file the planner reads for `service`: its overlays and CODEOWNERS.
     pub fn paths(config: &Config, service: &str) -> Vec<String> {
         let mut paths: Vec<String> = match config.services.get(service) {
-            Some(svc) => config.stage_names().iter().map(|st| svc.path_for(service, st)).collect(),
+            Some(svc) => config
+                .stage_names()
+                .iter()
+                .map(|st| svc.path_for(service, st))
+                .collect(),
             None => vec![],
         };
         paths.extend(codeowners::LOCATIONS.iter().map(|s| (*s).to_owned()));

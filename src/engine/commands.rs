@@ -29,27 +29,28 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
         if st.gate.promoters.is_empty() {
             return Ok(true);
         }
-        for p in &st.gate.promoters {
-            match p.strip_prefix('@').and_then(|t| t.split_once('/')) {
-                Some((org, team)) => {
-                    if self.forge.is_team_member(org, team, who).await? {
-                        return Ok(true);
-                    }
-                }
-                None if p.eq_ignore_ascii_case(&who.login) => return Ok(true),
-                None => {}
-            }
-        }
-        Ok(false)
+        self.is_one_of(who, &st.gate.promoters).await
     }
 
-    pub(super) async fn on_comment(&self, number: u64, comment_id: u64, body: &str, author: &Actor) -> Result<()> {
+    pub(super) async fn on_comment(
+        &self,
+        number: u64,
+        comment_id: u64,
+        body: &str,
+        author: &Actor,
+    ) -> Result<()> {
         let cmds = command::parse(body);
         if cmds.is_empty() {
             return Ok(());
         }
         let key = format!("reply:{comment_id}");
-        if self.forge.comments(number).await?.iter().any(|c| c.body.contains(&messages::marker(&key))) {
+        if self
+            .forge
+            .comments(number)
+            .await?
+            .iter()
+            .any(|c| c.body.contains(&messages::marker(&key)))
+        {
             return Ok(());
         }
         self.react(comment_id, Reaction::Eyes).await;
@@ -61,9 +62,14 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
         for cmd in cmds {
             let reply = match cmd {
                 Err(e) => Err(format!("⛔ {e}")),
-                Ok(Command::Help) => Ok(format!("```\n{}```", command::help(&self.config.stage_names()))),
+                Ok(Command::Help) => Ok(format!(
+                    "```\n{}```",
+                    command::help(&self.config.stage_names())
+                )),
                 Ok(Command::Status) => Ok(self.status(meta.as_ref()).await?),
-                Ok(Command::Hold | Command::Unhold) if self.forge.permission(author).await? < Permission::Write => {
+                Ok(Command::Hold | Command::Unhold)
+                    if self.forge.permission(author).await? < Permission::Write =>
+                {
                     Err(messages::hold_refusal(&author.login, &self.repo_name))
                 }
                 Ok(Command::Hold) => {
@@ -78,7 +84,10 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
                         Ok(messages::not_held())
                     }
                 }
-                Ok(Command::Promote { stage, services }) => self.promote_command(meta.as_ref(), &stage, &services, author).await?,
+                Ok(Command::Promote { stage, services }) => {
+                    self.promote_command(meta.as_ref(), &stage, &services, author)
+                        .await?
+                }
             };
             match reply {
                 Ok(r) => replies.push(r),
@@ -88,8 +97,17 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
                 }
             }
         }
-        self.comment_once(number, &replies.join("\n\n"), &key).await?;
-        self.react(comment_id, if refused { Reaction::Confused } else { Reaction::Rocket }).await;
+        self.comment_once(number, &replies.join("\n\n"), &key)
+            .await?;
+        self.react(
+            comment_id,
+            if refused {
+                Reaction::Confused
+            } else {
+                Reaction::Rocket
+            },
+        )
+        .await;
         if released {
             self.evaluate(number).await?;
         }
@@ -112,13 +130,22 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
             return Ok(Err(messages::not_a_promotion_pr()));
         };
         if !services.is_empty() && !services.contains(&meta.service) {
-            return Ok(Err(format!("⛔ This PR promotes {}, not {}.", meta.service, services.join(", "))));
+            return Ok(Err(format!(
+                "⛔ This PR promotes {}, not {}.",
+                meta.service,
+                services.join(", ")
+            )));
         }
         if st.upstream.is_empty() {
             return Ok(Err(messages::root_stage_refusal(stage)));
         }
         if !self.may_promote(author, st).await? {
-            return Ok(Err(messages::permission_refusal(&author.login, stage, &self.repo_name, &st.gate.promoters)));
+            return Ok(Err(messages::permission_refusal(
+                &author.login,
+                stage,
+                &self.repo_name,
+                &st.gate.promoters,
+            )));
         }
         let verified: Vec<String> = self
             .store
@@ -132,14 +159,33 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
         if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Skips {
             let label = format!("{} ({})", freight.tag, freight.digest.short());
             let next = dag::next_step(&self.config, stage, |s| standing.contains(&s));
-            return Ok(Err(messages::dag_refusal(stage, st, &label, &standing, next, "is verified in")));
+            return Ok(Err(messages::dag_refusal(
+                stage,
+                st,
+                &label,
+                &standing,
+                next,
+                "is verified in",
+            )));
         }
-        Ok(match self.promote_to(stage, &freight, &author.login).await? {
-            Outcome::Opened(n) | Outcome::Updated(n) => Ok(messages::opened(stage, &freight.service, freight.tag.as_str(), n)),
-            Outcome::AlreadyOpen(n) => Ok(messages::already_open(stage, &freight.service, freight.tag.as_str(), n)),
-            Outcome::Nothing(why) => Ok(format!("Nothing to do for **{stage}**: {why}.")),
-            Outcome::Blocked(why) => Err(why),
-        })
+        Ok(
+            match self.promote_to(stage, &freight, &author.login).await? {
+                Outcome::Opened(n) | Outcome::Updated(n) => Ok(messages::opened(
+                    stage,
+                    &freight.service,
+                    freight.tag.as_str(),
+                    n,
+                )),
+                Outcome::AlreadyOpen(n) => Ok(messages::already_open(
+                    stage,
+                    &freight.service,
+                    freight.tag.as_str(),
+                    n,
+                )),
+                Outcome::Nothing(why) => Ok(format!("Nothing to do for **{stage}**: {why}.")),
+                Outcome::Blocked(why) => Err(why),
+            },
+        )
     }
 
     /// `/status`: what each stage runs, from the overlays on the base branch.
@@ -152,14 +198,27 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
         let mut out = vec![];
         for service in services {
             let repo = self.snapshot(&service, &base).await?;
-            let running = Planner { config: &self.config, repo: &repo }.running(&service)?;
+            let running = Planner {
+                config: &self.config,
+                repo: &repo,
+            }
+            .running(&service)?;
             let ledger = self.store.ledger_for(&service).await?;
             let rows: Vec<_> = running
                 .into_iter()
                 .map(|(stage, tag)| {
-                    let here = ledger.iter().find(|p| p.stage == stage && Some(&p.tag) == tag.as_ref());
-                    let open = ledger.iter().find(|p| p.stage == stage && p.merged_at.is_none()).and_then(|p| p.pr);
-                    let state = if here.is_some_and(|p| p.verified_at.is_some()) { "✅ verified" } else { "" };
+                    let here = ledger
+                        .iter()
+                        .find(|p| p.stage == stage && Some(&p.tag) == tag.as_ref());
+                    let open = ledger
+                        .iter()
+                        .find(|p| p.stage == stage && p.merged_at.is_none())
+                        .and_then(|p| p.pr);
+                    let state = if here.is_some_and(|p| p.verified_at.is_some()) {
+                        "✅ verified"
+                    } else {
+                        ""
+                    };
                     (stage, tag, state, open)
                 })
                 .collect();

@@ -20,7 +20,12 @@ const PASSING: &[&str] = &["success", "neutral", "skipped"];
 /// The approvals that count on `head`: each reviewer's latest approving or
 /// change-requesting review, approving, on `head`, by a person who is neither Hoist
 /// nor (`excluded`) the requester.
-pub fn approvals_on_head<'a>(reviews: &'a [Review], head: &str, me: &Actor, excluded: Option<&str>) -> Vec<&'a Actor> {
+pub fn approvals_on_head<'a>(
+    reviews: &'a [Review],
+    head: &str,
+    me: &Actor,
+    excluded: Option<&str>,
+) -> Vec<&'a Actor> {
     let mut latest: HashMap<u64, &Review> = HashMap::new();
     for r in reviews {
         // A comment does not change a reviewer's approval state on GitHub.
@@ -32,39 +37,33 @@ pub fn approvals_on_head<'a>(reviews: &'a [Review], head: &str, me: &Actor, excl
         .values()
         .filter(|r| r.state == ReviewState::Approved && r.commit_id.as_deref() == Some(head))
         .map(|r| &r.reviewer)
-        .filter(|a| a.kind != ActorKind::Bot && a.id != me.id && excluded.is_none_or(|x| !x.eq_ignore_ascii_case(&a.login)))
+        .filter(|a| {
+            a.kind != ActorKind::Bot
+                && a.id != me.id
+                && excluded.is_none_or(|x| !x.eq_ignore_ascii_case(&a.login))
+        })
         .collect();
     out.sort_by_key(|a| a.id);
     out
 }
 
 impl<F: Forge, A: ArgoCd> Engine<F, A> {
-    /// Whether `who` is one of `owners` (`@user`, `@org/team`).
-    async fn is_owner(&self, who: &Actor, owners: &[String]) -> Result<bool> {
-        for o in owners {
-            let Some(name) = o.strip_prefix('@') else { continue };
-            match name.split_once('/') {
-                Some((org, team)) => {
-                    if self.forge.is_team_member(org, team, who).await? {
-                        return Ok(true);
-                    }
-                }
-                None if name.eq_ignore_ascii_case(&who.login) => return Ok(true),
-                None => {}
-            }
-        }
-        Ok(false)
-    }
-
     /// Merges PR `number` if everything allows it: its stage's gate, the required
     /// checks on its head, no hold, and the forge's mergeability.
     pub async fn evaluate(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
-        let Some(meta) = PrMeta::parse(&pr.body) else { return Ok(()) };
-        if pr.state != PrState::Open || pr.head_ref != format!("hoist/{}/{}", meta.stage, meta.service) {
+        let Some(meta) = PrMeta::parse(&pr.body) else {
+            return Ok(());
+        };
+        if pr.state != PrState::Open
+            || pr.head_ref != format!("hoist/{}/{}", meta.stage, meta.service)
+        {
             return Ok(());
         }
-        let (Some(st), Some(svc)) = (self.config.stage(&meta.stage), self.config.services.get(&meta.service)) else {
+        let (Some(st), Some(svc)) = (
+            self.config.stage(&meta.stage),
+            self.config.services.get(&meta.service),
+        ) else {
             return Ok(());
         };
         if self.store.held_by(number).await?.is_some() {
@@ -78,8 +77,11 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
                     None => return Ok(()),
                     Some(ok) if PASSING.contains(&ok) => {}
                     Some(_) => {
-                        let msg = messages::check_failed(&name, &head, c.url.as_deref(), &meta.stage);
-                        return self.comment_once(number, &msg, &format!("failed:{name}:{head}")).await;
+                        let msg =
+                            messages::check_failed(&name, &head, c.url.as_deref(), &meta.stage);
+                        return self
+                            .comment_once(number, &msg, &format!("failed:{name}:{head}"))
+                            .await;
                     }
                 },
                 None => return Ok(()),
@@ -97,33 +99,45 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
                 }
             }
             let owners = co.owners(&path).to_vec();
-            let requester = st.gate.separate_approver.then_some(meta.requested_by.as_str());
+            let requester = st
+                .gate
+                .separate_approver
+                .then_some(meta.requested_by.as_str());
             let reviews = self.forge.reviews(number).await?;
             for who in approvals_on_head(&reviews, &head, self.forge.me(), requester) {
-                if self.is_owner(who, &owners).await? {
+                if self.is_one_of(who, &owners).await? {
                     approver = Some(who.login.clone());
                     break;
                 }
             }
             if approver.is_none() {
-                let dir = path.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+                let dir = path
+                    .rsplit_once('/')
+                    .map_or(String::new(), |(d, _)| format!("{d}/"));
                 let msg = messages::waiting_for_owner(&dir, &owners, requester);
-                return self.comment_once(number, &msg, &format!("waiting:{head}")).await;
+                return self
+                    .comment_once(number, &msg, &format!("waiting:{head}"))
+                    .await;
             }
         }
         if pr.mergeable == Some(false) {
             return Ok(());
         }
-        let Some(freight) = meta.freight() else { return Ok(()) };
+        let Some(freight) = meta.freight() else {
+            return Ok(());
+        };
         let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
-        let mut message = messages::commit_message(&title, &freight, &meta.stage, &meta.requested_by);
+        let mut message =
+            messages::commit_message(&title, &freight, &meta.stage, &meta.requested_by);
         if let Some(a) = &approver {
             message.push_str(&format!("Hoist-Approved-By: {a}\n"));
         }
         match self.forge.merge(number, &head, &title, &message).await {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");
-                self.store.ledger_merged(&meta.service, &meta.stage, &meta.digest, &sha, approver).await?;
+                self.store
+                    .ledger_merged(&meta.service, &meta.stage, &meta.digest, &sha, approver)
+                    .await?;
                 if let Err(e) = self.forge.delete_branch(&pr.head_ref).await {
                     warn!(error = %e, "cannot delete the merged branch");
                 }
@@ -146,27 +160,43 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
         if pr.head_ref != format!("hoist/{}/{}", meta.stage, meta.service) {
             return Ok(());
         }
-        self.store.ledger_merged(&meta.service, &meta.stage, &meta.digest, &sha, None).await?;
+        self.store
+            .ledger_merged(&meta.service, &meta.stage, &meta.digest, &sha, None)
+            .await?;
         self.verify(number, &meta, &sha).await
     }
 
     /// Records the freight verified in its stage once Argo CD runs the merge, says so on
     /// the PR, and opens the PRs of automatic stages downstream.
     async fn verify(&self, number: u64, meta: &PrMeta, merge_sha: &str) -> Result<()> {
-        let Some(freight) = meta.freight() else { return Ok(()) };
-        let Some(st) = self.config.stage(&meta.stage) else { return Ok(()) };
-        let app = st.argocd_app.as_deref().map(|t| expand(t, &meta.service, &meta.stage));
+        let Some(freight) = meta.freight() else {
+            return Ok(());
+        };
+        let Some(st) = self.config.stage(&meta.stage) else {
+            return Ok(());
+        };
+        let app = st
+            .argocd_app
+            .as_deref()
+            .map(|t| expand(t, &meta.service, &meta.stage));
         if let Some(app) = &app {
             match self.argocd.application(app).await {
-                Ok(Some(status)) => {
-                    argocd::verify(&status, merge_sha, &freight).map_err(|why| EngineError::Waiting(format!("{app}: {why}")))?
+                Ok(Some(status)) => argocd::verify(&status, merge_sha, &freight)
+                    .map_err(|why| EngineError::Waiting(format!("{app}: {why}")))?,
+                Ok(None) => {
+                    return Err(EngineError::Waiting(format!(
+                        "Argo CD has no application {app}"
+                    )));
                 }
-                Ok(None) => return Err(EngineError::Waiting(format!("Argo CD has no application {app}"))),
                 Err(e) => return Err(EngineError::Waiting(format!("Argo CD: {e}"))),
             }
         }
-        self.store.ledger_opened(&freight, &meta.stage, number, &meta.requested_by).await?;
-        self.store.ledger_verified(&meta.service, &meta.stage, &meta.digest).await?;
+        self.store
+            .ledger_opened(&freight, &meta.stage, number, &meta.requested_by)
+            .await?;
+        self.store
+            .ledger_verified(&meta.service, &meta.stage, &meta.digest)
+            .await?;
         let verified: Vec<String> = self
             .store
             .ledger_for(&meta.service)
@@ -188,8 +218,20 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
                 by_command.push(down);
             }
         }
-        let msg = messages::verified(&meta.stage, &meta.service, &meta.tag, merge_sha, app.as_deref(), &by_command);
-        self.comment_once(number, &msg, &format!("verified:{}:{}", meta.stage, meta.digest)).await
+        let msg = messages::verified(
+            &meta.stage,
+            &meta.service,
+            &meta.tag,
+            merge_sha,
+            app.as_deref(),
+            &by_command,
+        );
+        self.comment_once(
+            number,
+            &msg,
+            &format!("verified:{}:{}", meta.stage, meta.digest),
+        )
+        .await
     }
 }
 
@@ -198,11 +240,19 @@ mod tests {
     use super::*;
 
     fn actor(id: u64, login: &str, kind: ActorKind) -> Actor {
-        Actor { id, login: login.into(), kind }
+        Actor {
+            id,
+            login: login.into(),
+            kind,
+        }
     }
 
     fn review(who: &Actor, state: ReviewState, on: &str) -> Review {
-        Review { reviewer: who.clone(), state, commit_id: Some(on.into()) }
+        Review {
+            reviewer: who.clone(),
+            state,
+            commit_id: Some(on.into()),
+        }
     }
 
     #[test]
@@ -223,7 +273,10 @@ mod tests {
             review(&flip, ReviewState::Approved, "head"),
             review(&flip, ReviewState::ChangesRequested, "head"),
         ];
-        let got: Vec<&str> = approvals_on_head(&reviews, "head", &me, Some("quinn")).iter().map(|a| a.login.as_str()).collect();
+        let got: Vec<&str> = approvals_on_head(&reviews, "head", &me, Some("quinn"))
+            .iter()
+            .map(|a| a.login.as_str())
+            .collect();
         assert_eq!(got, ["sam"]);
     }
 }

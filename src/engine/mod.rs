@@ -12,7 +12,7 @@ use tracing::info;
 
 use crate::argocd::ArgoCd;
 use crate::config::Config;
-use crate::event::{ActorKind, Event};
+use crate::event::{Actor, ActorKind, Event};
 use crate::forge::{Forge, ForgeError};
 use crate::messages;
 use crate::plan::PlanError;
@@ -38,9 +38,8 @@ pub enum EngineError {
 impl From<EngineError> for HandlerError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::Forge(ForgeError::NotFound(_) | ForgeError::Other(_)) | EngineError::Plan(_) => {
-                HandlerError::Permanent(e.to_string())
-            }
+            EngineError::Forge(ForgeError::NotFound(_) | ForgeError::Other(_))
+            | EngineError::Plan(_) => HandlerError::Permanent(e.to_string()),
             _ => HandlerError::Retryable(e.to_string()),
         }
     }
@@ -60,8 +59,20 @@ pub struct Engine<F: Forge, A: ArgoCd> {
 impl<F: Forge, A: ArgoCd> Handler for Engine<F, A> {
     async fn handle(&self, event: Event) -> std::result::Result<(), HandlerError> {
         let result = match event {
-            Event::ImagePushed { image, tag, digest, time } => self.on_push(&image, &tag, &digest, &time).await,
-            Event::CommentCreated { comment_id, body, author, number, is_pull_request, .. } => {
+            Event::ImagePushed {
+                image,
+                tag,
+                digest,
+                time,
+            } => self.on_push(&image, &tag, &digest, &time).await,
+            Event::CommentCreated {
+                comment_id,
+                body,
+                author,
+                number,
+                is_pull_request,
+                ..
+            } => {
                 let own = author.kind == ActorKind::Bot || author.id == self.forge.me().id;
                 if is_pull_request && !own {
                     self.on_comment(number, comment_id, &body, &author).await
@@ -78,7 +89,9 @@ impl<F: Forge, A: ArgoCd> Handler for Engine<F, A> {
                 }
                 Ok(())
             }
-            Event::PullRequestClosed { pr, merged: true, .. } => self.on_merged(pr).await,
+            Event::PullRequestClosed {
+                pr, merged: true, ..
+            } => self.on_merged(pr).await,
             _ => Ok(()),
         };
         result.map_err(Into::into)
@@ -97,6 +110,21 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
         Ok(repo)
     }
 
+    /// Whether `who` is one of `names`: logins (`alice` or `@alice`) or teams (`@org/team`).
+    async fn is_one_of(&self, who: &Actor, names: &[String]) -> Result<bool> {
+        for n in names {
+            let name = n.strip_prefix('@').unwrap_or(n);
+            if let Some((org, team)) = name.split_once('/') {
+                if self.forge.is_team_member(org, team, who).await? {
+                    return Ok(true);
+                }
+            } else if name.eq_ignore_ascii_case(&who.login) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Posts `body` on PR `number` unless a comment with the same marker is there.
     async fn comment_once(&self, number: u64, body: &str, key: &str) -> Result<()> {
         let marker = messages::marker(key);
@@ -105,7 +133,9 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
             return Ok(());
         }
         info!(pr = number, key, "commenting");
-        self.forge.comment(number, &messages::with_marker(body, key)).await?;
+        self.forge
+            .comment(number, &messages::with_marker(body, key))
+            .await?;
         Ok(())
     }
 }

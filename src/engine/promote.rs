@@ -27,7 +27,13 @@ pub enum Outcome {
 }
 
 impl<F: Forge, A: ArgoCd> Engine<F, A> {
-    pub(super) async fn on_push(&self, image: &str, tag: &str, digest: &str, time: &str) -> Result<()> {
+    pub(super) async fn on_push(
+        &self,
+        image: &str,
+        tag: &str,
+        digest: &str,
+        time: &str,
+    ) -> Result<()> {
         let freight = match ecr::freight_for_push(&self.config, image, tag, digest, time) {
             Ok(f) => f,
             Err(why) => {
@@ -50,10 +56,18 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
     }
 
     /// Opens or updates the PR that moves `stage` to `freight`.
-    pub async fn promote_to(&self, stage: &str, freight: &Freight, requested_by: &str) -> Result<Outcome> {
+    pub async fn promote_to(
+        &self,
+        stage: &str,
+        freight: &Freight,
+        requested_by: &str,
+    ) -> Result<Outcome> {
         let base = self.forge.base_head().await?;
         let repo = self.snapshot(&freight.service, &base).await?;
-        let planner = Planner { config: &self.config, repo: &repo };
+        let planner = Planner {
+            config: &self.config,
+            repo: &repo,
+        };
         let p = match planner.to_stage(stage, freight, requested_by)? {
             Ok(p) => p,
             Err(reason) => return Ok(Outcome::Nothing(reason)),
@@ -64,42 +78,65 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
         {
             let msg = messages::person_commit(&c.author.login, &c.sha, &p.branch);
             if let Some(pr) = &existing {
-                self.comment_once(pr.number, &msg, &format!("person:{}", c.sha)).await?;
+                self.comment_once(pr.number, &msg, &format!("person:{}", c.sha))
+                    .await?;
             }
             return Ok(Outcome::Blocked(msg));
         }
         let previous = existing.as_ref().and_then(|pr| PrMeta::parse(&pr.body));
         if let (Some(pr), Some(meta)) = (&existing, &previous) {
             if meta.digest == freight.digest.as_str() {
-                self.store.ledger_opened(freight, stage, pr.number, &meta.requested_by).await?;
+                self.store
+                    .ledger_opened(freight, stage, pr.number, &meta.requested_by)
+                    .await?;
                 return Ok(Outcome::AlreadyOpen(pr.number));
             }
             let svc = self.config.services.get(&freight.service);
             if tags::compare(freight.tag.as_str(), &meta.tag) == Some(Ordering::Less)
                 && !svc.is_some_and(|s| s.allow_downgrade)
             {
-                return Ok(Outcome::Nothing(format!("#{} already promotes the newer {}", pr.number, meta.tag)));
+                return Ok(Outcome::Nothing(format!(
+                    "#{} already promotes the newer {}",
+                    pr.number, meta.tag
+                )));
             }
         }
         self.forge
-            .write_branch(&p.branch, &base, &p.file.path, &p.file.content, &p.commit_message)
+            .write_branch(
+                &p.branch,
+                &base,
+                &p.file.path,
+                &p.file.content,
+                &p.commit_message,
+            )
             .await?;
         let outcome = match &existing {
             Some(pr) => {
-                self.forge.update_pull_request(pr.number, &p.title, &p.body).await?;
-                let old = previous.map(|m| m.tag).unwrap_or_else(|| "an older image".into());
+                self.forge
+                    .update_pull_request(pr.number, &p.title, &p.body)
+                    .await?;
+                let old = previous
+                    .map(|m| m.tag)
+                    .unwrap_or_else(|| "an older image".into());
                 let msg = messages::superseded(freight.tag.as_str(), &old);
-                self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest)).await?;
+                self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest))
+                    .await?;
                 Outcome::Updated(pr.number)
             }
-            None => Outcome::Opened(self.forge.create_pull_request(&p.branch, &p.title, &p.body).await?.number),
+            None => Outcome::Opened(
+                self.forge
+                    .create_pull_request(&p.branch, &p.title, &p.body)
+                    .await?
+                    .number,
+            ),
         };
         let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
             unreachable!("both arms above open or update")
         };
-        self.store.ledger_opened(freight, stage, n, requested_by).await?;
-        // A stage with no gate and no required checks merges at once.
-        self.evaluate(n).await?;
+        self.store
+            .ledger_opened(freight, stage, n, requested_by)
+            .await?;
+        // Merging is decided on the forge's events for the PR (opened, checks, reviews).
         Ok(outcome)
     }
 }

@@ -97,10 +97,17 @@ pub trait Forge: Send + Sync + 'static {
     fn me(&self) -> &Actor;
     /// The head commit of the base branch.
     fn base_head(&self) -> impl Future<Output = Result<Sha>> + Send;
-    fn read_file(&self, path: &str, at: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+    fn read_file(
+        &self,
+        path: &str,
+        at: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
     /// Commits on `branch` that the base does not have, oldest first; `None` when the
     /// branch does not exist.
-    fn branch_commits(&self, branch: &str) -> impl Future<Output = Result<Option<Vec<Commit>>>> + Send;
+    fn branch_commits(
+        &self,
+        branch: &str,
+    ) -> impl Future<Output = Result<Option<Vec<Commit>>>> + Send;
     /// Points `branch` at one new commit on `base` that writes `content` to `path`.
     fn write_branch(
         &self,
@@ -111,18 +118,43 @@ pub trait Forge: Send + Sync + 'static {
         message: &str,
     ) -> impl Future<Output = Result<Sha>> + Send;
     fn delete_branch(&self, branch: &str) -> impl Future<Output = Result<()>> + Send;
-    fn open_pull_request_for(&self, branch: &str) -> impl Future<Output = Result<Option<PullRequest>>> + Send;
+    fn open_pull_request_for(
+        &self,
+        branch: &str,
+    ) -> impl Future<Output = Result<Option<PullRequest>>> + Send;
     fn pull_request(&self, number: u64) -> impl Future<Output = Result<PullRequest>> + Send;
-    fn create_pull_request(&self, branch: &str, title: &str, body: &str) -> impl Future<Output = Result<PullRequest>> + Send;
-    fn update_pull_request(&self, number: u64, title: &str, body: &str) -> impl Future<Output = Result<()>> + Send;
+    fn create_pull_request(
+        &self,
+        branch: &str,
+        title: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<PullRequest>> + Send;
+    fn update_pull_request(
+        &self,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn comments(&self, number: u64) -> impl Future<Output = Result<Vec<Comment>>> + Send;
     fn comment(&self, number: u64, body: &str) -> impl Future<Output = Result<()>> + Send;
-    fn react(&self, comment_id: u64, reaction: Reaction) -> impl Future<Output = Result<()>> + Send;
+    fn react(&self, comment_id: u64, reaction: Reaction)
+    -> impl Future<Output = Result<()>> + Send;
     fn permission(&self, user: &Actor) -> impl Future<Output = Result<Permission>> + Send;
     /// Whether `user` is in `@org/team`; a non-member is `false`, not an error.
-    fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> impl Future<Output = Result<bool>> + Send;
+    fn is_team_member(
+        &self,
+        org: &str,
+        team: &str,
+        user: &Actor,
+    ) -> impl Future<Output = Result<bool>> + Send;
     fn reviews(&self, number: u64) -> impl Future<Output = Result<Vec<Review>>> + Send;
     fn checks(&self, sha: &str) -> impl Future<Output = Result<Vec<Check>>> + Send;
     /// Merges pinned to `head_sha`; a moved head is `Conflict`.
-    fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> impl Future<Output = Result<Sha>> + Send;
+    fn merge(
+        &self,
+        number: u64,
+        head_sha: &str,
+        title: &str,
+        message: &str,
+    ) -> impl Future<Output = Result<Sha>> + Send;
 }

@@ -24,8 +24,19 @@ pub struct Promotion {
 
 impl Store {
     /// Records (or re-points) the promotion of `freight` to `stage` through `pr`.
-    pub async fn ledger_opened(&self, f: &Freight, stage: &str, pr: u64, requested_by: &str) -> Result<()> {
-        let (service, digest, tag, image) = (f.service.clone(), f.digest.to_string(), f.tag.to_string(), f.image.to_string());
+    pub async fn ledger_opened(
+        &self,
+        f: &Freight,
+        stage: &str,
+        pr: u64,
+        requested_by: &str,
+    ) -> Result<()> {
+        let (service, digest, tag, image) = (
+            f.service.clone(),
+            f.digest.to_string(),
+            f.tag.to_string(),
+            f.image.to_string(),
+        );
         let (stage, requested_by) = (stage.to_owned(), requested_by.to_owned());
         self.call(move |c, _| {
             c.execute(
@@ -39,8 +50,20 @@ impl Store {
         .await
     }
 
-    pub async fn ledger_merged(&self, service: &str, stage: &str, digest: &str, merge_sha: &str, approved_by: Option<String>) -> Result<()> {
-        let (a, b, d, m) = (service.to_owned(), stage.to_owned(), digest.to_owned(), merge_sha.to_owned());
+    pub async fn ledger_merged(
+        &self,
+        service: &str,
+        stage: &str,
+        digest: &str,
+        merge_sha: &str,
+        approved_by: Option<String>,
+    ) -> Result<()> {
+        let (a, b, d, m) = (
+            service.to_owned(),
+            stage.to_owned(),
+            digest.to_owned(),
+            merge_sha.to_owned(),
+        );
         self.call(move |c, _| {
             c.execute(
                 "UPDATE promotions SET merge_sha = ?4, merged_at = COALESCE(merged_at, ?5), approved_by = COALESCE(?6, approved_by)
@@ -64,7 +87,12 @@ impl Store {
         .await
     }
 
-    pub async fn ledger_get(&self, service: &str, stage: &str, digest: &str) -> Result<Option<Promotion>> {
+    pub async fn ledger_get(
+        &self,
+        service: &str,
+        stage: &str,
+        digest: &str,
+    ) -> Result<Option<Promotion>> {
         let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
         self.call(move |c, _| {
             Ok(c.query_row(
@@ -105,14 +133,20 @@ impl Store {
     }
 
     pub async fn unhold(&self, pr: u64) -> Result<bool> {
-        self.call(move |c, _| Ok(c.execute("DELETE FROM holds WHERE pr = ?1", params![pr as i64])? == 1))
-            .await
+        self.call(move |c, _| {
+            Ok(c.execute("DELETE FROM holds WHERE pr = ?1", params![pr as i64])? == 1)
+        })
+        .await
     }
 
     pub async fn held_by(&self, pr: u64) -> Result<Option<String>> {
         self.call(move |c, _| {
-            Ok(c.query_row("SELECT held_by FROM holds WHERE pr = ?1", params![pr as i64], |r| r.get(0))
-                .optional()?)
+            Ok(c.query_row(
+                "SELECT held_by FROM holds WHERE pr = ?1",
+                params![pr as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
         .await
     }

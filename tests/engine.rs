@@ -1,0 +1,576 @@
+//! The promotion engine driven through events against the in-memory forge, in the
+//! style of bors's tester: every comment Hoist posts must be asserted, or the test
+//! fails when the tester is dropped.
+
+mod support;
+
+use std::sync::Arc;
+
+use hoist::config::Config;
+use hoist::engine::Engine;
+use hoist::event::{Actor, ActorKind, CheckSource, Event, RepoRef, ReviewState};
+use hoist::forge::{Check, Permission, PrState, Reaction};
+use hoist::store::Store;
+use hoist::worker::Handler;
+use support::memory_forge::{MemoryArgo, MemoryForge, review, user};
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
+const DEV: &str = "apps/my-app-service1/env/dev/kustomization.yaml";
+const UAT: &str = "apps/my-app-service1/env/uat/kustomization.yaml";
+const PROD: &str = "apps/my-app-service1/env/prod/kustomization.yaml";
+
+fn quinn() -> Actor {
+    user(10, "quinn")
+}
+fn sam() -> Actor {
+    user(11, "sam")
+}
+fn mallory() -> Actor {
+    user(12, "mallory")
+}
+fn alice() -> Actor {
+    user(13, "alice")
+}
+fn renovate() -> Actor {
+    Actor {
+        id: 14,
+        login: "renovate[bot]".into(),
+        kind: ActorKind::Bot,
+    }
+}
+
+fn digest(seed: &str) -> String {
+    format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
+}
+
+struct Tester {
+    engine: Engine<MemoryForge, MemoryArgo>,
+    forge: MemoryForge,
+    argo: MemoryArgo,
+    asserted: usize,
+    next_comment: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl Tester {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap();
+        let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+        {
+            let mut s = forge.state.lock().unwrap();
+            for (who, p) in [
+                (quinn(), Permission::Write),
+                (sam(), Permission::Write),
+                (mallory(), Permission::Read),
+                (alice(), Permission::Write),
+                (renovate(), Permission::Write),
+            ] {
+                s.permissions.insert(who.id, p);
+            }
+            s.teams.insert("acme/qa".into(), vec![quinn().id]);
+            // The requester is a code owner too: their approval still must not count.
+            s.teams
+                .insert("acme/sre".into(), vec![sam().id, quinn().id, renovate().id]);
+        }
+        let argo = MemoryArgo::default();
+        let engine = Engine {
+            config: Arc::new(config),
+            forge: forge.clone(),
+            argocd: argo.clone(),
+            store: Store::open(&dir.path().join("hoist.db")).unwrap(),
+            repo_name: "acme/gitops".into(),
+        };
+        Self {
+            engine,
+            forge,
+            argo,
+            asserted: 0,
+            next_comment: 500,
+            _dir: dir,
+        }
+    }
+
+    fn repo() -> RepoRef {
+        RepoRef {
+            full_name: "acme/gitops".into(),
+            installation_id: None,
+        }
+    }
+
+    /// Delivers an event, then the `pull_request opened` events GitHub would send for
+    /// the pull requests it opened. A retryable outcome (waiting for Argo CD) is fine.
+    async fn deliver(&self, ev: Event) {
+        let before = self.prs();
+        if let Err(e) = self.engine.handle(ev).await {
+            assert!(
+                matches!(e, hoist::worker::HandlerError::Retryable(_)),
+                "handler failed: {e}"
+            );
+        }
+        for n in before + 1..=self.prs() {
+            let p = self.forge.pr(n as u64);
+            let opened = Event::PullRequestOpened {
+                repo: Self::repo(),
+                pr: p.number,
+                head_ref: p.head_ref,
+                head_sha: p.head_sha,
+                base_ref: "main".into(),
+                author: self.forge.me_actor(),
+            };
+            Box::pin(self.deliver(opened)).await;
+        }
+    }
+
+    async fn push(&self, tag: &str, seed: &str) {
+        self.deliver(Event::ImagePushed {
+            image: IMAGE.into(),
+            tag: tag.into(),
+            digest: digest(seed),
+            time: "2026-11-26T09:58:00Z".into(),
+        })
+        .await;
+    }
+
+    async fn comment(&mut self, pr: u64, who: &Actor, body: &str) -> u64 {
+        self.next_comment += 1;
+        let id = self.next_comment;
+        self.deliver(Event::CommentCreated {
+            repo: Self::repo(),
+            comment_id: id,
+            body: body.into(),
+            author: who.clone(),
+            number: pr,
+            is_pull_request: true,
+        })
+        .await;
+        id
+    }
+
+    async fn check(&self, pr: u64, conclusion: Option<&str>) {
+        let p = self.forge.pr(pr);
+        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
+        let name = format!("argocd/my-app-service1-{stage}");
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .checks
+            .entry(p.head_sha.clone())
+            .or_default()
+            .push(Check {
+                name: name.clone(),
+                conclusion: conclusion.map(Into::into),
+                url: Some("https://ci.example/1".into()),
+            });
+        self.deliver(Event::CheckCompleted {
+            repo: Self::repo(),
+            source: CheckSource::CheckRun,
+            name,
+            conclusion: conclusion.unwrap_or("pending").into(),
+            head_sha: p.head_sha,
+            prs: vec![pr],
+        })
+        .await;
+    }
+
+    async fn review(&self, pr: u64, who: &Actor, state: ReviewState, on: Option<&str>) {
+        let head = self.forge.pr(pr).head_sha;
+        let on = on.unwrap_or(&head).to_owned();
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .reviews
+            .entry(pr)
+            .or_default()
+            .push(review(who, state, &on));
+        self.deliver(Event::ReviewSubmitted {
+            repo: Self::repo(),
+            pr,
+            state,
+            reviewer: who.clone(),
+            commit_id: Some(on),
+        })
+        .await;
+    }
+
+    /// Argo CD syncs the stage's app to the merge, and GitHub tells Hoist of the merge.
+    async fn argo_syncs(&self, pr: u64, seed: &str) {
+        let p = self.forge.pr(pr);
+        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
+        let sha = p.merge_sha.clone().expect("merged");
+        self.argo.synced(
+            &format!("my-app-service1-{stage}"),
+            &sha,
+            &format!("{IMAGE}@{}", digest(seed)),
+        );
+        self.deliver(Event::PullRequestClosed {
+            repo: Self::repo(),
+            pr,
+            head_ref: p.head_ref,
+            merged: true,
+            merge_commit_sha: Some(sha),
+        })
+        .await;
+    }
+
+    /// The comment asserted last ends with `text` (before its hidden marker).
+    #[track_caller]
+    fn expect_comment_tail(&self, text: &str) {
+        let s = self.forge.state.lock().unwrap();
+        let body = &s.comments[self.asserted - 1].1.body;
+        let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
+        assert!(
+            visible.ends_with(text),
+            "expected {text:?} at the end of:\n{body}"
+        );
+    }
+
+    /// The next comment Hoist posted is on `pr` and contains `text`.
+    #[track_caller]
+    fn expect_comment(&mut self, pr: u64, text: &str) -> String {
+        let s = self.forge.state.lock().unwrap();
+        let Some((n, c)) = s.comments.get(self.asserted) else {
+            panic!("expected a comment on #{pr} containing {text:?}; Hoist posted none");
+        };
+        assert_eq!(*n, pr, "comment on the wrong PR: {}", c.body);
+        assert!(c.body.contains(text), "expected {text:?} in:\n{}", c.body);
+        self.asserted += 1;
+        c.body.clone()
+    }
+
+    fn reactions(&self, comment_id: u64) -> Vec<Reaction> {
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .reactions
+            .iter()
+            .filter(|(id, _)| *id == comment_id)
+            .map(|(_, r)| *r)
+            .collect()
+    }
+
+    fn prs(&self) -> usize {
+        self.forge.state.lock().unwrap().prs.len()
+    }
+
+    /// dev verified at v1.4.0 (PR #1), as every gated scenario starts.
+    async fn dev_verified(&mut self) {
+        self.push("v1.4.0", "a1").await;
+        self.check(1, Some("success")).await;
+        assert_eq!(self.forge.pr(1).state, PrState::Merged);
+        self.argo_syncs(1, "a1").await;
+        self.expect_comment(
+            1,
+            "✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at",
+        );
+    }
+}
+
+impl Drop for Tester {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let s = self.forge.state.lock().unwrap();
+        if let Some((n, c)) = s.comments.get(self.asserted) {
+            panic!("unasserted comment on #{n}:\n{}", c.body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_full_path_dev_uat_prod() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    let pr = t.forge.pr(1);
+    assert_eq!(
+        (pr.head_ref.as_str(), pr.title.as_str()),
+        (
+            "hoist/dev/my-app-service1",
+            "Promote my-app-service1 v1.4.0 to dev"
+        )
+    );
+    let file = t.forge.file_at(&pr.head_sha, DEV).unwrap();
+    assert!(file.contains("newTag: v1.4.0   # promoted by Hoist") && file.contains(&digest("a1")));
+
+    t.check(1, Some("success")).await;
+    assert_eq!(
+        t.forge.pr(1).state,
+        PrState::Merged,
+        "dev has no human gate"
+    );
+    assert!(t.forge.base_file(DEV).unwrap().contains("newTag: v1.4.0"));
+    // Merged is not verified: nothing is said until Argo CD runs it.
+    t.argo_syncs(1, "a1").await;
+    t.expect_comment(
+        1,
+        "✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at",
+    );
+    t.expect_comment_tail("(Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+
+    let c = t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(
+        1,
+        "🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.",
+    );
+    assert_eq!(t.reactions(c), [Reaction::Eyes, Reaction::Rocket]);
+    let uat = t.forge.pr(2);
+    assert!(
+        t.forge
+            .file_at(&uat.head_sha, UAT)
+            .unwrap()
+            .contains(&digest("a1")),
+        "the same digest, copied"
+    );
+    t.check(2, Some("success")).await;
+    assert_eq!(
+        t.forge.pr(2).state,
+        PrState::Merged,
+        "uat's gate was the /promote"
+    );
+    t.argo_syncs(2, "a1").await;
+    t.expect_comment(2, "✅ Verified in **uat**");
+    t.expect_comment_tail("Next: comment /promote prod.");
+
+    t.comment(2, &quinn(), "/promote prod").await;
+    t.expect_comment(
+        2,
+        "🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.",
+    );
+    t.check(3, Some("success")).await;
+    assert_eq!(
+        t.forge.pr(3).state,
+        PrState::Open,
+        "prod waits for a code owner"
+    );
+    t.expect_comment(3, "⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.");
+    t.review(3, &alice(), ReviewState::Approved, None).await;
+    assert_eq!(
+        t.forge.pr(3).state,
+        PrState::Open,
+        "alice is not a code owner"
+    );
+    t.review(3, &quinn(), ReviewState::Approved, None).await;
+    assert_eq!(
+        t.forge.pr(3).state,
+        PrState::Open,
+        "the requester's approval does not count, owner or not"
+    );
+    t.review(3, &renovate(), ReviewState::Approved, None).await;
+    assert_eq!(
+        t.forge.pr(3).state,
+        PrState::Open,
+        "a bot's approval does not count"
+    );
+    t.review(
+        3,
+        &sam(),
+        ReviewState::Approved,
+        Some("0000000000000000000000000000000000000000"),
+    )
+    .await;
+    assert_eq!(
+        t.forge.pr(3).state,
+        PrState::Open,
+        "an approval of another head does not count"
+    );
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    assert_eq!(t.forge.pr(3).state, PrState::Merged);
+    assert!(t.forge.base_file(PROD).unwrap().contains("newTag: v1.4.0"));
+    t.argo_syncs(3, "a1").await;
+    t.expect_comment(3, "✅ Verified in **prod**: my-app-service1 v1.4.0");
+    let ledger = t
+        .engine
+        .store
+        .ledger_get("my-app-service1", "prod", &digest("a1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ledger.requested_by.as_str(), ledger.approved_by.as_deref()),
+        ("quinn", Some("sam"))
+    );
+    assert!(ledger.verified_at.is_some());
+}
+
+#[tokio::test]
+async fn a_dag_skip_is_refused_with_where_the_freight_stands() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    let c = t.comment(1, &quinn(), "/promote prod").await;
+    t.expect_comment(1, "⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.");
+    assert_eq!(t.reactions(c), [Reaction::Eyes, Reaction::Confused]);
+    assert_eq!(t.prs(), 1);
+}
+
+#[tokio::test]
+async fn unauthorized_promoters_are_refused() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &mallory(), "/promote uat").await;
+    t.expect_comment(1, "⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
+    t.comment(1, &alice(), "/promote uat").await;
+    t.expect_comment(1, "⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
+    t.comment(1, &quinn(), "/promote qa").await;
+    t.expect_comment(
+        1,
+        "⛔ /promote qa: there is no stage \"qa\". Did you mean \"uat\"?",
+    );
+    assert_eq!(t.prs(), 1);
+}
+
+#[tokio::test]
+async fn a_newer_push_supersedes_the_open_pr() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.push("v1.4.1", "b2").await;
+    assert_eq!(t.prs(), 1, "one open PR per service and stage");
+    t.expect_comment(
+        1,
+        "♻️ Updated to v1.4.1 (was v1.4.0): a newer image arrived before this PR merged.",
+    );
+    let pr = t.forge.pr(1);
+    assert_eq!(pr.title, "Promote my-app-service1 v1.4.1 to dev");
+    assert!(
+        t.forge
+            .file_at(&pr.head_sha, DEV)
+            .unwrap()
+            .contains(&digest("b2"))
+    );
+    // Older freight after newer changes nothing.
+    t.push("v1.4.0", "a1").await;
+    assert!(
+        t.forge
+            .file_at(&t.forge.pr(1).head_sha, DEV)
+            .unwrap()
+            .contains("v1.4.1")
+    );
+}
+
+#[tokio::test]
+async fn a_persons_commit_is_never_overwritten() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    let sha = t
+        .forge
+        .push_as("hoist/dev/my-app-service1", &alice(), DEV, "images: []\n");
+    t.push("v1.4.1", "b2").await;
+    t.expect_comment(
+        1,
+        &format!(
+            "✋ @alice pushed {} to hoist/dev/my-app-service1. Hoist will not overwrite it",
+            &sha[..7]
+        ),
+    );
+    assert_eq!(t.forge.pr(1).head_sha, sha);
+}
+
+#[tokio::test]
+async fn equal_and_filtered_pushes_do_nothing() {
+    let t = Tester::new();
+    t.push("v1.3.2", "zz").await;
+    t.push("v2.0.0", "cc").await;
+    assert_eq!(
+        t.prs(),
+        0,
+        "a same-version push of other bytes still opens nothing older; v2 is filtered"
+    );
+    t.push("v1.4.0", "a1").await;
+    t.push("v1.4.0", "a1").await;
+    assert_eq!(t.prs(), 1);
+}
+
+#[tokio::test]
+async fn failed_pending_checks_and_holds() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.check(1, None).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Open, "a pending check waits");
+    t.check(1, Some("failure")).await;
+    t.check(1, Some("failure")).await;
+    let head = &t.forge.pr(1).head_sha[..7];
+    t.expect_comment(1, &format!("❌ argocd/my-app-service1-dev failed on {head} (details: https://ci.example/1). Not merging"));
+    assert_eq!(t.forge.pr(1).state, PrState::Open);
+
+    t.comment(1, &quinn(), "/hold").await;
+    t.expect_comment(
+        1,
+        "⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.",
+    );
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Open, "held");
+    t.comment(1, &mallory(), "/unhold").await;
+    t.expect_comment(
+        1,
+        "⛔ @mallory, /hold and /unhold need write access to acme/gitops.",
+    );
+    t.comment(1, &quinn(), "/unhold").await;
+    t.expect_comment(1, "▶️ Released by @quinn.");
+    assert_eq!(
+        t.forge.pr(1).state,
+        PrState::Merged,
+        "released, and the check had passed"
+    );
+}
+
+#[tokio::test]
+async fn duplicate_events_have_one_effect() {
+    let mut t = Tester::new();
+    for _ in 0..2 {
+        t.push("v1.4.0", "a1").await;
+    }
+    for _ in 0..2 {
+        t.check(1, Some("success")).await;
+    }
+    for _ in 0..2 {
+        t.argo_syncs(1, "a1").await;
+    }
+    t.expect_comment(1, "✅ Verified in **dev**");
+    let c = t.comment(1, &quinn(), "/promote uat").await;
+    // The same comment delivered again (a redelivery) answers nothing new.
+    t.deliver(Event::CommentCreated {
+        repo: Tester::repo(),
+        comment_id: c,
+        body: "/promote uat".into(),
+        author: quinn(),
+        number: 1,
+        is_pull_request: true,
+    })
+    .await;
+    t.expect_comment(1, "🚀 Opened #2");
+    assert_eq!(t.prs(), 2);
+    let merges = t
+        .forge
+        .state
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| c.starts_with("PUT merge"))
+        .count();
+    assert_eq!(
+        merges, 1,
+        "one merge for the dev PR, whatever was delivered twice"
+    );
+}
+
+#[tokio::test]
+async fn help_status_and_bad_commands_in_one_reply() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &alice(), "/help\n/status\n/promte uat").await;
+    let body = t.expect_comment(1, "Hoist commands (one per line, at the start of a line):");
+    assert!(body.contains("| dev | v1.4.0 | ✅ verified |"), "{body}");
+    assert!(body.contains("| prod | v1.3.0 |"), "{body}");
+    assert!(
+        body.contains("⛔ /promte is not a command. Did you mean /promote? See /help."),
+        "{body}"
+    );
+    // Quoted commands, and comments by bots, do nothing.
+    t.comment(1, &alice(), "> /promote uat").await;
+    t.comment(1, &renovate(), "/promote uat").await;
+    assert_eq!(t.prs(), 1);
+}

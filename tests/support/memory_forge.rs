@@ -1,0 +1,455 @@
+//! An in-memory forge that behaves like GitHub where the engine can tell: branches with
+//! real file trees, pull requests whose head follows their branch, merges pinned to the
+//! head that refuse a moved head and keep commits that reached the base meanwhile,
+//! reviews, checks, comments, reactions, permissions and teams. It records every call.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use hoist::argocd::{AppStatus, ArgoCd};
+use hoist::event::{Actor, ActorKind, ReviewState};
+use hoist::forge::{
+    Check, Comment, Commit, Forge, ForgeError, Permission, PrState, PullRequest, Reaction, Result,
+    Review,
+};
+
+type Files = HashMap<String, String>;
+
+#[derive(Debug, Clone)]
+struct Branch {
+    base: String,
+    head: String,
+    commits: Vec<Commit>,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub base: String,
+    snapshots: HashMap<String, Files>,
+    next_sha: u64,
+    branches: HashMap<String, Branch>,
+    pub prs: Vec<PullRequest>,
+    pub comments: Vec<(u64, Comment)>,
+    next_id: u64,
+    pub reactions: Vec<(u64, Reaction)>,
+    pub permissions: HashMap<u64, Permission>,
+    pub teams: HashMap<String, Vec<u64>>,
+    pub reviews: HashMap<u64, Vec<Review>>,
+    pub checks: HashMap<String, Vec<Check>>,
+    pub calls: Vec<String>,
+    pub fail_next: Vec<ForgeError>,
+}
+
+#[derive(Clone)]
+pub struct MemoryForge {
+    pub state: Arc<Mutex<State>>,
+    me: Actor,
+}
+
+pub fn user(id: u64, login: &str) -> Actor {
+    Actor {
+        id,
+        login: login.into(),
+        kind: ActorKind::User,
+    }
+}
+
+impl MemoryForge {
+    /// A repository whose base holds every file under `dir`.
+    pub fn from_dir(dir: &std::path::Path) -> Self {
+        let mut files = Files::new();
+        fn walk(root: &std::path::Path, d: &std::path::Path, files: &mut Files) {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(root, &p, files);
+                } else {
+                    let rel = p
+                        .strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    files.insert(rel, std::fs::read_to_string(&p).unwrap());
+                }
+            }
+        }
+        walk(dir, dir, &mut files);
+        let mut state = State {
+            base: "base0000000000".into(),
+            next_sha: 1,
+            next_id: 1000,
+            ..State::default()
+        };
+        state.snapshots.insert(state.base.clone(), files);
+        Self {
+            state: Arc::new(Mutex::new(state)),
+            me: Actor {
+                id: 1,
+                login: "hoist[bot]".into(),
+                kind: ActorKind::Bot,
+            },
+        }
+    }
+
+    fn call(&self, what: String) -> Result<std::sync::MutexGuard<'_, State>> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(what);
+        if !s.fail_next.is_empty() {
+            return Err(s.fail_next.remove(0));
+        }
+        Ok(s)
+    }
+
+    /// The base branch's file, as merged.
+    pub fn base_file(&self, path: &str) -> Option<String> {
+        let s = self.state.lock().unwrap();
+        s.snapshots[&s.base].get(path).cloned()
+    }
+
+    pub fn file_at(&self, sha: &str, path: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .snapshots
+            .get(sha)?
+            .get(path)
+            .cloned()
+    }
+
+    /// A commit by someone else on top of `branch`.
+    pub fn push_as(&self, branch: &str, who: &Actor, path: &str, content: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        let sha = new_sha(&mut s);
+        let b = s.branches.get_mut(branch).unwrap();
+        let head = b.head.clone();
+        b.head = sha.clone();
+        b.commits.push(Commit {
+            sha: sha.clone(),
+            author: who.clone(),
+        });
+        let mut files = s.snapshots[&head].clone();
+        files.insert(path.into(), content.into());
+        s.snapshots.insert(sha.clone(), files);
+        for pr in s
+            .prs
+            .iter_mut()
+            .filter(|p| p.head_ref == branch && p.state == PrState::Open)
+        {
+            pr.head_sha = sha.clone();
+        }
+        sha
+    }
+
+    /// A commit straight to the base branch (another merge meanwhile).
+    pub fn commit_to_base(&self, path: &str, content: &str) {
+        let mut s = self.state.lock().unwrap();
+        let sha = new_sha(&mut s);
+        let mut files = s.snapshots[&s.base].clone();
+        files.insert(path.into(), content.into());
+        s.snapshots.insert(sha.clone(), files);
+        s.base = sha;
+    }
+
+    pub fn me_actor(&self) -> Actor {
+        self.me.clone()
+    }
+
+    pub fn pr(&self, n: u64) -> PullRequest {
+        self.state
+            .lock()
+            .unwrap()
+            .prs
+            .iter()
+            .find(|p| p.number == n)
+            .unwrap()
+            .clone()
+    }
+}
+
+fn new_sha(s: &mut State) -> String {
+    s.next_sha += 1;
+    format!("{:040x}", s.next_sha * 0x9e37_79b9)
+}
+
+impl Forge for MemoryForge {
+    fn me(&self) -> &Actor {
+        &self.me
+    }
+
+    async fn base_head(&self) -> Result<String> {
+        Ok(self.call("GET base".into())?.base.clone())
+    }
+
+    async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
+        let s = self.call(format!("GET contents {path}"))?;
+        Ok(s.snapshots
+            .get(at)
+            .ok_or_else(|| ForgeError::NotFound(at.into()))?
+            .get(path)
+            .cloned())
+    }
+
+    async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
+        let s = self.call(format!("GET branch {branch}"))?;
+        Ok(s.branches.get(branch).map(|b| b.commits.clone()))
+    }
+
+    async fn write_branch(
+        &self,
+        branch: &str,
+        base: &str,
+        path: &str,
+        content: &str,
+        _message: &str,
+    ) -> Result<String> {
+        let mut s = self.call(format!("PUT branch {branch}"))?;
+        let mut files = s
+            .snapshots
+            .get(base)
+            .ok_or_else(|| ForgeError::NotFound(base.into()))?
+            .clone();
+        files.insert(path.into(), content.into());
+        let sha = new_sha(&mut s);
+        s.snapshots.insert(sha.clone(), files);
+        let me = self.me.clone();
+        s.branches.insert(
+            branch.into(),
+            Branch {
+                base: base.into(),
+                head: sha.clone(),
+                commits: vec![Commit {
+                    sha: sha.clone(),
+                    author: me,
+                }],
+            },
+        );
+        for pr in s
+            .prs
+            .iter_mut()
+            .filter(|p| p.head_ref == branch && p.state == PrState::Open)
+        {
+            pr.head_sha = sha.clone();
+        }
+        Ok(sha)
+    }
+
+    async fn delete_branch(&self, branch: &str) -> Result<()> {
+        self.call(format!("DELETE branch {branch}"))?
+            .branches
+            .remove(branch);
+        Ok(())
+    }
+
+    async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
+        let s = self.call(format!("GET pulls head={branch}"))?;
+        Ok(s.prs
+            .iter()
+            .find(|p| p.head_ref == branch && p.state == PrState::Open)
+            .cloned())
+    }
+
+    async fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        let s = self.call(format!("GET pull {number}"))?;
+        s.prs
+            .iter()
+            .find(|p| p.number == number)
+            .cloned()
+            .ok_or_else(|| ForgeError::NotFound(format!("pull {number}")))
+    }
+
+    async fn create_pull_request(
+        &self,
+        branch: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        let mut s = self.call(format!("POST pulls {branch}"))?;
+        let head = s
+            .branches
+            .get(branch)
+            .ok_or_else(|| ForgeError::NotFound(branch.into()))?
+            .head
+            .clone();
+        let number = s.prs.len() as u64 + 1;
+        let pr = PullRequest {
+            number,
+            head_ref: branch.into(),
+            head_sha: head,
+            title: title.into(),
+            body: body.into(),
+            state: PrState::Open,
+            merge_sha: None,
+            mergeable: Some(true),
+        };
+        s.prs.push(pr.clone());
+        Ok(pr)
+    }
+
+    async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
+        let mut s = self.call(format!("PATCH pull {number}"))?;
+        let pr = s
+            .prs
+            .iter_mut()
+            .find(|p| p.number == number)
+            .ok_or_else(|| ForgeError::NotFound(number.to_string()))?;
+        pr.title = title.into();
+        pr.body = body.into();
+        Ok(())
+    }
+
+    async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
+        let s = self.call(format!("GET comments {number}"))?;
+        Ok(s.comments
+            .iter()
+            .filter(|(n, _)| *n == number)
+            .map(|(_, c)| c.clone())
+            .collect())
+    }
+
+    async fn comment(&self, number: u64, body: &str) -> Result<()> {
+        let mut s = self.call(format!("POST comment {number}"))?;
+        s.next_id += 1;
+        let id = s.next_id;
+        let me = self.me.clone();
+        s.comments.push((
+            number,
+            Comment {
+                id,
+                author: me,
+                body: body.into(),
+            },
+        ));
+        Ok(())
+    }
+
+    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
+        self.call(format!("POST reaction {comment_id}"))?
+            .reactions
+            .push((comment_id, reaction));
+        Ok(())
+    }
+
+    async fn permission(&self, user: &Actor) -> Result<Permission> {
+        let s = self.call(format!("GET permission {}", user.login))?;
+        Ok(s.permissions
+            .get(&user.id)
+            .copied()
+            .unwrap_or(Permission::None))
+    }
+
+    async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
+        let s = self.call(format!("GET membership {org}/{team} {}", user.login))?;
+        Ok(s.teams
+            .get(&format!("{org}/{team}"))
+            .is_some_and(|m| m.contains(&user.id)))
+    }
+
+    async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
+        Ok(self
+            .call(format!("GET reviews {number}"))?
+            .reviews
+            .get(&number)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn checks(&self, sha: &str) -> Result<Vec<Check>> {
+        Ok(self
+            .call(format!("GET checks {sha}"))?
+            .checks
+            .get(sha)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn merge(
+        &self,
+        number: u64,
+        head_sha: &str,
+        _title: &str,
+        _message: &str,
+    ) -> Result<String> {
+        let mut s = self.call(format!("PUT merge {number}"))?;
+        let pr = s
+            .prs
+            .iter()
+            .find(|p| p.number == number)
+            .cloned()
+            .ok_or_else(|| ForgeError::NotFound(number.to_string()))?;
+        if pr.state == PrState::Merged {
+            return Err(ForgeError::Other("already merged".into()));
+        }
+        if pr.head_sha != head_sha {
+            return Err(ForgeError::Conflict("head moved".into()));
+        }
+        let branch = s
+            .branches
+            .get(&pr.head_ref)
+            .cloned()
+            .ok_or_else(|| ForgeError::NotFound(pr.head_ref.clone()))?;
+        // Three-way: apply what the branch changed on top of the base as it is now.
+        let (from, to, now) = (
+            &s.snapshots[&branch.base],
+            &s.snapshots[&branch.head],
+            &s.snapshots[&s.base],
+        );
+        let mut merged = now.clone();
+        for (path, content) in to {
+            if from.get(path) != Some(content) {
+                if now.get(path) != from.get(path) && now.get(path) != Some(content) {
+                    return Err(ForgeError::Conflict(format!(
+                        "{path} changed on both sides"
+                    )));
+                }
+                merged.insert(path.clone(), content.clone());
+            }
+        }
+        let sha = new_sha(&mut s);
+        s.snapshots.insert(sha.clone(), merged);
+        s.base = sha.clone();
+        let pr = s.prs.iter_mut().find(|p| p.number == number).unwrap();
+        pr.state = PrState::Merged;
+        pr.merge_sha = Some(sha.clone());
+        Ok(sha)
+    }
+}
+
+/// Argo CD as a table of applications the test sets.
+#[derive(Clone, Default)]
+pub struct MemoryArgo {
+    pub apps: Arc<Mutex<HashMap<String, AppStatus>>>,
+}
+
+impl MemoryArgo {
+    /// The app now runs `image@digest` from `revision`, synced and healthy.
+    pub fn synced(&self, app: &str, revision: &str, image: &str) {
+        self.apps.lock().unwrap().insert(
+            app.into(),
+            AppStatus {
+                revisions: vec![revision.into()],
+                sync: "Synced".into(),
+                health: "Healthy".into(),
+                reconciled_at: Some("2026-11-26T10:00:05Z".into()),
+                operation_finished_at: Some("2026-11-26T10:00:00Z".into()),
+                conditions: vec![],
+                images: vec![image.into()],
+            },
+        );
+    }
+}
+
+impl ArgoCd for MemoryArgo {
+    async fn application(&self, name: &str) -> std::result::Result<Option<AppStatus>, String> {
+        Ok(self.apps.lock().unwrap().get(name).cloned())
+    }
+}
+
+pub fn review(who: &Actor, state: ReviewState, on: &str) -> Review {
+    Review {
+        reviewer: who.clone(),
+        state,
+        commit_id: Some(on.into()),
+    }
+}
