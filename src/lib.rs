@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod messages;
 pub mod plan;
 pub mod policy;
+pub mod registry;
 pub mod repo;
 pub mod server;
 pub mod store;

@@ -12,7 +12,7 @@ use hoist::event::{Actor, ActorKind, CheckSource, Event, RepoRef, ReviewState};
 use hoist::forge::{Check, Permission, PrState, Reaction};
 use hoist::store::Store;
 use hoist::worker::Handler;
-use support::memory_forge::{MemoryArgo, MemoryForge, review, user};
+use support::memory_forge::{MemoryArgo, MemoryForge, MemoryRegistry, post_as, review, user};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
 const DEV: &str = "apps/my-app-service1/env/dev/kustomization.yaml";
@@ -44,9 +44,10 @@ fn digest(seed: &str) -> String {
 }
 
 struct Tester {
-    engine: Engine<MemoryForge, MemoryArgo>,
+    engine: Engine<MemoryForge, MemoryArgo, MemoryRegistry>,
     forge: MemoryForge,
     argo: MemoryArgo,
+    registry: MemoryRegistry,
     asserted: usize,
     next_comment: u64,
     _dir: tempfile::TempDir,
@@ -74,10 +75,12 @@ impl Tester {
                 .insert("acme/sre".into(), vec![sam().id, quinn().id, renovate().id]);
         }
         let argo = MemoryArgo::default();
+        let registry = MemoryRegistry::default();
         let engine = Engine {
             config: Arc::new(config),
             forge: forge.clone(),
             argocd: argo.clone(),
+            registry: registry.clone(),
             store: Store::open(&dir.path().join("hoist.db")).unwrap(),
             repo_name: "acme/gitops".into(),
         };
@@ -85,6 +88,7 @@ impl Tester {
             engine,
             forge,
             argo,
+            registry,
             asserted: 0,
             next_comment: 500,
             _dir: dir,
@@ -218,8 +222,8 @@ impl Tester {
     /// The comment asserted last ends with `text` (before its hidden marker).
     #[track_caller]
     fn expect_comment_tail(&self, text: &str) {
-        let s = self.forge.state.lock().unwrap();
-        let body = &s.comments[self.asserted - 1].1.body;
+        let hoists = self.hoist_comments();
+        let body = &hoists[self.asserted - 1].1;
         let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
         assert!(
             visible.ends_with(text),
@@ -230,14 +234,25 @@ impl Tester {
     /// The next comment Hoist posted is on `pr` and contains `text`.
     #[track_caller]
     fn expect_comment(&mut self, pr: u64, text: &str) -> String {
-        let s = self.forge.state.lock().unwrap();
-        let Some((n, c)) = s.comments.get(self.asserted) else {
+        let hoists = self.hoist_comments();
+        let Some((n, body)) = hoists.get(self.asserted) else {
             panic!("expected a comment on #{pr} containing {text:?}; Hoist posted none");
         };
-        assert_eq!(*n, pr, "comment on the wrong PR: {}", c.body);
-        assert!(c.body.contains(text), "expected {text:?} in:\n{}", c.body);
+        assert_eq!(*n, pr, "comment on the wrong PR: {body}");
+        assert!(body.contains(text), "expected {text:?} in:\n{body}");
         self.asserted += 1;
-        c.body.clone()
+        body.clone()
+    }
+
+    /// Hoist's own comments, in the order posted.
+    fn hoist_comments(&self) -> Vec<(u64, String)> {
+        let me = self.forge.me_actor().id;
+        let s = self.forge.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|(_, c)| c.author.id == me)
+            .map(|(n, c)| (*n, c.body.clone()))
+            .collect()
     }
 
     fn reactions(&self, comment_id: u64) -> Vec<Reaction> {
@@ -274,9 +289,8 @@ impl Drop for Tester {
         if std::thread::panicking() {
             return;
         }
-        let s = self.forge.state.lock().unwrap();
-        if let Some((n, c)) = s.comments.get(self.asserted) {
-            panic!("unasserted comment on #{n}:\n{}", c.body);
+        if let Some((n, body)) = self.hoist_comments().get(self.asserted) {
+            panic!("unasserted comment on #{n}:\n{body}");
         }
     }
 }
@@ -394,6 +408,20 @@ async fn the_full_path_dev_uat_prod() {
         ("quinn", Some("sam"))
     );
     assert!(ledger.verified_at.is_some());
+
+    // `hoist status` reads the same ledger.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["status", "--config", "config/hoist.example.yaml", "--db"])
+        .arg(t._dir.path().join("hoist.db"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("my-app-service1\n  dev      v1.4.0 verified\n  uat      v1.4.0 verified\n  prod     v1.4.0 verified\n"), "{text}");
 }
 
 #[tokio::test]
@@ -573,4 +601,82 @@ async fn help_status_and_bad_commands_in_one_reply() {
     t.comment(1, &alice(), "> /promote uat").await;
     t.comment(1, &renovate(), "/promote uat").await;
     assert_eq!(t.prs(), 1);
+}
+
+#[tokio::test]
+async fn reconcile_answers_a_comment_whose_event_was_lost() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    // The comment is on the forge, but its webhook never reached Hoist.
+    let hold = post_as(&t.forge, 1, &quinn(), "/hold");
+    let report = t.engine.reconcile().await.unwrap();
+    assert_eq!((report.evaluated, report.answered), (1, 1));
+    t.expect_comment(1, "⏸️ Held by @quinn.");
+    assert_eq!(t.reactions(hold), [Reaction::Eyes, Reaction::Rocket]);
+    assert_eq!(
+        t.engine.reconcile().await.unwrap().answered,
+        0,
+        "an answered command is not answered twice"
+    );
+    // And the hold holds: a passing check does not merge.
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Open);
+}
+
+#[tokio::test]
+async fn reconcile_finds_a_push_whose_event_was_lost() {
+    let t = Tester::new();
+    t.registry.images.lock().unwrap().insert(
+        IMAGE.into(),
+        vec![
+            hoist::registry::ImageVersion {
+                tag: "v1.3.2".into(),
+                digest: digest("00"),
+                pushed_at: "2026-11-20T00:00:00Z".into(),
+            },
+            hoist::registry::ImageVersion {
+                tag: "v1.4.0".into(),
+                digest: digest("a1"),
+                pushed_at: "2026-11-26T09:58:00Z".into(),
+            },
+            hoist::registry::ImageVersion {
+                tag: "v2.0.0".into(),
+                digest: digest("cc"),
+                pushed_at: "2026-11-26T10:00:00Z".into(),
+            },
+        ],
+    );
+    let report = t.engine.reconcile().await.unwrap();
+    assert_eq!(report.pushes, 1);
+    let pr = t.forge.pr(1);
+    assert_eq!(
+        pr.title, "Promote my-app-service1 v1.4.0 to dev",
+        "the newest image the policy accepts"
+    );
+    assert_eq!(
+        t.engine.reconcile().await.unwrap().pushes,
+        0,
+        "and only once"
+    );
+}
+
+#[tokio::test]
+async fn reconcile_verifies_a_merge_once_argo_cd_catches_up() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Merged);
+    assert_eq!(
+        t.engine.reconcile().await.unwrap().unverified,
+        1,
+        "Argo CD has not synced"
+    );
+    let sha = t.forge.pr(1).merge_sha.unwrap();
+    t.argo.synced(
+        "my-app-service1-dev",
+        &sha,
+        &format!("{IMAGE}@{}", digest("a1")),
+    );
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+    t.expect_comment(1, "✅ Verified in **dev**");
 }

@@ -4,6 +4,7 @@ mod config;
 mod edit;
 mod plan;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ pub enum Command {
     Serve(serve::ServeArgs),
     SetImage(edit::SetImageArgs),
     SetValue(edit::SetValueArgs),
+    Status(status::StatusArgs),
 }
 
 /// Runs a command: exit 0 on success (changed or unchanged), 1 on a refusal or bad input,
@@ -46,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(a) => serve::serve(a),
         Command::SetImage(a) => edit::set_image(a),
         Command::SetValue(a) => edit::set_value(a),
+        Command::Status(a) => status::status(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

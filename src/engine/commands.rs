@@ -13,8 +13,9 @@ use crate::forge::{Forge, Permission, Reaction};
 use crate::messages;
 use crate::plan::{Planner, PrMeta};
 use crate::policy::dag::{self, Entry};
+use crate::registry::Registry;
 
-impl<F: Forge, A: ArgoCd> Engine<F, A> {
+impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     async fn react(&self, comment_id: u64, r: Reaction) {
         if let Err(e) = self.forge.react(comment_id, r).await {
             warn!(error = %e, "reaction failed; the command goes on");

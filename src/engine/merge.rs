@@ -13,6 +13,7 @@ use crate::messages;
 use crate::plan::PrMeta;
 use crate::policy::codeowners::{self, CodeOwners};
 use crate::policy::dag::{self, Entry};
+use crate::registry::Registry;
 
 /// Conclusions that let a merge go ahead.
 const PASSING: &[&str] = &["success", "neutral", "skipped"];
@@ -47,7 +48,7 @@ pub fn approvals_on_head<'a>(
     out
 }
 
-impl<F: Forge, A: ArgoCd> Engine<F, A> {
+impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Merges PR `number` if everything allows it: its stage's gate, the required
     /// checks on its head, no hold, and the forge's mergeability.
     pub async fn evaluate(&self, number: u64) -> Result<()> {

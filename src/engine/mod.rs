@@ -5,6 +5,7 @@
 mod commands;
 mod merge;
 mod promote;
+mod reconcile;
 
 use std::sync::Arc;
 
@@ -16,11 +17,13 @@ use crate::event::{Actor, ActorKind, Event};
 use crate::forge::{Forge, ForgeError};
 use crate::messages;
 use crate::plan::PlanError;
+use crate::registry::Registry;
 use crate::repo::MapRepo;
 use crate::store::{Store, StoreError};
 use crate::worker::{Handler, HandlerError};
 
 pub use promote::Outcome;
+pub use reconcile::Report;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -47,16 +50,17 @@ impl From<EngineError> for HandlerError {
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
-pub struct Engine<F: Forge, A: ArgoCd> {
+pub struct Engine<F: Forge, A: ArgoCd, R: Registry> {
     pub config: Arc<Config>,
     pub forge: F,
     pub argocd: A,
+    pub registry: R,
     pub store: Store,
     /// `owner/repo`, for messages.
     pub repo_name: String,
 }
 
-impl<F: Forge, A: ArgoCd> Handler for Engine<F, A> {
+impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
     async fn handle(&self, event: Event) -> std::result::Result<(), HandlerError> {
         let result = match event {
             Event::ImagePushed {
@@ -64,7 +68,7 @@ impl<F: Forge, A: ArgoCd> Handler for Engine<F, A> {
                 tag,
                 digest,
                 time,
-            } => self.on_push(&image, &tag, &digest, &time).await,
+            } => self.on_push(&image, &tag, &digest, &time).await.map(drop),
             Event::CommentCreated {
                 comment_id,
                 body,
@@ -98,7 +102,7 @@ impl<F: Forge, A: ArgoCd> Handler for Engine<F, A> {
     }
 }
 
-impl<F: Forge, A: ArgoCd> Engine<F, A> {
+impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// The files the planner needs for `service`, read from the forge at `base`.
     async fn snapshot(&self, service: &str, base: &str) -> Result<MapRepo> {
         let mut repo = MapRepo::default();

@@ -12,6 +12,7 @@ use crate::forge::Forge;
 use crate::freight::Freight;
 use crate::messages;
 use crate::plan::{Planner, PrMeta};
+use crate::registry::Registry;
 use crate::tags;
 
 /// What promoting freight to a stage did.
@@ -26,19 +27,20 @@ pub enum Outcome {
     Blocked(String),
 }
 
-impl<F: Forge, A: ArgoCd> Engine<F, A> {
+impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
+    /// Returns how many pull requests the push opened or updated.
     pub(super) async fn on_push(
         &self,
         image: &str,
         tag: &str,
         digest: &str,
         time: &str,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let freight = match ecr::freight_for_push(&self.config, image, tag, digest, time) {
             Ok(f) => f,
             Err(why) => {
                 info!(%why, "push carries no freight");
-                return Ok(());
+                return Ok(0);
             }
         };
         let roots: Vec<String> = self
@@ -48,11 +50,13 @@ impl<F: Forge, A: ArgoCd> Engine<F, A> {
             .filter(|(_, s)| s.auto && s.upstream.is_empty())
             .map(|(n, _)| n.to_owned())
             .collect();
+        let mut changed = 0;
         for stage in roots {
             let outcome = self.promote_to(&stage, &freight, "ecr-push").await?;
             info!(stage, ?outcome, "push handled");
+            changed += usize::from(matches!(outcome, Outcome::Opened(_) | Outcome::Updated(_)));
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Opens or updates the PR that moves `stage` to `freight`.

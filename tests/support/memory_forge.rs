@@ -14,6 +14,7 @@ use hoist::forge::{
     Check, Comment, Commit, Forge, ForgeError, Permission, PrState, PullRequest, Reaction, Result,
     Review,
 };
+use hoist::registry::{ImageVersion, Registry};
 
 type Files = HashMap<String, String>;
 
@@ -242,6 +243,15 @@ impl Forge for MemoryForge {
         Ok(())
     }
 
+    async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
+        let s = self.call(format!("GET pulls prefix={prefix}"))?;
+        Ok(s.prs
+            .iter()
+            .filter(|p| p.head_ref.starts_with(prefix) && p.state == PrState::Open)
+            .cloned()
+            .collect())
+    }
+
     async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
         let s = self.call(format!("GET pulls head={branch}"))?;
         Ok(s.prs
@@ -444,6 +454,40 @@ impl ArgoCd for MemoryArgo {
     async fn application(&self, name: &str) -> std::result::Result<Option<AppStatus>, String> {
         Ok(self.apps.lock().unwrap().get(name).cloned())
     }
+}
+
+/// A registry whose images the test sets.
+#[derive(Clone, Default)]
+pub struct MemoryRegistry {
+    pub images: Arc<Mutex<HashMap<String, Vec<ImageVersion>>>>,
+}
+
+impl Registry for MemoryRegistry {
+    async fn images(&self, image: &str) -> std::result::Result<Vec<ImageVersion>, String> {
+        Ok(self
+            .images
+            .lock()
+            .unwrap()
+            .get(image)
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// A comment a person posted, as the forge holds it (its event may never have come).
+pub fn post_as(forge: &MemoryForge, pr: u64, who: &Actor, body: &str) -> u64 {
+    let mut s = forge.state.lock().unwrap();
+    s.next_id += 1;
+    let id = s.next_id;
+    s.comments.push((
+        pr,
+        Comment {
+            id,
+            author: who.clone(),
+            body: body.into(),
+        },
+    ));
+    id
 }
 
 pub fn review(who: &Actor, state: ReviewState, on: &str) -> Review {

@@ -1,0 +1,80 @@
+//! `hoist status`: where each service's freight stands, from the ledger.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Print, per service, the freight each stage runs (verified by Argo CD, or merged) and
+/// the promotions still pending, from the store's ledger.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// The SQLite database `hoist serve` writes.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "hoist.db",
+        env = "HOIST_DB"
+    )]
+    db: PathBuf,
+}
+
+pub fn status(args: StatusArgs) -> Result<()> {
+    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !args.db.exists() {
+        anyhow::bail!(
+            "{} does not exist: no promotions recorded yet (hoist serve writes it)",
+            args.db.display()
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    rt.block_on(async {
+        let store =
+            Store::open(&args.db).with_context(|| format!("cannot open {}", args.db.display()))?;
+        for (service, _) in config.services.iter() {
+            println!("{service}");
+            let ledger = store.ledger_for(service).await?;
+            for stage in config.stage_names() {
+                let here: Vec<_> = ledger.iter().filter(|p| p.stage == stage).collect();
+                let runs = here
+                    .iter()
+                    .filter(|p| p.merged_at.is_some())
+                    .max_by_key(|p| p.merged_at)
+                    .map(|p| {
+                        let how = if p.verified_at.is_some() {
+                            "verified"
+                        } else {
+                            "merged, not verified yet"
+                        };
+                        format!("{} {how}", p.tag)
+                    })
+                    .unwrap_or_else(|| "-".into());
+                let pending: Vec<String> = here
+                    .iter()
+                    .filter(|p| p.merged_at.is_none())
+                    .map(|p| {
+                        format!(
+                            "#{} {} (by {})",
+                            p.pr.unwrap_or_default(),
+                            p.tag,
+                            p.requested_by
+                        )
+                    })
+                    .collect();
+                let pending = if pending.is_empty() {
+                    String::new()
+                } else {
+                    format!("  pending: {}", pending.join(", "))
+                };
+                println!("  {stage:<8} {runs}{pending}");
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,94 @@
+//! The level-triggered backstop. Webhooks give speed, this gives correctness: from the
+//! forge, the ledger and the registry it re-derives what should have happened and does
+//! what is missing. Everything it calls is idempotent, so running it often is safe.
+
+use tracing::{info, warn};
+
+use super::{Engine, EngineError, Result};
+use crate::argocd::ArgoCd;
+use crate::command;
+use crate::event::ActorKind;
+use crate::forge::Forge;
+use crate::messages;
+use crate::plan::PrMeta;
+use crate::registry::{self, Registry};
+use crate::tags::TagFilter;
+
+/// What one pass found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Open Hoist pull requests evaluated for merging.
+    pub evaluated: usize,
+    /// Command comments that had no answer, answered now.
+    pub answered: usize,
+    /// Merged promotions still waiting for Argo CD.
+    pub unverified: usize,
+    /// Registry images newer than what dev runs, pushed through as if their event came.
+    pub pushes: usize,
+}
+
+impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
+    pub async fn reconcile(&self) -> Result<Report> {
+        let mut report = Report::default();
+        let me = self.forge.me().id;
+        for pr in self.forge.open_pull_requests("hoist/").await? {
+            if PrMeta::parse(&pr.body).is_none() {
+                continue;
+            }
+            let comments = self.forge.comments(pr.number).await?;
+            for c in &comments {
+                let commands = c.author.kind != ActorKind::Bot
+                    && c.author.id != me
+                    && !command::parse(&c.body).is_empty();
+                let answered = comments.iter().any(|r| {
+                    r.body
+                        .contains(&messages::marker(&format!("reply:{}", c.id)))
+                });
+                if commands && !answered {
+                    info!(
+                        pr = pr.number,
+                        comment = c.id,
+                        "answering a command whose event never arrived"
+                    );
+                    self.on_comment(pr.number, c.id, &c.body, &c.author).await?;
+                    report.answered += 1;
+                }
+            }
+            self.evaluate(pr.number).await?;
+            report.evaluated += 1;
+        }
+        for (service, _) in self.config.services.iter() {
+            for p in self.store.ledger_for(service).await? {
+                let (Some(n), Some(_), None) = (p.pr, &p.merge_sha, p.verified_at) else {
+                    continue;
+                };
+                match self.on_merged(n).await {
+                    Ok(()) => {}
+                    Err(EngineError::Waiting(why)) => {
+                        report.unverified += 1;
+                        info!(pr = n, why, "still waiting for verification");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        for (service, svc) in self.config.services.iter() {
+            let images = match self.registry.images(&svc.image).await {
+                Ok(i) => i,
+                Err(e) => {
+                    warn!(service, error = %e, "cannot list the registry; skipping it this pass");
+                    continue;
+                }
+            };
+            let Ok(filter) = TagFilter::new(&svc.tags) else {
+                continue;
+            };
+            if let Some(newest) = registry::newest(&images, |t| filter.check(t).is_ok()) {
+                report.pushes += self
+                    .on_push(&svc.image, &newest.tag, &newest.digest, &newest.pushed_at)
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+}
