@@ -165,3 +165,21 @@ fn a_github_webhook_through_a_function_url_and_the_queue() {
     let api: ApiGatewayV2httpRequest = serde_json::from_value(api).unwrap();
     assert_eq!(envelope::github_from_apigw_v2(&api).unwrap().body, body);
 }
+
+/// Edited comments are not run again: a command runs once, when its comment is posted.
+#[test]
+fn edited_and_deleted_comments_are_ignored() {
+    let mut v: Value =
+        serde_json::from_slice(&read("github/webhooks/issue_comment.created.pr.json")).unwrap();
+    for action in ["edited", "deleted"] {
+        v["action"] = action.into();
+        let ev = github::decode("issue_comment", v.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            ev,
+            Event::ignored(format!(
+                "issue_comment {action} (only new comments carry commands)"
+            ))
+        );
+        assert!(!ev.is_actionable());
+    }
+}

@@ -680,3 +680,78 @@ async fn reconcile_verifies_a_merge_once_argo_cd_catches_up() {
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
     t.expect_comment(1, "✅ Verified in **dev**");
 }
+
+#[tokio::test]
+async fn the_ledger_is_rebuilt_from_the_forge() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    // The store is lost: a new, empty one.
+    let dir = tempfile::tempdir().unwrap();
+    t.engine.store = Store::open(&dir.path().join("new.db")).unwrap();
+    assert_eq!(t.engine.rebuild_ledger().await.unwrap(), 2);
+    let dev = t
+        .engine
+        .store
+        .ledger_get("my-app-service1", "dev", &digest("a1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        dev.merge_sha.is_some() && dev.verified_at.is_none(),
+        "merged; verification is re-derived"
+    );
+    let uat = t
+        .engine
+        .store
+        .ledger_get("my-app-service1", "uat", &digest("a1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((uat.pr, uat.requested_by.as_str()), (Some(2), "quinn"));
+    // Reconcile re-verifies dev against Argo CD, which still runs it; the verified
+    // comment was already posted, so nothing new is said.
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+    let dev = t
+        .engine
+        .store
+        .ledger_get("my-app-service1", "dev", &digest("a1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(dev.verified_at.is_some());
+}
+
+#[tokio::test]
+async fn an_automatic_stage_downstream_opens_once_verified_upstream() {
+    let text = std::fs::read_to_string("config/hoist.example.yaml")
+        .unwrap()
+        .replace(
+            "gate: { command: true, promoters: [\"@acme/qa\"] }",
+            "auto: true",
+        );
+    let mut t = Tester::new();
+    t.engine.config = Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    t.argo_syncs(1, "a1").await;
+    t.expect_comment(1, "✅ Verified in **dev**: my-app-service1 v1.4.0");
+    let uat = t.forge.pr(2);
+    assert_eq!(
+        uat.title, "Promote my-app-service1 v1.4.0 to uat",
+        "uat follows dev by itself"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_reaction_never_blocks_a_command() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.forge.state.lock().unwrap().fail_reactions = true;
+    let id = t.comment(1, &quinn(), "/hold").await;
+    t.expect_comment(1, "⏸️ Held by @quinn.");
+    assert!(t.reactions(id).is_empty());
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Open, "the hold took effect");
+}

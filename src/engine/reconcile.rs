@@ -92,3 +92,34 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(report)
     }
 }
+
+impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
+    /// Rebuilds the ledger from the forge when the store was lost: every Hoist pull
+    /// request, open or merged, carries its freight in its body block. Verification is
+    /// not in Git, so merged promotions are re-verified against Argo CD by the next
+    /// reconcile. Returns how many promotions were recorded.
+    pub async fn rebuild_ledger(&self) -> Result<usize> {
+        let mut n = 0;
+        let mut prs = self.forge.merged_pull_requests("hoist/").await?;
+        prs.reverse();
+        prs.extend(self.forge.open_pull_requests("hoist/").await?);
+        for pr in prs {
+            let Some(meta) = PrMeta::parse(&pr.body) else {
+                continue;
+            };
+            let Some(freight) = meta.freight() else {
+                continue;
+            };
+            self.store
+                .ledger_opened(&freight, &meta.stage, pr.number, &meta.requested_by)
+                .await?;
+            if let Some(sha) = &pr.merge_sha {
+                self.store
+                    .ledger_merged(&meta.service, &meta.stage, &meta.digest, sha, None)
+                    .await?;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+}

@@ -118,6 +118,11 @@ pub trait Forge: Send + Sync + 'static {
         message: &str,
     ) -> impl Future<Output = Result<Sha>> + Send;
     fn delete_branch(&self, branch: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Merged pull requests whose head branch starts with `prefix`, newest first.
+    fn merged_pull_requests(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<PullRequest>>> + Send;
     /// Open pull requests whose head branch starts with `prefix`.
     fn open_pull_requests(
         &self,

@@ -41,6 +41,8 @@ pub struct State {
     pub checks: HashMap<String, Vec<Check>>,
     pub calls: Vec<String>,
     pub fail_next: Vec<ForgeError>,
+    /// Reactions fail (GitHub's reactions API down; the emulator has none at all).
+    pub fail_reactions: bool,
 }
 
 #[derive(Clone)]
@@ -243,6 +245,16 @@ impl Forge for MemoryForge {
         Ok(())
     }
 
+    async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
+        let s = self.call(format!("GET pulls merged prefix={prefix}"))?;
+        Ok(s.prs
+            .iter()
+            .rev()
+            .filter(|p| p.head_ref.starts_with(prefix) && p.state == PrState::Merged)
+            .cloned()
+            .collect())
+    }
+
     async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
         let s = self.call(format!("GET pulls prefix={prefix}"))?;
         Ok(s.prs
@@ -335,9 +347,11 @@ impl Forge for MemoryForge {
     }
 
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        self.call(format!("POST reaction {comment_id}"))?
-            .reactions
-            .push((comment_id, reaction));
+        let mut s = self.call(format!("POST reaction {comment_id}"))?;
+        if s.fail_reactions {
+            return Err(ForgeError::Transient("reactions are unavailable".into()));
+        }
+        s.reactions.push((comment_id, reaction));
         Ok(())
     }
 
