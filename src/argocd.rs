@@ -74,3 +74,126 @@ pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(),
 pub fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
+
+/// `GET /api/v1/applications/{name}`, read for the fields verification needs.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Application {
+    #[serde(default)]
+    pub status: AppStatusJson,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatusJson {
+    #[serde(default)]
+    pub sync: SyncJson,
+    #[serde(default)]
+    pub health: HealthJson,
+    #[serde(default)]
+    pub reconciled_at: Option<String>,
+    #[serde(default)]
+    pub operation_state: Option<OperationStateJson>,
+    #[serde(default)]
+    pub conditions: Vec<ConditionJson>,
+    #[serde(default)]
+    pub summary: SummaryJson,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SyncJson {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub revisions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct HealthJson {
+    #[serde(default)]
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStateJson {
+    #[serde(default)]
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ConditionJson {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SummaryJson {
+    #[serde(default)]
+    pub images: Vec<String>,
+}
+
+impl From<Application> for AppStatus {
+    fn from(a: Application) -> Self {
+        let s = a.status;
+        let mut revisions = s.sync.revisions;
+        revisions.extend(s.sync.revision);
+        AppStatus {
+            revisions,
+            sync: s.sync.status,
+            health: s.health.status,
+            reconciled_at: s.reconciled_at,
+            operation_finished_at: s.operation_state.and_then(|o| o.finished_at),
+            conditions: s.conditions.into_iter().map(|c| c.kind).collect(),
+            images: s.summary.images,
+        }
+    }
+}
+
+/// Argo CD's REST API with a bearer token. The HTTP stack is octocrab's (hyper with
+/// rustls, timeouts): one client stack for every API Hoist calls.
+pub struct ArgoClient {
+    http: octocrab::Octocrab,
+}
+
+impl ArgoClient {
+    pub fn new(url: &str, token: String) -> Result<Self, String> {
+        let http = octocrab::Octocrab::builder()
+            .base_uri(url)
+            .map_err(|e| format!("argocd.url {url:?}: {e}"))?
+            .personal_token(token)
+            .set_connect_timeout(Some(std::time::Duration::from_secs(5)))
+            .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self { http })
+    }
+}
+
+impl ArgoCd for ArgoClient {
+    async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
+        match self
+            .http
+            .get::<Application, _, ()>(format!("/api/v1/applications/{name}"), None)
+            .await
+        {
+            Ok(app) => Ok(Some(app.into())),
+            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
+                Ok(None)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// For a config without `argocd:`: no stage names an app, so this is never asked.
+pub struct NoArgoCd;
+
+impl ArgoCd for NoArgoCd {
+    async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
+        Err(format!(
+            "no Argo CD is configured, but the application {name} was asked for"
+        ))
+    }
+}

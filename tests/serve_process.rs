@@ -30,6 +30,8 @@ fn serve(addr: SocketAddr, db: &Path, delay_ms: u64) -> Child {
         .arg("--db")
         .arg(db)
         .args([
+            // These tests are about the queue, not about acting on GitHub.
+            "--record-only",
             "--handler-delay-ms",
             &delay_ms.to_string(),
             "--shutdown-grace",

@@ -1,8 +1,10 @@
 //! The `hoist` command line.
 
 mod config;
+mod connect;
 mod edit;
 mod plan;
+mod reconcile;
 mod serve;
 mod status;
 
@@ -27,6 +29,7 @@ pub enum Command {
     /// Print the JSON Schema of the config file.
     ConfigSchema,
     Plan(plan::PlanArgs),
+    Reconcile(reconcile::ReconcileArgs),
     Serve(serve::ServeArgs),
     SetImage(edit::SetImageArgs),
     SetValue(edit::SetValueArgs),
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(())
         }
         Command::Plan(a) => plan::plan(a),
+        Command::Reconcile(a) => reconcile::reconcile(a),
         Command::Serve(a) => serve::serve(a),
         Command::SetImage(a) => edit::set_image(a),
         Command::SetValue(a) => edit::set_value(a),

@@ -62,6 +62,14 @@ pub struct ServeArgs {
     /// Seconds running handlers get to finish after a stop signal.
     #[arg(long, default_value_t = 25)]
     shutdown_grace: u64,
+    /// Store and log deliveries without acting on them: watch events arrive before
+    /// letting Hoist open and merge pull requests.
+    #[arg(long)]
+    record_only: bool,
+    /// Seconds between reconcile passes, which repair what lost events missed (one
+    /// also runs at start).
+    #[arg(long, default_value_t = 300)]
+    reconcile_interval: u64,
     /// Hold each event this long in its handler (fault testing of crash recovery).
     #[arg(long, default_value_t = 0, hide = true)]
     handler_delay_ms: u64,
@@ -113,6 +121,9 @@ async fn run(
             config.eventbridge_token_env
         );
     }
+    if args.record_only {
+        warn!("--record-only: events are stored and logged, and nothing is promoted");
+    }
     let store = Store::open(&args.db)
         .with_context(|| format!("cannot open the store {}", args.db.display()))?;
     let recovered = store.recover().await?;
@@ -131,17 +142,40 @@ async fn run(
         ready: false.into(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let handler = Arc::new(Recorder {
-        delay: Duration::from_millis(args.handler_delay_ms),
-    });
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..args.workers.max(1) {
-        workers.spawn(worker::run(
-            queue.clone(),
-            handler.clone(),
-            RetryPolicy::default(),
-            stop_rx.clone(),
-        ));
+    let mut reconciler = None;
+    if args.record_only {
+        let handler = Arc::new(Recorder {
+            delay: Duration::from_millis(args.handler_delay_ms),
+        });
+        for _ in 0..args.workers.max(1) {
+            workers.spawn(worker::run(
+                queue.clone(),
+                handler.clone(),
+                RetryPolicy::default(),
+                stop_rx.clone(),
+            ));
+        }
+    } else {
+        let engine = Arc::new(super::connect::engine(config, store.clone()).await?);
+        for _ in 0..args.workers.max(1) {
+            workers.spawn(worker::run(
+                queue.clone(),
+                engine.clone(),
+                RetryPolicy::default(),
+                stop_rx.clone(),
+            ));
+        }
+        let every = Duration::from_secs(args.reconcile_interval.max(10));
+        reconciler = Some(tokio::spawn(async move {
+            loop {
+                match engine.reconcile().await {
+                    Ok(r) => info!(?r, "reconcile pass"),
+                    Err(e) => warn!(error = %e, "reconcile pass failed; the next one tries again"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        }));
     }
     let retention = Duration::from_secs(args.retention_days * 86_400);
     let pruner_store = store.clone();
@@ -185,6 +219,9 @@ async fn run(
         );
     }
     pruner.abort();
+    if let Some(r) = reconciler {
+        r.abort();
+    }
     info!("stopped");
     Ok(())
 }

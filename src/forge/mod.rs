@@ -5,6 +5,8 @@ use std::future::Future;
 
 use crate::event::{Actor, ReviewState};
 
+pub mod github;
+
 pub type Sha = String;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

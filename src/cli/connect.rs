@@ -1,0 +1,94 @@
+//! Building the engine's real ports from the config: the forge, Argo CD, the registry.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use tracing::warn;
+
+use crate::argocd::{AppStatus, ArgoCd, ArgoClient};
+use crate::config::{Config, Forge as ForgeConfig, MergeMethod};
+use crate::engine::Engine;
+use crate::forge::github::{Auth, GitHub};
+use crate::registry::NoRegistry;
+use crate::store::Store;
+
+/// Argo CD when the config has it; without it no stage names an app.
+pub enum Argo {
+    Client(ArgoClient),
+    Absent,
+}
+
+impl ArgoCd for Argo {
+    async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
+        match self {
+            Argo::Client(c) => c.application(name).await,
+            Argo::Absent => Err(format!(
+                "no argocd: section in the config, but {name} was asked for"
+            )),
+        }
+    }
+}
+
+pub type RealEngine = Engine<GitHub, Argo, NoRegistry>;
+
+fn env(name: &str) -> Result<String> {
+    std::env::var(name).with_context(|| format!("environment variable {name} is not set"))
+}
+
+pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
+    let ForgeConfig::Github(g) = &config.forge else {
+        bail!(
+            "forge.codecommit is configured, but this Hoist acts on GitHub only so far (run hoist serve --record-only to store CodeCommit events)"
+        );
+    };
+    let auth = match (
+        g.app_id,
+        &g.private_key_file,
+        &g.private_key_env,
+        &g.token_env,
+    ) {
+        (Some(app_id), Some(file), _, _) => Auth::App {
+            app_id,
+            private_key_pem: std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the GitHub App key {file}"))?,
+            installation_id: g.installation_id,
+        },
+        (Some(app_id), None, Some(var), _) => Auth::App {
+            app_id,
+            private_key_pem: env(var)?,
+            installation_id: g.installation_id,
+        },
+        (_, _, _, Some(var)) => {
+            warn!(
+                "authenticating to GitHub with a personal token from {var}: fine for a trial; run Hoist as a GitHub App in production"
+            );
+            Auth::Token(env(var)?)
+        }
+        _ => bail!(
+            "forge.github needs app_id with private_key_file or private_key_env, or token_env"
+        ),
+    };
+    let method = match config.merge.method {
+        MergeMethod::Squash => "squash",
+        MergeMethod::Merge => "merge",
+        MergeMethod::Rebase => "rebase",
+    };
+    let forge = GitHub::connect(&g.api_url, &g.owner, &g.repo, &g.base, method, auth)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to GitHub at {}: {e}", g.api_url))?;
+    let argocd = match &config.argocd {
+        Some(a) => Argo::Client(
+            ArgoClient::new(&a.url, env(&a.token_env)?).map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        None => Argo::Absent,
+    };
+    let repo_name = format!("{}/{}", g.owner, g.repo);
+    Ok(Engine {
+        config: Arc::new(config),
+        forge,
+        argocd,
+        registry: NoRegistry,
+        store,
+        repo_name,
+    })
+}

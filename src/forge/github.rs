@@ -1,0 +1,709 @@
+//! The GitHub forge: octocrab for authentication (a GitHub App's installation token,
+//! cached and refreshed by octocrab, or a personal token for a trial), transport and
+//! routing; responses read into Hoist's own minimal types, because GitHub omits fields
+//! that octocrab's models require.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use octocrab::Octocrab;
+use serde::Deserialize;
+use serde_json::json;
+use tracing::debug;
+
+use super::{
+    Check, Comment, Commit, Forge, ForgeError, Permission, PrState, PullRequest, Reaction, Result,
+    Review,
+};
+use crate::event::{Actor, ActorKind, ReviewState};
+
+/// How Hoist authenticates.
+pub enum Auth {
+    App {
+        app_id: u64,
+        private_key_pem: String,
+        installation_id: Option<u64>,
+    },
+    Token(String),
+}
+
+pub struct GitHub {
+    client: Octocrab,
+    owner: String,
+    repo: String,
+    base: String,
+    merge_method: &'static str,
+    me: Actor,
+    /// Blob shas of files read, by (path, commit): the contents API needs the old blob's
+    /// sha to replace it, and this saves reading the file twice.
+    blobs: Mutex<HashMap<(String, String), String>>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: u64,
+    login: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+impl From<User> for Actor {
+    fn from(u: User) -> Self {
+        let bot = u.kind == "Bot" || u.login.ends_with("[bot]");
+        Actor {
+            id: u.id,
+            login: u.login,
+            kind: if bot { ActorKind::Bot } else { ActorKind::User },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Ref {
+    object: RefObject,
+}
+#[derive(Deserialize)]
+struct RefObject {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct Content {
+    sha: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    encoding: String,
+}
+
+#[derive(Deserialize)]
+struct Compare {
+    #[serde(default)]
+    commits: Vec<CompareCommit>,
+}
+#[derive(Deserialize)]
+struct CompareCommit {
+    sha: String,
+    #[serde(default)]
+    author: Option<User>,
+    #[serde(default)]
+    committer: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct Pull {
+    number: u64,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    state: String,
+    #[serde(default)]
+    merged_at: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+    #[serde(default)]
+    mergeable: Option<bool>,
+    head: Head,
+}
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "ref")]
+    name: String,
+    sha: String,
+}
+
+impl From<Pull> for PullRequest {
+    fn from(p: Pull) -> Self {
+        let merged = p.merged_at.is_some();
+        PullRequest {
+            number: p.number,
+            head_ref: p.head.name,
+            head_sha: p.head.sha,
+            title: p.title,
+            body: p.body.unwrap_or_default(),
+            state: match (p.state.as_str(), merged) {
+                (_, true) => PrState::Merged,
+                ("open", _) => PrState::Open,
+                _ => PrState::Closed,
+            },
+            merge_sha: if merged { p.merge_commit_sha } else { None },
+            mergeable: p.mergeable,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IssueComment {
+    id: u64,
+    #[serde(default)]
+    body: String,
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct GhReview {
+    user: Option<User>,
+    state: String,
+    #[serde(default)]
+    commit_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CheckRuns {
+    #[serde(default)]
+    check_runs: Vec<CheckRun>,
+}
+#[derive(Deserialize)]
+struct CheckRun {
+    name: String,
+    #[serde(default)]
+    conclusion: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+#[derive(Deserialize)]
+struct Combined {
+    #[serde(default)]
+    statuses: Vec<Status>,
+}
+#[derive(Deserialize)]
+struct Status {
+    context: String,
+    state: String,
+    #[serde(default)]
+    target_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PermissionBody {
+    permission: String,
+    #[serde(default)]
+    role_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Membership {
+    state: String,
+}
+
+#[derive(Deserialize)]
+struct Merged {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct Installation {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct App {
+    slug: String,
+}
+
+/// Maps octocrab's errors onto the outcomes the engine branches on.
+fn map(e: octocrab::Error) -> ForgeError {
+    match e {
+        octocrab::Error::GitHub { source, .. } => {
+            let status = source.status_code.as_u16();
+            let msg = format!("{status} {}", source.message);
+            let rate_limited = status == 429
+                || status == 403
+                    && (source.message.to_ascii_lowercase().contains("rate limit")
+                        || source.rate_limit_reset.is_some());
+            match status {
+                404 => ForgeError::NotFound(msg),
+                409 | 422 | 405 => ForgeError::Conflict(msg),
+                _ if rate_limited || status >= 500 => ForgeError::Transient(msg),
+                _ => ForgeError::Other(msg),
+            }
+        }
+        other => ForgeError::Transient(other.to_string()),
+    }
+}
+
+fn not_found_is_none<T>(r: std::result::Result<T, octocrab::Error>) -> Result<Option<T>> {
+    match r.map_err(map) {
+        Ok(v) => Ok(Some(v)),
+        Err(ForgeError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl GitHub {
+    /// Authenticates and finds out who Hoist is on GitHub.
+    /// `merge_method` is `squash`, `merge` or `rebase`.
+    pub async fn connect(
+        api_url: &str,
+        owner: &str,
+        repo: &str,
+        base: &str,
+        merge_method: &'static str,
+        auth: Auth,
+    ) -> Result<Self> {
+        let builder = || {
+            Octocrab::builder()
+                .base_uri(api_url)
+                .map_err(|e| ForgeError::Other(format!("api_url {api_url:?}: {e}")))
+                .map(|b| {
+                    b.set_connect_timeout(Some(Duration::from_secs(10)))
+                        .set_read_timeout(Some(Duration::from_secs(30)))
+                })
+        };
+        let (client, me) = match auth {
+            Auth::Token(token) => {
+                let client = builder()?.personal_token(token).build().map_err(map)?;
+                let me: User = client.get("/user", None::<&()>).await.map_err(map)?;
+                (client, Actor::from(me))
+            }
+            Auth::App {
+                app_id,
+                private_key_pem,
+                installation_id,
+            } => {
+                let key = octocrab::EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(
+                    |e| {
+                        ForgeError::Other(format!(
+                            "the GitHub App private key is not an RSA PEM key: {e}"
+                        ))
+                    },
+                )?;
+                let app = builder()?.app(app_id.into(), key).build().map_err(map)?;
+                let installation = match installation_id {
+                    Some(id) => id,
+                    None => {
+                        let i: Installation = app
+                            .get(format!("/repos/{owner}/{repo}/installation"), None::<&()>)
+                            .await
+                            .map_err(map)?;
+                        i.id
+                    }
+                };
+                let a: App = app.get("/app", None::<&()>).await.map_err(map)?;
+                let login = format!("{}[bot]", a.slug);
+                let user: User = app
+                    .get(format!("/users/{login}"), None::<&()>)
+                    .await
+                    .map_err(map)?;
+                let client = app.installation(installation.into()).map_err(map)?;
+                (client, Actor::from(user))
+            }
+        };
+        Ok(Self {
+            client,
+            owner: owner.into(),
+            repo: repo.into(),
+            base: base.into(),
+            merge_method,
+            me,
+            blobs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}/{rest}", self.owner, self.repo)
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
+        debug!(route = rest, "GET");
+        self.client
+            .get(self.path(rest), None::<&()>)
+            .await
+            .map_err(map)
+    }
+
+    /// Every page of a list endpoint (100 a page, at most 20 pages).
+    async fn get_all<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<Vec<T>> {
+        let mut out = vec![];
+        let sep = if rest.contains('?') { '&' } else { '?' };
+        for page in 1..=20 {
+            let items: Vec<T> = self
+                .get(&format!("{rest}{sep}per_page=100&page={page}"))
+                .await?;
+            let n = items.len();
+            out.extend(items);
+            if n < 100 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn pulls(&self, state: &str) -> Result<Vec<Pull>> {
+        self.get_all(&format!("pulls?state={state}")).await
+    }
+}
+
+/// Path segments are sent percent-encoded where GitHub needs it.
+fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            s.replace('%', "%25")
+                .replace(' ', "%20")
+                .replace('#', "%23")
+                .replace('?', "%3F")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl Forge for GitHub {
+    fn me(&self) -> &Actor {
+        &self.me
+    }
+
+    async fn base_head(&self) -> Result<String> {
+        let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
+        Ok(r.object.sha)
+    }
+
+    async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
+        let Some(c) = not_found_is_none(
+            self.client
+                .get::<Content, _, _>(
+                    self.path(&format!("contents/{}?ref={at}", encode_path(path))),
+                    None::<&()>,
+                )
+                .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        self.blobs
+            .lock()
+            .expect("blob cache")
+            .insert((path.into(), at.into()), c.sha.clone());
+        if c.encoding != "base64" {
+            return Err(ForgeError::Other(format!(
+                "{path}: unexpected content encoding {:?}",
+                c.encoding
+            )));
+        }
+        let bytes = STANDARD
+            .decode(c.content.replace(['\n', '\r'], ""))
+            .map_err(|e| ForgeError::Other(format!("{path}: content is not base64: {e}")))?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
+    }
+
+    async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
+        let Some(c) = not_found_is_none(
+            self.client
+                .get::<Compare, _, _>(
+                    self.path(&format!("compare/{}...{branch}", self.base)),
+                    None::<&()>,
+                )
+                .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(
+            c.commits
+                .into_iter()
+                .map(|c| Commit {
+                    sha: c.sha,
+                    author: c.author.or(c.committer).map_or(
+                        Actor {
+                            id: 0,
+                            login: "unknown".into(),
+                            kind: ActorKind::User,
+                        },
+                        Actor::from,
+                    ),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn write_branch(
+        &self,
+        branch: &str,
+        base: &str,
+        path: &str,
+        content: &str,
+        message: &str,
+    ) -> Result<String> {
+        // The branch starts at `base`: created, or forced back if it exists.
+        let created = self
+            .client
+            .post::<_, serde_json::Value>(
+                self.path("git/refs"),
+                Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base})),
+            )
+            .await;
+        match created.map_err(map) {
+            Ok(_) => {}
+            Err(ForgeError::Conflict(_)) => {
+                self.client
+                    .patch::<serde_json::Value, _, _>(
+                        self.path(&format!("git/refs/heads/{branch}")),
+                        Some(&json!({"sha": base, "force": true})),
+                    )
+                    .await
+                    .map_err(map)?;
+            }
+            Err(e) => return Err(e),
+        }
+        let cached = self
+            .blobs
+            .lock()
+            .expect("blob cache")
+            .get(&(path.to_owned(), base.to_owned()))
+            .cloned();
+        let blob = match cached {
+            Some(b) => Some(b),
+            None => not_found_is_none(
+                self.client
+                    .get::<Content, _, _>(
+                        self.path(&format!("contents/{}?ref={base}", encode_path(path))),
+                        None::<&()>,
+                    )
+                    .await,
+            )?
+            .map(|c| c.sha),
+        };
+        #[derive(Deserialize)]
+        struct Written {
+            commit: RefObject,
+        }
+        let mut body =
+            json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
+        if let Some(b) = blob {
+            body["sha"] = b.into();
+        }
+        let w: Written = self
+            .client
+            .put(
+                self.path(&format!("contents/{}", encode_path(path))),
+                Some(&body),
+            )
+            .await
+            .map_err(map)?;
+        Ok(w.commit.sha)
+    }
+
+    async fn delete_branch(&self, branch: &str) -> Result<()> {
+        let r = self
+            .client
+            .delete::<NoBody, _, ()>(self.path(&format!("git/refs/heads/{branch}")), None)
+            .await;
+        match r.map_err(map) {
+            Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
+        Ok(self
+            .pulls("closed")
+            .await?
+            .into_iter()
+            .map(PullRequest::from)
+            .filter(|p| p.state == PrState::Merged && p.head_ref.starts_with(prefix))
+            .collect())
+    }
+
+    async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
+        Ok(self
+            .pulls("open")
+            .await?
+            .into_iter()
+            .map(PullRequest::from)
+            .filter(|p| p.head_ref.starts_with(prefix))
+            .collect())
+    }
+
+    async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
+        let prs: Vec<Pull> = self
+            .get(&format!("pulls?state=open&head={}:{branch}", self.owner))
+            .await?;
+        Ok(prs
+            .into_iter()
+            .map(PullRequest::from)
+            .find(|p| p.head_ref == branch))
+    }
+
+    async fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        Ok(self.get::<Pull>(&format!("pulls/{number}")).await?.into())
+    }
+
+    async fn create_pull_request(
+        &self,
+        branch: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        let p: Pull = self
+            .client
+            .post(
+                self.path("pulls"),
+                Some(&json!({"title": title, "head": branch, "base": self.base, "body": body})),
+            )
+            .await
+            .map_err(map)?;
+        Ok(p.into())
+    }
+
+    async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
+        self.client
+            .patch::<serde_json::Value, _, _>(
+                self.path(&format!("pulls/{number}")),
+                Some(&json!({"title": title, "body": body})),
+            )
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
+        Ok(self
+            .get_all::<IssueComment>(&format!("issues/{number}/comments"))
+            .await?
+            .into_iter()
+            .map(|c| Comment {
+                id: c.id,
+                author: c.user.into(),
+                body: c.body,
+            })
+            .collect())
+    }
+
+    async fn comment(&self, number: u64, body: &str) -> Result<()> {
+        self.client
+            .post::<_, serde_json::Value>(
+                self.path(&format!("issues/{number}/comments")),
+                Some(&json!({"body": body})),
+            )
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
+        let content = match reaction {
+            Reaction::Eyes => "eyes",
+            Reaction::Rocket => "rocket",
+            Reaction::Confused => "confused",
+        };
+        self.client
+            .post::<_, serde_json::Value>(
+                self.path(&format!("issues/comments/{comment_id}/reactions")),
+                Some(&json!({"content": content})),
+            )
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn permission(&self, user: &Actor) -> Result<Permission> {
+        let p = not_found_is_none(
+            self.client
+                .get::<PermissionBody, _, _>(
+                    self.path(&format!("collaborators/{}/permission", user.login)),
+                    None::<&()>,
+                )
+                .await,
+        )?;
+        Ok(
+            match p.map(|p| p.role_name.unwrap_or(p.permission)).as_deref() {
+                Some("admin") => Permission::Admin,
+                Some("maintain") => Permission::Maintain,
+                Some("write" | "push") => Permission::Write,
+                Some("triage") => Permission::Triage,
+                Some("read" | "pull") => Permission::Read,
+                _ => Permission::None,
+            },
+        )
+    }
+
+    async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
+        let m = not_found_is_none(
+            self.client
+                .get::<Membership, _, _>(
+                    format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
+                    None::<&()>,
+                )
+                .await,
+        )?;
+        Ok(m.is_some_and(|m| m.state == "active"))
+    }
+
+    async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
+        Ok(self
+            .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let state = match r.state.as_str() {
+                    "APPROVED" => ReviewState::Approved,
+                    "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
+                    "DISMISSED" => ReviewState::Dismissed,
+                    _ => ReviewState::Commented,
+                };
+                Some(Review {
+                    reviewer: r.user?.into(),
+                    state,
+                    commit_id: r.commit_id,
+                })
+            })
+            .collect())
+    }
+
+    async fn checks(&self, sha: &str) -> Result<Vec<Check>> {
+        let runs: CheckRuns = self
+            .get(&format!("commits/{sha}/check-runs?per_page=100"))
+            .await?;
+        let combined: Combined = self.get(&format!("commits/{sha}/status")).await?;
+        let mut out: Vec<Check> = runs
+            .check_runs
+            .into_iter()
+            .map(|r| Check {
+                name: r.name,
+                conclusion: r.conclusion,
+                url: r.html_url,
+            })
+            .collect();
+        out.extend(combined.statuses.into_iter().map(|s| Check {
+            name: s.context,
+            conclusion: (s.state != "pending").then_some(s.state),
+            url: s.target_url,
+        }));
+        Ok(out)
+    }
+
+    async fn merge(
+        &self,
+        number: u64,
+        head_sha: &str,
+        title: &str,
+        message: &str,
+    ) -> Result<String> {
+        let m: Merged = self
+            .client
+            .put(
+                self.path(&format!("pulls/{number}/merge")),
+                Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message})),
+            )
+            .await
+            .map_err(map)?;
+        Ok(m.sha)
+    }
+}
+
+/// A response whose body Hoist does not read (`204 No Content`).
+struct NoBody;
+
+impl octocrab::FromResponse for NoBody {
+    async fn from_response<B>(_: http::Response<B>) -> octocrab::Result<Self>
+    where
+        B: http_body::Body<Data = bytes::Bytes, Error = octocrab::Error> + Send,
+    {
+        Ok(NoBody)
+    }
+}
