@@ -26,6 +26,15 @@ pub fn newest(images: &[ImageVersion], accept: impl Fn(&str) -> bool) -> Option<
     })
 }
 
+/// Until a registry is configured: reconcile finds no images.
+pub struct NoRegistry;
+
+impl Registry for NoRegistry {
+    async fn images(&self, _image: &str) -> Result<Vec<ImageVersion>, String> {
+        Ok(vec![])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,14 +60,5 @@ mod tests {
         );
         let imgs = [v("main-aaa", "2026-01-02"), v("main-bbb", "2026-01-01")];
         assert_eq!(newest(&imgs, |_| true).unwrap().tag, "main-aaa");
-    }
-}
-
-/// Until a registry is configured: reconcile finds no images.
-pub struct NoRegistry;
-
-impl Registry for NoRegistry {
-    async fn images(&self, _image: &str) -> Result<Vec<ImageVersion>, String> {
-        Ok(vec![])
     }
 }
