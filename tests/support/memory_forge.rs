@@ -43,6 +43,8 @@ pub struct State {
     pub fail_next: Vec<ForgeError>,
     /// Reactions fail (GitHub's reactions API down; the emulator has none at all).
     pub fail_reactions: bool,
+    /// Known users by login, for routes that name a user.
+    pub users: HashMap<String, Actor>,
 }
 
 #[derive(Clone)]
@@ -153,6 +155,104 @@ impl MemoryForge {
         files.insert(path.into(), content.into());
         s.snapshots.insert(sha.clone(), files);
         s.base = sha;
+    }
+
+    pub fn add_user(&self, who: &Actor) {
+        self.state
+            .lock()
+            .unwrap()
+            .users
+            .insert(who.login.clone(), who.clone());
+    }
+
+    pub fn user_by_login(&self, login: &str) -> Option<Actor> {
+        let s = self.state.lock().unwrap();
+        if login == self.me.login {
+            return Some(self.me.clone());
+        }
+        s.users.get(login).cloned()
+    }
+
+    pub fn branch_head(&self, branch: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .branches
+            .get(branch)
+            .map(|b| b.head.clone())
+    }
+
+    /// `POST /git/refs`: a new branch at `sha`; false when it exists.
+    pub fn create_ref(&self, branch: &str, sha: &str) -> bool {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("POST ref {branch}"));
+        if s.branches.contains_key(branch) {
+            return false;
+        }
+        s.branches.insert(
+            branch.into(),
+            Branch {
+                base: sha.into(),
+                head: sha.into(),
+                commits: vec![],
+            },
+        );
+        true
+    }
+
+    /// `PATCH /git/refs/heads/BRANCH` with `force`: the branch restarts at `sha`.
+    pub fn force_ref(&self, branch: &str, sha: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("PATCH ref {branch}"));
+        s.branches.insert(
+            branch.into(),
+            Branch {
+                base: sha.into(),
+                head: sha.into(),
+                commits: vec![],
+            },
+        );
+        for pr in s
+            .prs
+            .iter_mut()
+            .filter(|p| p.head_ref == branch && p.state == PrState::Open)
+        {
+            pr.head_sha = sha.into();
+        }
+    }
+
+    /// `PUT /contents/PATH` on a branch: one commit by Hoist. `None` when the branch is missing.
+    pub fn put_file(&self, branch: &str, path: &str, content: &str) -> Option<String> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("PUT contents {path}"));
+        let head = s.branches.get(branch)?.head.clone();
+        let sha = new_sha(&mut s);
+        let mut files = s.snapshots[&head].clone();
+        files.insert(path.into(), content.into());
+        s.snapshots.insert(sha.clone(), files);
+        let me = self.me.clone();
+        let b = s.branches.get_mut(branch)?;
+        b.head = sha.clone();
+        b.commits.push(Commit {
+            sha: sha.clone(),
+            author: me,
+        });
+        for pr in s
+            .prs
+            .iter_mut()
+            .filter(|p| p.head_ref == branch && p.state == PrState::Open)
+        {
+            pr.head_sha = sha.clone();
+        }
+        Some(sha)
+    }
+
+    /// The blob id GitHub would give a file's bytes.
+    pub fn blob_sha(content: &str) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        content.hash(&mut h);
+        format!("{:040x}", h.finish())
     }
 
     pub fn me_actor(&self) -> Actor {

@@ -1,0 +1,300 @@
+//! The engine through the real GitHub adapter (octocrab, App authentication) and the
+//! real Argo CD client, over HTTP to the GitHub fake: the full path, and the API calls
+//! each step makes, counted on the fake's side.
+
+mod support;
+
+use std::sync::Arc;
+
+use hoist::argocd::ArgoClient;
+use hoist::config::Config;
+use hoist::engine::Engine;
+use hoist::event::{Actor, CheckSource, Event, RepoRef, ReviewState};
+use hoist::forge::github::{Auth, GitHub};
+use hoist::forge::{Check, Permission, PrState};
+use hoist::registry::NoRegistry;
+use hoist::store::Store;
+use hoist::worker::Handler;
+use support::memory_forge::{MemoryArgo, MemoryForge, review, user};
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
+
+fn digest() -> String {
+    format!("sha256:{}", "ab".repeat(32))
+}
+
+/// A throwaway RSA key for the App, made by openssl as a user would.
+fn app_key(dir: &std::path::Path) -> String {
+    let path = dir.join("app.pem");
+    let ok = std::process::Command::new("openssl")
+        .args(["genrsa", "-out"])
+        .arg(&path)
+        .arg("2048")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::read_to_string(path).unwrap()
+}
+
+struct Setup {
+    engine: Engine<GitHub, ArgoClient, NoRegistry>,
+    forge: MemoryForge,
+    argo: MemoryArgo,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+    let (quinn, sam) = (user(10, "quinn"), user(11, "sam"));
+    for (who, p) in [(&quinn, Permission::Write), (&sam, Permission::Write)] {
+        forge.add_user(who);
+        forge.state.lock().unwrap().permissions.insert(who.id, p);
+    }
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .teams
+        .insert("acme/qa".into(), vec![quinn.id]);
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .teams
+        .insert("acme/sre".into(), vec![sam.id]);
+    let argo = MemoryArgo::default();
+    let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
+    let pem = app_key(dir.path());
+    let github = GitHub::connect(
+        &url,
+        "acme",
+        "gitops",
+        "main",
+        "squash",
+        Auth::App {
+            app_id: 12345,
+            private_key_pem: pem,
+            installation_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        hoist::forge::Forge::me(&github).login,
+        "hoist[bot]",
+        "Hoist knows its own bot identity"
+    );
+    let engine = Engine {
+        config: Arc::new(Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap()),
+        forge: github,
+        argocd: ArgoClient::new(&url, "argocd-token".into()).unwrap(),
+        registry: NoRegistry,
+        store: Store::open(&dir.path().join("hoist.db")).unwrap(),
+        repo_name: "acme/gitops".into(),
+    };
+    forge.state.lock().unwrap().calls.clear();
+    Setup {
+        engine,
+        forge,
+        argo,
+        _dir: dir,
+    }
+}
+
+fn repo() -> RepoRef {
+    RepoRef {
+        full_name: "acme/gitops".into(),
+        installation_id: Some(7),
+    }
+}
+
+impl Setup {
+    async fn deliver(&self, ev: Event) {
+        if let Err(e) = self.engine.handle(ev).await {
+            assert!(
+                matches!(e, hoist::worker::HandlerError::Retryable(_)),
+                "{e}"
+            );
+        }
+    }
+    /// The calls the fake saw since the last look.
+    fn calls(&self) -> Vec<String> {
+        std::mem::take(&mut self.forge.state.lock().unwrap().calls)
+    }
+    async fn pass_check(&self, pr: u64) {
+        let p = self.forge.pr(pr);
+        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
+        let name = format!("argocd/my-app-service1-{stage}");
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .checks
+            .entry(p.head_sha.clone())
+            .or_default()
+            .push(Check {
+                name: name.clone(),
+                conclusion: Some("success".into()),
+                url: None,
+            });
+        self.deliver(Event::CheckCompleted {
+            repo: repo(),
+            source: CheckSource::CheckRun,
+            name,
+            conclusion: "success".into(),
+            head_sha: p.head_sha,
+            prs: vec![pr],
+        })
+        .await;
+    }
+    async fn argo_syncs(&self, pr: u64) {
+        let p = self.forge.pr(pr);
+        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
+        let sha = p.merge_sha.clone().unwrap();
+        self.argo.synced(
+            &format!("my-app-service1-{stage}"),
+            &sha,
+            &format!("{IMAGE}@{}", digest()),
+        );
+        self.deliver(Event::PullRequestClosed {
+            repo: repo(),
+            pr,
+            head_ref: p.head_ref,
+            merged: true,
+            merge_commit_sha: Some(sha),
+        })
+        .await;
+    }
+    async fn comment(&self, pr: u64, who: &Actor, body: &str, id: u64) {
+        support::memory_forge::post_as(&self.forge, pr, who, body);
+        self.deliver(Event::CommentCreated {
+            repo: repo(),
+            comment_id: id,
+            body: body.into(),
+            author: who.clone(),
+            number: pr,
+            is_pull_request: true,
+        })
+        .await;
+    }
+    fn last_comment(&self, pr: u64) -> String {
+        let s = self.forge.state.lock().unwrap();
+        s.comments
+            .iter()
+            .rev()
+            .find(|(n, c)| *n == pr && c.author.login == "hoist[bot]")
+            .map(|(_, c)| c.body.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_path_over_http() {
+    let s = setup().await;
+    s.deliver(Event::ImagePushed {
+        image: IMAGE.into(),
+        tag: "v1.4.0".into(),
+        digest: digest(),
+        time: "2026-11-26T09:58:00Z".into(),
+    })
+    .await;
+    let opened: Vec<String> = s
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("GET contents") || c.contains("kustomization"))
+        .collect();
+    let pr = s.forge.pr(1);
+    assert_eq!(pr.title, "Promote my-app-service1 v1.4.0 to dev");
+    let file = s
+        .forge
+        .file_at(
+            &pr.head_sha,
+            "apps/my-app-service1/env/dev/kustomization.yaml",
+        )
+        .unwrap();
+    assert!(file.contains("newTag: v1.4.0   # promoted by Hoist") && file.contains(&digest()));
+    let writes: Vec<&String> = opened.iter().filter(|c| !c.starts_with("GET")).collect();
+    assert_eq!(
+        writes,
+        [
+            "POST ref hoist/dev/my-app-service1",
+            "PUT contents apps/my-app-service1/env/dev/kustomization.yaml",
+            "POST pulls hoist/dev/my-app-service1"
+        ]
+    );
+
+    s.pass_check(1).await;
+    assert_eq!(s.forge.pr(1).state, PrState::Merged);
+    s.argo_syncs(1).await;
+    assert!(
+        s.last_comment(1).starts_with("✅ Verified in **dev**"),
+        "{}",
+        s.last_comment(1)
+    );
+
+    s.comment(1, &user(10, "quinn"), "/promote uat", 900).await;
+    assert!(
+        s.last_comment(1).starts_with("🚀 Opened #2"),
+        "{}",
+        s.last_comment(1)
+    );
+    s.pass_check(2).await;
+    s.argo_syncs(2).await;
+    s.comment(2, &user(10, "quinn"), "/promote prod", 901).await;
+    s.pass_check(3).await;
+    assert_eq!(s.forge.pr(3).state, PrState::Open);
+    assert!(
+        s.last_comment(3)
+            .starts_with("⏳ Waiting for an approval from a code owner")
+    );
+    let head = s.forge.pr(3).head_sha;
+    s.forge
+        .state
+        .lock()
+        .unwrap()
+        .reviews
+        .entry(3)
+        .or_default()
+        .push(review(&user(10, "quinn"), ReviewState::Approved, &head));
+    s.deliver(Event::ReviewSubmitted {
+        repo: repo(),
+        pr: 3,
+        state: ReviewState::Approved,
+        reviewer: user(10, "quinn"),
+        commit_id: Some(head.clone()),
+    })
+    .await;
+    assert_eq!(
+        s.forge.pr(3).state,
+        PrState::Open,
+        "the requester's approval does not count"
+    );
+    s.forge
+        .state
+        .lock()
+        .unwrap()
+        .reviews
+        .entry(3)
+        .or_default()
+        .push(review(&user(11, "sam"), ReviewState::Approved, &head));
+    s.calls();
+    s.deliver(Event::ReviewSubmitted {
+        repo: repo(),
+        pr: 3,
+        state: ReviewState::Approved,
+        reviewer: user(11, "sam"),
+        commit_id: Some(head),
+    })
+    .await;
+    assert_eq!(s.forge.pr(3).state, PrState::Merged);
+    assert!(
+        s.forge
+            .base_file("apps/my-app-service1/env/prod/kustomization.yaml")
+            .unwrap()
+            .contains("newTag: v1.4.0")
+    );
+    let reactions = s.forge.state.lock().unwrap().reactions.len();
+    assert_eq!(reactions, 4, "👀 and 🚀 on each /promote");
+}

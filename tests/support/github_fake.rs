@@ -1,0 +1,398 @@
+//! A GitHub REST fake over HTTP, on the in-memory forge's state: the endpoints Hoist
+//! calls, shaped as GitHub documents them (status codes included: 404 for a missing
+//! file or non-member, 422 for an existing ref, 409 for a merge whose head moved, 405
+//! for merging twice). Also Argo CD's `GET /api/v1/applications/{name}`.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hoist::forge::{Forge, ForgeError, PrState, PullRequest, Reaction};
+use serde_json::{Value, json};
+
+use super::memory_forge::{MemoryArgo, MemoryForge};
+
+#[derive(Clone)]
+struct Fake {
+    forge: MemoryForge,
+    argo: MemoryArgo,
+    owner: String,
+    repo: String,
+}
+
+/// Serves the fake on a loopback port; returns its base URL.
+pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
+    let fake = Arc::new(Fake {
+        forge,
+        argo,
+        owner: "acme".into(),
+        repo: "gitops".into(),
+    });
+    let app = Router::new().fallback(move |m: Method, u: Uri, b: Bytes| {
+        let fake = fake.clone();
+        async move { fake.handle(m, u, b).await }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn ok(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}
+
+fn status(code: u16, message: &str) -> Response {
+    (
+        StatusCode::from_u16(code).unwrap(),
+        axum::Json(
+            json!({"message": message, "documentation_url": "https://docs.github.com/rest"}),
+        ),
+    )
+        .into_response()
+}
+
+fn user(a: &hoist::event::Actor) -> Value {
+    let kind = if a.kind == hoist::event::ActorKind::Bot {
+        "Bot"
+    } else {
+        "User"
+    };
+    json!({"id": a.id, "login": a.login, "type": kind})
+}
+
+fn pull(p: &PullRequest) -> Value {
+    let merged = p.state == PrState::Merged;
+    json!({
+        "number": p.number,
+        "title": p.title,
+        "body": p.body,
+        "state": if p.state == PrState::Open { "open" } else { "closed" },
+        "merged_at": if merged { Value::from("2026-11-26T10:00:00Z") } else { Value::Null },
+        "merge_commit_sha": p.merge_sha,
+        "mergeable": p.mergeable,
+        "head": {"ref": p.head_ref, "sha": p.head_sha},
+        "base": {"ref": "main"},
+    })
+}
+
+fn forge_error(e: ForgeError) -> Response {
+    match e {
+        ForgeError::NotFound(m) => status(404, &m),
+        ForgeError::Conflict(m) => status(409, &m),
+        ForgeError::Transient(m) => status(502, &m),
+        ForgeError::Other(m) => status(405, &m),
+    }
+}
+
+impl Fake {
+    async fn handle(&self, method: Method, uri: Uri, body: Bytes) -> Response {
+        let path = uri.path().to_owned();
+        let query: std::collections::HashMap<String, String> = uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.replace("%2F", "/")))
+            .collect();
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let f = &self.forge;
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let repo_prefix = ["repos", self.owner.as_str(), self.repo.as_str()];
+        // App authentication and identity.
+        match (method.as_str(), segs.as_slice()) {
+            ("GET", ["user"]) => return ok(user(&f.me_actor())),
+            ("GET", ["app"]) => {
+                return ok(
+                    json!({"id": 12345, "slug": f.me_actor().login.trim_end_matches("[bot]")}),
+                );
+            }
+            ("GET", ["users", login]) => {
+                return match f.user_by_login(login) {
+                    Some(a) => ok(user(&a)),
+                    None => status(404, "Not Found"),
+                };
+            }
+            ("POST", ["app", "installations", _, "access_tokens"]) => {
+                return (StatusCode::CREATED, axum::Json(json!({"token": "ghs_fake", "expires_at": "2099-01-01T00:00:00Z", "permissions": {}})))
+                    .into_response();
+            }
+            ("GET", ["orgs", org, "teams", team, "memberships", login]) => {
+                let Some(a) = f.user_by_login(login) else {
+                    return status(404, "Not Found");
+                };
+                return match f.is_team_member(org, team, &a).await {
+                    Ok(true) => ok(json!({"state": "active", "role": "member"})),
+                    Ok(false) => status(404, "Not Found"),
+                    Err(e) => forge_error(e),
+                };
+            }
+            ("GET", ["api", "v1", "applications", name]) => {
+                let apps = self.argo.apps.lock().unwrap();
+                return match apps.get(*name) {
+                    Some(a) => ok(json!({
+                        "metadata": {"name": name},
+                        "status": {
+                            "sync": {"status": a.sync, "revision": a.revisions.first()},
+                            "health": {"status": a.health},
+                            "reconciledAt": a.reconciled_at,
+                            "operationState": {"finishedAt": a.operation_finished_at, "phase": "Succeeded"},
+                            "conditions": a.conditions.iter().map(|c| json!({"type": c})).collect::<Vec<_>>(),
+                            "summary": {"images": a.images},
+                        }
+                    })),
+                    None => status(404, "application not found"),
+                };
+            }
+            _ => {}
+        }
+        if segs.len() < 3 || segs[..3] != repo_prefix {
+            return status(404, "Not Found");
+        }
+        let rest = &segs[3..];
+        match (method.as_str(), rest) {
+            ("GET", ["installation"]) => ok(json!({"id": 7})),
+            ("GET", ["git", "ref", "heads", branch]) if *branch == "main" => {
+                let sha = f.base_head().await.unwrap();
+                ok(json!({"ref": "refs/heads/main", "object": {"sha": sha, "type": "commit"}}))
+            }
+            ("GET", ["contents", file @ ..]) => {
+                let file = file.join("/");
+                let at = query.get("ref").cloned().unwrap_or_else(|| futures_base(f));
+                match f.file_at(&at, &file) {
+                    Some(text) => ok(json!({
+                        "type": "file", "encoding": "base64", "path": file,
+                        "sha": MemoryForge::blob_sha(&text),
+                        // GitHub wraps base64 at 60 characters.
+                        "content": STANDARD.encode(&text).as_bytes().chunks(60).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\n"),
+                    })),
+                    None => status(404, "Not Found"),
+                }
+            }
+            ("PUT", ["contents", file @ ..]) => {
+                let file = file.join("/");
+                let branch = body["branch"].as_str().unwrap_or_default();
+                let bytes = STANDARD
+                    .decode(body["content"].as_str().unwrap_or_default())
+                    .unwrap();
+                let text = String::from_utf8(bytes).unwrap();
+                // GitHub requires the replaced blob's sha, and refuses a stale one.
+                let Some(at) = f.branch_head(branch) else {
+                    return status(404, "Branch not found");
+                };
+                if let Some(old) = f.file_at(&at, &file)
+                    && body["sha"].as_str() != Some(MemoryForge::blob_sha(&old).as_str())
+                {
+                    return status(409, "sha does not match");
+                }
+                match f.put_file(branch, &file, &text) {
+                    Some(sha) => (
+                        StatusCode::OK,
+                        axum::Json(json!({"content": {"path": file}, "commit": {"sha": sha}})),
+                    )
+                        .into_response(),
+                    None => status(404, "Branch not found"),
+                }
+            }
+            ("GET", ["compare", range]) => {
+                let branch = range.split_once("...").map(|(_, b)| b).unwrap_or_default();
+                match f.branch_commits(branch).await.unwrap() {
+                    Some(commits) => ok(json!({
+                        "status": "ahead", "ahead_by": commits.len(),
+                        "commits": commits.iter().map(|c| json!({"sha": c.sha, "author": user(&c.author)})).collect::<Vec<_>>(),
+                    })),
+                    None => status(404, "Not Found"),
+                }
+            }
+            ("POST", ["git", "refs"]) => {
+                let name = body["ref"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches("refs/heads/")
+                    .to_owned();
+                if f.create_ref(&name, body["sha"].as_str().unwrap_or_default()) {
+                    (
+                        StatusCode::CREATED,
+                        axum::Json(json!({"ref": body["ref"], "object": {"sha": body["sha"]}})),
+                    )
+                        .into_response()
+                } else {
+                    status(422, "Reference already exists")
+                }
+            }
+            ("PATCH", ["git", "refs", "heads", branch @ ..]) => {
+                f.force_ref(&branch.join("/"), body["sha"].as_str().unwrap_or_default());
+                ok(json!({"object": {"sha": body["sha"]}}))
+            }
+            ("DELETE", ["git", "refs", "heads", branch @ ..]) => {
+                f.delete_branch(&branch.join("/")).await.unwrap();
+                StatusCode::NO_CONTENT.into_response()
+            }
+            ("GET", ["pulls"]) => {
+                let state = query.get("state").map(String::as_str).unwrap_or("open");
+                let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let head = query
+                    .get("head")
+                    .and_then(|h| h.split_once(':'))
+                    .map(|(_, b)| b.to_owned());
+                let prs = f.state.lock().unwrap().prs.clone();
+                let list: Vec<Value> = prs
+                    .iter()
+                    .filter(|p| (state == "open") == (p.state == PrState::Open))
+                    .filter(|p| head.as_ref().is_none_or(|h| &p.head_ref == h))
+                    .skip((page - 1) * 100)
+                    .take(100)
+                    .map(pull)
+                    .collect();
+                ok(Value::Array(list))
+            }
+            ("POST", ["pulls"]) => {
+                let branch = body["head"].as_str().unwrap_or_default();
+                match f
+                    .create_pull_request(
+                        branch,
+                        body["title"].as_str().unwrap_or_default(),
+                        body["body"].as_str().unwrap_or_default(),
+                    )
+                    .await
+                {
+                    Ok(p) => (StatusCode::CREATED, axum::Json(pull(&p))).into_response(),
+                    Err(e) => forge_error(e),
+                }
+            }
+            ("GET", ["pulls", n]) => match f.pull_request(n.parse().unwrap()).await {
+                Ok(p) => ok(pull(&p)),
+                Err(e) => forge_error(e),
+            },
+            ("PATCH", ["pulls", n]) => {
+                let n: u64 = n.parse().unwrap();
+                match f
+                    .update_pull_request(
+                        n,
+                        body["title"].as_str().unwrap_or_default(),
+                        body["body"].as_str().unwrap_or_default(),
+                    )
+                    .await
+                {
+                    Ok(()) => ok(pull(&f.pr(n))),
+                    Err(e) => forge_error(e),
+                }
+            }
+            ("GET", ["pulls", n, "reviews"]) => {
+                let reviews = f.reviews(n.parse().unwrap()).await.unwrap();
+                ok(Value::Array(
+                    reviews
+                        .iter()
+                        .map(|r| {
+                            let state = match r.state {
+                                hoist::event::ReviewState::Approved => "APPROVED",
+                                hoist::event::ReviewState::ChangesRequested => "CHANGES_REQUESTED",
+                                hoist::event::ReviewState::Dismissed => "DISMISSED",
+                                hoist::event::ReviewState::Commented => "COMMENTED",
+                            };
+                            json!({"user": user(&r.reviewer), "state": state, "commit_id": r.commit_id})
+                        })
+                        .collect(),
+                ))
+            }
+            ("PUT", ["pulls", n, "merge"]) => {
+                let n: u64 = n.parse().unwrap();
+                if f.pr(n).state == PrState::Merged {
+                    return status(405, "Pull Request is not mergeable");
+                }
+                match f
+                    .merge(n, body["sha"].as_str().unwrap_or_default(), "", "")
+                    .await
+                {
+                    Ok(sha) => ok(
+                        json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
+                    ),
+                    Err(ForgeError::Conflict(m)) if m.contains("head moved") => status(
+                        409,
+                        "Head branch was modified. Review and try the merge again.",
+                    ),
+                    Err(ForgeError::Conflict(m)) => status(405, &m),
+                    Err(e) => forge_error(e),
+                }
+            }
+            ("GET", ["issues", n, "comments"]) => {
+                let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let comments = f.comments(n.parse().unwrap()).await.unwrap();
+                ok(Value::Array(
+                    comments
+                        .iter()
+                        .skip((page - 1) * 100)
+                        .take(100)
+                        .map(|c| json!({"id": c.id, "body": c.body, "user": user(&c.author)}))
+                        .collect(),
+                ))
+            }
+            ("POST", ["issues", n, "comments"]) => {
+                f.comment(
+                    n.parse().unwrap(),
+                    body["body"].as_str().unwrap_or_default(),
+                )
+                .await
+                .unwrap();
+                (
+                    StatusCode::CREATED,
+                    axum::Json(json!({"id": 1, "body": body["body"]})),
+                )
+                    .into_response()
+            }
+            ("POST", ["issues", "comments", id, "reactions"]) => {
+                let r = match body["content"].as_str() {
+                    Some("eyes") => Reaction::Eyes,
+                    Some("rocket") => Reaction::Rocket,
+                    _ => Reaction::Confused,
+                };
+                match f.react(id.parse().unwrap(), r).await {
+                    Ok(()) => (
+                        StatusCode::CREATED,
+                        axum::Json(json!({"content": body["content"]})),
+                    )
+                        .into_response(),
+                    Err(e) => forge_error(e),
+                }
+            }
+            ("GET", ["collaborators", login, "permission"]) => {
+                let Some(a) = f.user_by_login(login) else {
+                    return status(404, "Not Found");
+                };
+                let p = f.permission(&a).await.unwrap();
+                let name = match p {
+                    hoist::forge::Permission::Admin => "admin",
+                    hoist::forge::Permission::Maintain | hoist::forge::Permission::Write => "write",
+                    hoist::forge::Permission::Triage | hoist::forge::Permission::Read => "read",
+                    hoist::forge::Permission::None => "none",
+                };
+                ok(json!({"permission": name, "user": user(&a)}))
+            }
+            ("GET", ["commits", sha, "check-runs"]) => {
+                let checks = f.checks(sha).await.unwrap();
+                ok(json!({
+                    "total_count": checks.len(),
+                    "check_runs": checks.iter().map(|c| json!({
+                        "name": c.name,
+                        "status": if c.conclusion.is_some() { "completed" } else { "in_progress" },
+                        "conclusion": c.conclusion,
+                        "html_url": c.url,
+                    })).collect::<Vec<_>>(),
+                }))
+            }
+            ("GET", ["commits", _, "status"]) => ok(json!({"state": "pending", "statuses": []})),
+            _ => status(404, &format!("the fake does not serve {method} {path}")),
+        }
+    }
+}
+
+fn futures_base(f: &MemoryForge) -> String {
+    f.state.lock().unwrap().base.clone()
+}
