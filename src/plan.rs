@@ -228,7 +228,8 @@ impl Planner<'_> {
     }
 
     /// Every file the planner reads for `service`: its overlays and CODEOWNERS.
-    pub fn paths(config: &Config, service: &str) -> Vec<String> {
+    /// With `codeowners`, CODEOWNERS too (a codeowners-gated stage names its owners).
+    pub fn paths(config: &Config, service: &str, codeowners: bool) -> Vec<String> {
         let mut paths: Vec<String> = match config.services.get(service) {
             Some(svc) => config
                 .stage_names()
@@ -237,7 +238,9 @@ impl Planner<'_> {
                 .collect(),
             None => vec![],
         };
-        paths.extend(codeowners::LOCATIONS.iter().map(|s| (*s).to_owned()));
+        if codeowners {
+            paths.extend(codeowners::LOCATIONS.iter().map(|s| (*s).to_owned()));
+        }
         paths
     }
 
@@ -393,16 +396,22 @@ impl Planner<'_> {
             })
             .collect();
         let st = self.config.stage(stage).expect("stage exists");
-        let owners = self.codeowners()?;
         let dir = state
             .path
             .rsplit_once('/')
             .map_or(String::new(), |(d, _)| format!("{d}/"));
+        let owners = if st.gate.codeowners {
+            Some(self.codeowners()?)
+        } else {
+            None
+        };
         let gate = messages::gate_line(
             stage,
             st,
             &messages::required_checks(self.config, service, stage),
-            Some((&dir, owners.owners(&state.path))),
+            owners
+                .as_ref()
+                .map(|o| (dir.as_str(), o.owners(&state.path))),
             requested_by,
         );
         let body = messages::pr_body(&BodyArgs {

@@ -198,7 +198,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let base = self.forge.base_head().await?;
         let mut out = vec![];
         for service in services {
-            let repo = self.snapshot(&service, &base).await?;
+            let repo = self.snapshot(&service, &base, None).await?;
             let running = Planner {
                 config: &self.config,
                 repo: &repo,

@@ -103,15 +103,23 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
-    /// The files the planner needs for `service`, read from the forge at `base`.
-    async fn snapshot(&self, service: &str, base: &str) -> Result<MapRepo> {
-        let mut repo = MapRepo::default();
-        for path in crate::plan::Planner::paths(&self.config, service) {
-            if let Some(text) = self.forge.read_file(&path, base).await? {
-                repo.0.insert(path, text);
-            }
-        }
-        Ok(repo)
+    /// The files the planner needs for `service`, read from the forge at `base`, all at
+    /// once; CODEOWNERS only when `stage` is gated by code owners.
+    async fn snapshot(&self, service: &str, base: &str, stage: Option<&str>) -> Result<MapRepo> {
+        let codeowners = stage
+            .and_then(|s| self.config.stage(s))
+            .is_some_and(|s| s.gate.codeowners);
+        let paths = crate::plan::Planner::paths(&self.config, service, codeowners);
+        let texts =
+            futures::future::try_join_all(paths.iter().map(|p| self.forge.read_file(p, base)))
+                .await?;
+        Ok(MapRepo(
+            paths
+                .into_iter()
+                .zip(texts)
+                .filter_map(|(p, t)| Some((p, t?)))
+                .collect(),
+        ))
     }
 
     /// Whether `who` is one of `names`: logins (`alice` or `@alice`) or teams (`@org/team`).

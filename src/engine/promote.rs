@@ -67,7 +67,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         requested_by: &str,
     ) -> Result<Outcome> {
         let base = self.forge.base_head().await?;
-        let repo = self.snapshot(&freight.service, &base).await?;
+        let branch = format!("hoist/{stage}/{}", freight.service);
+        // Independent reads go out together: one round trip instead of several.
+        let (repo, existing, commits) = futures::try_join!(
+            self.snapshot(&freight.service, &base, Some(stage)),
+            async { Ok(self.forge.open_pull_request_for(&branch).await?) },
+            async { Ok(self.forge.branch_commits(&branch).await?) },
+        )?;
         let planner = Planner {
             config: &self.config,
             repo: &repo,
@@ -76,8 +82,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Ok(p) => p,
             Err(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        let existing = self.forge.open_pull_request_for(&p.branch).await?;
-        if let Some(commits) = self.forge.branch_commits(&p.branch).await?
+        if let Some(commits) = commits
             && let Some(c) = commits.iter().find(|c| c.author.id != self.forge.me().id)
         {
             let msg = messages::person_commit(&c.author.login, &c.sha, &p.branch);

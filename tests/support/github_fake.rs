@@ -95,6 +95,12 @@ fn forge_error(e: ForgeError) -> Response {
 impl Fake {
     async fn handle(&self, method: Method, uri: Uri, body: Bytes) -> Response {
         let path = uri.path().to_owned();
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .http
+            .push(format!("{method} {path}"));
         let query: std::collections::HashMap<String, String> = uri
             .query()
             .unwrap_or_default()
@@ -201,7 +207,8 @@ impl Fake {
                     None => status(404, "Branch not found"),
                 }
             }
-            ("GET", ["compare", range]) => {
+            ("GET", ["compare", range @ ..]) => {
+                let range = range.join("/");
                 let branch = range.split_once("...").map(|(_, b)| b).unwrap_or_default();
                 match f.branch_commits(branch).await.unwrap() {
                     Some(commits) => ok(json!({

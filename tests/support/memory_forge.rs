@@ -45,6 +45,8 @@ pub struct State {
     pub fail_reactions: bool,
     /// Known users by login, for routes that name a user.
     pub users: HashMap<String, Actor>,
+    /// Every HTTP request the GitHub fake served, as `METHOD /route`.
+    pub http: Vec<String>,
 }
 
 #[derive(Clone)]

@@ -1,0 +1,171 @@
+//! API calls per operation, counted on the GitHub fake's side, through the real adapter.
+//! `bench/github-calls` prints the table; this test keeps it runnable and checks the
+//! operations still happen (it asserts what was done, not how many calls it took).
+
+mod support;
+
+use std::sync::Arc;
+
+use hoist::config::Config;
+use hoist::engine::Engine;
+use hoist::event::{CheckSource, Event, RepoRef};
+use hoist::forge::github::{Auth, GitHub};
+use hoist::forge::{Check, Permission, PrState};
+use hoist::registry::NoRegistry;
+use hoist::store::Store;
+use hoist::worker::Handler;
+use support::memory_forge::{MemoryArgo, MemoryForge, user};
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
+
+fn repo() -> RepoRef {
+    RepoRef {
+        full_name: "acme/gitops".into(),
+        installation_id: Some(7),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_per_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+    forge.add_user(&user(10, "quinn"));
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .permissions
+        .insert(10, Permission::Write);
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .teams
+        .insert("acme/qa".into(), vec![10]);
+    let argo = MemoryArgo::default();
+    let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
+    let github = GitHub::connect(
+        &url,
+        "acme",
+        "gitops",
+        "main",
+        "squash",
+        Auth::Token("t".into()),
+    )
+    .await
+    .unwrap();
+    let engine = Engine {
+        config: Arc::new(Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap()),
+        forge: github,
+        argocd: hoist::argocd::ArgoClient::new(&url, "t".into()).unwrap(),
+        registry: NoRegistry,
+        store: Store::open(&dir.path().join("h.db")).unwrap(),
+        repo_name: "acme/gitops".into(),
+    };
+    let take = || std::mem::take(&mut forge.state.lock().unwrap().http);
+    take();
+    let digest = format!("sha256:{}", "ef".repeat(32));
+    let _ = engine
+        .handle(Event::ImagePushed {
+            image: IMAGE.into(),
+            tag: "v1.4.0".into(),
+            digest: digest.clone(),
+            time: "t".into(),
+        })
+        .await;
+    let open_pr = take();
+    assert_eq!(forge.pr(1).state, PrState::Open);
+
+    let head = forge.pr(1).head_sha;
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .checks
+        .entry(head.clone())
+        .or_default()
+        .push(Check {
+            name: "argocd/my-app-service1-dev".into(),
+            conclusion: Some("pending".into()).filter(|_| false),
+            url: None,
+        });
+    let _ = engine
+        .handle(Event::CheckCompleted {
+            repo: repo(),
+            source: CheckSource::CheckRun,
+            name: "argocd/my-app-service1-dev".into(),
+            conclusion: "pending".into(),
+            head_sha: head.clone(),
+            prs: vec![1],
+        })
+        .await;
+    let wait_decision = take();
+    forge.state.lock().unwrap().checks.insert(
+        head.clone(),
+        vec![Check {
+            name: "argocd/my-app-service1-dev".into(),
+            conclusion: Some("success".into()),
+            url: None,
+        }],
+    );
+    let _ = engine
+        .handle(Event::CheckCompleted {
+            repo: repo(),
+            source: CheckSource::CheckRun,
+            name: "argocd/my-app-service1-dev".into(),
+            conclusion: "success".into(),
+            head_sha: head,
+            prs: vec![1],
+        })
+        .await;
+    let merge_decision = take();
+    assert_eq!(forge.pr(1).state, PrState::Merged);
+
+    let sha = forge.pr(1).merge_sha.unwrap();
+    argo.synced("my-app-service1-dev", &sha, &format!("{IMAGE}@{digest}"));
+    let _ = engine
+        .handle(Event::PullRequestClosed {
+            repo: repo(),
+            pr: 1,
+            head_ref: "hoist/dev/my-app-service1".into(),
+            merged: true,
+            merge_commit_sha: Some(sha),
+        })
+        .await;
+    let verify = take();
+    support::memory_forge::post_as(&forge, 1, &user(10, "quinn"), "/promote uat");
+    take();
+    let _ = engine
+        .handle(Event::CommentCreated {
+            repo: repo(),
+            comment_id: 1001,
+            body: "/promote uat".into(),
+            author: user(10, "quinn"),
+            number: 1,
+            is_pull_request: true,
+        })
+        .await;
+    let promote = take();
+    assert_eq!(forge.pr(2).state, PrState::Open);
+
+    let rows = [
+        ("push -> open the dev PR", &open_pr),
+        ("check pending -> merge decision (wait)", &wait_decision),
+        ("check success -> merge decision and merge", &merge_decision),
+        ("merged -> verify and comment", &verify),
+        ("/promote uat -> open the uat PR and reply", &promote),
+    ];
+    println!("{:<44}{:>7}{:>8}  calls", "operation", "calls", "writes");
+    for (op, calls) in rows {
+        let writes = calls.iter().filter(|c| !c.starts_with("GET")).count();
+        let short: Vec<String> = calls
+            .iter()
+            .map(|c| c.replace("/repos/acme/gitops", ""))
+            .collect();
+        println!(
+            "{op:<44}{:>7}{writes:>8}  {}",
+            calls.len(),
+            short.join(", ")
+        );
+    }
+}
