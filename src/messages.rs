@@ -404,3 +404,24 @@ pub fn status_table(
     }
     s
 }
+
+// The hoist/dag check run, one line per gated image value a pull request changes.
+
+pub fn dag_check_ok(
+    stage: &str,
+    service: &str,
+    tag: &str,
+    digest_short: &str,
+    upstreams: &[String],
+) -> String {
+    format!(
+        "✅ {stage}: {service} {tag} ({digest_short}) is verified in {}",
+        upstreams.join(", ")
+    )
+}
+
+pub fn dag_check_no_digest(stage: &str, service: &str, tag: &str) -> String {
+    format!(
+        "❌ {stage}: {service} is set to {tag} without a digest; hoist/dag checks freight by its digest, so pin one"
+    )
+}

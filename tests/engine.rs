@@ -755,3 +755,75 @@ async fn a_failed_reaction_never_blocks_a_command() {
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open, "the hold took effect");
 }
+
+/// The last `hoist/dag` check run on a commit: (conclusion, title and summary).
+fn dag_check(t: &Tester, sha: &str) -> (String, String) {
+    let s = t.forge.state.lock().unwrap();
+    let c = s
+        .checks
+        .get(sha)
+        .and_then(|cs| cs.iter().rev().find(|c| c.name == "hoist/dag"))
+        .expect("a hoist/dag check run");
+    (c.conclusion.clone().unwrap(), c.url.clone().unwrap())
+}
+
+#[tokio::test]
+async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    // Someone hand-edits prod to the freight that is verified in dev only.
+    let base = t.forge.state.lock().unwrap().base.clone();
+    t.forge.create_ref("alice/hotfix", &base);
+    let prod = t.forge.base_file(PROD).unwrap();
+    let spec = hoist::image::ImageSpec::parse(&format!("my-app-service1:v1.4.0@{}", digest("a1")))
+        .unwrap();
+    let edited = hoist::manifest::set_image(&prod, &spec).unwrap().text;
+    let head = t.forge.push_as("alice/hotfix", &alice(), PROD, &edited);
+    let n = t.forge.open_person_pr("alice/hotfix", "hotfix prod");
+    t.deliver(Event::PullRequestOpened {
+        repo: Tester::repo(),
+        pr: n,
+        head_ref: "alice/hotfix".into(),
+        head_sha: head.clone(),
+        base_ref: "main".into(),
+        author: alice(),
+    })
+    .await;
+    let (conclusion, text) = dag_check(&t, &head);
+    assert_eq!(conclusion, "failure");
+    assert!(
+        text.starts_with("An image skips the promotion DAG"),
+        "{text}"
+    );
+    assert!(text.contains("❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only."), "{text}");
+
+    // A change that touches no gated image value passes.
+    t.forge.create_ref("alice/docs", &base);
+    let head = t
+        .forge
+        .push_as("alice/docs", &alice(), "README.md", "docs\n");
+    let n = t.forge.open_person_pr("alice/docs", "docs");
+    t.deliver(Event::PullRequestOpened {
+        repo: Tester::repo(),
+        pr: n,
+        head_ref: "alice/docs".into(),
+        head_sha: head.clone(),
+        base_ref: "main".into(),
+        author: alice(),
+    })
+    .await;
+    assert_eq!(
+        dag_check(&t, &head),
+        ("success".into(), "No gated image values change\n".into())
+    );
+
+    // Hoist's own uat PR carries freight verified in dev: it passes.
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #4");
+    let (conclusion, text) = dag_check(&t, &t.forge.pr(4).head_sha);
+    assert_eq!(conclusion, "success");
+    assert!(
+        text.contains("✅ uat: my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in dev"),
+        "{text}"
+    );
+}

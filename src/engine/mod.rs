@@ -3,6 +3,7 @@
 //! event handled twice (a retry, a redelivery) changes nothing the second time.
 
 mod commands;
+mod dag_check;
 mod merge;
 mod promote;
 mod reconcile;
@@ -84,9 +85,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                     Ok(())
                 }
             }
-            Event::ReviewSubmitted { pr, .. }
-            | Event::PullRequestSynchronized { pr, .. }
-            | Event::PullRequestOpened { pr, .. } => self.evaluate(pr).await,
+            Event::PullRequestSynchronized { pr, .. } | Event::PullRequestOpened { pr, .. } => {
+                self.dag_check(pr).await?;
+                self.evaluate(pr).await
+            }
+            Event::ReviewSubmitted { pr, .. } => self.evaluate(pr).await,
             Event::CheckCompleted { prs, .. } => {
                 for pr in prs {
                     self.evaluate(pr).await?;

@@ -15,8 +15,8 @@ use serde_json::json;
 use tracing::debug;
 
 use super::{
-    Check, Comment, Commit, Forge, ForgeError, Permission, PrState, PullRequest, Reaction, Result,
-    Review,
+    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
+    Reaction, Result, Review,
 };
 use crate::event::{Actor, ActorKind, ReviewState};
 
@@ -675,6 +675,48 @@ impl Forge for GitHub {
             url: s.target_url,
         }));
         Ok(out)
+    }
+
+    async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct File {
+            filename: String,
+        }
+        Ok(self
+            .get_all::<File>(&format!("pulls/{number}/files"))
+            .await?
+            .into_iter()
+            .map(|f| f.filename)
+            .collect())
+    }
+
+    async fn create_check_run(
+        &self,
+        sha: &str,
+        name: &str,
+        conclusion: Conclusion,
+        title: &str,
+        summary: &str,
+    ) -> Result<()> {
+        // GitHub caps a check run's summary at 65,535 characters.
+        const MAX: usize = 65_535;
+        let summary = if summary.len() > MAX {
+            let cut = summary.floor_char_boundary(MAX - 64);
+            format!("{}\n\n… cut to fit GitHub's limit.", &summary[..cut])
+        } else {
+            summary.to_owned()
+        };
+        let conclusion = match conclusion {
+            Conclusion::Success => "success",
+            Conclusion::Failure => "failure",
+        };
+        let body = json!({"name": name, "head_sha": sha, "status": "completed", "conclusion": conclusion,
+                          "output": {"title": title, "summary": summary}});
+        self.client
+            .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     async fn merge(

@@ -44,6 +44,13 @@ pub struct Check {
     pub url: Option<String>,
 }
 
+/// The result Hoist publishes in a check run of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conclusion {
+    Success,
+    Failure,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     pub id: u64,
@@ -161,6 +168,17 @@ pub trait Forge: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool>> + Send;
     fn reviews(&self, number: u64) -> impl Future<Output = Result<Vec<Review>>> + Send;
     fn checks(&self, sha: &str) -> impl Future<Output = Result<Vec<Check>>> + Send;
+    /// Paths a pull request changes.
+    fn pull_request_files(&self, number: u64) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Publishes a completed check run of Hoist's own on `sha`.
+    fn create_check_run(
+        &self,
+        sha: &str,
+        name: &str,
+        conclusion: Conclusion,
+        title: &str,
+        summary: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Merges pinned to `head_sha`; a moved head is `Conflict`.
     fn merge(
         &self,

@@ -292,6 +292,41 @@ impl Fake {
                     Err(e) => forge_error(e),
                 }
             }
+            ("GET", ["pulls", n, "files"]) => {
+                let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let files = if page == 1 {
+                    f.pull_request_files(n.parse().unwrap()).await.unwrap()
+                } else {
+                    vec![]
+                };
+                ok(Value::Array(
+                    files
+                        .iter()
+                        .map(|p| json!({"filename": p, "status": "modified"}))
+                        .collect(),
+                ))
+            }
+            ("POST", ["check-runs"]) => {
+                let conclusion = if body["conclusion"] == "success" {
+                    hoist::forge::Conclusion::Success
+                } else {
+                    hoist::forge::Conclusion::Failure
+                };
+                f.create_check_run(
+                    body["head_sha"].as_str().unwrap_or_default(),
+                    body["name"].as_str().unwrap_or_default(),
+                    conclusion,
+                    body["output"]["title"].as_str().unwrap_or_default(),
+                    body["output"]["summary"].as_str().unwrap_or_default(),
+                )
+                .await
+                .unwrap();
+                (
+                    StatusCode::CREATED,
+                    axum::Json(json!({"id": 1, "name": body["name"]})),
+                )
+                    .into_response()
+            }
             ("GET", ["pulls", n, "reviews"]) => {
                 let reviews = f.reviews(n.parse().unwrap()).await.unwrap();
                 ok(Value::Array(

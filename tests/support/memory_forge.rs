@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use hoist::argocd::{AppStatus, ArgoCd};
 use hoist::event::{Actor, ActorKind, ReviewState};
 use hoist::forge::{
-    Check, Comment, Commit, Forge, ForgeError, Permission, PrState, PullRequest, Reaction, Result,
-    Review,
+    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
+    Reaction, Result, Review,
 };
 use hoist::registry::{ImageVersion, Registry};
 
@@ -182,6 +182,24 @@ impl MemoryForge {
             .branches
             .get(branch)
             .map(|b| b.head.clone())
+    }
+
+    /// A pull request from someone's branch (created with `create_ref` and `push_as`).
+    pub fn open_person_pr(&self, branch: &str, title: &str) -> u64 {
+        let mut s = self.state.lock().unwrap();
+        let head = s.branches[branch].head.clone();
+        let number = s.prs.len() as u64 + 1;
+        s.prs.push(PullRequest {
+            number,
+            head_ref: branch.into(),
+            head_sha: head,
+            title: title.into(),
+            body: String::new(),
+            state: PrState::Open,
+            merge_sha: None,
+            mergeable: Some(true),
+        });
+        number
     }
 
     /// `POST /git/refs`: a new branch at `sha`; false when it exists.
@@ -488,6 +506,50 @@ impl Forge for MemoryForge {
             .get(sha)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
+        let s = self.call(format!("GET files {number}"))?;
+        let pr = s
+            .prs
+            .iter()
+            .find(|p| p.number == number)
+            .ok_or_else(|| ForgeError::NotFound(number.to_string()))?;
+        let base = s
+            .branches
+            .get(&pr.head_ref)
+            .map(|b| b.base.clone())
+            .unwrap_or_else(|| s.base.clone());
+        let (from, to) = (&s.snapshots[&base], &s.snapshots[&pr.head_sha]);
+        let mut changed: Vec<String> = to
+            .iter()
+            .filter(|(p, c)| from.get(*p) != Some(c))
+            .map(|(p, _)| p.clone())
+            .collect();
+        changed.extend(from.keys().filter(|p| !to.contains_key(*p)).cloned());
+        changed.sort();
+        Ok(changed)
+    }
+
+    async fn create_check_run(
+        &self,
+        sha: &str,
+        name: &str,
+        conclusion: Conclusion,
+        title: &str,
+        summary: &str,
+    ) -> Result<()> {
+        let mut s = self.call(format!("POST check-run {name}"))?;
+        let c = match conclusion {
+            Conclusion::Success => "success",
+            Conclusion::Failure => "failure",
+        };
+        s.checks.entry(sha.into()).or_default().push(Check {
+            name: name.into(),
+            conclusion: Some(c.into()),
+            url: Some(format!("{title}\n{summary}")),
+        });
+        Ok(())
     }
 
     async fn merge(
