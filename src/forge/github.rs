@@ -10,8 +10,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use octocrab::Octocrab;
+use octocrab::service::middleware::retry::{RateLimitMetrics, RetryConfig};
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
 use tracing::debug;
 
 use super::{
@@ -205,6 +207,48 @@ struct App {
     slug: String,
 }
 
+/// Counts GitHub's rate limiting, for `hoist_forge_rate_limited_total`.
+struct RateLimitCounter;
+
+impl RateLimitMetrics for RateLimitCounter {
+    fn retry_after_error(
+        &self,
+        _: &http::Request<octocrab::OctoBody>,
+        status: http::StatusCode,
+        _: usize,
+    ) {
+        metrics::counter!("hoist_forge_retries_total", "status" => status.as_u16().to_string())
+            .increment(1);
+    }
+    fn rate_limited(
+        &self,
+        _: &http::Request<octocrab::OctoBody>,
+        status: http::StatusCode,
+        _: usize,
+        wait: u64,
+    ) {
+        metrics::counter!("hoist_forge_rate_limited_total", "status" => status.as_u16().to_string()).increment(1);
+        tracing::warn!(
+            status = status.as_u16(),
+            wait_seconds = wait,
+            "GitHub rate limit: waiting as it asks"
+        );
+    }
+}
+
+/// Counts a finished call for `hoist_forge_calls_total{operation,status}`.
+fn count<T>(operation: &'static str, r: &Result<T>) {
+    let status = match r {
+        Ok(_) => "ok",
+        Err(ForgeError::NotFound(_)) => "not_found",
+        Err(ForgeError::Conflict(_)) => "conflict",
+        Err(ForgeError::Transient(_)) => "transient",
+        Err(ForgeError::Other(_)) => "error",
+    };
+    metrics::counter!("hoist_forge_calls_total", "operation" => operation, "status" => status)
+        .increment(1);
+}
+
 /// Maps octocrab's errors onto the outcomes the engine branches on.
 fn map(e: octocrab::Error) -> ForgeError {
     match e {
@@ -252,6 +296,13 @@ impl GitHub {
                 .map(|b| {
                     b.set_connect_timeout(Some(Duration::from_secs(10)))
                         .set_read_timeout(Some(Duration::from_secs(30)))
+                        // Honour Retry-After and x-ratelimit-reset on 403/429; retry 5xx.
+                        .add_retry_config(RetryConfig::HandleRateLimits {
+                            metrics: Arc::new(RateLimitCounter),
+                            max_retries: 4,
+                            min_wait_seconds: 5,
+                            retry_on_forbidden: false,
+                        })
                 })
         };
         let (client, me) = match auth {
@@ -357,68 +408,83 @@ impl Forge for GitHub {
     }
 
     async fn base_head(&self) -> Result<String> {
-        let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
-        Ok(r.object.sha)
+        let r: Result<String> = async {
+            let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
+            Ok(r.object.sha)
+        }
+        .await;
+        count("base_head", &r);
+        r
     }
 
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
-        let Some(c) = not_found_is_none(
-            self.client
-                .get::<Content, _, _>(
-                    self.path(&format!("contents/{}?ref={at}", encode_path(path))),
-                    None::<&()>,
-                )
-                .await,
-        )?
-        else {
-            return Ok(None);
-        };
-        self.blobs
-            .lock()
-            .expect("blob cache")
-            .insert((path.into(), at.into()), c.sha.clone());
-        if c.encoding != "base64" {
-            return Err(ForgeError::Other(format!(
-                "{path}: unexpected content encoding {:?}",
-                c.encoding
-            )));
+        let r: Result<Option<String>> = async {
+            let Some(c) = not_found_is_none(
+                self.client
+                    .get::<Content, _, _>(
+                        self.path(&format!("contents/{}?ref={at}", encode_path(path))),
+                        None::<&()>,
+                    )
+                    .await,
+            )?
+            else {
+                return Ok(None);
+            };
+            self.blobs
+                .lock()
+                .expect("blob cache")
+                .insert((path.into(), at.into()), c.sha.clone());
+            if c.encoding != "base64" {
+                return Err(ForgeError::Other(format!(
+                    "{path}: unexpected content encoding {:?}",
+                    c.encoding
+                )));
+            }
+            let bytes = STANDARD
+                .decode(c.content.replace(['\n', '\r'], ""))
+                .map_err(|e| ForgeError::Other(format!("{path}: content is not base64: {e}")))?;
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
         }
-        let bytes = STANDARD
-            .decode(c.content.replace(['\n', '\r'], ""))
-            .map_err(|e| ForgeError::Other(format!("{path}: content is not base64: {e}")))?;
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
+        .await;
+        count("read_file", &r);
+        r
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
-        let Some(c) = not_found_is_none(
-            self.client
-                .get::<Compare, _, _>(
-                    self.path(&format!("compare/{}...{branch}", self.base)),
-                    None::<&()>,
-                )
-                .await,
-        )?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(
-            c.commits
-                .into_iter()
-                .map(|c| Commit {
-                    sha: c.sha,
-                    author: c.author.or(c.committer).map_or(
-                        Actor {
-                            id: 0,
-                            login: "unknown".into(),
-                            kind: ActorKind::User,
-                        },
-                        Actor::from,
-                    ),
-                })
-                .collect(),
-        ))
+        let r: Result<Option<Vec<Commit>>> = async {
+            let Some(c) = not_found_is_none(
+                self.client
+                    .get::<Compare, _, _>(
+                        self.path(&format!("compare/{}...{branch}", self.base)),
+                        None::<&()>,
+                    )
+                    .await,
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(
+                c.commits
+                    .into_iter()
+                    .map(|c| Commit {
+                        sha: c.sha,
+                        author: c.author.or(c.committer).map_or(
+                            Actor {
+                                id: 0,
+                                login: "unknown".into(),
+                                kind: ActorKind::User,
+                            },
+                            Actor::from,
+                        ),
+                    })
+                    .collect(),
+            ))
+        }
+        .await;
+        count("branch_commits", &r);
+        r
     }
 
     async fn write_branch(
@@ -429,108 +495,136 @@ impl Forge for GitHub {
         content: &str,
         message: &str,
     ) -> Result<String> {
-        // The branch starts at `base`: created, or forced back if it exists.
-        let created = self
-            .client
-            .post::<_, serde_json::Value>(
-                self.path("git/refs"),
-                Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base})),
-            )
-            .await;
-        match created.map_err(map) {
-            Ok(_) => {}
-            Err(ForgeError::Conflict(_)) => {
-                self.client
-                    .patch::<serde_json::Value, _, _>(
-                        self.path(&format!("git/refs/heads/{branch}")),
-                        Some(&json!({"sha": base, "force": true})),
-                    )
-                    .await
-                    .map_err(map)?;
+        let r: Result<String> = async {
+            // The branch starts at `base`: created, or forced back if it exists.
+            let created = self
+                .client
+                .post::<_, serde_json::Value>(
+                    self.path("git/refs"),
+                    Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base})),
+                )
+                .await;
+            match created.map_err(map) {
+                Ok(_) => {}
+                Err(ForgeError::Conflict(_)) => {
+                    self.client
+                        .patch::<serde_json::Value, _, _>(
+                            self.path(&format!("git/refs/heads/{branch}")),
+                            Some(&json!({"sha": base, "force": true})),
+                        )
+                        .await
+                        .map_err(map)?;
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
+            let cached = self
+                .blobs
+                .lock()
+                .expect("blob cache")
+                .get(&(path.to_owned(), base.to_owned()))
+                .cloned();
+            let blob = match cached {
+                Some(b) => Some(b),
+                None => not_found_is_none(
+                    self.client
+                        .get::<Content, _, _>(
+                            self.path(&format!("contents/{}?ref={base}", encode_path(path))),
+                            None::<&()>,
+                        )
+                        .await,
+                )?
+                .map(|c| c.sha),
+            };
+            #[derive(Deserialize)]
+            struct Written {
+                commit: RefObject,
+            }
+            let mut body =
+                json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
+            if let Some(b) = blob {
+                body["sha"] = b.into();
+            }
+            let w: Written = self
+                .client
+                .put(
+                    self.path(&format!("contents/{}", encode_path(path))),
+                    Some(&body),
+                )
+                .await
+                .map_err(map)?;
+            Ok(w.commit.sha)
         }
-        let cached = self
-            .blobs
-            .lock()
-            .expect("blob cache")
-            .get(&(path.to_owned(), base.to_owned()))
-            .cloned();
-        let blob = match cached {
-            Some(b) => Some(b),
-            None => not_found_is_none(
-                self.client
-                    .get::<Content, _, _>(
-                        self.path(&format!("contents/{}?ref={base}", encode_path(path))),
-                        None::<&()>,
-                    )
-                    .await,
-            )?
-            .map(|c| c.sha),
-        };
-        #[derive(Deserialize)]
-        struct Written {
-            commit: RefObject,
-        }
-        let mut body =
-            json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
-        if let Some(b) = blob {
-            body["sha"] = b.into();
-        }
-        let w: Written = self
-            .client
-            .put(
-                self.path(&format!("contents/{}", encode_path(path))),
-                Some(&body),
-            )
-            .await
-            .map_err(map)?;
-        Ok(w.commit.sha)
+        .await;
+        count("write_branch", &r);
+        r
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let r = self
-            .client
-            .delete::<NoBody, _, ()>(self.path(&format!("git/refs/heads/{branch}")), None)
-            .await;
-        match r.map_err(map) {
-            Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
-            Err(e) => Err(e),
+        let r: Result<()> = async {
+            let r = self
+                .client
+                .delete::<NoBody, _, ()>(self.path(&format!("git/refs/heads/{branch}")), None)
+                .await;
+            match r.map_err(map) {
+                Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
         }
+        .await;
+        count("delete_branch", &r);
+        r
     }
 
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        Ok(self
-            .pulls("closed")
-            .await?
-            .into_iter()
-            .map(PullRequest::from)
-            .filter(|p| p.state == PrState::Merged && p.head_ref.starts_with(prefix))
-            .collect())
+        let r: Result<Vec<PullRequest>> = async {
+            Ok(self
+                .pulls("closed")
+                .await?
+                .into_iter()
+                .map(PullRequest::from)
+                .filter(|p| p.state == PrState::Merged && p.head_ref.starts_with(prefix))
+                .collect())
+        }
+        .await;
+        count("merged_pull_requests", &r);
+        r
     }
 
     async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        Ok(self
-            .pulls("open")
-            .await?
-            .into_iter()
-            .map(PullRequest::from)
-            .filter(|p| p.head_ref.starts_with(prefix))
-            .collect())
+        let r: Result<Vec<PullRequest>> = async {
+            Ok(self
+                .pulls("open")
+                .await?
+                .into_iter()
+                .map(PullRequest::from)
+                .filter(|p| p.head_ref.starts_with(prefix))
+                .collect())
+        }
+        .await;
+        count("open_pull_requests", &r);
+        r
     }
 
     async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
-        let prs: Vec<Pull> = self
-            .get(&format!("pulls?state=open&head={}:{branch}", self.owner))
-            .await?;
-        Ok(prs
-            .into_iter()
-            .map(PullRequest::from)
-            .find(|p| p.head_ref == branch))
+        let r: Result<Option<PullRequest>> = async {
+            let prs: Vec<Pull> = self
+                .get(&format!("pulls?state=open&head={}:{branch}", self.owner))
+                .await?;
+            Ok(prs
+                .into_iter()
+                .map(PullRequest::from)
+                .find(|p| p.head_ref == branch))
+        }
+        .await;
+        count("open_pull_request_for", &r);
+        r
     }
 
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
-        Ok(self.get::<Pull>(&format!("pulls/{number}")).await?.into())
+        let r: Result<PullRequest> =
+            async { Ok(self.get::<Pull>(&format!("pulls/{number}")).await?.into()) }.await;
+        count("pull_request", &r);
+        r
     }
 
     async fn create_pull_request(
@@ -539,155 +633,205 @@ impl Forge for GitHub {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        let p: Pull = self
-            .client
-            .post(
-                self.path("pulls"),
-                Some(&json!({"title": title, "head": branch, "base": self.base, "body": body})),
-            )
-            .await
-            .map_err(map)?;
-        Ok(p.into())
+        let r: Result<PullRequest> = async {
+            let p: Pull = self
+                .client
+                .post(
+                    self.path("pulls"),
+                    Some(&json!({"title": title, "head": branch, "base": self.base, "body": body})),
+                )
+                .await
+                .map_err(map)?;
+            Ok(p.into())
+        }
+        .await;
+        count("create_pull_request", &r);
+        r
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        self.client
-            .patch::<serde_json::Value, _, _>(
-                self.path(&format!("pulls/{number}")),
-                Some(&json!({"title": title, "body": body})),
-            )
-            .await
-            .map_err(map)?;
-        Ok(())
+        let r: Result<()> = async {
+            self.client
+                .patch::<serde_json::Value, _, _>(
+                    self.path(&format!("pulls/{number}")),
+                    Some(&json!({"title": title, "body": body})),
+                )
+                .await
+                .map_err(map)?;
+            Ok(())
+        }
+        .await;
+        count("update_pull_request", &r);
+        r
     }
 
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
-        Ok(self
-            .get_all::<IssueComment>(&format!("issues/{number}/comments"))
-            .await?
-            .into_iter()
-            .map(|c| Comment {
-                id: c.id,
-                author: c.user.into(),
-                body: c.body,
-            })
-            .collect())
+        let r: Result<Vec<Comment>> = async {
+            Ok(self
+                .get_all::<IssueComment>(&format!("issues/{number}/comments"))
+                .await?
+                .into_iter()
+                .map(|c| Comment {
+                    id: c.id,
+                    author: c.user.into(),
+                    body: c.body,
+                })
+                .collect())
+        }
+        .await;
+        count("comments", &r);
+        r
     }
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        self.client
-            .post::<_, serde_json::Value>(
-                self.path(&format!("issues/{number}/comments")),
-                Some(&json!({"body": body})),
-            )
-            .await
-            .map_err(map)?;
-        Ok(())
+        let r: Result<()> = async {
+            self.client
+                .post::<_, serde_json::Value>(
+                    self.path(&format!("issues/{number}/comments")),
+                    Some(&json!({"body": body})),
+                )
+                .await
+                .map_err(map)?;
+            Ok(())
+        }
+        .await;
+        count("comment", &r);
+        r
     }
 
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        let content = match reaction {
-            Reaction::Eyes => "eyes",
-            Reaction::Rocket => "rocket",
-            Reaction::Confused => "confused",
-        };
-        self.client
-            .post::<_, serde_json::Value>(
-                self.path(&format!("issues/comments/{comment_id}/reactions")),
-                Some(&json!({"content": content})),
-            )
-            .await
-            .map_err(map)?;
-        Ok(())
+        let r: Result<()> = async {
+            let content = match reaction {
+                Reaction::Eyes => "eyes",
+                Reaction::Rocket => "rocket",
+                Reaction::Confused => "confused",
+            };
+            self.client
+                .post::<_, serde_json::Value>(
+                    self.path(&format!("issues/comments/{comment_id}/reactions")),
+                    Some(&json!({"content": content})),
+                )
+                .await
+                .map_err(map)?;
+            Ok(())
+        }
+        .await;
+        count("react", &r);
+        r
     }
 
     async fn permission(&self, user: &Actor) -> Result<Permission> {
-        let p = not_found_is_none(
-            self.client
-                .get::<PermissionBody, _, _>(
-                    self.path(&format!("collaborators/{}/permission", user.login)),
-                    None::<&()>,
-                )
-                .await,
-        )?;
-        Ok(
-            match p.map(|p| p.role_name.unwrap_or(p.permission)).as_deref() {
-                Some("admin") => Permission::Admin,
-                Some("maintain") => Permission::Maintain,
-                Some("write" | "push") => Permission::Write,
-                Some("triage") => Permission::Triage,
-                Some("read" | "pull") => Permission::Read,
-                _ => Permission::None,
-            },
-        )
+        let r: Result<Permission> = async {
+            let p = not_found_is_none(
+                self.client
+                    .get::<PermissionBody, _, _>(
+                        self.path(&format!("collaborators/{}/permission", user.login)),
+                        None::<&()>,
+                    )
+                    .await,
+            )?;
+            Ok(
+                match p.map(|p| p.role_name.unwrap_or(p.permission)).as_deref() {
+                    Some("admin") => Permission::Admin,
+                    Some("maintain") => Permission::Maintain,
+                    Some("write" | "push") => Permission::Write,
+                    Some("triage") => Permission::Triage,
+                    Some("read" | "pull") => Permission::Read,
+                    _ => Permission::None,
+                },
+            )
+        }
+        .await;
+        count("permission", &r);
+        r
     }
 
     async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
-        let m = not_found_is_none(
-            self.client
-                .get::<Membership, _, _>(
-                    format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
-                    None::<&()>,
-                )
-                .await,
-        )?;
-        Ok(m.is_some_and(|m| m.state == "active"))
+        let r: Result<bool> = async {
+            let m = not_found_is_none(
+                self.client
+                    .get::<Membership, _, _>(
+                        format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
+                        None::<&()>,
+                    )
+                    .await,
+            )?;
+            Ok(m.is_some_and(|m| m.state == "active"))
+        }
+        .await;
+        count("is_team_member", &r);
+        r
     }
 
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        Ok(self
-            .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
-            .await?
-            .into_iter()
-            .filter_map(|r| {
-                let state = match r.state.as_str() {
-                    "APPROVED" => ReviewState::Approved,
-                    "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
-                    "DISMISSED" => ReviewState::Dismissed,
-                    _ => ReviewState::Commented,
-                };
-                Some(Review {
-                    reviewer: r.user?.into(),
-                    state,
-                    commit_id: r.commit_id,
+        let r: Result<Vec<Review>> = async {
+            Ok(self
+                .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
+                .await?
+                .into_iter()
+                .filter_map(|r| {
+                    let state = match r.state.as_str() {
+                        "APPROVED" => ReviewState::Approved,
+                        "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
+                        "DISMISSED" => ReviewState::Dismissed,
+                        _ => ReviewState::Commented,
+                    };
+                    Some(Review {
+                        reviewer: r.user?.into(),
+                        state,
+                        commit_id: r.commit_id,
+                    })
                 })
-            })
-            .collect())
+                .collect())
+        }
+        .await;
+        count("reviews", &r);
+        r
     }
 
     async fn checks(&self, sha: &str) -> Result<Vec<Check>> {
-        let runs: CheckRuns = self
-            .get(&format!("commits/{sha}/check-runs?per_page=100"))
-            .await?;
-        let combined: Combined = self.get(&format!("commits/{sha}/status")).await?;
-        let mut out: Vec<Check> = runs
-            .check_runs
-            .into_iter()
-            .map(|r| Check {
-                name: r.name,
-                conclusion: r.conclusion,
-                url: r.html_url,
-            })
-            .collect();
-        out.extend(combined.statuses.into_iter().map(|s| Check {
-            name: s.context,
-            conclusion: (s.state != "pending").then_some(s.state),
-            url: s.target_url,
-        }));
-        Ok(out)
+        let r: Result<Vec<Check>> = async {
+            let runs: CheckRuns = self
+                .get(&format!("commits/{sha}/check-runs?per_page=100"))
+                .await?;
+            let combined: Combined = self.get(&format!("commits/{sha}/status")).await?;
+            let mut out: Vec<Check> = runs
+                .check_runs
+                .into_iter()
+                .map(|r| Check {
+                    name: r.name,
+                    conclusion: r.conclusion,
+                    url: r.html_url,
+                })
+                .collect();
+            out.extend(combined.statuses.into_iter().map(|s| Check {
+                name: s.context,
+                conclusion: (s.state != "pending").then_some(s.state),
+                url: s.target_url,
+            }));
+            Ok(out)
+        }
+        .await;
+        count("checks", &r);
+        r
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
-        #[derive(Deserialize)]
-        struct File {
-            filename: String,
+        let r: Result<Vec<String>> = async {
+            #[derive(Deserialize)]
+            struct File {
+                filename: String,
+            }
+            Ok(self
+                .get_all::<File>(&format!("pulls/{number}/files"))
+                .await?
+                .into_iter()
+                .map(|f| f.filename)
+                .collect())
         }
-        Ok(self
-            .get_all::<File>(&format!("pulls/{number}/files"))
-            .await?
-            .into_iter()
-            .map(|f| f.filename)
-            .collect())
+        .await;
+        count("pull_request_files", &r);
+        r
     }
 
     async fn create_check_run(
@@ -698,25 +842,30 @@ impl Forge for GitHub {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        // GitHub caps a check run's summary at 65,535 characters.
-        const MAX: usize = 65_535;
-        let summary = if summary.len() > MAX {
-            let cut = summary.floor_char_boundary(MAX - 64);
-            format!("{}\n\n… cut to fit GitHub's limit.", &summary[..cut])
-        } else {
-            summary.to_owned()
-        };
-        let conclusion = match conclusion {
-            Conclusion::Success => "success",
-            Conclusion::Failure => "failure",
-        };
-        let body = json!({"name": name, "head_sha": sha, "status": "completed", "conclusion": conclusion,
-                          "output": {"title": title, "summary": summary}});
-        self.client
-            .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
-            .await
-            .map_err(map)?;
-        Ok(())
+        let r: Result<()> = async {
+            // GitHub caps a check run's summary at 65,535 characters.
+            const MAX: usize = 65_535;
+            let summary = if summary.len() > MAX {
+                let cut = summary.floor_char_boundary(MAX - 64);
+                format!("{}\n\n… cut to fit GitHub's limit.", &summary[..cut])
+            } else {
+                summary.to_owned()
+            };
+            let conclusion = match conclusion {
+                Conclusion::Success => "success",
+                Conclusion::Failure => "failure",
+            };
+            let body = json!({"name": name, "head_sha": sha, "status": "completed", "conclusion": conclusion,
+                              "output": {"title": title, "summary": summary}});
+            self.client
+                .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
+                .await
+                .map_err(map)?;
+            Ok(())
+        }
+        .await;
+        count("create_check_run", &r);
+        r
     }
 
     async fn merge(
@@ -726,15 +875,20 @@ impl Forge for GitHub {
         title: &str,
         message: &str,
     ) -> Result<String> {
-        let m: Merged = self
-            .client
-            .put(
-                self.path(&format!("pulls/{number}/merge")),
-                Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message})),
-            )
-            .await
-            .map_err(map)?;
-        Ok(m.sha)
+        let r: Result<String> = async {
+            let m: Merged = self
+                .client
+                .put(
+                    self.path(&format!("pulls/{number}/merge")),
+                    Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message})),
+                )
+                .await
+                .map_err(map)?;
+            Ok(m.sha)
+        }
+        .await;
+        count("merge", &r);
+        r
     }
 }
 
