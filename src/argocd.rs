@@ -24,6 +24,13 @@ pub struct AppStatus {
 }
 
 pub trait ArgoCd: Send + Sync + 'static {
+    /// The manifests Argo CD renders for `name` at `revision`
+    /// (`GET /api/v1/applications/{name}/manifests?revision=`).
+    fn manifests(
+        &self,
+        name: &str,
+        revision: &str,
+    ) -> impl Future<Output = Result<Vec<String>, String>> + Send;
     /// The application, `None` when Argo CD has none by that name. An unreachable Argo
     /// CD is an error, and never counts as passed.
     fn application(
@@ -171,7 +178,29 @@ impl ArgoClient {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Manifests {
+    #[serde(default)]
+    manifests: Vec<String>,
+}
+
 impl ArgoCd for ArgoClient {
+    async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, String> {
+        self.http
+            .get::<Manifests, _, ()>(
+                format!("/api/v1/applications/{name}/manifests?revision={revision}"),
+                None,
+            )
+            .await
+            .map(|m| m.manifests)
+            .map_err(|e| match e {
+                octocrab::Error::GitHub { source, .. } => {
+                    format!("{} {}", source.status_code, source.message)
+                }
+                e => e.to_string(),
+            })
+    }
+
     async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
         match self
             .http
@@ -191,6 +220,12 @@ impl ArgoCd for ArgoClient {
 pub struct NoArgoCd;
 
 impl ArgoCd for NoArgoCd {
+    async fn manifests(&self, name: &str, _: &str) -> Result<Vec<String>, String> {
+        Err(format!(
+            "no Argo CD is configured, but the application {name} was asked for"
+        ))
+    }
+
     async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
         Err(format!(
             "no Argo CD is configured, but the application {name} was asked for"

@@ -425,3 +425,19 @@ pub fn dag_check_no_digest(stage: &str, service: &str, tag: &str) -> String {
         "❌ {stage}: {service} is set to {tag} without a digest; hoist/dag checks freight by its digest, so pin one"
     )
 }
+
+/// The `hoist/argocd` check run's summary: one line per condition (✅, ⏳ or ❌), then
+/// the rendered diff in a collapsed block (the forge cuts it to fit, and says so).
+pub fn argocd_check_summary(lines: &[(&str, &str)], diff: &str) -> String {
+    let mut s = String::new();
+    for (mark, line) in lines {
+        let _ = writeln!(s, "{mark} {line}");
+    }
+    if !diff.is_empty() {
+        let _ = write!(
+            s,
+            "\n<details><summary>Rendered diff</summary>\n\n```diff\n{diff}```\n</details>\n"
+        );
+    }
+    s
+}

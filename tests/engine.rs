@@ -827,3 +827,61 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
         "{text}"
     );
 }
+
+/// The last `hoist/argocd` check run on a commit: (conclusion, title and summary).
+fn argocd_check(t: &Tester, sha: &str) -> (Option<String>, String) {
+    let s = t.forge.state.lock().unwrap();
+    let c = s
+        .checks
+        .get(sha)
+        .and_then(|cs| cs.iter().rev().find(|c| c.name == "hoist/argocd"))
+        .expect("a hoist/argocd check run");
+    (c.conclusion.clone(), c.url.clone().unwrap())
+}
+
+#[tokio::test]
+async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    t.check(2, Some("success")).await;
+    t.argo_syncs(2, "a1").await;
+    t.expect_comment(2, "✅ Verified in **uat**");
+    t.comment(2, &quinn(), "/promote prod").await;
+    t.expect_comment(2, "🚀 Opened #3");
+    t.check(3, Some("success")).await;
+    t.expect_comment(3, "⏳ Waiting for an approval");
+    let head = t.forge.pr(3).head_sha;
+    let (conclusion, text) = argocd_check(&t, &head);
+    assert_eq!(conclusion, None, "in progress");
+    let short = &head[..7];
+    assert!(text.starts_with("Waiting\n"), "{text}");
+    for line in [
+        format!("✅ argocd/my-app-service1-prod succeeded on {short}"),
+        format!("✅ Argo CD renders my-app-service1-prod at {short} (1 manifests)"),
+        "✅ upstream uat runs sha256:a1a1a1…a1a1 and is Healthy".to_owned(),
+        "⏳ approval from @acme/sre (not @quinn)".to_owned(),
+    ] {
+        assert!(text.contains(&line), "missing {line:?} in:\n{text}");
+    }
+    assert!(text.contains("<summary>Rendered diff</summary>"), "{text}");
+
+    // An app Argo CD cannot render blocks the merge, whatever else passed.
+    let t = Tester::new();
+    t.argo
+        .render_fails
+        .lock()
+        .unwrap()
+        .push("my-app-service1-dev".into());
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Open);
+    let (conclusion, text) = argocd_check(&t, &t.forge.pr(1).head_sha);
+    assert_eq!(conclusion.as_deref(), Some("failure"));
+    assert!(
+        text.starts_with("Blocked\n")
+            && text.contains("❌ Argo CD cannot render my-app-service1-dev at"),
+        "{text}"
+    );
+}

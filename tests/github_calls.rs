@@ -155,16 +155,22 @@ async fn calls_per_operation() {
         ("merged -> verify and comment", &verify),
         ("/promote uat -> open the uat PR and reply", &promote),
     ];
-    println!("{:<44}{:>7}{:>8}  calls", "operation", "calls", "writes");
+    println!(
+        "{:<44}{:>7}{:>8}{:>8}  GitHub calls",
+        "operation", "github", "writes", "argocd"
+    );
     for (op, calls) in rows {
-        let writes = calls.iter().filter(|c| !c.starts_with("GET")).count();
-        let short: Vec<String> = calls
+        let (argo, github): (Vec<&String>, Vec<&String>) =
+            calls.iter().partition(|c| c.contains("/api/v1/"));
+        let writes = github.iter().filter(|c| !c.starts_with("GET")).count();
+        let short: Vec<String> = github
             .iter()
             .map(|c| c.replace("/repos/acme/gitops", ""))
             .collect();
         println!(
-            "{op:<44}{:>7}{writes:>8}  {}",
-            calls.len(),
+            "{op:<44}{:>7}{writes:>8}{:>8}  {}",
+            github.len(),
+            argo.len(),
             short.join(", ")
         );
     }

@@ -19,6 +19,15 @@ pub enum Argo {
 }
 
 impl ArgoCd for Argo {
+    async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, String> {
+        match self {
+            Argo::Client(c) => c.manifests(name, revision).await,
+            Argo::Absent => Err(format!(
+                "no argocd: section in the config, but {name} was asked for"
+            )),
+        }
+    }
+
     async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
         match self {
             Argo::Client(c) => c.application(name).await,

@@ -8,12 +8,55 @@ use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
 use crate::config::expand;
 use crate::event::{Actor, ActorKind, ReviewState};
-use crate::forge::{Forge, ForgeError, PrState, Review};
+use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
 use crate::messages;
 use crate::plan::PrMeta;
 use crate::policy::codeowners::{self, CodeOwners};
 use crate::policy::dag::{self, Entry};
 use crate::registry::Registry;
+
+pub const ARGOCD_CHECK: &str = "hoist/argocd";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum State {
+    Ready,
+    Waiting,
+    Blocked,
+}
+
+/// What a merge waits for, one line per condition, as the check run shows them.
+#[derive(Debug, Default)]
+struct Conditions {
+    lines: Vec<(State, String)>,
+    diff: String,
+}
+
+impl Conditions {
+    fn ok(&mut self, s: String) {
+        self.lines.push((State::Ready, s));
+    }
+    fn wait(&mut self, s: String) {
+        self.lines.push((State::Waiting, s));
+    }
+    fn blocked(&mut self, s: String) {
+        self.lines.push((State::Blocked, s));
+    }
+    fn state(&self) -> State {
+        self.lines
+            .iter()
+            .map(|(s, _)| *s)
+            .max()
+            .unwrap_or(State::Ready)
+    }
+    /// Everything but a code owner's approval is there: the moment to say who is awaited.
+    fn only_approval_missing(&self) -> bool {
+        self.lines
+            .iter()
+            .filter(|(s, _)| *s != State::Ready)
+            .count()
+            == 1
+    }
+}
 
 /// Conclusions that let a merge go ahead.
 const PASSING: &[&str] = &["success", "neutral", "skipped"];
@@ -49,8 +92,10 @@ pub fn approvals_on_head<'a>(
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
-    /// Merges PR `number` if everything allows it: its stage's gate, the required
-    /// checks on its head, no hold, and the forge's mergeability.
+    /// Merges PR `number` if everything allows it: the required checks on its head, what
+    /// Argo CD says (it renders the stage at the head; the upstream still runs the freight,
+    /// healthy), its stage's gate, no hold, and the forge's mergeability. The conditions
+    /// are published as the `hoist/argocd` check run whenever they change.
     pub async fn evaluate(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
         let Some(meta) = PrMeta::parse(&pr.body) else {
@@ -61,31 +106,82 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         {
             return Ok(());
         }
-        let (Some(st), Some(svc)) = (
+        let (Some(st), Some(svc), Some(freight)) = (
             self.config.stage(&meta.stage),
             self.config.services.get(&meta.service),
+            meta.freight(),
         ) else {
             return Ok(());
         };
-        if self.store.held_by(number).await?.is_some() {
-            return Ok(());
-        }
         let head = pr.head_sha.clone();
+        let short = argocd::short(&head).to_owned();
+        let mut c = Conditions::default();
+
         let checks = self.forge.checks(&head).await?;
         for name in messages::required_checks(&self.config, &meta.service, &meta.stage) {
-            match checks.iter().rev().find(|c| c.name == name) {
-                Some(c) => match c.conclusion.as_deref() {
-                    None => return Ok(()),
-                    Some(ok) if PASSING.contains(&ok) => {}
-                    Some(_) => {
-                        let msg =
-                            messages::check_failed(&name, &head, c.url.as_deref(), &meta.stage);
-                        return self
-                            .comment_once(number, &msg, &format!("failed:{name}:{head}"))
-                            .await;
+            match checks
+                .iter()
+                .rev()
+                .find(|c| c.name == name)
+                .map(|c| (c.conclusion.as_deref(), c.url.as_deref()))
+            {
+                Some((Some(ok), _)) if PASSING.contains(&ok) => {
+                    c.ok(format!("{name} succeeded on {short}"))
+                }
+                Some((Some(_), url)) => {
+                    c.blocked(format!("{name} failed on {short}"));
+                    let msg = messages::check_failed(&name, &head, url, &meta.stage);
+                    self.comment_once(number, &msg, &format!("failed:{name}:{head}"))
+                        .await?;
+                }
+                _ => c.wait(format!("{name} on {short}")),
+            }
+        }
+        if let Some(app) = st
+            .argocd_app
+            .as_deref()
+            .map(|t| expand(t, &meta.service, &meta.stage))
+        {
+            match self.argocd.manifests(&app, &head).await {
+                Ok(rendered) => {
+                    c.ok(format!(
+                        "Argo CD renders {app} at {short} ({} manifests)",
+                        rendered.len()
+                    ));
+                    let base = self.forge.base_head().await?;
+                    if let Ok(before) = self.argocd.manifests(&app, &base).await {
+                        c.diff = crate::diff::unified(
+                            &format!("{app} manifests"),
+                            &before.join("\n"),
+                            &rendered.join("\n"),
+                        );
                     }
-                },
-                None => return Ok(()),
+                }
+                Err(e) => c.blocked(format!("Argo CD cannot render {app} at {short}: {e}")),
+            }
+        }
+        for up in &st.upstream {
+            let Some(t) = self.config.stage(up).and_then(|u| u.argocd_app.as_deref()) else {
+                continue;
+            };
+            let app = expand(t, &meta.service, up);
+            match self.argocd.application(&app).await {
+                Ok(Some(a))
+                    if a.health == "Healthy"
+                        && a.images.iter().any(|i| i.contains(freight.digest.as_str())) =>
+                {
+                    c.ok(format!(
+                        "upstream {up} runs {} and is Healthy",
+                        freight.digest.short()
+                    ))
+                }
+                Ok(Some(a)) => c.wait(format!(
+                    "upstream {up} ({app}) to run {} healthy (it is {})",
+                    freight.digest.short(),
+                    a.health
+                )),
+                Ok(None) => c.wait(format!("Argo CD to know {app}")),
+                Err(e) => c.wait(format!("Argo CD ({e})")),
             }
         }
         let mut approver = None;
@@ -111,22 +207,31 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     break;
                 }
             }
-            if approver.is_none() {
-                let dir = path
-                    .rsplit_once('/')
-                    .map_or(String::new(), |(d, _)| format!("{d}/"));
-                let msg = messages::waiting_for_owner(&dir, &owners, requester);
-                return self
-                    .comment_once(number, &msg, &format!("waiting:{head}"))
-                    .await;
+            let not = requester
+                .map(|r| format!(" (not @{r})"))
+                .unwrap_or_default();
+            match &approver {
+                Some(a) => c.ok(format!("approved by @{a} on {short}")),
+                None => {
+                    c.wait(format!("approval from {}{not}", owners.join(", ")));
+                    if c.state() == State::Waiting && c.only_approval_missing() {
+                        let dir = path
+                            .rsplit_once('/')
+                            .map_or(String::new(), |(d, _)| format!("{d}/"));
+                        let msg = messages::waiting_for_owner(&dir, &owners, requester);
+                        self.comment_once(number, &msg, &format!("waiting:{head}"))
+                            .await?;
+                    }
+                }
             }
         }
-        if pr.mergeable == Some(false) {
+        if let Some(by) = self.store.held_by(number).await? {
+            c.wait(format!("/unhold (held by @{by})"));
+        }
+        self.publish_argocd_check(&head, &c).await?;
+        if c.state() != State::Ready || pr.mergeable == Some(false) {
             return Ok(());
         }
-        let Some(freight) = meta.freight() else {
-            return Ok(());
-        };
         let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
         let mut message =
             messages::commit_message(&title, &freight, &meta.stage, &meta.requested_by);
@@ -151,6 +256,38 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Publishes `hoist/argocd` on `head` when its content changed since last time.
+    async fn publish_argocd_check(&self, head: &str, c: &Conditions) -> Result<()> {
+        let (conclusion, title) = match c.state() {
+            State::Ready => (Conclusion::Success, "Ready to merge"),
+            State::Waiting => (Conclusion::Pending, "Waiting"),
+            State::Blocked => (Conclusion::Failure, "Blocked"),
+        };
+        let lines: Vec<(&str, &str)> = c
+            .lines
+            .iter()
+            .map(|(s, l)| {
+                let mark = match s {
+                    State::Ready => "✅",
+                    State::Waiting => "⏳",
+                    State::Blocked => "❌",
+                };
+                (mark, l.as_str())
+            })
+            .collect();
+        let summary = messages::argocd_check_summary(&lines, &c.diff);
+        if self
+            .store
+            .check_changed(head, ARGOCD_CHECK, &format!("{title}\n{summary}"))
+            .await?
+        {
+            self.forge
+                .create_check_run(head, ARGOCD_CHECK, conclusion, title, &summary)
+                .await?;
+        }
+        Ok(())
     }
 
     pub(super) async fn on_merged(&self, number: u64) -> Result<()> {

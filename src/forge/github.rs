@@ -851,12 +851,19 @@ impl Forge for GitHub {
             } else {
                 summary.to_owned()
             };
-            let conclusion = match conclusion {
-                Conclusion::Success => "success",
-                Conclusion::Failure => "failure",
-            };
-            let body = json!({"name": name, "head_sha": sha, "status": "completed", "conclusion": conclusion,
-                              "output": {"title": title, "summary": summary}});
+            let mut body = json!({"name": name, "head_sha": sha, "output": {"title": title, "summary": summary}});
+            match conclusion {
+                Conclusion::Success => {
+                    body["status"] = "completed".into();
+                    body["conclusion"] = "success".into();
+                }
+                Conclusion::Failure => {
+                    body["status"] = "completed".into();
+                    body["conclusion"] = "failure".into();
+                }
+                Conclusion::Pending => body["status"] = "in_progress".into(),
+            }
+
             self.client
                 .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
                 .await

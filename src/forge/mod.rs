@@ -49,6 +49,8 @@ pub struct Check {
 pub enum Conclusion {
     Success,
     Failure,
+    /// Still waiting: published as an in-progress check run.
+    Pending,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

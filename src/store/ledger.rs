@@ -152,6 +152,22 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records `content` as the check run `name` on `sha`; false when it is unchanged.
+    pub async fn check_changed(&self, sha: &str, name: &str, content: &str) -> Result<bool> {
+        let (sha, name, content) = (sha.to_owned(), name.to_owned(), content.to_owned());
+        self.call(move |c, _| {
+            let n = c.execute(
+                "INSERT INTO published_checks (sha, name, content) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (sha, name) DO UPDATE SET content = excluded.content WHERE content != excluded.content",
+                params![sha, name, content],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+}
+
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Promotion> {
     Ok(Promotion {
         service: r.get(0)?,

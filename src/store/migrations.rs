@@ -44,6 +44,13 @@ const MIGRATIONS: &[&str] = &[
         held_by TEXT NOT NULL,
         at INTEGER NOT NULL
     );",
+    // 3: what Hoist last published in its own check runs, to publish only changes.
+    "CREATE TABLE published_checks (
+        sha TEXT NOT NULL,
+        name TEXT NOT NULL,
+        content TEXT NOT NULL,
+        PRIMARY KEY (sha, name)
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

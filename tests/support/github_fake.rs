@@ -140,6 +140,14 @@ impl Fake {
                     Err(e) => forge_error(e),
                 };
             }
+            ("GET", ["api", "v1", "applications", name, "manifests"]) => {
+                let revision = query.get("revision").cloned().unwrap_or_default();
+                use hoist::argocd::ArgoCd;
+                return match self.argo.manifests(name, &revision).await {
+                    Ok(m) => ok(json!({"manifests": m, "revision": revision})),
+                    Err(e) => status(400, &e),
+                };
+            }
             ("GET", ["api", "v1", "applications", name]) => {
                 let apps = self.argo.apps.lock().unwrap();
                 return match apps.get(*name) {
@@ -307,10 +315,10 @@ impl Fake {
                 ))
             }
             ("POST", ["check-runs"]) => {
-                let conclusion = if body["conclusion"] == "success" {
-                    hoist::forge::Conclusion::Success
-                } else {
-                    hoist::forge::Conclusion::Failure
+                let conclusion = match body["conclusion"].as_str() {
+                    Some("success") => hoist::forge::Conclusion::Success,
+                    Some(_) => hoist::forge::Conclusion::Failure,
+                    None => hoist::forge::Conclusion::Pending,
                 };
                 f.create_check_run(
                     body["head_sha"].as_str().unwrap_or_default(),

@@ -541,12 +541,13 @@ impl Forge for MemoryForge {
     ) -> Result<()> {
         let mut s = self.call(format!("POST check-run {name}"))?;
         let c = match conclusion {
-            Conclusion::Success => "success",
-            Conclusion::Failure => "failure",
+            Conclusion::Success => Some("success"),
+            Conclusion::Failure => Some("failure"),
+            Conclusion::Pending => None,
         };
         s.checks.entry(sha.into()).or_default().push(Check {
             name: name.into(),
-            conclusion: Some(c.into()),
+            conclusion: c.map(Into::into),
             url: Some(format!("{title}\n{summary}")),
         });
         Ok(())
@@ -608,6 +609,8 @@ impl Forge for MemoryForge {
 #[derive(Clone, Default)]
 pub struct MemoryArgo {
     pub apps: Arc<Mutex<HashMap<String, AppStatus>>>,
+    /// Applications Argo CD cannot render (a ComparisonError).
+    pub render_fails: Arc<Mutex<Vec<String>>>,
 }
 
 impl MemoryArgo {
@@ -629,6 +632,19 @@ impl MemoryArgo {
 }
 
 impl ArgoCd for MemoryArgo {
+    async fn manifests(
+        &self,
+        name: &str,
+        revision: &str,
+    ) -> std::result::Result<Vec<String>, String> {
+        if self.render_fails.lock().unwrap().iter().any(|a| a == name) {
+            return Err("ComparisonError: kustomize build failed".into());
+        }
+        Ok(vec![format!(
+            "{{\"kind\":\"Deployment\",\"metadata\":{{\"name\":\"{name}\"}},\"revision\":\"{revision}\"}}"
+        )])
+    }
+
     async fn application(&self, name: &str) -> std::result::Result<Option<AppStatus>, String> {
         Ok(self.apps.lock().unwrap().get(name).cloned())
     }
