@@ -885,3 +885,32 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
+    let t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    let p = t.forge.pr(1);
+    t.forge
+        .state
+        .lock()
+        .unwrap()
+        .checks
+        .entry(p.head_sha.clone())
+        .or_default()
+        .push(Check {
+            name: "argocd/my-app-service1-dev".into(),
+            conclusion: Some("success".into()),
+            url: None,
+        });
+    t.deliver(Event::CheckCompleted {
+        repo: Tester::repo(),
+        source: CheckSource::CheckRun,
+        name: "argocd/my-app-service1-dev".into(),
+        conclusion: "success".into(),
+        head_sha: p.head_sha,
+        prs: vec![],
+    })
+    .await;
+    assert_eq!(t.forge.pr(1).state, PrState::Merged);
+}

@@ -323,3 +323,35 @@ async fn health_readiness_and_metrics() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn a_reused_delivery_id_with_another_body_is_another_event() {
+    let h = harness();
+    let a = comment_fixture();
+    let b = String::from_utf8(a.clone())
+        .unwrap()
+        .replace("/build", "/status")
+        .into_bytes();
+    let (s1, _) = h
+        .send(github(
+            "issue_comment",
+            "1732614000000",
+            Some(&sign("new-secret", &a)),
+            a,
+        ))
+        .await;
+    let (s2, _) = h
+        .send(github(
+            "issue_comment",
+            "1732614000000",
+            Some(&sign("new-secret", &b)),
+            b,
+        ))
+        .await;
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED),
+        "senders that reuse ids (millisecond timestamps) lose nothing"
+    );
+    assert_eq!(h.stored().await, 2);
+}

@@ -90,7 +90,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                 self.evaluate(pr).await
             }
             Event::ReviewSubmitted { pr, .. } => self.evaluate(pr).await,
-            Event::CheckCompleted { prs, .. } => {
+            Event::CheckCompleted { prs, head_sha, .. } => {
+                // GitHub leaves `pull_requests` empty for some checks (other apps' runs,
+                // forks): find Hoist's pull requests at that head instead.
+                let prs = if prs.is_empty() {
+                    match self.forge.open_pull_requests("hoist/").await {
+                        Ok(open) => open
+                            .into_iter()
+                            .filter(|p| p.head_sha == head_sha)
+                            .map(|p| p.number)
+                            .collect(),
+                        Err(e) => return Err(HandlerError::from(EngineError::from(e))),
+                    }
+                } else {
+                    prs
+                };
                 for pr in prs {
                     self.evaluate(pr).await?;
                 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use sha2::Digest;
 use tracing::{Instrument, debug, error, info, warn};
 
 use super::AppState;
@@ -48,9 +49,11 @@ pub async fn github(State(s): State<Arc<AppState>>, headers: HeaderMap, body: By
     let span = tracing::info_span!("delivery", source = "github", delivery, event);
     match github::decode(event, &body) {
         Ok(ev) => {
-            store(&s, "github", format!("github:{delivery}"), ev)
-                .instrument(span)
-                .await
+            // A redelivery repeats the delivery id and the body; a body hash beside the
+            // id keeps two different events apart even when a sender reuses an id.
+            let digest = sha2::Sha256::digest(&body);
+            let key = format!("github:{delivery}:{}", hex::encode(&digest[..8]));
+            store(&s, "github", key, ev).instrument(span).await
         }
         Err(e) => {
             received("github", event, "rejected");
