@@ -83,7 +83,7 @@ pub fn approvals_on_head<'a>(
         .map(|r| &r.reviewer)
         .filter(|a| {
             a.kind != ActorKind::Bot
-                && a.id != me.id
+                && !a.is(me)
                 && excluded.is_none_or(|x| !x.eq_ignore_ascii_case(&a.login))
         })
         .collect();

@@ -78,7 +78,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                 is_pull_request,
                 ..
             } => {
-                let own = author.kind == ActorKind::Bot || author.id == self.forge.me().id;
+                let own = author.kind == ActorKind::Bot || author.is(self.forge.me());
                 if is_pull_request && !own {
                     self.on_comment(number, comment_id, &body, &author).await
                 } else {

@@ -83,7 +83,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Err(reason) => return Ok(Outcome::Nothing(reason)),
         };
         if let Some(commits) = commits
-            && let Some(c) = commits.iter().find(|c| c.author.id != self.forge.me().id)
+            && let Some(c) = commits.iter().find(|c| !c.author.is(self.forge.me()))
         {
             let msg = messages::person_commit(&c.author.login, &c.sha, &p.branch);
             if let Some(pr) = &existing {

@@ -30,7 +30,7 @@ pub struct Report {
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     pub async fn reconcile(&self) -> Result<Report> {
         let mut report = Report::default();
-        let me = self.forge.me().id;
+        let me = self.forge.me().clone();
         for pr in self.forge.open_pull_requests("hoist/").await? {
             if PrMeta::parse(&pr.body).is_none() {
                 continue;
@@ -38,7 +38,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let comments = self.forge.comments(pr.number).await?;
             for c in &comments {
                 let commands = c.author.kind != ActorKind::Bot
-                    && c.author.id != me
+                    && !c.author.is(&me)
                     && !command::parse(&c.body).is_empty();
                 let answered = comments.iter().any(|r| {
                     r.body

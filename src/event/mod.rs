@@ -18,6 +18,17 @@ pub struct Actor {
     pub kind: ActorKind,
 }
 
+impl Actor {
+    /// The same account: by numeric id when both are known, else by login.
+    pub fn is(&self, other: &Actor) -> bool {
+        if self.id != 0 && other.id != 0 {
+            self.id == other.id
+        } else {
+            self.login.eq_ignore_ascii_case(&other.login)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {

@@ -336,12 +336,21 @@ impl GitHub {
                 };
                 let a: App = app.get("/app", None::<&()>).await.map_err(map)?;
                 let login = format!("{}[bot]", a.slug);
-                let user: User = app
-                    .get(format!("/users/{login}"), None::<&()>)
-                    .await
-                    .map_err(map)?;
+                // The bot's numeric id, when the API lists the bot as a user; otherwise
+                // Hoist knows itself by its login.
+                let me = match not_found_is_none(
+                    app.get::<User, _, ()>(format!("/users/{login}"), None)
+                        .await,
+                )? {
+                    Some(user) => Actor::from(user),
+                    None => Actor {
+                        id: 0,
+                        login,
+                        kind: ActorKind::Bot,
+                    },
+                };
                 let client = app.installation(installation.into()).map_err(map)?;
-                (client, Actor::from(user))
+                (client, me)
             }
         };
         Ok(Self {
