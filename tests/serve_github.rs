@@ -253,7 +253,7 @@ fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
 
 #[test]
 fn hoist_serve_promotes_through_github_over_http() {
-    let (_rt, mut s, _dir) = start();
+    let (_rt, mut s, dir) = start();
     let event = std::fs::read_to_string("examples/events/ecr-push-my-app-service1-v1.4.0.json")
         .unwrap()
         .replace(
@@ -361,4 +361,41 @@ fn hoist_serve_promotes_through_github_over_http() {
         .filter(|c| c.starts_with("PUT merge"))
         .count();
     assert_eq!(merges, 3);
+    drop(s2);
+
+    // The forge calls are counted in the metrics.
+    let mut conn = TcpStream::connect(s.addr).unwrap();
+    conn.write_all(
+        format!(
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            s.addr
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut metrics = String::new();
+    conn.read_to_string(&mut metrics).unwrap();
+    assert!(
+        metrics.contains("hoist_forge_calls_total{operation=\"merge\",status=\"ok\"} 3"),
+        "{metrics}"
+    );
+
+    // The store is lost: `hoist ledger rebuild` recovers every promotion from the PRs.
+    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["ledger", "rebuild", "--config"])
+        .arg(dir.path().join("hoist.yaml"))
+        .arg("--db")
+        .arg(dir.path().join("rebuilt.db"))
+        .env("TEST_GITHUB_TOKEN", "ghp_test")
+        .env("ARGOCD_TOKEN", "argo-token")
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("recorded 3 promotions"), "{said}");
 }

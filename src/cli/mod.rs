@@ -3,6 +3,7 @@
 mod config;
 mod connect;
 mod edit;
+mod ledger;
 mod plan;
 mod reconcile;
 mod serve;
@@ -28,6 +29,8 @@ pub enum Command {
     CheckConfig(config::CheckConfigArgs),
     /// Print the JSON Schema of the config file.
     ConfigSchema,
+    /// The promotion ledger.
+    Ledger(ledger::LedgerArgs),
     Plan(plan::PlanArgs),
     Reconcile(reconcile::ReconcileArgs),
     Serve(serve::ServeArgs),
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
             print!("{}", config::schema());
             Ok(())
         }
+        Command::Ledger(a) => ledger::ledger(a),
         Command::Plan(a) => plan::plan(a),
         Command::Reconcile(a) => reconcile::reconcile(a),
         Command::Serve(a) => serve::serve(a),
