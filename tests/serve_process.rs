@@ -192,3 +192,46 @@ fn serve_refuses_to_start_without_a_webhook_secret() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("HOIST_WEBHOOK_SECRETS is not set"));
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "serve",
+            "--record-only",
+            "--log-format",
+            "json",
+            "--config",
+            "config/hoist.example.yaml",
+            "--listen",
+            &addr.to_string(),
+        ])
+        .arg("--db")
+        .arg(dir.path().join("hoist.db"))
+        .env("HOIST_WEBHOOK_SECRETS", SECRET)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(addr);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            v.get("level").is_some() && v.get("fields").is_some(),
+            "{line}"
+        );
+    }
+    assert!(text.contains("hoist serve listening"), "{text}");
+}
