@@ -197,7 +197,7 @@ fn serve_refuses_to_start_without_a_webhook_secret() {
 fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
+    let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args([
             "serve",
             "--record-only",
