@@ -152,27 +152,15 @@ impl Tester {
     }
 
     async fn check(&self, pr: u64, conclusion: Option<&str>) {
-        let p = self.forge.pr(pr);
-        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
-        let name = format!("argocd/my-app-service1-{stage}");
-        self.forge
-            .state
-            .lock()
-            .unwrap()
-            .checks
-            .entry(p.head_sha.clone())
-            .or_default()
-            .push(Check {
-                name: name.clone(),
-                conclusion: conclusion.map(Into::into),
-                url: Some("https://ci.example/1".into()),
-            });
+        let (name, head_sha) =
+            self.forge
+                .set_stage_check(pr, conclusion, Some("https://ci.example/1"));
         self.deliver(Event::CheckCompleted {
             repo: Self::repo(),
             source: CheckSource::CheckRun,
             name,
             conclusion: conclusion.unwrap_or("pending").into(),
-            head_sha: p.head_sha,
+            head_sha,
             prs: vec![pr],
         })
         .await;
@@ -201,18 +189,13 @@ impl Tester {
 
     /// Argo CD syncs the stage's app to the merge, and GitHub tells Hoist of the merge.
     async fn argo_syncs(&self, pr: u64, seed: &str) {
-        let p = self.forge.pr(pr);
-        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
-        let sha = p.merge_sha.clone().expect("merged");
-        self.argo.synced(
-            &format!("my-app-service1-{stage}"),
-            &sha,
-            &format!("{IMAGE}@{}", digest(seed)),
-        );
+        let (head_ref, sha) =
+            self.forge
+                .sync_merged(&self.argo, pr, &format!("{IMAGE}@{}", digest(seed)));
         self.deliver(Event::PullRequestClosed {
             repo: Self::repo(),
             pr,
-            head_ref: p.head_ref,
+            head_ref,
             merged: true,
             merge_commit_sha: Some(sha),
         })

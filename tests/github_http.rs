@@ -11,7 +11,7 @@ use hoist::config::Config;
 use hoist::engine::Engine;
 use hoist::event::{Actor, CheckSource, Event, RepoRef, ReviewState};
 use hoist::forge::github::{Auth, GitHub};
-use hoist::forge::{Check, Permission, PrState};
+use hoist::forge::{Permission, PrState};
 use hoist::registry::NoRegistry;
 use hoist::store::Store;
 use hoist::worker::Handler;
@@ -124,44 +124,25 @@ impl Setup {
         std::mem::take(&mut self.forge.state.lock().unwrap().calls)
     }
     async fn pass_check(&self, pr: u64) {
-        let p = self.forge.pr(pr);
-        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
-        let name = format!("argocd/my-app-service1-{stage}");
-        self.forge
-            .state
-            .lock()
-            .unwrap()
-            .checks
-            .entry(p.head_sha.clone())
-            .or_default()
-            .push(Check {
-                name: name.clone(),
-                conclusion: Some("success".into()),
-                url: None,
-            });
+        let (name, head_sha) = self.forge.set_stage_check(pr, Some("success"), None);
         self.deliver(Event::CheckCompleted {
             repo: repo(),
             source: CheckSource::CheckRun,
             name,
             conclusion: "success".into(),
-            head_sha: p.head_sha,
+            head_sha,
             prs: vec![pr],
         })
         .await;
     }
     async fn argo_syncs(&self, pr: u64) {
-        let p = self.forge.pr(pr);
-        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
-        let sha = p.merge_sha.clone().unwrap();
-        self.argo.synced(
-            &format!("my-app-service1-{stage}"),
-            &sha,
-            &format!("{IMAGE}@{}", digest()),
-        );
+        let (head_ref, sha) =
+            self.forge
+                .sync_merged(&self.argo, pr, &format!("{IMAGE}@{}", digest()));
         self.deliver(Event::PullRequestClosed {
             repo: repo(),
             pr,
-            head_ref: p.head_ref,
+            head_ref,
             merged: true,
             merge_commit_sha: Some(sha),
         })

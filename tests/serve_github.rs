@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hoist::event::ReviewState;
-use hoist::forge::{Check, Permission, PrState};
+use hoist::forge::{Permission, PrState};
 use hoist::ingress::signature::Secrets;
 use serde_json::json;
 use support::memory_forge::{MemoryArgo, MemoryForge, review, user};
@@ -96,24 +96,10 @@ impl Server {
     }
 
     fn pass_check(&mut self, pr: u64) {
-        let p = self.forge.pr(pr);
-        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
-        let name = format!("argocd/my-app-service1-{stage}");
-        self.forge
-            .state
-            .lock()
-            .unwrap()
-            .checks
-            .entry(p.head_sha.clone())
-            .or_default()
-            .push(Check {
-                name: name.clone(),
-                conclusion: Some("success".into()),
-                url: None,
-            });
+        let (name, head_sha) = self.forge.set_stage_check(pr, Some("success"), None);
         self.github(
             "check_run",
-            json!({"action": "completed", "check_run": {"name": name, "head_sha": p.head_sha, "conclusion": "success", "pull_requests": [{"number": pr}]}, "repository": Self::repo(), "installation": {"id": 7}}),
+            json!({"action": "completed", "check_run": {"name": name, "head_sha": head_sha, "conclusion": "success", "pull_requests": [{"number": pr}]}, "repository": Self::repo(), "installation": {"id": 7}}),
         );
     }
 

@@ -175,6 +175,41 @@ impl MemoryForge {
         s.users.get(login).cloned()
     }
 
+    /// Records the stage's required check (`argocd/my-app-service1-STAGE`) on the head of
+    /// `pr`; returns its name and the head it is on.
+    pub fn set_stage_check(
+        &self,
+        pr: u64,
+        conclusion: Option<&str>,
+        url: Option<&str>,
+    ) -> (String, String) {
+        let p = self.pr(pr);
+        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
+        let name = format!("argocd/my-app-service1-{stage}");
+        self.state
+            .lock()
+            .unwrap()
+            .checks
+            .entry(p.head_sha.clone())
+            .or_default()
+            .push(Check {
+                name: name.clone(),
+                conclusion: conclusion.map(Into::into),
+                url: url.map(Into::into),
+            });
+        (name, p.head_sha)
+    }
+
+    /// Argo CD now runs the merge of `pr` with `image`; returns the head branch and the
+    /// merge commit, for the `pull_request closed` event.
+    pub fn sync_merged(&self, argo: &MemoryArgo, pr: u64, image: &str) -> (String, String) {
+        let p = self.pr(pr);
+        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
+        let sha = p.merge_sha.clone().expect("merged");
+        argo.synced(&format!("my-app-service1-{stage}"), &sha, image);
+        (p.head_ref, sha)
+    }
+
     pub fn branch_head(&self, branch: &str) -> Option<String> {
         self.state
             .lock()
