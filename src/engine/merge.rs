@@ -148,8 +148,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         "Argo CD renders {app} at {short} ({} manifests)",
                         rendered.len()
                     ));
-                    let base = self.forge.base_head().await?;
-                    if let Ok(before) = self.argocd.manifests(&app, &base).await {
+                    if let Ok(before) = self.argocd.manifests(&app, &pr.base_sha).await {
                         c.diff = crate::diff::unified(
                             &format!("{app} manifests"),
                             &before.join("\n"),

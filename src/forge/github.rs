@@ -110,6 +110,8 @@ struct Pull {
     #[serde(default)]
     mergeable: Option<bool>,
     head: Head,
+    #[serde(default)]
+    base: Option<Head>,
 }
 #[derive(Deserialize)]
 struct Head {
@@ -133,6 +135,7 @@ impl From<Pull> for PullRequest {
                 _ => PrState::Closed,
             },
             merge_sha: if merged { p.merge_commit_sha } else { None },
+            base_sha: p.base.map(|b| b.sha).unwrap_or_default(),
             mergeable: p.mergeable,
         }
     }

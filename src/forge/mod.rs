@@ -25,6 +25,8 @@ pub struct PullRequest {
     pub body: String,
     pub state: PrState,
     pub merge_sha: Option<Sha>,
+    /// The base branch's commit GitHub compares the pull request against.
+    pub base_sha: Sha,
     /// `None` while the forge computes it.
     pub mergeable: Option<bool>,
 }

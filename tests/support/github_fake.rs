@@ -79,7 +79,7 @@ fn pull(p: &PullRequest) -> Value {
         "merge_commit_sha": p.merge_sha,
         "mergeable": p.mergeable,
         "head": {"ref": p.head_ref, "sha": p.head_sha},
-        "base": {"ref": "main"},
+        "base": {"ref": "main", "sha": p.base_sha},
     })
 }
 

@@ -223,6 +223,7 @@ impl MemoryForge {
     pub fn open_person_pr(&self, branch: &str, title: &str) -> u64 {
         let mut s = self.state.lock().unwrap();
         let head = s.branches[branch].head.clone();
+        let base_sha = s.branches[branch].base.clone();
         let number = s.prs.len() as u64 + 1;
         s.prs.push(PullRequest {
             number,
@@ -233,6 +234,7 @@ impl MemoryForge {
             state: PrState::Open,
             merge_sha: None,
             mergeable: Some(true),
+            base_sha,
         });
         number
     }
@@ -459,6 +461,7 @@ impl Forge for MemoryForge {
             state: PrState::Open,
             merge_sha: None,
             mergeable: Some(true),
+            base_sha: s.branches[branch].base.clone(),
         };
         s.prs.push(pr.clone());
         Ok(pr)
