@@ -16,6 +16,10 @@ pub enum Command {
     Unhold,
     Status,
     Help,
+    /// `/override dag <reason>`: pass the `hoist/dag` check on this head, on the record.
+    OverrideDag {
+        reason: String,
+    },
 }
 
 /// Why a line that looks like a command is not one.
@@ -29,9 +33,11 @@ pub enum ParseError {
     UnexpectedArguments {
         command: &'static str,
     },
+    /// `/override` takes `dag` and a reason.
+    BadOverride,
 }
 
-const COMMANDS: &[&str] = &["promote", "hold", "unhold", "status", "help"];
+const COMMANDS: &[&str] = &["promote", "hold", "unhold", "status", "help", "override"];
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,6 +59,10 @@ impl fmt::Display for ParseError {
             ParseError::UnexpectedArguments { command } => {
                 write!(f, "/{command} takes no arguments. See /help.")
             }
+            ParseError::BadOverride => write!(
+                f,
+                "/override needs what and why: /override dag <reason>. See /help."
+            ),
         }
     }
 }
@@ -113,6 +123,14 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
             "unhold" => no_args(Command::Unhold, "unhold"),
             "status" => no_args(Command::Status, "status"),
             "help" => no_args(Command::Help, "help"),
+            "override" => match args.split_first() {
+                Some((what, reason)) if what == "dag" && !reason.is_empty() => {
+                    Ok(Command::OverrideDag {
+                        reason: reason.join(" "),
+                    })
+                }
+                _ => Err(ParseError::BadOverride),
+            },
             other => Err(ParseError::Unknown {
                 name: other.to_owned(),
                 suggestion: crate::suggest::suggest(other, COMMANDS),
@@ -130,7 +148,8 @@ pub fn help(stages: &[&str]) -> String {
          \x20 /hold                            keep Hoist from merging this PR\n\
          \x20 /unhold                          let Hoist merge it again\n\
          \x20 /status                          where this service's images stand in every stage\n\
-         \x20 /help                            this text\n",
+         \x20 /help                            this text\n\
+         \x20 /override dag <reason>           pass hoist/dag on this head in an emergency (break-glass team only)\n",
         stages.join(", ")
     )
 }
@@ -166,6 +185,12 @@ mod tests {
     }
 
     #[test]
+    fn override_needs_dag_and_a_reason() {
+        insta::assert_snapshot!(p("/override dag INC-42 prod is down"), @r#"[Ok(OverrideDag { reason: "INC-42 prod is down" })]"#);
+        insta::assert_snapshot!(p("/override dag\n/override checks x"), @"[Err(BadOverride), Err(BadOverride)]");
+    }
+
+    #[test]
     fn help_text() {
         insta::assert_snapshot!(help(&["dev", "uat", "prod"]), @r"
         Hoist commands (one per line, at the start of a line):
@@ -174,6 +199,7 @@ mod tests {
           /unhold                          let Hoist merge it again
           /status                          where this service's images stand in every stage
           /help                            this text
+          /override dag <reason>           pass hoist/dag on this head in an emergency (break-glass team only)
         ");
     }
 }

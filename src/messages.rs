@@ -441,3 +441,23 @@ pub fn argocd_check_summary(lines: &[(&str, &str)], diff: &str) -> String {
     }
     s
 }
+
+pub fn overridden(by: &str, sha: &str, reason: &str) -> String {
+    format!(
+        "🔓 hoist/dag overridden by @{by} on {}: {reason}. The override is recorded; a new push needs a new one.",
+        crate::argocd::short(sha)
+    )
+}
+
+pub fn override_refusal(who: &str, break_glass: &[String]) -> String {
+    if break_glass.is_empty() {
+        format!(
+            "⛔ @{who}, /override dag is not enabled: the config names no dag.break_glass team."
+        )
+    } else {
+        format!(
+            "⛔ @{who}, /override dag needs write access and membership in {}.",
+            break_glass.join(" or ")
+        )
+    }
+}

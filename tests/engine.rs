@@ -73,6 +73,7 @@ impl Tester {
             // The requester is a code owner too: their approval still must not count.
             s.teams
                 .insert("acme/sre".into(), vec![sam().id, quinn().id, renovate().id]);
+            s.teams.insert("acme/sre-leads".into(), vec![sam().id]);
         }
         let argo = MemoryArgo::default();
         let registry = MemoryRegistry::default();
@@ -779,6 +780,30 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
         "{text}"
     );
     assert!(text.contains("❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only."), "{text}");
+
+    // Break glass: not for alice; sam, a break-glass member, passes it on the record.
+    t.comment(n, &alice(), "/override dag INC-7 prod is down")
+        .await;
+    t.expect_comment(
+        n,
+        "⛔ @alice, /override dag needs write access and membership in @acme/sre-leads.",
+    );
+    t.comment(n, &sam(), "/override dag INC-7 prod is down")
+        .await;
+    t.expect_comment(
+        n,
+        &format!(
+            "🔓 hoist/dag overridden by @sam on {}: INC-7 prod is down.",
+            &head[..7]
+        ),
+    );
+    let (conclusion, text) = dag_check(&t, &head);
+    assert_eq!(conclusion, "success");
+    assert!(
+        text.starts_with("Overridden by @sam\n")
+            && text.contains("🔓 Overridden by @sam: INC-7 prod is down"),
+        "{text}"
+    );
 
     // A change that touches no gated image value passes.
     t.forge.create_ref("alice/docs", &base);

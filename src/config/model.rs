@@ -33,6 +33,19 @@ pub struct Config {
     /// The Argo CD server that checks and verifies promotions.
     #[serde(default)]
     pub argocd: Option<ArgoCd>,
+    /// The `hoist/dag` check.
+    #[serde(default)]
+    pub dag: DagCheck,
+}
+
+/// Settings of the `hoist/dag` check.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DagCheck {
+    /// Who may comment `/override dag <reason>` to pass the check for an emergency:
+    /// logins or `@org/team`. Empty: nobody. Every override is recorded and announced.
+    #[serde(default)]
+    pub break_glass: Vec<String>,
 }
 
 fn default_webhook_secrets_env() -> String {

@@ -35,6 +35,11 @@ pub fn validate(c: &Config, src: &Source) -> Vec<ConfigError> {
     v.templates(c);
     v.forge(c);
     v.env_vars(c);
+    for (i, p) in c.dag.break_glass.iter().enumerate() {
+        if !USER.is_match(p) && !TEAM.is_match(p) {
+            v.at(&[K("dag"), K("break_glass"), I(i)], format!("break_glass entry {p:?} is neither a GitHub login (alice) nor a team (@org/team)"));
+        }
+    }
     v.errors
 }
 

@@ -60,6 +60,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let mut replies = vec![];
         let mut refused = false;
         let mut released = false;
+        let mut overridden = false;
         for cmd in cmds {
             let reply = match cmd {
                 Err(e) => Err(format!("⛔ {e}")),
@@ -83,6 +84,22 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         Ok(messages::unheld(&author.login))
                     } else {
                         Ok(messages::not_held())
+                    }
+                }
+                Ok(Command::OverrideDag { reason }) => {
+                    let bg = &self.config.dag.break_glass;
+                    if bg.is_empty()
+                        || self.forge.permission(author).await? < Permission::Write
+                        || !self.is_one_of(author, bg).await?
+                    {
+                        Err(messages::override_refusal(&author.login, bg))
+                    } else {
+                        self.store
+                            .record_override(number, &pr.head_sha, &author.login, &reason)
+                            .await?;
+                        tracing::warn!(pr = number, by = %author.login, %reason, "hoist/dag overridden");
+                        overridden = true;
+                        Ok(messages::overridden(&author.login, &pr.head_sha, &reason))
                     }
                 }
                 Ok(Command::Promote { stage, services }) => {
@@ -109,6 +126,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             },
         )
         .await;
+        if overridden {
+            self.dag_check(number).await?;
+        }
         if released {
             self.evaluate(number).await?;
         }

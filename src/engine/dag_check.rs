@@ -92,6 +92,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             }
         }
+        if failed && let Some(o) = self.store.dag_override(number, &pr.head_sha).await? {
+            lines.push(format!("🔓 Overridden by @{}: {}", o.by, o.reason));
+            let title = format!("Overridden by @{}", o.by);
+            self.forge
+                .create_check_run(
+                    &pr.head_sha,
+                    CHECK_NAME,
+                    Conclusion::Success,
+                    &title,
+                    &lines.join("\n"),
+                )
+                .await?;
+            return Ok(());
+        }
         let (conclusion, title) = match (failed, lines.is_empty()) {
             (true, _) => (Conclusion::Failure, "An image skips the promotion DAG"),
             (false, true) => (Conclusion::Success, "No gated image values change"),

@@ -152,7 +152,45 @@ impl Store {
     }
 }
 
+/// A break-glass override of `hoist/dag` on one head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DagOverride {
+    pub by: String,
+    pub reason: String,
+}
+
 impl Store {
+    pub async fn record_override(&self, pr: u64, sha: &str, by: &str, reason: &str) -> Result<()> {
+        let (sha, by, reason) = (sha.to_owned(), by.to_owned(), reason.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO dag_overrides (pr, sha, by_login, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (pr, sha) DO UPDATE SET by_login = excluded.by_login, reason = excluded.reason, at = excluded.at",
+                params![pr as i64, sha, by, reason, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn dag_override(&self, pr: u64, sha: &str) -> Result<Option<DagOverride>> {
+        let sha = sha.to_owned();
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT by_login, reason FROM dag_overrides WHERE pr = ?1 AND sha = ?2",
+                params![pr as i64, sha],
+                |r| {
+                    Ok(DagOverride {
+                        by: r.get(0)?,
+                        reason: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
     /// Records `content` as the check run `name` on `sha`; false when it is unchanged.
     pub async fn check_changed(&self, sha: &str, name: &str, content: &str) -> Result<bool> {
         let (sha, name, content) = (sha.to_owned(), name.to_owned(), content.to_owned());

@@ -51,6 +51,15 @@ const MIGRATIONS: &[&str] = &[
         content TEXT NOT NULL,
         PRIMARY KEY (sha, name)
     );",
+    // 4: break-glass overrides of the hoist/dag check, kept for the audit trail.
+    "CREATE TABLE dag_overrides (
+        pr INTEGER NOT NULL,
+        sha TEXT NOT NULL,
+        by_login TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (pr, sha)
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
