@@ -19,6 +19,9 @@ pub enum HandlerError {
     /// Will fail the same way every time.
     #[error("{0}")]
     Permanent(String),
+    /// Not failed: waiting for something outside (Argo CD to sync). Tried again later.
+    #[error("{0}")]
+    Waiting(String),
 }
 
 /// What runs for each event.
@@ -128,6 +131,11 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
         metrics::histogram!("hoist_handler_seconds", "type" => c.kind.clone()).record(started.elapsed().as_secs_f64());
         let (outcome, stored) = match result {
             Ok(()) => ("done", queue.store.complete(c.id).await),
+            Err(HandlerError::Waiting(e)) if c.attempts < policy.max_attempts => {
+                let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
+                info!(waiting_for = %e, retry_in_ms = at - now_ms(), "not done yet; will look again");
+                ("waiting", queue.store.fail(c.id, e, Some(at)).await)
+            }
             Err(HandlerError::Retryable(e)) if c.attempts < policy.max_attempts => {
                 let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
                 warn!(error = %e, retry_in_ms = at - now_ms(), "handler failed; will retry");

@@ -109,7 +109,11 @@ impl Tester {
         let before = self.prs();
         if let Err(e) = self.engine.handle(ev).await {
             assert!(
-                matches!(e, hoist::worker::HandlerError::Retryable(_)),
+                matches!(
+                    e,
+                    hoist::worker::HandlerError::Retryable(_)
+                        | hoist::worker::HandlerError::Waiting(_)
+                ),
                 "handler failed: {e}"
             );
         }

@@ -114,7 +114,11 @@ impl Setup {
     async fn deliver(&self, ev: Event) {
         if let Err(e) = self.engine.handle(ev).await {
             assert!(
-                matches!(e, hoist::worker::HandlerError::Retryable(_)),
+                matches!(
+                    e,
+                    hoist::worker::HandlerError::Retryable(_)
+                        | hoist::worker::HandlerError::Waiting(_)
+                ),
                 "{e}"
             );
         }

@@ -385,3 +385,82 @@ fn hoist_serve_promotes_through_github_over_http() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.starts_with("recorded 3 promotions"), "{said}");
 }
+
+fn ecr_event(repository: &str, tag: &str, seed: &str, id: &str) -> String {
+    json!({
+        "version": "0", "id": id, "detail-type": "ECR Image Action", "source": "aws.ecr",
+        "account": "123456789012", "time": "2026-11-26T10:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"result": "SUCCESS", "repository-name": repository, "image-digest": format!("sha256:{}", seed.repeat(32)),
+                   "action-type": "PUSH", "image-tag": tag}
+    })
+    .to_string()
+}
+
+#[test]
+fn two_services_at_once_and_a_newer_push_superseding() {
+    let (_rt, s, _dir) = start();
+    // Two services pushed together: each gets its own dev PR.
+    for (repo, tag, seed, id) in [
+        ("my-app-service1", "v1.4.0", "aa", "e1"),
+        ("my-app-service2", "2.4.0", "bb", "e2"),
+    ] {
+        let body = ecr_event(repo, tag, seed, id);
+        assert_eq!(
+            request(
+                s.addr,
+                "/webhooks/eventbridge",
+                &[("x-hoist-token", "eb-token".into())],
+                body.as_bytes()
+            ),
+            202
+        );
+    }
+    s.wait_for("two dev PRs", |f| f.state.lock().unwrap().prs.len() == 2);
+    let titles: Vec<String> = s
+        .forge
+        .state
+        .lock()
+        .unwrap()
+        .prs
+        .iter()
+        .map(|p| p.title.clone())
+        .collect();
+    assert!(
+        titles.contains(&"Promote my-app-service1 v1.4.0 to dev".to_owned()),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"Promote my-app-service2 2.4.0 to dev".to_owned()),
+        "{titles:?}"
+    );
+    // A newer image before the PR merged updates that PR in place.
+    let n = s
+        .forge
+        .state
+        .lock()
+        .unwrap()
+        .prs
+        .iter()
+        .find(|p| p.title.contains("my-app-service1"))
+        .unwrap()
+        .number;
+    let body = ecr_event("my-app-service1", "v1.4.1", "cc", "e3");
+    assert_eq!(
+        request(
+            s.addr,
+            "/webhooks/eventbridge",
+            &[("x-hoist-token", "eb-token".into())],
+            body.as_bytes()
+        ),
+        202
+    );
+    s.wait_for("the superseding update", |_| {
+        s.hoist_said(n, "♻️ Updated to v1.4.1 (was v1.4.0)")
+    });
+    assert_eq!(
+        s.forge.state.lock().unwrap().prs.len(),
+        2,
+        "updated in place, not a third PR"
+    );
+    assert_eq!(s.forge.pr(n).title, "Promote my-app-service1 v1.4.1 to dev");
+}

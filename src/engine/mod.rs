@@ -44,6 +44,7 @@ impl From<EngineError> for HandlerError {
         match e {
             EngineError::Forge(ForgeError::NotFound(_) | ForgeError::Other(_))
             | EngineError::Plan(_) => HandlerError::Permanent(e.to_string()),
+            EngineError::Waiting(w) => HandlerError::Waiting(w),
             _ => HandlerError::Retryable(e.to_string()),
         }
     }
