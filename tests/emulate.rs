@@ -254,7 +254,7 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
         .replace(
             "private_key_file: /var/run/secrets/hoist/app.pem",
             &format!(
-                "private_key_file: {}\n    installation_id: 100",
+                "private_key_file: {}\n    installation_id: 100\n    write_interval_ms: 0",
                 dir.path().join("app.pem").display()
             ),
         )

@@ -50,6 +50,7 @@ async fn calls_per_operation() {
         "gitops",
         "main",
         "squash",
+        std::time::Duration::ZERO,
         Auth::Token("t".into()),
     )
     .await

@@ -73,6 +73,7 @@ async fn setup() -> Setup {
         "gitops",
         "main",
         "squash",
+        std::time::Duration::ZERO,
         Auth::App {
             app_id: 12345,
             private_key_pem: pem,
@@ -282,4 +283,59 @@ async fn the_full_path_over_http() {
     );
     let reactions = s.forge.state.lock().unwrap().reactions.len();
     assert_eq!(reactions, 4, "👀 and 🚀 on each /promote");
+}
+
+/// GitHub's secondary limits ask for spacing out content-creating requests: with a
+/// write interval set, no two writes reach the server closer than it. (A lower bound
+/// the adapter enforces, not a speed measurement.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_paced() {
+    let dir = tempfile::tempdir().unwrap();
+    let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+    let argo = MemoryArgo::default();
+    let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
+    let interval = std::time::Duration::from_millis(150);
+    let github = GitHub::connect(
+        &url,
+        "acme",
+        "gitops",
+        "main",
+        "squash",
+        interval,
+        Auth::Token("t".into()),
+    )
+    .await
+    .unwrap();
+    let engine = Engine {
+        config: Arc::new(Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap()),
+        forge: github,
+        argocd: ArgoClient::new(&url, "t".into()).unwrap(),
+        registry: NoRegistry,
+        store: Store::open(&dir.path().join("h.db")).unwrap(),
+        repo_name: "acme/gitops".into(),
+    };
+    let _ = engine
+        .handle(Event::ImagePushed {
+            image: IMAGE.into(),
+            tag: "v1.4.0".into(),
+            digest: digest(),
+            time: "t".into(),
+        })
+        .await;
+    let s = forge.state.lock().unwrap();
+    let writes: Vec<std::time::Instant> = s
+        .http
+        .iter()
+        .zip(&s.http_at)
+        .filter(|(c, _)| !c.starts_with("GET"))
+        .map(|(_, at)| *at)
+        .collect();
+    assert_eq!(writes.len(), 3, "{:?}", s.http);
+    for pair in writes.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= interval - std::time::Duration::from_millis(5),
+            "{:?}",
+            pair[1] - pair[0]
+        );
+    }
 }

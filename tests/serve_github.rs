@@ -187,7 +187,7 @@ fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
         )
         .replace(
             "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
-            "    token_env: TEST_GITHUB_TOKEN\n",
+            "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n",
         )
         .replace("url: https://argocd.example.com", &format!("url: {url}"));
     let cfg = dir.path().join("hoist.yaml");

@@ -82,7 +82,8 @@ pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
         MergeMethod::Merge => "merge",
         MergeMethod::Rebase => "rebase",
     };
-    let forge = GitHub::connect(&g.api_url, &g.owner, &g.repo, &g.base, method, auth)
+    let pacing = std::time::Duration::from_millis(g.write_interval_ms);
+    let forge = GitHub::connect(&g.api_url, &g.owner, &g.repo, &g.base, method, pacing, auth)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to GitHub at {}: {e}", g.api_url))?;
     let argocd = match &config.argocd {

@@ -95,6 +95,14 @@ pub struct GitHub {
     /// run Hoist as a GitHub App in production.
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Least milliseconds between two content-creating requests (POST, PUT, PATCH,
+    /// DELETE), which GitHub's secondary rate limits ask for.
+    #[serde(default = "default_write_interval_ms")]
+    pub write_interval_ms: u64,
+}
+
+fn default_write_interval_ms() -> u64 {
+    1000
 }
 
 fn default_base() -> String {

@@ -39,6 +39,10 @@ pub struct GitHub {
     base: String,
     merge_method: &'static str,
     me: Actor,
+    /// When the last content-creating request went out, and the least time between two:
+    /// GitHub's secondary limits ask for spacing writes out per installation.
+    last_write: tokio::sync::Mutex<std::time::Instant>,
+    write_interval: Duration,
     /// Blob shas of files read, by (path, commit): the contents API needs the old blob's
     /// sha to replace it, and this saves reading the file twice.
     blobs: Mutex<HashMap<(String, String), String>>,
@@ -290,6 +294,7 @@ impl GitHub {
         repo: &str,
         base: &str,
         merge_method: &'static str,
+        write_interval: Duration,
         auth: Auth,
     ) -> Result<Self> {
         let builder = || {
@@ -364,7 +369,20 @@ impl GitHub {
             merge_method,
             me,
             blobs: Mutex::new(HashMap::new()),
+            last_write: tokio::sync::Mutex::new(std::time::Instant::now() - write_interval),
+            write_interval,
         })
+    }
+
+    /// Waits until the next content-creating request may go out.
+    async fn pace(&self) {
+        let mut last = self.last_write.lock().await;
+        let next = *last + self.write_interval;
+        let now = std::time::Instant::now();
+        if next > now {
+            tokio::time::sleep(next - now).await;
+        }
+        *last = std::time::Instant::now();
     }
 
     fn path(&self, rest: &str) -> String {
@@ -509,6 +527,7 @@ impl Forge for GitHub {
     ) -> Result<String> {
         let r: Result<String> = async {
             // The branch starts at `base`: created, or forced back if it exists.
+            self.pace().await;
             let created = self
                 .client
                 .post::<_, serde_json::Value>(
@@ -519,6 +538,7 @@ impl Forge for GitHub {
             match created.map_err(map) {
                 Ok(_) => {}
                 Err(ForgeError::Conflict(_)) => {
+                    self.pace().await;
                     self.client
                         .patch::<serde_json::Value, _, _>(
                             self.path(&format!("git/refs/heads/{branch}")),
@@ -556,6 +576,7 @@ impl Forge for GitHub {
             if let Some(b) = blob {
                 body["sha"] = b.into();
             }
+            self.pace().await;
             let w: Written = self
                 .client
                 .put(
@@ -573,6 +594,7 @@ impl Forge for GitHub {
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
         let r: Result<()> = async {
+            self.pace().await;
             let r = self
                 .client
                 .delete::<NoBody, _, ()>(self.path(&format!("git/refs/heads/{branch}")), None)
@@ -646,6 +668,7 @@ impl Forge for GitHub {
         body: &str,
     ) -> Result<PullRequest> {
         let r: Result<PullRequest> = async {
+            self.pace().await;
             let p: Pull = self
                 .client
                 .post(
@@ -663,6 +686,7 @@ impl Forge for GitHub {
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
         let r: Result<()> = async {
+            self.pace().await;
             self.client
                 .patch::<serde_json::Value, _, _>(
                     self.path(&format!("pulls/{number}")),
@@ -697,6 +721,7 @@ impl Forge for GitHub {
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         let r: Result<()> = async {
+            self.pace().await;
             self.client
                 .post::<_, serde_json::Value>(
                     self.path(&format!("issues/{number}/comments")),
@@ -718,6 +743,7 @@ impl Forge for GitHub {
                 Reaction::Rocket => "rocket",
                 Reaction::Confused => "confused",
             };
+            self.pace().await;
             self.client
                 .post::<_, serde_json::Value>(
                     self.path(&format!("issues/comments/{comment_id}/reactions")),
@@ -876,6 +902,7 @@ impl Forge for GitHub {
                 Conclusion::Pending => body["status"] = "in_progress".into(),
             }
 
+            self.pace().await;
             self.client
                 .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
                 .await
@@ -895,6 +922,7 @@ impl Forge for GitHub {
         message: &str,
     ) -> Result<String> {
         let r: Result<String> = async {
+            self.pace().await;
             let m: Merged = self
                 .client
                 .put(

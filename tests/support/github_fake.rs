@@ -95,12 +95,11 @@ fn forge_error(e: ForgeError) -> Response {
 impl Fake {
     async fn handle(&self, method: Method, uri: Uri, body: Bytes) -> Response {
         let path = uri.path().to_owned();
-        self.forge
-            .state
-            .lock()
-            .unwrap()
-            .http
-            .push(format!("{method} {path}"));
+        {
+            let mut st = self.forge.state.lock().unwrap();
+            st.http.push(format!("{method} {path}"));
+            st.http_at.push(std::time::Instant::now());
+        }
         let query: std::collections::HashMap<String, String> = uri
             .query()
             .unwrap_or_default()

@@ -45,8 +45,9 @@ pub struct State {
     pub fail_reactions: bool,
     /// Known users by login, for routes that name a user.
     pub users: HashMap<String, Actor>,
-    /// Every HTTP request the GitHub fake served, as `METHOD /route`.
+    /// Every HTTP request the GitHub fake served, as `METHOD /route`, and when.
     pub http: Vec<String>,
+    pub http_at: Vec<std::time::Instant>,
 }
 
 #[derive(Clone)]
