@@ -339,3 +339,30 @@ async fn writes_are_paced() {
         );
     }
 }
+
+/// Reconcile polls the same lists again and again: with ETags, an unchanged list is a
+/// 304, which GitHub does not count against the rate limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_is_conditional() {
+    let s = setup().await;
+    s.deliver(Event::ImagePushed {
+        image: IMAGE.into(),
+        tag: "v1.4.0".into(),
+        digest: digest(),
+        time: "t".into(),
+    })
+    .await;
+    s.engine.reconcile().await.unwrap();
+    let before = s.forge.state.lock().unwrap().not_modified;
+    s.engine.reconcile().await.unwrap();
+    let after = s.forge.state.lock().unwrap().not_modified;
+    assert!(
+        after > before,
+        "the second pass got 304s for what had not changed"
+    );
+    assert_eq!(
+        s.forge.pr(1).state,
+        PrState::Open,
+        "and still saw the open PR"
+    );
+}

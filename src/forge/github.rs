@@ -46,7 +46,15 @@ pub struct GitHub {
     /// Blob shas of files read, by (path, commit): the contents API needs the old blob's
     /// sha to replace it, and this saves reading the file twice.
     blobs: Mutex<HashMap<(String, String), String>>,
+    /// The API root, for requests built outside octocrab's routing.
+    api: String,
+    /// ETag and body of earlier GETs: a `304 Not Modified` answer costs no rate limit,
+    /// which keeps reconcile's polling cheap.
+    etags: Mutex<HashMap<String, (http::HeaderValue, bytes::Bytes)>>,
 }
+
+/// More cached responses than this and the cache starts over.
+const MAX_ETAGS: usize = 2_000;
 
 #[derive(Deserialize)]
 struct User {
@@ -370,6 +378,8 @@ impl GitHub {
             me,
             blobs: Mutex::new(HashMap::new()),
             last_write: tokio::sync::Mutex::new(std::time::Instant::now() - write_interval),
+            api: api_url.trim_end_matches('/').to_owned(),
+            etags: Mutex::new(HashMap::new()),
             write_interval,
         })
     }
@@ -389,12 +399,50 @@ impl GitHub {
         format!("/repos/{}/{}/{rest}", self.owner, self.repo)
     }
 
+    /// A GET through octocrab's stack (auth, retries), conditional on the ETag of the
+    /// last answer to the same URL; records the rate-limit budget left.
     async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
+        use http_body_util::BodyExt;
         debug!(route = rest, "GET");
-        self.client
-            .get(self.path(rest), None::<&()>)
+        let url = format!("{}{}", self.api, self.path(rest));
+        let cached = self.etags.lock().expect("etag cache").get(&url).cloned();
+        let mut headers = http::HeaderMap::new();
+        if let Some((etag, _)) = &cached {
+            headers.insert(http::header::IF_NONE_MATCH, etag.clone());
+        }
+        let res = self
+            .client
+            ._get_with_headers(url.as_str(), Some(headers))
             .await
-            .map_err(map)
+            .map_err(map)?;
+        if let Some(left) = res
+            .headers()
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok()?.parse::<f64>().ok())
+        {
+            metrics::gauge!("hoist_forge_rate_limit_remaining").set(left);
+        }
+        let body = match (res.status(), cached) {
+            (http::StatusCode::NOT_MODIFIED, Some((_, body))) => {
+                metrics::counter!("hoist_forge_not_modified_total").increment(1);
+                body
+            }
+            _ => {
+                let res = octocrab::map_github_error(res).await.map_err(map)?;
+                let etag = res.headers().get(http::header::ETAG).cloned();
+                let body = res.into_body().collect().await.map_err(map)?.to_bytes();
+                if let Some(etag) = etag {
+                    let mut cache = self.etags.lock().expect("etag cache");
+                    if cache.len() >= MAX_ETAGS {
+                        cache.clear();
+                    }
+                    cache.insert(url, (etag, body.clone()));
+                }
+                body
+            }
+        };
+        serde_json::from_slice(&body)
+            .map_err(|e| ForgeError::Other(format!("GET {rest}: unexpected response: {e}")))
     }
 
     /// Every page of a list endpoint (100 a page, at most 20 pages).

@@ -35,10 +35,33 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
         owner: "acme".into(),
         repo: "gitops".into(),
     });
-    let app = Router::new().fallback(move |m: Method, u: Uri, b: Bytes| {
-        let fake = fake.clone();
-        async move { fake.handle(m, u, b).await }
-    });
+    let app = Router::new().fallback(
+        move |m: Method, u: Uri, h: axum::http::HeaderMap, b: Bytes| {
+            let fake = fake.clone();
+            async move {
+                let get = m == Method::GET;
+                let res = fake.handle(m, u, b).await;
+                if !get || res.status() != StatusCode::OK {
+                    return res;
+                }
+                // ETags as GitHub sends them: a matching If-None-Match gets 304 and no body.
+                let (mut parts, body) = res.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let etag = format!("\"{:016x}\"", {
+                    use std::hash::{Hash, Hasher};
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    bytes.hash(&mut hasher);
+                    hasher.finish()
+                });
+                if h.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+                    fake.forge.state.lock().unwrap().not_modified += 1;
+                    return StatusCode::NOT_MODIFIED.into_response();
+                }
+                parts.headers.insert("etag", etag.parse().unwrap());
+                Response::from_parts(parts, axum::body::Body::from(bytes))
+            }
+        },
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

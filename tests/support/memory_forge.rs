@@ -48,6 +48,8 @@ pub struct State {
     /// Every HTTP request the GitHub fake served, as `METHOD /route`, and when.
     pub http: Vec<String>,
     pub http_at: Vec<std::time::Instant>,
+    /// GETs the fake answered `304 Not Modified`.
+    pub not_modified: usize,
 }
 
 #[derive(Clone)]
