@@ -39,6 +39,17 @@ fn renovate() -> Actor {
     }
 }
 
+/// The example config, with Argo CD's health debounce off so verification is immediate
+/// (one test turns it back on).
+fn example_config() -> String {
+    std::fs::read_to_string("config/hoist.example.yaml")
+        .unwrap()
+        .replace(
+            "token_env: ARGOCD_TOKEN",
+            "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+        )
+}
+
 fn digest(seed: &str) -> String {
     format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
 }
@@ -56,7 +67,7 @@ struct Tester {
 impl Tester {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap();
+        let config = Config::parse(&example_config(), "hoist.yaml").unwrap();
         let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
         {
             let mut s = forge.state.lock().unwrap();
@@ -713,12 +724,10 @@ async fn the_ledger_is_rebuilt_from_the_forge() {
 
 #[tokio::test]
 async fn an_automatic_stage_downstream_opens_once_verified_upstream() {
-    let text = std::fs::read_to_string("config/hoist.example.yaml")
-        .unwrap()
-        .replace(
-            "gate: { command: true, promoters: [\"@acme/qa\"] }",
-            "auto: true",
-        );
+    let text = example_config().replace(
+        "gate: { command: true, promoters: [\"@acme/qa\"] }",
+        "auto: true",
+    );
     let mut t = Tester::new();
     t.engine.config = Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
     t.push("v1.4.0", "a1").await;
@@ -925,4 +934,29 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
     })
     .await;
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
+}
+
+#[tokio::test]
+async fn healthy_must_hold_for_the_debounce() {
+    let mut t = Tester::new();
+    let text = example_config().replace("health_debounce_seconds: 0", "health_debounce_seconds: 1");
+    t.engine.config = Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    t.argo_syncs(1, "a1").await;
+    let ledger = t
+        .engine
+        .store
+        .ledger_get("my-app-service1", "dev", &digest("a1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ledger.verified_at.is_none(),
+        "Healthy a moment ago is not verified yet"
+    );
+    // Not a speed measurement: the debounce is a lower bound Hoist must wait out.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    t.engine.reconcile().await.unwrap();
+    t.expect_comment(1, "✅ Verified in **dev**");
 }

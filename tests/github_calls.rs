@@ -56,7 +56,18 @@ async fn calls_per_operation() {
     .await
     .unwrap();
     let engine = Engine {
-        config: Arc::new(Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap()),
+        config: Arc::new(
+            Config::parse(
+                &std::fs::read_to_string("config/hoist.example.yaml")
+                    .unwrap()
+                    .replace(
+                        "token_env: ARGOCD_TOKEN",
+                        "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+                    ),
+                "hoist.yaml",
+            )
+            .unwrap(),
+        ),
         forge: github,
         argocd: hoist::argocd::ArgoClient::new(&url, "t".into()).unwrap(),
         registry: NoRegistry,

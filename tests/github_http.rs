@@ -88,7 +88,18 @@ async fn setup() -> Setup {
         "Hoist knows its own bot identity"
     );
     let engine = Engine {
-        config: Arc::new(Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap()),
+        config: Arc::new(
+            Config::parse(
+                &std::fs::read_to_string("config/hoist.example.yaml")
+                    .unwrap()
+                    .replace(
+                        "token_env: ARGOCD_TOKEN",
+                        "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+                    ),
+                "hoist.yaml",
+            )
+            .unwrap(),
+        ),
         forge: github,
         argocd: ArgoClient::new(&url, "argocd-token".into()).unwrap(),
         registry: NoRegistry,
@@ -307,7 +318,18 @@ async fn writes_are_paced() {
     .await
     .unwrap();
     let engine = Engine {
-        config: Arc::new(Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap()),
+        config: Arc::new(
+            Config::parse(
+                &std::fs::read_to_string("config/hoist.example.yaml")
+                    .unwrap()
+                    .replace(
+                        "token_env: ARGOCD_TOKEN",
+                        "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+                    ),
+                "hoist.yaml",
+            )
+            .unwrap(),
+        ),
         forge: github,
         argocd: ArgoClient::new(&url, "t".into()).unwrap(),
         registry: NoRegistry,

@@ -189,7 +189,11 @@ fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
             "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
             "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n",
         )
-        .replace("url: https://argocd.example.com", &format!("url: {url}"));
+        .replace("url: https://argocd.example.com", &format!("url: {url}"))
+        .replace(
+            "token_env: ARGOCD_TOKEN",
+            "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+        );
     let cfg = dir.path().join("hoist.yaml");
     std::fs::write(&cfg, config).unwrap();
     let addr = TcpListener::bind("127.0.0.1:0")

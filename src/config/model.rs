@@ -262,4 +262,12 @@ pub struct ArgoCd {
     pub url: String,
     /// Environment variable holding an Argo CD API token.
     pub token_env: String,
+    /// Seconds an application must stay Healthy at the merged revision before the
+    /// promotion counts as verified.
+    #[serde(default = "default_health_debounce")]
+    pub health_debounce_seconds: u64,
+}
+
+fn default_health_debounce() -> u64 {
+    30
 }

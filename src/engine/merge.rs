@@ -316,10 +316,37 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .argocd_app
             .as_deref()
             .map(|t| expand(t, &meta.service, &meta.stage));
+        // The ledger row exists before anything is recorded on it (a merge Hoist did not see).
+        self.store
+            .ledger_opened(&freight, &meta.stage, number, &meta.requested_by)
+            .await?;
         if let Some(app) = &app {
             match self.argocd.application(app).await {
-                Ok(Some(status)) => argocd::verify(&status, merge_sha, &freight)
-                    .map_err(|why| EngineError::Waiting(format!("{app}: {why}")))?,
+                Ok(Some(status)) => {
+                    if let Err(why) = argocd::verify(&status, merge_sha, &freight) {
+                        self.store
+                            .forget_healthy(&meta.service, &meta.stage, &meta.digest)
+                            .await?;
+                        return Err(EngineError::Waiting(format!("{app}: {why}")));
+                    }
+                    // Healthy must hold for the debounce: a rollout can look healthy a
+                    // moment before its pods start failing.
+                    let debounce = self
+                        .config
+                        .argocd
+                        .as_ref()
+                        .map_or(0, |a| a.health_debounce_seconds);
+                    let since = self
+                        .store
+                        .healthy_since(&meta.service, &meta.stage, &meta.digest)
+                        .await?;
+                    let held = crate::store::now_ms() - since;
+                    if held < debounce as i64 * 1000 {
+                        return Err(EngineError::Waiting(format!(
+                            "{app} is Healthy; waiting until it has been for {debounce}s"
+                        )));
+                    }
+                }
                 Ok(None) => {
                     return Err(EngineError::Waiting(format!(
                         "Argo CD has no application {app}"

@@ -160,6 +160,40 @@ pub struct DagOverride {
 }
 
 impl Store {
+    /// When Argo CD was first seen running this promotion healthy (recording now if it
+    /// was not seen before).
+    pub async fn healthy_since(&self, service: &str, stage: &str, digest: &str) -> Result<i64> {
+        let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "UPDATE promotions SET healthy_since = ?4 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND healthy_since IS NULL",
+                params![a, b, d, now_ms()],
+            )?;
+            Ok(c.query_row(
+                "SELECT healthy_since FROM promotions WHERE service = ?1 AND stage = ?2 AND digest = ?3",
+                params![a, b, d],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten()
+            .unwrap_or_else(now_ms))
+        })
+        .await
+    }
+
+    /// The application stopped looking right: the debounce starts over next time.
+    pub async fn forget_healthy(&self, service: &str, stage: &str, digest: &str) -> Result<()> {
+        let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "UPDATE promotions SET healthy_since = NULL WHERE service = ?1 AND stage = ?2 AND digest = ?3",
+                params![a, b, d],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn record_override(&self, pr: u64, sha: &str, by: &str, reason: &str) -> Result<()> {
         let (sha, by, reason) = (sha.to_owned(), by.to_owned(), reason.to_owned());
         self.call(move |c, _| {

@@ -60,6 +60,8 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL,
         PRIMARY KEY (pr, sha)
     );",
+    // 5: when Argo CD was first seen running a promotion healthy, for the debounce.
+    "ALTER TABLE promotions ADD COLUMN healthy_since INTEGER;",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
