@@ -24,6 +24,9 @@ pub struct AppStatus {
 }
 
 pub trait ArgoCd: Send + Sync + 'static {
+    /// Asks Argo CD to compare the application with Git now, instead of at its next poll
+    /// (`GET /api/v1/applications/{name}?refresh=normal`).
+    fn refresh(&self, name: &str) -> impl Future<Output = Result<(), String>> + Send;
     /// The manifests Argo CD renders for `name` at `revision`
     /// (`GET /api/v1/applications/{name}/manifests?revision=`).
     fn manifests(
@@ -185,6 +188,17 @@ struct Manifests {
 }
 
 impl ArgoCd for ArgoClient {
+    async fn refresh(&self, name: &str) -> Result<(), String> {
+        self.http
+            .get::<serde_json::Value, _, ()>(
+                format!("/api/v1/applications/{name}?refresh=normal"),
+                None,
+            )
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
     async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, String> {
         self.http
             .get::<Manifests, _, ()>(
@@ -220,6 +234,10 @@ impl ArgoCd for ArgoClient {
 pub struct NoArgoCd;
 
 impl ArgoCd for NoArgoCd {
+    async fn refresh(&self, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     async fn manifests(&self, name: &str, _: &str) -> Result<Vec<String>, String> {
         Err(format!(
             "no Argo CD is configured, but the application {name} was asked for"

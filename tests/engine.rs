@@ -315,6 +315,11 @@ async fn the_full_path_dev_uat_prod() {
         PrState::Merged,
         "dev has no human gate"
     );
+    assert_eq!(
+        *t.argo.refreshed.lock().unwrap(),
+        ["my-app-service1-dev"],
+        "Argo CD is asked to look now"
+    );
     assert!(t.forge.base_file(DEV).unwrap().contains("newTag: v1.4.0"));
     // Merged is not verified: nothing is said until Argo CD runs it.
     t.argo_syncs(1, "a1").await;

@@ -19,6 +19,13 @@ pub enum Argo {
 }
 
 impl ArgoCd for Argo {
+    async fn refresh(&self, name: &str) -> Result<(), String> {
+        match self {
+            Argo::Client(c) => c.refresh(name).await,
+            Argo::Absent => Ok(()),
+        }
+    }
+
     async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, String> {
         match self {
             Argo::Client(c) => c.manifests(name, revision).await,

@@ -246,6 +246,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 if let Err(e) = self.forge.delete_branch(&pr.head_ref).await {
                     warn!(error = %e, "cannot delete the merged branch");
                 }
+                // Argo CD polls Git every few minutes: ask it to look now.
+                if let Some(app) = st
+                    .argocd_app
+                    .as_deref()
+                    .map(|t| expand(t, &meta.service, &meta.stage))
+                    && let Err(e) = self.argocd.refresh(&app).await
+                {
+                    warn!(error = %e, app, "cannot ask Argo CD to refresh; it will notice on its own");
+                }
                 self.verify(number, &meta, &sha).await
             }
             // The head moved since we looked: the event for the new head decides.

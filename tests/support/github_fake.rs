@@ -170,6 +170,11 @@ impl Fake {
                     Err(e) => status(400, &e),
                 };
             }
+            ("GET", ["api", "v1", "applications", name]) if query.get("refresh").is_some() => {
+                use hoist::argocd::ArgoCd;
+                self.argo.refresh(name).await.unwrap();
+                return ok(json!({"metadata": {"name": name}}));
+            }
             ("GET", ["api", "v1", "applications", name]) => {
                 let apps = self.argo.apps.lock().unwrap();
                 return match apps.get(*name) {

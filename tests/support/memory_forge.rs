@@ -652,6 +652,8 @@ pub struct MemoryArgo {
     pub apps: Arc<Mutex<HashMap<String, AppStatus>>>,
     /// Applications Argo CD cannot render (a ComparisonError).
     pub render_fails: Arc<Mutex<Vec<String>>>,
+    /// Applications Hoist asked to refresh, in order.
+    pub refreshed: Arc<Mutex<Vec<String>>>,
 }
 
 impl MemoryArgo {
@@ -673,6 +675,11 @@ impl MemoryArgo {
 }
 
 impl ArgoCd for MemoryArgo {
+    async fn refresh(&self, name: &str) -> std::result::Result<(), String> {
+        self.refreshed.lock().unwrap().push(name.into());
+        Ok(())
+    }
+
     async fn manifests(
         &self,
         name: &str,
