@@ -170,7 +170,7 @@ impl Fake {
                     Err(e) => status(400, &e),
                 };
             }
-            ("GET", ["api", "v1", "applications", name]) if query.get("refresh").is_some() => {
+            ("GET", ["api", "v1", "applications", name]) if query.contains_key("refresh") => {
                 use hoist::argocd::ArgoCd;
                 self.argo.refresh(name).await.unwrap();
                 return ok(json!({"metadata": {"name": name}}));
