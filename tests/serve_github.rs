@@ -200,6 +200,9 @@ fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
         .unwrap()
         .local_addr()
         .unwrap();
+    // The fake delivers GitHub's own pull_request events (opened, closed) to hoist serve.
+    forge.state.lock().unwrap().webhook =
+        Some((format!("http://{addr}/webhooks/github"), SECRET.into()));
     let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args([
             "serve",

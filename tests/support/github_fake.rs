@@ -116,6 +116,37 @@ fn forge_error(e: ForgeError) -> Response {
 }
 
 impl Fake {
+    /// Delivers a signed `pull_request` webhook for `pr`, as GitHub does after it opens
+    /// or merges one, when a target is set. Delivery happens in the background.
+    fn deliver_pull_request(&self, action: &str, pr: &PullRequest) {
+        let Some((url, secret)) = self.forge.state.lock().unwrap().webhook.clone() else {
+            return;
+        };
+        let mut p = pull(pr);
+        p["merged"] = (pr.state == PrState::Merged).into();
+        p["user"] = user(&self.forge.me_actor());
+        let body = json!({"action": action, "number": pr.number, "pull_request": p,
+                          "repository": {"full_name": format!("{}/{}", self.owner, self.repo)}, "installation": {"id": 7}})
+        .to_string();
+        let sig = hoist::ingress::signature::Secrets::from_list(&secret)
+            .sign_github(body.as_bytes())
+            .unwrap();
+        let delivery = format!("fake-{action}-{}-{}", pr.number, pr.head_sha);
+        tokio::spawn(async move {
+            use hyper_util::client::legacy::Client;
+            let client: Client<_, axum::body::Body> =
+                Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+            let req = axum::http::Request::post(url)
+                .header("x-github-event", "pull_request")
+                .header("x-github-delivery", delivery)
+                .header("x-hub-signature-256", sig)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let _ = client.request(req).await;
+        });
+    }
+
     async fn handle(&self, method: Method, uri: Uri, body: Bytes) -> Response {
         let path = uri.path().to_owned();
         {
@@ -305,7 +336,10 @@ impl Fake {
                     )
                     .await
                 {
-                    Ok(p) => (StatusCode::CREATED, axum::Json(pull(&p))).into_response(),
+                    Ok(p) => {
+                        self.deliver_pull_request("opened", &p);
+                        (StatusCode::CREATED, axum::Json(pull(&p))).into_response()
+                    }
                     Err(e) => forge_error(e),
                 }
             }
@@ -388,9 +422,12 @@ impl Fake {
                     .merge(n, body["sha"].as_str().unwrap_or_default(), "", "")
                     .await
                 {
-                    Ok(sha) => ok(
-                        json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
-                    ),
+                    Ok(sha) => {
+                        self.deliver_pull_request("closed", &f.pr(n));
+                        ok(
+                            json!({"sha": sha, "merged": true, "message": "Pull Request successfully merged"}),
+                        )
+                    }
                     Err(ForgeError::Conflict(m)) if m.contains("head moved") => status(
                         409,
                         "Head branch was modified. Review and try the merge again.",

@@ -50,6 +50,8 @@ pub struct State {
     pub http_at: Vec<std::time::Instant>,
     /// GETs the fake answered `304 Not Modified`.
     pub not_modified: usize,
+    /// Where the GitHub fake delivers webhooks, and the secret it signs them with.
+    pub webhook: Option<(String, String)>,
 }
 
 #[derive(Clone)]
