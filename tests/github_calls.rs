@@ -4,15 +4,9 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use hoist::config::Config;
-use hoist::engine::Engine;
 use hoist::event::{CheckSource, Event, RepoRef};
-use hoist::forge::github::{Auth, GitHub};
+use hoist::forge::github::Auth;
 use hoist::forge::{Check, Permission, PrState};
-use hoist::registry::NoRegistry;
-use hoist::store::Store;
 use hoist::worker::Handler;
 use support::memory_forge::{MemoryArgo, MemoryForge, user};
 
@@ -44,36 +38,13 @@ async fn calls_per_operation() {
         .insert("acme/qa".into(), vec![10]);
     let argo = MemoryArgo::default();
     let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
-    let github = GitHub::connect(
+    let engine = support::http_engine::http_engine(
         &url,
-        "acme",
-        "gitops",
-        "main",
-        "squash",
+        &dir.path().join("h.db"),
         std::time::Duration::ZERO,
         Auth::Token("t".into()),
     )
-    .await
-    .unwrap();
-    let engine = Engine {
-        config: Arc::new(
-            Config::parse(
-                &std::fs::read_to_string("config/hoist.example.yaml")
-                    .unwrap()
-                    .replace(
-                        "token_env: ARGOCD_TOKEN",
-                        "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
-                    ),
-                "hoist.yaml",
-            )
-            .unwrap(),
-        ),
-        forge: github,
-        argocd: hoist::argocd::ArgoClient::new(&url, "t".into()).unwrap(),
-        registry: NoRegistry,
-        store: Store::open(&dir.path().join("h.db")).unwrap(),
-        repo_name: "acme/gitops".into(),
-    };
+    .await;
     let take = || std::mem::take(&mut forge.state.lock().unwrap().http);
     take();
     let digest = format!("sha256:{}", "ef".repeat(32));

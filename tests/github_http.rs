@@ -4,16 +4,9 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use hoist::argocd::ArgoClient;
-use hoist::config::Config;
-use hoist::engine::Engine;
 use hoist::event::{Actor, CheckSource, Event, RepoRef, ReviewState};
-use hoist::forge::github::{Auth, GitHub};
+use hoist::forge::github::Auth;
 use hoist::forge::{Permission, PrState};
-use hoist::registry::NoRegistry;
-use hoist::store::Store;
 use hoist::worker::Handler;
 use support::memory_forge::{MemoryArgo, MemoryForge, review, user};
 
@@ -38,7 +31,7 @@ fn app_key(dir: &std::path::Path) -> String {
 }
 
 struct Setup {
-    engine: Engine<GitHub, ArgoClient, NoRegistry>,
+    engine: support::http_engine::HttpEngine,
     forge: MemoryForge,
     argo: MemoryArgo,
     _dir: tempfile::TempDir,
@@ -67,12 +60,9 @@ async fn setup() -> Setup {
     let argo = MemoryArgo::default();
     let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
     let pem = app_key(dir.path());
-    let github = GitHub::connect(
+    let engine = support::http_engine::http_engine(
         &url,
-        "acme",
-        "gitops",
-        "main",
-        "squash",
+        &dir.path().join("hoist.db"),
         std::time::Duration::ZERO,
         Auth::App {
             app_id: 12345,
@@ -80,32 +70,12 @@ async fn setup() -> Setup {
             installation_id: None,
         },
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
-        hoist::forge::Forge::me(&github).login,
+        hoist::forge::Forge::me(&engine.forge).login,
         "hoist[bot]",
         "Hoist knows its own bot identity"
     );
-    let engine = Engine {
-        config: Arc::new(
-            Config::parse(
-                &std::fs::read_to_string("config/hoist.example.yaml")
-                    .unwrap()
-                    .replace(
-                        "token_env: ARGOCD_TOKEN",
-                        "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
-                    ),
-                "hoist.yaml",
-            )
-            .unwrap(),
-        ),
-        forge: github,
-        argocd: ArgoClient::new(&url, "argocd-token".into()).unwrap(),
-        registry: NoRegistry,
-        store: Store::open(&dir.path().join("hoist.db")).unwrap(),
-        repo_name: "acme/gitops".into(),
-    };
     forge.state.lock().unwrap().calls.clear();
     Setup {
         engine,
@@ -306,36 +276,13 @@ async fn writes_are_paced() {
     let argo = MemoryArgo::default();
     let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
     let interval = std::time::Duration::from_millis(150);
-    let github = GitHub::connect(
+    let engine = support::http_engine::http_engine(
         &url,
-        "acme",
-        "gitops",
-        "main",
-        "squash",
+        &dir.path().join("h.db"),
         interval,
         Auth::Token("t".into()),
     )
-    .await
-    .unwrap();
-    let engine = Engine {
-        config: Arc::new(
-            Config::parse(
-                &std::fs::read_to_string("config/hoist.example.yaml")
-                    .unwrap()
-                    .replace(
-                        "token_env: ARGOCD_TOKEN",
-                        "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
-                    ),
-                "hoist.yaml",
-            )
-            .unwrap(),
-        ),
-        forge: github,
-        argocd: ArgoClient::new(&url, "t".into()).unwrap(),
-        registry: NoRegistry,
-        store: Store::open(&dir.path().join("h.db")).unwrap(),
-        repo_name: "acme/gitops".into(),
-    };
+    .await;
     let _ = engine
         .handle(Event::ImagePushed {
             image: IMAGE.into(),

@@ -1,4 +1,5 @@
 //! Test support shared by the integration tests.
 
 pub mod github_fake;
+pub mod http_engine;
 pub mod memory_forge;
