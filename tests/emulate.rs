@@ -278,6 +278,8 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
             .arg("--db")
             .arg(dir.path().join("hoist.db"))
             .env("HOIST_WEBHOOK_SECRETS", SECRET)
+            // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("HOIST_EVENTBRIDGE_TOKEN", "eb")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -216,6 +216,8 @@ fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
         .arg("--db")
         .arg(dir.path().join("hoist.db"))
         .env("HOIST_WEBHOOK_SECRETS", SECRET)
+        // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
         .env("TEST_GITHUB_TOKEN", "ghp_test")
         .env("ARGOCD_TOKEN", "argo-token")
@@ -381,6 +383,7 @@ fn hoist_serve_promotes_through_github_over_http() {
         .arg(dir.path().join("rebuilt.db"))
         .env("TEST_GITHUB_TOKEN", "ghp_test")
         .env("ARGOCD_TOKEN", "argo-token")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "error")
         .output()
         .unwrap();

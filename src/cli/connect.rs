@@ -9,7 +9,7 @@ use crate::argocd::{AppStatus, ArgoCd, ArgoClient};
 use crate::config::{Config, Forge as ForgeConfig, MergeMethod};
 use crate::engine::Engine;
 use crate::forge::github::{Auth, GitHub};
-use crate::registry::NoRegistry;
+use crate::registry::ecr::Ecr;
 use crate::store::Store;
 
 /// Argo CD when the config has it; without it no stage names an app.
@@ -45,7 +45,7 @@ impl ArgoCd for Argo {
     }
 }
 
-pub type RealEngine = Engine<GitHub, Argo, NoRegistry>;
+pub type RealEngine = Engine<GitHub, Argo, Ecr>;
 
 fn env(name: &str) -> Result<String> {
     std::env::var(name).with_context(|| format!("environment variable {name} is not set"))
@@ -100,11 +100,13 @@ pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
         None => Argo::Absent,
     };
     let repo_name = format!("{}/{}", g.owner, g.repo);
+    // ECR, for reconcile to find pushes whose events never arrived.
+    let registry = Ecr::from_env().await;
     Ok(Engine {
         config: Arc::new(config),
         forge,
         argocd,
-        registry: NoRegistry,
+        registry,
         store,
         repo_name,
     })

@@ -1,6 +1,8 @@
 //! The registry port: what images a repository holds, for the reconcile pass that
 //! catches pushes whose events never arrived (ECR events are best effort).
 
+pub mod ecr;
+
 use std::future::Future;
 
 /// One tagged image in a repository.
