@@ -461,3 +461,10 @@ pub fn override_refusal(who: &str, break_glass: &[String]) -> String {
         )
     }
 }
+
+pub fn foreign_head(sha: &str, branch: &str) -> String {
+    format!(
+        "✋ {} on {branch} is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.",
+        crate::argocd::short(sha)
+    )
+}

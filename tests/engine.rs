@@ -965,3 +965,69 @@ async fn healthy_must_hold_for_the_debounce() {
     t.engine.reconcile().await.unwrap();
     t.expect_comment(1, "✅ Verified in **dev**");
 }
+
+#[tokio::test]
+async fn only_heads_hoist_wrote_are_merged() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    // Someone pushes onto Hoist's branch: the check passing must not merge their commit.
+    let theirs = t
+        .forge
+        .push_as("hoist/dev/my-app-service1", &alice(), DEV, "images: []\n");
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Open);
+    t.expect_comment(
+        1,
+        &format!(
+            "✋ {} on hoist/dev/my-app-service1 is not a commit Hoist made for this promotion",
+            &theirs[..7]
+        ),
+    );
+
+    // A pull request that only looks like Hoist's (branch name and body block copied) is
+    // not Hoist's either.
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    let base = t.forge.state.lock().unwrap().base.clone();
+    t.forge.create_ref("hoist/uat/my-app-service1", &base);
+    let uat = t.forge.base_file(UAT).unwrap();
+    let spec = hoist::image::ImageSpec::parse(&format!("my-app-service1:v1.4.0@{}", digest("a1")))
+        .unwrap();
+    let head = t.forge.push_as(
+        "hoist/uat/my-app-service1",
+        &alice(),
+        UAT,
+        &hoist::manifest::set_image(&uat, &spec).unwrap().text,
+    );
+    let n = t.forge.open_person_pr(
+        "hoist/uat/my-app-service1",
+        "Promote my-app-service1 v1.4.0 to uat",
+    );
+    let body = t
+        .forge
+        .pr(1)
+        .body
+        .replace("\"stage\":\"dev\"", "\"stage\":\"uat\"");
+    t.forge
+        .state
+        .lock()
+        .unwrap()
+        .prs
+        .iter_mut()
+        .find(|p| p.number == n)
+        .unwrap()
+        .body = body;
+    t.check(n, Some("success")).await;
+    assert_eq!(
+        t.forge.pr(n).state,
+        PrState::Open,
+        "a forged promotion is never merged"
+    );
+    t.expect_comment(
+        n,
+        &format!(
+            "✋ {} on hoist/uat/my-app-service1 is not a commit Hoist made",
+            &head[..7]
+        ),
+    );
+}

@@ -115,6 +115,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         };
         let head = pr.head_sha.clone();
         let short = argocd::short(&head).to_owned();
+        // A body block and a branch name can be written by anyone; the head commit cannot
+        // be faked. Hoist merges only a head it wrote for this very freight.
+        if !self
+            .store
+            .is_hoist_head(&head, &meta.service, &meta.stage, &meta.digest)
+            .await?
+        {
+            let msg = messages::foreign_head(&head, &pr.head_ref);
+            return self
+                .comment_once(number, &msg, &format!("foreign:{head}"))
+                .await;
+        }
         let mut c = Conditions::default();
 
         let checks = self.forge.checks(&head).await?;

@@ -110,7 +110,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 )));
             }
         }
-        self.forge
+        let head = self
+            .forge
             .write_branch(
                 &p.branch,
                 &base,
@@ -118,6 +119,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 &p.file.content,
                 &p.commit_message,
             )
+            .await?;
+        // Only a head Hoist wrote, for this freight, may be merged.
+        self.store
+            .record_head(&head, &freight.service, stage, freight.digest.as_str())
             .await?;
         let outcome = match &existing {
             Some(pr) => {

@@ -113,6 +113,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             self.store
                 .ledger_opened(&freight, &meta.stage, pr.number, &meta.requested_by)
                 .await?;
+            // An open PR's head is Hoist's when every commit on its branch is.
+            if pr.state == crate::forge::PrState::Open
+                && let Some(commits) = self.forge.branch_commits(&pr.head_ref).await?
+                && !commits.is_empty()
+                && commits.iter().all(|c| c.author.is(self.forge.me()))
+            {
+                self.store
+                    .record_head(&pr.head_sha, &meta.service, &meta.stage, &meta.digest)
+                    .await?;
+            }
             if let Some(sha) = &pr.merge_sha {
                 self.store
                     .ledger_merged(&meta.service, &meta.stage, &meta.digest, sha, None)

@@ -194,6 +194,56 @@ impl Store {
         .await
     }
 
+    /// Records `sha` as a head commit Hoist wrote to promote `digest` to `stage`.
+    pub async fn record_head(
+        &self,
+        sha: &str,
+        service: &str,
+        stage: &str,
+        digest: &str,
+    ) -> Result<()> {
+        let (sha, a, b, d) = (
+            sha.to_owned(),
+            service.to_owned(),
+            stage.to_owned(),
+            digest.to_owned(),
+        );
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO hoist_heads (sha, service, stage, digest) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sha) DO NOTHING",
+                params![sha, a, b, d],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether Hoist wrote `sha` to promote `digest` of `service` to `stage`.
+    pub async fn is_hoist_head(
+        &self,
+        sha: &str,
+        service: &str,
+        stage: &str,
+        digest: &str,
+    ) -> Result<bool> {
+        let (sha, a, b, d) = (
+            sha.to_owned(),
+            service.to_owned(),
+            stage.to_owned(),
+            digest.to_owned(),
+        );
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT 1 FROM hoist_heads WHERE sha = ?1 AND service = ?2 AND stage = ?3 AND digest = ?4",
+                params![sha, a, b, d],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+        .await
+    }
+
     pub async fn record_override(&self, pr: u64, sha: &str, by: &str, reason: &str) -> Result<()> {
         let (sha, by, reason) = (sha.to_owned(), by.to_owned(), reason.to_owned());
         self.call(move |c, _| {

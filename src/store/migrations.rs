@@ -62,6 +62,13 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 5: when Argo CD was first seen running a promotion healthy, for the debounce.
     "ALTER TABLE promotions ADD COLUMN healthy_since INTEGER;",
+    // 6: the head commits Hoist wrote, and for which promotion: only those merge.
+    "CREATE TABLE hoist_heads (
+        sha TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        digest TEXT NOT NULL
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
