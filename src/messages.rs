@@ -426,6 +426,11 @@ pub fn dag_check_no_digest(stage: &str, service: &str, tag: &str) -> String {
     )
 }
 
+/// A gated overlay the pull request changes, whose image Hoist cannot read at its head.
+pub fn dag_check_unreadable(stage: &str, service: &str, path: &str, why: &str) -> String {
+    format!("❌ {stage}: hoist/dag cannot tell what {path} deploys for {service}: {why}")
+}
+
 /// The `hoist/argocd` check run's summary: one line per condition (✅, ⏳ or ❌), then
 /// the rendered diff in a collapsed block (the forge cuts it to fit, and says so).
 pub fn argocd_check_summary(lines: &[(&str, &str)], diff: &str) -> String {

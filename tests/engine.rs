@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hoist::config::Config;
 use hoist::engine::Engine;
 use hoist::event::{Actor, ActorKind, CheckSource, Event, RepoRef, ReviewState};
-use hoist::forge::{Check, Permission, PrState, Reaction};
+use hoist::forge::{Check, ForgeError, Permission, PrState, Reaction};
 use hoist::store::Store;
 use hoist::worker::Handler;
 use support::memory_forge::{MemoryArgo, MemoryForge, MemoryRegistry, post_as, review, user};
@@ -455,6 +455,45 @@ async fn unauthorized_promoters_are_refused() {
 }
 
 #[tokio::test]
+async fn events_about_another_repository_are_ignored() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    let comments = t.hoist_comments().len();
+    // An org-wide hook delivers acme/other's PR #1: it is not the GitOps repository's.
+    t.deliver(Event::CommentCreated {
+        repo: RepoRef {
+            full_name: "acme/other".into(),
+            installation_id: None,
+        },
+        comment_id: 900,
+        body: "/promote uat".into(),
+        author: quinn(),
+        number: 1,
+        is_pull_request: true,
+    })
+    .await;
+    assert_eq!(t.prs(), 1, "a command from another repository opened a PR");
+    assert_eq!(t.hoist_comments().len(), comments);
+    // The repository name is matched as GitHub does, ignoring case.
+    t.deliver(Event::CommentCreated {
+        repo: RepoRef {
+            full_name: "Acme/GitOps".into(),
+            installation_id: None,
+        },
+        comment_id: 901,
+        body: "/promote uat".into(),
+        author: quinn(),
+        number: 1,
+        is_pull_request: true,
+    })
+    .await;
+    t.expect_comment(
+        1,
+        "🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.",
+    );
+}
+
+#[tokio::test]
 async fn a_newer_push_supersedes_the_open_pr() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
@@ -843,10 +882,37 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
         ("success".into(), "No gated image values change\n".into())
     );
 
+    // An edit that leaves prod's image unreadable could deploy anything: it fails.
+    t.forge.create_ref("alice/tidy", &base);
+    let head = t.forge.push_as(
+        "alice/tidy",
+        &alice(),
+        PROD,
+        &prod.replace("images:", "images: [oops"),
+    );
+    let n = t.forge.open_person_pr("alice/tidy", "tidy prod");
+    t.deliver(Event::PullRequestOpened {
+        repo: Tester::repo(),
+        pr: n,
+        head_ref: "alice/tidy".into(),
+        head_sha: head.clone(),
+        base_ref: "main".into(),
+        author: alice(),
+    })
+    .await;
+    let (conclusion, text) = dag_check(&t, &head);
+    assert_eq!(conclusion, "failure", "{text}");
+    assert!(
+        text.contains(&format!(
+            "❌ prod: hoist/dag cannot tell what {PROD} deploys for my-app-service1: it does not parse"
+        )),
+        "{text}"
+    );
+
     // Hoist's own uat PR carries freight verified in dev: it passes.
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #4");
-    let (conclusion, text) = dag_check(&t, &t.forge.pr(4).head_sha);
+    t.expect_comment(1, "🚀 Opened #5");
+    let (conclusion, text) = dag_check(&t, &t.forge.pr(5).head_sha);
     assert_eq!(conclusion, "success");
     assert!(
         text.contains("✅ uat: my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in dev"),
@@ -910,6 +976,41 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
             && text.contains("❌ Argo CD cannot render my-app-service1-dev at"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_check_run_github_refused_is_published_on_the_retry() {
+    let t = Tester::new();
+    t.forge.state.lock().unwrap().fail_call = Some((
+        "POST check-run hoist/argocd".into(),
+        ForgeError::Transient("502 Bad Gateway".into()),
+    ));
+    t.push("v1.4.0", "a1").await;
+    let head = t.forge.pr(1).head_sha;
+    assert!(
+        t.forge
+            .state
+            .lock()
+            .unwrap()
+            .checks
+            .get(&head)
+            .is_none_or(|cs| cs.iter().all(|c| c.name != "hoist/argocd")),
+        "the refused check run was published"
+    );
+    // The worker retries the event: the same content must not be skipped as unchanged.
+    let p = t.forge.pr(1);
+    t.deliver(Event::PullRequestOpened {
+        repo: Tester::repo(),
+        pr: 1,
+        head_ref: p.head_ref,
+        head_sha: p.head_sha,
+        base_ref: "main".into(),
+        author: t.forge.me_actor(),
+    })
+    .await;
+    let (conclusion, text) = argocd_check(&t, &head);
+    assert_eq!(conclusion, None, "{text}");
+    assert!(text.starts_with("Waiting\n"), "{text}");
 }
 
 #[tokio::test]

@@ -14,12 +14,20 @@ use crate::registry::Registry;
 pub const CHECK_NAME: &str = "hoist/dag";
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
-    async fn entry_at(&self, path: &str, at: &str, name: &str) -> Result<Option<ImageEntry>> {
+    /// The service's images entry in `path` at `at` (`None` when it has none); `Err`
+    /// says why the file cannot be read.
+    async fn entry_at(
+        &self,
+        path: &str,
+        at: &str,
+        name: &str,
+    ) -> Result<std::result::Result<Option<ImageEntry>, String>> {
         Ok(match self.forge.read_file(path, at).await? {
-            Some(text) => manifest::read_images(&text)
-                .ok()
-                .and_then(|e| e.into_iter().find(|e| e.name == name)),
-            None => None,
+            Some(text) => match manifest::read_images(&text) {
+                Ok(entries) => Ok(entries.into_iter().find(|e| e.name == name)),
+                Err(e) => Err(format!("it does not parse: {e}")),
+            },
+            None => Err("the file is gone".into()),
         })
     }
 
@@ -46,14 +54,30 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
                 let new = self.entry_at(&path, &pr.head_sha, name).await?;
                 let old = self.entry_at(&path, &base, name).await?;
-                let values = |e: &Option<ImageEntry>| {
-                    e.as_ref()
-                        .map(|e| (e.new_name.clone(), e.new_tag.clone(), e.digest.clone()))
+                // A change that leaves the image unreadable or removed could deploy
+                // anything: fail closed, and let `/override dag` pass a deliberate
+                // restructuring.
+                let e = match (new, old) {
+                    (Err(why), _) => {
+                        failed = true;
+                        lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
+                        continue;
+                    }
+                    (Ok(None), Ok(None)) => continue,
+                    (Ok(None), _) => {
+                        failed = true;
+                        let why = format!("its images entry named {name} is removed");
+                        lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
+                        continue;
+                    }
+                    (Ok(Some(new)), Ok(Some(old)))
+                        if (&new.new_name, &new.new_tag, &new.digest)
+                            == (&old.new_name, &old.new_tag, &old.digest) =>
+                    {
+                        continue;
+                    }
+                    (Ok(Some(new)), _) => new,
                 };
-                if values(&new) == values(&old) {
-                    continue;
-                }
-                let Some(e) = new else { continue };
                 let tag = e.new_tag.clone().unwrap_or_default();
                 let Some(digest) = e.digest.clone() else {
                     failed = true;

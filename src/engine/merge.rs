@@ -298,13 +298,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             })
             .collect();
         let summary = messages::argocd_check_summary(&lines, &c.diff);
+        let content = format!("{title}\n{summary}");
         if self
             .store
-            .check_changed(head, ARGOCD_CHECK, &format!("{title}\n{summary}"))
+            .check_changed(head, ARGOCD_CHECK, &content)
             .await?
         {
             self.forge
                 .create_check_run(head, ARGOCD_CHECK, conclusion, title, &summary)
+                .await?;
+            self.store
+                .record_check(head, ARGOCD_CHECK, &content)
                 .await?;
         }
         Ok(())

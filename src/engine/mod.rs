@@ -64,6 +64,14 @@ pub struct Engine<F: Forge, A: ArgoCd, R: Registry> {
 
 impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
     async fn handle(&self, event: Event) -> std::result::Result<(), HandlerError> {
+        // A webhook shared by several repositories (an org or App hook) delivers events
+        // about others too: acting on them would merge by another repository's numbers.
+        if let Some(repo) = event.repo()
+            && !repo.full_name.eq_ignore_ascii_case(&self.repo_name)
+        {
+            info!(repo = %repo.full_name, "ignoring an event about another repository");
+            return Ok(());
+        }
         let result = match event {
             Event::ImagePushed {
                 image,

@@ -172,6 +172,21 @@ impl Event {
         }
     }
 
+    /// The repository the event is about; `None` for ECR pushes and pings.
+    pub fn repo(&self) -> Option<&RepoRef> {
+        match self {
+            Event::CommentCreated { repo, .. }
+            | Event::ReviewSubmitted { repo, .. }
+            | Event::CheckCompleted { repo, .. }
+            | Event::PullRequestOpened { repo, .. }
+            | Event::PullRequestSynchronized { repo, .. }
+            | Event::PullRequestClosed { repo, .. }
+            | Event::CodeCommitPullRequest { repo, .. }
+            | Event::CodeCommitComment { repo, .. } => Some(repo),
+            Event::Ping | Event::ImagePushed { .. } | Event::Ignored { .. } => None,
+        }
+    }
+
     /// A short name for metrics and logs.
     pub fn kind(&self) -> &'static str {
         match self {

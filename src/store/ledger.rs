@@ -275,16 +275,33 @@ impl Store {
         .await
     }
 
-    /// Records `content` as the check run `name` on `sha`; false when it is unchanged.
+    /// Whether `content` differs from what was last published as check run `name` on `sha`.
     pub async fn check_changed(&self, sha: &str, name: &str, content: &str) -> Result<bool> {
         let (sha, name, content) = (sha.to_owned(), name.to_owned(), content.to_owned());
         self.call(move |c, _| {
-            let n = c.execute(
+            let last: Option<String> = c
+                .query_row(
+                    "SELECT content FROM published_checks WHERE sha = ?1 AND name = ?2",
+                    params![sha, name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(last.as_deref() != Some(content.as_str()))
+        })
+        .await
+    }
+
+    /// Records `content` as published; called only once the forge accepted it, so a
+    /// failed publish is retried rather than skipped as unchanged.
+    pub async fn record_check(&self, sha: &str, name: &str, content: &str) -> Result<()> {
+        let (sha, name, content) = (sha.to_owned(), name.to_owned(), content.to_owned());
+        self.call(move |c, _| {
+            c.execute(
                 "INSERT INTO published_checks (sha, name, content) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (sha, name) DO UPDATE SET content = excluded.content WHERE content != excluded.content",
+                 ON CONFLICT (sha, name) DO UPDATE SET content = excluded.content",
                 params![sha, name, content],
             )?;
-            Ok(n == 1)
+            Ok(())
         })
         .await
     }

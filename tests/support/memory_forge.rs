@@ -41,6 +41,8 @@ pub struct State {
     pub checks: HashMap<String, Vec<Check>>,
     pub calls: Vec<String>,
     pub fail_next: Vec<ForgeError>,
+    /// Fails the next call so described (`POST check-run hoist/argocd`), once.
+    pub fail_call: Option<(String, ForgeError)>,
     /// Reactions fail (GitHub's reactions API down; the emulator has none at all).
     pub fail_reactions: bool,
     /// Known users by login, for routes that name a user.
@@ -107,6 +109,10 @@ impl MemoryForge {
 
     fn call(&self, what: String) -> Result<std::sync::MutexGuard<'_, State>> {
         let mut s = self.state.lock().unwrap();
+        if s.fail_call.as_ref().is_some_and(|(w, _)| *w == what) {
+            s.calls.push(what);
+            return Err(s.fail_call.take().unwrap().1);
+        }
         s.calls.push(what);
         if !s.fail_next.is_empty() {
             return Err(s.fail_next.remove(0));
