@@ -371,6 +371,16 @@ async fn the_full_path_dev_uat_prod() {
         PrState::Open,
         "alice is not a code owner"
     );
+    // The body's record of the requester is editable; Hoist goes by its own store.
+    {
+        let mut s = t.forge.state.lock().unwrap();
+        let pr = s.prs.iter_mut().find(|p| p.number == 3).unwrap();
+        let edited = pr
+            .body
+            .replace("\"requested_by\":\"quinn\"", "\"requested_by\":\"sam\"");
+        assert_ne!(edited, pr.body, "the body names the requester");
+        pr.body = edited;
+    }
     t.review(3, &quinn(), ReviewState::Approved, None).await;
     assert_eq!(
         t.forge.pr(3).state,
@@ -1084,6 +1094,24 @@ async fn only_heads_hoist_wrote_are_merged() {
             &theirs[..7]
         ),
     );
+
+    // Halfway through Hoist's own rewrite the branch sits at the base: no merge, and no
+    // complaint about a commit nobody else made.
+    let t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    let base = t.forge.state.lock().unwrap().base.clone();
+    t.forge.reset_branch("hoist/dev/my-app-service1", &base);
+    t.deliver(Event::PullRequestSynchronized {
+        repo: Tester::repo(),
+        pr: 1,
+        head_ref: "hoist/dev/my-app-service1".into(),
+        head_sha: base.clone(),
+        sender: t.forge.me_actor(),
+    })
+    .await;
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Open);
+    assert!(t.hoist_comments().is_empty(), "{:?}", t.hoist_comments());
 
     // A pull request that only looks like Hoist's (branch name and body block copied) is
     // not Hoist's either.

@@ -117,16 +117,22 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let short = argocd::short(&head).to_owned();
         // A body block and a branch name can be written by anyone; the head commit cannot
         // be faked. Hoist merges only a head it wrote for this very freight.
-        if !self
+        let Some(requested_by) = self
             .store
-            .is_hoist_head(&head, &meta.service, &meta.stage, &meta.digest)
+            .hoist_head_requester(&head, &meta.service, &meta.stage, &meta.digest)
             .await?
-        {
+        else {
+            // While Hoist rewrites its branch (reset to base, then the new commit), the
+            // forge reports heads in between: only a person's commit deserves a word.
+            let commits = self.forge.branch_commits(&pr.head_ref).await?;
+            if commits.is_some_and(|cs| cs.iter().all(|c| c.author.is(self.forge.me()))) {
+                return Ok(());
+            }
             let msg = messages::foreign_head(&head, &pr.head_ref);
             return self
                 .comment_once(number, &msg, &format!("foreign:{head}"))
                 .await;
-        }
+        };
         let mut c = Conditions::default();
 
         let checks = self.forge.checks(&head).await?;
@@ -207,10 +213,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             }
             let owners = co.owners(&path).to_vec();
-            let requester = st
-                .gate
-                .separate_approver
-                .then_some(meta.requested_by.as_str());
+            let requester = st.gate.separate_approver.then_some(requested_by.as_str());
             let reviews = self.forge.reviews(number).await?;
             for who in approvals_on_head(&reviews, &head, self.forge.me(), requester) {
                 if self.is_one_of(who, &owners).await? {
@@ -244,8 +247,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(());
         }
         let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
-        let mut message =
-            messages::commit_message(&title, &freight, &meta.stage, &meta.requested_by);
+        let mut message = messages::commit_message(&title, &freight, &meta.stage, &requested_by);
         if let Some(a) = &approver {
             message.push_str(&format!("Hoist-Approved-By: {a}\n"));
         }

@@ -122,7 +122,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .await?;
         // Only a head Hoist wrote, for this freight, may be merged.
         self.store
-            .record_head(&head, &freight.service, stage, freight.digest.as_str())
+            .record_head(
+                &head,
+                &freight.service,
+                stage,
+                freight.digest.as_str(),
+                requested_by,
+            )
             .await?;
         let outcome = match &existing {
             Some(pr) => {

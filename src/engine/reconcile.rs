@@ -120,7 +120,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 && commits.iter().all(|c| c.author.is(self.forge.me()))
             {
                 self.store
-                    .record_head(&pr.head_sha, &meta.service, &meta.stage, &meta.digest)
+                    .record_head(
+                        &pr.head_sha,
+                        &meta.service,
+                        &meta.stage,
+                        &meta.digest,
+                        &meta.requested_by,
+                    )
                     .await?;
             }
             if let Some(sha) = &pr.merge_sha {

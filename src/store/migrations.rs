@@ -67,7 +67,8 @@ const MIGRATIONS: &[&str] = &[
         sha TEXT PRIMARY KEY,
         service TEXT NOT NULL,
         stage TEXT NOT NULL,
-        digest TEXT NOT NULL
+        digest TEXT NOT NULL,
+        requested_by TEXT NOT NULL
     );",
 ];
 

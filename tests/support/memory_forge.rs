@@ -251,6 +251,17 @@ impl MemoryForge {
     }
 
     /// `POST /git/refs`: a new branch at `sha`; false when it exists.
+    /// Points `branch` back at `sha` with no commits of its own, as Hoist's rewrite of a
+    /// branch does halfway through, and moves its open pull request's head along.
+    pub fn reset_branch(&self, branch: &str, sha: &str) {
+        let mut s = self.state.lock().unwrap();
+        let b = s.branches.get_mut(branch).expect("the branch exists");
+        (b.base, b.head, b.commits) = (sha.into(), sha.into(), vec![]);
+        for p in s.prs.iter_mut().filter(|p| p.head_ref == branch) {
+            p.head_sha = sha.into();
+        }
+    }
+
     pub fn create_ref(&self, branch: &str, sha: &str) -> bool {
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("POST ref {branch}"));
