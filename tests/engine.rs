@@ -129,17 +129,39 @@ impl Tester {
             );
         }
         for n in before + 1..=self.prs() {
-            let p = self.forge.pr(n as u64);
-            let opened = Event::PullRequestOpened {
-                repo: Self::repo(),
-                pr: p.number,
-                head_ref: p.head_ref,
-                head_sha: p.head_sha,
-                base_ref: "main".into(),
-                author: self.forge.me_actor(),
-            };
-            Box::pin(self.deliver(opened)).await;
+            Box::pin(self.opened(n as u64, self.forge.me_actor())).await;
         }
+    }
+
+    /// Delivers `pull_request opened` for PR `n` at its current head.
+    async fn opened(&self, n: u64, author: Actor) {
+        let p = self.forge.pr(n);
+        self.deliver(Event::PullRequestOpened {
+            repo: Self::repo(),
+            pr: n,
+            head_ref: p.head_ref,
+            head_sha: p.head_sha,
+            base_ref: "main".into(),
+            author,
+        })
+        .await;
+    }
+
+    /// `who` branches off the base, commits `content` to `path` and opens a pull request:
+    /// its number and head.
+    async fn person_pr(
+        &self,
+        branch: &str,
+        who: &Actor,
+        path: &str,
+        content: &str,
+    ) -> (u64, String) {
+        let base = self.forge.state.lock().unwrap().base.clone();
+        self.forge.create_ref(branch, &base);
+        let head = self.forge.push_as(branch, who, path, content);
+        let n = self.forge.open_person_pr(branch, branch);
+        self.opened(n, who.clone()).await;
+        (n, head)
     }
 
     async fn push(&self, tag: &str, seed: &str) {
@@ -823,23 +845,11 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     let mut t = Tester::new();
     t.dev_verified().await;
     // Someone hand-edits prod to the freight that is verified in dev only.
-    let base = t.forge.state.lock().unwrap().base.clone();
-    t.forge.create_ref("alice/hotfix", &base);
     let prod = t.forge.base_file(PROD).unwrap();
     let spec = hoist::image::ImageSpec::parse(&format!("my-app-service1:v1.4.0@{}", digest("a1")))
         .unwrap();
     let edited = hoist::manifest::set_image(&prod, &spec).unwrap().text;
-    let head = t.forge.push_as("alice/hotfix", &alice(), PROD, &edited);
-    let n = t.forge.open_person_pr("alice/hotfix", "hotfix prod");
-    t.deliver(Event::PullRequestOpened {
-        repo: Tester::repo(),
-        pr: n,
-        head_ref: "alice/hotfix".into(),
-        head_sha: head.clone(),
-        base_ref: "main".into(),
-        author: alice(),
-    })
-    .await;
+    let (n, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "failure");
     assert!(
@@ -873,43 +883,17 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     );
 
     // A change that touches no gated image value passes.
-    t.forge.create_ref("alice/docs", &base);
-    let head = t
-        .forge
-        .push_as("alice/docs", &alice(), "README.md", "docs\n");
-    let n = t.forge.open_person_pr("alice/docs", "docs");
-    t.deliver(Event::PullRequestOpened {
-        repo: Tester::repo(),
-        pr: n,
-        head_ref: "alice/docs".into(),
-        head_sha: head.clone(),
-        base_ref: "main".into(),
-        author: alice(),
-    })
-    .await;
+    let (_, head) = t
+        .person_pr("alice/docs", &alice(), "README.md", "docs\n")
+        .await;
     assert_eq!(
         dag_check(&t, &head),
         ("success".into(), "No gated image values change\n".into())
     );
 
     // An edit that leaves prod's image unreadable could deploy anything: it fails.
-    t.forge.create_ref("alice/tidy", &base);
-    let head = t.forge.push_as(
-        "alice/tidy",
-        &alice(),
-        PROD,
-        &prod.replace("images:", "images: [oops"),
-    );
-    let n = t.forge.open_person_pr("alice/tidy", "tidy prod");
-    t.deliver(Event::PullRequestOpened {
-        repo: Tester::repo(),
-        pr: n,
-        head_ref: "alice/tidy".into(),
-        head_sha: head.clone(),
-        base_ref: "main".into(),
-        author: alice(),
-    })
-    .await;
+    let broken = prod.replace("images:", "images: [oops");
+    let (_, head) = t.person_pr("alice/tidy", &alice(), PROD, &broken).await;
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "failure", "{text}");
     assert!(
@@ -1008,16 +992,7 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
         "the refused check run was published"
     );
     // The worker retries the event: the same content must not be skipped as unchanged.
-    let p = t.forge.pr(1);
-    t.deliver(Event::PullRequestOpened {
-        repo: Tester::repo(),
-        pr: 1,
-        head_ref: p.head_ref,
-        head_sha: p.head_sha,
-        base_ref: "main".into(),
-        author: t.forge.me_actor(),
-    })
-    .await;
+    t.opened(1, t.forge.me_actor()).await;
     let (conclusion, text) = argocd_check(&t, &head);
     assert_eq!(conclusion, None, "{text}");
     assert!(text.starts_with("Waiting\n"), "{text}");
