@@ -736,6 +736,29 @@ async fn reconcile_finds_a_push_whose_event_was_lost() {
 }
 
 #[tokio::test]
+async fn reconcile_carries_on_past_a_pull_request_it_cannot_read() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.registry.images.lock().unwrap().insert(
+        IMAGE.into(),
+        vec![hoist::registry::ImageVersion {
+            tag: "v1.5.0".into(),
+            digest: digest("b2"),
+            pushed_at: "2026-11-26T10:00:00Z".into(),
+        }],
+    );
+    t.forge.state.lock().unwrap().fail_call = Some((
+        "GET comments 1".into(),
+        ForgeError::Other("500 Internal Server Error".into()),
+    ));
+    let report = t.engine.reconcile().await.unwrap();
+    assert_eq!(report.failed, ["#1: 500 Internal Server Error"]);
+    assert_eq!(report.pushes, 1, "the registry pass still ran");
+    assert_eq!(t.forge.pr(1).title, "Promote my-app-service1 v1.5.0 to dev");
+    t.expect_comment(1, "v1.5.0");
+}
+
+#[tokio::test]
 async fn reconcile_verifies_a_merge_once_argo_cd_catches_up() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;

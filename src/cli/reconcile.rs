@@ -43,6 +43,13 @@ pub fn reconcile(args: ReconcileArgs) -> Result<()> {
             "evaluated {} open pull requests; answered {} commands; {} merged promotions await verification; {} pushes found in the registry",
             r.evaluated, r.answered, r.unverified, r.pushes
         );
+        // Everything else was done; what failed is named, and the exit code says so.
+        if !r.failed.is_empty() {
+            for f in &r.failed {
+                eprintln!("failed: {f}");
+            }
+            anyhow::bail!("{} item(s) could not be reconciled; the next pass tries again", r.failed.len());
+        }
         Ok(())
     })
 }

@@ -25,37 +25,23 @@ pub struct Report {
     pub unverified: usize,
     /// Registry images newer than what dev runs, pushed through as if their event came.
     pub pushes: usize,
+    /// What failed, one line each (`#12: …`); the pass carries on past each one.
+    pub failed: Vec<String>,
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
+    /// One pass. A failure on one pull request, promotion or service is logged and
+    /// reported, and the pass goes on: one broken PR must not starve every other.
     pub async fn reconcile(&self) -> Result<Report> {
         let mut report = Report::default();
-        let me = self.forge.me().clone();
         for pr in self.forge.open_pull_requests("hoist/").await? {
             if PrMeta::parse(&pr.body).is_none() {
                 continue;
             }
-            let comments = self.forge.comments(pr.number).await?;
-            for c in &comments {
-                let commands = c.author.kind != ActorKind::Bot
-                    && !c.author.is(&me)
-                    && !command::parse(&c.body).is_empty();
-                let answered = comments.iter().any(|r| {
-                    r.body
-                        .contains(&messages::marker(&format!("reply:{}", c.id)))
-                });
-                if commands && !answered {
-                    info!(
-                        pr = pr.number,
-                        comment = c.id,
-                        "answering a command whose event never arrived"
-                    );
-                    self.on_comment(pr.number, c.id, &c.body, &c.author).await?;
-                    report.answered += 1;
-                }
+            if let Err(e) = self.reconcile_pr(pr.number, &mut report).await {
+                warn!(pr = pr.number, error = %e, "reconcile could not finish this pull request");
+                report.failed.push(format!("#{}: {e}", pr.number));
             }
-            self.evaluate(pr.number).await?;
-            report.evaluated += 1;
         }
         for (service, _) in self.config.services.iter() {
             for p in self.store.ledger_for(service).await? {
@@ -68,7 +54,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         report.unverified += 1;
                         info!(pr = n, why, "still waiting for verification");
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        warn!(pr = n, error = %e, "reconcile could not verify this promotion");
+                        report.failed.push(format!("#{n}: {e}"));
+                    }
                 }
             }
         }
@@ -77,6 +66,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 Ok(i) => i,
                 Err(e) => {
                     warn!(service, error = %e, "cannot list the registry; skipping it this pass");
+                    report.failed.push(format!("{service}: {e}"));
                     continue;
                 }
             };
@@ -84,12 +74,46 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 continue;
             };
             if let Some(newest) = registry::newest(&images, |t| filter.check(t).is_ok()) {
-                report.pushes += self
+                match self
                     .on_push(&svc.image, &newest.tag, &newest.digest, &newest.pushed_at)
-                    .await?;
+                    .await
+                {
+                    Ok(n) => report.pushes += n,
+                    Err(e) => {
+                        warn!(service, error = %e, "reconcile could not push the newest image through");
+                        report.failed.push(format!("{service}: {e}"));
+                    }
+                }
             }
         }
         Ok(report)
+    }
+
+    /// Answers the commands on one open Hoist PR that never got a reply, then evaluates it.
+    async fn reconcile_pr(&self, number: u64, report: &mut Report) -> Result<()> {
+        let me = self.forge.me().clone();
+        let comments = self.forge.comments(number).await?;
+        for c in &comments {
+            let commands = c.author.kind != ActorKind::Bot
+                && !c.author.is(&me)
+                && !command::parse(&c.body).is_empty();
+            let answered = comments.iter().any(|r| {
+                r.body
+                    .contains(&messages::marker(&format!("reply:{}", c.id)))
+            });
+            if commands && !answered {
+                info!(
+                    pr = number,
+                    comment = c.id,
+                    "answering a command whose event never arrived"
+                );
+                self.on_comment(number, c.id, &c.body, &c.author).await?;
+                report.answered += 1;
+            }
+        }
+        self.evaluate(number).await?;
+        report.evaluated += 1;
+        Ok(())
     }
 }
 
