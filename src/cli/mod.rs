@@ -8,6 +8,7 @@ mod plan;
 mod reconcile;
 mod serve;
 mod status;
+mod store_args;
 
 use std::process::ExitCode;
 

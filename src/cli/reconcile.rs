@@ -1,29 +1,17 @@
 //! `hoist reconcile --once`: one repair pass, outside the server.
 
-use std::path::PathBuf;
+use super::store_args::StoreArgs;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-
-use crate::config::Config;
-use crate::store::Store;
 
 /// Run one reconcile pass: evaluate open Hoist pull requests, answer commands whose
 /// events were lost, re-verify merged promotions, and treat the newest registry image
 /// as a push. `hoist serve` runs the same pass at start and every few minutes.
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    /// The config file.
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
-    /// The SQLite database (its ledger is read and updated).
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "hoist.db",
-        env = "HOIST_DB"
-    )]
-    db: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Run a single pass and exit (the only mode; the server runs the periodic one).
     #[arg(long, required = true)]
     once: bool,
@@ -31,12 +19,12 @@ pub struct ReconcileArgs {
 
 pub fn reconcile(args: ReconcileArgs) -> Result<()> {
     super::serve::init_tracing(super::serve::LogFormat::Text);
-    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = args.store.config()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let store = Store::open(&args.db).with_context(|| format!("cannot open {}", args.db.display()))?;
+        let store = args.store.store()?;
         let engine = super::connect::engine(config, store).await?;
         let r = engine.reconcile().await.map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
         println!(

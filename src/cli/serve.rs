@@ -1,7 +1,7 @@
 //! `hoist serve`: the webhook server and its workers.
 
+use super::store_args::StoreArgs;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::ingress::signature::Secrets;
 use crate::server::{self, AppState};
-use crate::store::{Store, now_ms};
+use crate::store::now_ms;
 use crate::worker::{self, Queue, Recorder, RetryPolicy};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -31,9 +31,8 @@ pub enum LogFormat {
 /// SIGTERM or SIGINT stop accepting, then let running handlers finish.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The config file.
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Address to listen on.
     #[arg(
         long,
@@ -42,14 +41,6 @@ pub struct ServeArgs {
         env = "HOIST_LISTEN"
     )]
     listen: SocketAddr,
-    /// The SQLite database file (created if missing).
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "hoist.db",
-        env = "HOIST_DB"
-    )]
-    db: PathBuf,
     /// Log lines as text or JSON.
     #[arg(long, value_enum, default_value = "text", env = "HOIST_LOG_FORMAT")]
     log_format: LogFormat,
@@ -91,7 +82,7 @@ pub fn init_tracing(format: LogFormat) {
 
 pub fn serve(args: ServeArgs) -> Result<()> {
     init_tracing(args.log_format);
-    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = args.store.config()?;
     let github_secrets =
         Secrets::from_list(&std::env::var(&config.webhook_secrets_env).unwrap_or_default());
     if github_secrets.is_empty() {
@@ -124,8 +115,7 @@ async fn run(
     if args.record_only {
         warn!("--record-only: events are stored and logged, and nothing is promoted");
     }
-    let store = Store::open(&args.db)
-        .with_context(|| format!("cannot open the store {}", args.db.display()))?;
+    let store = args.store.store()?;
     let recovered = store.recover().await?;
     if recovered > 0 {
         info!(recovered, "taking again the events a stop interrupted");
@@ -195,7 +185,7 @@ async fn run(
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    info!(addr = %listener.local_addr()?, db = %args.db.display(), "hoist serve listening");
+    info!(addr = %listener.local_addr()?, db = %args.store.db.display(), "hoist serve listening");
     state.ready.store(true, Ordering::Relaxed);
     let app = server::router(state.clone());
     let ready = state.clone();

@@ -1,42 +1,29 @@
 //! `hoist status`: where each service's freight stands, from the ledger.
 
-use std::path::PathBuf;
+use super::store_args::StoreArgs;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-
-use crate::config::Config;
-use crate::store::Store;
 
 /// Print, per service, the freight each stage runs (verified by Argo CD, or merged) and
 /// the promotions still pending, from the store's ledger.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The config file.
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
-    /// The SQLite database `hoist serve` writes.
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "hoist.db",
-        env = "HOIST_DB"
-    )]
-    db: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 pub fn status(args: StatusArgs) -> Result<()> {
-    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !args.db.exists() {
+    let config = args.store.config()?;
+    if !args.store.db.exists() {
         anyhow::bail!(
             "{} does not exist: no promotions recorded yet (hoist serve writes it)",
-            args.db.display()
+            args.store.db.display()
         );
     }
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     rt.block_on(async {
-        let store =
-            Store::open(&args.db).with_context(|| format!("cannot open {}", args.db.display()))?;
+        let store = args.store.store()?;
         for (service, _) in config.services.iter() {
             println!("{service}");
             let ledger = store.ledger_for(service).await?;
