@@ -15,8 +15,9 @@ pub struct DecodeError {
     pub message: String,
 }
 
+/// A GitHub user as webhooks and the REST API both carry it.
 #[derive(Deserialize)]
-struct User {
+pub(crate) struct User {
     id: u64,
     login: String,
     #[serde(rename = "type", default)]
@@ -24,7 +25,8 @@ struct User {
 }
 
 impl User {
-    fn actor(self) -> Actor {
+    /// Apps act as `type: Bot`, and their logins end in `[bot]`.
+    pub(crate) fn actor(self) -> Actor {
         Actor {
             id: self.id,
             kind: if self.kind == "Bot" || self.login.ends_with("[bot]") {
@@ -34,6 +36,12 @@ impl User {
             },
             login: self.login,
         }
+    }
+}
+
+impl From<User> for Actor {
+    fn from(u: User) -> Self {
+        u.actor()
     }
 }
 

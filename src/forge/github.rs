@@ -20,6 +20,7 @@ use super::{
     Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
     Reaction, Result, Review,
 };
+use crate::event::github::User;
 use crate::event::{Actor, ActorKind, ReviewState};
 
 /// How Hoist authenticates.
@@ -55,25 +56,6 @@ pub struct GitHub {
 
 /// More cached responses than this and the cache starts over.
 const MAX_ETAGS: usize = 2_000;
-
-#[derive(Deserialize)]
-struct User {
-    id: u64,
-    login: String,
-    #[serde(rename = "type", default)]
-    kind: String,
-}
-
-impl From<User> for Actor {
-    fn from(u: User) -> Self {
-        let bot = u.kind == "Bot" || u.login.ends_with("[bot]");
-        Actor {
-            id: u.id,
-            login: u.login,
-            kind: if bot { ActorKind::Bot } else { ActorKind::User },
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct Ref {
