@@ -13,7 +13,7 @@ pub struct StoreArgs {
     /// The config file.
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// The SQLite database `hoist serve` writes (created if missing).
+    /// The SQLite store (`hoist serve` creates it when missing).
     #[arg(
         long,
         value_name = "PATH",
