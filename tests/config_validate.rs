@@ -314,3 +314,37 @@ fn a_dangling_or_matches_nothing_silently() {
     );
     assert_errors(&t, &["9:21: an alternative around || is empty"]);
 }
+
+#[test]
+fn the_codecommit_example_config_is_valid() {
+    let c = Config::load(std::path::Path::new("config/hoist.codecommit.example.yaml")).unwrap();
+    assert!(matches!(c.forge, hoist::config::Forge::Codecommit(_)));
+}
+
+#[test]
+fn codecommit_rules() {
+    let cc = "forge:\n  codecommit:\n    repository: gitops\n    region: us-east-1\n    codeowners_iam:\n      \"@acme/qa\": [\"arn:aws:iam::123456789012:role/qa\", \"qa-role\"]\n      acme: [\"arn:aws:iam::123456789012:user/sam\"]\n";
+    let t = format!(
+        "{cc}stages:\n  dev: {{ auto: true }}\n  uat:\n    upstream: [dev]\n    gate: {{ command: true, promoters: [\"@acme/qa\", \"@acme/sre\"] }}\n{SERVICES}merge:\n  method: rebase\n  required_checks: [ci]\ndag:\n  break_glass: [alice]\n"
+    );
+    assert_errors(
+        &t,
+        &[
+            "6:57: \"qa-role\" is not an IAM user or role ARN",
+            "7:7: \"acme\" is neither a person (@alice) nor a team (@org/team)",
+            "12:52: promoter \"@acme/sre\" has no entry in forge.codecommit.codeowners_iam",
+            "18:11: CodeCommit cannot rebase: use squash, merge or fast_forward",
+            "19:20: CodeCommit has no checks, so a required check could never pass",
+            "21:17: break_glass entry \"alice\" has no entry in forge.codecommit.codeowners_iam",
+        ],
+    );
+}
+
+#[test]
+fn github_cannot_fast_forward() {
+    let t = format!(
+        "{}merge: {{ method: fast_forward }}\n",
+        with_stages("  dev: { auto: true }\n")
+    );
+    assert_errors(&t, &["GitHub cannot merge by fast-forward"]);
+}

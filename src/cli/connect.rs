@@ -8,6 +8,8 @@ use tracing::warn;
 use crate::argocd::{AppStatus, ArgoCd, ArgoClient};
 use crate::config::{Config, Forge as ForgeConfig, MergeMethod};
 use crate::engine::Engine;
+use crate::forge::any::AnyForge;
+use crate::forge::codecommit::CodeCommit;
 use crate::forge::github::{Auth, GitHub};
 use crate::registry::ecr::Ecr;
 use crate::store::Store;
@@ -45,18 +47,54 @@ impl ArgoCd for Argo {
     }
 }
 
-pub type RealEngine = Engine<GitHub, Argo, Ecr>;
+pub type RealEngine = Engine<AnyForge, Argo, Ecr>;
 
 fn env(name: &str) -> Result<String> {
     std::env::var(name).with_context(|| format!("environment variable {name} is not set"))
 }
 
 pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
-    let ForgeConfig::Github(g) = &config.forge else {
-        bail!(
-            "forge.codecommit is configured, but this Hoist acts on GitHub only so far (run hoist serve --record-only to store CodeCommit events)"
-        );
+    // One AWS configuration (default chain, AWS_ENDPOINT_URL honoured) for ECR and
+    // CodeCommit; the region comes from each client's own setting.
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let (forge, repo_name) = match &config.forge {
+        ForgeConfig::Github(g) => (
+            AnyForge::GitHub(Box::new(github(g, config.merge.method).await?)),
+            format!("{}/{}", g.owner, g.repo),
+        ),
+        ForgeConfig::Codecommit(cc) => (
+            AnyForge::CodeCommit(
+                CodeCommit::connect(&aws, cc, config.merge.method)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot connect to CodeCommit in {}: {e}", cc.region)
+                    })?,
+            ),
+            cc.repository.clone(),
+        ),
     };
+    let argocd = match &config.argocd {
+        Some(a) => Argo::Client(
+            ArgoClient::new(&a.url, env(&a.token_env)?).map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        None => Argo::Absent,
+    };
+    // ECR, for reconcile to find pushes whose events never arrived.
+    let registry = Ecr::new(aws);
+    Ok(Engine {
+        config: Arc::new(config),
+        forge,
+        argocd,
+        registry,
+        store,
+        repo_name,
+    })
+}
+
+async fn github(g: &crate::config::GitHub, method: MergeMethod) -> Result<GitHub> {
     let auth = match (
         g.app_id,
         &g.private_key_file,
@@ -84,30 +122,14 @@ pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
             "forge.github needs app_id with private_key_file or private_key_env, or token_env"
         ),
     };
-    let method = match config.merge.method {
+    let method = match method {
         MergeMethod::Squash => "squash",
         MergeMethod::Merge => "merge",
         MergeMethod::Rebase => "rebase",
+        MergeMethod::FastForward => bail!("GitHub cannot merge by fast-forward"),
     };
     let pacing = std::time::Duration::from_millis(g.write_interval_ms);
-    let forge = GitHub::connect(&g.api_url, &g.owner, &g.repo, &g.base, method, pacing, auth)
+    GitHub::connect(&g.api_url, &g.owner, &g.repo, &g.base, method, pacing, auth)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to GitHub at {}: {e}", g.api_url))?;
-    let argocd = match &config.argocd {
-        Some(a) => Argo::Client(
-            ArgoClient::new(&a.url, env(&a.token_env)?).map_err(|e| anyhow::anyhow!(e))?,
-        ),
-        None => Argo::Absent,
-    };
-    let repo_name = format!("{}/{}", g.owner, g.repo);
-    // ECR, for reconcile to find pushes whose events never arrived.
-    let registry = Ecr::from_env().await;
-    Ok(Engine {
-        config: Arc::new(config),
-        forge,
-        argocd,
-        registry,
-        store,
-        repo_name,
-    })
+        .map_err(|e| anyhow::anyhow!("cannot connect to GitHub at {}: {e}", g.api_url))
 }

@@ -85,14 +85,22 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let config = args.store.config()?;
     let github_secrets =
         Secrets::from_list(&std::env::var(&config.webhook_secrets_env).unwrap_or_default());
-    if github_secrets.is_empty() {
+    let eventbridge_tokens =
+        Secrets::from_list(&std::env::var(&config.eventbridge_token_env).unwrap_or_default());
+    // The forge's own events must be authenticated; the other route may stay shut.
+    let on_github = matches!(config.forge, crate::config::Forge::Github(_));
+    if on_github && github_secrets.is_empty() {
         bail!(
             "{} is not set: GitHub webhooks cannot be authenticated (set it to the webhook secret; several, comma-separated, while rotating)",
             config.webhook_secrets_env
         );
     }
-    let eventbridge_tokens =
-        Secrets::from_list(&std::env::var(&config.eventbridge_token_env).unwrap_or_default());
+    if !on_github && eventbridge_tokens.is_empty() {
+        bail!(
+            "{} is not set: CodeCommit's EventBridge events cannot be authenticated (set it to the token the API destination sends)",
+            config.eventbridge_token_env
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -110,6 +118,12 @@ async fn run(
         warn!(
             "{} is not set: /webhooks/eventbridge refuses every delivery",
             config.eventbridge_token_env
+        );
+    }
+    if github_secrets.is_empty() {
+        warn!(
+            "{} is not set: /webhooks/github refuses every delivery",
+            config.webhook_secrets_env
         );
     }
     if args.record_only {

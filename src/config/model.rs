@@ -123,8 +123,10 @@ pub struct CodeCommit {
     /// Branch that promotions merge into.
     #[serde(default = "default_base")]
     pub base: String,
-    /// CODEOWNERS owners mapped to the IAM principals (ARNs) whose approvals count
-    /// for them, since CodeCommit has no CODEOWNERS of its own.
+    /// People and teams as CODEOWNERS, `promoters` and `break_glass` name them
+    /// (`@alice`, `@acme/sre`), mapped to the IAM principals (ARNs) that act as them,
+    /// since CodeCommit knows IAM principals only. A role ARN covers every session
+    /// of that role.
     #[serde(default)]
     pub codeowners_iam: BTreeMap<String, Vec<String>>,
 }
@@ -250,8 +252,13 @@ impl Default for Merge {
 pub enum MergeMethod {
     #[default]
     Squash,
+    /// A merge commit (a three-way merge on CodeCommit).
     Merge,
+    /// GitHub only.
     Rebase,
+    /// CodeCommit only: the base moves to the pull request's head.
+    #[serde(rename = "fast_forward")]
+    FastForward,
 }
 
 /// The Argo CD API.

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::source::{I, K, Source, Step};
-use super::{Config, ConfigError, Forge, bad_placeholders};
+use super::{Config, ConfigError, Forge, MergeMethod, bad_placeholders};
 use crate::image::ImageName;
 use crate::suggest::suggest;
 use crate::tags::Range;
@@ -24,6 +24,8 @@ static TEAM: LazyLock<Regex> =
     LazyLock::new(|| re(r"^@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"));
 static ENV_VAR: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_][A-Za-z0-9_]*$"));
 static REPO_PART: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9._-]+$"));
+static IAM_ARN: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$"));
 
 pub fn validate(c: &Config, src: &Source) -> Vec<ConfigError> {
     let mut v = Validator {
@@ -271,6 +273,12 @@ impl Validator<'_> {
     fn forge(&mut self, c: &Config) {
         match &c.forge {
             Forge::Github(g) => {
+                if c.merge.method == MergeMethod::FastForward {
+                    self.at(
+                        &[K("merge"), K("method")],
+                        "GitHub cannot merge by fast-forward: use squash, merge or rebase",
+                    );
+                }
                 let at = |k| [K("forge"), K("github"), K(k)];
                 for (k, v) in [("owner", &g.owner), ("repo", &g.repo)] {
                     if !REPO_PART.is_match(v) {
@@ -309,6 +317,54 @@ impl Validator<'_> {
                             "region {:?} is not an AWS region (e.g. us-east-1)",
                             cc.region
                         ),
+                    );
+                }
+                for (name, arns) in &cc.codeowners_iam {
+                    if !(TEAM.is_match(name)
+                        || name.strip_prefix('@').is_some_and(|u| USER.is_match(u)))
+                    {
+                        self.at_key(&[K("forge"), K("codecommit"), K("codeowners_iam"), K(name)], format!(
+                            "{name:?} is neither a person (@alice) nor a team (@org/team) as CODEOWNERS names them"
+                        ));
+                    }
+                    for (i, arn) in arns.iter().enumerate() {
+                        if !IAM_ARN.is_match(arn) {
+                            self.at(&[K("forge"), K("codecommit"), K("codeowners_iam"), K(name), I(i)], format!(
+                                "{arn:?} is not an IAM user or role ARN (arn:aws:iam::123456789012:role/NAME)"
+                            ));
+                        }
+                    }
+                }
+                let mapped = |p: &str| {
+                    let at = format!("@{}", p.trim_start_matches('@'));
+                    cc.codeowners_iam
+                        .keys()
+                        .any(|k| k.eq_ignore_ascii_case(&at))
+                };
+                for (name, stage) in c.stages.iter() {
+                    for (i, p) in stage.gate.promoters.iter().enumerate() {
+                        if !mapped(p) {
+                            self.at(&[K("stages"), K(name), K("gate"), K("promoters"), I(i)], format!(
+                                "promoter {p:?} has no entry in forge.codecommit.codeowners_iam, so no IAM principal could act as it"
+                            ));
+                        }
+                    }
+                }
+                for (i, p) in c.dag.break_glass.iter().enumerate() {
+                    if !mapped(p) {
+                        self.at(&[K("dag"), K("break_glass"), I(i)], format!(
+                            "break_glass entry {p:?} has no entry in forge.codecommit.codeowners_iam, so no IAM principal could act as it"
+                        ));
+                    }
+                }
+                if !c.merge.required_checks.is_empty() {
+                    self.at(&[K("merge"), K("required_checks")],
+                        "CodeCommit has no checks, so a required check could never pass: remove merge.required_checks (hoist/argocd checks Argo CD itself)");
+                }
+                if c.merge.method == MergeMethod::Rebase {
+                    self.at(
+                        &[K("merge"), K("method")],
+                        "CodeCommit cannot rebase: use squash, merge or fast_forward",
                     );
                 }
                 if !REPO_PART.is_match(&cc.repository) {

@@ -121,6 +121,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let title = format!("Overridden by @{}", o.by);
             self.forge
                 .create_check_run(
+                    number,
                     &pr.head_sha,
                     CHECK_NAME,
                     Conclusion::Success,
@@ -137,6 +138,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         };
         self.forge
             .create_check_run(
+                number,
                 &pr.head_sha,
                 CHECK_NAME,
                 conclusion,

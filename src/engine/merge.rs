@@ -70,11 +70,11 @@ pub fn approvals_on_head<'a>(
     me: &Actor,
     excluded: Option<&str>,
 ) -> Vec<&'a Actor> {
-    let mut latest: HashMap<u64, &Review> = HashMap::new();
+    let mut latest: HashMap<(u64, String), &Review> = HashMap::new();
     for r in reviews {
         // A comment does not change a reviewer's approval state on GitHub.
         if r.state != ReviewState::Commented {
-            latest.insert(r.reviewer.id, r);
+            latest.insert(r.reviewer.key(), r);
         }
     }
     let mut out: Vec<&Actor> = latest
@@ -87,7 +87,7 @@ pub fn approvals_on_head<'a>(
                 && excluded.is_none_or(|x| !x.eq_ignore_ascii_case(&a.login))
         })
         .collect();
-    out.sort_by_key(|a| a.id);
+    out.sort_by_key(|a| a.key());
     out
 }
 
@@ -242,7 +242,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if let Some(by) = self.store.held_by(number).await? {
             c.wait(format!("/unhold (held by @{by})"));
         }
-        self.publish_argocd_check(&head, &c).await?;
+        self.publish_argocd_check(number, &head, &c).await?;
         if c.state() != State::Ready || pr.mergeable == Some(false) {
             return Ok(());
         }
@@ -281,7 +281,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// Publishes `hoist/argocd` on `head` when its content changed since last time.
-    async fn publish_argocd_check(&self, head: &str, c: &Conditions) -> Result<()> {
+    async fn publish_argocd_check(&self, number: u64, head: &str, c: &Conditions) -> Result<()> {
         let (conclusion, title) = match c.state() {
             State::Ready => (Conclusion::Success, "Ready to merge"),
             State::Waiting => (Conclusion::Pending, "Waiting"),
@@ -307,7 +307,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .await?
         {
             self.forge
-                .create_check_run(head, ARGOCD_CHECK, conclusion, title, &summary)
+                .create_check_run(number, head, ARGOCD_CHECK, conclusion, title, &summary)
                 .await?;
             self.store
                 .record_check(head, ARGOCD_CHECK, &content)

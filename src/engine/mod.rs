@@ -14,7 +14,7 @@ use tracing::info;
 
 use crate::argocd::ArgoCd;
 use crate::config::Config;
-use crate::event::{Actor, ActorKind, Event};
+use crate::event::{Actor, ActorKind, CodeCommitChange, Event};
 use crate::forge::{Forge, ForgeError};
 use crate::messages;
 use crate::plan::PlanError;
@@ -122,6 +122,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
             Event::PullRequestClosed {
                 pr, merged: true, ..
             } => self.on_merged(pr).await,
+            Event::CodeCommitPullRequest { pr, change, .. } => match pr.parse() {
+                Ok(n) => self.on_codecommit_pr(n, change).await,
+                Err(_) => {
+                    info!(%pr, "ignoring a pull request id that is not a number");
+                    Ok(())
+                }
+            },
+            Event::CodeCommitComment { pr, comment_id, .. } => match pr.parse() {
+                Ok(n) => self.on_codecommit_comment(n, &comment_id).await,
+                Err(_) => {
+                    info!(%pr, "ignoring a pull request id that is not a number");
+                    Ok(())
+                }
+            },
             _ => Ok(()),
         };
         result.map_err(Into::into)
@@ -129,6 +143,37 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
+    /// CodeCommit's pull request events, mapped onto the same steps as GitHub's.
+    async fn on_codecommit_pr(&self, number: u64, change: CodeCommitChange) -> Result<()> {
+        match change {
+            CodeCommitChange::Created | CodeCommitChange::SourceUpdated => {
+                self.dag_check(number).await?;
+                self.evaluate(number).await
+            }
+            CodeCommitChange::ApprovalChanged { .. } => self.evaluate(number).await,
+            CodeCommitChange::Merged { .. } => self.on_merged(number).await,
+            CodeCommitChange::Closed => Ok(()),
+        }
+    }
+
+    /// A CodeCommit comment event names the comment only: its text and author are read
+    /// from the forge, which is also the authority on who wrote it.
+    async fn on_codecommit_comment(&self, number: u64, comment_id: &str) -> Result<()> {
+        let id = crate::forge::codecommit::comment_hash(comment_id);
+        let comments = self.forge.comments(number).await?;
+        let Some(c) = comments.into_iter().find(|c| c.id == id) else {
+            info!(
+                pr = number,
+                comment_id, "the comment is gone; nothing to do"
+            );
+            return Ok(());
+        };
+        if c.author.kind == ActorKind::Bot || c.author.is(self.forge.me()) {
+            return Ok(());
+        }
+        self.on_comment(number, c.id, &c.body, &c.author).await
+    }
+
     /// The files the planner needs for `service`, read from the forge at `base`, all at
     /// once; CODEOWNERS only when `stage` is gated by code owners.
     async fn snapshot(&self, service: &str, base: &str, stage: Option<&str>) -> Result<MapRepo> {
@@ -156,7 +201,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 if self.forge.is_team_member(org, team, who).await? {
                     return Ok(true);
                 }
-            } else if name.eq_ignore_ascii_case(&who.login) {
+            } else if self.forge.is_principal(n, who) {
                 return Ok(true);
             }
         }

@@ -19,6 +19,16 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// One key per account: the numeric id on GitHub, the login (an ARN) where there is
+    /// no id (CodeCommit).
+    pub fn key(&self) -> (u64, String) {
+        if self.id != 0 {
+            (self.id, String::new())
+        } else {
+            (0, self.login.to_ascii_lowercase())
+        }
+    }
+
     /// The same account: by numeric id when both are known, else by login.
     pub fn is(&self, other: &Actor) -> bool {
         if self.id != 0 && other.id != 0 {

@@ -18,7 +18,7 @@ use tracing::debug;
 
 use super::{
     Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
-    Reaction, Result, Review,
+    Reaction, Result, Review, count,
 };
 use crate::event::github::User;
 use crate::event::{Actor, ActorKind, ReviewState};
@@ -234,18 +234,6 @@ impl RateLimitMetrics for RateLimitCounter {
 }
 
 /// Counts a finished call for `hoist_forge_calls_total{operation,status}`.
-fn count<T>(operation: &'static str, r: &Result<T>) {
-    let status = match r {
-        Ok(_) => "ok",
-        Err(ForgeError::NotFound(_)) => "not_found",
-        Err(ForgeError::Conflict(_)) => "conflict",
-        Err(ForgeError::Transient(_)) => "transient",
-        Err(ForgeError::Other(_)) => "error",
-    };
-    metrics::counter!("hoist_forge_calls_total", "operation" => operation, "status" => status)
-        .increment(1);
-}
-
 /// Maps octocrab's errors onto the outcomes the engine branches on.
 fn map(e: octocrab::Error) -> ForgeError {
     match e {
@@ -904,6 +892,7 @@ impl Forge for GitHub {
 
     async fn create_check_run(
         &self,
+        _number: u64,
         sha: &str,
         name: &str,
         conclusion: Conclusion,

@@ -5,7 +5,10 @@ use std::future::Future;
 
 use crate::event::{Actor, ReviewState};
 
+pub mod any;
+pub mod codecommit;
 pub mod github;
+mod principal;
 
 pub type Sha = String;
 
@@ -174,9 +177,18 @@ pub trait Forge: Send + Sync + 'static {
     fn checks(&self, sha: &str) -> impl Future<Output = Result<Vec<Check>>> + Send;
     /// Paths a pull request changes.
     fn pull_request_files(&self, number: u64) -> impl Future<Output = Result<Vec<String>>> + Send;
-    /// Publishes a completed check run of Hoist's own on `sha`.
+    /// Whether `user` is the person `name` (`alice` or `@alice`) names: by login on
+    /// GitHub, through the config's mapping to IAM principals on CodeCommit.
+    fn is_principal(&self, name: &str, user: &Actor) -> bool {
+        name.strip_prefix('@')
+            .unwrap_or(name)
+            .eq_ignore_ascii_case(&user.login)
+    }
+    /// Publishes Hoist's own check `name` on `sha`, the head of pull request `number`:
+    /// a check run on GitHub, a comment updated in place on CodeCommit.
     fn create_check_run(
         &self,
+        number: u64,
         sha: &str,
         name: &str,
         conclusion: Conclusion,
@@ -191,4 +203,17 @@ pub trait Forge: Send + Sync + 'static {
         title: &str,
         message: &str,
     ) -> impl Future<Output = Result<Sha>> + Send;
+}
+
+/// Counts a forge call by operation and outcome, for /metrics.
+pub(crate) fn count<T>(operation: &'static str, r: &Result<T>) {
+    let status = match r {
+        Ok(_) => "ok",
+        Err(ForgeError::NotFound(_)) => "not_found",
+        Err(ForgeError::Conflict(_)) => "conflict",
+        Err(ForgeError::Transient(_)) => "transient",
+        Err(ForgeError::Other(_)) => "error",
+    };
+    metrics::counter!("hoist_forge_calls_total", "operation" => operation, "status" => status)
+        .increment(1);
 }

@@ -382,6 +382,7 @@ impl Fake {
                     None => hoist::forge::Conclusion::Pending,
                 };
                 f.create_check_run(
+                    0,
                     body["head_sha"].as_str().unwrap_or_default(),
                     body["name"].as_str().unwrap_or_default(),
                     conclusion,

@@ -593,6 +593,7 @@ impl Forge for MemoryForge {
 
     async fn create_check_run(
         &self,
+        _number: u64,
         sha: &str,
         name: &str,
         conclusion: Conclusion,

@@ -1,0 +1,873 @@
+//! The forge port on AWS CodeCommit through `aws-sdk-codecommit`.
+//!
+//! CodeCommit differs from GitHub in ways the engine never sees:
+//! - people are IAM principals (ARNs); config maps CODEOWNERS names to them;
+//! - there are no check runs: Hoist's checks are PR comments, updated in place;
+//! - a branch cannot be reset: a superseding commit goes on top of Hoist's branch, and
+//!   the squash merge still lands one commit;
+//! - comment ids are strings: the engine gets a stable 64-bit hash of each.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use aws_sdk_codecommit::Client;
+use aws_sdk_codecommit::config::http::HttpResponse;
+use aws_sdk_codecommit::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_codecommit::types::{
+    ApprovalState, FileModeTypeEnum, PullRequestStatusEnum, PutFileEntry, Target,
+};
+use aws_smithy_types::Blob;
+
+use super::{
+    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
+    Reaction, Result, Review, Sha, count, principal,
+};
+use crate::config::MergeMethod;
+use crate::event::{Actor, ActorKind, ReviewState};
+
+/// The author Hoist writes its commits as; CodeCommit records no IAM identity on a
+/// commit, so this name and address are how Hoist knows its own commits.
+pub const COMMIT_NAME: &str = "hoist";
+pub const COMMIT_EMAIL: &str = "hoist@noreply.codecommit";
+
+/// CodeCommit refuses comments over 10,240 characters.
+const MAX_COMMENT: usize = 10_240;
+/// Closed pull requests read per listing: reconcile only needs the recent ones.
+const MAX_CLOSED: usize = 100;
+
+pub struct CodeCommit {
+    client: Client,
+    repository: String,
+    base: String,
+    method: MergeMethod,
+    owners: BTreeMap<String, Vec<String>>,
+    me: Actor,
+    /// Comment id hashes the engine holds, back to CodeCommit's ids.
+    comment_ids: Mutex<HashMap<u64, String>>,
+}
+
+impl CodeCommit {
+    /// Connects with `shared` (the default credential chain, or an endpoint override in
+    /// tests) and learns who Hoist is from STS.
+    pub async fn connect(
+        shared: &aws_config::SdkConfig,
+        cfg: &crate::config::CodeCommit,
+        method: MergeMethod,
+    ) -> Result<Self> {
+        let region = aws_sdk_codecommit::config::Region::new(cfg.region.clone());
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(shared)
+                .region(region.clone())
+                .build(),
+        );
+        let who = sts.get_caller_identity().send().await.map_err(|e| {
+            ForgeError::Other(format!(
+                "cannot learn Hoist's IAM identity (sts:GetCallerIdentity): {}",
+                aws_sdk_sts::error::DisplayErrorContext(e)
+            ))
+        })?;
+        let arn = who
+            .arn()
+            .ok_or_else(|| ForgeError::Other("sts:GetCallerIdentity returned no ARN".into()))?;
+        let client = Client::from_conf(
+            aws_sdk_codecommit::config::Builder::from(shared)
+                .region(region)
+                .build(),
+        );
+        Ok(Self {
+            client,
+            repository: cfg.repository.clone(),
+            base: cfg.base.clone(),
+            method,
+            owners: cfg.codeowners_iam.clone(),
+            me: Actor {
+                id: 0,
+                login: arn.to_owned(),
+                kind: ActorKind::Bot,
+            },
+            comment_ids: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The actor an ARN stands for: Hoist itself for any session of Hoist's role.
+    fn actor(&self, arn: &str) -> Actor {
+        if principal::same(arn, &self.me.login) {
+            self.me.clone()
+        } else {
+            Actor {
+                id: 0,
+                login: arn.to_owned(),
+                kind: ActorKind::User,
+            }
+        }
+    }
+
+    fn mapped(&self, name: &str, user: &Actor) -> bool {
+        let key = format!("@{}", name.trim_start_matches('@'));
+        self.owners
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(&key))
+            .flat_map(|(_, arns)| arns)
+            .any(|arn| principal::same(arn, &user.login))
+    }
+
+    async fn get_pr(&self, number: u64) -> Result<aws_sdk_codecommit::types::PullRequest> {
+        self.client
+            .get_pull_request()
+            .pull_request_id(number.to_string())
+            .send()
+            .await
+            .map_err(map)?
+            .pull_request
+            .ok_or_else(|| ForgeError::Other(format!("pull request {number}: empty answer")))
+    }
+
+    async fn branch_tip(&self, branch: &str) -> Result<Option<Sha>> {
+        match self
+            .client
+            .get_branch()
+            .repository_name(&self.repository)
+            .branch_name(branch)
+            .send()
+            .await
+            .map_err(map)
+        {
+            Ok(o) => Ok(o.branch.and_then(|b| b.commit_id)),
+            Err(ForgeError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list(&self, status: PullRequestStatusEnum) -> Result<Vec<u64>> {
+        let mut ids: Vec<u64> = vec![];
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_pull_requests()
+                .repository_name(&self.repository)
+                .pull_request_status(status.clone())
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(map)?;
+            ids.extend(
+                out.pull_request_ids()
+                    .iter()
+                    .filter_map(|i| i.parse::<u64>().ok()),
+            );
+            token = out.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        // Ids grow with time: newest first.
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(ids)
+    }
+
+    /// Pull requests in `status` whose head branch starts with `prefix`, newest first.
+    async fn prs(
+        &self,
+        status: PullRequestStatusEnum,
+        prefix: &str,
+        cap: usize,
+    ) -> Result<Vec<PullRequest>> {
+        let ids = self.list(status).await?;
+        let got = futures::future::try_join_all(ids.into_iter().take(cap).map(|n| self.get_pr(n)))
+            .await?;
+        Ok(got
+            .iter()
+            .filter_map(to_pr)
+            .filter(|p| p.head_ref.starts_with(prefix))
+            .collect())
+    }
+
+    /// The existing comment of Hoist's carrying `marker`, by CodeCommit id.
+    async fn own_comment_with(
+        &self,
+        number: u64,
+        marker: &str,
+    ) -> Result<Option<(String, String)>> {
+        let comments = self.comments(number).await?;
+        let ids = self.comment_ids.lock().unwrap();
+        Ok(comments
+            .into_iter()
+            .find(|c| c.author.is(&self.me) && c.body.contains(marker))
+            .and_then(|c| Some((ids.get(&c.id)?.clone(), c.body))))
+    }
+}
+
+/// A CodeCommit pull request as the port's type; `None` when it has no target.
+fn to_pr(p: &aws_sdk_codecommit::types::PullRequest) -> Option<PullRequest> {
+    let t = p.pull_request_targets().first()?;
+    let merged = t.merge_metadata().is_some_and(|m| m.is_merged());
+    Some(PullRequest {
+        number: p.pull_request_id()?.parse().ok()?,
+        head_ref: short_ref(t.source_reference().unwrap_or_default()).to_owned(),
+        head_sha: t.source_commit().unwrap_or_default().to_owned(),
+        title: p.title().unwrap_or_default().to_owned(),
+        body: p.description().unwrap_or_default().to_owned(),
+        state: match (p.pull_request_status(), merged) {
+            (_, true) => PrState::Merged,
+            (Some(PullRequestStatusEnum::Open), _) => PrState::Open,
+            _ => PrState::Closed,
+        },
+        merge_sha: t
+            .merge_metadata()
+            .and_then(|m| m.merge_commit_id())
+            .map(Into::into),
+        base_sha: t.destination_commit().unwrap_or_default().to_owned(),
+        mergeable: None,
+    })
+}
+
+fn short_ref(r: &str) -> &str {
+    r.strip_prefix("refs/heads/").unwrap_or(r)
+}
+
+/// A stable 64-bit id for a CodeCommit comment id (FNV-1a).
+pub fn comment_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Cuts `text` to CodeCommit's comment limit, saying so.
+fn fit(text: &str) -> String {
+    cut(text, MAX_COMMENT)
+}
+
+/// Cuts `text` to `room` characters (CodeCommit counts characters), saying so.
+fn cut(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_owned();
+    }
+    let note = "\n\n… cut to fit CodeCommit's comment limit.";
+    let keep: String = text.chars().take(room - note.chars().count()).collect();
+    format!("{keep}{note}")
+}
+
+/// Maps the SDK's errors onto the outcomes the engine branches on, by exception name.
+fn map<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    e: SdkError<E, HttpResponse>,
+) -> ForgeError {
+    match &e {
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("Unknown");
+            let msg = format!("{code}: {}", se.err().message().unwrap_or_default());
+            let status = se.raw().status().as_u16();
+            match code {
+                c if c.ends_with("DoesNotExistException") => ForgeError::NotFound(msg),
+                "ParentCommitIdOutdatedException"
+                | "TipOfSourceReferenceIsDifferentException"
+                | "ManualMergeRequiredException"
+                | "BranchNameExistsException"
+                | "ConcurrentReferenceUpdateException"
+                | "PullRequestAlreadyClosedException"
+                | "PullRequestApprovalRulesNotSatisfiedException" => ForgeError::Conflict(msg),
+                "ThrottlingException" | "TooManyRequestsException" => ForgeError::Transient(msg),
+                _ if status >= 500 => ForgeError::Transient(msg),
+                _ => ForgeError::Other(msg),
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ForgeError::Transient(aws_sdk_codecommit::error::DisplayErrorContext(e).to_string())
+        }
+        _ => ForgeError::Other(aws_sdk_codecommit::error::DisplayErrorContext(e).to_string()),
+    }
+}
+
+fn build_err(e: aws_smithy_types::error::operation::BuildError) -> ForgeError {
+    ForgeError::Other(e.to_string())
+}
+
+fn is_code<T>(r: &Result<T>, code: &str) -> bool {
+    matches!(r, Err(ForgeError::Other(m) | ForgeError::Conflict(m)) if m.starts_with(code))
+}
+
+impl Forge for CodeCommit {
+    fn me(&self) -> &Actor {
+        &self.me
+    }
+
+    async fn base_head(&self) -> Result<Sha> {
+        let r = self
+            .branch_tip(&self.base)
+            .await
+            .and_then(|t| t.ok_or_else(|| ForgeError::NotFound(format!("branch {}", self.base))));
+        count("base_head", &r);
+        r
+    }
+
+    async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
+        let r = match self
+            .client
+            .get_file()
+            .repository_name(&self.repository)
+            .commit_specifier(at)
+            .file_path(path)
+            .send()
+            .await
+            .map_err(map)
+        {
+            Ok(o) => String::from_utf8(o.file_content.into_inner())
+                .map(Some)
+                .map_err(|_| ForgeError::Other(format!("{path} at {at} is not UTF-8"))),
+            Err(ForgeError::NotFound(m)) if m.starts_with("FileDoesNotExist") => Ok(None),
+            Err(e) => Err(e),
+        };
+        count("read_file", &r);
+        r
+    }
+
+    async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
+        let r: Result<Option<Vec<Commit>>> = async {
+            let Some(tip) = self.branch_tip(branch).await? else {
+                return Ok(None);
+            };
+            let merge_base = self
+                .client
+                .get_merge_options()
+                .repository_name(&self.repository)
+                .source_commit_specifier(&tip)
+                .destination_commit_specifier(&self.base)
+                .send()
+                .await
+                .map_err(map)?
+                .base_commit_id;
+            let mut commits = vec![];
+            let mut cur = tip;
+            // Hoist's branches are a commit or a few; a long walk is someone else's branch.
+            while cur != merge_base && commits.len() < 50 {
+                let c = self
+                    .client
+                    .get_commit()
+                    .repository_name(&self.repository)
+                    .commit_id(&cur)
+                    .send()
+                    .await
+                    .map_err(map)?
+                    .commit
+                    .ok_or_else(|| ForgeError::Other(format!("commit {cur}: empty answer")))?;
+                let author = c.author();
+                let (name, email) = (
+                    author.and_then(|a| a.name()).unwrap_or_default(),
+                    author.and_then(|a| a.email()).unwrap_or_default(),
+                );
+                commits.push(Commit {
+                    sha: cur.clone(),
+                    author: if name == COMMIT_NAME && email == COMMIT_EMAIL {
+                        self.me.clone()
+                    } else {
+                        Actor {
+                            id: 0,
+                            login: format!("{name} <{email}>"),
+                            kind: ActorKind::User,
+                        }
+                    },
+                });
+                match c.parents().first() {
+                    Some(p) => cur = p.clone(),
+                    None => break,
+                }
+            }
+            commits.reverse();
+            Ok(Some(commits))
+        }
+        .await;
+        count("branch_commits", &r);
+        r
+    }
+
+    /// CodeCommit cannot point a branch at another commit, so an existing branch gets
+    /// the new commit on top; its file is still computed from `base`.
+    async fn write_branch(
+        &self,
+        branch: &str,
+        base: &str,
+        path: &str,
+        content: &str,
+        message: &str,
+    ) -> Result<Sha> {
+        let r: Result<Sha> = async {
+            let parent = match self.branch_tip(branch).await? {
+                Some(tip) => tip,
+                None => {
+                    self.client
+                        .create_branch()
+                        .repository_name(&self.repository)
+                        .branch_name(branch)
+                        .commit_id(base)
+                        .send()
+                        .await
+                        .map_err(map)?;
+                    base.to_owned()
+                }
+            };
+            let file = PutFileEntry::builder()
+                .file_path(path)
+                .file_mode(FileModeTypeEnum::Normal)
+                .file_content(Blob::new(content.as_bytes()))
+                .build()
+                .map_err(build_err)?;
+            let r = self
+                .client
+                .create_commit()
+                .repository_name(&self.repository)
+                .branch_name(branch)
+                .parent_commit_id(&parent)
+                .author_name(COMMIT_NAME)
+                .email(COMMIT_EMAIL)
+                .commit_message(message)
+                .put_files(file)
+                .send()
+                .await
+                .map_err(map);
+            if is_code(&r, "NoChangeException") {
+                // The branch already holds exactly this file: nothing to write.
+                return Ok(parent);
+            }
+            r?.commit_id
+                .ok_or_else(|| ForgeError::Other("CreateCommit returned no commit id".into()))
+        }
+        .await;
+        count("write_branch", &r);
+        r
+    }
+
+    async fn delete_branch(&self, branch: &str) -> Result<()> {
+        let r = match self
+            .client
+            .delete_branch()
+            .repository_name(&self.repository)
+            .branch_name(branch)
+            .send()
+            .await
+            .map_err(map)
+        {
+            Ok(_) | Err(ForgeError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        };
+        count("delete_branch", &r);
+        r
+    }
+
+    async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
+        let r = self
+            .prs(PullRequestStatusEnum::Closed, prefix, MAX_CLOSED)
+            .await
+            .map(|ps| {
+                ps.into_iter()
+                    .filter(|p| p.state == PrState::Merged)
+                    .collect()
+            });
+        count("merged_pull_requests", &r);
+        r
+    }
+
+    async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
+        let r = self
+            .prs(PullRequestStatusEnum::Open, prefix, usize::MAX)
+            .await;
+        count("open_pull_requests", &r);
+        r
+    }
+
+    async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
+        Ok(self
+            .open_pull_requests(branch)
+            .await?
+            .into_iter()
+            .find(|p| p.head_ref == branch))
+    }
+
+    /// With approval rules on the pull request, `mergeable` says whether they are met:
+    /// CodeCommit refuses the merge otherwise.
+    async fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        let r: Result<PullRequest> = async {
+            let p = self.get_pr(number).await?;
+            let mut pr = to_pr(&p)
+                .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
+            if !p.approval_rules().is_empty() && pr.state == PrState::Open {
+                let e = self
+                    .client
+                    .evaluate_pull_request_approval_rules()
+                    .pull_request_id(number.to_string())
+                    .revision_id(p.revision_id().unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(map)?;
+                if let Some(ev) = e.evaluation() {
+                    pr.mergeable = Some(ev.approved() || ev.overridden());
+                }
+            }
+            Ok(pr)
+        }
+        .await;
+        count("pull_request", &r);
+        r
+    }
+
+    async fn create_pull_request(
+        &self,
+        branch: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        let r: Result<PullRequest> = async {
+            let target = Target::builder()
+                .repository_name(&self.repository)
+                .source_reference(branch)
+                .destination_reference(&self.base)
+                .build()
+                .map_err(build_err)?;
+            let out = self
+                .client
+                .create_pull_request()
+                .title(title)
+                .description(fit(body))
+                .targets(target)
+                .send()
+                .await
+                .map_err(map)?;
+            out.pull_request
+                .as_ref()
+                .and_then(to_pr)
+                .ok_or_else(|| ForgeError::Other("CreatePullRequest: empty answer".into()))
+        }
+        .await;
+        count("create_pull_request", &r);
+        r
+    }
+
+    async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
+        let r: Result<()> = async {
+            self.client
+                .update_pull_request_title()
+                .pull_request_id(number.to_string())
+                .title(title)
+                .send()
+                .await
+                .map_err(map)?;
+            self.client
+                .update_pull_request_description()
+                .pull_request_id(number.to_string())
+                .description(fit(body))
+                .send()
+                .await
+                .map_err(map)?;
+            Ok(())
+        }
+        .await;
+        count("update_pull_request", &r);
+        r
+    }
+
+    async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
+        let r: Result<Vec<Comment>> = async {
+            let mut all = vec![];
+            let mut token = None;
+            loop {
+                let out = self
+                    .client
+                    .get_comments_for_pull_request()
+                    .pull_request_id(number.to_string())
+                    .repository_name(&self.repository)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(map)?;
+                for c in out
+                    .comments_for_pull_request_data()
+                    .iter()
+                    .flat_map(|d| d.comments())
+                    .filter(|c| !c.deleted())
+                {
+                    all.push(c.clone());
+                }
+                token = out.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            all.sort_by_key(|c| c.creation_date().map(|d| (d.secs(), d.subsec_nanos())));
+            let mut ids = self.comment_ids.lock().unwrap();
+            Ok(all
+                .into_iter()
+                .filter_map(|c| {
+                    let id = c.comment_id()?;
+                    let hash = comment_hash(id);
+                    ids.insert(hash, id.to_owned());
+                    Some(Comment {
+                        id: hash,
+                        author: self.actor(c.author_arn().unwrap_or_default()),
+                        body: c.content().unwrap_or_default().to_owned(),
+                    })
+                })
+                .collect())
+        }
+        .await;
+        count("comments", &r);
+        r
+    }
+
+    async fn comment(&self, number: u64, body: &str) -> Result<()> {
+        let r: Result<()> = async {
+            let p = self.get_pr(number).await?;
+            let t = p
+                .pull_request_targets()
+                .first()
+                .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
+            self.client
+                .post_comment_for_pull_request()
+                .pull_request_id(number.to_string())
+                .repository_name(&self.repository)
+                .before_commit_id(t.destination_commit().unwrap_or_default())
+                .after_commit_id(t.source_commit().unwrap_or_default())
+                .content(fit(body))
+                .send()
+                .await
+                .map_err(map)?;
+            Ok(())
+        }
+        .await;
+        count("comment", &r);
+        r
+    }
+
+    /// Each caller holds one reaction per comment on CodeCommit, so 🚀 replaces 👀.
+    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
+        let r: Result<()> = async {
+            let id = self
+                .comment_ids
+                .lock()
+                .unwrap()
+                .get(&comment_id)
+                .cloned()
+                .ok_or_else(|| ForgeError::NotFound(format!("comment {comment_id}")))?;
+            let value = match reaction {
+                Reaction::Eyes => ":eyes:",
+                Reaction::Rocket => ":rocket:",
+                Reaction::Confused => ":confused:",
+            };
+            self.client
+                .put_comment_reaction()
+                .comment_id(id)
+                .reaction_value(value)
+                .send()
+                .await
+                .map_err(map)?;
+            Ok(())
+        }
+        .await;
+        count("react", &r);
+        r
+    }
+
+    /// IAM decides who may comment on the repository at all; everyone who could is
+    /// taken to have write access. Stages that need more name `promoters`.
+    async fn permission(&self, _user: &Actor) -> Result<Permission> {
+        Ok(Permission::Write)
+    }
+
+    async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
+        Ok(self.mapped(&format!("{org}/{team}"), user))
+    }
+
+    fn is_principal(&self, name: &str, user: &Actor) -> bool {
+        self.mapped(name, user)
+    }
+
+    /// Approvals of the current revision: CodeCommit resets them when the head moves,
+    /// so each one is given on the head the pull request has now.
+    async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
+        let r: Result<Vec<Review>> = async {
+            let p = self.get_pr(number).await?;
+            let head = p
+                .pull_request_targets()
+                .first()
+                .and_then(|t| t.source_commit())
+                .map(str::to_owned);
+            let out = self
+                .client
+                .get_pull_request_approval_states()
+                .pull_request_id(number.to_string())
+                .revision_id(p.revision_id().unwrap_or_default())
+                .send()
+                .await
+                .map_err(map)?;
+            Ok(out
+                .approvals()
+                .iter()
+                .filter(|a| a.approval_state() == Some(&ApprovalState::Approve))
+                .filter_map(|a| {
+                    Some(Review {
+                        reviewer: self.actor(a.user_arn()?),
+                        state: ReviewState::Approved,
+                        commit_id: head.clone(),
+                    })
+                })
+                .collect())
+        }
+        .await;
+        count("reviews", &r);
+        r
+    }
+
+    /// CodeCommit has no checks; config validation refuses required checks there.
+    async fn checks(&self, _sha: &str) -> Result<Vec<Check>> {
+        Ok(vec![])
+    }
+
+    async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
+        let r: Result<Vec<String>> = async {
+            let p = self.get_pr(number).await?;
+            let t = p
+                .pull_request_targets()
+                .first()
+                .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
+            let before = t
+                .merge_base()
+                .or(t.destination_commit())
+                .unwrap_or_default()
+                .to_owned();
+            let after = t.source_commit().unwrap_or_default().to_owned();
+            let mut paths = vec![];
+            let mut token = None;
+            loop {
+                let out = self
+                    .client
+                    .get_differences()
+                    .repository_name(&self.repository)
+                    .before_commit_specifier(&before)
+                    .after_commit_specifier(&after)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(map)?;
+                for d in out.differences() {
+                    if let Some(p) = d.after_blob().or(d.before_blob()).and_then(|b| b.path()) {
+                        paths.push(p.to_owned());
+                    }
+                }
+                token = out.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            paths.sort();
+            paths.dedup();
+            Ok(paths)
+        }
+        .await;
+        count("pull_request_files", &r);
+        r
+    }
+
+    /// One comment per check name, edited as the result changes.
+    async fn create_check_run(
+        &self,
+        number: u64,
+        sha: &str,
+        name: &str,
+        conclusion: Conclusion,
+        title: &str,
+        summary: &str,
+    ) -> Result<()> {
+        let r: Result<()> = async {
+            let marker = format!("<!-- hoist:check {name} -->");
+            let icon = match conclusion {
+                Conclusion::Success => "✅",
+                Conclusion::Failure => "❌",
+                Conclusion::Pending => "⏳",
+            };
+            let short = sha.get(..7).unwrap_or(sha);
+            let head = format!("{icon} **{name}**: {title} (at `{short}`)\n\n");
+            let tail = format!("\n\n{marker}");
+            let room = MAX_COMMENT - head.chars().count() - tail.chars().count();
+            let body = format!("{head}{}{tail}", cut(summary, room));
+            match self.own_comment_with(number, &marker).await? {
+                Some((_, old)) if old == body => Ok(()),
+                Some((id, _)) => {
+                    self.client
+                        .update_comment()
+                        .comment_id(id)
+                        .content(body)
+                        .send()
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                }
+                None => self.comment(number, &body).await,
+            }
+        }
+        .await;
+        count("create_check_run", &r);
+        r
+    }
+
+    async fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> Result<Sha> {
+        let r: Result<Sha> = async {
+            let id = number.to_string();
+            // The engine's message starts with the title already.
+            let message = if message.starts_with(title) {
+                message.to_owned()
+            } else {
+                format!("{title}\n\n{message}")
+            };
+            let pr = match self.method {
+                MergeMethod::Squash => {
+                    self.client
+                        .merge_pull_request_by_squash()
+                        .pull_request_id(id)
+                        .repository_name(&self.repository)
+                        .source_commit_id(head_sha)
+                        .commit_message(message)
+                        .author_name(COMMIT_NAME)
+                        .email(COMMIT_EMAIL)
+                        .send()
+                        .await
+                        .map_err(map)?
+                        .pull_request
+                }
+                MergeMethod::Merge => {
+                    self.client
+                        .merge_pull_request_by_three_way()
+                        .pull_request_id(id)
+                        .repository_name(&self.repository)
+                        .source_commit_id(head_sha)
+                        .commit_message(message)
+                        .author_name(COMMIT_NAME)
+                        .email(COMMIT_EMAIL)
+                        .send()
+                        .await
+                        .map_err(map)?
+                        .pull_request
+                }
+                MergeMethod::FastForward => {
+                    self.client
+                        .merge_pull_request_by_fast_forward()
+                        .pull_request_id(id)
+                        .repository_name(&self.repository)
+                        .source_commit_id(head_sha)
+                        .send()
+                        .await
+                        .map_err(map)?
+                        .pull_request
+                }
+                MergeMethod::Rebase => {
+                    return Err(ForgeError::Other("CodeCommit cannot rebase".into()));
+                }
+            };
+            pr.as_ref()
+                .and_then(to_pr)
+                .and_then(|p| p.merge_sha)
+                .or_else(|| (self.method == MergeMethod::FastForward).then(|| head_sha.to_owned()))
+                .ok_or_else(|| ForgeError::Other(format!("merge of {number}: no merge commit")))
+        }
+        .await;
+        count("merge", &r);
+        r
+    }
+}

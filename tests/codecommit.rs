@@ -1,0 +1,527 @@
+//! The promotion engine on CodeCommit: the real `aws-sdk-codecommit` client against the
+//! CodeCommit test server over a real git repository, fed the EventBridge events the
+//! server emits, through the same decoder `hoist serve` uses. The same scenarios as
+//! `tests/engine.rs` runs on the in-memory GitHub forge, plus what only CodeCommit has.
+
+mod support;
+
+use std::sync::Arc;
+
+use aws_sdk_codecommit::types::ApprovalState;
+use hoist::config::Config;
+use hoist::engine::Engine;
+use hoist::event::Event;
+use hoist::forge::Forge;
+use hoist::forge::codecommit::CodeCommit;
+use hoist::store::Store;
+use hoist::worker::{Handler, HandlerError};
+use support::codecommit_fake::CodeCommitFake;
+use support::memory_forge::{MemoryArgo, MemoryRegistry};
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
+const DEV: &str = "apps/my-app-service1/env/dev/kustomization.yaml";
+const PROD: &str = "apps/my-app-service1/env/prod/kustomization.yaml";
+
+const HOIST: (&str, &str) = (
+    "AKIDHOIST",
+    "arn:aws:sts::123456789012:assumed-role/hoist/i-0abc",
+);
+const QUINN: (&str, &str) = (
+    "AKIDQUINN",
+    "arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com",
+);
+const SAM: (&str, &str) = ("AKIDSAM", "arn:aws:iam::123456789012:user/sam");
+const ALICE: (&str, &str) = ("AKIDALICE", "arn:aws:iam::123456789012:user/alice");
+const MALLORY: (&str, &str) = ("AKIDMALLORY", "arn:aws:iam::123456789012:user/mallory");
+
+/// The example config on CodeCommit: code owners and promoters mapped to IAM, no
+/// required checks (CodeCommit has none), Argo CD's debounce off.
+fn config() -> Config {
+    let text = std::fs::read_to_string("config/hoist.example.yaml").unwrap();
+    let start = text.find("forge:\n").unwrap();
+    let end = text.find("# Comma-separated").unwrap();
+    let forge = r#"forge:
+  codecommit:
+    repository: gitops
+    region: us-east-1
+    codeowners_iam:
+      "@acme/qa": ["arn:aws:iam::123456789012:role/qa"]
+      # The requester is a code owner too: their approval still must not count.
+      "@acme/sre": ["arn:aws:iam::123456789012:user/sam", "arn:aws:iam::123456789012:role/qa"]
+      "@acme/sre-leads": ["arn:aws:iam::123456789012:user/sam"]
+
+"#;
+    let text = format!("{}{forge}{}", &text[..start], &text[end..])
+        .replace("  required_checks: [\"argocd/{service}-{stage}\"]\n", "")
+        .replace(
+            "token_env: ARGOCD_TOKEN",
+            "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+        );
+    Config::parse(&text, "hoist.yaml").unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn digest(seed: &str) -> String {
+    format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
+}
+
+struct Tester {
+    engine: Engine<CodeCommit, MemoryArgo, MemoryRegistry>,
+    fake: CodeCommitFake,
+    argo: MemoryArgo,
+    /// Events the engine answered "not yet" to, as the queue would hold them.
+    waiting: Vec<Event>,
+    _dir: tempfile::TempDir,
+}
+
+impl Tester {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = CodeCommitFake::start(
+            "gitops",
+            std::path::Path::new("examples/gitops"),
+            &[HOIST, QUINN, SAM, ALICE, MALLORY],
+        )
+        .await;
+        let config = config();
+        let hoist::config::Forge::Codecommit(cc) = &config.forge else {
+            unreachable!()
+        };
+        let forge = CodeCommit::connect(&fake.sdk_config(HOIST.0), cc, config.merge.method)
+            .await
+            .unwrap();
+        assert_eq!(forge.me().login, HOIST.1, "Hoist learns who it is from STS");
+        let argo = MemoryArgo::default();
+        let engine = Engine {
+            config: Arc::new(config),
+            forge,
+            argocd: argo.clone(),
+            registry: MemoryRegistry::default(),
+            store: Store::open(&dir.path().join("hoist.db")).unwrap(),
+            repo_name: "gitops".into(),
+        };
+        Self {
+            engine,
+            fake,
+            argo,
+            waiting: vec![],
+            _dir: dir,
+        }
+    }
+
+    async fn handle(&mut self, ev: Event) {
+        match self.engine.handle(ev.clone()).await {
+            Ok(()) => {}
+            Err(HandlerError::Waiting(_) | HandlerError::Retryable(_)) => self.waiting.push(ev),
+            Err(e) => panic!("handler failed: {e}"),
+        }
+    }
+
+    /// Delivers every event CodeCommit emitted, through the EventBridge decoder, until
+    /// there are none.
+    async fn pump(&mut self) {
+        loop {
+            let events = self.fake.take_events();
+            if events.is_empty() {
+                return;
+            }
+            for e in events {
+                let (_, ev) = hoist::event::eventbridge::decode(e.to_string().as_bytes()).unwrap();
+                self.handle(ev).await;
+            }
+        }
+    }
+
+    /// The queue's retry of everything that waited.
+    async fn retry(&mut self) {
+        for ev in std::mem::take(&mut self.waiting) {
+            self.handle(ev).await;
+        }
+        self.pump().await;
+    }
+
+    async fn push(&mut self, tag: &str, seed: &str) {
+        self.handle(Event::ImagePushed {
+            image: IMAGE.into(),
+            tag: tag.into(),
+            digest: digest(seed),
+            time: "2026-11-26T09:58:00Z".into(),
+        })
+        .await;
+        self.pump().await;
+    }
+
+    /// `who` comments on pull request `pr` through the CodeCommit API; the comment id.
+    async fn comment(&mut self, pr: u64, who: (&str, &str), body: &str) -> String {
+        let p = self.fake.pr(pr);
+        let out = self
+            .fake
+            .client(who.0)
+            .post_comment_for_pull_request()
+            .pull_request_id(pr.to_string())
+            .repository_name("gitops")
+            .before_commit_id(&p.dest_commit)
+            .after_commit_id(&p.source_commit)
+            .content(body)
+            .send()
+            .await
+            .unwrap();
+        self.pump().await;
+        out.comment.unwrap().comment_id.unwrap()
+    }
+
+    async fn approve(&mut self, pr: u64, who: (&str, &str)) {
+        let c = self.fake.client(who.0);
+        let p = c
+            .get_pull_request()
+            .pull_request_id(pr.to_string())
+            .send()
+            .await
+            .unwrap()
+            .pull_request
+            .unwrap();
+        c.update_pull_request_approval_state()
+            .pull_request_id(pr.to_string())
+            .revision_id(p.revision_id.unwrap())
+            .approval_state(ApprovalState::Approve)
+            .send()
+            .await
+            .unwrap();
+        self.pump().await;
+    }
+
+    /// Argo CD syncs the stage's app to the merge; the waiting merge event is retried.
+    async fn argo_syncs(&mut self, pr: u64, stage: &str, seed: &str) {
+        let merge = self.fake.pr(pr).merge_commit.expect("merged");
+        self.argo.synced(
+            &format!("my-app-service1-{stage}"),
+            &merge,
+            &format!("{IMAGE}@{}", digest(seed)),
+        );
+        self.retry().await;
+    }
+
+    fn hoist_comments(&self, pr: u64) -> Vec<String> {
+        self.fake.comments_by(pr, HOIST.1)
+    }
+
+    /// Hoist's comments on `pr` other than its check comments.
+    fn replies(&self, pr: u64) -> Vec<String> {
+        self.hoist_comments(pr)
+            .into_iter()
+            .filter(|c| !c.contains("<!-- hoist:check "))
+            .collect()
+    }
+
+    fn open(&self, pr: u64) -> bool {
+        self.fake.pr(pr).open
+    }
+
+    /// dev verified at v1.4.0 (PR 1).
+    async fn dev_verified(&mut self) {
+        self.push("v1.4.0", "a1").await;
+        assert!(!self.open(1), "dev merges without a human");
+        self.argo_syncs(1, "dev", "a1").await;
+        assert!(self.replies(1)[0].contains("✅ Verified in **dev**"));
+    }
+}
+
+#[tokio::test]
+async fn the_full_path_dev_uat_prod_on_codecommit() {
+    let mut t = Tester::new().await;
+    t.push("v1.4.0", "a1").await;
+    let pr = t.fake.pr(1);
+    assert_eq!(
+        (
+            pr.source_ref.as_str(),
+            pr.title.as_str(),
+            pr.author.as_str()
+        ),
+        (
+            "refs/heads/hoist/dev/my-app-service1",
+            "Promote my-app-service1 v1.4.0 to dev",
+            HOIST.1
+        )
+    );
+    // Dev has no human gate: merged by squash once Argo CD renders the head.
+    assert!(!t.open(1));
+    let main = t.fake.file_at("main", DEV).unwrap();
+    assert!(main.contains("newTag: v1.4.0   # promoted by Hoist") && main.contains(&digest("a1")));
+    let log = t.fake.log("main");
+    assert_eq!(log.len(), 2, "one squashed commit on main: {log:?}");
+    assert_eq!(
+        log[0],
+        (
+            "Promote my-app-service1 v1.4.0 to dev".to_owned(),
+            "hoist".to_owned()
+        )
+    );
+    // Both checks are comments on CodeCommit, one each, edited in place.
+    let checks: Vec<String> = t
+        .hoist_comments(1)
+        .into_iter()
+        .filter(|c| c.contains("<!-- hoist:check "))
+        .collect();
+    assert_eq!(checks.len(), 2, "{checks:#?}");
+    assert!(checks.iter().any(|c| c.starts_with("✅ **hoist/dag**")));
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.starts_with("✅ **hoist/argocd**: Ready to merge"))
+    );
+    assert!(t.replies(1).is_empty(), "merged is not verified");
+
+    t.argo_syncs(1, "dev", "a1").await;
+    let verified = &t.replies(1)[0];
+    assert!(
+        verified.contains("✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy")
+    );
+    assert!(verified.contains("Next: comment /promote uat."));
+
+    let c = t.comment(1, QUINN, "/promote uat").await;
+    assert!(t.replies(1)[1].contains("🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**."));
+    let reactions = t.fake.state.lock().unwrap().reactions.clone();
+    assert_eq!(
+        reactions.get(&(c, HOIST.1.to_owned())).map(String::as_str),
+        Some(":rocket:"),
+        "one reaction per caller: done replaces received"
+    );
+    assert!(!t.open(2), "uat's gate was the /promote by @acme/qa");
+    t.argo_syncs(2, "uat", "a1").await;
+    assert!(t.replies(2)[0].contains("✅ Verified in **uat**"));
+
+    t.comment(2, QUINN, "/promote prod").await;
+    assert!(t.replies(2)[1].contains("🚀 Opened #3"));
+    assert!(t.open(3), "prod waits for a code owner");
+    assert!(
+        t.replies(3)[0].contains("⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre)."),
+        "{:?}",
+        t.replies(3)
+    );
+    t.approve(3, ALICE).await;
+    assert!(t.open(3), "alice is not a code owner");
+    t.approve(3, QUINN).await;
+    assert!(
+        t.open(3),
+        "the requester's approval does not count, owner or not"
+    );
+    t.approve(3, SAM).await;
+    assert!(
+        !t.open(3),
+        "a code owner approved the head: {:#?}",
+        t.hoist_comments(3)
+    );
+    assert!(
+        t.fake
+            .file_at("main", PROD)
+            .unwrap()
+            .contains(&digest("a1")),
+        "the digest verified in uat reached prod"
+    );
+    t.argo_syncs(3, "prod", "a1").await;
+    assert!(
+        t.replies(3)
+            .last()
+            .unwrap()
+            .contains("✅ Verified in **prod**")
+    );
+    assert_eq!(
+        t.fake.log("main").len(),
+        4,
+        "three promotions, three commits"
+    );
+}
+
+#[tokio::test]
+async fn refusals_on_codecommit() {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+
+    // Not in @acme/qa, the only promoters of uat.
+    let c = t.comment(1, MALLORY, "/promote uat").await;
+    let reply = t.replies(1).pop().unwrap();
+    assert!(reply.contains("⛔"), "{reply}");
+    assert_eq!(
+        t.fake
+            .state
+            .lock()
+            .unwrap()
+            .reactions
+            .get(&(c, HOIST.1.to_owned()))
+            .map(String::as_str),
+        Some(":confused:")
+    );
+    // Skipping uat.
+    t.comment(1, QUINN, "/promote prod").await;
+    let reply = t.replies(1).pop().unwrap();
+    assert!(reply.contains("⛔") && reply.contains("uat"), "{reply}");
+    assert_eq!(t.fake.state.lock().unwrap().prs.len(), 1, "nothing opened");
+
+    // Through uat to a prod pull request held for its approval.
+    t.comment(1, QUINN, "/promote uat").await;
+    t.argo_syncs(2, "uat", "a1").await;
+    t.comment(2, QUINN, "/promote prod").await;
+    assert!(t.open(3));
+
+    // A person's commit on Hoist's branch: CodeCommit resets approvals on a new
+    // revision, Hoist says why once, and nothing merges even with an owner's approval.
+    let branch = "hoist/prod/my-app-service1";
+    let tip = t.fake.tip(branch).unwrap();
+    let file = t.fake.file_at(branch, PROD).unwrap();
+    t.fake
+        .client(MALLORY.0)
+        .create_commit()
+        .repository_name("gitops")
+        .branch_name(branch)
+        .parent_commit_id(tip)
+        .author_name("mallory")
+        .email("mallory@example.com")
+        .commit_message("tweak")
+        .put_files(
+            aws_sdk_codecommit::types::PutFileEntry::builder()
+                .file_path(PROD)
+                .file_content(aws_smithy_types::Blob::new(format!("{file}# hi\n")))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    t.pump().await;
+    t.approve(3, SAM).await;
+    assert!(t.open(3), "a head Hoist did not write is never merged");
+    let foreign: Vec<String> = t
+        .replies(3)
+        .into_iter()
+        .filter(|c| c.contains("mark foreign:"))
+        .collect();
+    assert_eq!(foreign.len(), 1, "said once: {:#?}", t.replies(3));
+}
+
+#[tokio::test]
+async fn codecommit_approval_rules_hold_the_merge() {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+    t.comment(1, QUINN, "/promote uat").await;
+    t.argo_syncs(2, "uat", "a1").await;
+    t.comment(2, QUINN, "/promote prod").await;
+    t.fake.require_approvals(3, 2);
+    t.approve(3, SAM).await;
+    assert!(t.open(3), "the repository's rule wants two approvals");
+    t.approve(3, ALICE).await;
+    assert!(!t.open(3), "two approvals, one of them a code owner's");
+}
+
+#[tokio::test]
+async fn a_newer_push_supersedes_on_top_of_hoists_branch() {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+    t.comment(1, QUINN, "/promote uat").await;
+    t.argo_syncs(2, "uat", "a1").await;
+    t.comment(2, QUINN, "/promote prod").await;
+    let first = t.fake.pr(3).source_commit;
+    // v1.5.0 verified in dev and uat, then promoted to prod again: the same PR moves on.
+    t.push("v1.5.0", "b2").await;
+    t.argo_syncs(4, "dev", "b2").await;
+    t.comment(4, QUINN, "/promote uat").await;
+    t.argo_syncs(5, "uat", "b2").await;
+    t.comment(5, QUINN, "/promote prod").await;
+    let pr = t.fake.pr(3);
+    assert!(
+        pr.open && pr.source_commit != first,
+        "PR 3 carries v1.5.0 now"
+    );
+    assert_eq!(pr.title, "Promote my-app-service1 v1.5.0 to prod");
+    assert!(
+        t.fake
+            .file_at(&pr.source_commit, PROD)
+            .unwrap()
+            .contains(&digest("b2"))
+    );
+    assert_eq!(
+        t.fake.state.lock().unwrap().prs.len(),
+        5,
+        "no second prod PR"
+    );
+    t.approve(3, SAM).await;
+    assert!(!t.open(3));
+    assert!(
+        t.fake
+            .file_at("main", PROD)
+            .unwrap()
+            .contains(&digest("b2"))
+    );
+}
+
+/// The published CodeCommit payloads decode: the EventBridge events through Hoist's
+/// decoder (in `tests/conformance.rs`), the API answers through the SDK and Hoist's
+/// reading of them here.
+#[tokio::test]
+async fn published_api_answers_decode() {
+    let t = Tester::new().await;
+    let dir = std::path::Path::new("../shared/fixtures/aws/codecommit");
+    let load = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    {
+        let mut s = t.fake.state.lock().unwrap();
+        for op in [
+            "GetFile",
+            "GetPullRequestApprovalStates",
+            "MergePullRequestBySquash",
+            "CreateCommit",
+            "CreatePullRequest",
+            "PostCommentForPullRequest",
+        ] {
+            s.canned.insert(op.into(), load(&format!("api.{op}.json")));
+        }
+        // The published GetFile answer shows its content as `IyBQaHVzEXAMPLE`, which is
+        // not base64 (the SDK refuses it): only that placeholder is replaced.
+        let get_file = s.canned.get_mut("GetFile").unwrap();
+        assert_eq!(get_file["fileContent"], "IyBQaHVzEXAMPLE");
+        get_file["fileContent"] = "IyBQaHVzIGEgUkVBRE1FCg==".into();
+        // The published PostCommentForPullRequest answer gives `reactionCounts` as a
+        // list; the API's shape (and the SDK) has a map of reaction to count.
+        let posted = s.canned.get_mut("PostCommentForPullRequest").unwrap();
+        assert_eq!(posted["comment"]["reactionCounts"], serde_json::json!([]));
+        posted["comment"]["reactionCounts"] = serde_json::json!({});
+        s.canned.insert(
+            "GetPullRequest".into(),
+            load("api.MergePullRequestBySquash.json"),
+        );
+    }
+    let f = &t.engine.forge;
+    let file = f.read_file("README.md", "main").await.unwrap().unwrap();
+    assert_eq!(file, "# Phus a README\n");
+    let merged = f.pull_request(47).await.unwrap();
+    assert_eq!(
+        (merged.state, merged.head_ref.as_str()),
+        (hoist::forge::PrState::Merged, "variables-branch")
+    );
+    let reviews = f.reviews(47).await.unwrap();
+    assert_eq!(
+        reviews[0].reviewer.login,
+        "arn:aws:iam::123456789012:user/Mary_Major"
+    );
+    let created = f.create_pull_request("b", "t", "d").await.unwrap();
+    assert!(created.number > 0);
+    let c = t.fake.client(HOIST.0);
+    let commit = c
+        .create_commit()
+        .repository_name("gitops")
+        .branch_name("main")
+        .send()
+        .await
+        .unwrap();
+    assert!(commit.commit_id.is_some());
+    let posted = c
+        .post_comment_for_pull_request()
+        .pull_request_id("1")
+        .repository_name("gitops")
+        .before_commit_id("a")
+        .after_commit_id("b")
+        .content("x")
+        .send()
+        .await
+        .unwrap();
+    assert!(posted.comment.unwrap().comment_id.is_some());
+}
