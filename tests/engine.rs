@@ -1158,3 +1158,36 @@ async fn only_heads_hoist_wrote_are_merged() {
         ),
     );
 }
+
+#[tokio::test]
+async fn the_body_names_the_commit_the_image_was_built_from() {
+    let mut t = Tester::new();
+    t.registry.labels.lock().unwrap().insert(
+        digest("a1"),
+        [
+            (
+                "org.opencontainers.image.revision",
+                "3f9c2d1a7b8e9f00112233445566778899aabbcc",
+            ),
+            (
+                "org.opencontainers.image.source",
+                "https://github.com/acme/my-app",
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into(),
+    );
+    t.dev_verified().await;
+    let line =
+        "| Source | `acme/my-app@3f9c2d1` (image label `org.opencontainers.image.revision`) |";
+    assert!(t.forge.pr(1).body.contains(line), "{}", t.forge.pr(1).body);
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    assert!(
+        t.forge.pr(2).body.contains(line),
+        "every stage's pull request shows it"
+    );
+    // An image without labels: no Source line, nothing else changes.
+    t.push("v1.5.0", "b2").await;
+    assert!(!t.forge.pr(3).body.contains("| Source |"));
+}

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{Engine, Result};
 use crate::argocd::ArgoCd;
@@ -59,6 +59,25 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(changed)
     }
 
+    /// The commit the image was built from, from its labels; the pull request simply
+    /// goes without it when the registry cannot say.
+    async fn source_of(&self, freight: &Freight) -> Result<Option<String>> {
+        if freight.source.is_some() {
+            return Ok(freight.source.clone());
+        }
+        match self
+            .registry
+            .labels(freight.image.as_str(), freight.digest.as_str())
+            .await
+        {
+            Ok(labels) => Ok(crate::registry::source(&labels)),
+            Err(e) => {
+                warn!(error = %e, "cannot read the image's labels; the pull request shows no source");
+                Ok(None)
+            }
+        }
+    }
+
     /// Opens or updates the PR that moves `stage` to `freight`.
     pub async fn promote_to(
         &self,
@@ -69,11 +88,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let base = self.forge.base_head().await?;
         let branch = format!("hoist/{stage}/{}", freight.service);
         // Independent reads go out together: one round trip instead of several.
-        let (repo, existing, commits) = futures::try_join!(
+        let (repo, existing, commits, source) = futures::try_join!(
             self.snapshot(&freight.service, &base, Some(stage)),
             async { Ok(self.forge.open_pull_request_for(&branch).await?) },
             async { Ok(self.forge.branch_commits(&branch).await?) },
+            self.source_of(freight),
         )?;
+        let freight = &Freight {
+            source,
+            ..freight.clone()
+        };
         let planner = Planner {
             config: &self.config,
             repo: &repo,

@@ -722,6 +722,8 @@ impl ArgoCd for MemoryArgo {
 #[derive(Clone, Default)]
 pub struct MemoryRegistry {
     pub images: Arc<Mutex<HashMap<String, Vec<ImageVersion>>>>,
+    /// Image config labels by digest.
+    pub labels: Arc<Mutex<HashMap<String, std::collections::BTreeMap<String, String>>>>,
 }
 
 impl Registry for MemoryRegistry {
@@ -731,6 +733,20 @@ impl Registry for MemoryRegistry {
             .lock()
             .unwrap()
             .get(image)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn labels(
+        &self,
+        _image: &str,
+        digest: &str,
+    ) -> std::result::Result<std::collections::BTreeMap<String, String>, String> {
+        Ok(self
+            .labels
+            .lock()
+            .unwrap()
+            .get(digest)
             .cloned()
             .unwrap_or_default())
     }
