@@ -467,6 +467,13 @@ pub fn override_refusal(who: &str, break_glass: &[String]) -> String {
     }
 }
 
+pub fn merge_refused(sha: &str, why: &str) -> String {
+    format!(
+        "❌ Everything was ready, but the forge refused to merge {}: {why}",
+        crate::argocd::short(sha)
+    )
+}
+
 pub fn foreign_head(sha: &str, branch: &str) -> String {
     format!(
         "✋ {} on {branch} is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.",

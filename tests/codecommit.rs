@@ -525,3 +525,78 @@ async fn published_api_answers_decode() {
         .unwrap();
     assert!(posted.comment.unwrap().comment_id.is_some());
 }
+
+#[tokio::test]
+async fn an_edited_comment_runs_no_command_but_a_reply_does() {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+    let id = t.comment(1, QUINN, "looks good").await;
+    t.fake
+        .client(QUINN.0)
+        .update_comment()
+        .comment_id(&id)
+        .content("/promote uat")
+        .send()
+        .await
+        .unwrap();
+    t.pump().await;
+    assert_eq!(
+        t.fake.state.lock().unwrap().prs.len(),
+        1,
+        "an edit is not a command"
+    );
+    assert_eq!(t.replies(1).len(), 1, "only the verified comment");
+    t.comment(1, QUINN, "/promote uat").await;
+    assert!(t.replies(1)[1].contains("🚀 Opened #2"));
+}
+
+#[tokio::test]
+async fn a_merge_codecommit_refuses_is_explained_once() {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+    t.comment(1, QUINN, "/promote uat").await;
+    t.argo_syncs(2, "uat", "a1").await;
+    t.comment(2, QUINN, "/promote prod").await;
+    // Someone changes the same line of prod's overlay on main meanwhile.
+    let main = t.fake.tip("main").unwrap();
+    let file = t.fake.file_at("main", PROD).unwrap();
+    let edited = file.replacen("newTag:", "newTag: v0.9.9 #", 1);
+    assert_ne!(edited, file);
+    t.fake
+        .client(SAM.0)
+        .create_commit()
+        .repository_name("gitops")
+        .branch_name("main")
+        .parent_commit_id(main)
+        .author_name("sam")
+        .email("sam@example.com")
+        .commit_message("pin prod")
+        .put_files(
+            aws_sdk_codecommit::types::PutFileEntry::builder()
+                .file_path(PROD)
+                .file_content(aws_smithy_types::Blob::new(edited))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    t.approve(3, SAM).await;
+    assert!(t.open(3));
+    let refused: Vec<String> = t
+        .replies(3)
+        .into_iter()
+        .filter(|c| c.contains("the forge refused to merge"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{:#?}", t.replies(3));
+    assert!(refused[0].contains("ManualMergeRequiredException"));
+    // Told once, however often it is evaluated again.
+    t.approve(3, ALICE).await;
+    assert_eq!(
+        t.replies(3)
+            .iter()
+            .filter(|c| c.contains("the forge refused to merge"))
+            .count(),
+        1
+    );
+}

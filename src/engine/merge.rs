@@ -276,6 +276,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 info!(pr = number, why, "not merged: the pull request changed");
                 Ok(())
             }
+            // Refused for good at this head (a conflict that needs a person, a branch
+            // rule): say so once, or nobody learns why nothing happens.
+            Err(ForgeError::Other(why)) => {
+                warn!(pr = number, why, "the forge refused the merge");
+                let msg = messages::merge_refused(&head, &why);
+                self.comment_once(number, &msg, &format!("merge-refused:{head}"))
+                    .await
+            }
             Err(e) => Err(e.into()),
         }
     }

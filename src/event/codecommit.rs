@@ -75,6 +75,13 @@ impl PullRequestStateChange {
             "pullRequestApprovalStateChanged" => CodeCommitChange::ApprovalChanged {
                 approval_status: self.approval_status.clone().unwrap_or_default(),
             },
+            // A rule added, changed, removed or overridden changes whether it is met.
+            "pullRequestApprovalRuleCreated"
+            | "pullRequestApprovalRuleUpdated"
+            | "pullRequestApprovalRuleDeleted"
+            | "pullRequestApprovalRuleOverridden" => CodeCommitChange::ApprovalChanged {
+                approval_status: self.event.clone(),
+            },
             other => return Event::ignored(format!("CodeCommit pull request event {other}")),
         };
         let Some(name) = self.repository_names.first() else {
@@ -94,7 +101,12 @@ impl PullRequestStateChange {
 
 impl CommentOnPullRequest {
     pub fn into_event(self) -> Event {
-        if self.event != "commentOnPullRequestCreated" {
+        // CodeCommit reports a reply as an update: both are read, and the forge blanks
+        // comments edited after they were posted, so an edit never runs a command.
+        if !matches!(
+            self.event.as_str(),
+            "commentOnPullRequestCreated" | "commentOnPullRequestUpdated"
+        ) {
             return Event::ignored(format!(
                 "CodeCommit comment event {} (only new comments carry commands)",
                 self.event

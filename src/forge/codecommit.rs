@@ -30,8 +30,11 @@ use crate::event::{Actor, ActorKind, ReviewState};
 pub const COMMIT_NAME: &str = "hoist";
 pub const COMMIT_EMAIL: &str = "hoist@noreply.codecommit";
 
-/// CodeCommit refuses comments over 10,240 characters.
+/// CodeCommit refuses comments over 10,240 characters (counted here in UTF-16 units,
+/// which is never fewer than the service counts).
 const MAX_COMMENT: usize = 10_240;
+/// Titles: the API allows 150; the SDK's own message says 100, so 100.
+const MAX_TITLE: usize = 100;
 /// Closed pull requests read per listing: reconcile only needs the recent ones.
 const MAX_CLOSED: usize = 100;
 
@@ -133,7 +136,7 @@ impl CodeCommit {
             .map_err(map)
         {
             Ok(o) => Ok(o.branch.and_then(|b| b.commit_id)),
-            Err(ForgeError::NotFound(_)) => Ok(None),
+            Err(ForgeError::NotFound(m)) if m.starts_with("BranchDoesNotExist") => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -173,8 +176,12 @@ impl CodeCommit {
         prefix: &str,
         cap: usize,
     ) -> Result<Vec<PullRequest>> {
+        use futures::{StreamExt, TryStreamExt};
         let ids = self.list(status).await?;
-        let got = futures::future::try_join_all(ids.into_iter().take(cap).map(|n| self.get_pr(n)))
+        // A few at a time: CodeCommit throttles bursts.
+        let got: Vec<_> = futures::stream::iter(ids.into_iter().take(cap).map(|n| self.get_pr(n)))
+            .buffered(4)
+            .try_collect()
             .await?;
         Ok(got
             .iter()
@@ -238,14 +245,33 @@ fn fit(text: &str) -> String {
     cut(text, MAX_COMMENT)
 }
 
-/// Cuts `text` to `room` characters (CodeCommit counts characters), saying so.
+/// Cuts `text` to `room` UTF-16 units, saying so.
 fn cut(text: &str, room: usize) -> String {
-    if text.chars().count() <= room {
+    let len = |s: &str| s.encode_utf16().count();
+    if len(text) <= room {
         return text.to_owned();
     }
     let note = "\n\n… cut to fit CodeCommit's comment limit.";
-    let keep: String = text.chars().take(room - note.chars().count()).collect();
+    let mut budget = room.saturating_sub(len(note));
+    let keep: String = text
+        .chars()
+        .take_while(|c| {
+            let n = c.len_utf16();
+            let fits = n <= budget;
+            budget = budget.saturating_sub(n);
+            fits
+        })
+        .collect();
     format!("{keep}{note}")
+}
+
+/// A title CodeCommit accepts.
+fn title(t: &str) -> String {
+    if t.chars().count() <= MAX_TITLE {
+        t.to_owned()
+    } else {
+        format!("{}…", t.chars().take(MAX_TITLE - 1).collect::<String>())
+    }
 }
 
 /// Maps the SDK's errors onto the outcomes the engine branches on, by exception name.
@@ -259,9 +285,13 @@ fn map<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
             let status = se.raw().status().as_u16();
             match code {
                 c if c.ends_with("DoesNotExistException") => ForgeError::NotFound(msg),
+                // Conflicts with the base need a person: not the "moved under us" kind.
+                "ManualMergeRequiredException" => ForgeError::Other(format!(
+                    "{msg} (the branch conflicts with the base: resolve it, or close the pull request and let Hoist open a new one)"
+                )),
                 "ParentCommitIdOutdatedException"
                 | "TipOfSourceReferenceIsDifferentException"
-                | "ManualMergeRequiredException"
+                | "RevisionNotCurrentException"
                 | "BranchNameExistsException"
                 | "ConcurrentReferenceUpdateException"
                 | "PullRequestAlreadyClosedException"
@@ -525,7 +555,7 @@ impl Forge for CodeCommit {
             let out = self
                 .client
                 .create_pull_request()
-                .title(title)
+                .title(self::title(title))
                 .description(fit(body))
                 .targets(target)
                 .send()
@@ -546,7 +576,7 @@ impl Forge for CodeCommit {
             self.client
                 .update_pull_request_title()
                 .pull_request_id(number.to_string())
-                .title(title)
+                .title(self::title(title))
                 .send()
                 .await
                 .map_err(map)?;
@@ -599,10 +629,20 @@ impl Forge for CodeCommit {
                     let id = c.comment_id()?;
                     let hash = comment_hash(id);
                     ids.insert(hash, id.to_owned());
+                    let author = self.actor(c.author_arn().unwrap_or_default());
+                    // As on GitHub, an edited comment runs no command: a person's comment
+                    // changed after it was posted reads as empty. Hoist's own keep their
+                    // text (its checks are edited in place, and carry markers).
+                    let edited = c.last_modified_date() != c.creation_date();
+                    let body = if edited && !author.is(&self.me) {
+                        String::new()
+                    } else {
+                        c.content().unwrap_or_default().to_owned()
+                    };
                     Some(Comment {
                         id: hash,
-                        author: self.actor(c.author_arn().unwrap_or_default()),
-                        body: c.content().unwrap_or_default().to_owned(),
+                        author,
+                        body,
                     })
                 })
                 .collect())
@@ -619,12 +659,19 @@ impl Forge for CodeCommit {
                 .pull_request_targets()
                 .first()
                 .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
+            let after = t.source_commit().unwrap_or_default();
+            // After a fast-forward merge the destination is the source: CodeCommit refuses
+            // a comment between a commit and itself, so anchor it at the merge base.
+            let before = match t.destination_commit().unwrap_or_default() {
+                d if d == after => t.merge_base().unwrap_or(d),
+                d => d,
+            };
             self.client
                 .post_comment_for_pull_request()
                 .pull_request_id(number.to_string())
                 .repository_name(&self.repository)
-                .before_commit_id(t.destination_commit().unwrap_or_default())
-                .after_commit_id(t.source_commit().unwrap_or_default())
+                .before_commit_id(before)
+                .after_commit_id(after)
                 .content(fit(body))
                 .send()
                 .await
@@ -785,7 +832,8 @@ impl Forge for CodeCommit {
             let short = sha.get(..7).unwrap_or(sha);
             let head = format!("{icon} **{name}**: {title} (at `{short}`)\n\n");
             let tail = format!("\n\n{marker}");
-            let room = MAX_COMMENT - head.chars().count() - tail.chars().count();
+            let room = MAX_COMMENT
+                .saturating_sub(head.encode_utf16().count() + tail.encode_utf16().count());
             let body = format!("{head}{}{tail}", cut(summary, room));
             match self.own_comment_with(number, &marker).await? {
                 Some((_, old)) if old == body => Ok(()),
@@ -860,10 +908,19 @@ impl Forge for CodeCommit {
                     return Err(ForgeError::Other("CodeCommit cannot rebase".into()));
                 }
             };
-            pr.as_ref()
-                .and_then(to_pr)
-                .and_then(|p| p.merge_sha)
-                .or_else(|| (self.method == MergeMethod::FastForward).then(|| head_sha.to_owned()))
+            if let Some(sha) = pr.as_ref().and_then(to_pr).and_then(|p| p.merge_sha) {
+                return Ok(sha);
+            }
+            if self.method == MergeMethod::FastForward {
+                return Ok(head_sha.to_owned());
+            }
+            // The published examples answer without mergeCommitId: ask again, and else
+            // take the base's tip, which the merge just moved.
+            if let Some(sha) = to_pr(&self.get_pr(number).await?).and_then(|p| p.merge_sha) {
+                return Ok(sha);
+            }
+            self.branch_tip(&self.base)
+                .await?
                 .ok_or_else(|| ForgeError::Other(format!("merge of {number}: no merge commit")))
         }
         .await;

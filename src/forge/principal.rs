@@ -23,7 +23,8 @@ fn parts(arn: &str) -> Option<(&str, &str, &str, &str)> {
 pub fn same(a: &str, b: &str) -> bool {
     match (parts(a), parts(b)) {
         (Some((pa, aa, ka, na)), Some((pb, ab, kb, nb))) => {
-            pa == pb && aa == ab && ka == kb && na == nb
+            // IAM names are unique regardless of case.
+            pa == pb && aa == ab && ka == kb && na.eq_ignore_ascii_case(nb)
         }
         _ => a == b,
     }

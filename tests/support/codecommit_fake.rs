@@ -40,6 +40,7 @@ pub struct Pr {
     pub revision: u64,
     pub merge_commit: Option<String>,
     pub merged_by: Option<String>,
+    pub merge_option: String,
     /// Approvals needed by the pull request's approval rule, if it has one.
     pub rule: Option<u32>,
 }
@@ -47,6 +48,8 @@ pub struct Pr {
 #[derive(Debug, Clone)]
 pub struct CommentRec {
     pub id: String,
+    /// Changed by UpdateComment after it was posted.
+    pub edited: bool,
     pub pr: u64,
     pub author: String,
     pub content: String,
@@ -196,7 +199,7 @@ impl State {
         if let Some(m) = &p.merge_commit {
             target["mergeMetadata"]["mergeCommitId"] = m.clone().into();
             target["mergeMetadata"]["mergedBy"] = p.merged_by.clone().into();
-            target["mergeMetadata"]["mergeOption"] = "SQUASH_MERGE".into();
+            target["mergeMetadata"]["mergeOption"] = p.merge_option.clone().into();
         }
         let rules: Vec<Value> = p
             .rule
@@ -298,7 +301,7 @@ impl State {
             "content": c.content,
             "authorArn": c.author,
             "creationDate": 1_795_000_000 + c.seq,
-            "lastModifiedDate": 1_795_000_000 + c.seq,
+            "lastModifiedDate": 1_795_000_000 + c.seq + u64::from(c.edited),
             "deleted": false,
         })
     }
@@ -446,7 +449,8 @@ impl State {
                 let (Some(sc), Some(dc)) = (self.resolve(src), self.resolve(dst)) else {
                     return fail("ReferenceDoesNotExistException", format!("{src} or {dst}"));
                 };
-                if sc == dc {
+                let short = |r: &str| r.trim_start_matches("refs/heads/").to_owned();
+                if short(src) == short(dst) {
                     return fail("SourceAndDestinationAreSameException", src.to_owned());
                 }
                 let title = s("title");
@@ -476,6 +480,7 @@ impl State {
                     revision: 1,
                     merge_commit: None,
                     merged_by: None,
+                    merge_option: String::new(),
                     rule: None,
                 };
                 self.prs.insert(id, p.clone());
@@ -556,6 +561,7 @@ impl State {
                 let seq = self.comments.len() as u64;
                 let c = CommentRec {
                     id: id.clone(),
+                    edited: false,
                     pr: p.id,
                     author: caller.to_owned(),
                     content,
@@ -585,7 +591,15 @@ impl State {
                     return fail("CommentNotCreatedByCallerException", id);
                 }
                 c.content = s("content");
+                c.edited = true;
                 let c = c.clone();
+                let repo = self.repo.clone();
+                self.event(
+                    "CodeCommit Comment on Pull Request",
+                    json!({"event": "commentOnPullRequestUpdated", "repositoryName": repo,
+                    "pullRequestId": c.pr.to_string(), "commentId": c.id,
+                    "callerUserArn": caller}),
+                );
                 Ok(json!({"comment": self.comment_json(&c)}))
             }
             "PutCommentReaction" => {
@@ -797,13 +811,20 @@ impl State {
             p.open = false;
             p.merge_commit = Some(new);
             p.merged_by = Some(caller.to_owned());
+            p.merge_option = match op {
+                "MergePullRequestBySquash" => "SQUASH_MERGE",
+                "MergePullRequestByThreeWay" => "THREE_WAY_MERGE",
+                _ => "FAST_FORWARD_MERGE",
+            }
+            .to_owned();
             p.clone()
         };
+        let option = p.merge_option.clone();
         self.pr_event(
             &p,
             "pullRequestMergeStatusUpdated",
             caller,
-            json!({"mergeOption": "SQUASH_MERGE"}),
+            json!({"mergeOption": option}),
         );
         Ok(json!({"pullRequest": self.pr_json(&p)}))
     }
