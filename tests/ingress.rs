@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hoist::ingress::signature::Secrets;
-use hoist::server::{self, AppState};
+use hoist::server::{self, AppState, Intake};
 use hoist::store::Store;
 use hoist::worker::Queue;
 use tokio::sync::Notify;
@@ -24,10 +24,10 @@ fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("hoist.db")).unwrap();
     let state = Arc::new(AppState {
-        queue: Queue {
+        intake: Intake::Store(Queue {
             store: store.clone(),
             wake: Arc::new(Notify::new()),
-        },
+        }),
         github_secrets: Secrets::from_list("new-secret,old-secret"),
         eventbridge_tokens: Secrets::from_list("eb-token"),
         metrics: server::install_metrics(),

@@ -50,7 +50,7 @@ impl ArgoCd for Argo {
 pub type RealEngine = Engine<AnyForge, Argo, Ecr>;
 
 fn env(name: &str) -> Result<String> {
-    std::env::var(name).with_context(|| format!("environment variable {name} is not set"))
+    crate::env::var(name).with_context(|| format!("environment variable {name} is not set"))
 }
 
 pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {

@@ -1,8 +1,9 @@
 //! The `hoist` command line.
 
 mod config;
-mod connect;
+pub(crate) mod connect;
 mod edit;
+mod lambda;
 mod ledger;
 mod plan;
 mod reconcile;
@@ -30,6 +31,9 @@ pub enum Command {
     CheckConfig(config::CheckConfigArgs),
     /// Print the JSON Schema of the config file.
     ConfigSchema,
+    /// Run as an AWS Lambda function: the ingress (GitHub webhooks at a Function URL onto
+    /// SQS) or the worker (SQS batches and scheduled reconciles). See docs/lambda.md.
+    Lambda(lambda::LambdaArgs),
     /// The promotion ledger.
     Ledger(ledger::LedgerArgs),
     Plan(plan::PlanArgs),
@@ -51,6 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
             print!("{}", config::schema());
             Ok(())
         }
+        Command::Lambda(a) => lambda::lambda(a),
         Command::Ledger(a) => ledger::ledger(a),
         Command::Plan(a) => plan::plan(a),
         Command::Reconcile(a) => reconcile::reconcile(a),

@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::ingress::signature::Secrets;
-use crate::server::{self, AppState};
+use crate::server::{self, AppState, Intake};
 use crate::store::now_ms;
 use crate::worker::{self, Queue, Recorder, RetryPolicy};
 
@@ -84,9 +84,9 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     init_tracing(args.log_format);
     let config = args.store.config()?;
     let github_secrets =
-        Secrets::from_list(&std::env::var(&config.webhook_secrets_env).unwrap_or_default());
+        Secrets::from_list(&crate::env::var(&config.webhook_secrets_env).unwrap_or_default());
     let eventbridge_tokens =
-        Secrets::from_list(&std::env::var(&config.eventbridge_token_env).unwrap_or_default());
+        Secrets::from_list(&crate::env::var(&config.eventbridge_token_env).unwrap_or_default());
     // The forge's own events must be authenticated; the other route may stay shut.
     let on_github = matches!(config.forge, crate::config::Forge::Github(_));
     if on_github && github_secrets.is_empty() {
@@ -139,7 +139,7 @@ async fn run(
         wake: Arc::new(Notify::new()),
     };
     let state = Arc::new(AppState {
-        queue: queue.clone(),
+        intake: Intake::Store(queue.clone()),
         github_secrets,
         eventbridge_tokens,
         metrics: server::install_metrics(),

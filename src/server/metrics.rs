@@ -28,7 +28,10 @@ pub fn install() -> PrometheusHandle {
 }
 
 pub async fn render(State(s): State<Arc<AppState>>) -> String {
-    if let Ok(d) = s.queue.store.depth().await {
+    // On Lambda the queue is SQS, whose depth CloudWatch already has.
+    if let super::Intake::Store(q) = &s.intake
+        && let Ok(d) = q.store.depth().await
+    {
         for (status, n) in [
             ("pending", d.pending),
             ("running", d.running),

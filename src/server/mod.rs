@@ -1,12 +1,12 @@
 //! The HTTP server: webhook ingress, health, readiness and metrics, as one axum
-//! `Router` that `hoist serve` and the Lambda function both serve.
+//! `Router` that `hoist serve` and the Lambda ingress function both serve.
 
+pub mod intake;
 mod metrics;
 mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -15,15 +15,15 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
+pub use self::intake::Intake;
 pub use self::metrics::{PrometheusHandle, install as install_metrics};
 use crate::ingress::signature::Secrets;
-use crate::worker::Queue;
 
 /// Webhook bodies larger than this are refused with 413 before anything else.
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 pub struct AppState {
-    pub queue: Queue,
+    pub intake: Intake,
     pub github_secrets: Secrets,
     pub eventbridge_tokens: Secrets,
     pub metrics: PrometheusHandle,
@@ -47,8 +47,9 @@ async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     if !s.ready.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "not ready");
     }
-    match tokio::time::timeout(Duration::from_secs(2), s.queue.store.depth()).await {
-        Ok(Ok(_)) => (StatusCode::OK, "ready"),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "store not answering"),
+    if s.intake.ready().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "store not answering")
     }
 }

@@ -9,8 +9,10 @@ use axum::http::{HeaderMap, StatusCode};
 use tracing::{Instrument, debug, error, info, warn};
 
 use super::AppState;
+use super::intake::Accepted;
 use crate::event::{Event, eventbridge, github};
-use crate::store::{Inserted, NewEvent};
+use crate::ingress::envelope::{GitHubDelivery, QueuedDelivery};
+use crate::store::NewEvent;
 
 type Reply = (StatusCode, String);
 
@@ -57,7 +59,14 @@ pub async fn github(State(s): State<Arc<AppState>>, headers: HeaderMap, body: By
                 .get(..16)
                 .unwrap_or_default();
             let key = format!("github:{delivery}:{fingerprint}");
-            store(&s, "github", key, ev).instrument(span).await
+            let message = serde_json::to_string(&QueuedDelivery::new(&GitHubDelivery {
+                event: event.to_owned(),
+                delivery: delivery.to_owned(),
+                signature: Some(sig.to_owned()),
+                body: body.to_vec(),
+            }))
+            .expect("deliveries serialize");
+            store(&s, "github", key, ev, message).instrument(span).await
         }
         Err(e) => {
             received("github", event, "rejected");
@@ -82,7 +91,8 @@ pub async fn eventbridge(State(s): State<Arc<AppState>>, headers: HeaderMap, bod
     match eventbridge::decode(&body) {
         Ok((id, ev)) => {
             let span = tracing::info_span!("delivery", source = "eventbridge", id = %id);
-            store(&s, "eventbridge", format!("eventbridge:{id}"), ev)
+            let message = String::from_utf8_lossy(&body).into_owned();
+            store(&s, "eventbridge", format!("eventbridge:{id}"), ev, message)
                 .instrument(span)
                 .await
         }
@@ -94,8 +104,15 @@ pub async fn eventbridge(State(s): State<Arc<AppState>>, headers: HeaderMap, bod
     }
 }
 
-/// Commits an actionable event and answers once it is durable.
-async fn store(s: &AppState, source: &'static str, dedupe_key: String, ev: Event) -> Reply {
+/// Commits an actionable event and answers once it is durable; `message` is the
+/// delivery as it goes on SQS from the Lambda ingress function.
+async fn store(
+    s: &AppState,
+    source: &'static str,
+    dedupe_key: String,
+    ev: Event,
+    message: String,
+) -> Reply {
     let kind = ev.kind();
     if !ev.is_actionable() {
         received(source, kind, "ignored");
@@ -112,14 +129,13 @@ async fn store(s: &AppState, source: &'static str, dedupe_key: String, ev: Event
         kind: kind.to_owned(),
         payload: serde_json::to_string(&ev).expect("events serialize"),
     };
-    match s.queue.store.insert(new).await {
-        Ok(Inserted::New(id)) => {
+    match s.intake.accept(new, message).await {
+        Ok(Accepted::New(id)) => {
             received(source, kind, "stored");
-            s.queue.wake.notify_waiters();
             info!(id, kind, "stored");
             (StatusCode::ACCEPTED, format!("stored as event {id}\n"))
         }
-        Ok(Inserted::Duplicate(id)) => {
+        Ok(Accepted::Duplicate(id)) => {
             received(source, kind, "duplicate");
             info!(id, "duplicate delivery");
             (StatusCode::OK, format!("duplicate of event {id}\n"))

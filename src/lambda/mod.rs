@@ -1,0 +1,66 @@
+//! Hoist on AWS Lambda, with no server to run:
+//! - the **ingress** function serves the same axum router at a Function URL; a verified
+//!   GitHub delivery goes onto an SQS FIFO queue (one message group per repository, the
+//!   delivery id as deduplication id) before it is answered;
+//! - the **worker** function consumes SQS batches (queued GitHub deliveries, and the ECR
+//!   and CodeCommit events an EventBridge rule sends there), hands each to the engine,
+//!   and reports partial batch failures; an EventBridge schedule runs reconcile on it.
+//!
+//! There is no SQLite file to keep on Lambda: the queue is SQS and the truth is the forge
+//! and Git. The worker keeps a scratch store in `/tmp`, rebuilt from the forge at each
+//! cold start (see [`worker::Worker::cold_start`]).
+
+pub mod ingress;
+pub mod secrets;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// Which function this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    Ingress,
+    Worker,
+}
+
+impl Role {
+    /// From the function's handler setting (`_HANDLER`), as custom runtimes receive it.
+    pub fn from_handler() -> Result<Self> {
+        match std::env::var("_HANDLER").as_deref() {
+            Ok("ingress") => Ok(Role::Ingress),
+            Ok("worker") => Ok(Role::Worker),
+            Ok(other) => bail!("the function's handler is {other:?}: set it to ingress or worker"),
+            Err(_) => {
+                bail!("no --role and no _HANDLER: say which function this is (ingress or worker)")
+            }
+        }
+    }
+}
+
+/// Where the config is: `--config`, else `HOIST_CONFIG`, else `hoist.yaml` beside the
+/// binary (`/var/task` on Lambda).
+pub fn config_path(given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| std::env::var_os("HOIST_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| Path::new("/var/task/hoist.yaml").to_owned())
+}
+
+/// Runs the function until the Lambda runtime stops it.
+pub fn run(role: Role, config: &Path) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        secrets::load().await?;
+        let config = crate::config::Config::load(config)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("cannot load {}", config.display()))?;
+        match role {
+            Role::Ingress => ingress::run(config).await,
+            Role::Worker => worker::run(config).await,
+        }
+    })
+}
