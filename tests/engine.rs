@@ -60,7 +60,6 @@ struct Tester {
     argo: MemoryArgo,
     registry: MemoryRegistry,
     asserted: usize,
-    next_comment: u64,
     _dir: tempfile::TempDir,
 }
 
@@ -102,7 +101,6 @@ impl Tester {
             argo,
             registry,
             asserted: 0,
-            next_comment: 500,
             _dir: dir,
         }
     }
@@ -174,9 +172,9 @@ impl Tester {
         .await;
     }
 
+    /// `who` comments on `pr`: the forge holds the comment, and its event is delivered.
     async fn comment(&mut self, pr: u64, who: &Actor, body: &str) -> u64 {
-        self.next_comment += 1;
-        let id = self.next_comment;
+        let id = post_as(&self.forge, pr, who, body);
         self.deliver(Event::CommentCreated {
             repo: Self::repo(),
             comment_id: id,
@@ -1190,4 +1188,31 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
     // An image without labels: no Source line, nothing else changes.
     t.push("v1.5.0", "b2").await;
     assert!(!t.forge.pr(3).body.contains("| Source |"));
+}
+
+#[tokio::test]
+async fn a_hold_survives_a_lost_store() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.comment(1, &mallory(), "/hold").await;
+    t.expect_comment(1, "⛔ @mallory, /hold and /unhold need write access");
+    t.comment(1, &sam(), "/hold").await;
+    t.expect_comment(1, "⏸️ Held by @sam");
+    // The store is lost (a new Lambda environment, a lost volume).
+    let dir = tempfile::tempdir().unwrap();
+    t.engine.store = Store::open(&dir.path().join("new.db")).unwrap();
+    t.engine.rebuild_ledger().await.unwrap();
+    t.check(1, Some("success")).await;
+    assert_eq!(
+        t.forge.pr(1).state,
+        PrState::Open,
+        "the hold came back from the comments"
+    );
+    t.comment(1, &sam(), "/unhold").await;
+    t.expect_comment(1, "▶️ Released by @sam");
+    assert_eq!(t.forge.pr(1).state, PrState::Merged);
+    // Rebuilt again, the last word (/unhold) wins.
+    t.engine.store = Store::open(&dir.path().join("again.db")).unwrap();
+    t.engine.rebuild_ledger().await.unwrap();
+    assert_eq!(t.engine.store.held_by(1).await.unwrap(), None);
 }

@@ -158,8 +158,40 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     .ledger_merged(&meta.service, &meta.stage, &meta.digest, sha, None)
                     .await?;
             }
+            if pr.state == crate::forge::PrState::Open {
+                self.rebuild_hold(pr.number).await?;
+            }
             n += 1;
         }
         Ok(n)
+    }
+
+    /// A hold lives in the store only; the comments that set it are on the forge. The
+    /// last `/hold` or `/unhold` by someone allowed to give it decides, as it did then.
+    async fn rebuild_hold(&self, number: u64) -> Result<()> {
+        let me = self.forge.me().clone();
+        let mut held: Option<String> = None;
+        for c in self.forge.comments(number).await? {
+            if c.author.is(&me) || c.author.kind == crate::event::ActorKind::Bot {
+                continue;
+            }
+            for cmd in crate::command::parse(&c.body).into_iter().flatten() {
+                let hold = match cmd {
+                    crate::command::Command::Hold => true,
+                    crate::command::Command::Unhold => false,
+                    _ => continue,
+                };
+                if self.forge.permission(&c.author).await? >= crate::forge::Permission::Write {
+                    held = hold.then(|| c.author.login.clone());
+                }
+            }
+        }
+        match held {
+            Some(by) => self.store.hold(number, &by).await?,
+            None => {
+                self.store.unhold(number).await?;
+            }
+        }
+        Ok(())
     }
 }

@@ -54,13 +54,40 @@ pub fn run(role: Role, config: &Path) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async {
-        secrets::load().await?;
-        let config = crate::config::Config::load(config)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("cannot load {}", config.display()))?;
-        match role {
-            Role::Ingress => ingress::run(config).await,
-            Role::Worker => worker::run(config).await,
+        let result = async {
+            secrets::load().await?;
+            let config = crate::config::Config::load(config)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("cannot load {}", config.display()))?;
+            match role {
+                Role::Ingress => ingress::run(config).await,
+                Role::Worker => worker::run(config).await,
+            }
         }
+        .await;
+        if let Err(e) = &result {
+            init_error(&format!("{e:#}")).await;
+        }
+        result
     })
+}
+
+/// Tells the Lambda service why the function could not start (a bad config, an
+/// unreadable secret, a forge that cannot be reached), so the console and CloudWatch say
+/// so instead of a bare exit. Best effort: the process exits with the error anyway.
+async fn init_error(message: &str) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    tracing::error!(error = message, "the function cannot start");
+    let Ok(http) = octocrab::Octocrab::builder().build() else {
+        return;
+    };
+    let body = serde_json::json!({"errorMessage": message, "errorType": "Hoist.InitError"});
+    let url = format!("http://{api}/2018-06-01/runtime/init/error");
+    let _ = http
+        ._post(url.as_str(), Some(&body))
+        .await
+        .map(|_| ())
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot report the init error"));
 }

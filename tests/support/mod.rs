@@ -3,4 +3,6 @@
 pub mod codecommit_fake;
 pub mod github_fake;
 pub mod http_engine;
+pub mod lambda_runtime;
 pub mod memory_forge;
+pub mod moto;
