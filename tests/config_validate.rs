@@ -348,3 +348,12 @@ fn github_cannot_fast_forward() {
     );
     assert_errors(&t, &["GitHub cannot merge by fast-forward"]);
 }
+
+#[test]
+fn the_config_reference_is_current() {
+    let on_disk = std::fs::read_to_string("docs/config-reference.md").unwrap();
+    assert!(
+        on_disk == hoist::cli::config_reference(),
+        "docs/config-reference.md is stale: run `cargo run -q -- config-schema --markdown > docs/config-reference.md`"
+    );
+}

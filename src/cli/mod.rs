@@ -7,6 +7,7 @@ mod lambda;
 mod ledger;
 mod plan;
 mod reconcile;
+mod reference;
 mod serve;
 mod status;
 mod store_args;
@@ -29,8 +30,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     CheckConfig(config::CheckConfigArgs),
-    /// Print the JSON Schema of the config file.
-    ConfigSchema,
+    /// Print the JSON Schema of the config file (or, with --markdown, the configuration
+    /// reference generated from it).
+    ConfigSchema {
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Run as an AWS Lambda function: the ingress (GitHub webhooks at a Function URL onto
     /// SQS) or the worker (SQS batches and scheduled reconciles). See docs/lambda.md.
     Lambda(lambda::LambdaArgs),
@@ -47,12 +52,17 @@ pub enum Command {
 /// Runs a command: exit 0 on success (changed or unchanged), 1 on a refusal or bad input,
 /// with the reason on stderr.
 pub use config::schema;
+pub use reference::config_reference;
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig(a) => config::check_config(a),
-        Command::ConfigSchema => {
-            print!("{}", config::schema());
+        Command::ConfigSchema { markdown } => {
+            if markdown {
+                print!("{}", reference::config_reference());
+            } else {
+                print!("{}", config::schema());
+            }
             Ok(())
         }
         Command::Lambda(a) => lambda::lambda(a),

@@ -1,0 +1,52 @@
+//! The reference docs say what the code does: every command `/help` lists has its section
+//! in docs/commands.md and no other, and every metric Hoist exports is in
+//! docs/troubleshooting.md.
+
+use std::collections::BTreeSet;
+
+#[test]
+fn the_commands_reference_matches_help() {
+    let help = hoist::command::help(&["dev", "uat", "prod"]);
+    let from_help: BTreeSet<String> = help
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix('/'))
+        .map(|l| format!("/{}", l.split("   ").next().unwrap().trim()))
+        .collect();
+    let doc = std::fs::read_to_string("docs/commands.md").unwrap();
+    let from_doc: BTreeSet<String> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("## `"))
+        .map(|l| l.trim_end_matches('`').to_owned())
+        .collect();
+    assert_eq!(from_help.len(), 6, "{help}");
+    assert_eq!(from_doc, from_help, "docs/commands.md and /help differ");
+}
+
+#[test]
+fn every_metric_is_documented() {
+    let mut names = BTreeSet::new();
+    let mut stack = vec![std::path::PathBuf::from("src")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for kind in ["counter!(\"", "gauge!(\"", "histogram!(\""] {
+                for part in text.split(kind).skip(1) {
+                    names.insert(part.split('"').next().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    assert!(names.len() >= 10, "{names:?}");
+    let doc = std::fs::read_to_string("docs/troubleshooting.md").unwrap();
+    for n in &names {
+        assert!(
+            doc.contains(&format!("`{n}`")),
+            "{n} is not in docs/troubleshooting.md"
+        );
+    }
+}
