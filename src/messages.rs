@@ -21,6 +21,15 @@ pub fn commit_message(title: &str, freight: &Freight, stage: &str, requested_by:
     )
 }
 
+/// The value of trailer `key` (`Hoist-Requested-By`) in a commit message.
+pub fn trailer<'a>(message: &'a str, key: &str) -> Option<&'a str> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(": "))
+        .map(str::trim)
+}
+
 /// The machine-readable block at the end of every promotion PR body.
 #[derive(Debug, Clone, Serialize)]
 pub struct BodyMeta<'a> {

@@ -56,6 +56,9 @@ fn the_sam_template_passes_cfn_lint_and_wires_the_queue() {
     let text = std::fs::read_to_string(t).unwrap();
     for must in [
         "FifoQueue: true",
+        // EventBridge cannot send to a FIFO queue without it.
+        "ContentBasedDeduplication: true",
+        "VisibilityTimeout: 360",
         "FunctionResponseTypes: [ReportBatchItemFailures]",
         "ReservedConcurrentExecutions: 1",
         "deadLetterTargetArn",
@@ -87,6 +90,7 @@ fn the_kubernetes_overlay_builds_and_passes_checkov() {
         "readOnlyRootFilesystem: true",
         "kind: PersistentVolumeClaim",
         "kind: PodDisruptionBudget",
+        "kubernetes.io/metadata.name: argocd",
         "kind: NetworkPolicy",
         "kind: ConfigMap",
         "eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/hoist-example",
@@ -96,6 +100,15 @@ fn the_kubernetes_overlay_builds_and_passes_checkov() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rendered.yaml");
     std::fs::write(&file, &rendered).unwrap();
+    // The budget selects Hoist's pod (a budget without a selector covers nothing).
+    let pdb = rendered
+        .split("---")
+        .find(|d| d.contains("kind: PodDisruptionBudget"))
+        .unwrap();
+    assert!(
+        pdb.contains("matchLabels:") && pdb.contains("app.kubernetes.io/name: hoist"),
+        "{pdb}"
+    );
     let report = checkov(&file, "kubernetes");
     assert!(report.contains("Failed checks: 0"), "{report}");
     // The overlay's config is a valid Hoist config.

@@ -1216,3 +1216,66 @@ async fn a_hold_survives_a_lost_store() {
     t.engine.rebuild_ledger().await.unwrap();
     assert_eq!(t.engine.store.held_by(1).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_rebuilt_store_takes_the_requester_from_the_commit_not_the_body() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    t.check(2, Some("success")).await;
+    t.argo_syncs(2, "a1").await;
+    t.expect_comment(2, "✅ Verified in **uat**");
+    t.comment(2, &quinn(), "/promote prod").await;
+    t.expect_comment(2, "🚀 Opened #3");
+    t.check(3, Some("success")).await;
+    t.expect_comment(3, "⏳ Waiting for an approval");
+    // quinn rewrites the body's record of the requester, then the store is lost.
+    {
+        let mut s = t.forge.state.lock().unwrap();
+        let pr = s.prs.iter_mut().find(|p| p.number == 3).unwrap();
+        pr.body = pr
+            .body
+            .replace("\"requested_by\":\"quinn\"", "\"requested_by\":\"sam\"");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    t.engine.store = Store::open(&dir.path().join("new.db")).unwrap();
+    t.engine.rebuild_ledger().await.unwrap();
+    t.review(3, &quinn(), ReviewState::Approved, None).await;
+    assert_eq!(
+        t.forge.pr(3).state,
+        PrState::Open,
+        "the commit's Hoist-Requested-By trailer still names quinn"
+    );
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    assert_eq!(t.forge.pr(3).state, PrState::Merged);
+}
+
+#[tokio::test]
+async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Merged);
+    // Before Argo CD syncs, someone changes another file on main: by the time Argo CD
+    // runs dev, its revision is the later commit, which still pins v1.4.0's digest.
+    t.forge.commit_to_base("README.md", "# changed\n");
+    let later = t.forge.state.lock().unwrap().base.clone();
+    assert_ne!(Some(later.clone()), t.forge.pr(1).merge_sha);
+    let image = format!("{IMAGE}@{}", digest("a1"));
+    t.argo.synced("my-app-service1-dev", &later, &image);
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+    t.expect_comment(1, "✅ Verified in **dev**");
+    // A later revision whose overlay no longer pins the freight does not verify it, even
+    // when the app still reports the image running.
+    t.push("v1.5.0", "b2").await;
+    t.check(2, Some("success")).await;
+    t.forge.commit_to_base(DEV, "images: []\n");
+    let other = t.forge.state.lock().unwrap().base.clone();
+    t.argo.synced(
+        "my-app-service1-dev",
+        &other,
+        &format!("{IMAGE}@{}", digest("b2")),
+    );
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
+}

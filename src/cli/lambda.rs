@@ -23,7 +23,17 @@ pub fn lambda(args: LambdaArgs) -> Result<()> {
     super::serve::init_tracing(super::serve::LogFormat::Json);
     let role = match args.role {
         Some(r) => r,
-        None => Role::from_handler()?,
+        None => match Role::from_handler() {
+            Ok(r) => r,
+            Err(e) => {
+                // Lambda shows why the function did not start.
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(lambda::init_error(&format!("{e:#}")));
+                return Err(e);
+            }
+        },
     };
     lambda::run(role, &lambda::config_path(args.config))
 }

@@ -338,6 +338,34 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.verify(number, &meta, &sha).await
     }
 
+    /// The revision Argo CD runs that carries this promotion: the merge itself, or a later
+    /// revision whose overlay still pins the same digest (the stage moved on, through other
+    /// services' promotions, before this merge was verified: after a lost store, say).
+    /// Otherwise the merge, which verification then waits for.
+    async fn running_revision(
+        &self,
+        app: &crate::argocd::AppStatus,
+        merge_sha: &str,
+        meta: &PrMeta,
+    ) -> Result<String> {
+        if app.revisions.iter().any(|r| r == merge_sha) {
+            return Ok(merge_sha.to_owned());
+        }
+        let Some(svc) = self.config.services.get(&meta.service) else {
+            return Ok(merge_sha.to_owned());
+        };
+        let path = svc.path_for(&meta.service, &meta.stage);
+        for r in &app.revisions {
+            // Best effort: a revision the forge cannot show is simply not this one.
+            if let Ok(Some(text)) = self.forge.read_file(&path, r).await
+                && text.contains(meta.digest.as_str())
+            {
+                return Ok(r.clone());
+            }
+        }
+        Ok(merge_sha.to_owned())
+    }
+
     /// Records the freight verified in its stage once Argo CD runs the merge, says so on
     /// the PR, and opens the PRs of automatic stages downstream.
     async fn verify(&self, number: u64, meta: &PrMeta, merge_sha: &str) -> Result<()> {
@@ -358,7 +386,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if let Some(app) = &app {
             match self.argocd.application(app).await {
                 Ok(Some(status)) => {
-                    if let Err(why) = argocd::verify(&status, merge_sha, &freight) {
+                    let at = self.running_revision(&status, merge_sha, meta).await?;
+                    if let Err(why) = argocd::verify(&status, &at, &freight) {
                         self.store
                             .forget_healthy(&meta.service, &meta.stage, &meta.digest)
                             .await?;

@@ -134,25 +134,38 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let Some(freight) = meta.freight() else {
                 continue;
             };
-            self.store
-                .ledger_opened(&freight, &meta.stage, pr.number, &meta.requested_by)
-                .await?;
-            // An open PR's head is Hoist's when every commit on its branch is.
+            // An open PR's head is Hoist's when every commit on its branch is, and who asked
+            // for it is in the head commit's trailers: anyone who can write may edit the
+            // body, but not the commit without changing the head.
+            let mut requester = meta.requested_by.clone();
             if pr.state == crate::forge::PrState::Open
                 && let Some(commits) = self.forge.branch_commits(&pr.head_ref).await?
-                && !commits.is_empty()
+                && let Some(head) = commits.last()
                 && commits.iter().all(|c| c.author.is(self.forge.me()))
             {
-                self.store
-                    .record_head(
-                        &pr.head_sha,
-                        &meta.service,
-                        &meta.stage,
-                        &meta.digest,
-                        &meta.requested_by,
-                    )
-                    .await?;
+                let t = |k| messages::trailer(&head.message, k);
+                match (
+                    t("Hoist-Freight"),
+                    t("Hoist-Stage"),
+                    t("Hoist-Requested-By"),
+                ) {
+                    (Some(f), Some(stage), Some(by))
+                        if head.sha == pr.head_sha && f == freight.id() && stage == meta.stage =>
+                    {
+                        requester = by.to_owned();
+                        self.store
+                            .record_head(&pr.head_sha, &meta.service, &meta.stage, &meta.digest, by)
+                            .await?;
+                    }
+                    _ => warn!(
+                        pr = pr.number,
+                        "the head commit's trailers do not match the pull request: its head is not taken as Hoist's"
+                    ),
+                }
             }
+            self.store
+                .ledger_opened(&freight, &meta.stage, pr.number, &requester)
+                .await?;
             if let Some(sha) = &pr.merge_sha {
                 self.store
                     .ledger_merged(&meta.service, &meta.stage, &meta.digest, sha, None)

@@ -387,6 +387,7 @@ impl Forge for CodeCommit {
                 );
                 commits.push(Commit {
                     sha: cur.clone(),
+                    message: c.message().unwrap_or_default().to_owned(),
                     author: if name == COMMIT_NAME && email == COMMIT_EMAIL {
                         self.me.clone()
                     } else {

@@ -87,6 +87,13 @@ struct CompareCommit {
     author: Option<User>,
     #[serde(default)]
     committer: Option<User>,
+    #[serde(default)]
+    commit: Option<GitCommit>,
+}
+#[derive(Deserialize)]
+struct GitCommit {
+    #[serde(default)]
+    message: String,
 }
 
 #[derive(Deserialize)]
@@ -518,6 +525,7 @@ impl Forge for GitHub {
                     .into_iter()
                     .map(|c| Commit {
                         sha: c.sha,
+                        message: c.commit.map(|m| m.message).unwrap_or_default(),
                         author: c.author.or(c.committer).map_or(
                             Actor {
                                 id: 0,

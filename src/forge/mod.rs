@@ -69,6 +69,8 @@ pub struct Comment {
 pub struct Commit {
     pub sha: Sha,
     pub author: Actor,
+    /// The whole message: Hoist's commits carry their freight and requester as trailers.
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -47,6 +47,7 @@ pub async fn run(config: Config) -> Result<()> {
     }
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = app(&config, aws_sdk_sqs::Client::new(&shared), queue_url);
+    super::started();
     lambda_http::run(app)
         .await
         .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))

@@ -47,6 +47,13 @@ pub fn config_path(given: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| Path::new("/var/task/hoist.yaml").to_owned())
 }
 
+/// Set once the runtime loop starts: from then on a failure is not an init error.
+static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn started() {
+    STARTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Runs the function until the Lambda runtime stops it.
 pub fn run(role: Role, config: &Path) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -65,7 +72,9 @@ pub fn run(role: Role, config: &Path) -> Result<()> {
             }
         }
         .await;
-        if let Err(e) = &result {
+        if let Err(e) = &result
+            && !STARTED.load(std::sync::atomic::Ordering::Relaxed)
+        {
             init_error(&format!("{e:#}")).await;
         }
         result
@@ -75,7 +84,7 @@ pub fn run(role: Role, config: &Path) -> Result<()> {
 /// Tells the Lambda service why the function could not start (a bad config, an
 /// unreadable secret, a forge that cannot be reached), so the console and CloudWatch say
 /// so instead of a bare exit. Best effort: the process exits with the error anyway.
-async fn init_error(message: &str) {
+pub async fn init_error(message: &str) {
     let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
         return;
     };

@@ -104,6 +104,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
                 error!(message_id = id, error = %e, "the event failed for good; dropping it");
                 true
             }
+            // Waiting (for Argo CD to sync, for the health debounce) would hold back every
+            // later event of the repository's message group: the scheduled reconcile
+            // re-checks merged promotions instead.
+            Err(HandlerError::Waiting(e)) => {
+                info!(message_id = id, waiting = %e, "waiting; the next reconcile checks again");
+                true
+            }
             Err(e) => {
                 info!(message_id = id, error = %e, "not done yet; SQS delivers it again");
                 false
@@ -144,6 +151,7 @@ pub async fn run(config: Config) -> Result<()> {
         github_secrets,
     });
     worker.cold_start().await?;
+    super::started();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |ev: lambda_runtime::LambdaEvent<Value>| {
             let w = worker.clone();

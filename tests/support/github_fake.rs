@@ -264,7 +264,12 @@ impl Fake {
                 {
                     return status(409, "sha does not match");
                 }
-                match f.put_file(branch, &file, &text) {
+                match f.put_file(
+                    branch,
+                    &file,
+                    &text,
+                    body["message"].as_str().unwrap_or_default(),
+                ) {
                     Some(sha) => (
                         StatusCode::OK,
                         axum::Json(json!({"content": {"path": file}, "commit": {"sha": sha}})),
@@ -279,7 +284,7 @@ impl Fake {
                 match f.branch_commits(branch).await.unwrap() {
                     Some(commits) => ok(json!({
                         "status": "ahead", "ahead_by": commits.len(),
-                        "commits": commits.iter().map(|c| json!({"sha": c.sha, "author": user(&c.author)})).collect::<Vec<_>>(),
+                        "commits": commits.iter().map(|c| json!({"sha": c.sha, "author": user(&c.author), "commit": {"message": c.message}})).collect::<Vec<_>>(),
                     })),
                     None => status(404, "Not Found"),
                 }

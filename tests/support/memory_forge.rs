@@ -146,6 +146,7 @@ impl MemoryForge {
         b.commits.push(Commit {
             sha: sha.clone(),
             author: who.clone(),
+            message: format!("{} edits {path}", who.login),
         });
         let mut files = s.snapshots[&head].clone();
         files.insert(path.into(), content.into());
@@ -301,7 +302,13 @@ impl MemoryForge {
     }
 
     /// `PUT /contents/PATH` on a branch: one commit by Hoist. `None` when the branch is missing.
-    pub fn put_file(&self, branch: &str, path: &str, content: &str) -> Option<String> {
+    pub fn put_file(
+        &self,
+        branch: &str,
+        path: &str,
+        content: &str,
+        message: &str,
+    ) -> Option<String> {
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("PUT contents {path}"));
         let head = s.branches.get(branch)?.head.clone();
@@ -315,6 +322,7 @@ impl MemoryForge {
         b.commits.push(Commit {
             sha: sha.clone(),
             author: me,
+            message: message.into(),
         });
         for pr in s
             .prs
@@ -384,7 +392,7 @@ impl Forge for MemoryForge {
         base: &str,
         path: &str,
         content: &str,
-        _message: &str,
+        message: &str,
     ) -> Result<String> {
         let mut s = self.call(format!("PUT branch {branch}"))?;
         let mut files = s
@@ -404,6 +412,7 @@ impl Forge for MemoryForge {
                 commits: vec![Commit {
                     sha: sha.clone(),
                     author: me,
+                    message: message.into(),
                 }],
             },
         );
