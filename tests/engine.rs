@@ -1279,3 +1279,93 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     );
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
 }
+
+/// A prod pull request for v1.4.0 that quinn asked for (#3), its required check passed, so
+/// only the gate stands between it and a merge.
+async fn prod_pr_awaiting_approval() -> Tester {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.check(2, Some("success")).await;
+    t.argo_syncs(2, "a1").await;
+    t.comment(2, &quinn(), "/promote prod").await;
+    t.check(3, Some("success")).await;
+    assert_eq!(t.forge.pr(3).state, PrState::Open);
+    t
+}
+
+/// R5 of the proof harness: every way past a gate, each counted refused or not
+/// (`bench/gates` prints the table). The target is 100% refused.
+#[tokio::test]
+async fn gates_refuse_every_attempt() {
+    let mut rows: Vec<(&str, bool)> = vec![];
+    let opened = |t: &Tester| t.prs();
+
+    // Promotion: who, and through the DAG.
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &mallory(), "/promote uat").await;
+    rows.push(("promote without write access", opened(&t) == 1));
+    t.comment(1, &alice(), "/promote uat").await;
+    rows.push((
+        "promote by a writer outside the promoters team",
+        opened(&t) == 1,
+    ));
+    t.comment(1, &quinn(), "/promote prod").await;
+    rows.push(("promote skipping uat (DAG)", opened(&t) == 1));
+    t.asserted = usize::MAX;
+
+    // Approval: only a code owner's, on the head, not the requester's, a bot's or Hoist's.
+    let cases: [(&str, Actor, Option<&str>); 5] = [
+        ("approval by the requester, a code owner", quinn(), None),
+        ("approval by a bot in the owners team", renovate(), None),
+        ("approval by a writer who owns nothing", alice(), None),
+        ("approval given on an older head", sam(), Some("0000000")),
+        ("approval by Hoist itself", user(0, "placeholder"), None),
+    ];
+    for (name, who, on) in cases {
+        let mut t = prod_pr_awaiting_approval().await;
+        let who = if who.login == "placeholder" {
+            t.forge.me_actor()
+        } else {
+            who
+        };
+        t.review(3, &who, ReviewState::Approved, on).await;
+        rows.push((name, t.forge.pr(3).state == PrState::Open));
+        // The control: a code owner's approval of the head then merges it.
+        t.review(3, &sam(), ReviewState::Approved, None).await;
+        assert_eq!(t.forge.pr(3).state, PrState::Merged, "control for: {name}");
+        t.asserted = usize::MAX;
+    }
+
+    // Merging: checks and holds.
+    let mut t = prod_pr_awaiting_approval().await;
+    t.check(3, Some("failure")).await;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    rows.push((
+        "merge while a required check fails",
+        t.forge.pr(3).state == PrState::Open,
+    ));
+    t.asserted = usize::MAX;
+    let mut t = prod_pr_awaiting_approval().await;
+    t.comment(3, &sam(), "/hold").await;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    rows.push(("merge while on /hold", t.forge.pr(3).state == PrState::Open));
+    // The control: the same pull request does merge once the hold is lifted.
+    t.comment(3, &sam(), "/unhold").await;
+    let control = t.forge.pr(3).state == PrState::Merged;
+    t.asserted = usize::MAX;
+
+    println!("| attempt | refused |\n|---|---|");
+    for (name, refused) in &rows {
+        println!("| {name} | {} |", if *refused { "yes" } else { "**NO**" });
+    }
+    let refused = rows.iter().filter(|(_, r)| *r).count();
+    println!(
+        "refused {refused} of {} ({}%)",
+        rows.len(),
+        refused * 100 / rows.len()
+    );
+    assert_eq!(refused, rows.len(), "a gate let an attempt through");
+    assert!(control, "a legitimate approval after /unhold merges");
+}

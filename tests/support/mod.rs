@@ -6,3 +6,4 @@ pub mod http_engine;
 pub mod lambda_runtime;
 pub mod memory_forge;
 pub mod moto;
+pub mod serve;

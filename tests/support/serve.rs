@@ -1,0 +1,306 @@
+//! The real `hoist serve` process against the GitHub fake and the Argo CD fake over HTTP:
+//! started with the example config on free loopback ports, fed signed webhooks and
+//! EventBridge events, and stopped with the test.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hoist::forge::{Permission, PrState};
+use hoist::ingress::signature::Secrets;
+use serde_json::json;
+
+use super::memory_forge::{MemoryArgo, MemoryForge, user};
+
+pub const SECRET: &str = "serve-github-secret";
+pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
+
+pub fn digest() -> String {
+    format!("sha256:{}", "cd".repeat(32))
+}
+
+pub fn request(addr: SocketAddr, path: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub forge: MemoryForge,
+    pub argo: MemoryArgo,
+    pub deliveries: u64,
+    /// How many times each GitHub webhook is sent: 2 back to back, or 3 interleaved with
+    /// the deliveries around it (each new delivery also resends the two before it).
+    pub copies: usize,
+    sent: Vec<(String, String, Vec<u8>, String)>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Sends a GitHub webhook twice, as a redelivery would; both are accepted.
+    pub fn github(&mut self, event: &str, payload: serde_json::Value) {
+        self.deliveries += 1;
+        let body = payload.to_string().into_bytes();
+        let sig = Secrets::from_list(SECRET).sign_github(&body).unwrap();
+        let d = (
+            event.to_owned(),
+            format!("d-{}", self.deliveries),
+            body,
+            sig,
+        );
+        self.sent.push(d.clone());
+        let resend: Vec<_> = if self.copies >= 3 {
+            // This one, then the two before it again: every delivery goes out three
+            // times in all, interleaved with its neighbours.
+            let n = self.sent.len();
+            let mut v = vec![d];
+            v.extend(self.sent[n.saturating_sub(3)..n - 1].iter().cloned());
+            v
+        } else {
+            vec![d.clone(), d]
+        };
+        for (event, delivery, body, sig) in resend {
+            let status = request(
+                self.addr,
+                "/webhooks/github",
+                &[
+                    ("X-GitHub-Event", event),
+                    ("X-GitHub-Delivery", delivery),
+                    ("X-Hub-Signature-256", sig),
+                ],
+                &body,
+            );
+            assert!(status == 202 || status == 200, "delivery answered {status}");
+        }
+    }
+
+    /// In interleaved mode the last deliveries have gone out fewer than three times: this
+    /// sends them the rest.
+    pub fn flush(&mut self) {
+        if self.copies < 3 {
+            return;
+        }
+        let n = self.sent.len();
+        let tail: Vec<_> = self.sent[n.saturating_sub(2)..].to_vec();
+        for (i, (event, delivery, body, sig)) in tail.into_iter().enumerate() {
+            // The last went out once, the one before it twice.
+            let missing = if i + 1 == n.min(2) { 2 } else { 1 };
+            for _ in 0..missing {
+                request(
+                    self.addr,
+                    "/webhooks/github",
+                    &[
+                        ("X-GitHub-Event", event.clone()),
+                        ("X-GitHub-Delivery", delivery.clone()),
+                        ("X-Hub-Signature-256", sig.clone()),
+                    ],
+                    &body,
+                );
+            }
+        }
+    }
+
+    pub fn wait_for(&self, what: &str, cond: impl Fn(&MemoryForge) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if cond(&self.forge) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!(
+            "timed out waiting for {what}; comments: {:#?}",
+            self.forge.state.lock().unwrap().comments
+        );
+    }
+
+    pub fn repo() -> serde_json::Value {
+        json!({"full_name": "acme/gitops", "name": "gitops", "owner": {"login": "acme"}})
+    }
+
+    pub fn pass_check(&mut self, pr: u64) {
+        let (name, head_sha) = self.forge.set_stage_check(pr, Some("success"), None);
+        self.github(
+            "check_run",
+            json!({"action": "completed", "check_run": {"name": name, "head_sha": head_sha, "conclusion": "success", "pull_requests": [{"number": pr}]}, "repository": Self::repo(), "installation": {"id": 7}}),
+        );
+    }
+
+    pub fn merged_and_synced(&mut self, pr: u64) {
+        self.wait_for("the merge", |f| f.pr(pr).state == PrState::Merged);
+        let p = self.forge.pr(pr);
+        let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
+        let sha = p.merge_sha.clone().unwrap();
+        self.argo.synced(
+            &format!("my-app-service1-{stage}"),
+            &sha,
+            &format!("{IMAGE}@{}", digest()),
+        );
+        self.github(
+            "pull_request",
+            json!({"action": "closed", "number": pr, "pull_request": {"number": pr, "merged": true, "merge_commit_sha": sha,
+                   "head": {"ref": p.head_ref, "sha": p.head_sha}, "base": {"ref": "main", "sha": "x"}, "user": {"id": 1, "login": "hoist[bot]", "type": "Bot"}},
+                   "repository": Self::repo()}),
+        );
+        let marker = format!("✅ Verified in **{stage}**");
+        self.wait_for("the verified comment", |f| {
+            f.state
+                .lock()
+                .unwrap()
+                .comments
+                .iter()
+                .any(|(n, c)| *n == pr && c.body.contains(&marker))
+        });
+    }
+
+    pub fn comment(&mut self, pr: u64, who: &hoist::event::Actor, body: &str) {
+        let id = super::memory_forge::post_as(&self.forge, pr, who, body);
+        self.github(
+            "issue_comment",
+            json!({"action": "created", "issue": {"number": pr, "pull_request": {"url": "x"}}, "comment": {"id": id, "body": body, "user": {"id": who.id, "login": who.login, "type": "User"}}, "repository": Self::repo()}),
+        );
+    }
+
+    pub fn hoist_said(&self, pr: u64, text: &str) -> bool {
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .comments
+            .iter()
+            .any(|(n, c)| *n == pr && c.author.login == "hoist[bot]" && c.body.contains(text))
+    }
+}
+
+pub fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
+    start_with(|url| url)
+}
+
+/// `hoist serve` with `api` choosing its GitHub API URL from the fake's (a proxy's, say).
+pub fn start_with(
+    api: impl FnOnce(String) -> String,
+) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+    for (who, p) in [
+        (user(10, "quinn"), Permission::Write),
+        (user(11, "sam"), Permission::Write),
+        (user(12, "mallory"), Permission::Read),
+    ] {
+        forge.add_user(&who);
+        forge.state.lock().unwrap().permissions.insert(who.id, p);
+    }
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .teams
+        .insert("acme/qa".into(), vec![10]);
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .teams
+        .insert("acme/sre".into(), vec![11]);
+    let argo = MemoryArgo::default();
+    let url = rt.block_on(super::github_fake::serve(forge.clone(), argo.clone()));
+    let api_url = {
+        let _guard = rt.enter();
+        api(url.clone())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string("config/hoist.example.yaml")
+        .unwrap()
+        .replace(
+            "api_url: https://api.github.com",
+            &format!("api_url: {api_url}"),
+        )
+        .replace(
+            "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
+            "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n",
+        )
+        .replace("url: https://argocd.example.com", &format!("url: {url}"))
+        .replace(
+            "token_env: ARGOCD_TOKEN",
+            "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+        );
+    let cfg = dir.path().join("hoist.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // The fake delivers GitHub's own pull_request events (opened, closed) to hoist serve.
+    forge.state.lock().unwrap().webhook =
+        Some((format!("http://{addr}/webhooks/github"), SECRET.into()));
+    let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--reconcile-interval",
+            "3600",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("hoist.db"))
+        .env("HOIST_WEBHOOK_SECRETS", SECRET)
+        // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
+        .env("TEST_GITHUB_TOKEN", "ghp_test")
+        .env("ARGOCD_TOKEN", "argo-token")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "hoist serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    (
+        rt,
+        Server {
+            child,
+            addr,
+            forge,
+            argo,
+            deliveries: 0,
+            copies: 2,
+            sent: vec![],
+        },
+        dir,
+    )
+}
