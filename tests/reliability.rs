@@ -123,3 +123,88 @@ fn r1_every_webhook_three_times_interleaved() {
         assert_eq!(got, want, "{name}: duplicated or lost");
     }
 }
+
+/// R3: a fault proxy between hoist serve and GitHub fails 20% of the calls (500, 502, 429
+/// and the secondary-rate-limit 403 with `Retry-After`). Every promotion completes, none is
+/// duplicated, and every retry after a `Retry-After` waited for it. CI runs the dev
+/// promotion; `HOIST_BENCH_FULL=1` (bench/faults) runs dev -> uat -> prod.
+#[test]
+fn r3_api_faults_are_survived_and_retry_after_is_honoured() {
+    use support::proxy::{Mode, Proxy};
+    let full = std::env::var_os("HOIST_BENCH_FULL").is_some();
+    let seed: u64 = std::env::var("HOIST_BENCH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let holder = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let h = holder.clone();
+    let (_rt, mut s, _dir) = support::serve::start_with(move |url| {
+        let p = tokio::runtime::Handle::current()
+            .block_on(Proxy::start(url, Mode::Faults { percent: 20, seed }));
+        let u = p.url.clone();
+        *h.lock().unwrap() = Some(p);
+        u
+    });
+    let proxy: Proxy = holder.lock().unwrap().clone().unwrap();
+    if full {
+        full_path(&mut s);
+    } else {
+        push(&s, "push-1");
+        s.wait_for("the dev PR", |f| f.state.lock().unwrap().prs.len() == 1);
+        s.pass_check(1);
+        s.merged_and_synced(1);
+    }
+    let log = proxy.take();
+    let st = s.forge.state.lock().unwrap();
+    let promotions = if full { 3 } else { 1 };
+    let merged = st.prs.iter().filter(|p| p.state == PrState::Merged).count();
+    let merges = st
+        .calls
+        .iter()
+        .filter(|c| c.starts_with("PUT merge"))
+        .count();
+    drop(st);
+    let count = |code: u16| log.iter().filter(|e| e.status == code).count();
+    // Every call answered with Retry-After: the same call again, no sooner.
+    let mut honoured = 0;
+    let mut shortest: Option<Duration> = None;
+    for (i, e) in log.iter().enumerate() {
+        let Some(secs) = e.retry_after else { continue };
+        let Some(next) = log[i + 1..]
+            .iter()
+            .find(|n| n.method == e.method && n.path == e.path)
+        else {
+            continue;
+        };
+        let gap = next.start.duration_since(e.end);
+        shortest = Some(shortest.map_or(gap, |s: Duration| s.min(gap)));
+        assert!(
+            gap + Duration::from_millis(50) >= Duration::from_secs(secs),
+            "{} {} retried after {gap:?}, Retry-After was {secs}s",
+            e.method,
+            e.path
+        );
+        honoured += 1;
+    }
+    println!("| measure | value |\n|---|---|");
+    println!("| seed | {seed} |");
+    println!("| calls through the proxy | {} |", log.len());
+    for code in [500, 502, 429, 403] {
+        println!("| injected {code} | {} |", count(code));
+    }
+    println!("| promotions completed | {merged} of {promotions} |");
+    println!("| merge calls that reached GitHub | {merges} |");
+    println!("| retries after Retry-After, all waited | {honoured} |");
+    if let Some(d) = shortest {
+        println!(
+            "| shortest wait after Retry-After: 1 | {:.2} s |",
+            d.as_secs_f64()
+        );
+    }
+    assert!(
+        count(500) + count(502) + count(429) + count(403) > 0,
+        "no fault was injected"
+    );
+    assert_eq!(merged, promotions, "a promotion did not complete");
+    assert_eq!(merges, promotions, "a merge was repeated");
+}

@@ -6,4 +6,5 @@ pub mod http_engine;
 pub mod lambda_runtime;
 pub mod memory_forge;
 pub mod moto;
+pub mod proxy;
 pub mod serve;

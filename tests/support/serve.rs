@@ -278,7 +278,7 @@ pub fn start_with(
         .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
         .env("TEST_GITHUB_TOKEN", "ghp_test")
         .env("ARGOCD_TOKEN", "argo-token")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
