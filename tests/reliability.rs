@@ -208,3 +208,118 @@ fn r3_api_faults_are_survived_and_retry_after_is_honoured() {
     assert_eq!(merged, promotions, "a promotion did not complete");
     assert_eq!(merges, promotions, "a merge was repeated");
 }
+
+/// R2: sequential dev promotions while `hoist serve` is killed with SIGKILL at random
+/// points: right after an event was accepted, before its handler can have finished. After
+/// each restart the store's events are taken again. Every promotion must complete
+/// (merged, verified) and none may be done twice. CI runs 5 promotions and 3 kills;
+/// bench/crashes runs 50 and 20.
+#[test]
+fn r2_kill_9_at_random_points() {
+    let full = std::env::var_os("HOIST_BENCH_FULL").is_some();
+    let (promotions, kills) = if full { (50, 20) } else { (5, 3) };
+    let mut rng: u64 = std::env::var("HOIST_BENCH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(11);
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    // Three accepted events per promotion (push, check, merge); kill after `kills` of them.
+    let points = promotions * 3;
+    let mut kill_at = std::collections::BTreeSet::new();
+    while kill_at.len() < kills {
+        kill_at.insert((next() % points as u64) as usize);
+    }
+    let (_rt, mut s, _dir) = support::serve::start();
+    let mut step = 0;
+    let mut killed = 0;
+    let mut after_event = |s: &mut Server| {
+        if kill_at.contains(&step) {
+            s.crash_and_restart();
+            killed += 1;
+        }
+        step += 1;
+    };
+    for k in 0..promotions {
+        let tag = format!("v1.4.{k}");
+        let digest = format!("sha256:{:064x}", k + 1);
+        let event = json!({
+            "version": "0", "id": format!("push-{k}"), "detail-type": "ECR Image Action",
+            "source": "aws.ecr", "account": "123456789012", "time": "2026-11-26T10:00:00Z",
+            "region": "us-east-1", "resources": [],
+            "detail": {"result": "SUCCESS", "repository-name": "my-app-service1",
+                "image-digest": digest, "action-type": "PUSH", "image-tag": tag}
+        })
+        .to_string();
+        let st = request(
+            s.addr,
+            "/webhooks/eventbridge",
+            &[("x-hoist-token", "eb-token".into())],
+            event.as_bytes(),
+        );
+        assert_eq!(st, 202);
+        after_event(&mut s);
+        let n = (k + 1) as u64;
+        s.wait_for(&format!("PR #{n}"), |f| {
+            f.state.lock().unwrap().prs.len() == n as usize
+        });
+        s.pass_check(n);
+        after_event(&mut s);
+        s.wait_for(&format!("the merge of #{n}"), |f| {
+            f.pr(n).state == PrState::Merged
+        });
+        let p = s.forge.pr(n);
+        let sha = p.merge_sha.clone().unwrap();
+        s.argo.synced(
+            "my-app-service1-dev",
+            &sha,
+            &format!("{}@{digest}", support::serve::IMAGE),
+        );
+        s.github(
+            "pull_request",
+            json!({"action": "closed", "number": n, "pull_request": {"number": n, "merged": true, "merge_commit_sha": sha,
+                   "head": {"ref": p.head_ref, "sha": p.head_sha}, "base": {"ref": "main", "sha": "x"},
+                   "user": {"id": 1, "login": "hoist[bot]", "type": "Bot"}}, "repository": Server::repo()}),
+        );
+        after_event(&mut s);
+        s.wait_for(&format!("#{n} verified"), |f| {
+            f.state
+                .lock()
+                .unwrap()
+                .comments
+                .iter()
+                .any(|(m, c)| *m == n && c.body.contains("✅ Verified in **dev**"))
+        });
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let st = s.forge.state.lock().unwrap();
+    let merged = st.prs.iter().filter(|p| p.state == PrState::Merged).count();
+    let merges = st
+        .calls
+        .iter()
+        .filter(|c| c.starts_with("PUT merge"))
+        .count();
+    let verified = st
+        .comments
+        .iter()
+        .filter(|(_, c)| c.body.contains("✅ Verified in **dev**"))
+        .count();
+    let prs = st.prs.len();
+    drop(st);
+    println!("| measure | value |\n|---|---|");
+    println!("| promotions | {promotions} |");
+    println!("| kill -9 and restart | {killed} |");
+    println!("| pull requests | {prs} |");
+    println!("| merged | {merged} |");
+    println!("| merge calls | {merges} |");
+    println!("| verified comments | {verified} |");
+    assert_eq!(killed, kills);
+    assert_eq!(
+        (prs, merged, merges, verified),
+        (promotions, promotions, promotions, promotions)
+    );
+}

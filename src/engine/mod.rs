@@ -72,6 +72,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
             info!(repo = %repo.full_name, "ignoring an event about another repository");
             return Ok(());
         }
+        // The queue already runs one event per key at a time; this also keeps reconcile
+        // off the pull request or image an event is working on.
+        let _key = self.store.lock(&event.serial_key()).await;
         let result = match event {
             Event::ImagePushed {
                 image,

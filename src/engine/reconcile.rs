@@ -38,6 +38,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             if PrMeta::parse(&pr.body).is_none() {
                 continue;
             }
+            let _key = self.store.lock(&self.pr_key(pr.number)).await;
             if let Err(e) = self.reconcile_pr(pr.number, &mut report).await {
                 warn!(pr = pr.number, error = %e, "reconcile could not finish this pull request");
                 report.failed.push(format!("#{}: {e}", pr.number));
@@ -48,6 +49,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 let (Some(n), Some(_), None) = (p.pr, &p.merge_sha, p.verified_at) else {
                     continue;
                 };
+                let _key = self.store.lock(&self.pr_key(n)).await;
                 match self.on_merged(n).await {
                     Ok(()) => {}
                     Err(EngineError::Waiting(why)) => {
@@ -74,6 +76,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 continue;
             };
             if let Some(newest) = registry::newest(&images, |t| filter.check(t).is_ok()) {
+                let _key = self.store.lock(&format!("image:{}", svc.image)).await;
                 match self
                     .on_push(&svc.image, &newest.tag, &newest.digest, &newest.pushed_at)
                     .await
@@ -87,6 +90,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         Ok(report)
+    }
+
+    /// The serial key events about pull request `n` carry.
+    fn pr_key(&self, n: u64) -> String {
+        format!("pr:{}#{n}", self.repo_name)
     }
 
     /// Answers the commands on one open Hoist PR that never got a reply, then evaluates it.

@@ -10,7 +10,9 @@ mod migrations;
 
 use lanes::Lanes;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, params};
@@ -91,6 +93,9 @@ enum Op {
 pub struct Store {
     tx: mpsc::Sender<Op>,
     path: PathBuf,
+    /// One lock per serial key (`pr:acme/gitops#12`, `image:…`), so that work outside the
+    /// queue's lanes (the reconcile pass) never runs beside a handler on the same thing.
+    keys: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -157,7 +162,21 @@ impl Store {
         Ok(Self {
             tx,
             path: path.to_owned(),
+            keys: Arc::default(),
         })
+    }
+
+    /// Holds `key` until the guard drops; whoever else asks for it waits.
+    pub async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = self
+            .keys
+            .lock()
+            .unwrap()
+            // GitHub may spell the repository with other capitals than the config.
+            .entry(key.to_ascii_lowercase())
+            .or_default()
+            .clone();
+        m.lock_owned().await
     }
 
     pub fn path(&self) -> &Path {

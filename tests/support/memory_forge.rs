@@ -107,6 +107,16 @@ impl MemoryForge {
         }
     }
 
+    /// Adds `n` small files to the base branch, for a large repository.
+    pub fn add_files(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        let base = s.base.clone();
+        let files = s.snapshots.get_mut(&base).unwrap();
+        for i in 0..n {
+            files.insert(format!("docs/generated/{i:05}.md"), format!("# page {i}\n"));
+        }
+    }
+
     fn call(&self, what: String) -> Result<std::sync::MutexGuard<'_, State>> {
         let mut s = self.state.lock().unwrap();
         if s.fail_call.as_ref().is_some_and(|(w, _)| *w == what) {

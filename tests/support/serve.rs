@@ -43,6 +43,8 @@ pub fn request(addr: SocketAddr, path: &str, headers: &[(&str, String)], body: &
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
+    cfg: std::path::PathBuf,
+    db: std::path::PathBuf,
     pub forge: MemoryForge,
     pub argo: MemoryArgo,
     pub deliveries: u64,
@@ -95,6 +97,13 @@ impl Server {
             );
             assert!(status == 202 || status == 200, "delivery answered {status}");
         }
+    }
+
+    /// `kill -9`, then the same process again on the same store and port.
+    pub fn crash_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = spawn(self.addr, &self.cfg, &self.db);
     }
 
     /// In interleaved mode the last deliveries have gone out fewer than three times: this
@@ -199,6 +208,44 @@ pub fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
     start_with(|url| url)
 }
 
+/// Starts `hoist serve` on `addr` and waits until it answers.
+fn spawn(addr: SocketAddr, cfg: &std::path::Path, db: &std::path::Path) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--reconcile-interval",
+            "3600",
+            "--config",
+        ])
+        .arg(cfg)
+        .arg("--db")
+        .arg(db)
+        .env("HOIST_WEBHOOK_SECRETS", SECRET)
+        // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
+        .env("TEST_GITHUB_TOKEN", "ghp_test")
+        .env("ARGOCD_TOKEN", "argo-token")
+        .env(
+            "RUST_LOG",
+            std::env::var("HOIST_TEST_LOG").unwrap_or_else(|_| "error".into()),
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "hoist serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    child
+}
+
 /// `hoist serve` with `api` choosing its GitHub API URL from the fake's (a proxy's, say).
 pub fn start_with(
     api: impl FnOnce(String) -> String,
@@ -260,41 +307,15 @@ pub fn start_with(
     // The fake delivers GitHub's own pull_request events (opened, closed) to hoist serve.
     forge.state.lock().unwrap().webhook =
         Some((format!("http://{addr}/webhooks/github"), SECRET.into()));
-    let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
-        .args([
-            "serve",
-            "--listen",
-            &addr.to_string(),
-            "--reconcile-interval",
-            "3600",
-            "--config",
-        ])
-        .arg(&cfg)
-        .arg("--db")
-        .arg(dir.path().join("hoist.db"))
-        .env("HOIST_WEBHOOK_SECRETS", SECRET)
-        // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
-        .env("TEST_GITHUB_TOKEN", "ghp_test")
-        .env("ARGOCD_TOKEN", "argo-token")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "hoist serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let db = dir.path().join("hoist.db");
+    let child = spawn(addr, &cfg, &db);
     (
         rt,
         Server {
             child,
             addr,
+            cfg,
+            db,
             forge,
             argo,
             deliveries: 0,
