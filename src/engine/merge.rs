@@ -213,6 +213,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             }
             let owners = co.owners(&path).to_vec();
+            if owners.is_empty() {
+                // Nobody's approval could count: say why instead of waiting for no one.
+                let why = co
+                    .skipped
+                    .first()
+                    .map(|(_, w)| format!(" (CODEOWNERS: {w})"))
+                    .unwrap_or_default();
+                c.blocked(format!("no code owner for {path}{why}"));
+            }
             let requester = st.gate.separate_approver.then_some(requested_by.as_str());
             let reviews = self.forge.reviews(number).await?;
             for who in approvals_on_head(&reviews, &head, self.forge.me(), requester) {

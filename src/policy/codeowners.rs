@@ -23,9 +23,18 @@ pub struct CodeOwners {
 /// hostile file costs bounded work.
 const MAX_RULES: usize = 5_000;
 
+/// GitHub does not load a CODEOWNERS file of 3 MB or more.
+pub const MAX_BYTES: usize = 3 * 1024 * 1024;
+
 impl CodeOwners {
     pub fn parse(text: &str) -> Self {
         let mut out = Self::default();
+        if text.len() >= MAX_BYTES {
+            // As on GitHub: the whole file counts for nothing, so nobody owns anything.
+            out.skipped
+                .push((0, "3 MB or more: GitHub does not load it".into()));
+            return out;
+        }
         for (n, raw) in text.lines().enumerate() {
             let line = strip_comment(raw).trim();
             if line.is_empty() {
