@@ -949,16 +949,7 @@ fn argocd_check(t: &Tester, sha: &str) -> (Option<String>, String) {
 #[tokio::test]
 async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() {
     let mut t = Tester::new();
-    t.dev_verified().await;
-    t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
-    t.check(2, Some("success")).await;
-    t.argo_syncs(2, "a1").await;
-    t.expect_comment(2, "✅ Verified in **uat**");
-    t.comment(2, &quinn(), "/promote prod").await;
-    t.expect_comment(2, "🚀 Opened #3");
-    t.check(3, Some("success")).await;
-    t.expect_comment(3, "⏳ Waiting for an approval");
+    prod_waiting_for_owner(&mut t).await;
     let head = t.forge.pr(3).head_sha;
     let (conclusion, text) = argocd_check(&t, &head);
     assert_eq!(conclusion, None, "in progress");
@@ -1220,16 +1211,7 @@ async fn a_hold_survives_a_lost_store() {
 #[tokio::test]
 async fn a_rebuilt_store_takes_the_requester_from_the_commit_not_the_body() {
     let mut t = Tester::new();
-    t.dev_verified().await;
-    t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
-    t.check(2, Some("success")).await;
-    t.argo_syncs(2, "a1").await;
-    t.expect_comment(2, "✅ Verified in **uat**");
-    t.comment(2, &quinn(), "/promote prod").await;
-    t.expect_comment(2, "🚀 Opened #3");
-    t.check(3, Some("success")).await;
-    t.expect_comment(3, "⏳ Waiting for an approval");
+    prod_waiting_for_owner(&mut t).await;
     // quinn rewrites the body's record of the requester, then the store is lost.
     {
         let mut s = t.forge.state.lock().unwrap();
@@ -1280,17 +1262,25 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
 }
 
-/// A prod pull request for v1.4.0 that quinn asked for (#3), its required check passed, so
-/// only the gate stands between it and a merge.
-async fn prod_pr_awaiting_approval() -> Tester {
-    let mut t = Tester::new();
+/// dev and uat verified, then quinn's `/promote prod`: #3's required check passed, so
+/// only the code-owner gate stands between it and a merge. Every comment on the way is
+/// asserted.
+async fn prod_waiting_for_owner(t: &mut Tester) {
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
     t.check(2, Some("success")).await;
     t.argo_syncs(2, "a1").await;
+    t.expect_comment(2, "✅ Verified in **uat**");
     t.comment(2, &quinn(), "/promote prod").await;
+    t.expect_comment(2, "🚀 Opened #3");
     t.check(3, Some("success")).await;
-    assert_eq!(t.forge.pr(3).state, PrState::Open);
+    t.expect_comment(3, "⏳ Waiting for an approval");
+}
+
+async fn prod_pr_awaiting_approval() -> Tester {
+    let mut t = Tester::new();
+    prod_waiting_for_owner(&mut t).await;
     t
 }
 

@@ -13,14 +13,7 @@ use support::memory_forge::{review, user};
 use support::serve::{Server, digest, request};
 
 fn push(s: &Server, id: &str) {
-    let event = json!({
-        "version": "0", "id": id, "detail-type": "ECR Image Action", "source": "aws.ecr",
-        "account": "123456789012", "time": "2026-11-26T10:00:00Z", "region": "us-east-1",
-        "resources": [],
-        "detail": {"result": "SUCCESS", "repository-name": "my-app-service1",
-            "image-digest": digest(), "action-type": "PUSH", "image-tag": "v1.4.0"}
-    })
-    .to_string();
+    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), id);
     for _ in 0..3 {
         let st = request(
             s.addr,
@@ -247,14 +240,8 @@ fn r2_kill_9_at_random_points() {
     for k in 0..promotions {
         let tag = format!("v1.4.{k}");
         let digest = format!("sha256:{:064x}", k + 1);
-        let event = json!({
-            "version": "0", "id": format!("push-{k}"), "detail-type": "ECR Image Action",
-            "source": "aws.ecr", "account": "123456789012", "time": "2026-11-26T10:00:00Z",
-            "region": "us-east-1", "resources": [],
-            "detail": {"result": "SUCCESS", "repository-name": "my-app-service1",
-                "image-digest": digest, "action-type": "PUSH", "image-tag": tag}
-        })
-        .to_string();
+        let event =
+            support::serve::ecr_event("my-app-service1", &tag, &digest, &format!("push-{k}"));
         let st = request(
             s.addr,
             "/webhooks/eventbridge",

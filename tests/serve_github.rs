@@ -167,13 +167,7 @@ fn hoist_serve_promotes_through_github_over_http() {
 }
 
 fn ecr_event(repository: &str, tag: &str, seed: &str, id: &str) -> String {
-    json!({
-        "version": "0", "id": id, "detail-type": "ECR Image Action", "source": "aws.ecr",
-        "account": "123456789012", "time": "2026-11-26T10:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"result": "SUCCESS", "repository-name": repository, "image-digest": format!("sha256:{}", seed.repeat(32)),
-                   "action-type": "PUSH", "image-tag": tag}
-    })
-    .to_string()
+    support::serve::ecr_event(repository, tag, &format!("sha256:{}", seed.repeat(32)), id)
 }
 
 #[test]

@@ -208,6 +208,17 @@ pub fn start() -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
     start_with(|url| url)
 }
 
+/// An ECR push as EventBridge delivers it.
+pub fn ecr_event(repository: &str, tag: &str, digest: &str, id: &str) -> String {
+    json!({
+        "version": "0", "id": id, "detail-type": "ECR Image Action", "source": "aws.ecr",
+        "account": "123456789012", "time": "2026-11-26T10:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"result": "SUCCESS", "repository-name": repository, "image-digest": digest,
+                   "action-type": "PUSH", "image-tag": tag}
+    })
+    .to_string()
+}
+
 /// Starts `hoist serve` on `addr` and waits until it answers.
 fn spawn(addr: SocketAddr, cfg: &std::path::Path, db: &std::path::Path) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
