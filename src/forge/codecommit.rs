@@ -20,7 +20,7 @@ use aws_smithy_types::Blob;
 
 use super::{
     Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
-    Reaction, Result, Review, Sha, count, principal,
+    Reaction, Result, Review, Sha, count, counted, principal,
 };
 use crate::config::MergeMethod;
 use crate::event::{Actor, ActorKind, ReviewState};
@@ -352,7 +352,7 @@ impl Forge for CodeCommit {
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
-        let r: Result<Option<Vec<Commit>>> = async {
+        counted("branch_commits", async {
             let Some(tip) = self.branch_tip(branch).await? else {
                 return Ok(None);
             };
@@ -405,10 +405,8 @@ impl Forge for CodeCommit {
             }
             commits.reverse();
             Ok(Some(commits))
-        }
-        .await;
-        count("branch_commits", &r);
-        r
+        })
+        .await
     }
 
     /// CodeCommit cannot point a branch at another commit, so an existing branch gets
@@ -421,7 +419,7 @@ impl Forge for CodeCommit {
         content: &str,
         message: &str,
     ) -> Result<Sha> {
-        let r: Result<Sha> = async {
+        counted("write_branch", async {
             let parent = match self.branch_tip(branch).await? {
                 Some(tip) => tip,
                 None => {
@@ -461,10 +459,8 @@ impl Forge for CodeCommit {
             }
             r?.commit_id
                 .ok_or_else(|| ForgeError::Other("CreateCommit returned no commit id".into()))
-        }
-        .await;
-        count("write_branch", &r);
-        r
+        })
+        .await
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
@@ -516,7 +512,7 @@ impl Forge for CodeCommit {
     /// With approval rules on the pull request, `mergeable` says whether they are met:
     /// CodeCommit refuses the merge otherwise.
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
-        let r: Result<PullRequest> = async {
+        counted("pull_request", async {
             let p = self.get_pr(number).await?;
             let mut pr = to_pr(&p)
                 .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
@@ -534,10 +530,8 @@ impl Forge for CodeCommit {
                 }
             }
             Ok(pr)
-        }
-        .await;
-        count("pull_request", &r);
-        r
+        })
+        .await
     }
 
     async fn create_pull_request(
@@ -546,7 +540,7 @@ impl Forge for CodeCommit {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        let r: Result<PullRequest> = async {
+        counted("create_pull_request", async {
             let target = Target::builder()
                 .repository_name(&self.repository)
                 .source_reference(branch)
@@ -566,14 +560,12 @@ impl Forge for CodeCommit {
                 .as_ref()
                 .and_then(to_pr)
                 .ok_or_else(|| ForgeError::Other("CreatePullRequest: empty answer".into()))
-        }
-        .await;
-        count("create_pull_request", &r);
-        r
+        })
+        .await
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        let r: Result<()> = async {
+        counted("update_pull_request", async {
             self.client
                 .update_pull_request_title()
                 .pull_request_id(number.to_string())
@@ -589,14 +581,12 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map)?;
             Ok(())
-        }
-        .await;
-        count("update_pull_request", &r);
-        r
+        })
+        .await
     }
 
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
-        let r: Result<Vec<Comment>> = async {
+        counted("comments", async {
             let mut all = vec![];
             let mut token = None;
             loop {
@@ -647,14 +637,12 @@ impl Forge for CodeCommit {
                     })
                 })
                 .collect())
-        }
-        .await;
-        count("comments", &r);
-        r
+        })
+        .await
     }
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        let r: Result<()> = async {
+        counted("comment", async {
             let p = self.get_pr(number).await?;
             let t = p
                 .pull_request_targets()
@@ -678,15 +666,13 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map)?;
             Ok(())
-        }
-        .await;
-        count("comment", &r);
-        r
+        })
+        .await
     }
 
     /// Each caller holds one reaction per comment on CodeCommit, so 🚀 replaces 👀.
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        let r: Result<()> = async {
+        counted("react", async {
             let id = self
                 .comment_ids
                 .lock()
@@ -707,10 +693,8 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map)?;
             Ok(())
-        }
-        .await;
-        count("react", &r);
-        r
+        })
+        .await
     }
 
     /// IAM decides who may comment on the repository at all; everyone who could is
@@ -730,7 +714,7 @@ impl Forge for CodeCommit {
     /// Approvals of the current revision: CodeCommit resets them when the head moves,
     /// so each one is given on the head the pull request has now.
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        let r: Result<Vec<Review>> = async {
+        counted("reviews", async {
             let p = self.get_pr(number).await?;
             let head = p
                 .pull_request_targets()
@@ -757,10 +741,8 @@ impl Forge for CodeCommit {
                     })
                 })
                 .collect())
-        }
-        .await;
-        count("reviews", &r);
-        r
+        })
+        .await
     }
 
     /// CodeCommit has no checks; config validation refuses required checks there.
@@ -769,7 +751,7 @@ impl Forge for CodeCommit {
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
-        let r: Result<Vec<String>> = async {
+        counted("pull_request_files", async {
             let p = self.get_pr(number).await?;
             let t = p
                 .pull_request_targets()
@@ -807,10 +789,8 @@ impl Forge for CodeCommit {
             paths.sort();
             paths.dedup();
             Ok(paths)
-        }
-        .await;
-        count("pull_request_files", &r);
-        r
+        })
+        .await
     }
 
     /// One comment per check name, edited as the result changes.
@@ -823,7 +803,7 @@ impl Forge for CodeCommit {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        let r: Result<()> = async {
+        counted("create_check_run", async {
             let marker = format!("<!-- hoist:check {name} -->");
             let icon = match conclusion {
                 Conclusion::Success => "✅",
@@ -850,14 +830,12 @@ impl Forge for CodeCommit {
                 }
                 None => self.comment(number, &body).await,
             }
-        }
-        .await;
-        count("create_check_run", &r);
-        r
+        })
+        .await
     }
 
     async fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> Result<Sha> {
-        let r: Result<Sha> = async {
+        counted("merge", async {
             let id = number.to_string();
             // The engine's message starts with the title already.
             let message = if message.starts_with(title) {
@@ -923,9 +901,7 @@ impl Forge for CodeCommit {
             self.branch_tip(&self.base)
                 .await?
                 .ok_or_else(|| ForgeError::Other(format!("merge of {number}: no merge commit")))
-        }
-        .await;
-        count("merge", &r);
-        r
+        })
+        .await
     }
 }

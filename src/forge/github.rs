@@ -18,7 +18,7 @@ use tracing::debug;
 
 use super::{
     Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
-    Reaction, Result, Review, count,
+    Reaction, Result, Review, count, counted,
 };
 use crate::event::github::User;
 use crate::event::{Actor, ActorKind, ReviewState};
@@ -463,17 +463,15 @@ impl Forge for GitHub {
     }
 
     async fn base_head(&self) -> Result<String> {
-        let r: Result<String> = async {
+        counted("base_head", async {
             let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
             Ok(r.object.sha)
-        }
-        .await;
-        count("base_head", &r);
-        r
+        })
+        .await
     }
 
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
-        let r: Result<Option<String>> = async {
+        counted("read_file", async {
             let Some(c) = not_found_is_none(
                 self.client
                     .get::<Content, _, _>(
@@ -501,14 +499,12 @@ impl Forge for GitHub {
             String::from_utf8(bytes)
                 .map(Some)
                 .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
-        }
-        .await;
-        count("read_file", &r);
-        r
+        })
+        .await
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
-        let r: Result<Option<Vec<Commit>>> = async {
+        counted("branch_commits", async {
             let Some(c) = not_found_is_none(
                 self.client
                     .get::<Compare, _, _>(
@@ -537,10 +533,8 @@ impl Forge for GitHub {
                     })
                     .collect(),
             ))
-        }
-        .await;
-        count("branch_commits", &r);
-        r
+        })
+        .await
     }
 
     async fn write_branch(
@@ -551,7 +545,7 @@ impl Forge for GitHub {
         content: &str,
         message: &str,
     ) -> Result<String> {
-        let r: Result<String> = async {
+        counted("write_branch", async {
             // The branch starts at `base`: created, or forced back if it exists.
             self.pace().await;
             let created = self
@@ -612,14 +606,12 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(w.commit.sha)
-        }
-        .await;
-        count("write_branch", &r);
-        r
+        })
+        .await
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let r: Result<()> = async {
+        counted("delete_branch", async {
             self.pace().await;
             let r = self
                 .client
@@ -629,14 +621,12 @@ impl Forge for GitHub {
                 Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
                 Err(e) => Err(e),
             }
-        }
-        .await;
-        count("delete_branch", &r);
-        r
+        })
+        .await
     }
 
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        let r: Result<Vec<PullRequest>> = async {
+        counted("merged_pull_requests", async {
             Ok(self
                 .pulls("closed")
                 .await?
@@ -644,14 +634,12 @@ impl Forge for GitHub {
                 .map(PullRequest::from)
                 .filter(|p| p.state == PrState::Merged && p.head_ref.starts_with(prefix))
                 .collect())
-        }
-        .await;
-        count("merged_pull_requests", &r);
-        r
+        })
+        .await
     }
 
     async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        let r: Result<Vec<PullRequest>> = async {
+        counted("open_pull_requests", async {
             Ok(self
                 .pulls("open")
                 .await?
@@ -659,14 +647,12 @@ impl Forge for GitHub {
                 .map(PullRequest::from)
                 .filter(|p| p.head_ref.starts_with(prefix))
                 .collect())
-        }
-        .await;
-        count("open_pull_requests", &r);
-        r
+        })
+        .await
     }
 
     async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
-        let r: Result<Option<PullRequest>> = async {
+        counted("open_pull_request_for", async {
             let prs: Vec<Pull> = self
                 .get(&format!("pulls?state=open&head={}:{branch}", self.owner))
                 .await?;
@@ -674,10 +660,8 @@ impl Forge for GitHub {
                 .into_iter()
                 .map(PullRequest::from)
                 .find(|p| p.head_ref == branch))
-        }
-        .await;
-        count("open_pull_request_for", &r);
-        r
+        })
+        .await
     }
 
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
@@ -693,7 +677,7 @@ impl Forge for GitHub {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        let r: Result<PullRequest> = async {
+        counted("create_pull_request", async {
             self.pace().await;
             let p: Pull = self
                 .client
@@ -704,14 +688,12 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(p.into())
-        }
-        .await;
-        count("create_pull_request", &r);
-        r
+        })
+        .await
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        let r: Result<()> = async {
+        counted("update_pull_request", async {
             self.pace().await;
             self.client
                 .patch::<serde_json::Value, _, _>(
@@ -721,14 +703,12 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(())
-        }
-        .await;
-        count("update_pull_request", &r);
-        r
+        })
+        .await
     }
 
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
-        let r: Result<Vec<Comment>> = async {
+        counted("comments", async {
             Ok(self
                 .get_all::<IssueComment>(&format!("issues/{number}/comments"))
                 .await?
@@ -739,14 +719,12 @@ impl Forge for GitHub {
                     body: c.body,
                 })
                 .collect())
-        }
-        .await;
-        count("comments", &r);
-        r
+        })
+        .await
     }
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        let r: Result<()> = async {
+        counted("comment", async {
             self.pace().await;
             self.client
                 .post::<_, serde_json::Value>(
@@ -756,14 +734,12 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(())
-        }
-        .await;
-        count("comment", &r);
-        r
+        })
+        .await
     }
 
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        let r: Result<()> = async {
+        counted("react", async {
             let content = match reaction {
                 Reaction::Eyes => "eyes",
                 Reaction::Rocket => "rocket",
@@ -778,14 +754,12 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(())
-        }
-        .await;
-        count("react", &r);
-        r
+        })
+        .await
     }
 
     async fn permission(&self, user: &Actor) -> Result<Permission> {
-        let r: Result<Permission> = async {
+        counted("permission", async {
             let p = not_found_is_none(
                 self.client
                     .get::<PermissionBody, _, _>(
@@ -804,14 +778,12 @@ impl Forge for GitHub {
                     _ => Permission::None,
                 },
             )
-        }
-        .await;
-        count("permission", &r);
-        r
+        })
+        .await
     }
 
     async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
-        let r: Result<bool> = async {
+        counted("is_team_member", async {
             let m = not_found_is_none(
                 self.client
                     .get::<Membership, _, _>(
@@ -821,14 +793,12 @@ impl Forge for GitHub {
                     .await,
             )?;
             Ok(m.is_some_and(|m| m.state == "active"))
-        }
-        .await;
-        count("is_team_member", &r);
-        r
+        })
+        .await
     }
 
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        let r: Result<Vec<Review>> = async {
+        counted("reviews", async {
             Ok(self
                 .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
                 .await?
@@ -847,14 +817,12 @@ impl Forge for GitHub {
                     })
                 })
                 .collect())
-        }
-        .await;
-        count("reviews", &r);
-        r
+        })
+        .await
     }
 
     async fn checks(&self, sha: &str) -> Result<Vec<Check>> {
-        let r: Result<Vec<Check>> = async {
+        counted("checks", async {
             let runs: CheckRuns = self
                 .get(&format!("commits/{sha}/check-runs?per_page=100"))
                 .await?;
@@ -874,14 +842,12 @@ impl Forge for GitHub {
                 url: s.target_url,
             }));
             Ok(out)
-        }
-        .await;
-        count("checks", &r);
-        r
+        })
+        .await
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
-        let r: Result<Vec<String>> = async {
+        counted("pull_request_files", async {
             #[derive(Deserialize)]
             struct File {
                 filename: String,
@@ -892,10 +858,8 @@ impl Forge for GitHub {
                 .into_iter()
                 .map(|f| f.filename)
                 .collect())
-        }
-        .await;
-        count("pull_request_files", &r);
-        r
+        })
+        .await
     }
 
     async fn create_check_run(
@@ -907,7 +871,7 @@ impl Forge for GitHub {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        let r: Result<()> = async {
+        counted("create_check_run", async {
             // GitHub caps a check run's summary at 65,535 characters.
             const MAX: usize = 65_535;
             let summary = if summary.len() > MAX {
@@ -935,10 +899,8 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(())
-        }
-        .await;
-        count("create_check_run", &r);
-        r
+        })
+        .await
     }
 
     async fn merge(
@@ -948,7 +910,7 @@ impl Forge for GitHub {
         title: &str,
         message: &str,
     ) -> Result<String> {
-        let r: Result<String> = async {
+        counted("merge", async {
             self.pace().await;
             let m: Merged = self
                 .client
@@ -959,10 +921,8 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(m.sha)
-        }
-        .await;
-        count("merge", &r);
-        r
+        })
+        .await
     }
 }
 

@@ -207,6 +207,18 @@ pub trait Forge: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Sha>> + Send;
 }
 
+/// Runs one forge call and counts it by operation and outcome.
+pub(crate) async fn counted<T>(
+    operation: &'static str,
+    call: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    // Boxed: forge futures are large, and nesting them by value deepens the stack of
+    // every caller (debug builds overflowed).
+    let r = Box::pin(call).await;
+    count(operation, &r);
+    r
+}
+
 /// Counts a forge call by operation and outcome, for /metrics.
 pub(crate) fn count<T>(operation: &'static str, r: &Result<T>) {
     let status = match r {
