@@ -88,16 +88,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let base = self.forge.base_head().await?;
         let branch = format!("hoist/{stage}/{}", freight.service);
         // Independent reads go out together: one round trip instead of several.
-        let (repo, existing, commits, source) = futures::try_join!(
+        let (repo, existing, commits) = futures::try_join!(
             self.snapshot(&freight.service, &base, Some(stage)),
             async { Ok(self.forge.open_pull_request_for(&branch).await?) },
             async { Ok(self.forge.branch_commits(&branch).await?) },
-            self.source_of(freight),
         )?;
-        let freight = &Freight {
-            source,
-            ..freight.clone()
-        };
         let planner = Planner {
             config: &self.config,
             repo: &repo,
@@ -134,6 +129,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 )));
             }
         }
+        // Only now, with a write ahead, is the image's source worth the registry's calls
+        // (a redelivered push or a reconcile pass stops above); it goes into the body.
+        let source = self.source_of(freight).await?;
+        let freight = &Freight {
+            source,
+            ..freight.clone()
+        };
+        let p = match planner.to_stage(stage, freight, requested_by)? {
+            Ok(p) => p,
+            Err(reason) => return Ok(Outcome::Nothing(reason)),
+        };
         let head = self
             .forge
             .write_branch(
