@@ -136,12 +136,15 @@ fn hoist_serve_promotes_through_codecommit_over_http() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let s = Server { child, addr };
+    let mut s = Server { child, addr };
     let start = Instant::now();
-    while TcpStream::connect(addr).is_err() {
+    while !support::serve::ready(addr) {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            panic!("hoist serve exited at start: {status}");
+        }
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "hoist serve did not start"
+            "hoist serve did not become ready"
         );
         std::thread::sleep(Duration::from_millis(25));
     }

@@ -103,7 +103,9 @@ impl Server {
     pub fn crash_and_restart(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        self.child = spawn(self.addr, &self.cfg, &self.db);
+        let (child, addr) = spawn(&self.cfg, &self.db, &self.forge);
+        self.child = child;
+        self.addr = addr;
     }
 
     /// In interleaved mode the last deliveries have gone out fewer than three times: this
@@ -219,42 +221,78 @@ pub fn ecr_event(repository: &str, tag: &str, digest: &str, id: &str) -> String 
     .to_string()
 }
 
-/// Starts `hoist serve` on `addr` and waits until it answers.
-fn spawn(addr: SocketAddr, cfg: &std::path::Path, db: &std::path::Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
-        .args([
-            "serve",
-            "--listen",
-            &addr.to_string(),
-            "--reconcile-interval",
-            "3600",
-            "--config",
-        ])
-        .arg(cfg)
-        .arg("--db")
-        .arg(db)
-        .env("HOIST_WEBHOOK_SECRETS", SECRET)
-        // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
-        .env("TEST_GITHUB_TOKEN", "ghp_test")
-        .env("ARGOCD_TOKEN", "argo-token")
-        .env(
-            "RUST_LOG",
-            std::env::var("HOIST_TEST_LOG").unwrap_or_else(|_| "error".into()),
-        )
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "hoist serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(25));
+/// Starts `hoist serve` on a free loopback port and waits until its `/readyz` answers.
+///
+/// A new port each time: while a killed server is down, a test running beside this one
+/// may be handed its old port. If the port is taken between choosing and binding, the
+/// process exits and another port is tried. The fake's webhooks follow the new address.
+fn spawn(cfg: &std::path::Path, db: &std::path::Path, forge: &MemoryForge) -> (Child, SocketAddr) {
+    let mut exits = vec![];
+    for _ in 0..5 {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        // The fake delivers GitHub's own pull_request events (opened, closed) to hoist serve.
+        forge.state.lock().unwrap().webhook =
+            Some((format!("http://{addr}/webhooks/github"), SECRET.into()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .args([
+                "serve",
+                "--listen",
+                &addr.to_string(),
+                "--reconcile-interval",
+                "3600",
+                "--config",
+            ])
+            .arg(cfg)
+            .arg("--db")
+            .arg(db)
+            .env("HOIST_WEBHOOK_SECRETS", SECRET)
+            // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
+            .env("TEST_GITHUB_TOKEN", "ghp_test")
+            .env("ARGOCD_TOKEN", "argo-token")
+            .env(
+                "RUST_LOG",
+                std::env::var("HOIST_TEST_LOG").unwrap_or_else(|_| "error".into()),
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                exits.push(status);
+                break;
+            }
+            if ready(addr) {
+                return (child, addr);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "hoist serve did not become ready on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
     }
-    child
+    panic!("hoist serve exited at start, five times: {exits:?}");
+}
+
+/// Whether `addr` is a Hoist that answers `GET /readyz` with 200, not merely an open port
+/// (which may belong to another test's listener).
+pub fn ready(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let head = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut out = String::new();
+    s.write_all(head.as_bytes()).is_ok()
+        && s.read_to_string(&mut out).is_ok()
+        && out.starts_with("HTTP/1.1 200")
+        && out.ends_with("ready")
 }
 
 /// `hoist serve` with `api` choosing its GitHub API URL from the fake's (a proxy's, say).
@@ -311,15 +349,8 @@ pub fn start_with(
         );
     let cfg = dir.path().join("hoist.yaml");
     std::fs::write(&cfg, config).unwrap();
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    // The fake delivers GitHub's own pull_request events (opened, closed) to hoist serve.
-    forge.state.lock().unwrap().webhook =
-        Some((format!("http://{addr}/webhooks/github"), SECRET.into()));
     let db = dir.path().join("hoist.db");
-    let child = spawn(addr, &cfg, &db);
+    let (child, addr) = spawn(&cfg, &db, &forge);
     (
         rt,
         Server {
