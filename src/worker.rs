@@ -129,26 +129,24 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
             Err(e) => Err(HandlerError::Permanent(format!("stored event does not decode: {e}"))),
         };
         metrics::histogram!("hoist_handler_seconds", "type" => c.kind.clone()).record(started.elapsed().as_secs_f64());
-        let (outcome, stored) = match result {
-            Ok(()) => ("done", queue.store.complete(c.id).await),
+        let (outcome, retry_at, error) = match result {
+            Ok(()) => ("done", None, None),
             Err(HandlerError::Waiting(e)) if c.attempts < policy.max_attempts => {
                 let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
                 info!(waiting_for = %e, retry_in_ms = at - now_ms(), "not done yet; will look again");
-                ("waiting", queue.store.fail(c.id, e, Some(at)).await)
+                ("waiting", Some(at), Some(e))
             }
             Err(HandlerError::Retryable(e)) if c.attempts < policy.max_attempts => {
                 let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
                 warn!(error = %e, retry_in_ms = at - now_ms(), "handler failed; will retry");
-                ("retry", queue.store.fail(c.id, e, Some(at)).await)
+                ("retry", Some(at), Some(e))
             }
             Err(e) => {
                 error!(error = %e, "handler failed for good");
-                ("failed", queue.store.fail(c.id, e.to_string(), None).await)
+                ("failed", None, Some(e.to_string()))
             }
         };
-        if let Err(e) = stored {
-            error!(error = %e, "cannot record the outcome; the event will run again after a restart");
-        }
+        record(queue, policy, &c, retry_at, error).await;
         metrics::counter!("hoist_events_handled_total", "type" => c.kind.clone(), "outcome" => outcome).increment(1);
         // The next event with the same serial key may be ready now.
         queue.wake.notify_waiters();
@@ -156,3 +154,42 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
     .instrument(span)
     .await
 }
+
+/// Records an event's outcome, trying again while the store refuses (a full disk, a lock
+/// held too long). An outcome never recorded would leave its serial key busy and every
+/// later event of that key waiting for a restart; if the store keeps refusing, the key is
+/// released anyway and the event runs again later (handlers are idempotent, as after a
+/// crash).
+async fn record(
+    queue: &Queue,
+    policy: &RetryPolicy,
+    c: &Claimed,
+    retry_at: Option<i64>,
+    error: Option<String>,
+) {
+    let mut pause = Duration::from_millis(100);
+    for attempt in 1..=RECORD_ATTEMPTS {
+        let stored = match &error {
+            None => queue.store.complete(c.id).await,
+            Some(e) => queue.store.fail(c.id, e.clone(), retry_at).await,
+        };
+        match stored {
+            Ok(()) => return,
+            Err(e) if attempt < RECORD_ATTEMPTS => {
+                warn!(error = %e, "cannot record the outcome; trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Err(e) => {
+                let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
+                error!(error = %e, retry_in_ms = at - now_ms(), "cannot record the outcome; the event will run again");
+                if let Err(e) = queue.store.release(&c.serial_key, c.id, at).await {
+                    error!(error = %e, "cannot release the event's key; it runs again after a restart");
+                }
+            }
+        }
+    }
+}
+
+/// 100 ms doubling: the last try is about 3 s after the first.
+const RECORD_ATTEMPTS: u32 = 6;

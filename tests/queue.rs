@@ -280,3 +280,70 @@ fn a_newer_schema_is_refused() {
         "{err}"
     );
 }
+
+/// Hides the events table for a moment, after the first event is handled and before its
+/// outcome is written, as a store refusing writes would.
+struct Sabotage {
+    db: std::path::PathBuf,
+    seen: Mutex<Vec<String>>,
+}
+
+impl Handler for Sabotage {
+    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
+        let Event::ImagePushed { tag, .. } = event else {
+            panic!("test events are pushes")
+        };
+        let first = self.seen.lock().unwrap().is_empty();
+        self.seen.lock().unwrap().push(tag);
+        if first {
+            let c = rusqlite::Connection::open(&self.db).unwrap();
+            c.execute_batch("ALTER TABLE events RENAME TO events_away")
+                .unwrap();
+            let db = self.db.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(400));
+                rusqlite::Connection::open(db)
+                    .unwrap()
+                    .execute_batch("ALTER TABLE events_away RENAME TO events")
+                    .unwrap();
+            });
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_the_store_refuses_is_written_later_and_the_key_moves_on() {
+    let (store, dir) = temp_store();
+    store.insert(event(1, "a")).await.unwrap();
+    store.insert(event(2, "a")).await.unwrap();
+    let h = Arc::new(Sabotage {
+        db: dir.path().join("q.db"),
+        seen: Mutex::new(vec![]),
+    });
+    let r = start(store.clone(), h.clone(), 1, fast_policy());
+    r.queue.wake.notify_waiters();
+    let mut rows = vec![];
+    for _ in 0..500 {
+        // Reads fail too while the table is away.
+        if let Ok(now) = store.rows().await {
+            rows = now;
+            if rows.iter().all(|r| r.status == "done") {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.status.as_str(), r.attempts))
+        .collect();
+    assert_eq!(
+        got,
+        [("done", 1), ("done", 1)],
+        "the refused outcome was written later, without running the event again, and the \
+         next event of the key ran without a restart"
+    );
+    assert_eq!(*h.seen.lock().unwrap(), ["v1", "v2"]);
+    drop(r);
+}

@@ -275,6 +275,17 @@ impl Store {
         .await
     }
 
+    /// Frees a running event's serial key without touching the database, so the event is
+    /// claimed again at `not_before` (ms): for when its outcome cannot be written.
+    pub async fn release(&self, serial_key: &str, id: i64, not_before: i64) -> Result<()> {
+        let key = serial_key.to_owned();
+        self.call(move |_, lanes| {
+            lanes.retry(&key, id, not_before);
+            Ok(())
+        })
+        .await
+    }
+
     /// On start: events left running by a crash are taken again.
     pub async fn recover(&self) -> Result<usize> {
         self.call(|c, lanes| {
