@@ -17,6 +17,9 @@ pub struct AppStatus {
     pub reconciled_at: Option<String>,
     /// `status.operationState.finishedAt` (RFC 3339).
     pub operation_finished_at: Option<String>,
+    /// `status.operationState.phase`: `Running`, `Terminating`, `Succeeded`, `Failed`,
+    /// `Error`; `None` when the application has never had an operation.
+    pub operation_phase: Option<String>,
     /// `status.conditions[].type`.
     pub conditions: Vec<String>,
     /// `status.summary.images`.
@@ -44,6 +47,12 @@ pub trait ArgoCd: Send + Sync + 'static {
 
 /// Whether `app` runs `freight` from `merge_sha`, healthy; otherwise what it waits for.
 pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(), String> {
+    // A sync in progress has no finishedAt yet, and its old pods may still look healthy.
+    if let Some(phase) = &app.operation_phase
+        && (phase == "Running" || phase == "Terminating" || app.operation_finished_at.is_none())
+    {
+        return Err(format!("Argo CD's sync is still {}", phase.to_lowercase()));
+    }
     if let (Some(rec), Some(fin)) = (&app.reconciled_at, &app.operation_finished_at)
         && rec < fin
     {
@@ -130,6 +139,8 @@ pub struct HealthJson {
 pub struct OperationStateJson {
     #[serde(default)]
     pub finished_at: Option<String>,
+    #[serde(default)]
+    pub phase: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -154,7 +165,11 @@ impl From<Application> for AppStatus {
             sync: s.sync.status,
             health: s.health.status,
             reconciled_at: s.reconciled_at,
-            operation_finished_at: s.operation_state.and_then(|o| o.finished_at),
+            operation_finished_at: s
+                .operation_state
+                .as_ref()
+                .and_then(|o| o.finished_at.clone()),
+            operation_phase: s.operation_state.and_then(|o| o.phase),
             conditions: s.conditions.into_iter().map(|c| c.kind).collect(),
             images: s.summary.images,
         }

@@ -215,7 +215,7 @@ impl Fake {
                             "sync": {"status": a.sync, "revision": a.revisions.first()},
                             "health": {"status": a.health},
                             "reconciledAt": a.reconciled_at,
-                            "operationState": {"finishedAt": a.operation_finished_at, "phase": "Succeeded"},
+                            "operationState": {"finishedAt": a.operation_finished_at, "phase": a.operation_phase},
                             "conditions": a.conditions.iter().map(|c| json!({"type": c})).collect::<Vec<_>>(),
                             "summary": {"images": a.images},
                         }

@@ -706,6 +706,7 @@ impl MemoryArgo {
                 health: "Healthy".into(),
                 reconciled_at: Some("2026-11-26T10:00:05Z".into()),
                 operation_finished_at: Some("2026-11-26T10:00:00Z".into()),
+                operation_phase: Some("Succeeded".into()),
                 conditions: vec![],
                 images: vec![image.into()],
             },

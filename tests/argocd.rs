@@ -1,0 +1,74 @@
+//! Argo CD's Application as its API returns it (the published fixture), and the rule that
+//! decides when a promotion counts as running.
+
+use hoist::argocd::{AppStatus, Application, verify};
+use hoist::freight::Freight;
+use hoist::image::{Digest, ImageName, Tag};
+
+const MERGE: &str = "ea8759964626a583667a2bfd08f334ec2070040a";
+
+fn fixture() -> AppStatus {
+    let text = std::fs::read_to_string(
+        "../shared/fixtures/argocd/application.velero-test.synced-healthy.yaml",
+    )
+    .unwrap();
+    let app: Application = serde_saphyr::from_str(&text).unwrap();
+    app.into()
+}
+
+fn freight() -> Freight {
+    Freight {
+        service: "web".into(),
+        image: ImageName::parse("nginx").unwrap(),
+        tag: Tag::parse("latest").unwrap(),
+        digest: Digest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap(),
+        source: None,
+        pushed_at: None,
+    }
+}
+
+#[test]
+fn the_published_application_decodes() {
+    let app = fixture();
+    assert_eq!(
+        (app.sync.as_str(), app.health.as_str()),
+        ("Synced", "Healthy")
+    );
+    assert_eq!(app.revisions, ["rev1"]);
+    assert_eq!(app.operation_phase.as_deref(), Some("Succeeded"));
+    assert_eq!(
+        app.operation_finished_at.as_deref(),
+        Some("2024-03-05T07:33:04Z")
+    );
+    assert_eq!(app.reconciled_at.as_deref(), Some("2024-03-05T07:33:04Z"));
+    assert_eq!(app.images, ["nginx:latest"]);
+}
+
+#[test]
+fn a_finished_sync_at_the_merge_counts_and_one_still_running_does_not() {
+    let mut app = fixture();
+    app.revisions = vec![MERGE.into()];
+    assert_eq!(verify(&app, MERGE, &freight()), Ok(()));
+
+    // A new sync under way: no finishedAt yet, while the old pods still report healthy.
+    app.operation_phase = Some("Running".into());
+    app.operation_finished_at = None;
+    assert_eq!(
+        verify(&app, MERGE, &freight()),
+        Err("Argo CD's sync is still running".into())
+    );
+    app.operation_phase = Some("Terminating".into());
+    assert!(verify(&app, MERGE, &freight()).is_err());
+
+    // An application that never had an operation (synced before Hoist watched it).
+    app.operation_phase = None;
+    assert_eq!(verify(&app, MERGE, &freight()), Ok(()));
+
+    // Synced since the last reconcile: Argo CD has not compared again yet.
+    app.operation_phase = Some("Succeeded".into());
+    app.operation_finished_at = Some("2024-03-05T07:33:09Z".into());
+    assert_eq!(
+        verify(&app, MERGE, &freight()),
+        Err("Argo CD has not reconciled since its last sync".into())
+    );
+}
