@@ -433,6 +433,11 @@ fn a_function_that_cannot_start_says_why() {
     );
     let e = api.wait_init_error(Duration::from_secs(30));
     assert_eq!(e["errorType"], "Hoist.InitError");
+    assert_eq!(
+        api.state.lock().unwrap().init_error_type.as_deref(),
+        Some("Hoist.InitError"),
+        "the error type header, which the Lambda console shows"
+    );
     assert!(
         e["errorMessage"].as_str().unwrap().contains("missing.yaml"),
         "{e}"

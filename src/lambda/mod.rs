@@ -94,9 +94,14 @@ pub async fn init_error(message: &str) {
     };
     let body = serde_json::json!({"errorMessage": message, "errorType": "Hoist.InitError"});
     let url = format!("http://{api}/2018-06-01/runtime/init/error");
-    let _ = http
-        ._post(url.as_str(), Some(&body))
-        .await
-        .map(|_| ())
-        .inspect_err(|e| tracing::warn!(error = %e, "cannot report the init error"));
+    // The header is what the Lambda console and CloudWatch show as the error's type.
+    let request =
+        http::Request::post(url).header("Lambda-Runtime-Function-Error-Type", "Hoist.InitError");
+    let _ = async {
+        http.execute(http.build_request(request, Some(&body))?)
+            .await
+    }
+    .await
+    .map(|_| ())
+    .inspect_err(|e| tracing::warn!(error = %e, "cannot report the init error"));
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::Value;
@@ -23,6 +23,9 @@ pub struct Runtime {
     pub responses: HashMap<String, Value>,
     pub errors: HashMap<String, Value>,
     pub init_error: Option<Value>,
+    /// Its `Lambda-Runtime-Function-Error-Type` header, which the runtime API documents as
+    /// optional.
+    pub init_error_type: Option<String>,
     /// How many times the function asked for work: one per invocation, plus the poll
     /// it waits in.
     pub polls: usize,
@@ -82,8 +85,13 @@ async fn error(State(s): State<S>, Path(id): Path<String>, b: Bytes) -> StatusCo
     StatusCode::ACCEPTED
 }
 
-async fn init_error(State(s): State<S>, b: Bytes) -> StatusCode {
-    s.lock().unwrap().init_error = Some(json(&b));
+async fn init_error(State(s): State<S>, headers: HeaderMap, b: Bytes) -> StatusCode {
+    let mut s = s.lock().unwrap();
+    s.init_error = Some(json(&b));
+    s.init_error_type = headers
+        .get("Lambda-Runtime-Function-Error-Type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     StatusCode::ACCEPTED
 }
 
