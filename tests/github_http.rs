@@ -335,3 +335,38 @@ async fn polling_is_conditional() {
         "and still saw the open PR"
     );
 }
+
+/// Two promotions of one service into one stage at once (say a `/promote uat` on each of
+/// two pull requests) write the same branch: they take turns, and one pull request is
+/// left, pinning the newer image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_promotions_into_one_stage_at_once_leave_one_pull_request() {
+    use hoist::freight::Freight;
+    use hoist::image::{Digest, ImageName, Tag};
+    let s = setup().await;
+    let freight = |tag: &str, d: &str| Freight {
+        service: "my-app-service1".into(),
+        image: ImageName::parse(IMAGE).unwrap(),
+        tag: Tag::parse(tag).unwrap(),
+        digest: Digest::parse(&format!("sha256:{}", d.repeat(32))).unwrap(),
+        source: None,
+        pushed_at: None,
+    };
+    let (older, newer) = (freight("v1.4.0", "01"), freight("v1.4.1", "02"));
+    let (a, b) = tokio::join!(
+        s.engine.promote_to("dev", &older, "ecr-push"),
+        s.engine.promote_to("dev", &newer, "ecr-push"),
+    );
+    a.unwrap();
+    b.unwrap();
+    let prs = s.forge.state.lock().unwrap().prs.clone();
+    let open: Vec<_> = prs.iter().filter(|p| p.state == PrState::Open).collect();
+    assert_eq!(open.len(), 1, "{prs:#?}");
+    assert!(open[0].body.contains("v1.4.1"), "{}", open[0].body);
+    let head = s.forge.pr(open[0].number).head_sha;
+    let kustomization = s
+        .forge
+        .file_at(&head, "apps/my-app-service1/env/dev/kustomization.yaml")
+        .unwrap();
+    assert!(kustomization.contains("newTag: v1.4.1"), "{kustomization}");
+}

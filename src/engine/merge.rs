@@ -260,6 +260,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if let Some(a) = &approver {
             message.push_str(&format!("Hoist-Approved-By: {a}\n"));
         }
+        // The branch's writers (see promote_to) wait while it is merged and deleted: a
+        // new promotion written in between would be deleted with it.
+        let turn = self.store.lock(&format!("branch:{}", pr.head_ref)).await;
         match self.forge.merge(number, &head, &title, &message).await {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");
@@ -269,6 +272,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 if let Err(e) = self.forge.delete_branch(&pr.head_ref).await {
                     warn!(error = %e, "cannot delete the merged branch");
                 }
+                // Verifying may promote downstream, which takes that stage's branch.
+                drop(turn);
                 // Argo CD polls Git every few minutes: ask it to look now.
                 if let Some(app) = st
                     .argocd_app
