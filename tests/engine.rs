@@ -1359,3 +1359,29 @@ async fn gates_refuse_every_attempt() {
     assert_eq!(refused, rows.len(), "a gate let an attempt through");
     assert!(control, "a legitimate approval after /unhold merges");
 }
+
+#[tokio::test]
+async fn promote_takes_the_tag_from_the_ledger_not_the_editable_body() {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    // Someone with write access edits the tag in the body's record; the digest stays.
+    {
+        let mut s = t.forge.state.lock().unwrap();
+        let pr = s.prs.iter_mut().find(|p| p.number == 1).unwrap();
+        let edited = pr.body.replace("\"tag\":\"v1.4.0\"", "\"tag\":\"v9.9.9\"");
+        assert_ne!(edited, pr.body, "the body records the tag");
+        pr.body = edited;
+    }
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(
+        1,
+        "🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.",
+    );
+    let uat = t.forge.pr(2);
+    let file = t.forge.file_at(&uat.head_sha, UAT).unwrap();
+    assert!(
+        file.contains("newTag: v1.4.0") && !file.contains("v9.9.9"),
+        "{file}"
+    );
+    assert!(!uat.title.contains("v9.9.9"), "{}", uat.title);
+}

@@ -10,6 +10,7 @@ use crate::command::{self, Command};
 use crate::config::Stage;
 use crate::event::Actor;
 use crate::forge::{Forge, Permission, Reaction};
+use crate::image::Tag;
 use crate::messages;
 use crate::plan::{Planner, PrMeta};
 use crate::policy::dag::{self, Entry};
@@ -168,14 +169,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 &st.gate.promoters,
             )));
         }
-        let verified: Vec<String> = self
+        let verified_rows: Vec<_> = self
             .store
             .ledger_for(&freight.service)
             .await?
             .into_iter()
             .filter(|p| p.digest == freight.digest.as_str() && p.verified_at.is_some())
-            .map(|p| p.stage)
             .collect();
+        // The tag, like the digest, comes from the ledger: anyone with write access can
+        // edit the body, and a stage pinned by tag alone would deploy the edited tag.
+        let mut freight = freight;
+        if let Some(tag) = verified_rows.first().and_then(|p| Tag::parse(&p.tag).ok()) {
+            freight.tag = tag;
+        }
+        let verified: Vec<String> = verified_rows.into_iter().map(|p| p.stage).collect();
         let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
         if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Skips {
             let label = format!("{} ({})", freight.tag, freight.digest.short());
