@@ -1,6 +1,7 @@
 //! The reference docs say what the code does: every command `/help` lists has its section
-//! in docs/commands.md and no other, and every metric Hoist exports is in
-//! docs/troubleshooting.md.
+//! in docs/commands.md and no other, every metric Hoist exports is in
+//! docs/troubleshooting.md, and every script under bench/ is in the doc that records its
+//! figures.
 
 use std::collections::BTreeSet;
 
@@ -47,6 +48,28 @@ fn every_metric_is_documented() {
         assert!(
             doc.contains(&format!("`{n}`")),
             "{n} is not in docs/troubleshooting.md"
+        );
+    }
+}
+
+#[test]
+fn every_bench_script_is_documented() {
+    let docs = ["docs/PERFORMANCE.md", "docs/RELIABILITY.md"]
+        .map(|d| std::fs::read_to_string(d).unwrap())
+        .join("\n");
+    let mut scripts = vec![];
+    for e in std::fs::read_dir("bench").unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        // Rust sources are the bench scripts' helpers, built by them.
+        if !name.contains('.') {
+            scripts.push(name);
+        }
+    }
+    assert!(scripts.len() >= 10, "{scripts:?}");
+    for s in &scripts {
+        assert!(
+            docs.contains(&format!("bench/{s}")),
+            "bench/{s} is in neither docs/PERFORMANCE.md nor docs/RELIABILITY.md"
         );
     }
 }
