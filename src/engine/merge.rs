@@ -260,9 +260,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if let Some(a) = &approver {
             message.push_str(&format!("Hoist-Approved-By: {a}\n"));
         }
-        // The branch's writers (see promote_to) wait while it is merged and deleted: a
-        // new promotion written in between would be deleted with it.
-        let turn = self.store.lock(&format!("branch:{}", pr.head_ref)).await;
+        // A promotion written between the merge and the deletion would be deleted with it.
+        let turn = self.branch_turn(&pr.head_ref).await;
         match self.forge.merge(number, &head, &title, &message).await {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");

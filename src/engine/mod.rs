@@ -211,6 +211,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(false)
     }
 
+    /// Waits for the turn to write or merge-and-delete a promotion branch. Its writers come
+    /// under different serial keys (a push, a `/promote`, an automatic downstream
+    /// promotion, a merge), so the event's own key does not keep them apart. Taken last and
+    /// alone, so it cannot deadlock with that key.
+    async fn branch_turn(&self, branch: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.store.lock(&format!("branch:{branch}")).await
+    }
+
     /// Posts `body` on PR `number` unless a comment with the same marker is there.
     async fn comment_once(&self, number: u64, body: &str, key: &str) -> Result<()> {
         let marker = messages::marker(key);

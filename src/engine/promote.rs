@@ -86,10 +86,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         requested_by: &str,
     ) -> Result<Outcome> {
         let branch = format!("hoist/{stage}/{}", freight.service);
-        // Every writer of this branch takes its turn: a push, a `/promote` and an
-        // automatic downstream promotion arrive under different serial keys. Taken last
-        // and alone, so it cannot deadlock with the event's own key.
-        let _turn = self.store.lock(&format!("branch:{branch}")).await;
+        let _turn = self.branch_turn(&branch).await;
         let base = self.forge.base_head().await?;
         // Independent reads go out together: one round trip instead of several.
         let (repo, existing, commits) = futures::try_join!(
