@@ -117,19 +117,7 @@ async fn r4_bad_input_is_refused_and_changes_nothing() {
     // --- Events and commands: the engine over the in-memory forge.
     let dir2 = tempfile::tempdir().unwrap();
     let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
-    forge.add_user(&user(10, "quinn"));
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .permissions
-        .insert(10, Permission::Write);
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .teams
-        .insert("acme/qa".into(), vec![10]);
+    forge.grant(&user(10, "quinn"), Permission::Write, &["acme/qa"]);
     let engine = Engine {
         config: Arc::new(support::http_engine::example_config()),
         forge: forge.clone(),

@@ -643,15 +643,7 @@ async fn duplicate_events_have_one_effect() {
     .await;
     t.expect_comment(1, "🚀 Opened #2");
     assert_eq!(t.prs(), 2);
-    let merges = t
-        .forge
-        .state
-        .lock()
-        .unwrap()
-        .calls
-        .iter()
-        .filter(|c| c.starts_with("PUT merge"))
-        .count();
+    let merges = t.forge.state.lock().unwrap().merge_calls();
     assert_eq!(
         merges, 1,
         "one merge for the dev PR, whatever was delivered twice"

@@ -23,19 +23,7 @@ fn repo() -> RepoRef {
 async fn calls_per_operation() {
     let dir = tempfile::tempdir().unwrap();
     let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
-    forge.add_user(&user(10, "quinn"));
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .permissions
-        .insert(10, Permission::Write);
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .teams
-        .insert("acme/qa".into(), vec![10]);
+    forge.grant(&user(10, "quinn"), Permission::Write, &["acme/qa"]);
     let argo = MemoryArgo::default();
     let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
     let engine = support::http_engine::http_engine(

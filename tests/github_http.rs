@@ -40,23 +40,8 @@ struct Setup {
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
-    let (quinn, sam) = (user(10, "quinn"), user(11, "sam"));
-    for (who, p) in [(&quinn, Permission::Write), (&sam, Permission::Write)] {
-        forge.add_user(who);
-        forge.state.lock().unwrap().permissions.insert(who.id, p);
-    }
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .teams
-        .insert("acme/qa".into(), vec![quinn.id]);
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .teams
-        .insert("acme/sre".into(), vec![sam.id]);
+    forge.grant(&user(10, "quinn"), Permission::Write, &["acme/qa"]);
+    forge.grant(&user(11, "sam"), Permission::Write, &["acme/sre"]);
     let argo = MemoryArgo::default();
     let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
     let pem = app_key(dir.path());

@@ -9,8 +9,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use hoist::event::{CheckSource, Event, RepoRef};
+use hoist::forge::PrState;
 use hoist::forge::github::Auth;
-use hoist::forge::{Check, PrState};
 use hoist::worker::Handler;
 use support::memory_forge::{MemoryArgo, MemoryForge};
 use support::proxy::{Mode, Proxy, round_trips};
@@ -61,15 +61,7 @@ async fn run(extra_files: usize) -> Run {
     };
     let opened = github(proxy.take());
     assert_eq!(forge.pr(1).state, PrState::Open);
-    let head = forge.pr(1).head_sha;
-    forge.state.lock().unwrap().checks.insert(
-        head.clone(),
-        vec![Check {
-            name: "argocd/my-app-service1-dev".into(),
-            conclusion: Some("success".into()),
-            url: None,
-        }],
-    );
+    let (_, head) = forge.set_stage_check(1, Some("success"), None);
     let _ = engine
         .handle(Event::CheckCompleted {
             repo: RepoRef {

@@ -74,14 +74,7 @@ fn r1_every_webhook_three_times_interleaved() {
     };
     let rows = [
         ("pull requests opened", 3, st.prs.len()),
-        (
-            "merges",
-            3,
-            st.calls
-                .iter()
-                .filter(|c| c.starts_with("PUT merge"))
-                .count(),
-        ),
+        ("merges", 3, st.merge_calls()),
         (
             "verified comments",
             3,
@@ -150,12 +143,7 @@ fn r3_api_faults_are_survived_and_retry_after_is_honoured() {
     let log = proxy.take();
     let st = s.forge.state.lock().unwrap();
     let promotions = if full { 3 } else { 1 };
-    let merged = st.prs.iter().filter(|p| p.state == PrState::Merged).count();
-    let merges = st
-        .calls
-        .iter()
-        .filter(|c| c.starts_with("PUT merge"))
-        .count();
+    let (merged, merges) = (st.merged(), st.merge_calls());
     drop(st);
     let count = |code: u16| log.iter().filter(|e| e.status == code).count();
     // Every call answered with Retry-After: the same call again, no sooner.
@@ -284,12 +272,7 @@ fn r2_kill_9_at_random_points() {
     }
     std::thread::sleep(Duration::from_millis(300));
     let st = s.forge.state.lock().unwrap();
-    let merged = st.prs.iter().filter(|p| p.state == PrState::Merged).count();
-    let merges = st
-        .calls
-        .iter()
-        .filter(|c| c.starts_with("PUT merge"))
-        .count();
+    let (merged, merges) = (st.merged(), st.merge_calls());
     let verified = st
         .comments
         .iter()

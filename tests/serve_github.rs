@@ -120,11 +120,7 @@ fn hoist_serve_promotes_through_github_over_http() {
             .count();
         assert_eq!(verified, 1, "one verified comment on #{pr}");
     }
-    let merges = s2
-        .calls
-        .iter()
-        .filter(|c| c.starts_with("PUT merge"))
-        .count();
+    let merges = s2.merge_calls();
     assert_eq!(merges, 3);
     drop(s2);
 

@@ -56,6 +56,24 @@ pub struct State {
     pub webhook: Option<(String, String)>,
 }
 
+impl State {
+    /// Merge calls the fake received (refused ones included).
+    pub fn merge_calls(&self) -> usize {
+        self.calls
+            .iter()
+            .filter(|c| c.starts_with("PUT merge"))
+            .count()
+    }
+
+    /// Pull requests merged.
+    pub fn merged(&self) -> usize {
+        self.prs
+            .iter()
+            .filter(|p| p.state == PrState::Merged)
+            .count()
+    }
+}
+
 #[derive(Clone)]
 pub struct MemoryForge {
     pub state: Arc<Mutex<State>>,
@@ -187,6 +205,17 @@ impl MemoryForge {
             .unwrap()
             .users
             .insert(who.login.clone(), who.clone());
+    }
+
+    /// Adds `who` with permission `p` on the repository, as a member of each of `teams`
+    /// (`org/team`).
+    pub fn grant(&self, who: &Actor, p: Permission, teams: &[&str]) {
+        self.add_user(who);
+        let mut s = self.state.lock().unwrap();
+        s.permissions.insert(who.id, p);
+        for t in teams {
+            s.teams.entry((*t).into()).or_default().push(who.id);
+        }
     }
 
     pub fn user_by_login(&self, login: &str) -> Option<Actor> {

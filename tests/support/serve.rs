@@ -305,26 +305,9 @@ pub fn start_with(
         .build()
         .unwrap();
     let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
-    for (who, p) in [
-        (user(10, "quinn"), Permission::Write),
-        (user(11, "sam"), Permission::Write),
-        (user(12, "mallory"), Permission::Read),
-    ] {
-        forge.add_user(&who);
-        forge.state.lock().unwrap().permissions.insert(who.id, p);
-    }
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .teams
-        .insert("acme/qa".into(), vec![10]);
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .teams
-        .insert("acme/sre".into(), vec![11]);
+    forge.grant(&user(10, "quinn"), Permission::Write, &["acme/qa"]);
+    forge.grant(&user(11, "sam"), Permission::Write, &["acme/sre"]);
+    forge.grant(&user(12, "mallory"), Permission::Read, &[]);
     let argo = MemoryArgo::default();
     let url = rt.block_on(super::github_fake::serve(forge.clone(), argo.clone()));
     let api_url = {
