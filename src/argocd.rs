@@ -158,6 +158,10 @@ pub struct SummaryJson {
 impl From<Application> for AppStatus {
     fn from(a: Application) -> Self {
         let s = a.status;
+        let (operation_finished_at, operation_phase) = s
+            .operation_state
+            .map(|o| (o.finished_at, o.phase))
+            .unwrap_or_default();
         let mut revisions = s.sync.revisions;
         revisions.extend(s.sync.revision);
         AppStatus {
@@ -165,11 +169,8 @@ impl From<Application> for AppStatus {
             sync: s.sync.status,
             health: s.health.status,
             reconciled_at: s.reconciled_at,
-            operation_finished_at: s
-                .operation_state
-                .as_ref()
-                .and_then(|o| o.finished_at.clone()),
-            operation_phase: s.operation_state.and_then(|o| o.phase),
+            operation_finished_at,
+            operation_phase,
             conditions: s.conditions.into_iter().map(|c| c.kind).collect(),
             images: s.summary.images,
         }
