@@ -168,14 +168,16 @@ impl Store {
 
     /// Holds `key` until the guard drops; whoever else asks for it waits.
     pub async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let m = self
-            .keys
-            .lock()
-            .unwrap()
+        let m = {
+            let mut keys = self.keys.lock().unwrap();
+            // Every pull request and image ever seen would stay; drop the locks that
+            // nobody holds or waits for (the map's own reference is their only one).
+            if keys.len() > 1024 {
+                keys.retain(|_, m| Arc::strong_count(m) > 1);
+            }
             // GitHub may spell the repository with other capitals than the config.
-            .entry(key.to_ascii_lowercase())
-            .or_default()
-            .clone();
+            keys.entry(key.to_ascii_lowercase()).or_default().clone()
+        };
         m.lock_owned().await
     }
 
@@ -426,5 +428,32 @@ fn insert_batch(
                 let _ = reply.send(Err(StoreError::Other(format!("insert failed: {msg}"))));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn key_locks_nobody_holds_are_dropped_and_held_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let held = store.lock("pr:acme/gitops#1").await;
+        for n in 2..3000 {
+            drop(store.lock(&format!("pr:acme/gitops#{n}")).await);
+        }
+        let keys = store.keys.lock().unwrap().len();
+        assert!(keys <= 1025, "{keys} locks kept");
+        // The held one survived the pruning: asking for it again must wait.
+        let again = store.lock("pr:acme/gitops#1");
+        tokio::pin!(again);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut again)
+                .await
+                .is_err()
+        );
+        drop(held);
+        drop(again.await);
     }
 }
