@@ -38,6 +38,12 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_at("").await
+}
+
+/// The fake with the engine connected at `root` below it (`/api/v3` for GitHub
+/// Enterprise Server's layout).
+async fn setup_at(root: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
     forge.grant(&user(10, "quinn"), Permission::Write, &["acme/qa"]);
@@ -46,7 +52,7 @@ async fn setup() -> Setup {
     let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
     let pem = app_key(dir.path());
     let engine = support::http_engine::http_engine(
-        &url,
+        &format!("{url}{root}"),
         &dir.path().join("hoist.db"),
         std::time::Duration::ZERO,
         Auth::App {
@@ -249,6 +255,63 @@ async fn the_full_path_over_http() {
     );
     let reactions = s.forge.state.lock().unwrap().reactions.len();
     assert_eq!(reactions, 4, "👀 and 🚀 on each /promote");
+    assert_eq!(s.forge.state.lock().unwrap().unauthorized, 0);
+}
+
+/// On GitHub Enterprise Server the API lives at `https://HOST/api/v3`, and the fake, like
+/// GitHub on a private repository, answers 401 to a call without credentials: every
+/// read and write must carry the installation token (octocrab adds it only to paths it
+/// routes itself, not to absolute URLs on another host than api.github.com).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enterprise_api_root_gets_credentials_on_every_call() {
+    let s = setup_at("/api/v3").await;
+    s.deliver(Event::ImagePushed {
+        image: IMAGE.into(),
+        tag: "v1.4.0".into(),
+        digest: digest(),
+        time: "2026-11-26T09:58:00Z".into(),
+    })
+    .await;
+    s.engine.reconcile().await.unwrap();
+    s.engine.reconcile().await.unwrap();
+    let st = s.forge.state.lock().unwrap();
+    assert_eq!(st.unauthorized, 0, "{:?}", st.http);
+    assert_eq!(st.prs.len(), 1, "the push opened the dev pull request");
+    assert!(st.not_modified > 0, "conditional GETs still work");
+}
+
+/// The fake enforces authentication, so a test that passes cannot be passing only
+/// because credentials were never looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fake_refuses_calls_without_credentials() {
+    let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+    let url = support::github_fake::serve(forge.clone(), MemoryArgo::default()).await;
+    let client = status_of(&format!("{url}/repos/acme/gitops/pulls"), None).await;
+    assert_eq!(client, 401);
+    let bad = status_of(&format!("{url}/repos/acme/gitops/pulls"), Some("Bearer nope")).await;
+    assert_eq!(bad, 401);
+    let good = status_of(
+        &format!("{url}/repos/acme/gitops/pulls"),
+        Some("Bearer ghs_fake"),
+    )
+    .await;
+    assert_eq!(good, 200);
+}
+
+/// The status code of a GET, with `authorization` when given.
+async fn status_of(url: &str, authorization: Option<&str>) -> u16 {
+    use hyper_util::client::legacy::Client;
+    let client: Client<_, axum::body::Body> =
+        Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let mut req = axum::http::Request::get(url);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let res = client
+        .request(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    res.status().as_u16()
 }
 
 /// GitHub's secondary limits ask for spacing out content-creating requests: with a

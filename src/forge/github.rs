@@ -47,8 +47,6 @@ pub struct GitHub {
     /// Blob shas of files read, by (path, commit): the contents API needs the old blob's
     /// sha to replace it, and this saves reading the file twice.
     blobs: Mutex<HashMap<(String, String), String>>,
-    /// The API root, for requests built outside octocrab's routing.
-    api: String,
     /// ETag and body of earlier GETs: a `304 Not Modified` answer costs no rate limit,
     /// which keeps reconcile's polling cheap.
     etags: Mutex<HashMap<String, (http::HeaderValue, bytes::Bytes)>>,
@@ -355,7 +353,6 @@ impl GitHub {
             me,
             blobs: Mutex::new(HashMap::new()),
             last_write: tokio::sync::Mutex::new(std::time::Instant::now() - write_interval),
-            api: api_url.trim_end_matches('/').to_owned(),
             etags: Mutex::new(HashMap::new()),
             write_interval,
         })
@@ -381,7 +378,10 @@ impl GitHub {
     async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
         use http_body_util::BodyExt;
         debug!(route = rest, "GET");
-        let url = format!("{}{}", self.api, self.path(rest));
+        // A path, not a URL: octocrab authenticates only requests to its base URI's
+        // host or to api.github.com, so an absolute URL on GitHub Enterprise Server (or
+        // any other API root) would go out without credentials.
+        let url = self.path(rest);
         let cached = self.etags.lock().expect("etag cache").get(&url).cloned();
         let mut headers = http::HeaderMap::new();
         if let Some((etag, _)) = &cached {

@@ -40,7 +40,13 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
             let fake = fake.clone();
             async move {
                 let get = m == Method::GET;
-                let res = fake.handle(m, u, b).await;
+                let res = match authorize(&m, &u, &h) {
+                    Ok(()) => fake.handle(m, u, b).await,
+                    Err(res) => {
+                        fake.forge.state.lock().unwrap().unauthorized += 1;
+                        res
+                    }
+                };
                 if !get || res.status() != StatusCode::OK {
                     return res;
                 }
@@ -66,6 +72,69 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
+}
+
+/// The installation token the fake mints, and the personal tokens it accepts.
+pub const INSTALLATION_TOKEN: &str = "ghs_fake";
+const PERSONAL_TOKENS: &[&str] = &["ghp_test", "t"];
+/// The App id whose JWTs the fake accepts.
+pub const APP_ID: u64 = 12345;
+
+/// Authentication as GitHub enforces it on a private repository: App routes take the
+/// App's JWT; everything else an installation or personal token; a missing or wrong
+/// credential is 401 "Requires authentication" / "Bad credentials". Argo CD's routes
+/// (served here too) and public user profiles need none.
+fn authorize(m: &Method, u: &Uri, h: &axum::http::HeaderMap) -> Result<(), Response> {
+    let path = ghes_path(u);
+    if path.starts_with("/api/v1/") || (*m == Method::GET && path.starts_with("/users/")) {
+        return Ok(());
+    }
+    let Some(auth) = h.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return Err(status(401, "Requires authentication"));
+    };
+    let token = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("token "))
+        .unwrap_or_default();
+    let app_route = path == "/app"
+        || path.starts_with("/app/installations/")
+        || path.ends_with("/installation");
+    let valid = if app_route {
+        jwt_issuer(token) == Some(APP_ID)
+    } else {
+        token == INSTALLATION_TOKEN || PERSONAL_TOKENS.contains(&token)
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(status(401, "Bad credentials"))
+    }
+}
+
+/// The route, without the `/api/v3` root GitHub Enterprise Server serves its API under.
+fn ghes_path(u: &Uri) -> &str {
+    u.path().strip_prefix("/api/v3").unwrap_or(u.path())
+}
+
+/// The `iss` of an unexpired App JWT (the signature is not checked: the fake has no key).
+fn jwt_issuer(token: &str) -> Option<u64> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let [_, claims, _] = token.split('.').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    if claims["exp"].as_u64()? < now {
+        return None;
+    }
+    match &claims["iss"] {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
 }
 
 fn ok(v: Value) -> Response {
@@ -148,7 +217,7 @@ impl Fake {
     }
 
     async fn handle(&self, method: Method, uri: Uri, body: Bytes) -> Response {
-        let path = uri.path().to_owned();
+        let path = ghes_path(&uri).to_owned();
         {
             let mut st = self.forge.state.lock().unwrap();
             st.http.push(format!("{method} {path}"));
@@ -170,7 +239,7 @@ impl Fake {
             ("GET", ["user"]) => return ok(user(&f.me_actor())),
             ("GET", ["app"]) => {
                 return ok(
-                    json!({"id": 12345, "slug": f.me_actor().login.trim_end_matches("[bot]")}),
+                    json!({"id": APP_ID, "slug": f.me_actor().login.trim_end_matches("[bot]")}),
                 );
             }
             ("GET", ["users", login]) => {
@@ -180,7 +249,7 @@ impl Fake {
                 };
             }
             ("POST", ["app", "installations", _, "access_tokens"]) => {
-                return (StatusCode::CREATED, axum::Json(json!({"token": "ghs_fake", "expires_at": "2099-01-01T00:00:00Z", "permissions": {}})))
+                return (StatusCode::CREATED, axum::Json(json!({"token": INSTALLATION_TOKEN, "expires_at": "2099-01-01T00:00:00Z", "permissions": {}})))
                     .into_response();
             }
             ("GET", ["orgs", org, "teams", team, "memberships", login]) => {

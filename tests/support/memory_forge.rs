@@ -52,6 +52,8 @@ pub struct State {
     pub http_at: Vec<std::time::Instant>,
     /// GETs the fake answered `304 Not Modified`.
     pub not_modified: usize,
+    /// Calls the GitHub fake answered 401 (no or wrong credentials).
+    pub unauthorized: usize,
     /// Where the GitHub fake delivers webhooks, and the secret it signs them with.
     pub webhook: Option<(String, String)>,
 }
