@@ -288,7 +288,11 @@ async fn the_fake_refuses_calls_without_credentials() {
     let url = support::github_fake::serve(forge.clone(), MemoryArgo::default()).await;
     let client = status_of(&format!("{url}/repos/acme/gitops/pulls"), None).await;
     assert_eq!(client, 401);
-    let bad = status_of(&format!("{url}/repos/acme/gitops/pulls"), Some("Bearer nope")).await;
+    let bad = status_of(
+        &format!("{url}/repos/acme/gitops/pulls"),
+        Some("Bearer nope"),
+    )
+    .await;
     assert_eq!(bad, 401);
     let good = status_of(
         &format!("{url}/repos/acme/gitops/pulls"),

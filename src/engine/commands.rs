@@ -46,13 +46,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(());
         }
         let key = format!("reply:{comment_id}");
+        if self.store.answered(comment_id).await? {
+            return Ok(());
+        }
+        // After a lost store, Hoist's own reply (never a marker in anyone else's comment).
+        let me = self.forge.me();
         if self
             .forge
             .comments(number)
             .await?
             .iter()
-            .any(|c| c.body.contains(&messages::marker(&key)))
+            .any(|c| c.is_own_with(me, &messages::marker(&key)))
         {
+            self.store.record_answered(comment_id, number).await?;
             return Ok(());
         }
         self.react(comment_id, Reaction::Eyes).await;
@@ -118,6 +124,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         self.comment_once(number, &replies.join("\n\n"), &key)
             .await?;
+        self.store.record_answered(comment_id, number).await?;
         self.react(
             comment_id,
             if refused {

@@ -174,6 +174,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if c.author.kind == ActorKind::Bot || c.author.is(self.forge.me()) {
             return Ok(());
         }
+        // CodeCommit's event names the comment, not its text: an edit since it was
+        // posted (by anyone) means the text is no longer what its author wrote.
+        if c.edited {
+            info!(
+                pr = number,
+                comment_id, "the comment was edited; its commands do not run"
+            );
+            return Ok(());
+        }
         self.on_comment(number, c.id, &c.body, &c.author).await
     }
 
@@ -223,7 +232,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     async fn comment_once(&self, number: u64, body: &str, key: &str) -> Result<()> {
         let marker = messages::marker(key);
         let comments = self.forge.comments(number).await?;
-        if comments.iter().any(|c| c.body.contains(&marker)) {
+        let me = self.forge.me();
+        if comments.iter().any(|c| c.is_own_with(me, &marker)) {
             return Ok(());
         }
         info!(pr = number, key, "commenting");

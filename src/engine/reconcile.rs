@@ -102,14 +102,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let me = self.forge.me().clone();
         let comments = self.forge.comments(number).await?;
         for c in &comments {
+            // An edited comment may no longer say what its author wrote: anyone with
+            // write access can edit it. Only its text as posted (its webhook) runs.
             let commands = c.author.kind != ActorKind::Bot
                 && !c.author.is(&me)
+                && !c.edited
                 && !command::parse(&c.body).is_empty();
-            let answered = comments.iter().any(|r| {
-                r.body
-                    .contains(&messages::marker(&format!("reply:{}", c.id)))
-            });
-            if commands && !answered {
+            if !commands {
+                continue;
+            }
+            let marker = messages::marker(&format!("reply:{}", c.id));
+            let answered = self.store.answered(c.id).await?
+                || comments.iter().any(|r| r.is_own_with(&me, &marker));
+            if !answered {
                 info!(
                     pr = number,
                     comment = c.id,
@@ -193,7 +198,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let me = self.forge.me().clone();
         let mut held: Option<String> = None;
         for c in self.forge.comments(number).await? {
-            if c.author.is(&me) || c.author.kind == crate::event::ActorKind::Bot {
+            if c.author.is(&me) || c.author.kind == crate::event::ActorKind::Bot || c.edited {
                 continue;
             }
             for cmd in crate::command::parse(&c.body).into_iter().flatten() {

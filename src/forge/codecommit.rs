@@ -621,19 +621,13 @@ impl Forge for CodeCommit {
                     let hash = comment_hash(id);
                     ids.insert(hash, id.to_owned());
                     let author = self.actor(c.author_arn().unwrap_or_default());
-                    // As on GitHub, an edited comment runs no command: a person's comment
-                    // changed after it was posted reads as empty. Hoist's own keep their
-                    // text (its checks are edited in place, and carry markers).
-                    let edited = c.last_modified_date() != c.creation_date();
-                    let body = if edited && !author.is(&self.me) {
-                        String::new()
-                    } else {
-                        c.content().unwrap_or_default().to_owned()
-                    };
+                    // As on GitHub, an edited comment runs no command and its markers
+                    // count for nothing; the engine decides that from `edited`.
                     Some(Comment {
                         id: hash,
                         author,
-                        body,
+                        body: c.content().unwrap_or_default().to_owned(),
+                        edited: c.last_modified_date() != c.creation_date(),
                     })
                 })
                 .collect())

@@ -146,6 +146,30 @@ struct IssueComment {
     #[serde(default)]
     body: String,
     user: User,
+    #[serde(default)]
+    created_at: String,
+    #[serde(default)]
+    updated_at: String,
+}
+
+/// GitHub stamps a new comment's `updated_at` up to a second after its `created_at`
+/// without any edit (palantir/policy-bot#459), so only a later change counts as one.
+const EDIT_TOLERANCE_SECS: i64 = 2;
+
+/// Whether a comment was changed after it was posted, from GitHub's own timestamps. A
+/// timestamp that does not parse counts as edited: fail closed.
+fn edited(created_at: &str, updated_at: &str) -> bool {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    if created_at == updated_at {
+        return false;
+    }
+    match (
+        DateTime::from_str(created_at, Format::DateTime),
+        DateTime::from_str(updated_at, Format::DateTime),
+    ) {
+        (Ok(c), Ok(u)) => u.secs() - c.secs() > EDIT_TOLERANCE_SECS,
+        _ => true,
+    }
 }
 
 #[derive(Deserialize)]
@@ -716,6 +740,7 @@ impl Forge for GitHub {
                 .map(|c| Comment {
                     id: c.id,
                     author: c.user.into(),
+                    edited: edited(&c.created_at, &c.updated_at),
                     body: c.body,
                 })
                 .collect())
@@ -935,5 +960,25 @@ impl octocrab::FromResponse for NoBody {
         B: http_body::Body<Data = bytes::Bytes, Error = octocrab::Error> + Send,
     {
         Ok(NoBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edited;
+
+    #[test]
+    fn a_comment_is_edited_when_updated_after_the_tolerance() {
+        let at = "2026-11-26T10:00:00Z";
+        assert!(!edited(at, at));
+        assert!(
+            !edited(at, "2026-11-26T10:00:01Z"),
+            "GitHub's stamp a second late"
+        );
+        assert!(!edited(at, "2026-11-26T10:00:02Z"));
+        assert!(edited(at, "2026-11-26T10:00:03Z"));
+        assert!(edited(at, "2026-11-27T10:00:00Z"));
+        assert!(edited(at, ""), "no timestamp: fail closed");
+        assert!(edited("", at));
     }
 }

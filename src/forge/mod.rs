@@ -61,8 +61,21 @@ pub enum Conclusion {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     pub id: u64,
+    /// The identity the forge attaches: GitHub's user, CodeCommit's `authorArn`.
     pub author: Actor,
     pub body: String,
+    /// Changed after it was posted. Anyone with write access can edit anyone's comment
+    /// on GitHub, so an edited comment decides nothing: it runs no command, and a
+    /// marker in it counts for nothing.
+    pub edited: bool,
+}
+
+impl Comment {
+    /// Whether this is a comment Hoist posted that carries `marker`: markers in anyone
+    /// else's comment (or in an edited one) are text, not a record.
+    pub fn is_own_with(&self, me: &Actor, marker: &str) -> bool {
+        self.author.is(me) && !self.edited && self.body.contains(marker)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -152,6 +152,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records that Hoist answered the command comment `comment_id` on `pr`.
+    pub async fn record_answered(&self, comment_id: u64, pr: u64) -> Result<()> {
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO answered_comments (comment_id, pr, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (comment_id) DO NOTHING",
+                params![comment_id as i64, pr as i64, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether Hoist answered the command comment `comment_id`.
+    pub async fn answered(&self, comment_id: u64) -> Result<bool> {
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT 1 FROM answered_comments WHERE comment_id = ?1",
+                params![comment_id as i64],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+        .await
+    }
+}
+
 /// A break-glass override of `hoist/dag` on one head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DagOverride {

@@ -70,6 +70,13 @@ const MIGRATIONS: &[&str] = &[
         digest TEXT NOT NULL,
         requested_by TEXT NOT NULL
     );",
+    // 7: command comments Hoist answered, by the forge's comment id: whether a command
+    // was answered is Hoist's own record, not a marker anyone could copy.
+    "CREATE TABLE answered_comments (
+        comment_id INTEGER PRIMARY KEY,
+        pr INTEGER NOT NULL,
+        at INTEGER NOT NULL
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

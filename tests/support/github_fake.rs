@@ -519,7 +519,16 @@ impl Fake {
                         .iter()
                         .skip((page - 1) * 100)
                         .take(100)
-                        .map(|c| json!({"id": c.id, "body": c.body, "user": user(&c.author)}))
+                        .map(|c| {
+                            // GitHub moves `updated_at` on when a comment is edited.
+                            let updated = if c.edited {
+                                "2026-11-26T10:05:00Z"
+                            } else {
+                                "2026-11-26T10:00:01Z"
+                            };
+                            json!({"id": c.id, "body": c.body, "user": user(&c.author),
+                                   "created_at": "2026-11-26T10:00:00Z", "updated_at": updated})
+                        })
                         .collect(),
                 ))
             }

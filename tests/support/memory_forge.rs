@@ -571,6 +571,7 @@ impl Forge for MemoryForge {
                 id,
                 author: me,
                 body: body.into(),
+                edited: false,
             },
         ));
         Ok(())
@@ -814,9 +815,23 @@ pub fn post_as(forge: &MemoryForge, pr: u64, who: &Actor, body: &str) -> u64 {
             id,
             author: who.clone(),
             body: body.into(),
+            edited: false,
         },
     ));
     id
+}
+
+/// Someone with write access edits comment `id` (anyone's, as GitHub allows): the
+/// forge keeps its author and marks it edited (`updated_at` moves on).
+pub fn edit_comment(forge: &MemoryForge, id: u64, body: &str) {
+    let mut s = forge.state.lock().unwrap();
+    let (_, c) = s
+        .comments
+        .iter_mut()
+        .find(|(_, c)| c.id == id)
+        .expect("the comment exists");
+    c.body = body.into();
+    c.edited = true;
 }
 
 pub fn review(who: &Actor, state: ReviewState, on: &str) -> Review {

@@ -8,3 +8,4 @@ pub mod memory_forge;
 pub mod moto;
 pub mod proxy;
 pub mod serve;
+pub mod tester;

@@ -1,0 +1,338 @@
+//! The engine against the in-memory forge, in the style of bors's tester: events in,
+//! the forge's state out, and every comment Hoist posts must be asserted, or the test
+//! fails when the tester is dropped.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use hoist::config::Config;
+use hoist::engine::Engine;
+use hoist::event::{Actor, ActorKind, CheckSource, Event, RepoRef, ReviewState};
+use hoist::forge::{Permission, PrState, Reaction};
+use hoist::store::Store;
+use hoist::worker::Handler;
+
+use super::memory_forge::{MemoryArgo, MemoryForge, MemoryRegistry, post_as, review, user};
+
+pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
+pub const DEV: &str = "apps/my-app-service1/env/dev/kustomization.yaml";
+pub const UAT: &str = "apps/my-app-service1/env/uat/kustomization.yaml";
+pub const PROD: &str = "apps/my-app-service1/env/prod/kustomization.yaml";
+
+pub fn quinn() -> Actor {
+    user(10, "quinn")
+}
+pub fn sam() -> Actor {
+    user(11, "sam")
+}
+pub fn mallory() -> Actor {
+    user(12, "mallory")
+}
+pub fn alice() -> Actor {
+    user(13, "alice")
+}
+pub fn renovate() -> Actor {
+    Actor {
+        id: 14,
+        login: "renovate[bot]".into(),
+        kind: ActorKind::Bot,
+    }
+}
+
+/// The example config, with Argo CD's health debounce off so verification is immediate
+/// (one test turns it back on).
+pub fn example_config() -> String {
+    std::fs::read_to_string("config/hoist.example.yaml")
+        .unwrap()
+        .replace(
+            "token_env: ARGOCD_TOKEN",
+            "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+        )
+}
+
+pub fn digest(seed: &str) -> String {
+    format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
+}
+
+pub struct Tester {
+    pub engine: Engine<MemoryForge, MemoryArgo, MemoryRegistry>,
+    pub forge: MemoryForge,
+    pub argo: MemoryArgo,
+    pub registry: MemoryRegistry,
+    pub asserted: usize,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Tester {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::parse(&example_config(), "hoist.yaml").unwrap();
+        let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+        {
+            let mut s = forge.state.lock().unwrap();
+            for (who, p) in [
+                (quinn(), Permission::Write),
+                (sam(), Permission::Write),
+                (mallory(), Permission::Read),
+                (alice(), Permission::Write),
+                (renovate(), Permission::Write),
+            ] {
+                s.permissions.insert(who.id, p);
+            }
+            s.teams.insert("acme/qa".into(), vec![quinn().id]);
+            // The requester is a code owner too: their approval still must not count.
+            s.teams
+                .insert("acme/sre".into(), vec![sam().id, quinn().id, renovate().id]);
+            s.teams.insert("acme/sre-leads".into(), vec![sam().id]);
+        }
+        let argo = MemoryArgo::default();
+        let registry = MemoryRegistry::default();
+        let engine = Engine {
+            config: Arc::new(config),
+            forge: forge.clone(),
+            argocd: argo.clone(),
+            registry: registry.clone(),
+            store: Store::open(&dir.path().join("hoist.db")).unwrap(),
+            repo_name: "acme/gitops".into(),
+        };
+        Self {
+            engine,
+            forge,
+            argo,
+            registry,
+            asserted: 0,
+            _dir: dir,
+        }
+    }
+
+    pub fn repo() -> RepoRef {
+        RepoRef {
+            full_name: "acme/gitops".into(),
+            installation_id: None,
+        }
+    }
+
+    /// Delivers an event, then the `pull_request opened` events GitHub would send for
+    /// the pull requests it opened. A retryable outcome (waiting for Argo CD) is fine.
+    pub async fn deliver(&self, ev: Event) {
+        let before = self.prs();
+        if let Err(e) = self.engine.handle(ev).await {
+            assert!(
+                matches!(
+                    e,
+                    hoist::worker::HandlerError::Retryable(_)
+                        | hoist::worker::HandlerError::Waiting(_)
+                ),
+                "handler failed: {e}"
+            );
+        }
+        for n in before + 1..=self.prs() {
+            Box::pin(self.opened(n as u64, self.forge.me_actor())).await;
+        }
+    }
+
+    /// Delivers `pull_request opened` for PR `n` at its current head.
+    pub async fn opened(&self, n: u64, author: Actor) {
+        let p = self.forge.pr(n);
+        self.deliver(Event::PullRequestOpened {
+            repo: Self::repo(),
+            pr: n,
+            head_ref: p.head_ref,
+            head_sha: p.head_sha,
+            base_ref: "main".into(),
+            author,
+        })
+        .await;
+    }
+
+    /// `who` branches off the base, commits `content` to `path` and opens a pull request:
+    /// its number and head.
+    pub async fn person_pr(
+        &self,
+        branch: &str,
+        who: &Actor,
+        path: &str,
+        content: &str,
+    ) -> (u64, String) {
+        let base = self.forge.state.lock().unwrap().base.clone();
+        self.forge.create_ref(branch, &base);
+        let head = self.forge.push_as(branch, who, path, content);
+        let n = self.forge.open_person_pr(branch, branch);
+        self.opened(n, who.clone()).await;
+        (n, head)
+    }
+
+    pub async fn push(&self, tag: &str, seed: &str) {
+        self.deliver(Event::ImagePushed {
+            image: IMAGE.into(),
+            tag: tag.into(),
+            digest: digest(seed),
+            time: "2026-11-26T09:58:00Z".into(),
+        })
+        .await;
+    }
+
+    /// `who` comments on `pr`: the forge holds the comment, and its event is delivered.
+    pub async fn comment(&mut self, pr: u64, who: &Actor, body: &str) -> u64 {
+        let id = post_as(&self.forge, pr, who, body);
+        self.deliver(Event::CommentCreated {
+            repo: Self::repo(),
+            comment_id: id,
+            body: body.into(),
+            author: who.clone(),
+            number: pr,
+            is_pull_request: true,
+        })
+        .await;
+        id
+    }
+
+    pub async fn check(&self, pr: u64, conclusion: Option<&str>) {
+        let (name, head_sha) =
+            self.forge
+                .set_stage_check(pr, conclusion, Some("https://ci.example/1"));
+        self.deliver(Event::CheckCompleted {
+            repo: Self::repo(),
+            source: CheckSource::CheckRun,
+            name,
+            conclusion: conclusion.unwrap_or("pending").into(),
+            head_sha,
+            prs: vec![pr],
+        })
+        .await;
+    }
+
+    pub async fn review(&self, pr: u64, who: &Actor, state: ReviewState, on: Option<&str>) {
+        let head = self.forge.pr(pr).head_sha;
+        let on = on.unwrap_or(&head).to_owned();
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .reviews
+            .entry(pr)
+            .or_default()
+            .push(review(who, state, &on));
+        self.deliver(Event::ReviewSubmitted {
+            repo: Self::repo(),
+            pr,
+            state,
+            reviewer: who.clone(),
+            commit_id: Some(on),
+        })
+        .await;
+    }
+
+    /// Argo CD syncs the stage's app to the merge, and GitHub tells Hoist of the merge.
+    pub async fn argo_syncs(&self, pr: u64, seed: &str) {
+        let (head_ref, sha) =
+            self.forge
+                .sync_merged(&self.argo, pr, &format!("{IMAGE}@{}", digest(seed)));
+        self.deliver(Event::PullRequestClosed {
+            repo: Self::repo(),
+            pr,
+            head_ref,
+            merged: true,
+            merge_commit_sha: Some(sha),
+        })
+        .await;
+    }
+
+    /// The comment asserted last ends with `text` (before its hidden marker).
+    #[track_caller]
+    pub fn expect_comment_tail(&self, text: &str) {
+        let hoists = self.hoist_comments();
+        let body = &hoists[self.asserted - 1].1;
+        let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
+        assert!(
+            visible.ends_with(text),
+            "expected {text:?} at the end of:\n{body}"
+        );
+    }
+
+    /// The next comment Hoist posted is on `pr` and contains `text`.
+    #[track_caller]
+    pub fn expect_comment(&mut self, pr: u64, text: &str) -> String {
+        let hoists = self.hoist_comments();
+        let Some((n, body)) = hoists.get(self.asserted) else {
+            panic!("expected a comment on #{pr} containing {text:?}; Hoist posted none");
+        };
+        assert_eq!(*n, pr, "comment on the wrong PR: {body}");
+        assert!(body.contains(text), "expected {text:?} in:\n{body}");
+        self.asserted += 1;
+        body.clone()
+    }
+
+    /// Hoist's own comments, in the order posted.
+    pub fn hoist_comments(&self) -> Vec<(u64, String)> {
+        let me = self.forge.me_actor().id;
+        let s = self.forge.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|(_, c)| c.author.id == me)
+            .map(|(n, c)| (*n, c.body.clone()))
+            .collect()
+    }
+
+    pub fn reactions(&self, comment_id: u64) -> Vec<Reaction> {
+        self.forge
+            .state
+            .lock()
+            .unwrap()
+            .reactions
+            .iter()
+            .filter(|(id, _)| *id == comment_id)
+            .map(|(_, r)| *r)
+            .collect()
+    }
+
+    pub fn prs(&self) -> usize {
+        self.forge.state.lock().unwrap().prs.len()
+    }
+
+    /// dev verified at v1.4.0 (PR #1), as every gated scenario starts.
+    pub async fn dev_verified(&mut self) {
+        self.push("v1.4.0", "a1").await;
+        self.check(1, Some("success")).await;
+        assert_eq!(self.forge.pr(1).state, PrState::Merged);
+        self.argo_syncs(1, "a1").await;
+        self.expect_comment(
+            1,
+            "✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at",
+        );
+    }
+}
+
+impl Drop for Tester {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some((n, body)) = self.hoist_comments().get(self.asserted) {
+            panic!("unasserted comment on #{n}:\n{body}");
+        }
+    }
+}
+
+/// dev and uat verified, then quinn's `/promote prod`: #3's required check passed, so
+/// only the code-owner gate stands between it and a merge. Every comment on the way is
+/// asserted.
+pub async fn prod_waiting_for_owner(t: &mut Tester) {
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    t.check(2, Some("success")).await;
+    t.argo_syncs(2, "a1").await;
+    t.expect_comment(2, "✅ Verified in **uat**");
+    t.comment(2, &quinn(), "/promote prod").await;
+    t.expect_comment(2, "🚀 Opened #3");
+    t.check(3, Some("success")).await;
+    t.expect_comment(3, "⏳ Waiting for an approval");
+}
+
+pub async fn prod_pr_awaiting_approval() -> Tester {
+    let mut t = Tester::new();
+    prod_waiting_for_owner(&mut t).await;
+    t
+}
