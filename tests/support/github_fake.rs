@@ -42,9 +42,9 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
                 let get = m == Method::GET;
                 let res = match authorize(&m, &u, &h) {
                     Ok(()) => fake.handle(m, u, b).await,
-                    Err(res) => {
+                    Err(why) => {
                         fake.forge.state.lock().unwrap().unauthorized += 1;
-                        res
+                        status(401, why)
                     }
                 };
                 if !get || res.status() != StatusCode::OK {
@@ -84,13 +84,13 @@ pub const APP_ID: u64 = 12345;
 /// App's JWT; everything else an installation or personal token; a missing or wrong
 /// credential is 401 "Requires authentication" / "Bad credentials". Argo CD's routes
 /// (served here too) and public user profiles need none.
-fn authorize(m: &Method, u: &Uri, h: &axum::http::HeaderMap) -> Result<(), Response> {
+fn authorize(m: &Method, u: &Uri, h: &axum::http::HeaderMap) -> Result<(), &'static str> {
     let path = ghes_path(u);
     if path.starts_with("/api/v1/") || (*m == Method::GET && path.starts_with("/users/")) {
         return Ok(());
     }
     let Some(auth) = h.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(status(401, "Requires authentication"));
+        return Err("Requires authentication");
     };
     let token = auth
         .strip_prefix("Bearer ")
@@ -107,7 +107,7 @@ fn authorize(m: &Method, u: &Uri, h: &axum::http::HeaderMap) -> Result<(), Respo
     if valid {
         Ok(())
     } else {
-        Err(status(401, "Bad credentials"))
+        Err("Bad credentials")
     }
 }
 
