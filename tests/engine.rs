@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 
 use hoist::config::Config;
-use hoist::event::{Actor, CheckSource, Event, RepoRef, ReviewState};
+use hoist::event::{CheckSource, Event, RepoRef, ReviewState};
 use hoist::forge::{Check, ForgeError, PrState, Reaction};
 use hoist::store::Store;
-use support::memory_forge::{post_as, user};
+use support::memory_forge::post_as;
 use support::tester::*;
 
 #[tokio::test]
