@@ -20,11 +20,10 @@ struct Outcome {
     control: bool,
 }
 
-const ALL: &[(
-    &str,
-    &str,
-    fn() -> futures::future::BoxFuture<'static, Outcome>,
-)] = &[
+/// An attack, run from scratch.
+type Attack = fn() -> futures::future::BoxFuture<'static, Outcome>;
+
+const ALL: &[(&str, &str, Attack)] = &[
     ("promote without write access", "GitHub (memory)", || {
         Box::pin(promote_without_write_access())
     }),
