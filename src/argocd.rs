@@ -77,17 +77,28 @@ pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(),
     if app.health != "Healthy" {
         return Err(format!("the application is {}", app.health));
     }
-    let tagged = format!("{}:{}", freight.image, freight.tag);
-    let runs = app.images.iter().any(|i| {
-        i.contains(freight.digest.as_str()) || i == &tagged || i.starts_with(&format!("{tagged}@"))
-    });
-    if !runs {
+    if !app.images.iter().any(|i| runs_freight(i, freight)) {
         return Err(format!(
             "the application's images do not include {}",
             freight.tag
         ));
     }
     Ok(())
+}
+
+/// Whether the image reference Argo CD reports is this freight: the same image pinned
+/// by exactly its digest, or, for an overlay that pins tags only (Argo CD then reports
+/// no digest), the same image at exactly its tag. A digest appearing elsewhere in the
+/// reference, or another digest under the same tag, is not this freight.
+fn runs_freight(reported: &str, freight: &Freight) -> bool {
+    let Ok(r) = crate::image::Reference::parse(reported) else {
+        return false;
+    };
+    r.name == freight.image
+        && match &r.digest {
+            Some(d) => *d == freight.digest,
+            None => r.tag.as_ref() == Some(&freight.tag),
+        }
 }
 
 pub fn short(sha: &str) -> &str {

@@ -52,6 +52,13 @@ pub struct Plan {
     pub refused: Option<String>,
 }
 
+/// An overlay's tag is anyone's to write: one outside the tag grammar is never shown in
+/// a pull request or compared with (a `<!-- … -->` there would be read as markup).
+fn valid_tag_only(mut e: ImageEntry) -> ImageEntry {
+    e.new_tag = e.new_tag.filter(|t| Tag::parse(t).is_ok());
+    e
+}
+
 /// What stops a plan from being made at all: the repository does not fit the config.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -97,7 +104,8 @@ impl Planner<'_> {
                     Some(t) => manifest::read_images(t)
                         .map_err(|e| PlanError(e.in_file(&path)))?
                         .into_iter()
-                        .find(|e| e.name == name),
+                        .find(|e| e.name == name)
+                        .map(valid_tag_only),
                     None => None,
                 };
                 Ok(StageState {

@@ -72,3 +72,27 @@ fn a_finished_sync_at_the_merge_counts_and_one_still_running_does_not() {
         Err("Argo CD has not reconciled since its last sync".into())
     );
 }
+
+/// The application runs the freight only when it reports that image pinned by exactly
+/// its digest, or, with no digest reported (a tag-only overlay), by exactly its tag:
+/// the same tag at another digest, or the digest on another image, is not the freight.
+#[test]
+fn only_the_exact_digest_counts_as_running_the_freight() {
+    let mut app = fixture();
+    app.revisions = vec![MERGE.into()];
+    let ours = format!("sha256:{}", "ab".repeat(32));
+    let other = format!("sha256:{}", "cd".repeat(32));
+    let not = Err("the application's images do not include latest".to_owned());
+    for (images, expected) in [
+        (vec![format!("nginx:latest@{ours}")], Ok(())),
+        (vec![format!("nginx@{ours}")], Ok(())),
+        (vec!["nginx:latest".to_owned()], Ok(())),
+        (vec![format!("nginx:latest@{other}")], not.clone()),
+        (vec![format!("sidecar:latest@{ours}")], not.clone()),
+        (vec![format!("nginx:{ours}")], not.clone()),
+        (vec!["nginx:other".to_owned()], not.clone()),
+    ] {
+        app.images = images.clone();
+        assert_eq!(verify(&app, MERGE, &freight()), expected, "{images:?}");
+    }
+}

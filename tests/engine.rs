@@ -476,7 +476,8 @@ async fn the_ledger_is_rebuilt_from_the_forge() {
     t.expect_comment(1, "🚀 Opened #2");
     // The store is lost: a new, empty one.
     let dir = tempfile::tempdir().unwrap();
-    t.engine.store = Store::open(&dir.path().join("new.db")).unwrap();
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
+        Store::open(&dir.path().join("new.db")).unwrap();
     assert_eq!(t.engine.rebuild_ledger().await.unwrap(), 2);
     let dev = t
         .engine
@@ -517,7 +518,8 @@ async fn an_automatic_stage_downstream_opens_once_verified_upstream() {
         "auto: true",
     );
     let mut t = Tester::new();
-    t.engine.config = Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
     t.argo_syncs(1, "a1").await;
@@ -734,7 +736,8 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
 async fn healthy_must_hold_for_the_debounce() {
     let mut t = Tester::new();
     let text = example_config().replace("health_debounce_seconds: 0", "health_debounce_seconds: 1");
-    t.engine.config = Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
     t.argo_syncs(1, "a1").await;
@@ -830,13 +833,9 @@ async fn only_heads_hoist_wrote_are_merged() {
         PrState::Open,
         "a forged promotion is never merged"
     );
-    t.expect_comment(
-        n,
-        &format!(
-            "✋ {} on hoist/uat/my-app-service1 is not a commit Hoist made",
-            &head[..7]
-        ),
-    );
+    // Hoist never wrote a head for it: it is someone else's pull request, not one of
+    // Hoist's gone astray, and Hoist says nothing on it (hoist/dag speaks for the DAG).
+    assert_eq!(t.hoist_comments().len(), t.asserted, "{head}");
 }
 
 #[tokio::test]
@@ -882,7 +881,8 @@ async fn a_hold_survives_a_lost_store() {
     t.expect_comment(1, "⏸️ Held by @sam");
     // The store is lost (a new Lambda environment, a lost volume).
     let dir = tempfile::tempdir().unwrap();
-    t.engine.store = Store::open(&dir.path().join("new.db")).unwrap();
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
+        Store::open(&dir.path().join("new.db")).unwrap();
     t.engine.rebuild_ledger().await.unwrap();
     t.check(1, Some("success")).await;
     assert_eq!(
@@ -894,7 +894,8 @@ async fn a_hold_survives_a_lost_store() {
     t.expect_comment(1, "▶️ Released by @sam");
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
     // Rebuilt again, the last word (/unhold) wins.
-    t.engine.store = Store::open(&dir.path().join("again.db")).unwrap();
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
+        Store::open(&dir.path().join("again.db")).unwrap();
     t.engine.rebuild_ledger().await.unwrap();
     assert_eq!(t.engine.store.held_by(1).await.unwrap(), None);
 }
@@ -912,7 +913,8 @@ async fn a_rebuilt_store_takes_the_requester_from_the_commit_not_the_body() {
             .replace("\"requested_by\":\"quinn\"", "\"requested_by\":\"sam\"");
     }
     let dir = tempfile::tempdir().unwrap();
-    t.engine.store = Store::open(&dir.path().join("new.db")).unwrap();
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
+        Store::open(&dir.path().join("new.db")).unwrap();
     t.engine.rebuild_ledger().await.unwrap();
     t.review(3, &quinn(), ReviewState::Approved, None).await;
     assert_eq!(

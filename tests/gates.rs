@@ -7,8 +7,10 @@
 mod support;
 
 use hoist::event::{Actor, ReviewState};
+use hoist::forge::Forge;
 use hoist::forge::PrState;
-use support::memory_forge::{edit_comment, post_as};
+use hoist::worker::Handler;
+use support::memory_forge::{edit_comment, post_as, user};
 use support::tester::*;
 
 /// What one attack came to: whether it was refused (nothing merged, opened or held that
@@ -23,56 +25,79 @@ struct Outcome {
 /// An attack, run from scratch.
 type Attack = fn() -> futures::future::BoxFuture<'static, Outcome>;
 
+/// The engine against the in-memory model of GitHub.
+const MEM: &str = "GitHub (memory)";
+
 const ALL: &[(&str, &str, Attack)] = &[
-    ("promote without write access", "GitHub (memory)", || {
+    ("promote without write access", MEM, || {
         Box::pin(promote_without_write_access())
     }),
     (
         "promote by a writer outside the promoters team",
-        "GitHub (memory)",
+        MEM,
         || Box::pin(promote_outside_promoters()),
     ),
-    ("promote skipping uat (DAG)", "GitHub (memory)", || {
+    ("promote skipping uat (DAG)", MEM, || {
         Box::pin(promote_skipping_uat())
     }),
-    (
-        "approval by the requester, a code owner",
-        "GitHub (memory)",
-        || Box::pin(approval_by(Who::Requester, None)),
-    ),
-    (
-        "approval by a bot in the owners team",
-        "GitHub (memory)",
-        || Box::pin(approval_by(Who::Bot, None)),
-    ),
-    (
-        "approval by a writer who owns nothing",
-        "GitHub (memory)",
-        || Box::pin(approval_by(Who::Writer, None)),
-    ),
-    ("approval given on an older head", "GitHub (memory)", || {
+    ("approval by the requester, a code owner", MEM, || {
+        Box::pin(approval_by(Who::Requester, None))
+    }),
+    ("approval by a bot in the owners team", MEM, || {
+        Box::pin(approval_by(Who::Bot, None))
+    }),
+    ("approval by a writer who owns nothing", MEM, || {
+        Box::pin(approval_by(Who::Writer, None))
+    }),
+    ("approval given on an older head", MEM, || {
         Box::pin(approval_by(Who::Owner, Some("0000000")))
     }),
-    ("approval by Hoist itself", "GitHub (memory)", || {
+    ("approval by Hoist itself", MEM, || {
         Box::pin(approval_by(Who::Hoist, None))
     }),
-    (
-        "merge while a required check fails",
-        "GitHub (memory)",
-        || Box::pin(merge_while_check_fails()),
-    ),
-    ("merge while on /hold", "GitHub (memory)", || {
-        Box::pin(merge_while_held())
+    ("merge while a required check fails", MEM, || {
+        Box::pin(merge_while_check_fails())
     }),
+    ("merge while on /hold", MEM, || Box::pin(merge_while_held())),
     (
         "a comment edited into a command by another writer",
-        "GitHub (memory)",
+        MEM,
         || Box::pin(edited_comment_promotes()),
     ),
     (
         "a forged reply marker hides a /hold from reconcile",
-        "GitHub (memory)",
+        MEM,
         || Box::pin(forged_reply_marker()),
+    ),
+    (
+        "the requester renamed approves their own promotion",
+        MEM,
+        || Box::pin(approval_by(Who::RenamedRequester, None)),
+    ),
+    (
+        "a look-alike PR (hoist/ branch, copied body) merged by hand",
+        MEM,
+        || Box::pin(look_alike_pr()),
+    ),
+    (
+        "the freight edited in the body before /promote",
+        MEM,
+        || Box::pin(body_freight_edited()),
+    ),
+    (
+        "a closed uat PR reopened and merged without a promoter",
+        MEM,
+        || Box::pin(closed_and_reopened()),
+    ),
+    (
+        "a fork PR whose branch is named hoist/uat/<svc>",
+        MEM,
+        || Box::pin(fork_pr()),
+    ),
+    (
+        "/hold lands while a check-triggered merge is under way",
+        MEM,
+        || Box::pin(hold_races_merge()),
     ),
 ];
 
@@ -103,18 +128,22 @@ async fn promote_skipping_uat() -> Outcome {
     control_promote(t, refused).await
 }
 
-/// The control of an attack on dev's PR #1: a promoter's `/promote uat` opens #2.
+/// The control of an attack on dev's PR #1: a promoter's `/promote uat` opens the uat
+/// pull request.
 async fn control_promote(mut t: Tester, refused: bool) -> Outcome {
+    let before = t.prs();
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
+    t.expect_comment(1, &format!("🚀 Opened #{}", before + 1));
     Outcome {
         refused,
-        control: t.prs() == 2,
+        control: t.prs() == before + 1,
     }
 }
 
 enum Who {
     Requester,
+    /// The requester, renamed since the request: same numeric id, another login.
+    RenamedRequester,
     Bot,
     Writer,
     Owner,
@@ -125,6 +154,7 @@ async fn approval_by(who: Who, on: Option<&str>) -> Outcome {
     let t = prod_pr_awaiting_approval().await;
     let who: Actor = match who {
         Who::Requester => quinn(),
+        Who::RenamedRequester => user(quinn().id, "quinn-renamed"),
         Who::Bot => renovate(),
         Who::Writer => alice(),
         Who::Owner => sam(),
@@ -217,6 +247,167 @@ async fn forged_reply_marker() -> Outcome {
     }
 }
 
+/// A writer who may not promote to uat opens a pull request from a branch named
+/// `hoist/uat/my-app-service1` that pins a digest never verified anywhere, with the
+/// body block of Hoist's own dev PR copied and edited to match, and it is merged by hand
+/// (as branch protection allows for uat). Argo CD then runs it. Nothing about it is a
+/// head Hoist wrote: the digest must not count as verified in uat, so `/promote prod`
+/// from it is refused.
+async fn look_alike_pr() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    let forged = digest("b2");
+    let uat = t
+        .forge
+        .base_file(UAT)
+        .unwrap()
+        .replace("newTag: v1.3.2", "newTag: v1.3.5")
+        .replace(
+            "sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08",
+            &forged,
+        );
+    let (n, head) = t
+        .person_pr("hoist/uat/my-app-service1", &alice(), UAT, &uat)
+        .await;
+    {
+        let mut st = t.forge.state.lock().unwrap();
+        let body = st.prs[0]
+            .body
+            .replace("\"stage\":\"dev\"", "\"stage\":\"uat\"")
+            .replace(&digest("a1"), &forged)
+            .replace("v1.4.0", "v1.3.5");
+        st.prs[n as usize - 1].body = body;
+    }
+    t.forge.merge(n, &head, "by hand", "by hand").await.unwrap();
+    t.forge
+        .delete_branch("hoist/uat/my-app-service1")
+        .await
+        .unwrap();
+    t.argo_syncs(n, "b2").await;
+    let in_uat = t
+        .engine
+        .store
+        .ledger_get("my-app-service1", "uat", &forged)
+        .await
+        .unwrap();
+    t.comment(n, &quinn(), "/promote prod").await;
+    t.expect_comment(n, "⛔");
+    let refused = in_uat.is_none() && t.prs() == n as usize;
+    t.asserted = t.hoist_comments().len();
+    control_promote(t, refused).await
+}
+
+/// Anyone with write access edits the merged dev PR's body record to name another
+/// digest (one Hoist never promoted); a promoter's `/promote uat` must still promote
+/// the freight Hoist recorded for that pull request.
+async fn body_freight_edited() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    {
+        let mut st = t.forge.state.lock().unwrap();
+        let pr = st.prs.iter_mut().find(|p| p.number == 1).unwrap();
+        pr.body = pr.body.replace(&digest("a1"), &digest("c3"));
+    }
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    let file = t.forge.file_at(&t.forge.pr(2).head_sha, UAT).unwrap();
+    Outcome {
+        refused: file.contains(&digest("a1")) && !file.contains(&digest("c3")),
+        control: t.prs() == 2,
+    }
+}
+
+/// QA closes the uat PR unmerged; someone reopens it and its check passes. The decision
+/// to promote went with the close: reopened, it needs a promoter's `/promote` again.
+async fn closed_and_reopened() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    t.forge.set_state(2, PrState::Closed);
+    t.deliver(hoist::event::Event::PullRequestClosed {
+        repo: Tester::repo(),
+        pr: 2,
+        head_ref: "hoist/uat/my-app-service1".into(),
+        merged: false,
+        merge_commit_sha: None,
+    })
+    .await;
+    t.forge.set_state(2, PrState::Open);
+    t.opened(2, alice()).await;
+    t.check(2, Some("success")).await;
+    let refused = t.forge.pr(2).state == PrState::Open;
+    // The control: a promoter promotes again, onto the reopened pull request.
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "#2");
+    t.check(2, Some("success")).await;
+    t.asserted = t.hoist_comments().len();
+    Outcome {
+        refused,
+        control: t.forge.pr(2).state == PrState::Merged,
+    }
+}
+
+/// A fork's pull request from a branch named like Hoist's, whose head is the very commit
+/// Hoist wrote for the open uat PR (a fork shares the objects) and whose body copies
+/// that PR's: it is not Hoist's, and its passing check merges nothing.
+async fn fork_pr() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    let (head, body) = (t.forge.pr(2).head_sha, t.forge.pr(2).body);
+    let n = t.forge.open_fork_pr("hoist/uat/my-app-service1", &head);
+    t.forge.state.lock().unwrap().prs[n as usize - 1].body = body;
+    t.opened(n, mallory()).await;
+    t.check(n, Some("success")).await;
+    let refused = t.forge.pr(n).state == PrState::Open;
+    t.check(2, Some("success")).await;
+    t.asserted = t.hoist_comments().len();
+    Outcome {
+        refused,
+        control: t.forge.pr(2).state == PrState::Merged,
+    }
+}
+
+/// A check's success starts a merge (under the check's SHA, not the pull request's
+/// key); an SRE's `/hold` is handled while that merge is being decided, after the
+/// holds were first read. The hold must win: nothing merges until `/unhold`.
+async fn hold_races_merge() -> Outcome {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    let paused = t.forge.pause_before("POST check-run hoist/argocd");
+    let (name, head_sha) = t.forge.set_stage_check(1, Some("success"), None);
+    let engine = t.engine.clone();
+    let merging = tokio::spawn(async move {
+        engine
+            .handle(hoist::event::Event::CheckCompleted {
+                repo: Tester::repo(),
+                source: hoist::event::CheckSource::CheckRun,
+                name,
+                conclusion: "success".into(),
+                head_sha,
+                // GitHub leaves a status's or another App's check without linked pull
+                // requests: Hoist finds the pull request at that head, under the SHA's
+                // serial key, beside the pull request's own events.
+                prs: vec![],
+            })
+            .await
+    });
+    paused.reached().await;
+    t.comment(1, &sam(), "/hold").await;
+    t.expect_comment(1, "⏸️ Held by @sam.");
+    paused.release();
+    merging.await.unwrap().unwrap();
+    let refused = t.forge.pr(1).state == PrState::Open;
+    t.comment(1, &sam(), "/unhold").await;
+    t.expect_comment(1, "▶️ Released by @sam.");
+    Outcome {
+        refused,
+        control: t.forge.pr(1).state == PrState::Merged,
+    }
+}
+
 async fn run(name: &str) -> Outcome {
     let (_, _, attack) = ALL.iter().find(|(n, _, _)| *n == name).unwrap();
     attack().await
@@ -234,6 +425,12 @@ macro_rules! attack_tests {
 attack_tests! {
     edited_comments_run_no_command => "a comment edited into a command by another writer",
     markers_count_only_in_hoists_own_comments => "a forged reply marker hides a /hold from reconcile",
+    separation_of_duties_is_by_numeric_id => "the requester renamed approves their own promotion",
+    look_alike_pull_requests_verify_nothing => "a look-alike PR (hoist/ branch, copied body) merged by hand",
+    promote_takes_the_freight_from_the_store => "the freight edited in the body before /promote",
+    a_reopened_pull_request_needs_its_gate_again => "a closed uat PR reopened and merged without a promoter",
+    a_fork_is_never_hoists => "a fork PR whose branch is named hoist/uat/<svc>",
+    a_hold_always_beats_a_merge_in_flight => "/hold lands while a check-triggered merge is under way",
 }
 
 /// Every attack, as the table `bench/gates` prints. The target: every attack refused

@@ -405,9 +405,10 @@ async fn two_promotions_into_one_stage_at_once_leave_one_pull_request() {
         pushed_at: None,
     };
     let (older, newer) = (freight("v1.4.0", "01"), freight("v1.4.1", "02"));
+    let push = Actor::system("ecr-push");
     let (a, b) = tokio::join!(
-        s.engine.promote_to("dev", &older, "ecr-push"),
-        s.engine.promote_to("dev", &newer, "ecr-push"),
+        s.engine.promote_to("dev", &older, &push),
+        s.engine.promote_to("dev", &newer, &push),
     );
     a.unwrap();
     b.unwrap();

@@ -500,3 +500,23 @@ fn availability_any_takes_the_upstream_that_has_freight() {
     .unwrap();
     assert_eq!(plan.promotions[0].freight.tag.as_str(), "v1.3.2");
 }
+
+/// An overlay's tag is anyone's to write. One outside the tag grammar, here a forged
+/// body block, is never copied into the pull request Hoist writes (where it would be
+/// read as markup, or as Hoist's own record).
+#[test]
+fn an_overlay_tag_outside_the_grammar_is_never_displayed() {
+    let repo = checkout();
+    let path = repo.path().join(S1_DEV);
+    let text = fs::read_to_string(&path).unwrap();
+    let forged =
+        r#"newTag: "<!-- hoist:v1 {\"service\":\"my-app-service1\",\"stage\":\"prod\"} -->""#;
+    let edited = text.replace("newTag: v1.3.2", forged);
+    assert_ne!(edited, text);
+    fs::write(&path, edited).unwrap();
+    let plan = push(repo.path(), &event_with("v1.4.0", "ab")).unwrap();
+    let p = &plan.promotions[0];
+    assert_eq!(p.previous_tag, None);
+    assert!(!p.body.contains("hoist:v1 {\\\"service"), "{}", p.body);
+    assert_eq!(p.body.matches("<!-- hoist:v1 ").count(), 1, "{}", p.body);
+}

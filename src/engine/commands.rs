@@ -12,9 +12,10 @@ use crate::event::Actor;
 use crate::forge::{Forge, Permission, Reaction};
 use crate::image::Tag;
 use crate::messages;
-use crate::plan::{Planner, PrMeta};
+use crate::plan::Planner;
 use crate::policy::dag::{self, Entry};
 use crate::registry::Registry;
+use crate::store::heads::HoistHead;
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     async fn react(&self, comment_id: u64, r: Reaction) {
@@ -63,7 +64,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         self.react(comment_id, Reaction::Eyes).await;
         let pr = self.forge.pull_request(number).await?;
-        let meta = PrMeta::parse(&pr.body);
+        // What this pull request promotes, from the store by its number and head: never
+        // from its body, which anyone with write access can edit.
+        let head = match self.promotion_at_head(&pr).await {
+            Ok(h) => h,
+            Err(super::EngineError::Waiting(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let meta = head.as_ref();
         let mut replies = vec![];
         let mut refused = false;
         let mut released = false;
@@ -75,13 +83,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     "```\n{}```",
                     command::help(&self.config.stage_names())
                 )),
-                Ok(Command::Status) => Ok(self.status(meta.as_ref()).await?),
+                Ok(Command::Status) => Ok(self.status(meta).await?),
                 Ok(Command::Hold | Command::Unhold)
                     if self.forge.permission(author).await? < Permission::Write =>
                 {
                     Err(messages::hold_refusal(&author.login, &self.repo_name))
                 }
                 Ok(Command::Hold) => {
+                    let _gate = self.merge_gate(number).await;
                     self.store.hold(number, &author.login).await?;
                     Ok(messages::held(&author.login))
                 }
@@ -110,7 +119,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                 }
                 Ok(Command::Promote { stage, services }) => {
-                    self.promote_command(meta.as_ref(), &stage, &services, author)
+                    self.promote_command(meta, &stage, &services, author)
                         .await?
                 }
             };
@@ -146,7 +155,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// `/promote STAGE`: the reply, or the refusal as `Err`.
     async fn promote_command(
         &self,
-        meta: Option<&PrMeta>,
+        meta: Option<&HoistHead>,
         stage: &str,
         services: &[String],
         author: &Actor,
@@ -155,13 +164,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let Some(st) = self.config.stage(stage) else {
             return Ok(Err(messages::unknown_stage(stage, &names)));
         };
-        let Some((meta, freight)) = meta.and_then(|m| Some((m, m.freight()?))) else {
+        let Some(freight) = meta.map(|h| h.freight.clone()) else {
             return Ok(Err(messages::not_a_promotion_pr()));
         };
-        if !services.is_empty() && !services.contains(&meta.service) {
+        if !services.is_empty() && !services.contains(&freight.service) {
             return Ok(Err(format!(
                 "⛔ This PR promotes {}, not {}.",
-                meta.service,
+                freight.service,
                 services.join(", ")
             )));
         }
@@ -203,30 +212,28 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 "is verified in",
             )));
         }
-        Ok(
-            match self.promote_to(stage, &freight, &author.login).await? {
-                Outcome::Opened(n) | Outcome::Updated(n) => Ok(messages::opened(
-                    stage,
-                    &freight.service,
-                    freight.tag.as_str(),
-                    n,
-                )),
-                Outcome::AlreadyOpen(n) => Ok(messages::already_open(
-                    stage,
-                    &freight.service,
-                    freight.tag.as_str(),
-                    n,
-                )),
-                Outcome::Nothing(why) => Ok(format!("Nothing to do for **{stage}**: {why}.")),
-                Outcome::Blocked(why) => Err(why),
-            },
-        )
+        Ok(match self.promote_to(stage, &freight, author).await? {
+            Outcome::Opened(n) | Outcome::Updated(n) => Ok(messages::opened(
+                stage,
+                &freight.service,
+                freight.tag.as_str(),
+                n,
+            )),
+            Outcome::AlreadyOpen(n) => Ok(messages::already_open(
+                stage,
+                &freight.service,
+                freight.tag.as_str(),
+                n,
+            )),
+            Outcome::Nothing(why) => Ok(format!("Nothing to do for **{stage}**: {why}.")),
+            Outcome::Blocked(why) => Err(why),
+        })
     }
 
     /// `/status`: what each stage runs, from the overlays on the base branch.
-    async fn status(&self, meta: Option<&PrMeta>) -> Result<String> {
+    async fn status(&self, meta: Option<&HoistHead>) -> Result<String> {
         let services: Vec<String> = match meta {
-            Some(m) => vec![m.service.clone()],
+            Some(h) => vec![h.freight.service.clone()],
             None => self.config.services.keys().map(str::to_owned).collect(),
         };
         let base = self.forge.base_head().await?;

@@ -78,7 +78,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                     (Ok(Some(new)), _) => new,
                 };
-                let tag = e.new_tag.clone().unwrap_or_default();
+                let tag = e
+                    .new_tag
+                    .clone()
+                    .filter(|t| crate::image::Tag::parse(t).is_ok())
+                    .unwrap_or_default();
                 let Some(digest) = e.digest.clone() else {
                     failed = true;
                     lines.push(messages::dag_check_no_digest(stage, service, &tag));

@@ -8,12 +8,13 @@ use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
 use crate::config::expand;
 use crate::event::{Actor, ActorKind, ReviewState};
+use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
 use crate::messages;
-use crate::plan::PrMeta;
 use crate::policy::codeowners::{self, CodeOwners};
 use crate::policy::dag::{self, Entry};
 use crate::registry::Registry;
+use crate::store::heads::HoistHead;
 
 pub const ARGOCD_CHECK: &str = "hoist/argocd";
 
@@ -58,6 +59,27 @@ impl Conditions {
     }
 }
 
+/// The names a promotion is filed under, from the store's record of its head.
+struct Meta {
+    service: String,
+    stage: String,
+    tag: String,
+    digest: String,
+    requested_by: String,
+}
+
+impl Meta {
+    fn of(h: &HoistHead) -> Self {
+        Self {
+            service: h.freight.service.clone(),
+            stage: h.stage.clone(),
+            tag: h.freight.tag.to_string(),
+            digest: h.freight.digest.to_string(),
+            requested_by: h.requester.login.clone(),
+        }
+    }
+}
+
 /// Conclusions that let a merge go ahead.
 const PASSING: &[&str] = &["success", "neutral", "skipped"];
 
@@ -68,7 +90,7 @@ pub fn approvals_on_head<'a>(
     reviews: &'a [Review],
     head: &str,
     me: &Actor,
-    excluded: Option<&str>,
+    excluded: Option<&Actor>,
 ) -> Vec<&'a Actor> {
     let mut latest: HashMap<(u64, String), &Review> = HashMap::new();
     for r in reviews {
@@ -81,11 +103,7 @@ pub fn approvals_on_head<'a>(
         .values()
         .filter(|r| r.state == ReviewState::Approved && r.commit_id.as_deref() == Some(head))
         .map(|r| &r.reviewer)
-        .filter(|a| {
-            a.kind != ActorKind::Bot
-                && !a.is(me)
-                && excluded.is_none_or(|x| !x.eq_ignore_ascii_case(&a.login))
-        })
+        .filter(|a| a.kind != ActorKind::Bot && !a.is(me) && excluded.is_none_or(|x| !x.is(a)))
         .collect();
     out.sort_by_key(|a| a.key());
     out
@@ -98,41 +116,22 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// are published as the `hoist/argocd` check run whenever they change.
     pub async fn evaluate(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
-        let Some(meta) = PrMeta::parse(&pr.body) else {
-            return Ok(());
-        };
-        if pr.state != PrState::Open
-            || pr.head_ref != format!("hoist/{}/{}", meta.stage, meta.service)
-        {
+        if pr.state != PrState::Open {
             return Ok(());
         }
-        let (Some(st), Some(svc), Some(freight)) = (
+        let Some(h) = self.promotion_at_head(&pr).await? else {
+            return Ok(());
+        };
+        let (meta, freight) = (Meta::of(&h), &h.freight);
+        let (Some(st), Some(svc)) = (
             self.config.stage(&meta.stage),
             self.config.services.get(&meta.service),
-            meta.freight(),
         ) else {
             return Ok(());
         };
         let head = pr.head_sha.clone();
         let short = argocd::short(&head).to_owned();
-        // A body block and a branch name can be written by anyone; the head commit cannot
-        // be faked. Hoist merges only a head it wrote for this very freight.
-        let Some(requested_by) = self
-            .store
-            .hoist_head_requester(&head, &meta.service, &meta.stage, &meta.digest)
-            .await?
-        else {
-            // While Hoist rewrites its branch (reset to base, then the new commit), the
-            // forge reports heads in between: only a person's commit deserves a word.
-            let commits = self.forge.branch_commits(&pr.head_ref).await?;
-            if commits.is_some_and(|cs| cs.iter().all(|c| c.author.is(self.forge.me()))) {
-                return Ok(());
-            }
-            let msg = messages::foreign_head(&head, &pr.head_ref);
-            return self
-                .comment_once(number, &msg, &format!("foreign:{head}"))
-                .await;
-        };
+        let requested_by = h.requester.login.clone();
         let mut c = Conditions::default();
 
         let checks = self.forge.checks(&head).await?;
@@ -222,7 +221,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     .unwrap_or_default();
                 c.blocked(format!("no code owner for {path}{why}"));
             }
-            let requester = st.gate.separate_approver.then_some(requested_by.as_str());
+            // Separation of duties by the forge's numeric id (a login can be renamed);
+            // a promotion Hoist started on its own has no person to keep apart.
+            let requester = (st.gate.separate_approver && h.requester.kind == ActorKind::User)
+                .then_some(&h.requester);
             let reviews = self.forge.reviews(number).await?;
             for who in approvals_on_head(&reviews, &head, self.forge.me(), requester) {
                 if self.is_one_of(who, &owners).await? {
@@ -231,7 +233,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             }
             let not = requester
-                .map(|r| format!(" (not @{r})"))
+                .map(|r| format!(" (not @{})", r.login))
                 .unwrap_or_default();
             match &approver {
                 Some(a) => c.ok(format!("approved by @{a} on {short}")),
@@ -241,7 +243,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         let dir = path
                             .rsplit_once('/')
                             .map_or(String::new(), |(d, _)| format!("{d}/"));
-                        let msg = messages::waiting_for_owner(&dir, &owners, requester);
+                        let msg = messages::waiting_for_owner(
+                            &dir,
+                            &owners,
+                            requester.map(|r| r.login.as_str()),
+                        );
                         self.comment_once(number, &msg, &format!("waiting:{head}"))
                             .await?;
                     }
@@ -256,13 +262,23 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(());
         }
         let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
-        let mut message = messages::commit_message(&title, &freight, &meta.stage, &requested_by);
+        let mut message = messages::commit_message(&title, freight, &meta.stage, &requested_by);
         if let Some(a) = &approver {
             message.push_str(&format!("Hoist-Approved-By: {a}\n"));
         }
         // A promotion written between the merge and the deletion would be deleted with it.
         let turn = self.branch_turn(&pr.head_ref).await;
-        match self.forge.merge(number, &head, &title, &message).await {
+        // `/hold` records under the same lock, so a hold is either seen here or comes
+        // after the merge: it can never be recorded and then merged past. Whatever key
+        // this evaluation runs under (a pull request, a check's SHA), holds are read now.
+        let gate = self.merge_gate(number).await;
+        if let Some(by) = self.store.held_by(number).await? {
+            info!(pr = number, by, "held while the merge was being decided");
+            return Ok(());
+        }
+        let merged = self.forge.merge(number, &head, &title, &message).await;
+        drop(gate);
+        match merged {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");
                 self.store
@@ -282,7 +298,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 {
                     warn!(error = %e, app, "cannot ask Argo CD to refresh; it will notice on its own");
                 }
-                self.verify(number, &meta, &sha).await
+                self.verify(number, &h, &sha).await
             }
             // The head moved since we looked: the event for the new head decides.
             Err(ForgeError::Conflict(why)) => {
@@ -337,18 +353,94 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(())
     }
 
+    /// A merged pull request records its freight as merged into its stage only when its
+    /// head is one Hoist wrote for it (the store's record, not the branch name or body):
+    /// a look-alike pull request merged by hand promotes nothing.
     pub(super) async fn on_merged(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
-        let (Some(meta), Some(sha)) = (PrMeta::parse(&pr.body), pr.merge_sha.clone()) else {
+        let Some(sha) = pr.merge_sha.clone() else {
             return Ok(());
         };
-        if pr.head_ref != format!("hoist/{}/{}", meta.stage, meta.service) {
+        let Some(h) = self.promotion_at_head(&pr).await? else {
             return Ok(());
-        }
+        };
         self.store
-            .ledger_merged(&meta.service, &meta.stage, &meta.digest, &sha, None)
+            .ledger_merged(
+                &h.freight.service,
+                &h.stage,
+                h.freight.digest.as_str(),
+                &sha,
+                None,
+            )
             .await?;
-        self.verify(number, &meta, &sha).await
+        self.verify(number, &h, &sha).await
+    }
+
+    /// A promotion pull request closed without merging decided nothing: its heads are
+    /// retired, so that reopened it needs its gate again (a `/promote` writes a new
+    /// head), and its branch is deleted while Hoist's head is still on it.
+    pub(super) async fn on_closed(&self, number: u64) -> Result<()> {
+        let pr = self.forge.pull_request(number).await?;
+        if pr.state != PrState::Closed {
+            return Ok(()); // reopened or merged since
+        }
+        let ours = match self.promotion_at_head(&pr).await {
+            Ok(h) => h.is_some(),
+            Err(EngineError::Waiting(_)) => false,
+            Err(e) => return Err(e),
+        };
+        let retired = self.store.retire_heads(number).await?;
+        if ours {
+            let _turn = self.branch_turn(&pr.head_ref).await;
+            // Only while the branch still holds the head Hoist wrote: a newer promotion
+            // may have taken the branch since.
+            if self
+                .forge
+                .open_pull_request_for(&pr.head_ref)
+                .await?
+                .is_none()
+            {
+                self.forge.delete_branch(&pr.head_ref).await?;
+            }
+        }
+        info!(
+            pr = number,
+            retired, "closed unmerged: its heads decide nothing now"
+        );
+        Ok(())
+    }
+
+    /// The promotion pull request `pr` carries, from the store's record of the heads
+    /// Hoist wrote (trusted: Hoist's own store, and the forge's head SHA and head
+    /// repository): its head must be a commit Hoist wrote for this very pull request,
+    /// on a branch of this repository. `None` for any other pull request. On Hoist's own
+    /// pull request, a head Hoist did not write is said once, and decides nothing.
+    pub(super) async fn promotion_at_head(&self, pr: &PullRequest) -> Result<Option<HoistHead>> {
+        if pr.from_fork {
+            return Ok(None);
+        }
+        match self.store.hoist_head(&pr.head_sha).await? {
+            Some(h) if h.pr == Some(pr.number) => Ok(Some(h)),
+            // Written, and the pull request being opened: its number comes next.
+            Some(h) if h.pr.is_none() => Err(EngineError::Waiting(format!(
+                "Hoist is opening the pull request for {}",
+                argocd::short(&h.sha)
+            ))),
+            Some(_) => Ok(None),
+            None => {
+                if pr.state == PrState::Open && self.store.is_hoist_pr(pr.number).await? {
+                    // While Hoist rewrites its branch it briefly points at the base: a
+                    // head with nothing on it deserves no word.
+                    let commits = self.forge.branch_commits(&pr.head_ref).await?;
+                    if commits.is_some_and(|cs| !cs.is_empty()) {
+                        let msg = messages::foreign_head(&pr.head_sha, &pr.head_ref);
+                        self.comment_once(pr.number, &msg, &format!("foreign:{}", pr.head_sha))
+                            .await?;
+                    }
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// The revision Argo CD runs that carries this promotion: the merge itself, or a later
@@ -359,19 +451,26 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         &self,
         app: &crate::argocd::AppStatus,
         merge_sha: &str,
-        meta: &PrMeta,
+        h: &HoistHead,
     ) -> Result<String> {
         if app.revisions.iter().any(|r| r == merge_sha) {
             return Ok(merge_sha.to_owned());
         }
-        let Some(svc) = self.config.services.get(&meta.service) else {
+        let service = &h.freight.service;
+        let Some(svc) = self.config.services.get(service) else {
             return Ok(merge_sha.to_owned());
         };
-        let path = svc.path_for(&meta.service, &meta.stage);
+        let path = svc.path_for(service, &h.stage);
+        let name = svc.kustomize_name(service);
         for r in &app.revisions {
-            // Best effort: a revision the forge cannot show is simply not this one.
+            // Best effort: a revision the forge cannot show is simply not this one. The
+            // service's parsed images entry must pin the digest exactly: the digest
+            // written anywhere else (a comment) proves nothing.
             if let Ok(Some(text)) = self.forge.read_file(&path, r).await
-                && text.contains(meta.digest.as_str())
+                && let Ok(entries) = crate::manifest::read_images(&text)
+                && entries.iter().any(|e| {
+                    e.name == name && e.digest.as_deref() == Some(h.freight.digest.as_str())
+                })
             {
                 return Ok(r.clone());
             }
@@ -381,10 +480,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// Records the freight verified in its stage once Argo CD runs the merge, says so on
     /// the PR, and opens the PRs of automatic stages downstream.
-    async fn verify(&self, number: u64, meta: &PrMeta, merge_sha: &str) -> Result<()> {
-        let Some(freight) = meta.freight() else {
-            return Ok(());
-        };
+    async fn verify(&self, number: u64, h: &HoistHead, merge_sha: &str) -> Result<()> {
+        let (meta, freight) = (Meta::of(h), h.freight.clone());
         let Some(st) = self.config.stage(&meta.stage) else {
             return Ok(());
         };
@@ -399,7 +496,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if let Some(app) = &app {
             match self.argocd.application(app).await {
                 Ok(Some(status)) => {
-                    let at = self.running_revision(&status, merge_sha, meta).await?;
+                    let at = self.running_revision(&status, merge_sha, h).await?;
                     if let Err(why) = argocd::verify(&status, &at, &freight) {
                         self.store
                             .forget_healthy(&meta.service, &meta.stage, &meta.digest)
@@ -454,7 +551,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 continue;
             }
             if ds.auto {
-                self.promote_to(down, &freight, "hoist").await?;
+                self.promote_to(down, &freight, &Actor::system("hoist"))
+                    .await?;
             } else {
                 by_command.push(down);
             }
@@ -514,7 +612,9 @@ mod tests {
             review(&flip, ReviewState::Approved, "head"),
             review(&flip, ReviewState::ChangesRequested, "head"),
         ];
-        let got: Vec<&str> = approvals_on_head(&reviews, "head", &me, Some("quinn"))
+        // quinn renamed since the request: the numeric id still says who it is.
+        let renamed = actor(3, "quinn-renamed", ActorKind::User);
+        let got: Vec<&str> = approvals_on_head(&reviews, "head", &me, Some(&renamed))
             .iter()
             .map(|a| a.login.as_str())
             .collect();

@@ -125,6 +125,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
             Event::PullRequestClosed {
                 pr, merged: true, ..
             } => self.on_merged(pr).await,
+            Event::PullRequestClosed {
+                pr, merged: false, ..
+            } => self.on_closed(pr).await,
             Event::CodeCommitPullRequest { pr, change, .. } => match pr.parse() {
                 Ok(n) => self.on_codecommit_pr(n, change).await,
                 Err(_) => {
@@ -155,7 +158,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             CodeCommitChange::ApprovalChanged { .. } => self.evaluate(number).await,
             CodeCommitChange::Merged { .. } => self.on_merged(number).await,
-            CodeCommitChange::Closed => Ok(()),
+            CodeCommitChange::Closed => self.on_closed(number).await,
         }
     }
 
@@ -226,6 +229,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// alone, so it cannot deadlock with that key.
     async fn branch_turn(&self, branch: &str) -> tokio::sync::OwnedMutexGuard<()> {
         self.store.lock(&format!("branch:{branch}")).await
+    }
+
+    /// The lock between recording a hold on PR `number` and merging it.
+    async fn merge_gate(&self, number: u64) -> tokio::sync::OwnedMutexGuard<()> {
+        self.store
+            .lock(&format!("merge:{}#{number}", self.repo_name))
+            .await
     }
 
     /// Posts `body` on PR `number` unless a comment with the same marker is there.

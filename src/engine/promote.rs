@@ -7,11 +7,12 @@ use tracing::{info, warn};
 
 use super::{Engine, Result};
 use crate::argocd::ArgoCd;
+use crate::event::Actor;
 use crate::event::ecr;
 use crate::forge::Forge;
 use crate::freight::Freight;
 use crate::messages;
-use crate::plan::{Planner, PrMeta};
+use crate::plan::Planner;
 use crate::registry::Registry;
 use crate::tags;
 
@@ -52,7 +53,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .collect();
         let mut changed = 0;
         for stage in roots {
-            let outcome = self.promote_to(&stage, &freight, "ecr-push").await?;
+            let outcome = self
+                .promote_to(&stage, &freight, &Actor::system("ecr-push"))
+                .await?;
             info!(stage, ?outcome, "push handled");
             changed += usize::from(matches!(outcome, Outcome::Opened(_) | Outcome::Updated(_)));
         }
@@ -83,8 +86,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         &self,
         stage: &str,
         freight: &Freight,
-        requested_by: &str,
+        requester: &Actor,
     ) -> Result<Outcome> {
+        let requested_by = requester.login.as_str();
         let branch = format!("hoist/{stage}/{}", freight.service);
         let _turn = self.branch_turn(&branch).await;
         let base = self.forge.base_head().await?;
@@ -112,21 +116,30 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             return Ok(Outcome::Blocked(msg));
         }
-        let previous = existing.as_ref().and_then(|pr| PrMeta::parse(&pr.body));
-        if let (Some(pr), Some(meta)) = (&existing, &previous) {
-            if meta.digest == freight.digest.as_str() {
+        // What the open pull request promotes, from the store's record of its head (its
+        // body is anyone's to edit); a head Hoist did not write is simply rewritten.
+        let previous = match &existing {
+            Some(pr) if !pr.from_fork => self
+                .store
+                .hoist_head(&pr.head_sha)
+                .await?
+                .filter(|h| h.pr == Some(pr.number)),
+            _ => None,
+        };
+        if let (Some(pr), Some(h)) = (&existing, &previous) {
+            if h.freight.digest == freight.digest {
                 self.store
-                    .ledger_opened(freight, stage, pr.number, &meta.requested_by)
+                    .ledger_opened(freight, stage, pr.number, &h.requester.login)
                     .await?;
                 return Ok(Outcome::AlreadyOpen(pr.number));
             }
             let svc = self.config.services.get(&freight.service);
-            if tags::compare(freight.tag.as_str(), &meta.tag) == Some(Ordering::Less)
+            if tags::compare(freight.tag.as_str(), h.freight.tag.as_str()) == Some(Ordering::Less)
                 && !svc.is_some_and(|s| s.allow_downgrade)
             {
                 return Ok(Outcome::Nothing(format!(
                     "#{} already promotes the newer {}",
-                    pr.number, meta.tag
+                    pr.number, h.freight.tag
                 )));
             }
         }
@@ -153,25 +166,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .await?;
         // Only a head Hoist wrote, for this freight, may be merged.
         self.store
-            .record_head(
-                &head,
-                &freight.service,
-                stage,
-                freight.digest.as_str(),
-                requested_by,
-            )
+            .record_head(&head, stage, freight, requester)
             .await?;
         let outcome = match &existing {
             Some(pr) => {
                 self.forge
                     .update_pull_request(pr.number, &p.title, &p.body)
                     .await?;
-                let old = previous
-                    .map(|m| m.tag)
-                    .unwrap_or_else(|| "an older image".into());
-                let msg = messages::superseded(freight.tag.as_str(), &old);
-                self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest))
-                    .await?;
+                // Said only when Hoist's own record shows what came before (a reopened
+                // pull request's retired head superseded nothing).
+                if let Some(old) = previous.map(|h| h.freight.tag.to_string()) {
+                    let msg = messages::superseded(freight.tag.as_str(), &old);
+                    self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest))
+                        .await?;
+                }
                 Outcome::Updated(pr.number)
             }
             None => Outcome::Opened(
@@ -184,6 +192,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
             unreachable!("both arms above open or update")
         };
+        self.store.attach_head(&head, n).await?;
         self.store
             .ledger_opened(freight, stage, n, requested_by)
             .await?;

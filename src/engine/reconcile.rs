@@ -7,7 +7,7 @@ use tracing::{info, warn};
 use super::{Engine, EngineError, Result};
 use crate::argocd::ArgoCd;
 use crate::command;
-use crate::event::ActorKind;
+use crate::event::{Actor, ActorKind};
 use crate::forge::Forge;
 use crate::messages;
 use crate::plan::PrMeta;
@@ -35,7 +35,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     pub async fn reconcile(&self) -> Result<Report> {
         let mut report = Report::default();
         for pr in self.forge.open_pull_requests("hoist/").await? {
-            if PrMeta::parse(&pr.body).is_none() {
+            // Hoist's own pull requests, by the heads it recorded: not by branch or body.
+            if !self.store.is_hoist_pr(pr.number).await? {
                 continue;
             }
             let _key = self.store.lock(&self.pr_key(pr.number)).await;
@@ -147,34 +148,60 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let Some(freight) = meta.freight() else {
                 continue;
             };
+            if pr.from_fork {
+                continue;
+            }
             // An open PR's head is Hoist's when every commit on its branch is, and who asked
             // for it is in the head commit's trailers: anyone who can write may edit the
-            // body, but not the commit without changing the head.
+            // body, but not the commit without changing the head. (Known weakness, to be
+            // replaced by records only Hoist's identity can post: commit authorship and
+            // trailers can be forged by anyone who can push.)
             let mut requester = meta.requested_by.clone();
-            if pr.state == crate::forge::PrState::Open
-                && let Some(commits) = self.forge.branch_commits(&pr.head_ref).await?
-                && let Some(head) = commits.last()
-                && commits.iter().all(|c| c.author.is(self.forge.me()))
-            {
-                let t = |k| messages::trailer(&head.message, k);
-                match (
-                    t("Hoist-Freight"),
-                    t("Hoist-Stage"),
-                    t("Hoist-Requested-By"),
-                ) {
-                    (Some(f), Some(stage), Some(by))
-                        if head.sha == pr.head_sha && f == freight.id() && stage == meta.stage =>
-                    {
-                        requester = by.to_owned();
-                        self.store
-                            .record_head(&pr.head_sha, &meta.service, &meta.stage, &meta.digest, by)
-                            .await?;
+            let system = ["ecr-push", "hoist"].contains(&requester.as_str());
+            let actor = |login: &str| {
+                if system {
+                    Actor::system(login)
+                } else {
+                    Actor {
+                        id: 0,
+                        login: login.to_owned(),
+                        kind: ActorKind::User,
                     }
-                    _ => warn!(
-                        pr = pr.number,
-                        "the head commit's trailers do not match the pull request: its head is not taken as Hoist's"
-                    ),
                 }
+            };
+            if pr.state == crate::forge::PrState::Open {
+                if let Some(commits) = self.forge.branch_commits(&pr.head_ref).await?
+                    && let Some(head) = commits.last()
+                    && commits.iter().all(|c| c.author.is(self.forge.me()))
+                {
+                    let t = |k| messages::trailer(&head.message, k);
+                    match (
+                        t("Hoist-Freight"),
+                        t("Hoist-Stage"),
+                        t("Hoist-Requested-By"),
+                    ) {
+                        (Some(f), Some(stage), Some(by))
+                            if head.sha == pr.head_sha
+                                && f == freight.id()
+                                && stage == meta.stage =>
+                        {
+                            requester = by.to_owned();
+                            self.store
+                                .record_head(&pr.head_sha, &meta.stage, &freight, &actor(by))
+                                .await?;
+                            self.store.attach_head(&pr.head_sha, pr.number).await?;
+                        }
+                        _ => warn!(
+                            pr = pr.number,
+                            "the head commit's trailers do not match the pull request: its head is not taken as Hoist's"
+                        ),
+                    }
+                }
+            } else if pr.state == crate::forge::PrState::Merged {
+                self.store
+                    .record_head(&pr.head_sha, &meta.stage, &freight, &actor(&requester))
+                    .await?;
+                self.store.attach_head(&pr.head_sha, pr.number).await?;
             }
             self.store
                 .ledger_opened(&freight, &meta.stage, pr.number, &requester)

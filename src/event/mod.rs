@@ -29,6 +29,16 @@ impl Actor {
         }
     }
 
+    /// Hoist acting on its own (`ecr-push` for a push, `hoist` for an automatic stage):
+    /// no person, so no one whose approval must be kept apart.
+    pub fn system(name: &str) -> Self {
+        Self {
+            id: 0,
+            login: name.into(),
+            kind: ActorKind::Bot,
+        }
+    }
+
     /// The same account: by numeric id when both are known, else by login.
     pub fn is(&self, other: &Actor) -> bool {
         if self.id != 0 && other.id != 0 {

@@ -226,6 +226,8 @@ fn to_pr(p: &aws_sdk_codecommit::types::PullRequest) -> Option<PullRequest> {
             .map(Into::into),
         base_sha: t.destination_commit().unwrap_or_default().to_owned(),
         mergeable: None,
+        // A CodeCommit pull request's source and destination are in one repository.
+        from_fork: false,
     })
 }
 

@@ -117,11 +117,23 @@ struct Head {
     #[serde(rename = "ref")]
     name: String,
     sha: String,
+    /// `null` when the head's fork was deleted.
+    #[serde(default)]
+    repo: Option<RepoId>,
+}
+#[derive(Deserialize, PartialEq)]
+struct RepoId {
+    id: u64,
 }
 
 impl From<Pull> for PullRequest {
     fn from(p: Pull) -> Self {
         let merged = p.merged_at.is_some();
+        // By repository id, which a rename or a transfer does not change.
+        let from_fork = match (&p.head.repo, p.base.as_ref().and_then(|b| b.repo.as_ref())) {
+            (Some(head), Some(base)) => head != base,
+            _ => true,
+        };
         PullRequest {
             number: p.number,
             head_ref: p.head.name,
@@ -136,6 +148,7 @@ impl From<Pull> for PullRequest {
             merge_sha: if merged { p.merge_commit_sha } else { None },
             base_sha: p.base.map(|b| b.sha).unwrap_or_default(),
             mergeable: p.mergeable,
+            from_fork,
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct PullRequest {
     pub base_sha: Sha,
     /// `None` while the forge computes it.
     pub mergeable: Option<bool>,
+    /// The head branch lives in another repository (a fork), or its repository is gone:
+    /// whatever its branch is called, its head is never Hoist's.
+    pub from_fork: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -223,62 +223,6 @@ impl Store {
         .await
     }
 
-    /// Records `sha` as a head commit Hoist wrote to promote `digest` to `stage` at
-    /// `requested_by`'s request.
-    pub async fn record_head(
-        &self,
-        sha: &str,
-        service: &str,
-        stage: &str,
-        digest: &str,
-        requested_by: &str,
-    ) -> Result<()> {
-        let (sha, a, b, d, r) = (
-            sha.to_owned(),
-            service.to_owned(),
-            stage.to_owned(),
-            digest.to_owned(),
-            requested_by.to_owned(),
-        );
-        self.call(move |c, _| {
-            c.execute(
-                "INSERT INTO hoist_heads (sha, service, stage, digest, requested_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sha) DO NOTHING",
-                params![sha, a, b, d, r],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Who requested the promotion, when Hoist wrote `sha` to promote `digest` of
-    /// `service` to `stage`; `None` for any other commit. The pull request body says
-    /// the same, but anyone with write access can edit a body.
-    pub async fn hoist_head_requester(
-        &self,
-        sha: &str,
-        service: &str,
-        stage: &str,
-        digest: &str,
-    ) -> Result<Option<String>> {
-        let (sha, a, b, d) = (
-            sha.to_owned(),
-            service.to_owned(),
-            stage.to_owned(),
-            digest.to_owned(),
-        );
-        self.call(move |c, _| {
-            Ok(c.query_row(
-                "SELECT requested_by FROM hoist_heads
-                 WHERE sha = ?1 AND service = ?2 AND stage = ?3 AND digest = ?4",
-                params![sha, a, b, d],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })
-        .await
-    }
-
     pub async fn record_override(&self, pr: u64, sha: &str, by: &str, reason: &str) -> Result<()> {
         let (sha, by, reason) = (sha.to_owned(), by.to_owned(), reason.to_owned());
         self.call(move |c, _| {

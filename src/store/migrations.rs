@@ -77,6 +77,15 @@ const MIGRATIONS: &[&str] = &[
         pr INTEGER NOT NULL,
         at INTEGER NOT NULL
     );",
+    // 8: a head Hoist wrote names its pull request, its whole freight and the
+    // requester's numeric id; closing the pull request unmerged retires its heads.
+    "ALTER TABLE hoist_heads ADD COLUMN pr INTEGER;
+     ALTER TABLE hoist_heads ADD COLUMN tag TEXT;
+     ALTER TABLE hoist_heads ADD COLUMN image TEXT;
+     ALTER TABLE hoist_heads ADD COLUMN requester_id INTEGER;
+     ALTER TABLE hoist_heads ADD COLUMN requester_kind TEXT;
+     ALTER TABLE hoist_heads ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX hoist_heads_pr ON hoist_heads (pr);",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

@@ -170,8 +170,9 @@ fn pull(p: &PullRequest) -> Value {
         "merged_at": if merged { Value::from("2026-11-26T10:00:00Z") } else { Value::Null },
         "merge_commit_sha": p.merge_sha,
         "mergeable": p.mergeable,
-        "head": {"ref": p.head_ref, "sha": p.head_sha},
-        "base": {"ref": "main", "sha": p.base_sha},
+        "head": {"ref": p.head_ref, "sha": p.head_sha,
+                 "repo": if p.from_fork { json!({"id": 99, "full_name": "mallory/gitops"}) } else { json!({"id": 42, "full_name": "acme/gitops"}) }},
+        "base": {"ref": "main", "sha": p.base_sha, "repo": {"id": 42, "full_name": "acme/gitops"}},
     })
 }
 

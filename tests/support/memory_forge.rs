@@ -25,6 +25,23 @@ struct Branch {
     commits: Vec<Commit>,
 }
 
+/// A barrier in a forge call: the test waits until the engine reaches the call, does
+/// something meanwhile, then lets the call go on.
+#[derive(Clone, Default)]
+pub struct Pause {
+    reached: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Pause {
+    pub async fn reached(&self) {
+        self.reached.notified().await
+    }
+    pub fn release(&self) {
+        self.release.notify_one()
+    }
+}
+
 #[derive(Default)]
 pub struct State {
     pub base: String,
@@ -54,6 +71,8 @@ pub struct State {
     pub not_modified: usize,
     /// Calls the GitHub fake answered 401 (no or wrong credentials).
     pub unauthorized: usize,
+    /// A call to stop at (`POST check-run hoist/argocd`, `PUT merge 3`), once.
+    pub pause: Option<(String, Pause)>,
     /// Where the GitHub fake delivers webhooks, and the secret it signs them with.
     pub webhook: Option<(String, String)>,
 }
@@ -288,6 +307,61 @@ impl MemoryForge {
             merge_sha: None,
             mergeable: Some(true),
             base_sha,
+            from_fork: false,
+        });
+        number
+    }
+
+    /// Stops the next call described as `call` until the returned pause is released.
+    pub fn pause_before(&self, call: &str) -> Pause {
+        let p = Pause::default();
+        self.state.lock().unwrap().pause = Some((call.into(), p.clone()));
+        p
+    }
+
+    /// Waits at a pause set for `call`, if any.
+    async fn maybe_pause(&self, call: &str) {
+        let pause = {
+            let mut s = self.state.lock().unwrap();
+            match &s.pause {
+                Some((c, _)) if c == call => s.pause.take().map(|(_, p)| p),
+                _ => None,
+            }
+        };
+        if let Some(p) = pause {
+            p.reached.notify_one();
+            p.release.notified().await;
+        }
+    }
+
+    /// Closes or reopens pull request `n` as a person would in the web UI.
+    pub fn set_state(&self, n: u64, state: PrState) {
+        let mut s = self.state.lock().unwrap();
+        let pr = s
+            .prs
+            .iter_mut()
+            .find(|p| p.number == n)
+            .expect("the PR exists");
+        pr.state = state;
+    }
+
+    /// A pull request from a branch of the same name in someone's fork: the branch is
+    /// theirs, whatever it is called.
+    pub fn open_fork_pr(&self, branch: &str, head: &str) -> u64 {
+        let mut s = self.state.lock().unwrap();
+        let number = s.prs.len() as u64 + 1;
+        let base_sha = s.base.clone();
+        s.prs.push(PullRequest {
+            number,
+            head_ref: branch.into(),
+            head_sha: head.into(),
+            title: branch.into(),
+            body: String::new(),
+            state: PrState::Open,
+            merge_sha: None,
+            mergeable: Some(true),
+            base_sha,
+            from_fork: true,
         });
         number
     }
@@ -534,6 +608,7 @@ impl Forge for MemoryForge {
             merge_sha: None,
             mergeable: Some(true),
             base_sha: s.branches[branch].base.clone(),
+            from_fork: false,
         };
         s.prs.push(pr.clone());
         Ok(pr)
@@ -651,6 +726,7 @@ impl Forge for MemoryForge {
         title: &str,
         summary: &str,
     ) -> Result<()> {
+        self.maybe_pause(&format!("POST check-run {name}")).await;
         let mut s = self.call(format!("POST check-run {name}"))?;
         let c = match conclusion {
             Conclusion::Success => Some("success"),

@@ -56,7 +56,7 @@ pub fn digest(seed: &str) -> String {
 }
 
 pub struct Tester {
-    pub engine: Engine<MemoryForge, MemoryArgo, MemoryRegistry>,
+    pub engine: Arc<Engine<MemoryForge, MemoryArgo, MemoryRegistry>>,
     pub forge: MemoryForge,
     pub argo: MemoryArgo,
     pub registry: MemoryRegistry,
@@ -88,14 +88,14 @@ impl Tester {
         }
         let argo = MemoryArgo::default();
         let registry = MemoryRegistry::default();
-        let engine = Engine {
+        let engine = Arc::new(Engine {
             config: Arc::new(config),
             forge: forge.clone(),
             argocd: argo.clone(),
             registry: registry.clone(),
             store: Store::open(&dir.path().join("hoist.db")).unwrap(),
             repo_name: "acme/gitops".into(),
-        };
+        });
         Self {
             engine,
             forge,

@@ -1,0 +1,167 @@
+//! The head commits Hoist wrote, and for which promotion. This is the record every gate
+//! decision starts from: a pull request is a promotion only when its head is one of
+//! these and names it, and its freight and requester come from here, never from the
+//! pull request's body, title or branch, which anyone with write access can edit.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store};
+use crate::event::{Actor, ActorKind};
+use crate::freight::Freight;
+use crate::image::{Digest, ImageName, Tag};
+
+/// A head commit Hoist wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoistHead {
+    pub sha: String,
+    /// The pull request it heads; `None` for the moment between writing the branch and
+    /// opening the pull request.
+    pub pr: Option<u64>,
+    pub stage: String,
+    pub freight: Freight,
+    /// Who asked for it: a person (by numeric id on GitHub, by ARN on CodeCommit), or
+    /// Hoist itself (`kind: Bot`) for a push or an automatic stage.
+    pub requester: Actor,
+}
+
+impl Store {
+    /// Records `sha` as a head Hoist wrote to promote `freight` to `stage` at
+    /// `requester`'s request.
+    pub async fn record_head(
+        &self,
+        sha: &str,
+        stage: &str,
+        freight: &Freight,
+        requester: &Actor,
+    ) -> Result<()> {
+        let (sha, stage, f, r) = (
+            sha.to_owned(),
+            stage.to_owned(),
+            freight.clone(),
+            requester.clone(),
+        );
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO hoist_heads (sha, service, stage, digest, requested_by, tag, image, requester_id, requester_kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (sha) DO UPDATE SET service = excluded.service, stage = excluded.stage,
+                   digest = excluded.digest, requested_by = excluded.requested_by, tag = excluded.tag,
+                   image = excluded.image, requester_id = excluded.requester_id,
+                   requester_kind = excluded.requester_kind, retired = 0",
+                params![
+                    sha,
+                    f.service,
+                    stage,
+                    f.digest.as_str(),
+                    r.login,
+                    f.tag.as_str(),
+                    f.image.as_str(),
+                    r.id as i64,
+                    kind_name(r.kind)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Names the pull request `sha` heads, once the forge has opened or updated it.
+    pub async fn attach_head(&self, sha: &str, pr: u64) -> Result<()> {
+        let sha = sha.to_owned();
+        self.call(move |c, _| {
+            c.execute(
+                "UPDATE hoist_heads SET pr = ?2 WHERE sha = ?1",
+                params![sha, pr as i64],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The head Hoist wrote at `sha`, unless its pull request was closed unmerged since.
+    pub async fn hoist_head(&self, sha: &str) -> Result<Option<HoistHead>> {
+        let sha = sha.to_owned();
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT sha, pr, stage, service, image, tag, digest, requested_by, requester_id, requester_kind
+                 FROM hoist_heads WHERE sha = ?1 AND retired = 0",
+                params![sha],
+                row,
+            )
+            .optional()?
+            .flatten())
+        })
+        .await
+    }
+
+    /// Whether Hoist wrote a head for pull request `pr` that is still in force.
+    pub async fn is_hoist_pr(&self, pr: u64) -> Result<bool> {
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT 1 FROM hoist_heads WHERE pr = ?1 AND retired = 0 LIMIT 1",
+                params![pr as i64],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+        .await
+    }
+
+    /// Retires every head of `pr`: closed unmerged, it decided nothing, and reopened it
+    /// must pass its gate again with a head Hoist writes anew.
+    pub async fn retire_heads(&self, pr: u64) -> Result<usize> {
+        self.call(move |c, _| {
+            Ok(c.execute(
+                "UPDATE hoist_heads SET retired = 1 WHERE pr = ?1 AND retired = 0",
+                params![pr as i64],
+            )?)
+        })
+        .await
+    }
+}
+
+fn kind_name(k: ActorKind) -> &'static str {
+    match k {
+        ActorKind::User => "user",
+        ActorKind::Bot => "bot",
+    }
+}
+
+/// A row as a head; `None` for a row written before heads named their whole freight
+/// (such a head is not trusted: its promotion is written anew).
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Option<HoistHead>> {
+    let (tag, image): (Option<String>, Option<String>) = (r.get(5)?, r.get(4)?);
+    let (Some(tag), Some(image)) = (tag, image) else {
+        return Ok(None);
+    };
+    let digest: String = r.get(6)?;
+    let (Ok(tag), Ok(image), Ok(digest)) = (
+        Tag::parse(&tag),
+        ImageName::parse(&image),
+        Digest::parse(&digest),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(HoistHead {
+        sha: r.get(0)?,
+        pr: r.get::<_, Option<i64>>(1)?.map(|n| n as u64),
+        stage: r.get(2)?,
+        freight: Freight {
+            service: r.get(3)?,
+            image,
+            tag,
+            digest,
+            source: None,
+            pushed_at: None,
+        },
+        requester: Actor {
+            id: r.get::<_, Option<i64>>(8)?.unwrap_or(0) as u64,
+            login: r.get(7)?,
+            kind: match r.get::<_, Option<String>>(9)?.as_deref() {
+                Some("bot") => ActorKind::Bot,
+                _ => ActorKind::User,
+            },
+        },
+    }))
+}
