@@ -16,8 +16,10 @@ pub enum Command {
     Unhold,
     Status,
     Help,
-    /// `/override dag <reason>`: pass the `hoist/dag` check on this head, on the record.
+    /// `/override dag <head> <reason>`: pass the `hoist/dag` check on the head the
+    /// commenter reviewed, named by its SHA (7 to 40 hex digits), on the record.
     OverrideDag {
+        head: String,
         reason: String,
     },
 }
@@ -33,7 +35,7 @@ pub enum ParseError {
     UnexpectedArguments {
         command: &'static str,
     },
-    /// `/override` takes `dag` and a reason.
+    /// `/override` takes `dag`, the head's SHA and a reason.
     BadOverride,
 }
 
@@ -61,7 +63,7 @@ impl fmt::Display for ParseError {
             }
             ParseError::BadOverride => write!(
                 f,
-                "/override needs what and why: /override dag <reason>. See /help."
+                "/override needs what, which head and why: /override dag <head SHA> <reason>. See /help."
             ),
         }
     }
@@ -123,9 +125,12 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
             "unhold" => no_args(Command::Unhold, "unhold"),
             "status" => no_args(Command::Status, "status"),
             "help" => no_args(Command::Help, "help"),
-            "override" => match args.split_first() {
-                Some((what, reason)) if what == "dag" && !reason.is_empty() => {
+            "override" => match args.as_slice() {
+                [what, head, reason @ ..]
+                    if what == "dag" && is_sha(head) && !reason.is_empty() =>
+                {
                     Ok(Command::OverrideDag {
+                        head: head.to_ascii_lowercase(),
                         reason: reason.join(" "),
                     })
                 }
@@ -140,16 +145,21 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
     out
 }
 
+/// A commit SHA as people copy it: 7 to 40 hex digits.
+fn is_sha(s: &str) -> bool {
+    (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 /// The `/help` reply; `stages` are the configured stage names.
 pub fn help(stages: &[&str]) -> String {
     format!(
         "Hoist commands (one per line, at the start of a line):\n\
-         \x20 /promote <stage> [service ...]   promote this PR's image to <stage> (stages: {})\n\
-         \x20 /hold                            keep Hoist from merging this PR\n\
-         \x20 /unhold                          let Hoist merge it again\n\
-         \x20 /status                          where this service's images stand in every stage\n\
-         \x20 /help                            this text\n\
-         \x20 /override dag <reason>           pass hoist/dag on this head in an emergency (break-glass team only)\n",
+         \x20 /promote <stage> [service ...]      promote this PR's image to <stage> (stages: {})\n\
+         \x20 /hold                               keep Hoist from merging this PR\n\
+         \x20 /unhold                             let Hoist merge it again\n\
+         \x20 /status                             where this service's images stand in every stage\n\
+         \x20 /help                               this text\n\
+         \x20 /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)\n",
         stages.join(", ")
     )
 }
@@ -186,20 +196,21 @@ mod tests {
 
     #[test]
     fn override_needs_dag_and_a_reason() {
-        insta::assert_snapshot!(p("/override dag INC-42 prod is down"), @r#"[Ok(OverrideDag { reason: "INC-42 prod is down" })]"#);
-        insta::assert_snapshot!(p("/override dag\n/override checks x"), @"[Err(BadOverride), Err(BadOverride)]");
+        insta::assert_snapshot!(p("/override dag 3F9C2D1 INC-42 prod is down"), @r#"[Ok(OverrideDag { head: "3f9c2d1", reason: "INC-42 prod is down" })]"#);
+        insta::assert_snapshot!(p("/override dag\n/override checks x\n/override dag INC-42 prod is down\n/override dag 3f9c2d1\n/override dag 3f9c2 too short"), @"[Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride)]");
+        insta::assert_snapshot!(parse("/override dag")[0].as_ref().unwrap_err().to_string(), @"/override needs what, which head and why: /override dag <head SHA> <reason>. See /help.");
     }
 
     #[test]
     fn help_text() {
         insta::assert_snapshot!(help(&["dev", "uat", "prod"]), @r"
         Hoist commands (one per line, at the start of a line):
-          /promote <stage> [service ...]   promote this PR's image to <stage> (stages: dev, uat, prod)
-          /hold                            keep Hoist from merging this PR
-          /unhold                          let Hoist merge it again
-          /status                          where this service's images stand in every stage
-          /help                            this text
-          /override dag <reason>           pass hoist/dag on this head in an emergency (break-glass team only)
+          /promote <stage> [service ...]      promote this PR's image to <stage> (stages: dev, uat, prod)
+          /hold                               keep Hoist from merging this PR
+          /unhold                             let Hoist merge it again
+          /status                             where this service's images stand in every stage
+          /help                               this text
+          /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)
         ");
     }
 }

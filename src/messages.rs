@@ -463,6 +463,14 @@ pub fn overridden(by: &str, sha: &str, reason: &str) -> String {
     )
 }
 
+/// `/override dag` named another head than the pull request has now.
+pub fn override_stale(who: &str, named: &str, head: &str) -> String {
+    format!(
+        "⛔ @{who}, /override dag names {named}, but the head is now {}: review it, then override naming it.",
+        crate::argocd::short(head)
+    )
+}
+
 pub fn override_refusal(who: &str, break_glass: &[String]) -> String {
     if break_glass.is_empty() {
         format!(

@@ -573,14 +573,22 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     assert!(text.contains("❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only."), "{text}");
 
     // Break glass: not for alice; sam, a break-glass member, passes it on the record.
-    t.comment(n, &alice(), "/override dag INC-7 prod is down")
-        .await;
+    t.comment(
+        n,
+        &alice(),
+        &format!("/override dag {head} INC-7 prod is down"),
+    )
+    .await;
     t.expect_comment(
         n,
         "⛔ @alice, /override dag needs write access and membership in @acme/sre-leads.",
     );
-    t.comment(n, &sam(), "/override dag INC-7 prod is down")
-        .await;
+    t.comment(
+        n,
+        &sam(),
+        &format!("/override dag {} INC-7 prod is down", &head[..7]),
+    )
+    .await;
     t.expect_comment(
         n,
         &format!(

@@ -99,6 +99,11 @@ const ALL: &[(&str, &str, Attack)] = &[
         MEM,
         || Box::pin(hold_races_merge()),
     ),
+    (
+        "/override dag applied to a head pushed after the review",
+        MEM,
+        || Box::pin(override_after_push()),
+    ),
 ];
 
 async fn promote_without_write_access() -> Outcome {
@@ -408,6 +413,57 @@ async fn hold_races_merge() -> Outcome {
     }
 }
 
+/// The last `hoist/dag` conclusion on `sha`.
+fn dag_conclusion(t: &Tester, sha: &str) -> Option<String> {
+    let st = t.forge.state.lock().unwrap();
+    st.checks
+        .get(sha)?
+        .iter()
+        .rev()
+        .find(|c| c.name == "hoist/dag")?
+        .conclusion
+        .clone()
+}
+
+/// A break-glass SRE reviews a hand-edit of prod and overrides `hoist/dag` for it; the
+/// author pushes another change before Hoist handles the comment. The override names
+/// the head the SRE saw, so it must not pass the new one.
+async fn override_after_push() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    let prod = t.forge.base_file(PROD).unwrap();
+    let spec = hoist::image::ImageSpec::parse(&format!("my-app-service1:v1.4.0@{}", digest("a1")))
+        .unwrap();
+    let edited = hoist::manifest::set_image(&prod, &spec).unwrap().text;
+    let (n, reviewed) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
+    let later = t.forge.push_as(
+        "alice/hotfix",
+        &alice(),
+        PROD,
+        &edited.replace("v1.4.0", "v1.4.0-later"),
+    );
+    t.comment(
+        n,
+        &sam(),
+        // In full: the fake's SHAs share their first seven digits.
+        &format!("/override dag {reviewed} INC-7 prod is down"),
+    )
+    .await;
+    t.expect_comment(n, "⛔ @sam, /override dag names");
+    let refused = dag_conclusion(&t, &later).as_deref() != Some("success");
+    t.comment(
+        n,
+        &sam(),
+        &format!("/override dag {later} INC-7 reviewed again"),
+    )
+    .await;
+    t.expect_comment(n, "🔓 hoist/dag overridden by @sam");
+    Outcome {
+        refused,
+        control: dag_conclusion(&t, &later).as_deref() == Some("success"),
+    }
+}
+
 async fn run(name: &str) -> Outcome {
     let (_, _, attack) = ALL.iter().find(|(n, _, _)| *n == name).unwrap();
     attack().await
@@ -431,6 +487,7 @@ attack_tests! {
     a_reopened_pull_request_needs_its_gate_again => "a closed uat PR reopened and merged without a promoter",
     a_fork_is_never_hoists => "a fork PR whose branch is named hoist/uat/<svc>",
     a_hold_always_beats_a_merge_in_flight => "/hold lands while a check-triggered merge is under way",
+    an_override_covers_only_the_head_it_names => "/override dag applied to a head pushed after the review",
 }
 
 /// Every attack, as the table `bench/gates` prints. The target: every attack refused

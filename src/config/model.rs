@@ -42,7 +42,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DagCheck {
-    /// Who may comment `/override dag <reason>` to pass the check for an emergency:
+    /// Who may comment `/override dag <head SHA> <reason>` to pass the check for an emergency:
     /// logins or `@org/team`. Empty: nobody. Every override is recorded and announced.
     #[serde(default)]
     pub break_glass: Vec<String>,

@@ -102,13 +102,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         Ok(messages::not_held())
                     }
                 }
-                Ok(Command::OverrideDag { reason }) => {
+                Ok(Command::OverrideDag { head, reason }) => {
                     let bg = &self.config.dag.break_glass;
                     if bg.is_empty()
                         || self.forge.permission(author).await? < Permission::Write
                         || !self.is_one_of(author, bg).await?
                     {
                         Err(messages::override_refusal(&author.login, bg))
+                    } else if !pr.head_sha.to_ascii_lowercase().starts_with(&head) {
+                        // Bound to the head the commenter reviewed: a push after it (or
+                        // before Hoist got to the comment) needs its own override.
+                        Err(messages::override_stale(&author.login, &head, &pr.head_sha))
                     } else {
                         self.store
                             .record_override(number, &pr.head_sha, &author.login, &reason)
