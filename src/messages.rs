@@ -185,11 +185,53 @@ pub fn gate_line(
 
 /// The required check names for a service in a stage.
 pub fn required_checks(config: &Config, service: &str, stage: &str) -> Vec<String> {
+    required_checks_posted(config, service, stage)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The required checks of a stage, named for it, with who may post each (entries that
+/// name no poster are refused when the config loads).
+pub fn required_checks_posted(
+    config: &Config,
+    service: &str,
+    stage: &str,
+) -> Vec<(String, crate::config::Poster)> {
     config
         .merge
         .required_checks
         .iter()
-        .map(|t| expand(t, service, stage))
+        .filter_map(|r| Some((expand(r.name(), service, stage), r.poster()?)))
+        .collect()
+}
+
+/// Who may post a required check, as the `hoist/argocd` check says it.
+pub fn poster(p: &crate::config::Poster) -> String {
+    use crate::config::Poster;
+    match p {
+        Poster::AnyApp => "a GitHub App".into(),
+        Poster::AppId(id) => format!("the GitHub App {id}"),
+        Poster::AppSlug(slug) => format!("the GitHub App {slug}"),
+        Poster::CreatorId(id) => format!("user {id}"),
+        Poster::Creator(login) => format!("@{login}"),
+    }
+}
+
+/// A config's warnings: what loads but is weaker than it looks.
+pub fn config_warnings(config: &Config) -> Vec<String> {
+    config
+        .merge
+        .required_checks
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, crate::config::RequiredCheck::Name(_)))
+        .map(|(i, r)| {
+            format!(
+                "merge.required_checks[{i}] {:?} names no poster: a check run of that name from any GitHub App installed on the repository counts, and no commit status does; name the App (app_id or app_slug) or the status's creator (creator_id or creator)",
+                r.name()
+            )
+        })
         .collect()
 }
 

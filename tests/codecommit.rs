@@ -52,7 +52,10 @@ fn config() -> Config {
 
 "#;
     let text = format!("{}{forge}{}", &text[..start], &text[end..])
-        .replace("  required_checks: [\"argocd/{service}-{stage}\"]\n", "")
+        .replace(
+            "  required_checks:\n    - { name: \"argocd/{service}-{stage}\", app_slug: github-actions }\n",
+            "",
+        )
         .replace(
             "token_env: ARGOCD_TOKEN",
             "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",

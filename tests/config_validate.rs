@@ -357,3 +357,25 @@ fn the_config_reference_is_current() {
         "docs/config-reference.md is stale: run `cargo run -q -- config-schema --markdown > docs/config-reference.md`"
     );
 }
+
+/// A required check names exactly one poster; a plain name loads with a warning, since
+/// any GitHub App installed on the repository could post a check run of that name.
+#[test]
+fn required_checks_name_who_may_post_them() {
+    let t = format!(
+        "{FORGE}merge:\n  required_checks:\n    - {{ name: ci, app_id: 1, creator: jenkins }}\n    - {{ name: lint }}\nstages:\n  dev: {{ auto: true }}\n{SERVICES}"
+    );
+    let got = errors(&t);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(got[0].ends_with("required check \"ci\" must name exactly one of app_id, app_slug, creator_id, creator: who may post it"), "{got:#?}");
+    assert!(
+        got[1].contains("\"lint\" must name exactly one of"),
+        "{got:#?}"
+    );
+
+    let plain = format!(
+        "{FORGE}merge:\n  required_checks: [ci, {{ name: build, creator_id: 7 }}]\nstages:\n  dev: {{ auto: true }}\n{SERVICES}"
+    );
+    let c = Config::parse(&plain, "hoist.yaml").unwrap();
+    insta::assert_snapshot!(hoist::messages::config_warnings(&c).join("\n"), @r#"merge.required_checks[0] "ci" names no poster: a check run of that name from any GitHub App installed on the repository counts, and no commit status does; name the App (app_id or app_slug) or the status's creator (creator_id or creator)"#);
+}

@@ -5,8 +5,13 @@
 //! push, dev PR, check, merge, `/promote uat`, uat PR, merge.
 //!
 //! Where the emulator differs from GitHub, the test works around it, never Hoist:
-//! - it has no commit status API: a small proxy answers `GET .../commits/{sha}/status`
+//! - it has no commit status API: a small proxy answers `GET .../commits/{sha}/statuses`
 //!   with no statuses, as GitHub does for a commit that has none;
+//! - its check runs carry `app: null`: the proxy names the App that posted each, as
+//!   GitHub always does (the test's CI runs stand for the `github-actions` App);
+//!
+//! The repository is private, as a GitOps repository is: every call needs the App's
+//! installation token, and an anonymous read is refused.
 //! - it sends no `check_run` event for a run a user creates, and its `issue_comment`
 //!   payloads lack `issue.pull_request`: the test delivers those webhooks itself, signed,
 //!   as GitHub would send them;
@@ -65,7 +70,10 @@ async fn call(http: &Http, method: &str, url: &str, body: Option<Value>) -> (u16
     )
 }
 
-/// Forwards to the emulator, answering the one endpoint it lacks as GitHub would.
+/// Forwards to the emulator, answering what it lacks as GitHub would: commit statuses
+/// (none, here), and the creating App on check runs (the emulator says `app: null`; the
+/// test's CI runs stand for the `github-actions` App the config requires, Hoist's own
+/// for Hoist's App).
 async fn proxy(emulator: String) -> String {
     let http: Http = Client::builder(TokioExecutor::new()).build_http();
     let app = axum::Router::new().fallback(
@@ -80,6 +88,13 @@ async fn proxy(emulator: String) -> String {
                         json!({"state": "pending", "statuses": []}).to_string(),
                     ));
                 }
+                if method == Method::GET
+                    && uri.path().ends_with("/statuses")
+                    && uri.path().contains("/commits/")
+                {
+                    return Response::new(Body::from("[]"));
+                }
+                let check_runs = method == Method::GET && uri.path().ends_with("/check-runs");
                 let mut req = Request::builder().method(method).uri(format!(
                     "{emulator}{}",
                     uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
@@ -94,6 +109,27 @@ async fn proxy(emulator: String) -> String {
                     .await
                     .unwrap();
                 let (parts, body) = res.into_parts();
+                if check_runs && parts.status.is_success() {
+                    let bytes = body.collect().await.unwrap().to_bytes();
+                    let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+                    for run in v["check_runs"].as_array_mut().into_iter().flatten() {
+                        if run["app"].is_null() {
+                            let ci = run["name"]
+                                .as_str()
+                                .is_some_and(|n| n.starts_with("argocd/"));
+                            run["app"] = if ci {
+                                json!({"id": 15368, "slug": "github-actions"})
+                            } else {
+                                json!({"id": 12345, "slug": "hoist"})
+                            };
+                        }
+                    }
+                    let mut parts = parts;
+                    for h in ["content-length", "transfer-encoding", "etag"] {
+                        parts.headers.remove(h);
+                    }
+                    return Response::from_parts(parts, Body::from(v.to_string()));
+                }
                 Response::from_parts(parts, Body::new(body))
             }
         },
@@ -165,7 +201,7 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
     let seed = format!(
         "tokens:\n  {TOKEN}:\n    login: quinn\n    scopes: [repo, user, read:org]\n\
          github:\n  users:\n    - login: quinn\n  orgs:\n    - login: acme\n      members:\n        - login: quinn\n          role: admin\n\
-         \x20 repos:\n    - owner: acme\n      name: gitops\n      auto_init: true\n\
+         \x20 repos:\n    - owner: acme\n      name: gitops\n      private: true\n      auto_init: true\n\
          \x20 apps:\n    - app_id: 12345\n      slug: hoist\n      name: Hoist\n      private_key: |\n{key}\
          \x20     permissions: {{contents: write, pull_requests: write, issues: write, checks: write, statuses: read, members: read, metadata: read}}\n\
          \x20     events: [issue_comment, pull_request, pull_request_review, check_run, check_suite, status]\n\
@@ -194,6 +230,7 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
     let http: Http = Client::builder(TokioExecutor::new()).build_http();
     wait_for("the emulator", async || {
         let req = Request::get(format!("{emu}/repos/acme/gitops"))
+            .header("authorization", format!("Bearer {TOKEN}"))
             .body(Body::empty())
             .unwrap();
         http.request(req)
@@ -201,6 +238,12 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
             .is_ok_and(|r| r.status().is_success())
     })
     .await;
+    // The repository is private: without credentials, the emulator (as GitHub) refuses.
+    let anonymous = Request::get(format!("{emu}/repos/acme/gitops/contents/README.md"))
+        .body(Body::empty())
+        .unwrap();
+    let status = http.request(anonymous).await.unwrap().status().as_u16();
+    assert!(status == 401 || status == 404, "{status}");
     // The GitOps repository's files, committed on main.
     for entry in walk(Path::new("examples/gitops")) {
         let rel = entry

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use hoist::config::Config;
 use hoist::event::{CheckSource, Event, RepoRef, ReviewState};
-use hoist::forge::{Check, ForgeError, PrState, Reaction};
+use hoist::forge::{ForgeError, PrState, Reaction};
 use hoist::store::Store;
 use support::memory_forge::post_as;
 use support::tester::*;
@@ -723,11 +723,11 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
         .checks
         .entry(p.head_sha.clone())
         .or_default()
-        .push(Check {
-            name: "argocd/my-app-service1-dev".into(),
-            conclusion: Some("success".into()),
-            url: None,
-        });
+        .push(support::memory_forge::ci_run(
+            "argocd/my-app-service1-dev",
+            Some("success"),
+            None,
+        ));
     t.deliver(Event::CheckCompleted {
         repo: Tester::repo(),
         source: CheckSource::CheckRun,

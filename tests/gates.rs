@@ -10,7 +10,7 @@ use hoist::event::{Actor, ReviewState};
 use hoist::forge::Forge;
 use hoist::forge::PrState;
 use hoist::worker::Handler;
-use support::memory_forge::{edit_comment, post_as, user};
+use support::memory_forge::{edit_comment, post_as, status_by, user};
 use support::tester::*;
 
 /// What one attack came to: whether it was refused (nothing merged, opened or held that
@@ -103,6 +103,11 @@ const ALL: &[(&str, &str, Attack)] = &[
         "/override dag applied to a head pushed after the review",
         MEM,
         || Box::pin(override_after_push()),
+    ),
+    (
+        "a writer posts the required check's name as a commit status",
+        MEM,
+        || Box::pin(status_by_a_writer()),
     ),
 ];
 
@@ -464,6 +469,47 @@ async fn override_after_push() -> Outcome {
     }
 }
 
+/// The required check `argocd/{service}-{stage}` is the CI App's (`app_slug:
+/// github-actions`). Before CI has reported on the prod PR's head, a writer posts a
+/// commit status of that name, `success`; a code owner then approves. Nothing merges
+/// until the CI App's own check run passes.
+async fn status_by_a_writer() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.check(2, Some("success")).await;
+    t.argo_syncs(2, "a1").await;
+    t.comment(2, &quinn(), "/promote prod").await;
+    t.asserted = t.hoist_comments().len();
+    let head = t.forge.pr(3).head_sha;
+    let name = "argocd/my-app-service1-prod";
+    t.forge
+        .state
+        .lock()
+        .unwrap()
+        .checks
+        .entry(head.clone())
+        .or_default()
+        .push(status_by(&alice(), name, "success"));
+    t.deliver(hoist::event::Event::CheckCompleted {
+        repo: Tester::repo(),
+        source: hoist::event::CheckSource::Status,
+        name: name.into(),
+        conclusion: "success".into(),
+        head_sha: head,
+        prs: vec![3],
+    })
+    .await;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    let refused = t.forge.pr(3).state == PrState::Open;
+    t.check(3, Some("success")).await;
+    t.asserted = usize::MAX;
+    Outcome {
+        refused,
+        control: t.forge.pr(3).state == PrState::Merged,
+    }
+}
+
 async fn run(name: &str) -> Outcome {
     let (_, _, attack) = ALL.iter().find(|(n, _, _)| *n == name).unwrap();
     attack().await
@@ -488,6 +534,7 @@ attack_tests! {
     a_fork_is_never_hoists => "a fork PR whose branch is named hoist/uat/<svc>",
     a_hold_always_beats_a_merge_in_flight => "/hold lands while a check-triggered merge is under way",
     an_override_covers_only_the_head_it_names => "/override dag applied to a head pushed after the review",
+    required_checks_count_only_from_their_poster => "a writer posts the required check's name as a commit status",
 }
 
 /// Every attack, as the table `bench/gates` prints. The target: every attack refused

@@ -6,7 +6,7 @@ mod support;
 
 use hoist::event::{CheckSource, Event, RepoRef};
 use hoist::forge::github::Auth;
-use hoist::forge::{Check, Permission, PrState};
+use hoist::forge::{Permission, PrState};
 use hoist::worker::Handler;
 use support::memory_forge::{MemoryArgo, MemoryForge, user};
 
@@ -55,11 +55,11 @@ async fn calls_per_operation() {
         .checks
         .entry(head.clone())
         .or_default()
-        .push(Check {
-            name: "argocd/my-app-service1-dev".into(),
-            conclusion: Some("pending".into()).filter(|_| false),
-            url: None,
-        });
+        .push(support::memory_forge::ci_run(
+            "argocd/my-app-service1-dev",
+            None,
+            None,
+        ));
     let _ = engine
         .handle(Event::CheckCompleted {
             repo: repo(),
@@ -73,11 +73,11 @@ async fn calls_per_operation() {
     let wait_decision = take();
     forge.state.lock().unwrap().checks.insert(
         head.clone(),
-        vec![Check {
-            name: "argocd/my-app-service1-dev".into(),
-            conclusion: Some("success".into()),
-            url: None,
-        }],
+        vec![support::memory_forge::ci_run(
+            "argocd/my-app-service1-dev",
+            Some("success"),
+            None,
+        )],
     );
     let _ = engine
         .handle(Event::CheckCompleted {

@@ -17,6 +17,9 @@ pub struct CheckConfigArgs {
 pub fn check_config(args: CheckConfigArgs) -> Result<()> {
     match Config::load(&args.file) {
         Ok(c) => {
+            for w in crate::messages::config_warnings(&c) {
+                eprintln!("{}: warning: {w}", args.file.display());
+            }
             let plural =
                 |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             eprintln!(

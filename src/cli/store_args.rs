@@ -26,7 +26,11 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// The config, validated; its errors name the file, line and column.
     pub fn config(&self) -> Result<Config> {
-        Config::load(&self.config).map_err(|e| anyhow::anyhow!("{e}"))
+        let c = Config::load(&self.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for w in crate::messages::config_warnings(&c) {
+            tracing::warn!(config = %self.config.display(), "{w}");
+        }
+        Ok(c)
     }
 
     pub fn store(&self) -> Result<Store> {

@@ -232,10 +232,85 @@ pub struct Merge {
     /// Merge method.
     #[serde(default)]
     pub method: MergeMethod,
-    /// Check runs or commit statuses that must succeed on the head commit;
-    /// `{service}` and `{stage}` are replaced.
+    /// Check runs or commit statuses that must succeed on the head commit, each with
+    /// who may post it: `{name, app_id}` or `{name, app_slug}` for a check run from that
+    /// GitHub App, `{name, creator_id}` or `{name, creator}` for a commit status from that
+    /// user. A plain name means a check run from any GitHub App (`check-config` warns:
+    /// any App installed on the repository could post it); a status never counts without
+    /// a named creator. `{service}` and `{stage}` are replaced in names.
     #[serde(default)]
-    pub required_checks: Vec<String>,
+    pub required_checks: Vec<RequiredCheck>,
+}
+
+/// A check that must succeed on the head commit before Hoist merges.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RequiredCheck {
+    /// A check run of this name from any GitHub App.
+    Name(String),
+    /// A check run or commit status of this name from the App or user it names.
+    Posted(PostedCheck),
+}
+
+/// A required check and who may post it: exactly one of `app_id`, `app_slug`,
+/// `creator_id`, `creator`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostedCheck {
+    /// The check run's name or the status's context; `{service}` and `{stage}` are replaced.
+    pub name: String,
+    /// Only a check run created by the GitHub App with this id counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<u64>,
+    /// Only a check run created by the GitHub App with this slug counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_slug: Option<String>,
+    /// Only a commit status posted by the user with this numeric id counts (a rename
+    /// does not change it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_id: Option<u64>,
+    /// Only a commit status posted by the user with this login counts (prefer
+    /// `creator_id`: a login can be renamed and then taken by someone else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+}
+
+/// Who may post a required check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Poster {
+    AnyApp,
+    AppId(u64),
+    AppSlug(String),
+    CreatorId(u64),
+    Creator(String),
+}
+
+impl RequiredCheck {
+    pub fn name(&self) -> &str {
+        match self {
+            RequiredCheck::Name(n) => n,
+            RequiredCheck::Posted(p) => &p.name,
+        }
+    }
+
+    /// Who may post it; `None` when the entry names none or several (a config error).
+    pub fn poster(&self) -> Option<Poster> {
+        let p = match self {
+            RequiredCheck::Name(_) => return Some(Poster::AnyApp),
+            RequiredCheck::Posted(p) => p,
+        };
+        let all = [
+            p.app_id.map(Poster::AppId),
+            p.app_slug.clone().map(Poster::AppSlug),
+            p.creator_id.map(Poster::CreatorId),
+            p.creator.clone().map(Poster::Creator),
+        ];
+        let mut named = all.into_iter().flatten();
+        match (named.next(), named.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Merge {

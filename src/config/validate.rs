@@ -250,7 +250,13 @@ impl Validator<'_> {
                 }
             }
         }
-        for (i, t) in c.merge.required_checks.iter().enumerate() {
+        for (i, r) in c.merge.required_checks.iter().enumerate() {
+            let t = r.name();
+            if r.poster().is_none() {
+                self.at(&[K("merge"), K("required_checks"), I(i)], format!(
+                    "required check {t:?} must name exactly one of app_id, app_slug, creator_id, creator: who may post it"
+                ));
+            }
             for bad in bad_placeholders(t) {
                 self.at(&[K("merge"), K("required_checks"), I(i)], format!(
                     "required check {t:?} uses {bad}; only {{service}} and {{stage}} are replaced"

@@ -11,6 +11,7 @@ use crate::event::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
 use crate::messages;
+use crate::policy::checks::{self, Verdict};
 use crate::policy::codeowners::{self, CodeOwners};
 use crate::policy::dag::{self, Entry};
 use crate::registry::Registry;
@@ -80,9 +81,6 @@ impl Meta {
     }
 }
 
-/// Conclusions that let a merge go ahead.
-const PASSING: &[&str] = &["success", "neutral", "skipped"];
-
 /// The approvals that count on `head`: each reviewer's latest approving or
 /// change-requesting review, approving, on `head`, by a person who is neither Hoist
 /// nor (`excluded`) the requester.
@@ -135,23 +133,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let mut c = Conditions::default();
 
         let checks = self.forge.checks(&head).await?;
-        for name in messages::required_checks(&self.config, &meta.service, &meta.stage) {
-            match checks
-                .iter()
-                .rev()
-                .find(|c| c.name == name)
-                .map(|c| (c.conclusion.as_deref(), c.url.as_deref()))
-            {
-                Some((Some(ok), _)) if PASSING.contains(&ok) => {
-                    c.ok(format!("{name} succeeded on {short}"))
-                }
-                Some((Some(_), url)) => {
+        for (name, poster) in
+            messages::required_checks_posted(&self.config, &meta.service, &meta.stage)
+        {
+            let from = messages::poster(&poster);
+            match checks::judge(&name, &poster, &checks) {
+                Verdict::Passed => c.ok(format!("{name} succeeded on {short}")),
+                Verdict::Failed(check) => {
                     c.blocked(format!("{name} failed on {short}"));
-                    let msg = messages::check_failed(&name, &head, url, &meta.stage);
+                    let msg =
+                        messages::check_failed(&name, &head, check.url.as_deref(), &meta.stage);
                     self.comment_once(number, &msg, &format!("failed:{name}:{head}"))
                         .await?;
                 }
-                _ => c.wait(format!("{name} on {short}")),
+                Verdict::Waiting => c.wait(format!("{name} on {short} from {from}")),
             }
         }
         if let Some(app) = st

@@ -9,7 +9,7 @@ pub mod github;
 use serde::{Deserialize, Serialize};
 
 /// Who did something. Authorization keys on `id`, never on `login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Actor {
     /// GitHub's numeric user id; 0 on CodeCommit, which names IAM principals instead.
     pub id: u64,
@@ -49,7 +49,7 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     User,

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use tracing::debug;
 
 use super::{
-    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
-    Reaction, Result, Review, count, counted,
+    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PostedBy, PrState,
+    PullRequest, Reaction, Result, Review, count, counted,
 };
 use crate::event::github::User;
 use crate::event::{Actor, ActorKind, ReviewState};
@@ -205,18 +205,27 @@ struct CheckRun {
     conclusion: Option<String>,
     #[serde(default)]
     html_url: Option<String>,
+    /// The App that created the run, as GitHub asserts it.
+    #[serde(default)]
+    app: Option<CheckApp>,
 }
 #[derive(Deserialize)]
-struct Combined {
+struct CheckApp {
     #[serde(default)]
-    statuses: Vec<Status>,
+    id: Option<u64>,
+    #[serde(default)]
+    slug: Option<String>,
 }
+/// One commit status from the list endpoint, which (unlike the combined status) says
+/// who posted it.
 #[derive(Deserialize)]
 struct Status {
     context: String,
     state: String,
     #[serde(default)]
     target_url: Option<String>,
+    #[serde(default)]
+    creator: Option<User>,
 }
 
 #[derive(Deserialize)]
@@ -864,7 +873,9 @@ impl Forge for GitHub {
             let runs: CheckRuns = self
                 .get(&format!("commits/{sha}/check-runs?per_page=100"))
                 .await?;
-            let combined: Combined = self.get(&format!("commits/{sha}/status")).await?;
+            // Newest first, every status ever posted: the first of each context is its
+            // latest, and the list is turned oldest first like the runs.
+            let statuses: Vec<Status> = self.get_all(&format!("commits/{sha}/statuses")).await?;
             let mut out: Vec<Check> = runs
                 .check_runs
                 .into_iter()
@@ -872,13 +883,25 @@ impl Forge for GitHub {
                     name: r.name,
                     conclusion: r.conclusion,
                     url: r.html_url,
+                    posted_by: PostedBy::App {
+                        id: r.app.as_ref().and_then(|a| a.id),
+                        slug: r.app.and_then(|a| a.slug),
+                    },
                 })
                 .collect();
-            out.extend(combined.statuses.into_iter().map(|s| Check {
-                name: s.context,
-                conclusion: (s.state != "pending").then_some(s.state),
-                url: s.target_url,
-            }));
+            // The latest status of each context from each creator.
+            let mut seen = std::collections::HashSet::new();
+            let latest: Vec<Check> = statuses
+                .into_iter()
+                .map(|s| Check {
+                    name: s.context,
+                    conclusion: (s.state != "pending").then_some(s.state),
+                    url: s.target_url,
+                    posted_by: PostedBy::User(s.creator.map(Actor::from)),
+                })
+                .filter(|c| seen.insert((c.name.clone(), c.posted_by.clone())))
+                .collect();
+            out.extend(latest.into_iter().rev());
             Ok(out)
         })
         .await

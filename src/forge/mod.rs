@@ -50,6 +50,20 @@ pub struct Check {
     pub name: String,
     pub conclusion: Option<String>,
     pub url: Option<String>,
+    /// Who posted it, as the forge asserts: a name anyone may use is not evidence.
+    pub posted_by: PostedBy,
+}
+
+/// Who posted a check run or a commit status.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PostedBy {
+    /// A check run, by the GitHub App that created it (`None`: the forge did not say).
+    App {
+        id: Option<u64>,
+        slug: Option<String>,
+    },
+    /// A commit status, by the user who posted it (`None`: the forge did not say).
+    User(Option<Actor>),
 }
 
 /// The result Hoist publishes in a check run of its own.

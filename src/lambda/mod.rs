@@ -66,6 +66,9 @@ pub fn run(role: Role, config: &Path) -> Result<()> {
             let config = crate::config::Config::load(config)
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .with_context(|| format!("cannot load {}", config.display()))?;
+            for w in crate::messages::config_warnings(&config) {
+                tracing::warn!("{w}");
+            }
             match role {
                 Role::Ingress => ingress::run(config).await,
                 Role::Worker => worker::run(config).await,

@@ -578,15 +578,37 @@ impl Fake {
                 let checks = f.checks(sha).await.unwrap();
                 ok(json!({
                     "total_count": checks.len(),
-                    "check_runs": checks.iter().map(|c| json!({
-                        "name": c.name,
-                        "status": if c.conclusion.is_some() { "completed" } else { "in_progress" },
-                        "conclusion": c.conclusion,
-                        "html_url": c.url,
-                    })).collect::<Vec<_>>(),
+                    "check_runs": checks.iter().filter_map(|c| match &c.posted_by {
+                        hoist::forge::PostedBy::App { id, slug } => Some(json!({
+                            "name": c.name,
+                            "status": if c.conclusion.is_some() { "completed" } else { "in_progress" },
+                            "conclusion": c.conclusion,
+                            "html_url": c.url,
+                            "app": {"id": id, "slug": slug},
+                        })),
+                        hoist::forge::PostedBy::User(_) => None,
+                    }).collect::<Vec<_>>(),
                 }))
             }
-            ("GET", ["commits", _, "status"]) => ok(json!({"state": "pending", "statuses": []})),
+            // Newest first, with who posted each, as GitHub lists a commit's statuses.
+            ("GET", ["commits", sha, "statuses"]) => {
+                let checks = f.checks(sha).await.unwrap();
+                ok(Value::Array(
+                    checks
+                        .iter()
+                        .rev()
+                        .filter_map(|c| match &c.posted_by {
+                            hoist::forge::PostedBy::User(by) => Some(json!({
+                                "context": c.name,
+                                "state": c.conclusion.as_deref().unwrap_or("pending"),
+                                "target_url": c.url,
+                                "creator": by.as_ref().map(user),
+                            })),
+                            hoist::forge::PostedBy::App { .. } => None,
+                        })
+                        .collect(),
+                ))
+            }
             _ => status(404, &format!("the fake does not serve {method} {path}")),
         }
     }

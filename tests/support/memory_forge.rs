@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use hoist::argocd::{AppStatus, ArgoCd};
 use hoist::event::{Actor, ActorKind, ReviewState};
 use hoist::forge::{
-    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
-    Reaction, Result, Review,
+    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PostedBy, PrState,
+    PullRequest, Reaction, Result, Review,
 };
 use hoist::registry::{ImageVersion, Registry};
 
@@ -264,11 +264,7 @@ impl MemoryForge {
             .checks
             .entry(p.head_sha.clone())
             .or_default()
-            .push(Check {
-                name: name.clone(),
-                conclusion: conclusion.map(Into::into),
-                url: url.map(Into::into),
-            });
+            .push(ci_run(&name, conclusion, url));
         (name, p.head_sha)
     }
 
@@ -737,6 +733,10 @@ impl Forge for MemoryForge {
             name: name.into(),
             conclusion: c.map(Into::into),
             url: Some(format!("{title}\n{summary}")),
+            posted_by: PostedBy::App {
+                id: Some(12345),
+                slug: Some("hoist".into()),
+            },
         });
         Ok(())
     }
@@ -877,6 +877,32 @@ impl Registry for MemoryRegistry {
             .get(digest)
             .cloned()
             .unwrap_or_default())
+    }
+}
+
+/// The GitHub App the example config names as the poster of its required checks.
+pub const CI_APP: (u64, &str) = (15368, "github-actions");
+
+/// A check run posted by the CI App (`github-actions`), as the example config requires.
+pub fn ci_run(name: &str, conclusion: Option<&str>, url: Option<&str>) -> Check {
+    Check {
+        name: name.into(),
+        conclusion: conclusion.map(Into::into),
+        url: url.map(Into::into),
+        posted_by: PostedBy::App {
+            id: Some(CI_APP.0),
+            slug: Some(CI_APP.1.into()),
+        },
+    }
+}
+
+/// A commit status of `name` posted by `who` (anyone with write access can).
+pub fn status_by(who: &Actor, name: &str, conclusion: &str) -> Check {
+    Check {
+        name: name.into(),
+        conclusion: Some(conclusion.into()),
+        url: None,
+        posted_by: PostedBy::User(Some(who.clone())),
     }
 }
 
