@@ -603,3 +603,65 @@ async fn a_merge_codecommit_refuses_is_explained_once() {
         1
     );
 }
+
+/// A writer pushes a commit onto Hoist's open prod branch, typing Hoist's own author
+/// name and e-mail (anyone can). Hoist knows the commits it wrote from its store, not
+/// from authorship: when the next promotion to prod comes, it does not build on that
+/// commit, says so, and nothing of it is merged.
+#[tokio::test]
+async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+    t.comment(1, QUINN, "/promote uat").await;
+    t.argo_syncs(2, "uat", "a1").await;
+    t.comment(2, QUINN, "/promote prod").await;
+    let branch = "hoist/prod/my-app-service1";
+    let replicas = "apps/my-app-service1/env/prod/replicas.yaml";
+    let theirs = t
+        .fake
+        .client(ALICE.0)
+        .create_commit()
+        .repository_name("gitops")
+        .branch_name(branch)
+        .parent_commit_id(t.fake.tip(branch).unwrap())
+        .author_name("hoist")
+        .email("hoist@noreply.codecommit")
+        .commit_message("Promote my-app-service1 v1.4.0 to prod")
+        .put_files(
+            aws_sdk_codecommit::types::PutFileEntry::builder()
+                .file_path(replicas)
+                .file_content(aws_smithy_types::Blob::new("replicas: 0\n"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .commit_id
+        .unwrap();
+    t.pump().await;
+    // v1.5.0 comes through dev and uat, and is promoted to prod.
+    t.push("v1.5.0", "b2").await;
+    t.argo_syncs(4, "dev", "b2").await;
+    t.comment(4, QUINN, "/promote uat").await;
+    t.argo_syncs(5, "uat", "b2").await;
+    t.comment(5, QUINN, "/promote prod").await;
+    assert_eq!(
+        t.fake.tip(branch).unwrap(),
+        theirs,
+        "their commit is left alone"
+    );
+    assert!(
+        t.replies(5)
+            .iter()
+            .any(|r| r.contains("Hoist will not overwrite it")),
+        "{:?}",
+        t.replies(5)
+    );
+    t.approve(3, SAM).await;
+    assert!(t.open(3), "a head Hoist did not write is never merged");
+    assert_ne!(
+        t.fake.file_at("main", replicas).as_deref(),
+        Some("replicas: 0\n")
+    );
+}

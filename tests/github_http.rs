@@ -423,3 +423,48 @@ async fn two_promotions_into_one_stage_at_once_leave_one_pull_request() {
         .unwrap();
     assert!(kustomization.contains("newTag: v1.4.1"), "{kustomization}");
 }
+
+/// Between Hoist's reset of its branch and its file write (a window the write pacing
+/// widens), someone pushes a commit to the branch, and GitHub writes Hoist's file on top
+/// of it. GitHub's answer shows the new commit's parent is not the base Hoist read:
+/// Hoist records nothing and opens nothing, and the retry finds the person's commit and
+/// leaves it alone. The control: with the branch gone, the push opens the pull request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_pushed_while_hoist_writes_is_never_built_upon() {
+    use hoist::forge::Forge;
+    let s = setup().await;
+    s.forge.state.lock().unwrap().push_before_write = Some((
+        user(13, "alice"),
+        "apps/my-app-service1/env/dev/extra.yaml".into(),
+        "kind: ConfigMap\n".into(),
+    ));
+    let push = Event::ImagePushed {
+        image: IMAGE.into(),
+        tag: "v1.4.0".into(),
+        digest: digest(),
+        time: "2026-11-26T09:58:00Z".into(),
+    };
+    let first = s.engine.handle(push.clone()).await;
+    assert!(
+        matches!(&first, Err(hoist::worker::HandlerError::Retryable(e)) if e.contains("moved while Hoist wrote it")),
+        "{first:?}"
+    );
+    s.engine.handle(push.clone()).await.unwrap();
+    assert!(
+        s.forge.state.lock().unwrap().prs.is_empty(),
+        "nothing opened"
+    );
+
+    s.forge
+        .delete_branch("hoist/dev/my-app-service1")
+        .await
+        .unwrap();
+    s.engine.handle(push).await.unwrap();
+    let pr = s.forge.pr(1);
+    assert_eq!(
+        s.forge
+            .file_at(&pr.head_sha, "apps/my-app-service1/env/dev/extra.yaml"),
+        None,
+        "the pull request carries Hoist's commit alone"
+    );
+}

@@ -106,9 +106,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Ok(p) => p,
             Err(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        if let Some(commits) = commits
-            && let Some(c) = commits.iter().find(|c| !c.author.is(self.forge.me()))
-        {
+        // A commit on the branch that Hoist did not write (its store says which it wrote;
+        // a commit's author is whatever the pusher typed) is a person's: never
+        // overwritten, never built upon.
+        let mut foreign = None;
+        for c in commits.iter().flatten() {
+            if !self.store.wrote(&c.sha).await? {
+                foreign = Some(c);
+                break;
+            }
+        }
+        if let Some(c) = foreign {
             let msg = messages::person_commit(&c.author.login, &c.sha, &p.branch);
             if let Some(pr) = &existing {
                 self.comment_once(pr.number, &msg, &format!("person:{}", c.sha))

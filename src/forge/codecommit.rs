@@ -422,20 +422,28 @@ impl Forge for CodeCommit {
         message: &str,
     ) -> Result<Sha> {
         counted("write_branch", async {
-            let parent = match self.branch_tip(branch).await? {
-                Some(tip) => tip,
-                None => {
-                    self.client
-                        .create_branch()
-                        .repository_name(&self.repository)
-                        .branch_name(branch)
-                        .commit_id(base)
-                        .send()
-                        .await
-                        .map_err(map)?;
-                    base.to_owned()
-                }
-            };
+            // CodeCommit cannot force a branch back, and CreateCommit builds on the tip:
+            // to never build on a commit Hoist did not write, the branch starts afresh at
+            // the base every time (deleted, then created again; an open pull request
+            // follows its source branch to the new tip).
+            if self.branch_tip(branch).await?.is_some() {
+                self.client
+                    .delete_branch()
+                    .repository_name(&self.repository)
+                    .branch_name(branch)
+                    .send()
+                    .await
+                    .map_err(map)?;
+            }
+            self.client
+                .create_branch()
+                .repository_name(&self.repository)
+                .branch_name(branch)
+                .commit_id(base)
+                .send()
+                .await
+                .map_err(map)?;
+            let parent = base.to_owned();
             let file = PutFileEntry::builder()
                 .file_path(path)
                 .file_mode(FileModeTypeEnum::Normal)
@@ -456,10 +464,24 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map);
             if is_code(&r, "NoChangeException") {
-                // The branch already holds exactly this file: nothing to write.
+                // The base already holds exactly this file: nothing to write.
                 return Ok(parent);
             }
-            r?.commit_id
+            let r = r?;
+            // CodeCommit's answer names what the commit changed: exactly the one file.
+            let changed: Vec<&str> = r
+                .files_added()
+                .iter()
+                .chain(r.files_updated())
+                .chain(r.files_deleted())
+                .filter_map(|f| f.absolute_path())
+                .collect();
+            if changed != [path] {
+                return Err(ForgeError::Other(format!(
+                    "CreateCommit on {branch} changed {changed:?}, not just {path}"
+                )));
+            }
+            r.commit_id
                 .ok_or_else(|| ForgeError::Other("CreateCommit returned no commit id".into()))
         })
         .await

@@ -635,7 +635,13 @@ impl Forge for GitHub {
             };
             #[derive(Deserialize)]
             struct Written {
-                commit: RefObject,
+                commit: WrittenCommit,
+            }
+            #[derive(Deserialize)]
+            struct WrittenCommit {
+                sha: String,
+                #[serde(default)]
+                parents: Vec<RefObject>,
             }
             let mut body =
                 json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
@@ -651,6 +657,16 @@ impl Forge for GitHub {
                 )
                 .await
                 .map_err(map)?;
+            // The contents API writes onto whatever the branch holds by now: a commit
+            // pushed since the reset above would end up under Hoist's. Only a commit
+            // whose single parent is the base Hoist read, as GitHub's own answer says,
+            // is Hoist's head; the next attempt finds the person's commit and stops.
+            let parents: Vec<&str> = w.commit.parents.iter().map(|p| p.sha.as_str()).collect();
+            if parents != [base] {
+                return Err(ForgeError::Conflict(format!(
+                    "{branch} moved while Hoist wrote it: the new commit's parents are {parents:?}, not the base {base}"
+                )));
+            }
             Ok(w.commit.sha)
         })
         .await

@@ -94,6 +94,21 @@ impl Store {
         .await
     }
 
+    /// Whether Hoist wrote commit `sha` (for any promotion, retired or not).
+    pub async fn wrote(&self, sha: &str) -> Result<bool> {
+        let sha = sha.to_owned();
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT 1 FROM hoist_heads WHERE sha = ?1",
+                params![sha],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+        .await
+    }
+
     /// Whether Hoist wrote a head for pull request `pr` that is still in force.
     pub async fn is_hoist_pr(&self, pr: u64) -> Result<bool> {
         self.call(move |c, _| {

@@ -325,6 +325,11 @@ impl Fake {
                     .decode(body["content"].as_str().unwrap_or_default())
                     .unwrap();
                 let text = String::from_utf8(bytes).unwrap();
+                // Someone pushes between Hoist's reset of the branch and this write.
+                let interloper = f.state.lock().unwrap().push_before_write.take();
+                if let Some((who, path, content)) = interloper {
+                    f.push_as(branch, &who, &path, &content);
+                }
                 // GitHub requires the replaced blob's sha, and refuses a stale one.
                 let Some(at) = f.branch_head(branch) else {
                     return status(404, "Branch not found");
@@ -340,9 +345,11 @@ impl Fake {
                     &text,
                     body["message"].as_str().unwrap_or_default(),
                 ) {
+                    // The new commit, with its parent: the head the branch had.
                     Some(sha) => (
                         StatusCode::OK,
-                        axum::Json(json!({"content": {"path": file}, "commit": {"sha": sha}})),
+                        axum::Json(json!({"content": {"path": file},
+                                          "commit": {"sha": sha, "parents": [{"sha": at}]}})),
                     )
                         .into_response(),
                     None => status(404, "Branch not found"),

@@ -71,6 +71,9 @@ pub struct State {
     pub not_modified: usize,
     /// Calls the GitHub fake answered 401 (no or wrong credentials).
     pub unauthorized: usize,
+    /// A person's commit the GitHub fake pushes onto the branch just before Hoist's next
+    /// file write: `(who, path, content)`, once.
+    pub push_before_write: Option<(Actor, String, String)>,
     /// A call to stop at (`POST check-run hoist/argocd`, `PUT merge 3`), once.
     pub pause: Option<(String, Pause)>,
     /// Where the GitHub fake delivers webhooks, and the secret it signs them with.
