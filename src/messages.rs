@@ -206,6 +206,24 @@ pub fn required_checks_posted(
         .collect()
 }
 
+/// What Hoist's record of a head it wrote says to people (the record itself is for
+/// Hoist: its check run on GitHub, a hidden block on CodeCommit).
+pub fn head_record(h: &crate::store::heads::HoistHead) -> String {
+    let by = match h.requester.kind {
+        crate::event::ActorKind::User => format!("@{}", h.requester.login),
+        crate::event::ActorKind::Bot => h.requester.login.clone(),
+    };
+    format!(
+        "📝 Hoist wrote {} for #{}: {} {} ({}) to **{}**, requested by {by}.",
+        crate::argocd::short(&h.sha),
+        h.pr.unwrap_or_default(),
+        h.freight.service,
+        h.freight.tag,
+        h.freight.digest.short(),
+        h.stage,
+    )
+}
+
 /// Who may post a required check, as the `hoist/argocd` check says it.
 pub fn poster(p: &crate::config::Poster) -> String {
     use crate::config::Poster;

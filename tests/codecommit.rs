@@ -207,11 +207,12 @@ impl Tester {
         self.fake.comments_by(pr, HOIST.1)
     }
 
-    /// Hoist's comments on `pr` other than its check comments.
+    /// Hoist's comments on `pr` other than its check comments and its records of the
+    /// heads it wrote.
     fn replies(&self, pr: u64) -> Vec<String> {
         self.hoist_comments(pr)
             .into_iter()
-            .filter(|c| !c.contains("<!-- hoist:check "))
+            .filter(|c| !c.contains("<!-- hoist:check ") && !c.contains("<!-- hoist:record "))
             .collect()
     }
 

@@ -109,6 +109,11 @@ const ALL: &[(&str, &str, Attack)] = &[
         MEM,
         || Box::pin(status_by_a_writer()),
     ),
+    (
+        "a bot-authored commit with forged trailers, then a lost store",
+        MEM,
+        || Box::pin(forged_commit_after_lost_store()),
+    ),
 ];
 
 async fn promote_without_write_access() -> Outcome {
@@ -510,6 +515,51 @@ async fn status_by_a_writer() -> Outcome {
     }
 }
 
+/// The store is lost (a Lambda cold start loses it every time). Before that, a writer
+/// pushed a commit onto the open prod branch authored as Hoist's bot, with the trailers
+/// of Hoist's own commit but naming sam as the requester. Rebuilt only from records
+/// Hoist's own identity published, the store does not take that head as Hoist's: quinn,
+/// the real requester, cannot approve it through, and nothing of it merges. The
+/// control: without the forged commit, the rebuilt store still knows quinn requested
+/// the promotion, and sam's approval merges it.
+async fn forged_commit_after_lost_store() -> Outcome {
+    let forge_and_lose = |forged: bool| async move {
+        let mut t = prod_pr_awaiting_approval().await;
+        if forged {
+            let head = t.forge.pr(3).head_sha;
+            let text = t.forge.file_at(&head, PROD).unwrap();
+            let freight = format!("my-app-service1@{}", digest("a1"));
+            t.forge.push_commit(
+                "hoist/prod/my-app-service1",
+                &t.forge.me_actor(),
+                PROD,
+                &text.replace("newTag: v1.4.0", "newTag: v1.4.0 # and more"),
+                &format!(
+                    "Promote my-app-service1 v1.4.0 to prod\n\nHoist-Freight: {freight}\nHoist-Stage: prod\nHoist-Requested-By: sam\n"
+                ),
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
+            hoist::store::Store::open(&dir.path().join("lost.db")).unwrap();
+        t.engine.rebuild_ledger().await.unwrap();
+        t.asserted = usize::MAX;
+        (t, dir)
+    };
+    let (t, _dir) = forge_and_lose(true).await;
+    t.review(3, &quinn(), ReviewState::Approved, None).await;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    let refused = t.forge.pr(3).state == PrState::Open;
+    let (t, _dir) = forge_and_lose(false).await;
+    t.review(3, &quinn(), ReviewState::Approved, None).await;
+    let quinn_refused = t.forge.pr(3).state == PrState::Open;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    Outcome {
+        refused,
+        control: quinn_refused && t.forge.pr(3).state == PrState::Merged,
+    }
+}
+
 async fn run(name: &str) -> Outcome {
     let (_, _, attack) = ALL.iter().find(|(n, _, _)| *n == name).unwrap();
     attack().await
@@ -535,6 +585,7 @@ attack_tests! {
     a_hold_always_beats_a_merge_in_flight => "/hold lands while a check-triggered merge is under way",
     an_override_covers_only_the_head_it_names => "/override dag applied to a head pushed after the review",
     required_checks_count_only_from_their_poster => "a writer posts the required check's name as a commit status",
+    a_lost_store_is_rebuilt_only_from_hoists_own_records => "a bot-authored commit with forged trailers, then a lost store",
 }
 
 /// Every attack, as the table `bench/gates` prints. The target: every attack refused

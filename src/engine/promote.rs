@@ -14,6 +14,7 @@ use crate::freight::Freight;
 use crate::messages;
 use crate::plan::Planner;
 use crate::registry::Registry;
+use crate::store::heads::HoistHead;
 use crate::tags;
 
 /// What promoting freight to a stage did.
@@ -201,6 +202,23 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             unreachable!("both arms above open or update")
         };
         self.store.attach_head(&head, n).await?;
+        // Evidence only Hoist's identity can post, so that a lost store is rebuilt from
+        // it and from nothing anyone else can write.
+        let record = HoistHead {
+            sha: head.clone(),
+            pr: Some(n),
+            stage: stage.to_owned(),
+            freight: freight.clone(),
+            requester: requester.clone(),
+        };
+        self.forge
+            .publish_record(
+                n,
+                &head,
+                &messages::head_record(&record),
+                &record.to_record(),
+            )
+            .await?;
         self.store
             .ledger_opened(freight, stage, n, requested_by)
             .await?;

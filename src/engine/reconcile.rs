@@ -7,11 +7,11 @@ use tracing::{info, warn};
 use super::{Engine, EngineError, Result};
 use crate::argocd::ArgoCd;
 use crate::command;
-use crate::event::{Actor, ActorKind};
+use crate::event::ActorKind;
 use crate::forge::Forge;
 use crate::messages;
-use crate::plan::PrMeta;
 use crate::registry::{self, Registry};
+use crate::store::heads::HoistHead;
 use crate::tags::TagFilter;
 
 /// What one pass found and did.
@@ -132,83 +132,54 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
-    /// Rebuilds the ledger from the forge when the store was lost: every Hoist pull
-    /// request, open or merged, carries its freight in its body block. Verification is
-    /// not in Git, so merged promotions are re-verified against Argo CD by the next
-    /// reconcile. Returns how many promotions were recorded.
+    /// Rebuilds the store's record of Hoist's pull requests after it was lost, from
+    /// evidence only Hoist's own identity can post: the record it published when it
+    /// wrote each head (a check run of its App on GitHub, its IAM identity's comment on
+    /// CodeCommit), naming the pull request, the head, the freight and the requester's
+    /// id. Never from a pull request's body, branch name, commit authorship or trailers,
+    /// which anyone with write access can forge. Verification is not in Git, so merged
+    /// promotions are re-verified against Argo CD by the next reconcile. Returns how
+    /// many promotions were recorded.
     pub async fn rebuild_ledger(&self) -> Result<usize> {
         let mut n = 0;
         let mut prs = self.forge.merged_pull_requests("hoist/").await?;
         prs.reverse();
         prs.extend(self.forge.open_pull_requests("hoist/").await?);
         for pr in prs {
-            let Some(meta) = PrMeta::parse(&pr.body) else {
-                continue;
-            };
-            let Some(freight) = meta.freight() else {
-                continue;
-            };
             if pr.from_fork {
                 continue;
             }
-            // An open PR's head is Hoist's when every commit on its branch is, and who asked
-            // for it is in the head commit's trailers: anyone who can write may edit the
-            // body, but not the commit without changing the head. (Known weakness, to be
-            // replaced by records only Hoist's identity can post: commit authorship and
-            // trailers can be forged by anyone who can push.)
-            let mut requester = meta.requested_by.clone();
-            let system = ["ecr-push", "hoist"].contains(&requester.as_str());
-            let actor = |login: &str| {
-                if system {
-                    Actor::system(login)
-                } else {
-                    Actor {
-                        id: 0,
-                        login: login.to_owned(),
-                        kind: ActorKind::User,
-                    }
-                }
+            let Some(h) = self
+                .forge
+                .records(pr.number, &pr.head_sha)
+                .await?
+                .iter()
+                .rev()
+                .find_map(|r| HoistHead::from_record(r, pr.number, &pr.head_sha))
+            else {
+                warn!(
+                    pr = pr.number,
+                    head = %pr.head_sha,
+                    "no record by Hoist's own identity of this head: not taken as Hoist's"
+                );
+                continue;
             };
-            if pr.state == crate::forge::PrState::Open {
-                if let Some(commits) = self.forge.branch_commits(&pr.head_ref).await?
-                    && let Some(head) = commits.last()
-                    && commits.iter().all(|c| c.author.is(self.forge.me()))
-                {
-                    let t = |k| messages::trailer(&head.message, k);
-                    match (
-                        t("Hoist-Freight"),
-                        t("Hoist-Stage"),
-                        t("Hoist-Requested-By"),
-                    ) {
-                        (Some(f), Some(stage), Some(by))
-                            if head.sha == pr.head_sha
-                                && f == freight.id()
-                                && stage == meta.stage =>
-                        {
-                            requester = by.to_owned();
-                            self.store
-                                .record_head(&pr.head_sha, &meta.stage, &freight, &actor(by))
-                                .await?;
-                            self.store.attach_head(&pr.head_sha, pr.number).await?;
-                        }
-                        _ => warn!(
-                            pr = pr.number,
-                            "the head commit's trailers do not match the pull request: its head is not taken as Hoist's"
-                        ),
-                    }
-                }
-            } else if pr.state == crate::forge::PrState::Merged {
-                self.store
-                    .record_head(&pr.head_sha, &meta.stage, &freight, &actor(&requester))
-                    .await?;
-                self.store.attach_head(&pr.head_sha, pr.number).await?;
-            }
             self.store
-                .ledger_opened(&freight, &meta.stage, pr.number, &requester)
+                .record_head(&h.sha, &h.stage, &h.freight, &h.requester)
+                .await?;
+            self.store.attach_head(&h.sha, pr.number).await?;
+            self.store
+                .ledger_opened(&h.freight, &h.stage, pr.number, &h.requester.login)
                 .await?;
             if let Some(sha) = &pr.merge_sha {
                 self.store
-                    .ledger_merged(&meta.service, &meta.stage, &meta.digest, sha, None)
+                    .ledger_merged(
+                        &h.freight.service,
+                        &h.stage,
+                        h.freight.digest.as_str(),
+                        sha,
+                        None,
+                    )
                     .await?;
             }
             if pr.state == crate::forge::PrState::Open {

@@ -111,6 +111,18 @@ impl Forge for AnyForge {
     ) -> Result<()> {
         each!(self, f => f.create_check_run(number, sha, name, conclusion, title, summary).await)
     }
+    async fn publish_record(
+        &self,
+        number: u64,
+        sha: &str,
+        summary: &str,
+        record: &str,
+    ) -> Result<()> {
+        each!(self, f => f.publish_record(number, sha, summary, record).await)
+    }
+    async fn records(&self, number: u64, sha: &str) -> Result<Vec<String>> {
+        each!(self, f => f.records(number, sha).await)
+    }
     async fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> Result<Sha> {
         each!(self, f => f.merge(number, head_sha, title, message).await)
     }

@@ -811,6 +811,34 @@ impl Forge for CodeCommit {
         .await
     }
 
+    async fn publish_record(
+        &self,
+        number: u64,
+        sha: &str,
+        summary: &str,
+        record: &str,
+    ) -> Result<()> {
+        let body = format!("{summary}\n\n<!-- hoist:record {sha} {record} -->");
+        self.comment(number, &body).await
+    }
+
+    async fn records(&self, number: u64, sha: &str) -> Result<Vec<String>> {
+        let marker = format!("<!-- hoist:record {sha} ");
+        // CodeCommit lets only a comment's author change it: a comment whose authorArn
+        // is Hoist's says what Hoist wrote.
+        Ok(self
+            .comments(number)
+            .await?
+            .into_iter()
+            .filter(|c| c.author.is(&self.me))
+            .filter_map(|c| {
+                let start = c.body.find(&marker)? + marker.len();
+                let end = c.body[start..].find(" -->")? + start;
+                Some(c.body[start..end].to_owned())
+            })
+            .collect())
+    }
+
     /// One comment per check name, edited as the result changes.
     async fn create_check_run(
         &self,

@@ -40,6 +40,9 @@ pub struct GitHub {
     base: String,
     merge_method: &'static str,
     me: Actor,
+    /// Hoist's GitHub App, whose check runs only it can create: `None` with a personal
+    /// token, which cannot create check runs on GitHub at all.
+    app_id: Option<u64>,
     /// When the last content-creating request went out, and the least time between two:
     /// GitHub's secondary limits ask for spacing writes out per installation.
     last_write: tokio::sync::Mutex<std::time::Instant>,
@@ -51,6 +54,9 @@ pub struct GitHub {
     /// which keeps reconcile's polling cheap.
     etags: Mutex<HashMap<String, (http::HeaderValue, bytes::Bytes)>>,
 }
+
+/// The check run carrying Hoist's record of a head it wrote.
+const RECORD_CHECK: &str = "hoist/record";
 
 /// More cached responses than this and the cache starts over.
 const MAX_ETAGS: usize = 2_000;
@@ -342,6 +348,10 @@ impl GitHub {
                         })
                 })
         };
+        let app_id = match &auth {
+            Auth::App { app_id, .. } => Some(*app_id),
+            Auth::Token(_) => None,
+        };
         let (client, me) = match auth {
             Auth::Token(token) => {
                 let client = builder()?.personal_token(token).build().map_err(map)?;
@@ -397,6 +407,7 @@ impl GitHub {
             base: base.into(),
             merge_method,
             me,
+            app_id,
             blobs: Mutex::new(HashMap::new()),
             last_write: tokio::sync::Mutex::new(std::time::Instant::now() - write_interval),
             etags: Mutex::new(HashMap::new()),
@@ -976,6 +987,63 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn publish_record(
+        &self,
+        _number: u64,
+        sha: &str,
+        summary: &str,
+        record: &str,
+    ) -> Result<()> {
+        counted("publish_record", async {
+            let body = json!({
+                "name": RECORD_CHECK, "head_sha": sha, "status": "completed",
+                "conclusion": "neutral", "external_id": record,
+                "output": {"title": "Hoist wrote this head", "summary": summary},
+            });
+            self.pace().await;
+            self.client
+                .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
+                .await
+                .map_err(map)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn records(&self, _number: u64, sha: &str) -> Result<Vec<String>> {
+        counted("records", async {
+            // Only a check run GitHub says Hoist's own App created is evidence.
+            let Some(app_id) = self.app_id else {
+                return Ok(vec![]);
+            };
+            #[derive(Deserialize)]
+            struct Runs {
+                #[serde(default)]
+                check_runs: Vec<Run>,
+            }
+            #[derive(Deserialize)]
+            struct Run {
+                #[serde(default)]
+                external_id: Option<String>,
+                #[serde(default)]
+                app: Option<CheckApp>,
+            }
+            let runs: Runs = self
+                .get(&format!(
+                    "commits/{sha}/check-runs?check_name={RECORD_CHECK}&filter=all&app_id={app_id}&per_page=100"
+                ))
+                .await?;
+            Ok(runs
+                .check_runs
+                .into_iter()
+                .rev()
+                .filter(|r| r.app.as_ref().and_then(|a| a.id) == Some(app_id))
+                .filter_map(|r| r.external_id)
+                .collect())
         })
         .await
     }

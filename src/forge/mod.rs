@@ -227,6 +227,20 @@ pub trait Forge: Send + Sync + 'static {
         title: &str,
         summary: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Publishes Hoist's record of head `sha` of pull request `number`, as evidence only
+    /// Hoist's own identity can post (`record` is machine-readable, `summary` for
+    /// people): a check run of Hoist's App on GitHub (in its `external_id`), a comment by
+    /// Hoist's IAM identity on CodeCommit (where only a comment's author can edit it).
+    fn publish_record(
+        &self,
+        number: u64,
+        sha: &str,
+        summary: &str,
+        record: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The records Hoist's own identity published on `sha` of pull request `number`,
+    /// oldest first: what a lost store is rebuilt from.
+    fn records(&self, number: u64, sha: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Merges pinned to `head_sha`; a moved head is `Conflict`.
     fn merge(
         &self,

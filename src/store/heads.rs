@@ -24,6 +24,61 @@ pub struct HoistHead {
     pub requester: Actor,
 }
 
+impl HoistHead {
+    /// The machine-readable record Hoist publishes by its own identity when it writes a
+    /// head (see `Forge::publish_record`): all a lost store needs to know it again.
+    pub fn to_record(&self) -> String {
+        serde_json::json!({
+            "v": 1,
+            "pr": self.pr,
+            "sha": self.sha,
+            "stage": self.stage,
+            "service": self.freight.service,
+            "image": self.freight.image.as_str(),
+            "tag": self.freight.tag.as_str(),
+            "digest": self.freight.digest.as_str(),
+            "requester": {
+                "id": self.requester.id,
+                "login": self.requester.login,
+                "kind": kind_name(self.requester.kind),
+            },
+        })
+        .to_string()
+    }
+
+    /// A record as published, checked against what it must name: `sha` of pull
+    /// request `pr`. `None` for anything else or anything malformed.
+    pub fn from_record(text: &str, pr: u64, sha: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        if v["v"] != 1 || v["pr"].as_u64()? != pr || v["sha"].as_str()? != sha {
+            return None;
+        }
+        let r = &v["requester"];
+        Some(Self {
+            sha: sha.to_owned(),
+            pr: Some(pr),
+            stage: v["stage"].as_str()?.to_owned(),
+            freight: Freight {
+                service: v["service"].as_str()?.to_owned(),
+                image: ImageName::parse(v["image"].as_str()?).ok()?,
+                tag: Tag::parse(v["tag"].as_str()?).ok()?,
+                digest: Digest::parse(v["digest"].as_str()?).ok()?,
+                source: None,
+                pushed_at: None,
+            },
+            requester: Actor {
+                id: r["id"].as_u64()?,
+                login: r["login"].as_str()?.to_owned(),
+                kind: match r["kind"].as_str()? {
+                    "bot" => ActorKind::Bot,
+                    "user" => ActorKind::User,
+                    _ => return None,
+                },
+            },
+        })
+    }
+}
+
 impl Store {
     /// Records `sha` as a head Hoist wrote to promote `freight` to `stage` at
     /// `requester`'s request.

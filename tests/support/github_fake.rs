@@ -457,6 +457,21 @@ impl Fake {
                         .collect(),
                 ))
             }
+            ("POST", ["check-runs"]) if body["external_id"].is_string() => {
+                f.publish_record(
+                    0,
+                    body["head_sha"].as_str().unwrap_or_default(),
+                    body["output"]["summary"].as_str().unwrap_or_default(),
+                    body["external_id"].as_str().unwrap_or_default(),
+                )
+                .await
+                .unwrap();
+                (
+                    StatusCode::CREATED,
+                    axum::Json(json!({"id": 2, "name": body["name"]})),
+                )
+                    .into_response()
+            }
             ("POST", ["check-runs"]) => {
                 let conclusion = match body["conclusion"].as_str() {
                     Some("success") => hoist::forge::Conclusion::Success,
@@ -580,6 +595,18 @@ impl Fake {
                     hoist::forge::Permission::None => "none",
                 };
                 ok(json!({"permission": name, "user": user(&a)}))
+            }
+            ("GET", ["commits", sha, "check-runs"])
+                if query.get("check_name").map(String::as_str) == Some("hoist/record") =>
+            {
+                let records = f.records(0, sha).await.unwrap();
+                ok(json!({
+                    "total_count": records.len(),
+                    "check_runs": records.iter().rev().map(|r| json!({
+                        "name": "hoist/record", "status": "completed", "conclusion": "neutral",
+                        "external_id": r, "app": {"id": APP_ID, "slug": "hoist"},
+                    })).collect::<Vec<_>>(),
+                }))
             }
             ("GET", ["commits", sha, "check-runs"]) => {
                 let checks = f.checks(sha).await.unwrap();

@@ -71,6 +71,9 @@ pub struct State {
     pub not_modified: usize,
     /// Calls the GitHub fake answered 401 (no or wrong credentials).
     pub unauthorized: usize,
+    /// Records published by an identity, `(sha, record, by Hoist)`: what GitHub's
+    /// `hoist/record` check runs (by App id) or CodeCommit's comments (by ARN) hold.
+    pub records: Vec<(String, String, bool)>,
     /// A person's commit the GitHub fake pushes onto the branch just before Hoist's next
     /// file write: `(who, path, content)`, once.
     pub push_before_write: Option<(Actor, String, String)>,
@@ -190,6 +193,19 @@ impl MemoryForge {
 
     /// A commit by someone else on top of `branch`.
     pub fn push_as(&self, branch: &str, who: &Actor, path: &str, content: &str) -> String {
+        let message = format!("{} edits {path}", who.login);
+        self.push_commit(branch, who, path, content, &message)
+    }
+
+    /// A commit on `branch` whose author and message are whatever the pusher typed.
+    pub fn push_commit(
+        &self,
+        branch: &str,
+        who: &Actor,
+        path: &str,
+        content: &str,
+        message: &str,
+    ) -> String {
         let mut s = self.state.lock().unwrap();
         let sha = new_sha(&mut s);
         let b = s.branches.get_mut(branch).unwrap();
@@ -198,7 +214,7 @@ impl MemoryForge {
         b.commits.push(Commit {
             sha: sha.clone(),
             author: who.clone(),
-            message: format!("{} edits {path}", who.login),
+            message: message.into(),
         });
         let mut files = s.snapshots[&head].clone();
         files.insert(path.into(), content.into());
@@ -742,6 +758,27 @@ impl Forge for MemoryForge {
             },
         });
         Ok(())
+    }
+
+    async fn publish_record(
+        &self,
+        _number: u64,
+        sha: &str,
+        _summary: &str,
+        record: &str,
+    ) -> Result<()> {
+        let mut s = self.call("POST check-run hoist/record".into())?;
+        s.records.push((sha.into(), record.into(), true));
+        Ok(())
+    }
+
+    async fn records(&self, _number: u64, sha: &str) -> Result<Vec<String>> {
+        let s = self.call(format!("GET records {sha}"))?;
+        Ok(s.records
+            .iter()
+            .filter(|(at, _, by_hoist)| at == sha && *by_hoist)
+            .map(|(_, r, _)| r.clone())
+            .collect())
     }
 
     async fn merge(
