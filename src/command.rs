@@ -17,7 +17,7 @@ pub enum Command {
     Status,
     Help,
     /// `/override dag <head> <reason>`: pass the `hoist/dag` check on the head the
-    /// commenter reviewed, named by its SHA (7 to 40 hex digits), on the record.
+    /// commenter reviewed, named by its full SHA, on the record.
     OverrideDag {
         head: String,
         reason: String,
@@ -145,9 +145,10 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
     out
 }
 
-/// A commit SHA as people copy it: 7 to 40 hex digits.
+/// A full commit SHA: 40 hex digits. A short one names a head that someone could grind
+/// another commit to share in seconds.
 fn is_sha(s: &str) -> bool {
-    (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
+    s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// The `/help` reply; `stages` are the configured stage names.
@@ -196,8 +197,8 @@ mod tests {
 
     #[test]
     fn override_needs_dag_and_a_reason() {
-        insta::assert_snapshot!(p("/override dag 3F9C2D1 INC-42 prod is down"), @r#"[Ok(OverrideDag { head: "3f9c2d1", reason: "INC-42 prod is down" })]"#);
-        insta::assert_snapshot!(p("/override dag\n/override checks x\n/override dag INC-42 prod is down\n/override dag 3f9c2d1\n/override dag 3f9c2 too short"), @"[Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride)]");
+        insta::assert_snapshot!(p("/override dag 3F9C2D1A7B8E9F00112233445566778899AABBCC INC-42 prod is down"), @r#"[Ok(OverrideDag { head: "3f9c2d1a7b8e9f00112233445566778899aabbcc", reason: "INC-42 prod is down" })]"#);
+        insta::assert_snapshot!(p("/override dag\n/override checks x\n/override dag INC-42 prod is down\n/override dag 3f9c2d1a7b8e9f00112233445566778899aabbcc\n/override dag 3f9c2d1 a short head"), @"[Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride)]");
         insta::assert_snapshot!(parse("/override dag")[0].as_ref().unwrap_err().to_string(), @"/override needs what, which head and why: /override dag <head SHA> <reason>. See /help.");
     }
 

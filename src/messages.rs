@@ -238,19 +238,31 @@ pub fn poster(p: &crate::config::Poster) -> String {
 
 /// A config's warnings: what loads but is weaker than it looks.
 pub fn config_warnings(config: &Config) -> Vec<String> {
+    use crate::config::Poster;
     config
         .merge
         .required_checks
         .iter()
         .enumerate()
-        .filter(|(_, r)| matches!(r, crate::config::RequiredCheck::Name(_)))
-        .map(|(i, r)| {
-            format!(
+        .filter_map(|(i, r)| match r.poster()? {
+            Poster::AnyApp => Some(format!(
                 "merge.required_checks[{i}] {:?} names no poster: a check run of that name from any GitHub App installed on the repository counts, and no commit status does; name the App (app_id or app_slug) or the status's creator (creator_id or creator)",
                 r.name()
-            )
+            )),
+            Poster::AppSlug(s) if s == "github-actions" => Some(shared_actions(i, r.name())),
+            Poster::AppId(GITHUB_ACTIONS_APP_ID) => Some(shared_actions(i, r.name())),
+            _ => None,
         })
         .collect()
+}
+
+/// GitHub Actions' App id: every workflow of the repository posts as it.
+const GITHUB_ACTIONS_APP_ID: u64 = 15368;
+
+fn shared_actions(i: usize, name: &str) -> String {
+    format!(
+        "merge.required_checks[{i}] {name:?} is posted by GitHub Actions, whose App every workflow shares: anyone who can push a workflow to any branch can post it; name a GitHub App of your own"
+    )
 }
 
 // Reasons a stage has nothing to do; shown as `STAGES: nothing to do (REASON)`.

@@ -53,7 +53,7 @@ fn config() -> Config {
 "#;
     let text = format!("{}{forge}{}", &text[..start], &text[end..])
         .replace(
-            "  required_checks:\n    - { name: \"argocd/{service}-{stage}\", app_slug: github-actions }\n",
+            "  required_checks:\n    - { name: \"argocd/{service}-{stage}\", app_slug: acme-gitops-ci }\n",
             "",
         )
         .replace(

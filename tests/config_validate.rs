@@ -374,8 +374,11 @@ fn required_checks_name_who_may_post_them() {
     );
 
     let plain = format!(
-        "{FORGE}merge:\n  required_checks: [ci, {{ name: build, creator_id: 7 }}]\nstages:\n  dev: {{ auto: true }}\n{SERVICES}"
+        "{FORGE}merge:\n  required_checks: [ci, {{ name: build, creator_id: 7 }}, {{ name: lint, app_slug: github-actions }}]\nstages:\n  dev: {{ auto: true }}\n{SERVICES}"
     );
     let c = Config::parse(&plain, "hoist.yaml").unwrap();
-    insta::assert_snapshot!(hoist::messages::config_warnings(&c).join("\n"), @r#"merge.required_checks[0] "ci" names no poster: a check run of that name from any GitHub App installed on the repository counts, and no commit status does; name the App (app_id or app_slug) or the status's creator (creator_id or creator)"#);
+    insta::assert_snapshot!(hoist::messages::config_warnings(&c).join("\n"), @r#"
+    merge.required_checks[0] "ci" names no poster: a check run of that name from any GitHub App installed on the repository counts, and no commit status does; name the App (app_id or app_slug) or the status's creator (creator_id or creator)
+    merge.required_checks[2] "lint" is posted by GitHub Actions, whose App every workflow shares: anyone who can push a workflow to any branch can post it; name a GitHub App of your own
+    "#);
 }

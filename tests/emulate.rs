@@ -8,7 +8,7 @@
 //! - it has no commit status API: a small proxy answers `GET .../commits/{sha}/statuses`
 //!   with no statuses, as GitHub does for a commit that has none;
 //! - its check runs carry `app: null`: the proxy names the App that posted each, as
-//!   GitHub always does (the test's CI runs stand for the `github-actions` App);
+//!   GitHub always does (the test's CI runs stand for the `acme-gitops-ci` App);
 //!
 //! The repository is private, as a GitOps repository is: every call needs the App's
 //! installation token, and an anonymous read is refused.
@@ -72,7 +72,7 @@ async fn call(http: &Http, method: &str, url: &str, body: Option<Value>) -> (u16
 
 /// Forwards to the emulator, answering what it lacks as GitHub would: commit statuses
 /// (none, here), and the creating App on check runs (the emulator says `app: null`; the
-/// test's CI runs stand for the `github-actions` App the config requires, Hoist's own
+/// test's CI runs stand for the `acme-gitops-ci` App the config requires, Hoist's own
 /// for Hoist's App).
 async fn proxy(emulator: String) -> String {
     let http: Http = Client::builder(TokioExecutor::new()).build_http();
@@ -118,7 +118,7 @@ async fn proxy(emulator: String) -> String {
                                 .as_str()
                                 .is_some_and(|n| n.starts_with("argocd/"));
                             run["app"] = if ci {
-                                json!({"id": 15368, "slug": "github-actions"})
+                                json!({"id": 424242, "slug": "acme-gitops-ci"})
                             } else {
                                 json!({"id": 12345, "slug": "hoist"})
                             };

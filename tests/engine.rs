@@ -586,7 +586,7 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     t.comment(
         n,
         &sam(),
-        &format!("/override dag {} INC-7 prod is down", &head[..7]),
+        &format!("/override dag {head} INC-7 prod is down"),
     )
     .await;
     t.expect_comment(

@@ -114,6 +114,19 @@ const ALL: &[(&str, &str, Attack)] = &[
         MEM,
         || Box::pin(forged_commit_after_lost_store()),
     ),
+    ("a prod PR retargeted at another base branch", MEM, || {
+        Box::pin(retargeted_base())
+    }),
+    (
+        "a uat PR closed and reopened before Hoist sees the close",
+        MEM,
+        || Box::pin(closed_and_reopened_at_once()),
+    ),
+    (
+        "a promotion branch forced back to an older head of its PR",
+        MEM,
+        || Box::pin(forced_back_to_an_older_head()),
+    ),
 ];
 
 async fn promote_without_write_access() -> Outcome {
@@ -475,7 +488,7 @@ async fn override_after_push() -> Outcome {
 }
 
 /// The required check `argocd/{service}-{stage}` is the CI App's (`app_slug:
-/// github-actions`). Before CI has reported on the prod PR's head, a writer posts a
+/// acme-gitops-ci`). Before CI has reported on the prod PR's head, a writer posts a
 /// commit status of that name, `success`; a code owner then approves. Nothing merges
 /// until the CI App's own check run passes.
 async fn status_by_a_writer() -> Outcome {
@@ -560,6 +573,79 @@ async fn forged_commit_after_lost_store() -> Outcome {
     }
 }
 
+/// A writer retargets Hoist's prod PR at another branch (`release`, say, which Argo CD
+/// may deploy from): a promotion counts only into the configured base.
+async fn retargeted_base() -> Outcome {
+    let t = prod_pr_awaiting_approval().await;
+    let set_base = |base: &str| {
+        let mut st = t.forge.state.lock().unwrap();
+        st.prs[2].base_ref = base.into();
+    };
+    set_base("release");
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    let refused = t.forge.pr(3).state == PrState::Open;
+    set_base("main");
+    control_approve(t, refused).await
+}
+
+/// QA closes the uat PR and reopens it at once, before Hoist handles the close: the
+/// close still stands, and its passing check merges nothing until a promoter promotes
+/// again.
+async fn closed_and_reopened_at_once() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.expect_comment(1, "🚀 Opened #2");
+    t.forge.set_state(2, PrState::Closed);
+    t.forge.set_state(2, PrState::Open);
+    t.deliver(hoist::event::Event::PullRequestClosed {
+        repo: Tester::repo(),
+        pr: 2,
+        head_ref: "hoist/uat/my-app-service1".into(),
+        merged: false,
+        merge_commit_sha: None,
+    })
+    .await;
+    t.check(2, Some("success")).await;
+    let refused = t.forge.pr(2).state == PrState::Open;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.check(2, Some("success")).await;
+    t.asserted = usize::MAX;
+    Outcome {
+        refused,
+        control: t.forge.pr(2).state == PrState::Merged,
+    }
+}
+
+/// Hoist's prod PR moved on to newer freight (a second head); a writer forces the branch
+/// back to the PR's first head, whose freight it replaced. A head the pull request no
+/// longer carries promotes nothing.
+async fn forced_back_to_an_older_head() -> Outcome {
+    let mut t = prod_pr_awaiting_approval().await;
+    let first = t.forge.pr(3).head_sha;
+    t.push("v1.5.0", "b2").await;
+    t.check(4, Some("success")).await;
+    t.argo_syncs(4, "b2").await;
+    t.comment(4, &quinn(), "/promote uat").await;
+    t.check(5, Some("success")).await;
+    t.argo_syncs(5, "b2").await;
+    t.comment(5, &quinn(), "/promote prod").await;
+    assert_ne!(t.forge.pr(3).head_sha, first, "#3 moved on to v1.5.0");
+    t.forge.reset_branch("hoist/prod/my-app-service1", &first);
+    t.check(3, Some("success")).await;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    let refused = t.forge.pr(3).state == PrState::Open;
+    t.asserted = usize::MAX;
+    // The control: a promoter's /promote prod writes the branch anew, and it merges.
+    t.comment(5, &quinn(), "/promote prod").await;
+    t.check(3, Some("success")).await;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    Outcome {
+        refused,
+        control: t.forge.pr(3).state == PrState::Merged,
+    }
+}
+
 async fn run(name: &str) -> Outcome {
     let (_, _, attack) = ALL.iter().find(|(n, _, _)| *n == name).unwrap();
     attack().await
@@ -586,6 +672,9 @@ attack_tests! {
     an_override_covers_only_the_head_it_names => "/override dag applied to a head pushed after the review",
     required_checks_count_only_from_their_poster => "a writer posts the required check's name as a commit status",
     a_lost_store_is_rebuilt_only_from_hoists_own_records => "a bot-authored commit with forged trailers, then a lost store",
+    a_promotion_counts_only_into_the_configured_base => "a prod PR retargeted at another base branch",
+    a_close_stands_even_when_reopened_at_once => "a uat PR closed and reopened before Hoist sees the close",
+    superseded_heads_promote_nothing => "a promotion branch forced back to an older head of its PR",
 }
 
 /// Every attack, as the table `bench/gates` prints. The target: every attack refused

@@ -66,11 +66,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let pr = self.forge.pull_request(number).await?;
         // What this pull request promotes, from the store by its number and head: never
         // from its body, which anyone with write access can edit.
-        let head = match self.promotion_at_head(&pr).await {
-            Ok(h) => h,
-            Err(super::EngineError::Waiting(_)) => None,
-            Err(e) => return Err(e),
-        };
+        let head = self.promotion_at_head(&pr).await?;
+        // Halfway through Hoist's rewrite of its branch, the head is the base itself: the
+        // command waits for the new head rather than being answered for none.
+        if head.is_none() && pr.head_sha == pr.base_sha && self.store.is_hoist_pr(number).await? {
+            return Err(super::EngineError::Waiting(
+                "Hoist is rewriting this pull request's branch".into(),
+            ));
+        }
         let meta = head.as_ref();
         let mut replies = vec![];
         let mut refused = false;
@@ -109,7 +112,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         || !self.is_one_of(author, bg).await?
                     {
                         Err(messages::override_refusal(&author.login, bg))
-                    } else if !pr.head_sha.to_ascii_lowercase().starts_with(&head) {
+                    } else if pr.head_sha.to_ascii_lowercase() != head {
                         // Bound to the head the commenter reviewed: a push after it (or
                         // before Hoist got to the comment) needs its own override.
                         Err(messages::override_stale(&author.login, &head, &pr.head_sha))

@@ -60,6 +60,11 @@ impl Conditions {
     }
 }
 
+/// The branch Hoist writes the promotion of `service` to `stage` on.
+pub(super) fn promotion_branch(stage: &str, service: &str) -> String {
+    format!("hoist/{stage}/{service}")
+}
+
 /// The names a promotion is filed under, from the store's record of its head.
 struct Meta {
     service: String,
@@ -376,15 +381,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// head), and its branch is deleted while Hoist's head is still on it.
     pub(super) async fn on_closed(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
-        if pr.state != PrState::Closed {
-            return Ok(()); // reopened or merged since
+        if pr.state == PrState::Merged {
+            return Ok(());
         }
-        let ours = match self.promotion_at_head(&pr).await {
-            Ok(h) => h.is_some(),
-            Err(EngineError::Waiting(_)) => false,
-            Err(e) => return Err(e),
-        };
-        let retired = self.store.retire_heads(number).await?;
+        // Reopened since, or not: the close was a decision, and it stands. A reopened
+        // pull request needs its gate again.
+        let ours = pr.state == PrState::Closed
+            && match self.promotion_at_head(&pr).await {
+                Ok(h) => h.is_some(),
+                Err(EngineError::Waiting(_)) => false,
+                Err(e) => return Err(e),
+            };
+        let retired = self.store.retire_heads(number, &pr.head_sha).await?;
         if ours {
             let _turn = self.branch_turn(&pr.head_ref).await;
             // Only while the branch still holds the head Hoist wrote: a newer promotion
@@ -411,16 +419,24 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// on a branch of this repository. `None` for any other pull request. On Hoist's own
     /// pull request, a head Hoist did not write is said once, and decides nothing.
     pub(super) async fn promotion_at_head(&self, pr: &PullRequest) -> Result<Option<HoistHead>> {
-        if pr.from_fork {
+        // A fork's, or one retargeted at another branch than the configured base.
+        if pr.from_fork || pr.base_ref != self.forge.base() {
             return Ok(None);
         }
         match self.store.hoist_head(&pr.head_sha).await? {
             Some(h) if h.pr == Some(pr.number) => Ok(Some(h)),
-            // Written, and the pull request being opened: its number comes next.
-            Some(h) if h.pr.is_none() => Err(EngineError::Waiting(format!(
-                "Hoist is opening the pull request for {}",
-                argocd::short(&h.sha)
-            ))),
+            // Written, and its pull request opened before Hoist noted its number (the
+            // event came first, or Hoist stopped in between): the pull request from the
+            // very branch Hoist wrote it to, in this repository, is it.
+            Some(mut h)
+                if h.pr.is_none()
+                    && pr.state == PrState::Open
+                    && pr.head_ref == promotion_branch(&h.stage, &h.freight.service) =>
+            {
+                self.store.attach_head(&h.sha, pr.number).await?;
+                h.pr = Some(pr.number);
+                Ok(Some(h))
+            }
             Some(_) => Ok(None),
             None => {
                 if pr.state == PrState::Open && self.store.is_hoist_pr(pr.number).await? {
@@ -546,8 +562,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 continue;
             }
             if ds.auto {
-                self.promote_to(down, &freight, &Actor::system("hoist"))
-                    .await?;
+                // An automatic stage's promotion still answers to the person who set the
+                // freight moving: their approval must not count for it either.
+                let requester = match h.requester.kind {
+                    ActorKind::User => h.requester.clone(),
+                    ActorKind::Bot => Actor::system("hoist"),
+                };
+                self.promote_to(down, &freight, &requester).await?;
             } else {
                 by_command.push(down);
             }

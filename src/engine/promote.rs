@@ -90,13 +90,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         requester: &Actor,
     ) -> Result<Outcome> {
         let requested_by = requester.login.as_str();
-        let branch = format!("hoist/{stage}/{}", freight.service);
+        let branch = super::merge::promotion_branch(stage, &freight.service);
         let _turn = self.branch_turn(&branch).await;
         let base = self.forge.base_head().await?;
         // Independent reads go out together: one round trip instead of several.
         let (repo, existing, commits) = futures::try_join!(
             self.snapshot(&freight.service, &base, Some(stage)),
-            async { Ok(self.forge.open_pull_request_for(&branch).await?) },
+            async {
+                // Only one into the configured base: one retargeted elsewhere is not it.
+                let base = self.forge.base();
+                Ok(self
+                    .forge
+                    .open_pull_request_for(&branch)
+                    .await?
+                    .filter(|p| p.base_ref == base))
+            },
             async { Ok(self.forge.branch_commits(&branch).await?) },
         )?;
         let planner = Planner {

@@ -28,6 +28,9 @@ impl Forge for AnyForge {
     fn me(&self) -> &Actor {
         each!(self, f => f.me())
     }
+    fn base(&self) -> &str {
+        each!(self, f => f.base())
+    }
     async fn base_head(&self) -> Result<Sha> {
         each!(self, f => f.base_head().await)
     }

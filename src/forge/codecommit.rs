@@ -225,6 +225,7 @@ fn to_pr(p: &aws_sdk_codecommit::types::PullRequest) -> Option<PullRequest> {
             .and_then(|m| m.merge_commit_id())
             .map(Into::into),
         base_sha: t.destination_commit().unwrap_or_default().to_owned(),
+        base_ref: short_ref(t.destination_reference().unwrap_or_default()).to_owned(),
         mergeable: None,
         // A CodeCommit pull request's source and destination are in one repository.
         from_fork: false,
@@ -319,6 +320,10 @@ fn is_code<T>(r: &Result<T>, code: &str) -> bool {
 }
 
 impl Forge for CodeCommit {
+    fn base(&self) -> &str {
+        &self.base
+    }
+
     fn me(&self) -> &Actor {
         &self.me
     }

@@ -152,6 +152,7 @@ impl From<Pull> for PullRequest {
                 _ => PrState::Closed,
             },
             merge_sha: if merged { p.merge_commit_sha } else { None },
+            base_ref: p.base.as_ref().map(|b| b.name.clone()).unwrap_or_default(),
             base_sha: p.base.map(|b| b.sha).unwrap_or_default(),
             mergeable: p.mergeable,
             from_fork,
@@ -171,24 +172,15 @@ struct IssueComment {
     updated_at: String,
 }
 
-/// GitHub stamps a new comment's `updated_at` up to a second after its `created_at`
-/// without any edit (palantir/policy-bot#459), so only a later change counts as one.
-const EDIT_TOLERANCE_SECS: i64 = 2;
-
-/// Whether a comment was changed after it was posted, from GitHub's own timestamps. A
-/// timestamp that does not parse counts as edited: fail closed.
+/// Whether a comment may have changed after it was posted, from GitHub's own
+/// timestamps: any difference counts, and so does a missing one (fail closed). GitHub
+/// is reported to stamp some new comments' `updated_at` a second late
+/// (palantir/policy-bot#459), and whether a reaction moves it is not documented; such
+/// a comment is then taken as edited, and its command runs only from its webhook,
+/// which carries the text as posted. Allowing any tolerance would let a writer who
+/// edits within it pass their words off as the author's.
 fn edited(created_at: &str, updated_at: &str) -> bool {
-    use aws_smithy_types::date_time::{DateTime, Format};
-    if created_at == updated_at {
-        return false;
-    }
-    match (
-        DateTime::from_str(created_at, Format::DateTime),
-        DateTime::from_str(updated_at, Format::DateTime),
-    ) {
-        (Ok(c), Ok(u)) => u.secs() - c.secs() > EDIT_TOLERANCE_SECS,
-        _ => true,
-    }
+    created_at.is_empty() || created_at != updated_at
 }
 
 #[derive(Deserialize)]
@@ -206,6 +198,8 @@ struct CheckRuns {
 }
 #[derive(Deserialize)]
 struct CheckRun {
+    #[serde(default)]
+    id: u64,
     name: String,
     #[serde(default)]
     conclusion: Option<String>,
@@ -515,6 +509,10 @@ fn encode_path(path: &str) -> String {
 }
 
 impl Forge for GitHub {
+    fn base(&self) -> &str {
+        &self.base
+    }
+
     fn me(&self) -> &Actor {
         &self.me
     }
@@ -903,8 +901,11 @@ impl Forge for GitHub {
             // Newest first, every status ever posted: the first of each context is its
             // latest, and the list is turned oldest first like the runs.
             let statuses: Vec<Status> = self.get_all(&format!("commits/{sha}/statuses")).await?;
+            // Oldest first, by id (GitHub's order is not documented), so the last of a name
+            // is its latest.
+            let mut runs = runs.check_runs;
+            runs.sort_by_key(|r| r.id);
             let mut out: Vec<Check> = runs
-                .check_runs
                 .into_iter()
                 .map(|r| Check {
                     name: r.name,
@@ -1088,17 +1089,12 @@ mod tests {
     use super::edited;
 
     #[test]
-    fn a_comment_is_edited_when_updated_after_the_tolerance() {
+    fn a_comment_is_edited_when_its_timestamps_differ_at_all() {
         let at = "2026-11-26T10:00:00Z";
         assert!(!edited(at, at));
-        assert!(
-            !edited(at, "2026-11-26T10:00:01Z"),
-            "GitHub's stamp a second late"
-        );
-        assert!(!edited(at, "2026-11-26T10:00:02Z"));
-        assert!(edited(at, "2026-11-26T10:00:03Z"));
+        assert!(edited(at, "2026-11-26T10:00:01Z"), "an edit a second later");
         assert!(edited(at, "2026-11-27T10:00:00Z"));
         assert!(edited(at, ""), "no timestamp: fail closed");
-        assert!(edited("", at));
+        assert!(edited("", ""));
     }
 }

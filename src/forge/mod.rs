@@ -30,6 +30,8 @@ pub struct PullRequest {
     pub merge_sha: Option<Sha>,
     /// The base branch's commit GitHub compares the pull request against.
     pub base_sha: Sha,
+    /// The branch it would merge into: a promotion counts only into the configured base.
+    pub base_ref: String,
     /// `None` while the forge computes it.
     pub mergeable: Option<bool>,
     /// The head branch lives in another repository (a fork), or its repository is gone:
@@ -143,6 +145,8 @@ pub type Result<T> = std::result::Result<T, ForgeError>;
 pub trait Forge: Send + Sync + 'static {
     /// The identity Hoist acts as; its own comments and commits are recognised by it.
     fn me(&self) -> &Actor;
+    /// The base branch promotions merge into.
+    fn base(&self) -> &str;
     /// The head commit of the base branch.
     fn base_head(&self) -> impl Future<Output = Result<Sha>> + Send;
     fn read_file(

@@ -120,14 +120,21 @@ impl Store {
         .await
     }
 
-    /// Names the pull request `sha` heads, once the forge has opened or updated it.
+    /// Names the pull request `sha` heads, once the forge has opened or updated it. Its
+    /// earlier heads are retired: a branch forced back to one of them promotes nothing.
     pub async fn attach_head(&self, sha: &str, pr: u64) -> Result<()> {
         let sha = sha.to_owned();
         self.call(move |c, _| {
-            c.execute(
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE hoist_heads SET retired = 1 WHERE pr = ?2 AND sha != ?1",
+                params![sha, pr as i64],
+            )?;
+            tx.execute(
                 "UPDATE hoist_heads SET pr = ?2 WHERE sha = ?1",
                 params![sha, pr as i64],
             )?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -178,13 +185,15 @@ impl Store {
         .await
     }
 
-    /// Retires every head of `pr`: closed unmerged, it decided nothing, and reopened it
-    /// must pass its gate again with a head Hoist writes anew.
-    pub async fn retire_heads(&self, pr: u64) -> Result<usize> {
+    /// Retires every head of `pr`, and `head` (not yet attached to it, perhaps): closed
+    /// unmerged, it decided nothing, and reopened it must pass its gate again with a
+    /// head Hoist writes anew.
+    pub async fn retire_heads(&self, pr: u64, head: &str) -> Result<usize> {
+        let head = head.to_owned();
         self.call(move |c, _| {
             Ok(c.execute(
-                "UPDATE hoist_heads SET retired = 1 WHERE pr = ?1 AND retired = 0",
-                params![pr as i64],
+                "UPDATE hoist_heads SET retired = 1 WHERE (pr = ?1 OR sha = ?2) AND retired = 0",
+                params![pr as i64, head],
             )?)
         })
         .await

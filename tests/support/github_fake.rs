@@ -172,7 +172,7 @@ fn pull(p: &PullRequest) -> Value {
         "mergeable": p.mergeable,
         "head": {"ref": p.head_ref, "sha": p.head_sha,
                  "repo": if p.from_fork { json!({"id": 99, "full_name": "mallory/gitops"}) } else { json!({"id": 42, "full_name": "acme/gitops"}) }},
-        "base": {"ref": "main", "sha": p.base_sha, "repo": {"id": 42, "full_name": "acme/gitops"}},
+        "base": {"ref": p.base_ref, "sha": p.base_sha, "repo": {"id": 42, "full_name": "acme/gitops"}},
     })
 }
 

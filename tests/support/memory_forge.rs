@@ -323,6 +323,7 @@ impl MemoryForge {
             mergeable: Some(true),
             base_sha,
             from_fork: false,
+            base_ref: "main".into(),
         });
         number
     }
@@ -377,6 +378,7 @@ impl MemoryForge {
             mergeable: Some(true),
             base_sha,
             from_fork: true,
+            base_ref: "main".into(),
         });
         number
     }
@@ -494,6 +496,10 @@ fn new_sha(s: &mut State) -> String {
 }
 
 impl Forge for MemoryForge {
+    fn base(&self) -> &str {
+        "main"
+    }
+
     fn me(&self) -> &Actor {
         &self.me
     }
@@ -624,6 +630,7 @@ impl Forge for MemoryForge {
             mergeable: Some(true),
             base_sha: s.branches[branch].base.clone(),
             from_fork: false,
+            base_ref: "main".into(),
         };
         s.prs.push(pr.clone());
         Ok(pr)
@@ -920,10 +927,10 @@ impl Registry for MemoryRegistry {
     }
 }
 
-/// The GitHub App the example config names as the poster of its required checks.
-pub const CI_APP: (u64, &str) = (15368, "github-actions");
+/// The GitHub App the example config names as the poster of its required checks (its CI).
+pub const CI_APP: (u64, &str) = (424242, "acme-gitops-ci");
 
-/// A check run posted by the CI App (`github-actions`), as the example config requires.
+/// A check run posted by the CI App (`acme-gitops-ci`), as the example config requires.
 pub fn ci_run(name: &str, conclusion: Option<&str>, url: Option<&str>) -> Check {
     Check {
         name: name.into(),
