@@ -397,6 +397,13 @@ pub fn superseded(new_tag: &str, old_tag: &str) -> String {
     format!("♻️ Updated to {new_tag} (was {old_tag}): a newer image arrived before this PR merged.")
 }
 
+/// On a forge where a new head comes with a new pull request (CodeCommit).
+pub fn superseded_by(n: u64, new_tag: &str) -> String {
+    format!(
+        "♻️ Superseded by #{n}, which promotes {new_tag}: this pull request is closed, and a hold on it holds #{n}."
+    )
+}
+
 pub fn person_commit(who: &str, sha: &str, branch: &str) -> String {
     format!(
         "✋ @{who} pushed {} to {branch}. Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.",

@@ -415,39 +415,50 @@ async fn codecommit_approval_rules_hold_the_merge() {
     assert!(!t.open(3), "two approvals, one of them a code owner's");
 }
 
+/// A newer freight promoted to a stage with an open pull request: CodeCommit cannot force
+/// a branch back, and deleting a branch closes its pull requests, so Hoist closes the
+/// old one, starts the branch afresh at the base (never building on what was there),
+/// and opens a new one, to which a hold on the old one passes.
 #[tokio::test]
-async fn a_newer_push_supersedes_on_top_of_hoists_branch() {
+async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
     let mut t = Tester::new().await;
     t.dev_verified().await;
     t.comment(1, QUINN, "/promote uat").await;
     t.argo_syncs(2, "uat", "a1").await;
     t.comment(2, QUINN, "/promote prod").await;
-    let first = t.fake.pr(3).source_commit;
-    // v1.5.0 verified in dev and uat, then promoted to prod again: the same PR moves on.
+    t.comment(3, SAM, "/hold").await;
+    // v1.5.0 verified in dev and uat, then promoted to prod.
     t.push("v1.5.0", "b2").await;
     t.argo_syncs(4, "dev", "b2").await;
     t.comment(4, QUINN, "/promote uat").await;
     t.argo_syncs(5, "uat", "b2").await;
     t.comment(5, QUINN, "/promote prod").await;
-    let pr = t.fake.pr(3);
+    assert!(!t.open(3), "the old prod PR is closed");
     assert!(
-        pr.open && pr.source_commit != first,
-        "PR 3 carries v1.5.0 now"
+        t.replies(3)
+            .iter()
+            .any(|r| r.starts_with("♻️ Superseded by #6, which promotes v1.5.0")),
+        "{:?}",
+        t.replies(3)
     );
+    let pr = t.fake.pr(6);
+    assert!(pr.open);
     assert_eq!(pr.title, "Promote my-app-service1 v1.5.0 to prod");
+    assert_eq!(
+        t.fake.log(&pr.source_commit)[1..],
+        t.fake.log("main")[..],
+        "the new head's one parent is the base"
+    );
     assert!(
         t.fake
             .file_at(&pr.source_commit, PROD)
             .unwrap()
             .contains(&digest("b2"))
     );
-    assert_eq!(
-        t.fake.state.lock().unwrap().prs.len(),
-        5,
-        "no second prod PR"
-    );
-    t.approve(3, SAM).await;
-    assert!(!t.open(3));
+    t.approve(6, SAM).await;
+    assert!(t.open(6), "the hold passed to #6");
+    t.comment(6, SAM, "/unhold").await;
+    assert!(!t.open(6));
     assert!(
         t.fake
             .file_at("main", PROD)

@@ -135,6 +135,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         // What the open pull request promotes, from the store's record of its head (its
         // body is anyone's to edit); a head Hoist did not write is simply rewritten.
+        let mut replaced = None;
         let previous = match &existing {
             Some(pr) if !pr.from_fork => self
                 .store
@@ -170,6 +171,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let p = match planner.to_stage(stage, freight, requested_by)? {
             Ok(p) => p,
             Err(reason) => return Ok(Outcome::Nothing(reason)),
+        };
+        // Where a new head cannot keep the open pull request (CodeCommit), the old one is
+        // closed first, its heads retired; its hold passes to the new one below.
+        let mut held = None;
+        let existing = match existing {
+            Some(pr) if !self.forge.rewrites_in_place() => {
+                held = self.store.held_by(pr.number).await?;
+                self.forge.close_pull_request(pr.number).await?;
+                self.store.retire_heads(pr.number, &pr.head_sha).await?;
+                replaced = Some(pr);
+                None
+            }
+            other => other,
         };
         let head = self
             .forge
@@ -209,6 +223,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
             unreachable!("both arms above open or update")
         };
+        if let Some(old) = &replaced {
+            if let Some(by) = &held {
+                self.store.hold(n, by).await?;
+            }
+            let msg = messages::superseded_by(n, freight.tag.as_str());
+            self.comment_once(old.number, &msg, &format!("superseded-by:{n}"))
+                .await?;
+        }
         self.store.attach_head(&head, n).await?;
         // Evidence only Hoist's identity can post, so that a lost store is rebuilt from
         // it and from nothing anyone else can write.

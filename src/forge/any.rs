@@ -53,6 +53,12 @@ impl Forge for AnyForge {
     async fn delete_branch(&self, branch: &str) -> Result<()> {
         each!(self, f => f.delete_branch(branch).await)
     }
+    fn rewrites_in_place(&self) -> bool {
+        each!(self, f => f.rewrites_in_place())
+    }
+    async fn close_pull_request(&self, number: u64) -> Result<()> {
+        each!(self, f => f.close_pull_request(number).await)
+    }
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
         each!(self, f => f.merged_pull_requests(prefix).await)
     }

@@ -429,8 +429,9 @@ impl Forge for CodeCommit {
         counted("write_branch", async {
             // CodeCommit cannot force a branch back, and CreateCommit builds on the tip:
             // to never build on a commit Hoist did not write, the branch starts afresh at
-            // the base every time (deleted, then created again; an open pull request
-            // follows its source branch to the new tip).
+            // the base every time (deleted, then created again). Deleting a branch closes
+            // the pull requests it is the source of, so the engine closes the old one
+            // first and opens a new one (see `rewrites_in_place`).
             if self.branch_tip(branch).await?.is_some() {
                 self.client
                     .delete_branch()
@@ -469,8 +470,11 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map);
             if is_code(&r, "NoChangeException") {
-                // The base already holds exactly this file: nothing to write.
-                return Ok(parent);
+                // The base already holds exactly this file (the planner stops before that):
+                // the base is not a head Hoist wrote, so nothing is recorded.
+                return Err(ForgeError::Other(format!(
+                    "{path} on {parent} already holds what Hoist would write"
+                )));
             }
             let r = r?;
             // CodeCommit's answer names what the commit changed: exactly the one file.
@@ -507,6 +511,24 @@ impl Forge for CodeCommit {
         };
         count("delete_branch", &r);
         r
+    }
+
+    fn rewrites_in_place(&self) -> bool {
+        false
+    }
+
+    async fn close_pull_request(&self, number: u64) -> Result<()> {
+        counted("close_pull_request", async {
+            self.client
+                .update_pull_request_status()
+                .pull_request_id(number.to_string())
+                .pull_request_status(PullRequestStatusEnum::Closed)
+                .send()
+                .await
+                .map_err(map)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {

@@ -696,6 +696,21 @@ impl Forge for GitHub {
         .await
     }
 
+    async fn close_pull_request(&self, number: u64) -> Result<()> {
+        counted("close_pull_request", async {
+            self.pace().await;
+            self.client
+                .patch::<serde_json::Value, _, _>(
+                    self.path(&format!("pulls/{number}")),
+                    Some(&json!({"state": "closed"})),
+                )
+                .await
+                .map_err(map)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
         counted("merged_pull_requests", async {
             Ok(self

@@ -170,6 +170,14 @@ pub trait Forge: Send + Sync + 'static {
         message: &str,
     ) -> impl Future<Output = Result<Sha>> + Send;
     fn delete_branch(&self, branch: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Whether `write_branch` keeps an open pull request on the branch (GitHub forces the
+    /// branch to the new commit); CodeCommit starts the branch afresh, which closes it,
+    /// so each new head there comes with a new pull request.
+    fn rewrites_in_place(&self) -> bool {
+        true
+    }
+    /// Closes pull request `number` unmerged.
+    fn close_pull_request(&self, number: u64) -> impl Future<Output = Result<()>> + Send;
     /// Merged pull requests whose head branch starts with `prefix`, newest first.
     fn merged_pull_requests(
         &self,

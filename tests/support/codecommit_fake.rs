@@ -361,6 +361,19 @@ impl State {
                     );
                 };
                 self.git(&["update-ref", "-d", &format!("refs/heads/{name}")]);
+                // As CodeCommit does, the open pull requests from the branch close.
+                let closed: Vec<Pr> = self
+                    .prs
+                    .values_mut()
+                    .filter(|p| p.open && p.source_ref == format!("refs/heads/{name}"))
+                    .map(|p| {
+                        p.open = false;
+                        p.clone()
+                    })
+                    .collect();
+                for p in closed {
+                    self.pr_event(&p, "pullRequestStatusChanged", caller, json!({}));
+                }
                 Ok(json!({"deletedBranch": {"branchName": name, "commitId": c}}))
             }
             "GetFile" => {

@@ -788,6 +788,17 @@ impl Forge for MemoryForge {
             .collect())
     }
 
+    async fn close_pull_request(&self, number: u64) -> Result<()> {
+        let mut s = self.call(format!("PATCH pull {number} closed"))?;
+        let pr = s
+            .prs
+            .iter_mut()
+            .find(|p| p.number == number)
+            .ok_or_else(|| ForgeError::NotFound(format!("#{number}")))?;
+        pr.state = PrState::Closed;
+        Ok(())
+    }
+
     async fn merge(
         &self,
         number: u64,
