@@ -559,10 +559,7 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     let mut t = Tester::new();
     t.dev_verified().await;
     // Someone hand-edits prod to the freight that is verified in dev only.
-    let prod = t.forge.base_file(PROD).unwrap();
-    let spec = hoist::image::ImageSpec::parse(&format!("my-app-service1:v1.4.0@{}", digest("a1")))
-        .unwrap();
-    let edited = hoist::manifest::set_image(&prod, &spec).unwrap().text;
+    let edited = t.prod_pinned_to("v1.4.0", "a1");
     let (n, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "failure");
@@ -614,6 +611,7 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     );
 
     // An edit that leaves prod's image unreadable could deploy anything: it fails.
+    let prod = t.forge.base_file(PROD).unwrap();
     let broken = prod.replace("images:", "images: [oops");
     let (_, head) = t.person_pr("alice/tidy", &alice(), PROD, &broken).await;
     let (conclusion, text) = dag_check(&t, &head);

@@ -454,10 +454,7 @@ fn dag_conclusion(t: &Tester, sha: &str) -> Option<String> {
 async fn override_after_push() -> Outcome {
     let mut t = Tester::new();
     t.dev_verified().await;
-    let prod = t.forge.base_file(PROD).unwrap();
-    let spec = hoist::image::ImageSpec::parse(&format!("my-app-service1:v1.4.0@{}", digest("a1")))
-        .unwrap();
-    let edited = hoist::manifest::set_image(&prod, &spec).unwrap().text;
+    let edited = t.prod_pinned_to("v1.4.0", "a1");
     let (n, reviewed) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
     let later = t.forge.push_as(
         "alice/hotfix",

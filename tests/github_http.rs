@@ -76,6 +76,16 @@ async fn setup_at(root: &str) -> Setup {
     }
 }
 
+/// ECR's push of my-app-service1:v1.4.0.
+fn push_v140() -> Event {
+    Event::ImagePushed {
+        image: IMAGE.into(),
+        tag: "v1.4.0".into(),
+        digest: digest(),
+        time: "2026-11-26T09:58:00Z".into(),
+    }
+}
+
 fn repo() -> RepoRef {
     RepoRef {
         full_name: "acme/gitops".into(),
@@ -151,13 +161,7 @@ impl Setup {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_path_over_http() {
     let s = setup().await;
-    s.deliver(Event::ImagePushed {
-        image: IMAGE.into(),
-        tag: "v1.4.0".into(),
-        digest: digest(),
-        time: "2026-11-26T09:58:00Z".into(),
-    })
-    .await;
+    s.deliver(push_v140()).await;
     let opened: Vec<String> = s
         .calls()
         .into_iter()
@@ -267,13 +271,7 @@ async fn the_full_path_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enterprise_api_root_gets_credentials_on_every_call() {
     let s = setup_at("/api/v3").await;
-    s.deliver(Event::ImagePushed {
-        image: IMAGE.into(),
-        tag: "v1.4.0".into(),
-        digest: digest(),
-        time: "2026-11-26T09:58:00Z".into(),
-    })
-    .await;
+    s.deliver(push_v140()).await;
     s.engine.reconcile().await.unwrap();
     s.engine.reconcile().await.unwrap();
     let st = s.forge.state.lock().unwrap();
@@ -337,14 +335,7 @@ async fn writes_are_paced() {
         Auth::Token("t".into()),
     )
     .await;
-    let _ = engine
-        .handle(Event::ImagePushed {
-            image: IMAGE.into(),
-            tag: "v1.4.0".into(),
-            digest: digest(),
-            time: "t".into(),
-        })
-        .await;
+    let _ = engine.handle(push_v140()).await;
     let s = forge.state.lock().unwrap();
     let writes: Vec<std::time::Instant> = s
         .http
@@ -368,13 +359,7 @@ async fn writes_are_paced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_is_conditional() {
     let s = setup().await;
-    s.deliver(Event::ImagePushed {
-        image: IMAGE.into(),
-        tag: "v1.4.0".into(),
-        digest: digest(),
-        time: "t".into(),
-    })
-    .await;
+    s.deliver(push_v140()).await;
     s.engine.reconcile().await.unwrap();
     let before = s.forge.state.lock().unwrap().not_modified;
     s.engine.reconcile().await.unwrap();
@@ -440,12 +425,7 @@ async fn a_commit_pushed_while_hoist_writes_is_never_built_upon() {
         "apps/my-app-service1/env/dev/extra.yaml".into(),
         "kind: ConfigMap\n".into(),
     ));
-    let push = Event::ImagePushed {
-        image: IMAGE.into(),
-        tag: "v1.4.0".into(),
-        digest: digest(),
-        time: "2026-11-26T09:58:00Z".into(),
-    };
+    let push = push_v140();
     let first = s.engine.handle(push.clone()).await;
     assert!(
         matches!(&first, Err(hoist::worker::HandlerError::Retryable(e)) if e.contains("moved while Hoist wrote it")),

@@ -331,7 +331,7 @@ fn the_worker_binary_runs_the_lambda_runtime_loop() {
             )
             .replace(
                 "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
-                "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n",
+                &support::github_fake::app_auth(dir.path()),
             )
             .replace("url: https://argocd.example.com", &format!("url: {fake}")),
     )

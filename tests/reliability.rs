@@ -124,7 +124,7 @@ fn r3_api_faults_are_survived_and_retry_after_is_honoured() {
         .unwrap_or(7);
     let holder = std::sync::Arc::new(std::sync::Mutex::new(None));
     let h = holder.clone();
-    let (_rt, mut s, _dir) = support::serve::start_with(move |url| {
+    let (_rt, mut s, _dir) = support::serve::start_with_token(move |url| {
         let p = tokio::runtime::Handle::current()
             .block_on(Proxy::start(url, Mode::Faults { percent: 20, seed }));
         let u = p.url.clone();

@@ -242,8 +242,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     async fn comment_once(&self, number: u64, body: &str, key: &str) -> Result<()> {
         let marker = messages::marker(key);
         let comments = self.forge.comments(number).await?;
+        // Only to post a message once: a marker someone edited into Hoist's comment can
+        // at most silence a message, never decide anything, and GitHub may stamp Hoist's
+        // own unedited comment as updated (see `forge::github::edited`).
         let me = self.forge.me();
-        if comments.iter().any(|c| c.is_own_with(me, &marker)) {
+        if comments
+            .iter()
+            .any(|c| c.author.is(me) && c.body.contains(&marker))
+        {
             return Ok(());
         }
         info!(pr = number, key, "commenting");

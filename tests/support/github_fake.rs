@@ -74,6 +74,24 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
     format!("http://{addr}")
 }
 
+/// A throwaway RSA key for Hoist's GitHub App, made by openssl as a user would, in `dir`;
+/// and the config lines that authenticate as that App against the fake.
+pub fn app_auth(dir: &std::path::Path) -> String {
+    let path = dir.join("app.pem");
+    let ok = std::process::Command::new("openssl")
+        .args(["genrsa", "-out"])
+        .arg(&path)
+        .arg("2048")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "openssl genrsa");
+    format!(
+        "    app_id: {APP_ID}\n    private_key_file: {}\n    installation_id: 7\n    write_interval_ms: 0\n",
+        path.display()
+    )
+}
+
 /// The installation token the fake mints, and the personal tokens it accepts.
 pub const INSTALLATION_TOKEN: &str = "ghs_fake";
 const PERSONAL_TOKENS: &[&str] = &["ghp_test", "t"];
@@ -547,7 +565,7 @@ impl Fake {
                             let updated = if c.edited {
                                 "2026-11-26T10:05:00Z"
                             } else {
-                                "2026-11-26T10:00:01Z"
+                                "2026-11-26T10:00:00Z"
                             };
                             json!({"id": c.id, "body": c.body, "user": user(&c.author),
                                    "created_at": "2026-11-26T10:00:00Z", "updated_at": updated})

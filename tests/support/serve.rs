@@ -295,9 +295,25 @@ pub fn ready(addr: SocketAddr) -> bool {
         && out.ends_with("ready")
 }
 
-/// `hoist serve` with `api` choosing its GitHub API URL from the fake's (a proxy's, say).
+/// `hoist serve` with `api` choosing its GitHub API URL from the fake's (a proxy's, say),
+/// as Hoist's GitHub App.
 pub fn start_with(
     api: impl FnOnce(String) -> String,
+) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
+    start_as(api, false)
+}
+
+/// The same with a personal token instead of the App: one credential, no installation
+/// token to mint, for tests that count every call.
+pub fn start_with_token(
+    api: impl FnOnce(String) -> String,
+) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
+    start_as(api, true)
+}
+
+fn start_as(
+    api: impl FnOnce(String) -> String,
+    token: bool,
 ) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -323,7 +339,11 @@ pub fn start_with(
         )
         .replace(
             "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
-            "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n",
+            &if token {
+                "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n".to_owned()
+            } else {
+                super::github_fake::app_auth(dir.path())
+            },
         )
         .replace("url: https://argocd.example.com", &format!("url: {url}"))
         .replace(

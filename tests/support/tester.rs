@@ -291,6 +291,15 @@ impl Tester {
         self.forge.state.lock().unwrap().prs.len()
     }
 
+    /// The base's prod overlay, hand-edited to pin `tag` at the digest of `seed`.
+    pub fn prod_pinned_to(&self, tag: &str, seed: &str) -> String {
+        let prod = self.forge.base_file(PROD).unwrap();
+        let spec =
+            hoist::image::ImageSpec::parse(&format!("my-app-service1:{tag}@{}", digest(seed)))
+                .unwrap();
+        hoist::manifest::set_image(&prod, &spec).unwrap().text
+    }
+
     /// dev verified at v1.4.0 (PR #1), as every gated scenario starts.
     pub async fn dev_verified(&mut self) {
         self.push("v1.4.0", "a1").await;
