@@ -86,6 +86,43 @@ pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(),
     Ok(())
 }
 
+/// Every container image in manifests Argo CD rendered (each a JSON object, as
+/// `GET /api/v1/applications/{name}/manifests` returns them): the `image` of every item in
+/// any `containers`, `initContainers` or `ephemeralContainers` list, at any depth (pods,
+/// deployments, jobs, cron jobs, custom resources with pod templates alike). A manifest
+/// that is not JSON is an error: what cannot be read cannot be judged.
+pub fn rendered_images(manifests: &[String]) -> Result<std::collections::BTreeSet<String>, String> {
+    fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    if matches!(
+                        k.as_str(),
+                        "containers" | "initContainers" | "ephemeralContainers"
+                    ) && let Some(items) = v.as_array()
+                    {
+                        for i in items {
+                            if let Some(image) = i.get("image").and_then(|i| i.as_str()) {
+                                out.insert(image.to_owned());
+                            }
+                        }
+                    }
+                    walk(v, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for (i, m) in manifests.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(m)
+            .map_err(|e| format!("rendered manifest {} is not JSON: {e}", i + 1))?;
+        walk(&v, &mut out);
+    }
+    Ok(out)
+}
+
 /// Whether the image reference Argo CD reports is this freight: the same image pinned
 /// by exactly its digest, or, for an overlay that pins tags only (Argo CD then reports
 /// no digest), the same image at exactly its tag. A digest appearing elsewhere in the

@@ -310,6 +310,68 @@ pub fn dag_refusal(
     next: Option<&str>,
     verb: &str,
 ) -> String {
+    format!(
+        "⛔ {}",
+        dag_refusal_text(stage, st, freight_label, standing, next, verb)
+    )
+}
+
+/// `hoist/dag`'s line for an image that has not come through the DAG.
+pub fn dag_check_refused(
+    stage: &str,
+    st: &Stage,
+    label: &str,
+    standing: &[&str],
+    next: Option<&str>,
+) -> String {
+    format!(
+        "❌ {}",
+        dag_refusal_text(stage, st, label, standing, next, "is verified in")
+    )
+}
+
+/// An image a gated stage would newly run, verified in its upstreams.
+pub fn dag_check_image_ok(stage: &str, label: &str, upstreams: &[String]) -> String {
+    format!(
+        "✅ {stage}: {label} is verified in {}",
+        upstreams.join(", ")
+    )
+}
+
+/// An image new to a gated stage, pinned by tag alone.
+pub fn dag_check_tag_only(stage: &str, image: &str) -> String {
+    format!(
+        "❌ {stage}: {image} is new to {stage} and pinned by tag alone; hoist/dag checks freight by its digest, so pin one"
+    )
+}
+
+pub fn dag_check_unreadable_image(stage: &str, image: &str) -> String {
+    format!("❌ {stage}: {image:?} is not an image reference hoist/dag can read")
+}
+
+/// Argo CD cannot render a gated stage's application at the head.
+pub fn dag_check_unrendered(stage: &str, app: &str, sha: &str, why: &str) -> String {
+    format!(
+        "❌ {stage}: Argo CD cannot render {app} at {}, so hoist/dag cannot tell what it would run: {why}",
+        crate::argocd::short(sha)
+    )
+}
+
+/// A gated stage without an Argo CD application: judged by its overlays' images entries.
+pub fn dag_check_fallback(stage: &str) -> String {
+    format!(
+        "ℹ️ {stage}: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders"
+    )
+}
+
+fn dag_refusal_text(
+    stage: &str,
+    st: &Stage,
+    freight_label: &str,
+    standing: &[&str],
+    next: Option<&str>,
+    verb: &str,
+) -> String {
     let from = match (st.upstream.len(), st.availability) {
         (1, _) => format!("**{}**", st.upstream[0]),
         (_, Availability::All) => format!("all of {}", bold_list(&st.upstream)),
@@ -324,7 +386,7 @@ pub fn dag_refusal(
         .map(|u| format!(" Promote it to {u} first with /promote {u}."))
         .unwrap_or_default();
     format!(
-        "⛔ /promote {stage} refused: {stage} takes freight from {from}, and {freight_label} {where_}.{next}"
+        "/promote {stage} refused: {stage} takes freight from {from}, and {freight_label} {where_}.{next}"
     )
 }
 

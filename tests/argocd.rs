@@ -96,3 +96,30 @@ fn only_the_exact_digest_counts_as_running_the_freight() {
         assert_eq!(verify(&app, MERGE, &freight()), expected, "{images:?}");
     }
 }
+
+/// Every container image in what Argo CD renders, at any depth: a Deployment's
+/// containers and init containers, a CronJob's job template, ephemeral containers.
+#[test]
+fn rendered_images_are_every_container_image() {
+    let manifests = vec![
+        r#"{"kind":"Deployment","spec":{"template":{"spec":{"initContainers":[{"name":"migrate","image":"reg/migrate:1@sha256:aa"}],"containers":[{"name":"app","image":"reg/app@sha256:bb"},{"name":"proxy","image":"reg/proxy:2"}]}}}}"#.to_owned(),
+        r#"{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"job","image":"reg/job:3"}]}}}}}}"#.to_owned(),
+        r#"{"kind":"Pod","spec":{"ephemeralContainers":[{"name":"debug","image":"busybox"}],"containers":[]}}"#.to_owned(),
+        r#"{"kind":"Service","spec":{"ports":[{"port":80}]}}"#.to_owned(),
+    ];
+    let images = hoist::argocd::rendered_images(&manifests).unwrap();
+    assert_eq!(
+        images.into_iter().collect::<Vec<_>>(),
+        [
+            "busybox",
+            "reg/app@sha256:bb",
+            "reg/job:3",
+            "reg/migrate:1@sha256:aa",
+            "reg/proxy:2"
+        ]
+    );
+    assert_eq!(
+        hoist::argocd::rendered_images(&["not json".to_owned()]),
+        Err("rendered manifest 1 is not JSON: expected ident at line 1 column 2".to_owned())
+    );
+}

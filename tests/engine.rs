@@ -567,7 +567,7 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
         text.starts_with("An image skips the promotion DAG"),
         "{text}"
     );
-    assert!(text.contains("❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only."), "{text}");
+    assert!(text.contains("❌ /promote prod refused: prod takes freight from **uat**, and my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat."), "{text}");
 
     // Break glass: not for alice; sam, a break-glass member, passes it on the record.
     t.comment(
@@ -610,16 +610,14 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
         ("success".into(), "No gated image values change\n".into())
     );
 
-    // An edit that leaves prod's image unreadable could deploy anything: it fails.
+    // An edit that Argo CD cannot render could deploy anything: it fails.
     let prod = t.forge.base_file(PROD).unwrap();
     let broken = prod.replace("images:", "images: [oops");
     let (_, head) = t.person_pr("alice/tidy", &alice(), PROD, &broken).await;
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "failure", "{text}");
     assert!(
-        text.contains(&format!(
-            "❌ prod: hoist/dag cannot tell what {PROD} deploys for my-app-service1: it does not parse"
-        )),
+        text.contains("❌ prod: Argo CD cannot render my-app-service1-prod at 0000000, so hoist/dag cannot tell what it would run: "),
         "{text}"
     );
 
@@ -656,7 +654,7 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     assert!(text.starts_with("Waiting\n"), "{text}");
     for line in [
         format!("✅ argocd/my-app-service1-prod succeeded on {short}"),
-        format!("✅ Argo CD renders my-app-service1-prod at {short} (1 manifests)"),
+        format!("✅ Argo CD renders my-app-service1-prod at {short} (2 manifests)"),
         "✅ upstream uat runs sha256:a1a1a1…a1a1 and is Healthy".to_owned(),
         "⏳ approval from @acme/sre (not @quinn)".to_owned(),
     ] {
@@ -985,4 +983,32 @@ async fn promote_takes_the_tag_from_the_ledger_not_the_editable_body() {
         "{file}"
     );
     assert!(!uat.title.contains("v9.9.9"), "{}", uat.title);
+}
+
+/// A gated stage without an Argo CD application cannot be rendered: `hoist/dag` judges its
+/// overlays' images entries instead, and says so.
+#[tokio::test]
+async fn hoist_dag_falls_back_to_the_overlay_without_an_application() {
+    let mut t = Tester::new();
+    let text = example_config().replace("    argocd_app: \"{service}-prod\"\n", "");
+    assert_ne!(
+        text,
+        example_config(),
+        "the example names prod's application"
+    );
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.dev_verified().await;
+    let edited = t.prod_pinned_to("v1.4.0", "a1");
+    let (_, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
+    let (conclusion, text) = dag_check(&t, &head);
+    assert_eq!(conclusion, "failure");
+    assert!(
+        text.contains("ℹ️ prod: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders"),
+        "{text}"
+    );
+    assert!(
+        text.contains("❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only."),
+        "{text}"
+    );
 }

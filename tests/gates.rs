@@ -127,6 +127,11 @@ const ALL: &[(&str, &str, Attack)] = &[
         MEM,
         || Box::pin(forced_back_to_an_older_head()),
     ),
+    (
+        "a sidecar with a new image added to the service's base",
+        MEM,
+        || Box::pin(sidecar_in_base()),
+    ),
 ];
 
 async fn promote_without_write_access() -> Outcome {
@@ -643,6 +648,32 @@ async fn forced_back_to_an_older_head() -> Outcome {
     }
 }
 
+/// A writer adds a sidecar with an image never promoted anywhere to the service's base
+/// deployment, which every stage renders; the overlays' images entries do not change.
+/// `hoist/dag` judges every image the gated stages' Argo CD applications would run, so it
+/// fails; the control, a change that renders no new image, passes.
+async fn sidecar_in_base() -> Outcome {
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    let path = "apps/my-app-service1/base/deployment.yaml";
+    let text = t.forge.base_file(path).unwrap();
+    let sidecar = format!(
+        "      containers:\n        - name: sidecar\n          image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/sidecar@{}\n",
+        digest("c3")
+    );
+    let edited = text.replace("      containers:\n", &sidecar);
+    assert_ne!(edited, text);
+    let (_, head) = t.person_pr("alice/sidecar", &alice(), path, &edited).await;
+    let refused = dag_conclusion(&t, &head).as_deref() == Some("failure");
+    let (_, docs) = t
+        .person_pr("alice/docs", &alice(), "README.md", "docs\n")
+        .await;
+    Outcome {
+        refused,
+        control: dag_conclusion(&t, &docs).as_deref() == Some("success"),
+    }
+}
+
 async fn run(name: &str) -> Outcome {
     let (_, _, attack) = ALL.iter().find(|(n, _, _)| *n == name).unwrap();
     attack().await
@@ -672,6 +703,7 @@ attack_tests! {
     a_promotion_counts_only_into_the_configured_base => "a prod PR retargeted at another base branch",
     a_close_stands_even_when_reopened_at_once => "a uat PR closed and reopened before Hoist sees the close",
     superseded_heads_promote_nothing => "a promotion branch forced back to an older head of its PR",
+    hoist_dag_judges_everything_a_gated_stage_renders => "a sidecar with a new image added to the service's base",
 }
 
 /// Every attack, as the table `bench/gates` prints. The target: every attack refused

@@ -1,10 +1,11 @@
 //! `hoist/dag`: a check run on every pull request, Hoist's or a person's, that says
-//! whether each image value it changes in a gated stage's overlay is freight verified
-//! in that stage's upstreams. Required by branch protection, it closes the bypass of
-//! hand-editing prod.
+//! whether every image a gated stage's Argo CD application would newly run at its head is
+//! freight verified in that stage's upstreams, whatever file brought it in. Required by
+//! branch protection, it closes the bypass of hand-editing what prod runs.
 
 use super::{Engine, Result};
-use crate::argocd::ArgoCd;
+use crate::argocd::{self, ArgoCd};
+use crate::config::expand;
 use crate::forge::{Conclusion, Forge, PrState};
 use crate::manifest::{self, ImageEntry};
 use crate::messages;
@@ -31,92 +32,195 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         })
     }
 
+    /// Publishes `hoist/dag` on pull request `number`'s head: for every gated stage, each
+    /// image its Argo CD application would newly run at the head (Argo CD's rendering at
+    /// the head and at the base) must be freight verified in the stage's upstreams
+    /// (Hoist's store), judged by `policy::dag::judge`. A stage without an application
+    /// falls back to its overlays' images entries, and the check says so. An override
+    /// recorded for exactly this head (Hoist's store) passes it, on the record.
+    /// The overlay-file judgement of a gated stage without an Argo CD application: each
+    /// service's images entry the pull request changes. True when a line failed.
+    async fn overlay_lines(
+        &self,
+        stage: &str,
+        st: &crate::config::Stage,
+        head: &str,
+        base: &str,
+        files: &[String],
+        lines: &mut Vec<String>,
+    ) -> Result<bool> {
+        let mut failed = false;
+        for (service, svc) in self.config.services.iter() {
+            let name = svc.kustomize_name(service);
+            let path = svc.path_for(service, stage);
+            if !files.contains(&path) {
+                continue;
+            }
+            let new = self.entry_at(&path, head, name).await?;
+            let old = self.entry_at(&path, base, name).await?;
+            // A change that leaves the image unreadable or removed could deploy anything:
+            // fail closed, and let `/override dag` pass a deliberate restructuring.
+            let e = match (new, old) {
+                (Err(why), _) => {
+                    failed = true;
+                    lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
+                    continue;
+                }
+                (Ok(None), Ok(None)) => continue,
+                (Ok(None), _) => {
+                    failed = true;
+                    let why = format!("its images entry named {name} is removed");
+                    lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
+                    continue;
+                }
+                (Ok(Some(new)), Ok(Some(old)))
+                    if (&new.new_name, &new.new_tag, &new.digest)
+                        == (&old.new_name, &old.new_tag, &old.digest) =>
+                {
+                    continue;
+                }
+                (Ok(Some(new)), _) => new,
+            };
+            let tag = e
+                .new_tag
+                .clone()
+                .filter(|t| crate::image::Tag::parse(t).is_ok())
+                .unwrap_or_default();
+            let Some(digest) = e.digest.clone() else {
+                failed = true;
+                lines.push(messages::dag_check_no_digest(stage, service, &tag));
+                continue;
+            };
+            let verified: Vec<String> = self
+                .store
+                .ledger_for(service)
+                .await?
+                .into_iter()
+                .filter(|p| p.digest == digest && p.verified_at.is_some())
+                .map(|p| p.stage)
+                .collect();
+            let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
+            let short = crate::image::Digest::parse(&digest)
+                .map(|d| d.short())
+                .unwrap_or(digest.clone());
+            if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Allowed {
+                lines.push(messages::dag_check_ok(
+                    stage,
+                    service,
+                    &tag,
+                    &short,
+                    &st.upstream,
+                ));
+            } else {
+                failed = true;
+                let label = format!("{tag} ({short})");
+                let next = dag::next_step(&self.config, stage, |s| standing.contains(&s));
+                lines.push(messages::dag_check_refused(
+                    stage, st, &label, &standing, next,
+                ));
+            }
+        }
+        Ok(failed)
+    }
+
+    /// One line of `hoist/dag` for a finding; the freight's tag from the ledger when the
+    /// image names only its digest (kustomize drops the tag when it pins a digest).
+    fn dag_line(
+        &self,
+        stage: &str,
+        st: &crate::config::Stage,
+        finding: &dag::Finding,
+        verified: &std::collections::HashMap<String, (Vec<String>, String)>,
+    ) -> String {
+        let label = |image: &str| {
+            let Ok(r) = crate::image::Reference::parse(image) else {
+                return image.to_owned();
+            };
+            let name = r.name.as_str();
+            let name = name.rsplit_once('/').map_or(name, |(_, n)| n);
+            let known = r
+                .digest
+                .as_ref()
+                .and_then(|d| verified.get(d.as_str()).map(|v| v.1.clone()));
+            let tag = r.tag.map(|t| t.to_string()).or(known);
+            match (tag, r.digest) {
+                (Some(t), Some(d)) => format!("{name} {t} ({})", d.short()),
+                (None, Some(d)) => format!("{name} ({})", d.short()),
+                (Some(t), None) => format!("{name}:{t}"),
+                (None, None) => name.to_owned(),
+            }
+        };
+        match finding {
+            dag::Finding::Verified { image } => {
+                messages::dag_check_image_ok(stage, &label(image), &st.upstream)
+            }
+            dag::Finding::NotVerified { image, standing } => {
+                let standing: Vec<&str> = standing.iter().map(String::as_str).collect();
+                let next = dag::next_step(&self.config, stage, |s| standing.contains(&s));
+                messages::dag_check_refused(stage, st, &label(image), &standing, next)
+            }
+            dag::Finding::TagOnly { image } => messages::dag_check_tag_only(stage, image),
+            dag::Finding::Unreadable { image } => {
+                messages::dag_check_unreadable_image(stage, image)
+            }
+        }
+    }
+
     pub(super) async fn dag_check(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
         if pr.state != PrState::Open {
             return Ok(());
         }
-        let files = self.forge.pull_request_files(number).await?;
         let base = self.forge.base_head().await?;
+        let verified = self.store.verified_digests().await?;
         let mut lines = vec![];
         let mut failed = false;
-        for (service, svc) in self.config.services.iter() {
-            let name = svc.kustomize_name(service);
-            for (stage, st) in self
-                .config
-                .stages
-                .iter()
-                .filter(|(_, s)| !s.upstream.is_empty())
-            {
-                let path = svc.path_for(service, stage);
-                if !files.contains(&path) {
-                    continue;
+        let mut files = None;
+        for (stage, st) in self
+            .config
+            .stages
+            .iter()
+            .filter(|(_, s)| !s.upstream.is_empty())
+        {
+            let Some(template) = st.argocd_app.as_deref() else {
+                lines.push(messages::dag_check_fallback(stage));
+                if files.is_none() {
+                    files = Some(self.forge.pull_request_files(number).await?);
                 }
-                let new = self.entry_at(&path, &pr.head_sha, name).await?;
-                let old = self.entry_at(&path, &base, name).await?;
-                // A change that leaves the image unreadable or removed could deploy
-                // anything: fail closed, and let `/override dag` pass a deliberate
-                // restructuring.
-                let e = match (new, old) {
-                    (Err(why), _) => {
+                let files = files.as_deref().unwrap_or_default();
+                failed |= self
+                    .overlay_lines(stage, st, &pr.head_sha, &base, files, &mut lines)
+                    .await?;
+                continue;
+            };
+            for (service, _) in self.config.services.iter() {
+                let app = expand(template, service, stage);
+                let (head, at_base) = futures::join!(
+                    self.argocd.manifests(&app, &pr.head_sha),
+                    self.argocd.manifests(&app, &base)
+                );
+                let at_head = match head.and_then(|m| argocd::rendered_images(&m)) {
+                    Ok(images) => images,
+                    Err(why) => {
                         failed = true;
-                        lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
+                        lines.push(messages::dag_check_unrendered(
+                            stage,
+                            &app,
+                            &pr.head_sha,
+                            &why,
+                        ));
                         continue;
                     }
-                    (Ok(None), Ok(None)) => continue,
-                    (Ok(None), _) => {
-                        failed = true;
-                        let why = format!("its images entry named {name} is removed");
-                        lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
-                        continue;
-                    }
-                    (Ok(Some(new)), Ok(Some(old)))
-                        if (&new.new_name, &new.new_tag, &new.digest)
-                            == (&old.new_name, &old.new_tag, &old.digest) =>
-                    {
-                        continue;
-                    }
-                    (Ok(Some(new)), _) => new,
                 };
-                let tag = e
-                    .new_tag
-                    .clone()
-                    .filter(|t| crate::image::Tag::parse(t).is_ok())
+                // A base Argo CD cannot render runs nothing Hoist can vouch for: every
+                // image at the head is then judged.
+                let at_base = at_base
+                    .and_then(|m| argocd::rendered_images(&m))
                     .unwrap_or_default();
-                let Some(digest) = e.digest.clone() else {
-                    failed = true;
-                    lines.push(messages::dag_check_no_digest(stage, service, &tag));
-                    continue;
-                };
-                let verified: Vec<String> = self
-                    .store
-                    .ledger_for(service)
-                    .await?
-                    .into_iter()
-                    .filter(|p| p.digest == digest && p.verified_at.is_some())
-                    .map(|p| p.stage)
-                    .collect();
-                let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
-                let short = crate::image::Digest::parse(&digest)
-                    .map(|d| d.short())
-                    .unwrap_or(digest.clone());
-                if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Allowed {
-                    lines.push(messages::dag_check_ok(
-                        stage,
-                        service,
-                        &tag,
-                        &short,
-                        &st.upstream,
-                    ));
-                } else {
-                    failed = true;
-                    let label = format!("{tag} ({short})");
-                    let next = dag::next_step(&self.config, stage, |s| standing.contains(&s));
-                    lines.push(format!(
-                        "❌ {}",
-                        messages::dag_refusal(stage, st, &label, &standing, next, "is verified in")
-                            .trim_start_matches("⛔ ")
-                    ));
+                let standing = |d: &str| verified.get(d).map(|v| v.0.clone()).unwrap_or_default();
+                for finding in dag::judge(st, &at_head, &at_base, standing) {
+                    failed |= !finding.passes();
+                    lines.push(self.dag_line(stage, st, &finding, &verified));
                 }
             }
         }

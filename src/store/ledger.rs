@@ -120,6 +120,33 @@ impl Store {
         .await
     }
 
+    /// Every verified promotion's digest, with the stages it is verified in and its tag.
+    pub async fn verified_digests(
+        &self,
+    ) -> Result<std::collections::HashMap<String, (Vec<String>, String)>> {
+        self.call(move |c, _| {
+            let mut st = c.prepare(
+                "SELECT digest, stage, tag FROM promotions WHERE verified_at IS NOT NULL",
+            )?;
+            let mut out: std::collections::HashMap<String, (Vec<String>, String)> =
+                std::collections::HashMap::new();
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (digest, stage, tag) = row?;
+                let e = out.entry(digest).or_insert_with(|| (vec![], tag));
+                e.0.push(stage);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub async fn hold(&self, pr: u64, by: &str) -> Result<()> {
         let by = by.to_owned();
         self.call(move |c, _| {

@@ -859,9 +859,112 @@ pub struct MemoryArgo {
     pub render_fails: Arc<Mutex<Vec<String>>>,
     /// Applications Hoist asked to refresh, in order.
     pub refreshed: Arc<Mutex<Vec<String>>>,
+    /// Where applications are rendered from (`{service}-{stage}`: the overlay
+    /// `apps/{service}/env/{stage}/`, as kustomize builds it); unset, every application
+    /// renders one Deployment without containers.
+    pub files: Arc<Mutex<Option<MemoryForge>>>,
+}
+
+/// kustomize's build of the directory `dir` at `rev`, for what `hoist/dag` reads of it:
+/// its resources (files, or directories with a kustomization of their own, recursively)
+/// and its `images:` entries (`newName`, `newTag`, `digest`; a digest replaces the tag, as
+/// kustomize does). Patches and the rest are left out.
+fn kustomize(
+    forge: &MemoryForge,
+    rev: &str,
+    dir: &str,
+) -> std::result::Result<Vec<serde_json::Value>, String> {
+    let path = format!("{dir}/kustomization.yaml");
+    let text = forge
+        .file_at(rev, &path)
+        .ok_or_else(|| format!("{path}: not found at {rev}"))?;
+    let k: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    let mut docs = vec![];
+    for r in k["resources"].as_array().into_iter().flatten() {
+        let target = normalize(&format!("{dir}/{}", r.as_str().unwrap_or_default()));
+        if forge
+            .file_at(rev, &format!("{target}/kustomization.yaml"))
+            .is_some()
+        {
+            docs.extend(kustomize(forge, rev, &target)?);
+        } else {
+            let text = forge
+                .file_at(rev, &target)
+                .ok_or_else(|| format!("{target}: not found at {rev}"))?;
+            for doc in text.split("\n---") {
+                let v: serde_json::Value =
+                    serde_saphyr::from_str(doc).map_err(|e| format!("{target}: {e}"))?;
+                if !v.is_null() {
+                    docs.push(v);
+                }
+            }
+        }
+    }
+    for img in k["images"].as_array().into_iter().flatten() {
+        let name = img["name"].as_str().unwrap_or_default();
+        let new_name = img["newName"].as_str().unwrap_or(name);
+        let image = match (img["digest"].as_str(), img["newTag"].as_str()) {
+            (Some(d), _) => format!("{new_name}@{d}"),
+            (None, Some(t)) => format!("{new_name}:{t}"),
+            (None, None) => new_name.to_owned(),
+        };
+        for d in &mut docs {
+            set_images(d, name, &image);
+        }
+    }
+    Ok(docs)
+}
+
+/// Sets every container image named `name` (whatever its tag or digest) to `image`.
+fn set_images(v: &mut serde_json::Value, name: &str, image: &str) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if k == "image"
+                    && let Some(current) = v.as_str()
+                {
+                    let bare = current.split('@').next().unwrap_or_default();
+                    let last = bare.rfind('/').map_or(0, |i| i + 1);
+                    let bare = match bare[last..].find(':') {
+                        Some(i) => &bare[..last + i],
+                        None => bare,
+                    };
+                    if bare == name {
+                        *v = image.into();
+                    }
+                } else {
+                    set_images(v, name, image);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|i| set_images(i, name, image))
+        }
+        _ => {}
+    }
+}
+
+/// `a/b/../c` as `a/c`.
+fn normalize(path: &str) -> String {
+    let mut out: Vec<&str> = vec![];
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
 }
 
 impl MemoryArgo {
+    /// Renders applications from `forge`'s files from now on.
+    pub fn render_from(&self, forge: &MemoryForge) {
+        *self.files.lock().unwrap() = Some(forge.clone());
+    }
+
     /// The app now runs `image@digest` from `revision`, synced and healthy.
     pub fn synced(&self, app: &str, revision: &str, image: &str) {
         self.apps.lock().unwrap().insert(
@@ -893,6 +996,14 @@ impl ArgoCd for MemoryArgo {
     ) -> std::result::Result<Vec<String>, String> {
         if self.render_fails.lock().unwrap().iter().any(|a| a == name) {
             return Err("ComparisonError: kustomize build failed".into());
+        }
+        let files = self.files.lock().unwrap().clone();
+        if let Some(forge) = files {
+            let (service, stage) = name
+                .rsplit_once('-')
+                .ok_or_else(|| format!("application {name} not found"))?;
+            let docs = kustomize(&forge, revision, &format!("apps/{service}/env/{stage}"))?;
+            return Ok(docs.iter().map(|d| d.to_string()).collect());
         }
         Ok(vec![format!(
             "{{\"kind\":\"Deployment\",\"metadata\":{{\"name\":\"{name}\"}},\"revision\":\"{revision}\"}}"

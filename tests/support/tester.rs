@@ -87,6 +87,7 @@ impl Tester {
             s.teams.insert("acme/sre-leads".into(), vec![sam().id]);
         }
         let argo = MemoryArgo::default();
+        argo.render_from(&forge);
         let registry = MemoryRegistry::default();
         let engine = Arc::new(Engine {
             config: Arc::new(config),
