@@ -127,7 +127,7 @@ pub fn rendered_images(manifests: &[String]) -> Result<std::collections::BTreeSe
 /// by exactly its digest, or, for an overlay that pins tags only (Argo CD then reports
 /// no digest), the same image at exactly its tag. A digest appearing elsewhere in the
 /// reference, or another digest under the same tag, is not this freight.
-fn runs_freight(reported: &str, freight: &Freight) -> bool {
+pub fn runs_freight(reported: &str, freight: &Freight) -> bool {
     let Ok(r) = crate::image::Reference::parse(reported) else {
         return false;
     };

@@ -224,6 +224,67 @@ pub fn head_record(h: &crate::store::heads::HoistHead) -> String {
     )
 }
 
+// The merge gate's conditions, one line each in the `hoist/argocd` check run (the mark,
+// ✅ ⏳ or ❌, is added with the line).
+
+pub fn gate_check_passed(name: &str, short: &str) -> String {
+    format!("{name} succeeded on {short}")
+}
+
+pub fn gate_check_failed(name: &str, short: &str) -> String {
+    format!("{name} failed on {short}")
+}
+
+/// A required check not yet passed on the head by whom the config names.
+pub fn gate_check_waiting(name: &str, short: &str, from: &str) -> String {
+    format!("{name} on {short} from {from}")
+}
+
+pub fn gate_renders(app: &str, short: &str, manifests: usize) -> String {
+    format!("Argo CD renders {app} at {short} ({manifests} manifests)")
+}
+
+pub fn gate_cannot_render(app: &str, short: &str, why: &str) -> String {
+    format!("Argo CD cannot render {app} at {short}: {why}")
+}
+
+pub fn gate_upstream_runs(up: &str, digest_short: &str) -> String {
+    format!("upstream {up} runs {digest_short} and is Healthy")
+}
+
+pub fn gate_upstream_waiting(up: &str, app: &str, digest_short: &str, health: &str) -> String {
+    format!("upstream {up} ({app}) to run {digest_short} healthy (it is {health})")
+}
+
+pub fn gate_argocd_unknown(app: &str) -> String {
+    format!("Argo CD to know {app}")
+}
+
+pub fn gate_argocd_unreachable(why: &str) -> String {
+    format!("Argo CD ({why})")
+}
+
+/// No code owner could approve: why, instead of waiting for no one.
+pub fn gate_no_owner(path: &str, problem: Option<&str>) -> String {
+    let why = problem
+        .map(|w| format!(" (CODEOWNERS: {w})"))
+        .unwrap_or_default();
+    format!("no code owner for {path}{why}")
+}
+
+pub fn gate_approved(approver: &str, short: &str) -> String {
+    format!("approved by @{approver} on {short}")
+}
+
+pub fn gate_awaiting_owner(owners: &[String], excluded: Option<&str>) -> String {
+    let not = excluded.map(|r| format!(" (not @{r})")).unwrap_or_default();
+    format!("approval from {}{not}", owners.join(", "))
+}
+
+pub fn gate_held(by: &str) -> String {
+    format!("/unhold (held by @{by})")
+}
+
 /// Who may post a required check, as the `hoist/argocd` check says it.
 pub fn poster(p: &crate::config::Poster) -> String {
     use crate::config::Poster;

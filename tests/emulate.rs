@@ -411,27 +411,32 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
         text.contains("newTag: v1.4.0   # promoted by Hoist"),
         "{text}"
     );
-    let (_, comments) = call(
-        &http,
-        "GET",
-        &format!("{emu}/repos/acme/gitops/issues/1/comments"),
-        None,
-    )
+    // The reply to `/promote uat` follows the uat pull request (and Hoist's record of its
+    // head), so the uat merge may come first: wait for it.
+    let bodies = async || -> Vec<String> {
+        let (_, comments) = call(
+            &http,
+            "GET",
+            &format!("{emu}/repos/acme/gitops/issues/1/comments"),
+            None,
+        )
+        .await;
+        comments
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["body"].as_str().map(str::to_owned))
+            .collect()
+    };
+    wait_for("the reply to /promote uat", async || {
+        bodies().await.iter().any(|b| b.starts_with("🚀 Opened #2"))
+    })
     .await;
-    let bodies: Vec<&str> = comments
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|c| c["body"].as_str())
-        .collect();
+    let bodies = bodies().await;
     assert!(
         bodies
             .iter()
             .any(|b| b.starts_with("✅ Verified in **dev**")),
-        "{bodies:#?}"
-    );
-    assert!(
-        bodies.iter().any(|b| b.starts_with("🚀 Opened #2")),
         "{bodies:#?}"
     );
     drop(emulator);

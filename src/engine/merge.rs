@@ -7,6 +7,7 @@ use tracing::{info, warn};
 use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
 use crate::config::expand;
+use crate::config::{Service, Stage};
 use crate::event::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
@@ -14,51 +15,11 @@ use crate::messages;
 use crate::policy::checks::{self, Verdict};
 use crate::policy::codeowners::{self, CodeOwners};
 use crate::policy::dag::{self, Entry};
+use crate::policy::gate::{self, State};
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
 
 pub const ARGOCD_CHECK: &str = "hoist/argocd";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum State {
-    Ready,
-    Waiting,
-    Blocked,
-}
-
-/// What a merge waits for, one line per condition, as the check run shows them.
-#[derive(Debug, Default)]
-struct Conditions {
-    lines: Vec<(State, String)>,
-    diff: String,
-}
-
-impl Conditions {
-    fn ok(&mut self, s: String) {
-        self.lines.push((State::Ready, s));
-    }
-    fn wait(&mut self, s: String) {
-        self.lines.push((State::Waiting, s));
-    }
-    fn blocked(&mut self, s: String) {
-        self.lines.push((State::Blocked, s));
-    }
-    fn state(&self) -> State {
-        self.lines
-            .iter()
-            .map(|(s, _)| *s)
-            .max()
-            .unwrap_or(State::Ready)
-    }
-    /// Everything but a code owner's approval is there: the moment to say who is awaited.
-    fn only_approval_missing(&self) -> bool {
-        self.lines
-            .iter()
-            .filter(|(s, _)| *s != State::Ready)
-            .count()
-            == 1
-    }
-}
 
 /// The branch Hoist writes the promotion of `service` to `stage` on.
 pub(super) fn promotion_branch(stage: &str, service: &str) -> String {
@@ -133,132 +94,29 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(());
         };
         let head = pr.head_sha.clone();
-        let short = argocd::short(&head).to_owned();
         let requested_by = h.requester.login.clone();
-        let mut c = Conditions::default();
-
-        let checks = self.forge.checks(&head).await?;
-        for (name, poster) in
-            messages::required_checks_posted(&self.config, &meta.service, &meta.stage)
-        {
-            let from = messages::poster(&poster);
-            match checks::judge(&name, &poster, &checks) {
-                Verdict::Passed => c.ok(format!("{name} succeeded on {short}")),
-                Verdict::Failed(check) => {
-                    c.blocked(format!("{name} failed on {short}"));
-                    let msg =
-                        messages::check_failed(&name, &head, check.url.as_deref(), &meta.stage);
-                    self.comment_once(number, &msg, &format!("failed:{name}:{head}"))
-                        .await?;
-                }
-                Verdict::Waiting => c.wait(format!("{name} on {short} from {from}")),
-            }
-        }
-        if let Some(app) = st
-            .argocd_app
-            .as_deref()
-            .map(|t| expand(t, &meta.service, &meta.stage))
-        {
-            match self.argocd.manifests(&app, &head).await {
-                Ok(rendered) => {
-                    c.ok(format!(
-                        "Argo CD renders {app} at {short} ({} manifests)",
-                        rendered.len()
-                    ));
-                    if let Ok(before) = self.argocd.manifests(&app, &pr.base_sha).await {
-                        c.diff = crate::diff::unified(
-                            &format!("{app} manifests"),
-                            &before.join("\n"),
-                            &rendered.join("\n"),
-                        );
-                    }
-                }
-                Err(e) => c.blocked(format!("Argo CD cannot render {app} at {short}: {e}")),
-            }
-        }
-        for up in &st.upstream {
-            let Some(t) = self.config.stage(up).and_then(|u| u.argocd_app.as_deref()) else {
-                continue;
+        let (facts, approver, diff) = self.gather(&pr, &h, st, svc).await?;
+        let decision = gate::decide(&facts);
+        for notice in &decision.notices {
+            let (msg, key) = match notice {
+                gate::Notice::CheckFailed { name, url } => (
+                    messages::check_failed(name, &head, url.as_deref(), &meta.stage),
+                    format!("failed:{name}:{head}"),
+                ),
+                gate::Notice::WaitingForOwner {
+                    dir,
+                    owners,
+                    excluded,
+                } => (
+                    messages::waiting_for_owner(dir, owners, excluded.as_deref()),
+                    format!("waiting:{head}"),
+                ),
             };
-            let app = expand(t, &meta.service, up);
-            match self.argocd.application(&app).await {
-                Ok(Some(a))
-                    if a.health == "Healthy"
-                        && a.images.iter().any(|i| i.contains(freight.digest.as_str())) =>
-                {
-                    c.ok(format!(
-                        "upstream {up} runs {} and is Healthy",
-                        freight.digest.short()
-                    ))
-                }
-                Ok(Some(a)) => c.wait(format!(
-                    "upstream {up} ({app}) to run {} healthy (it is {})",
-                    freight.digest.short(),
-                    a.health
-                )),
-                Ok(None) => c.wait(format!("Argo CD to know {app}")),
-                Err(e) => c.wait(format!("Argo CD ({e})")),
-            }
+            self.comment_once(number, &msg, &key).await?;
         }
-        let mut approver = None;
-        if st.gate.codeowners {
-            let path = svc.path_for(&meta.service, &meta.stage);
-            let base = self.forge.base_head().await?;
-            let mut co = CodeOwners::default();
-            for loc in codeowners::LOCATIONS {
-                if let Some(t) = self.forge.read_file(loc, &base).await? {
-                    co = CodeOwners::parse(&t);
-                    break;
-                }
-            }
-            let owners = co.owners(&path).to_vec();
-            if owners.is_empty() {
-                // Nobody's approval could count: say why instead of waiting for no one.
-                let why = co
-                    .skipped
-                    .first()
-                    .map(|(_, w)| format!(" (CODEOWNERS: {w})"))
-                    .unwrap_or_default();
-                c.blocked(format!("no code owner for {path}{why}"));
-            }
-            // Separation of duties by the forge's numeric id (a login can be renamed);
-            // a promotion Hoist started on its own has no person to keep apart.
-            let requester = (st.gate.separate_approver && h.requester.kind == ActorKind::User)
-                .then_some(&h.requester);
-            let reviews = self.forge.reviews(number).await?;
-            for who in approvals_on_head(&reviews, &head, self.forge.me(), requester) {
-                if self.is_one_of(who, &owners).await? {
-                    approver = Some(who.login.clone());
-                    break;
-                }
-            }
-            let not = requester
-                .map(|r| format!(" (not @{})", r.login))
-                .unwrap_or_default();
-            match &approver {
-                Some(a) => c.ok(format!("approved by @{a} on {short}")),
-                None => {
-                    c.wait(format!("approval from {}{not}", owners.join(", ")));
-                    if c.state() == State::Waiting && c.only_approval_missing() {
-                        let dir = path
-                            .rsplit_once('/')
-                            .map_or(String::new(), |(d, _)| format!("{d}/"));
-                        let msg = messages::waiting_for_owner(
-                            &dir,
-                            &owners,
-                            requester.map(|r| r.login.as_str()),
-                        );
-                        self.comment_once(number, &msg, &format!("waiting:{head}"))
-                            .await?;
-                    }
-                }
-            }
-        }
-        if let Some(by) = self.store.held_by(number).await? {
-            c.wait(format!("/unhold (held by @{by})"));
-        }
-        self.publish_argocd_check(number, &head, &c).await?;
-        if c.state() != State::Ready || pr.mergeable == Some(false) {
+        self.publish_argocd_check(number, &head, &decision, &diff)
+            .await?;
+        if !decision.merge {
             return Ok(());
         }
         let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
@@ -317,14 +175,125 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
     }
 
+    /// The merge gate's facts for Hoist's pull request `pr`, whose head `h` Hoist wrote,
+    /// each from its trusted source (see `policy::gate`); with the approver, for the
+    /// merge commit's record, and the rendered diff the check shows.
+    async fn gather(
+        &self,
+        pr: &PullRequest,
+        h: &HoistHead,
+        st: &Stage,
+        svc: &Service,
+    ) -> Result<(gate::Facts, Option<String>, String)> {
+        let (service, stage, head) = (&h.freight.service, &h.stage, &pr.head_sha);
+        let all = self.forge.checks(head).await?;
+        let checks = messages::required_checks_posted(&self.config, service, stage)
+            .into_iter()
+            .map(|(name, poster)| {
+                let state = match checks::judge(&name, &poster, &all) {
+                    Verdict::Passed => gate::CheckState::Passed,
+                    Verdict::Failed(c) => gate::CheckState::Failed { url: c.url.clone() },
+                    Verdict::Waiting => gate::CheckState::Waiting,
+                };
+                (name, messages::poster(&poster), state)
+            })
+            .collect();
+        let mut diff = String::new();
+        let mut render = None;
+        if let Some(app) = st.argocd_app.as_deref().map(|t| expand(t, service, stage)) {
+            let rendered = self.argocd.manifests(&app, head).await;
+            if let Ok(after) = &rendered
+                && let Ok(before) = self.argocd.manifests(&app, &pr.base_sha).await
+            {
+                diff = crate::diff::unified(
+                    &format!("{app} manifests"),
+                    &before.join("\n"),
+                    &after.join("\n"),
+                );
+            }
+            render = Some((app, rendered.map(|m| m.len())));
+        }
+        let mut upstreams = vec![];
+        for up in &st.upstream {
+            let Some(t) = self.config.stage(up).and_then(|u| u.argocd_app.as_deref()) else {
+                continue;
+            };
+            let app = expand(t, service, up);
+            let state = match self.argocd.application(&app).await {
+                // Exactly the freight's digest, as Argo CD reports the image.
+                Ok(Some(a))
+                    if a.health == "Healthy"
+                        && a.images.iter().any(|i| argocd::runs_freight(i, &h.freight)) =>
+                {
+                    gate::UpstreamState::RunsHealthy
+                }
+                Ok(Some(a)) => gate::UpstreamState::Not { health: a.health },
+                Ok(None) => gate::UpstreamState::Unknown,
+                Err(e) => gate::UpstreamState::Unreachable(e),
+            };
+            upstreams.push((up.clone(), app, state));
+        }
+        let mut approver = None;
+        let owners = if st.gate.codeowners {
+            let path = svc.path_for(service, stage);
+            let base = self.forge.base_head().await?;
+            let mut co = CodeOwners::default();
+            for loc in codeowners::LOCATIONS {
+                if let Some(t) = self.forge.read_file(loc, &base).await? {
+                    co = CodeOwners::parse(&t);
+                    break;
+                }
+            }
+            let owners = co.owners(&path).to_vec();
+            // Separation of duties by the forge's numeric id (a login can be renamed);
+            // a promotion Hoist started on its own has no person to keep apart.
+            let excluded = (st.gate.separate_approver && h.requester.kind == ActorKind::User)
+                .then_some(&h.requester);
+            let reviews = self.forge.reviews(pr.number).await?;
+            for who in approvals_on_head(&reviews, head, self.forge.me(), excluded) {
+                if self.is_one_of(who, &owners).await? {
+                    approver = Some(who.login.clone());
+                    break;
+                }
+            }
+            Some(gate::Owners {
+                path,
+                problem: co.skipped.first().map(|(_, w)| w.clone()),
+                owners,
+                approver: approver.clone(),
+                excluded: excluded.map(|r| r.login.clone()),
+            })
+        } else {
+            None
+        };
+        let facts = gate::Facts {
+            head: head.clone(),
+            stage: stage.clone(),
+            checks,
+            render,
+            upstreams,
+            digest_short: h.freight.digest.short(),
+            owners,
+            held_by: self.store.held_by(pr.number).await?,
+            mergeable: pr.mergeable,
+        };
+        Ok((facts, approver, diff))
+    }
+
     /// Publishes `hoist/argocd` on `head` when its content changed since last time.
-    async fn publish_argocd_check(&self, number: u64, head: &str, c: &Conditions) -> Result<()> {
-        let (conclusion, title) = match c.state() {
+    async fn publish_argocd_check(
+        &self,
+        number: u64,
+        head: &str,
+        d: &gate::Decision,
+        diff: &str,
+    ) -> Result<()> {
+        let (conclusion, title) = match d.state() {
             State::Ready => (Conclusion::Success, "Ready to merge"),
             State::Waiting => (Conclusion::Pending, "Waiting"),
             State::Blocked => (Conclusion::Failure, "Blocked"),
         };
-        let lines: Vec<(&str, &str)> = c
+        let lines: Vec<(&str, &str)> = d
             .lines
             .iter()
             .map(|(s, l)| {
@@ -336,7 +305,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 (mark, l.as_str())
             })
             .collect();
-        let summary = messages::argocd_check_summary(&lines, &c.diff);
+        let summary = messages::argocd_check_summary(&lines, diff);
         let content = format!("{title}\n{summary}");
         if self
             .store
