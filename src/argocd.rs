@@ -86,28 +86,23 @@ pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(),
     Ok(())
 }
 
-/// Every container image in manifests Argo CD rendered (each a JSON object, as
-/// `GET /api/v1/applications/{name}/manifests` returns them): the `image` of every item in
-/// any `containers`, `initContainers` or `ephemeralContainers` list, at any depth (pods,
-/// deployments, jobs, cron jobs, custom resources with pod templates alike). A manifest
-/// that is not JSON is an error: what cannot be read cannot be judged.
+/// Every image in manifests Argo CD rendered (each a JSON object, as
+/// `GET /api/v1/applications/{name}/manifests` returns them): every string under a key
+/// named `image`, at any depth, so pods, deployments, jobs, cron jobs and custom resources
+/// that name an image their own way (`spec.image`, workflow steps) are all judged; a field
+/// so named that is no image reference fails the check rather than pass unseen. A
+/// manifest that is not JSON is an error: what cannot be read cannot be judged.
 pub fn rendered_images(manifests: &[String]) -> Result<std::collections::BTreeSet<String>, String> {
     fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, v) in m {
-                    if matches!(
-                        k.as_str(),
-                        "containers" | "initContainers" | "ephemeralContainers"
-                    ) && let Some(items) = v.as_array()
-                    {
-                        for i in items {
-                            if let Some(image) = i.get("image").and_then(|i| i.as_str()) {
-                                out.insert(image.to_owned());
-                            }
+                    match (k.as_str(), v.as_str()) {
+                        ("image", Some(image)) => {
+                            out.insert(image.to_owned());
                         }
+                        _ => walk(v, out),
                     }
-                    walk(v, out);
                 }
             }
             serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),

@@ -97,8 +97,9 @@ fn only_the_exact_digest_counts_as_running_the_freight() {
     }
 }
 
-/// Every container image in what Argo CD renders, at any depth: a Deployment's
-/// containers and init containers, a CronJob's job template, ephemeral containers.
+/// Every image in what Argo CD renders, at any depth: a Deployment's containers and init
+/// containers, a CronJob's job template, ephemeral containers, and a custom resource that
+/// names its image its own way.
 #[test]
 fn rendered_images_are_every_container_image() {
     let manifests = vec![
@@ -106,6 +107,7 @@ fn rendered_images_are_every_container_image() {
         r#"{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"job","image":"reg/job:3"}]}}}}}}"#.to_owned(),
         r#"{"kind":"Pod","spec":{"ephemeralContainers":[{"name":"debug","image":"busybox"}],"containers":[]}}"#.to_owned(),
         r#"{"kind":"Service","spec":{"ports":[{"port":80}]}}"#.to_owned(),
+        r#"{"kind":"Kafka","spec":{"kafka":{"image":"reg/kafka:3"}}}"#.to_owned(),
     ];
     let images = hoist::argocd::rendered_images(&manifests).unwrap();
     assert_eq!(
@@ -114,6 +116,7 @@ fn rendered_images_are_every_container_image() {
             "busybox",
             "reg/app@sha256:bb",
             "reg/job:3",
+            "reg/kafka:3",
             "reg/migrate:1@sha256:aa",
             "reg/proxy:2"
         ]

@@ -67,9 +67,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         // What this pull request promotes, from the store by its number and head: never
         // from its body, which anyone with write access can edit.
         let head = self.promotion_at_head(&pr).await?;
-        // Halfway through Hoist's rewrite of its branch, the head is the base itself: the
-        // command waits for the new head rather than being answered for none.
-        if head.is_none() && pr.head_sha == pr.base_sha && self.store.is_hoist_pr(number).await? {
+        // Halfway through Hoist's rewrite of its branch, the head is the base itself: a
+        // command about the freight waits for the new head rather than being answered for
+        // none. `/hold` and the rest do not wait: they are about the pull request.
+        let about_freight = cmds
+            .iter()
+            .any(|c| matches!(c, Ok(Command::Promote { .. } | Command::Status)));
+        if about_freight
+            && head.is_none()
+            && pr.head_sha == pr.base_sha
+            && self.store.is_hoist_pr(number).await?
+        {
             return Err(super::EngineError::Waiting(
                 "Hoist is rewriting this pull request's branch".into(),
             ));

@@ -350,7 +350,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// head), and its branch is deleted while Hoist's head is still on it.
     pub(super) async fn on_closed(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
-        if pr.state == PrState::Merged {
+        // A fork's or another base's pull request never carries Hoist's heads: closing it
+        // must not retire the head it shares with Hoist's own.
+        if pr.state == PrState::Merged || pr.from_fork || pr.base_ref != self.forge.base() {
             return Ok(());
         }
         // Reopened since, or not: the close was a decision, and it stands. A reopened
@@ -403,6 +405,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     && pr.head_ref == promotion_branch(&h.stage, &h.freight.service) =>
             {
                 self.store.attach_head(&h.sha, pr.number).await?;
+                self.store
+                    .land_carried_hold(&pr.head_ref, pr.number)
+                    .await?;
                 h.pr = Some(pr.number);
                 Ok(Some(h))
             }

@@ -248,7 +248,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let me = self.forge.me();
         if comments
             .iter()
-            .any(|c| c.author.is(me) && c.body.contains(&marker))
+            .any(|c| c.author.is(me) && c.body.ends_with(&marker))
         {
             return Ok(());
         }

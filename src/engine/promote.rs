@@ -174,10 +174,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         };
         // Where a new head cannot keep the open pull request (CodeCommit), the old one is
         // closed first, its heads retired; its hold passes to the new one below.
-        let mut held = None;
         let existing = match existing {
             Some(pr) if !self.forge.rewrites_in_place() => {
-                held = self.store.held_by(pr.number).await?;
+                // Kept by branch before anything changes, so a failure from here on (or
+                // the new pull request's events arriving first) cannot drop it.
+                if let Some(by) = self.store.held_by(pr.number).await? {
+                    self.store.carry_hold(&branch, &by).await?;
+                }
                 self.forge.close_pull_request(pr.number).await?;
                 self.store.retire_heads(pr.number, &pr.head_sha).await?;
                 replaced = Some(pr);
@@ -223,10 +226,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
             unreachable!("both arms above open or update")
         };
+        self.store.land_carried_hold(&branch, n).await?;
         if let Some(old) = &replaced {
-            if let Some(by) = &held {
-                self.store.hold(n, by).await?;
-            }
             let msg = messages::superseded_by(n, freight.tag.as_str());
             self.comment_once(old.number, &msg, &format!("superseded-by:{n}"))
                 .await?;

@@ -845,7 +845,9 @@ impl Forge for CodeCommit {
         summary: &str,
         record: &str,
     ) -> Result<()> {
-        let body = format!("{summary}\n\n<!-- hoist:record {sha} {record} -->");
+        // The record opens the comment: text Hoist quotes elsewhere (a commit's author, an
+        // override's reason) can never stand first in one of its comments.
+        let body = format!("<!-- hoist:record {sha} {record} -->\n{summary}");
         self.comment(number, &body).await
     }
 
@@ -859,9 +861,8 @@ impl Forge for CodeCommit {
             .into_iter()
             .filter(|c| c.author.is(&self.me))
             .filter_map(|c| {
-                let start = c.body.find(&marker)? + marker.len();
-                let end = c.body[start..].find(" -->")? + start;
-                Some(c.body[start..end].to_owned())
+                let rest = c.body.strip_prefix(&marker)?;
+                Some(rest[..rest.find(" -->")?].to_owned())
             })
             .collect())
     }

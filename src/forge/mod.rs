@@ -93,7 +93,9 @@ impl Comment {
     /// Whether this is a comment Hoist posted that carries `marker`: markers in anyone
     /// else's comment (or in an edited one) are text, not a record.
     pub fn is_own_with(&self, me: &Actor, marker: &str) -> bool {
-        self.author.is(me) && !self.edited && self.body.contains(marker)
+        // At the end, where Hoist puts it: text it quotes (an author's name, a reason)
+        // stands before it.
+        self.author.is(me) && !self.edited && self.body.ends_with(marker)
     }
 }
 

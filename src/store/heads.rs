@@ -185,14 +185,16 @@ impl Store {
         .await
     }
 
-    /// Retires every head of `pr`, and `head` (not yet attached to it, perhaps): closed
+    /// Retires every head of `pr`, and `head` if it is attached to no pull request yet
+    /// (another pull request's head stays theirs): closed
     /// unmerged, it decided nothing, and reopened it must pass its gate again with a
     /// head Hoist writes anew.
     pub async fn retire_heads(&self, pr: u64, head: &str) -> Result<usize> {
         let head = head.to_owned();
         self.call(move |c, _| {
             Ok(c.execute(
-                "UPDATE hoist_heads SET retired = 1 WHERE (pr = ?1 OR sha = ?2) AND retired = 0",
+                "UPDATE hoist_heads SET retired = 1
+                 WHERE (pr = ?1 OR (sha = ?2 AND pr IS NULL)) AND retired = 0",
                 params![pr as i64, head],
             )?)
         })

@@ -159,6 +159,49 @@ impl Store {
         .await
     }
 
+    /// Keeps `by`'s hold for the next pull request on `branch`.
+    pub async fn carry_hold(&self, branch: &str, by: &str) -> Result<()> {
+        let (branch, by) = (branch.to_owned(), by.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO carried_holds (branch, held_by, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (branch) DO UPDATE SET held_by = excluded.held_by",
+                params![branch, by, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Puts a hold carried for `branch` on pull request `pr`, its new one.
+    pub async fn land_carried_hold(&self, branch: &str, pr: u64) -> Result<()> {
+        let branch = branch.to_owned();
+        self.call(move |c, _| {
+            let tx = c.transaction()?;
+            let by: Option<String> = tx
+                .query_row(
+                    "SELECT held_by FROM carried_holds WHERE branch = ?1",
+                    params![branch],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(by) = by {
+                tx.execute(
+                    "INSERT INTO holds (pr, held_by, at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (pr) DO UPDATE SET held_by = excluded.held_by",
+                    params![pr as i64, by, now_ms()],
+                )?;
+                tx.execute(
+                    "DELETE FROM carried_holds WHERE branch = ?1",
+                    params![branch],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn unhold(&self, pr: u64) -> Result<bool> {
         self.call(move |c, _| {
             Ok(c.execute("DELETE FROM holds WHERE pr = ?1", params![pr as i64])? == 1)

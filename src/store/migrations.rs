@@ -86,6 +86,13 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE hoist_heads ADD COLUMN requester_kind TEXT;
      ALTER TABLE hoist_heads ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX hoist_heads_pr ON hoist_heads (pr);",
+    // 9: a hold on a pull request Hoist is replacing (CodeCommit), kept by branch until the
+    // new pull request exists, so that a failure in between cannot drop it.
+    "CREATE TABLE carried_holds (
+        branch TEXT PRIMARY KEY,
+        held_by TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
