@@ -16,20 +16,6 @@ fn digest() -> String {
     format!("sha256:{}", "ab".repeat(32))
 }
 
-/// A throwaway RSA key for the App, made by openssl as a user would.
-fn app_key(dir: &std::path::Path) -> String {
-    let path = dir.join("app.pem");
-    let ok = std::process::Command::new("openssl")
-        .args(["genrsa", "-out"])
-        .arg(&path)
-        .arg("2048")
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    std::fs::read_to_string(path).unwrap()
-}
-
 struct Setup {
     engine: support::http_engine::HttpEngine,
     forge: MemoryForge,
@@ -50,7 +36,7 @@ async fn setup_at(root: &str) -> Setup {
     forge.grant(&user(11, "sam"), Permission::Write, &["acme/sre"]);
     let argo = MemoryArgo::default();
     let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
-    let pem = app_key(dir.path());
+    let pem = std::fs::read_to_string(support::github_fake::app_key(dir.path())).unwrap();
     let engine = support::http_engine::http_engine(
         &format!("{url}{root}"),
         &dir.path().join("hoist.db"),

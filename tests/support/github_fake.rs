@@ -74,9 +74,8 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
     format!("http://{addr}")
 }
 
-/// A throwaway RSA key for Hoist's GitHub App, made by openssl as a user would, in `dir`;
-/// and the config lines that authenticate as that App against the fake.
-pub fn app_auth(dir: &std::path::Path) -> String {
+/// A throwaway RSA key for Hoist's GitHub App, made by openssl as a user would, in `dir`.
+pub fn app_key(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("app.pem");
     let ok = std::process::Command::new("openssl")
         .args(["genrsa", "-out"])
@@ -86,6 +85,12 @@ pub fn app_auth(dir: &std::path::Path) -> String {
         .status()
         .unwrap();
     assert!(ok.success(), "openssl genrsa");
+    path
+}
+
+/// The config lines that authenticate as Hoist's App (a key made in `dir`) to the fake.
+pub fn app_auth(dir: &std::path::Path) -> String {
+    let path = app_key(dir);
     format!(
         "    app_id: {APP_ID}\n    private_key_file: {}\n    installation_id: 7\n    write_interval_ms: 0\n",
         path.display()
