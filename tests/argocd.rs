@@ -9,7 +9,7 @@ const MERGE: &str = "ea8759964626a583667a2bfd08f334ec2070040a";
 
 fn fixture() -> AppStatus {
     let text = std::fs::read_to_string(
-        "../shared/fixtures/argocd/application.velero-test.synced-healthy.yaml",
+        "tests/fixtures/argocd/application.velero-test.synced-healthy.yaml",
     )
     .unwrap();
     let app: Application = serde_saphyr::from_str(&text).unwrap();

@@ -473,7 +473,7 @@ async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
 #[tokio::test]
 async fn published_api_answers_decode() {
     let t = Tester::new().await;
-    let dir = std::path::Path::new("../shared/fixtures/aws/codecommit");
+    let dir = std::path::Path::new("tests/fixtures/aws/codecommit");
     let load = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
     };

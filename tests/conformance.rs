@@ -1,4 +1,4 @@
-//! Every published payload in ../shared/fixtures decodes into the expected normalized
+//! Every published payload in tests/fixtures decodes into the expected normalized
 //! event (snapshots in tests/snapshots/), including through the Lambda envelopes.
 
 use std::fs;
@@ -12,7 +12,7 @@ use hoist::ingress::envelope::{self, GitHubDelivery, Inbound, QueuedDelivery};
 use hoist::ingress::signature::Secrets;
 use serde_json::{Value, json};
 
-const F: &str = "../shared/fixtures";
+const F: &str = "tests/fixtures";
 
 fn read(path: &str) -> Vec<u8> {
     fs::read(format!("{F}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -12,7 +12,7 @@ use hoist::worker::Queue;
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
-const FIXTURES: &str = "../shared/fixtures";
+const FIXTURES: &str = "tests/fixtures";
 
 struct Harness {
     app: axum::Router,

@@ -1,5 +1,5 @@
 //! Hoist on Lambda. The handlers in process, fed `lambda_http` and SQS events built from
-//! the published examples in `../shared/fixtures/aws/lambda/`; then the real binary as a
+//! the published examples in `tests/fixtures/aws/lambda/`; then the real binary as a
 //! function's `bootstrap`, against the Runtime API test server: its runtime loop, cold
 //! start, partial batch responses and init errors. SQS is moto's.
 
@@ -25,7 +25,7 @@ use support::memory_forge::{MemoryArgo, MemoryForge, MemoryRegistry, post_as, us
 const SECRET: &str = "lambda-secret";
 
 fn fixture(name: &str) -> Value {
-    let p = Path::new("../shared/fixtures/aws/lambda").join(name);
+    let p = Path::new("tests/fixtures/aws/lambda").join(name);
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 

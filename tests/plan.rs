@@ -295,7 +295,7 @@ fn unknown_and_root_stages_are_refused() {
 
 #[test]
 fn every_published_ecr_fixture_decodes() {
-    let dir = PathBuf::from("../shared/fixtures/aws/ecr");
+    let dir = PathBuf::from("tests/fixtures/aws/ecr");
     let event = ecr::decode(&fs::read(dir.join("ecr_image_action.push.json")).unwrap()).unwrap();
     assert_eq!(event.id, "13cde686-328b-6117-af20-0e5566167482");
     assert_eq!(

@@ -88,7 +88,7 @@ fn wait_ready(addr: SocketAddr) {
 
 fn post_comment(addr: SocketAddr, delivery: &str) -> u16 {
     let body =
-        std::fs::read("../shared/fixtures/github/webhooks/issue_comment.created.pr.json").unwrap();
+        std::fs::read("tests/fixtures/github/webhooks/issue_comment.created.pr.json").unwrap();
     let sig = Secrets::from_list(SECRET).sign_github(&body).unwrap();
     let headers = [
         ("X-GitHub-Event", "issue_comment".to_owned()),
