@@ -490,6 +490,16 @@ impl GitHub {
         Ok(out)
     }
 
+    /// `PATCH /pulls/{number}`: a content-creating request, so paced.
+    async fn patch_pull(&self, number: u64, fields: serde_json::Value) -> Result<()> {
+        self.pace().await;
+        self.client
+            .patch::<serde_json::Value, _, _>(self.path(&format!("pulls/{number}")), Some(&fields))
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
     async fn pulls(&self, state: &str) -> Result<Vec<Pull>> {
         self.get_all(&format!("pulls?state={state}")).await
     }
@@ -697,17 +707,10 @@ impl Forge for GitHub {
     }
 
     async fn close_pull_request(&self, number: u64) -> Result<()> {
-        counted("close_pull_request", async {
-            self.pace().await;
-            self.client
-                .patch::<serde_json::Value, _, _>(
-                    self.path(&format!("pulls/{number}")),
-                    Some(&json!({"state": "closed"})),
-                )
-                .await
-                .map_err(map)?;
-            Ok(())
-        })
+        counted(
+            "close_pull_request",
+            self.patch_pull(number, json!({"state": "closed"})),
+        )
         .await
     }
 
@@ -779,17 +782,10 @@ impl Forge for GitHub {
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        counted("update_pull_request", async {
-            self.pace().await;
-            self.client
-                .patch::<serde_json::Value, _, _>(
-                    self.path(&format!("pulls/{number}")),
-                    Some(&json!({"title": title, "body": body})),
-                )
-                .await
-                .map_err(map)?;
-            Ok(())
-        })
+        counted(
+            "update_pull_request",
+            self.patch_pull(number, json!({"title": title, "body": body})),
+        )
         .await
     }
 
