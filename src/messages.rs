@@ -256,6 +256,31 @@ pub fn gate_upstream_waiting(up: &str, app: &str, digest_short: &str, health: &s
     format!("upstream {up} ({app}) to run {digest_short} healthy (it is {health})")
 }
 
+/// What `hoist plan` shows for the rendering it does not ask Argo CD for.
+pub fn gate_to_render(app: &str, short: &str) -> String {
+    format!("Argo CD to render {app} at {short}")
+}
+
+/// What `hoist plan` shows for an upstream it does not ask Argo CD about.
+pub fn gate_upstream_to_run(up: &str, app: &str, digest_short: &str) -> String {
+    format!("upstream {up} ({app}) to run {digest_short} healthy")
+}
+
+/// Above the gate `hoist plan` shows for each pull request.
+pub fn plan_gate_heading() -> &'static str {
+    "Gate (hoist/argocd on the new HEAD; Hoist merges once every line is met):"
+}
+
+/// The mark of a gate condition, in `hoist/argocd` and `hoist plan`.
+pub fn gate_mark(state: crate::policy::gate::State) -> &'static str {
+    use crate::policy::gate::State;
+    match state {
+        State::Ready => "✅",
+        State::Waiting => "⏳",
+        State::Blocked => "❌",
+    }
+}
+
 pub fn gate_argocd_unknown(app: &str) -> String {
     format!("Argo CD to know {app}")
 }

@@ -3,13 +3,14 @@
 
 use serde::Serialize;
 
-use crate::config::{Config, Service};
+use crate::config::{Config, Service, expand};
 use crate::freight::Freight;
 use crate::image::{Digest, ImageName, ImageSpec, Tag};
 use crate::manifest::{self, ImageEntry};
 use crate::messages::{self, BodyArgs, StageView};
 use crate::policy::codeowners::{self, CodeOwners};
 use crate::policy::dag::{self, Entry};
+use crate::policy::gate;
 use crate::repo::Repo;
 use crate::{diff, tags};
 
@@ -27,6 +28,16 @@ pub struct Promotion {
     pub previous_tag: Option<String>,
     pub requested_by: String,
     pub file: FileChange,
+    /// What stands between the pull request and its merge, as `hoist/argocd` will list
+    /// it on the new head before anything is met.
+    pub gate: Vec<GateLine>,
+}
+
+/// One condition of the merge gate.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateLine {
+    pub state: gate::State,
+    pub line: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -413,6 +424,7 @@ impl Planner<'_> {
         } else {
             None
         };
+        let gate_lines = self.gate(stage, freight, &state.path, owners.as_ref(), requested_by);
         let gate = messages::gate_line(
             stage,
             st,
@@ -446,7 +458,67 @@ impl Planner<'_> {
                 diff: diff::unified(&state.path, text, &edited.text),
                 content: edited.text,
             },
+            gate: gate_lines,
         }))
+    }
+
+    /// The merge gate of the pull request that moves `stage` to `freight`, decided by
+    /// `policy::gate::decide` as the engine decides it, before anything is met: the
+    /// required checks and their posters come from the config, the code owners from
+    /// `CODEOWNERS` in the checkout, and Argo CD is not asked (its conditions wait).
+    fn gate(
+        &self,
+        stage: &str,
+        freight: &Freight,
+        path: &str,
+        owners: Option<&CodeOwners>,
+        requested_by: &str,
+    ) -> Vec<GateLine> {
+        let service = &freight.service;
+        let st = self.config.stage(stage).expect("stage exists");
+        let checks = messages::required_checks_posted(self.config, service, stage)
+            .into_iter()
+            .map(|(name, poster)| (name, messages::poster(&poster), gate::CheckState::Waiting))
+            .collect();
+        let render = st
+            .argocd_app
+            .as_deref()
+            .map(|t| (expand(t, service, stage), gate::Render::NotAsked));
+        let upstreams = st
+            .upstream
+            .iter()
+            .filter_map(|up| {
+                let t = self.config.stage(up)?.argocd_app.as_deref()?;
+                Some((
+                    up.clone(),
+                    expand(t, service, up),
+                    gate::UpstreamState::NotAsked,
+                ))
+            })
+            .collect();
+        let owners = owners.map(|co| gate::Owners {
+            path: path.into(),
+            owners: co.owners(path).to_vec(),
+            problem: co.skipped.first().map(|(_, w)| w.clone()),
+            approver: None,
+            excluded: st.gate.separate_approver.then(|| requested_by.to_owned()),
+        });
+        let facts = gate::Facts {
+            head: "HEAD".into(),
+            stage: stage.into(),
+            checks,
+            render,
+            upstreams,
+            digest_short: freight.digest.short(),
+            owners,
+            held_by: None,
+            mergeable: None,
+        };
+        gate::decide(&facts)
+            .lines
+            .into_iter()
+            .map(|(state, line)| GateLine { state, line })
+            .collect()
     }
 
     fn codeowners(&self) -> Result<CodeOwners, PlanError> {

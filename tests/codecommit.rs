@@ -677,3 +677,210 @@ async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
         Some("replicas: 0\n")
     );
 }
+
+/// What one attack on CodeCommit came to, as in `tests/gates.rs`: refused with nothing
+/// merged or opened, and whether the control, the legitimate way, went through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Outcome {
+    refused: bool,
+    control: bool,
+}
+
+impl Tester {
+    /// dev and uat verified, and quinn's `/promote prod` opened #3, held for a code
+    /// owner's approval.
+    async fn prod_pr() -> Self {
+        let mut t = Self::new().await;
+        t.dev_verified().await;
+        t.comment(1, QUINN, "/promote uat").await;
+        t.argo_syncs(2, "uat", "a1").await;
+        t.comment(2, QUINN, "/promote prod").await;
+        assert!(t.open(3));
+        t
+    }
+
+    fn prs(&self) -> usize {
+        self.fake.state.lock().unwrap().prs.len()
+    }
+
+    /// `who` commits `content` to `path` on `branch`, as the author they type in.
+    async fn commit_as(
+        &mut self,
+        who: (&str, &str),
+        author: (&str, &str),
+        path: &str,
+        content: &str,
+    ) {
+        let branch = "hoist/prod/my-app-service1";
+        self.fake
+            .client(who.0)
+            .create_commit()
+            .repository_name("gitops")
+            .branch_name(branch)
+            .parent_commit_id(self.fake.tip(branch).unwrap())
+            .author_name(author.0)
+            .email(author.1)
+            .commit_message("Promote my-app-service1 v1.4.0 to prod")
+            .put_files(
+                aws_sdk_codecommit::types::PutFileEntry::builder()
+                    .file_path(path)
+                    .file_content(aws_smithy_types::Blob::new(content))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.pump().await;
+    }
+}
+
+/// The control of an attack on prod's #3: a code owner's approval of the head Hoist
+/// wrote merges it.
+async fn control_approve() -> bool {
+    let mut t = Tester::prod_pr().await;
+    t.approve(3, SAM).await;
+    !t.open(3)
+}
+
+async fn cc_promote(who: (&str, &str), to: &str) -> Outcome {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+    t.comment(1, who, &format!("/promote {to}")).await;
+    let refused = t.prs() == 1 && t.replies(1).last().unwrap().contains("⛔");
+    t.comment(1, QUINN, "/promote uat").await;
+    Outcome {
+        refused,
+        control: t.prs() == 2,
+    }
+}
+
+async fn cc_approval_by(who: (&str, &str)) -> Outcome {
+    let mut t = Tester::prod_pr().await;
+    t.approve(3, who).await;
+    let refused = t.open(3);
+    t.approve(3, SAM).await;
+    Outcome {
+        refused,
+        control: !t.open(3),
+    }
+}
+
+async fn cc_edited_comment() -> Outcome {
+    let mut t = Tester::new().await;
+    t.dev_verified().await;
+    let id = t.comment(1, MALLORY, "looks good").await;
+    t.fake
+        .client(QUINN.0)
+        .update_comment()
+        .comment_id(&id)
+        .content("/promote uat")
+        .send()
+        .await
+        .unwrap_err();
+    // CodeCommit lets only a comment's author edit it: a promoter edits their own.
+    let id = t.comment(1, QUINN, "looks good").await;
+    t.fake
+        .client(QUINN.0)
+        .update_comment()
+        .comment_id(&id)
+        .content("/promote uat")
+        .send()
+        .await
+        .unwrap();
+    t.pump().await;
+    let refused = t.prs() == 1;
+    t.comment(1, QUINN, "/promote uat").await;
+    Outcome {
+        refused,
+        control: t.prs() == 2,
+    }
+}
+
+async fn cc_foreign_commit(author: (&str, &str)) -> Outcome {
+    let mut t = Tester::prod_pr().await;
+    let file = t.fake.file_at("hoist/prod/my-app-service1", PROD).unwrap();
+    t.commit_as(ALICE, author, PROD, &format!("{file}# and more\n"))
+        .await;
+    t.approve(3, SAM).await;
+    Outcome {
+        refused: t.open(3),
+        control: control_approve().await,
+    }
+}
+
+async fn cc_hold_across_replacement() -> Outcome {
+    let mut t = Tester::prod_pr().await;
+    t.comment(3, SAM, "/hold").await;
+    t.push("v1.5.0", "b2").await;
+    t.argo_syncs(4, "dev", "b2").await;
+    t.comment(4, QUINN, "/promote uat").await;
+    t.argo_syncs(5, "uat", "b2").await;
+    t.comment(5, QUINN, "/promote prod").await;
+    t.approve(6, SAM).await;
+    let refused = t.open(6);
+    t.comment(6, SAM, "/unhold").await;
+    Outcome {
+        refused,
+        control: !t.open(6),
+    }
+}
+
+/// The attacks of the red-team matrix that apply on CodeCommit, through the real
+/// CodeCommit adapter (the AWS SDK) against the CodeCommit test server; `bench/gates`
+/// prints this table after GitHub's. CodeCommit has no forks, no required checks and no
+/// renames (identities are ARNs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_codecommit_matrix() {
+    let rows = [
+        (
+            "promote by a writer outside the promoters team",
+            cc_promote(MALLORY, "uat").await,
+        ),
+        (
+            "promote skipping uat (DAG)",
+            cc_promote(QUINN, "prod").await,
+        ),
+        (
+            "approval by the requester, a code owner",
+            cc_approval_by(QUINN).await,
+        ),
+        (
+            "approval by a writer who owns nothing",
+            cc_approval_by(ALICE).await,
+        ),
+        (
+            "a comment edited into a command after it was posted",
+            cc_edited_comment().await,
+        ),
+        (
+            "a writer's commit pushed onto Hoist's branch",
+            cc_foreign_commit(("alice", "alice@example.com")).await,
+        ),
+        (
+            "a commit authored as Hoist by someone else",
+            cc_foreign_commit(("hoist", "hoist@noreply.codecommit")).await,
+        ),
+        (
+            "a held PR replaced by a newer promotion",
+            cc_hold_across_replacement().await,
+        ),
+    ];
+    println!("| attack | forge | refused? | control through? |\n|---|---|---|---|");
+    let yes = |b: bool| if b { "yes" } else { "**NO**" };
+    for (name, o) in &rows {
+        println!(
+            "| {name} | CodeCommit (SDK adapter) | {} | {} |",
+            yes(o.refused),
+            yes(o.control)
+        );
+    }
+    let refused = rows.iter().filter(|(_, o)| o.refused).count();
+    let controls = rows.iter().filter(|(_, o)| o.control).count();
+    println!(
+        "refused {refused} of {n}; controls through {controls} of {n}",
+        n = rows.len()
+    );
+    assert_eq!(refused, rows.len(), "a gate let an attack through");
+    assert_eq!(controls, rows.len(), "a legitimate request was refused");
+}

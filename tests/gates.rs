@@ -1,15 +1,14 @@
 //! The red-team matrix (R5 of the proof harness, `bench/gates` prints it): every way
-//! past a gate that someone short of the gate's authority could try, each attempted
-//! against the engine and followed by a control, the legitimate way, that must work.
-//! One test per attack, so a regression names its attack; `the_matrix` runs them all
-//! and prints the table.
+//! past a gate that someone short of the gate's authority could try, each followed by a
+//! control, the legitimate way, that must work. One test per attack runs it on the
+//! engine, so a regression names its attack; `the_matrix` runs every attack through the
+//! real `hoist serve` against the GitHub HTTP fake and prints the table.
 
 mod support;
 
 use hoist::event::{Actor, ReviewState};
 use hoist::forge::Forge;
 use hoist::forge::PrState;
-use hoist::worker::Handler;
 use support::memory_forge::{edit_comment, post_as, status_by, user};
 use support::tester::*;
 
@@ -23,119 +22,95 @@ struct Outcome {
 }
 
 /// An attack, run from scratch.
-type Attack = fn() -> futures::future::BoxFuture<'static, Outcome>;
+type Attack = fn(Drive) -> futures::future::BoxFuture<'static, Outcome>;
 
-/// The engine against the in-memory model of GitHub.
-const MEM: &str = "GitHub (memory)";
-
-const ALL: &[(&str, &str, Attack)] = &[
-    ("promote without write access", MEM, || {
-        Box::pin(promote_without_write_access())
+const ALL: &[(&str, Attack)] = &[
+    ("promote without write access", |d| {
+        Box::pin(promote_without_write_access(d))
     }),
-    (
-        "promote by a writer outside the promoters team",
-        MEM,
-        || Box::pin(promote_outside_promoters()),
-    ),
-    ("promote skipping uat (DAG)", MEM, || {
-        Box::pin(promote_skipping_uat())
+    ("promote by a writer outside the promoters team", |d| {
+        Box::pin(promote_outside_promoters(d))
     }),
-    ("approval by the requester, a code owner", MEM, || {
-        Box::pin(approval_by(Who::Requester, None))
+    ("promote skipping uat (DAG)", |d| {
+        Box::pin(promote_skipping_uat(d))
     }),
-    ("approval by a bot in the owners team", MEM, || {
-        Box::pin(approval_by(Who::Bot, None))
+    ("approval by the requester, a code owner", |d| {
+        Box::pin(approval_by(d, Who::Requester, None))
     }),
-    ("approval by a writer who owns nothing", MEM, || {
-        Box::pin(approval_by(Who::Writer, None))
+    ("approval by a bot in the owners team", |d| {
+        Box::pin(approval_by(d, Who::Bot, None))
     }),
-    ("approval given on an older head", MEM, || {
-        Box::pin(approval_by(Who::Owner, Some("0000000")))
+    ("approval by a writer who owns nothing", |d| {
+        Box::pin(approval_by(d, Who::Writer, None))
     }),
-    ("approval by Hoist itself", MEM, || {
-        Box::pin(approval_by(Who::Hoist, None))
+    ("approval given on an older head", |d| {
+        Box::pin(approval_by(d, Who::Owner, Some("0000000")))
     }),
-    ("merge while a required check fails", MEM, || {
-        Box::pin(merge_while_check_fails())
+    ("approval by Hoist itself", |d| {
+        Box::pin(approval_by(d, Who::Hoist, None))
     }),
-    ("merge while on /hold", MEM, || Box::pin(merge_while_held())),
-    (
-        "a comment edited into a command by another writer",
-        MEM,
-        || Box::pin(edited_comment_promotes()),
-    ),
-    (
-        "a forged reply marker hides a /hold from reconcile",
-        MEM,
-        || Box::pin(forged_reply_marker()),
-    ),
-    (
-        "the requester renamed approves their own promotion",
-        MEM,
-        || Box::pin(approval_by(Who::RenamedRequester, None)),
-    ),
+    ("merge while a required check fails", |d| {
+        Box::pin(merge_while_check_fails(d))
+    }),
+    ("merge while on /hold", |d| Box::pin(merge_while_held(d))),
+    ("a comment edited into a command by another writer", |d| {
+        Box::pin(edited_comment_promotes(d))
+    }),
+    ("a forged reply marker hides a /hold from reconcile", |d| {
+        Box::pin(forged_reply_marker(d))
+    }),
+    ("the requester renamed approves their own promotion", |d| {
+        Box::pin(approval_by(d, Who::RenamedRequester, None))
+    }),
     (
         "a look-alike PR (hoist/ branch, copied body) merged by hand",
-        MEM,
-        || Box::pin(look_alike_pr()),
+        |d| Box::pin(look_alike_pr(d)),
     ),
-    (
-        "the freight edited in the body before /promote",
-        MEM,
-        || Box::pin(body_freight_edited()),
-    ),
+    ("the freight edited in the body before /promote", |d| {
+        Box::pin(body_freight_edited(d))
+    }),
     (
         "a closed uat PR reopened and merged without a promoter",
-        MEM,
-        || Box::pin(closed_and_reopened()),
+        |d| Box::pin(closed_and_reopened(d)),
     ),
-    (
-        "a fork PR whose branch is named hoist/uat/<svc>",
-        MEM,
-        || Box::pin(fork_pr()),
-    ),
+    ("a fork PR whose branch is named hoist/uat/<svc>", |d| {
+        Box::pin(fork_pr(d))
+    }),
     (
         "/hold lands while a check-triggered merge is under way",
-        MEM,
-        || Box::pin(hold_races_merge()),
+        |d| Box::pin(hold_races_merge(d)),
     ),
     (
         "/override dag applied to a head pushed after the review",
-        MEM,
-        || Box::pin(override_after_push()),
+        |d| Box::pin(override_after_push(d)),
     ),
     (
         "a writer posts the required check's name as a commit status",
-        MEM,
-        || Box::pin(status_by_a_writer()),
+        |d| Box::pin(status_by_a_writer(d)),
     ),
     (
         "a bot-authored commit with forged trailers, then a lost store",
-        MEM,
-        || Box::pin(forged_commit_after_lost_store()),
+        |d| Box::pin(forged_commit_after_lost_store(d)),
     ),
-    ("a prod PR retargeted at another base branch", MEM, || {
-        Box::pin(retargeted_base())
+    ("a prod PR retargeted at another base branch", |d| {
+        Box::pin(retargeted_base(d))
     }),
     (
         "a uat PR closed and reopened before Hoist sees the close",
-        MEM,
-        || Box::pin(closed_and_reopened_at_once()),
+        |d| Box::pin(closed_and_reopened_at_once(d)),
     ),
     (
         "a promotion branch forced back to an older head of its PR",
-        MEM,
-        || Box::pin(forced_back_to_an_older_head()),
+        |d| Box::pin(forced_back_to_an_older_head(d)),
     ),
     (
         "a sidecar with a new image added to the service's base",
-        MEM,
-        || Box::pin(sidecar_in_base()),
+        |d| Box::pin(sidecar_in_base(d)),
     ),
 ];
 
-async fn promote_without_write_access() -> Outcome {
-    let mut t = Tester::new();
+async fn promote_without_write_access(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &mallory(), "/promote uat").await;
     t.expect_comment(1, "⛔ @mallory, promoting to **uat** needs write access");
@@ -143,8 +118,8 @@ async fn promote_without_write_access() -> Outcome {
     control_promote(t, refused).await
 }
 
-async fn promote_outside_promoters() -> Outcome {
-    let mut t = Tester::new();
+async fn promote_outside_promoters(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &alice(), "/promote uat").await;
     t.expect_comment(1, "⛔ @alice, promoting to **uat** needs write access");
@@ -152,8 +127,8 @@ async fn promote_outside_promoters() -> Outcome {
     control_promote(t, refused).await
 }
 
-async fn promote_skipping_uat() -> Outcome {
-    let mut t = Tester::new();
+async fn promote_skipping_uat(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote prod").await;
     t.expect_comment(1, "⛔");
@@ -183,11 +158,14 @@ enum Who {
     Hoist,
 }
 
-async fn approval_by(who: Who, on: Option<&str>) -> Outcome {
-    let t = prod_pr_awaiting_approval().await;
+async fn approval_by(drive: Drive, who: Who, on: Option<&str>) -> Outcome {
+    let t = prod_pr_awaiting_approval_by(drive).await;
     let who: Actor = match who {
         Who::Requester => quinn(),
-        Who::RenamedRequester => user(quinn().id, "quinn-renamed"),
+        Who::RenamedRequester => {
+            t.forge.rename(quinn().id, "quinn-renamed");
+            user(quinn().id, "quinn-renamed")
+        }
         Who::Bot => renovate(),
         Who::Writer => alice(),
         Who::Owner => sam(),
@@ -208,8 +186,8 @@ async fn control_approve(mut t: Tester, refused: bool) -> Outcome {
     }
 }
 
-async fn merge_while_check_fails() -> Outcome {
-    let mut t = prod_pr_awaiting_approval().await;
+async fn merge_while_check_fails(drive: Drive) -> Outcome {
+    let mut t = prod_pr_awaiting_approval_by(drive).await;
     t.check(3, Some("failure")).await;
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
@@ -221,8 +199,8 @@ async fn merge_while_check_fails() -> Outcome {
     }
 }
 
-async fn merge_while_held() -> Outcome {
-    let mut t = prod_pr_awaiting_approval().await;
+async fn merge_while_held(drive: Drive) -> Outcome {
+    let mut t = prod_pr_awaiting_approval_by(drive).await;
     t.comment(3, &sam(), "/hold").await;
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
@@ -238,13 +216,13 @@ async fn merge_while_held() -> Outcome {
 /// a command after it was posted (here a promoter's remark made into `/hold` by another
 /// writer) is found by reconcile as a command without an answer: it must run nothing,
 /// because its author never wrote it. The control: the same command, posted, runs.
-async fn edited_comment_promotes() -> Outcome {
-    let mut t = Tester::new();
+async fn edited_comment_promotes(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.push("v1.4.0", "a1").await;
     let c = t.comment(1, &quinn(), "Looks good to me").await;
     edit_comment(&t.forge, c, "/hold");
-    let report = t.engine.reconcile().await.unwrap();
-    let refused = report.answered == 0 && t.hoist_comments().is_empty();
+    let answered = t.reconcile().await;
+    let refused = answered == 0 && t.hoist_comments().is_empty();
     t.comment(1, &quinn(), "/hold").await;
     t.expect_comment(1, "⏸️ Held by @quinn.");
     t.check(1, Some("success")).await;
@@ -257,8 +235,8 @@ async fn edited_comment_promotes() -> Outcome {
 /// A marker is a record only in Hoist's own comments. An SRE's `/hold` whose webhook
 /// was lost, and a commenter's comment carrying `<!-- hoist:mark reply:N -->` for it:
 /// reconcile must still apply the hold.
-async fn forged_reply_marker() -> Outcome {
-    let mut t = Tester::new();
+async fn forged_reply_marker(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.push("v1.4.0", "a1").await;
     let hold = post_as(&t.forge, 1, &sam(), "/hold");
     let forged = hoist::messages::marker(&format!("reply:{hold}"));
@@ -268,7 +246,7 @@ async fn forged_reply_marker() -> Outcome {
         &mallory(),
         &format!("nothing to see\n\n{forged}"),
     );
-    t.engine.reconcile().await.unwrap();
+    t.reconcile().await;
     t.expect_comment(1, "⏸️ Held by @sam.");
     t.check(1, Some("success")).await;
     let refused = t.forge.pr(1).state == PrState::Open;
@@ -286,8 +264,8 @@ async fn forged_reply_marker() -> Outcome {
 /// (as branch protection allows for uat). Argo CD then runs it. Nothing about it is a
 /// head Hoist wrote: the digest must not count as verified in uat, so `/promote prod`
 /// from it is refused.
-async fn look_alike_pr() -> Outcome {
-    let mut t = Tester::new();
+async fn look_alike_pr(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     let forged = digest("b2");
     let uat = t
@@ -317,15 +295,10 @@ async fn look_alike_pr() -> Outcome {
         .await
         .unwrap();
     t.argo_syncs(n, "b2").await;
-    let in_uat = t
-        .engine
-        .store
-        .ledger_get("my-app-service1", "uat", &forged)
-        .await
-        .unwrap();
+    let in_uat = t.in_ledger("uat", "b2").await;
     t.comment(n, &quinn(), "/promote prod").await;
     t.expect_comment(n, "⛔");
-    let refused = in_uat.is_none() && t.prs() == n as usize;
+    let refused = !in_uat && t.prs() == n as usize;
     t.asserted = t.hoist_comments().len();
     control_promote(t, refused).await
 }
@@ -333,8 +306,8 @@ async fn look_alike_pr() -> Outcome {
 /// Anyone with write access edits the merged dev PR's body record to name another
 /// digest (one Hoist never promoted); a promoter's `/promote uat` must still promote
 /// the freight Hoist recorded for that pull request.
-async fn body_freight_edited() -> Outcome {
-    let mut t = Tester::new();
+async fn body_freight_edited(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     {
         let mut st = t.forge.state.lock().unwrap();
@@ -352,8 +325,8 @@ async fn body_freight_edited() -> Outcome {
 
 /// QA closes the uat PR unmerged; someone reopens it and its check passes. The decision
 /// to promote went with the close: reopened, it needs a promoter's `/promote` again.
-async fn closed_and_reopened() -> Outcome {
-    let mut t = Tester::new();
+async fn closed_and_reopened(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
     t.expect_comment(1, "🚀 Opened #2");
@@ -384,8 +357,8 @@ async fn closed_and_reopened() -> Outcome {
 /// A fork's pull request from a branch named like Hoist's, whose head is the very commit
 /// Hoist wrote for the open uat PR (a fork shares the objects) and whose body copies
 /// that PR's: it is not Hoist's, and its passing check merges nothing.
-async fn fork_pr() -> Outcome {
-    let mut t = Tester::new();
+async fn fork_pr(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
     t.expect_comment(1, "🚀 Opened #2");
@@ -406,32 +379,29 @@ async fn fork_pr() -> Outcome {
 /// A check's success starts a merge (under the check's SHA, not the pull request's
 /// key); an SRE's `/hold` is handled while that merge is being decided, after the
 /// holds were first read. The hold must win: nothing merges until `/unhold`.
-async fn hold_races_merge() -> Outcome {
-    let mut t = Tester::new();
+async fn hold_races_merge(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.push("v1.4.0", "a1").await;
     let paused = t.forge.pause_before("POST check-run hoist/argocd");
     let (name, head_sha) = t.forge.set_stage_check(1, Some("success"), None);
-    let engine = t.engine.clone();
-    let merging = tokio::spawn(async move {
-        engine
-            .handle(hoist::event::Event::CheckCompleted {
-                repo: Tester::repo(),
-                source: hoist::event::CheckSource::CheckRun,
-                name,
-                conclusion: "success".into(),
-                head_sha,
-                // GitHub leaves a status's or another App's check without linked pull
-                // requests: Hoist finds the pull request at that head, under the SHA's
-                // serial key, beside the pull request's own events.
-                prs: vec![],
-            })
-            .await
-    });
+    let merging = t
+        .send(&hoist::event::Event::CheckCompleted {
+            repo: Tester::repo(),
+            source: hoist::event::CheckSource::CheckRun,
+            name,
+            conclusion: "success".into(),
+            head_sha,
+            // GitHub leaves a status's or another App's check without linked pull
+            // requests: Hoist finds the pull request at that head, under the SHA's
+            // serial key, beside the pull request's own events.
+            prs: vec![],
+        })
+        .await;
     paused.reached().await;
     t.comment(1, &sam(), "/hold").await;
     t.expect_comment(1, "⏸️ Held by @sam.");
     paused.release();
-    merging.await.unwrap().unwrap();
+    t.settle(merging).await;
     let refused = t.forge.pr(1).state == PrState::Open;
     t.comment(1, &sam(), "/unhold").await;
     t.expect_comment(1, "▶️ Released by @sam.");
@@ -456,8 +426,8 @@ fn dag_conclusion(t: &Tester, sha: &str) -> Option<String> {
 /// A break-glass SRE reviews a hand-edit of prod and overrides `hoist/dag` for it; the
 /// author pushes another change before Hoist handles the comment. The override names
 /// the head the SRE saw, so it must not pass the new one.
-async fn override_after_push() -> Outcome {
-    let mut t = Tester::new();
+async fn override_after_push(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     let edited = t.prod_pinned_to("v1.4.0", "a1");
     let (n, reviewed) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
@@ -493,8 +463,8 @@ async fn override_after_push() -> Outcome {
 /// acme-gitops-ci`). Before CI has reported on the prod PR's head, a writer posts a
 /// commit status of that name, `success`; a code owner then approves. Nothing merges
 /// until the CI App's own check run passes.
-async fn status_by_a_writer() -> Outcome {
-    let mut t = Tester::new();
+async fn status_by_a_writer(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
     t.check(2, Some("success")).await;
@@ -537,9 +507,9 @@ async fn status_by_a_writer() -> Outcome {
 /// the real requester, cannot approve it through, and nothing of it merges. The
 /// control: without the forged commit, the rebuilt store still knows quinn requested
 /// the promotion, and sam's approval merges it.
-async fn forged_commit_after_lost_store() -> Outcome {
+async fn forged_commit_after_lost_store(drive: Drive) -> Outcome {
     let forge_and_lose = |forged: bool| async move {
-        let mut t = prod_pr_awaiting_approval().await;
+        let mut t = prod_pr_awaiting_approval_by(drive).await;
         if forged {
             let head = t.forge.pr(3).head_sha;
             let text = t.forge.file_at(&head, PROD).unwrap();
@@ -554,18 +524,15 @@ async fn forged_commit_after_lost_store() -> Outcome {
                 ),
             );
         }
-        let dir = tempfile::tempdir().unwrap();
-        std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
-            hoist::store::Store::open(&dir.path().join("lost.db")).unwrap();
-        t.engine.rebuild_ledger().await.unwrap();
+        t.lose_store().await;
         t.asserted = usize::MAX;
-        (t, dir)
+        t
     };
-    let (t, _dir) = forge_and_lose(true).await;
+    let t = forge_and_lose(true).await;
     t.review(3, &quinn(), ReviewState::Approved, None).await;
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
-    let (t, _dir) = forge_and_lose(false).await;
+    let t = forge_and_lose(false).await;
     t.review(3, &quinn(), ReviewState::Approved, None).await;
     let quinn_refused = t.forge.pr(3).state == PrState::Open;
     t.review(3, &sam(), ReviewState::Approved, None).await;
@@ -577,8 +544,8 @@ async fn forged_commit_after_lost_store() -> Outcome {
 
 /// A writer retargets Hoist's prod PR at another branch (`release`, say, which Argo CD
 /// may deploy from): a promotion counts only into the configured base.
-async fn retargeted_base() -> Outcome {
-    let t = prod_pr_awaiting_approval().await;
+async fn retargeted_base(drive: Drive) -> Outcome {
+    let t = prod_pr_awaiting_approval_by(drive).await;
     let set_base = |base: &str| {
         let mut st = t.forge.state.lock().unwrap();
         st.prs[2].base_ref = base.into();
@@ -593,8 +560,8 @@ async fn retargeted_base() -> Outcome {
 /// QA closes the uat PR and reopens it at once, before Hoist handles the close: the
 /// close still stands, and its passing check merges nothing until a promoter promotes
 /// again.
-async fn closed_and_reopened_at_once() -> Outcome {
-    let mut t = Tester::new();
+async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
     t.expect_comment(1, "🚀 Opened #2");
@@ -622,8 +589,8 @@ async fn closed_and_reopened_at_once() -> Outcome {
 /// Hoist's prod PR moved on to newer freight (a second head); a writer forces the branch
 /// back to the PR's first head, whose freight it replaced. A head the pull request no
 /// longer carries promotes nothing.
-async fn forced_back_to_an_older_head() -> Outcome {
-    let mut t = prod_pr_awaiting_approval().await;
+async fn forced_back_to_an_older_head(drive: Drive) -> Outcome {
+    let mut t = prod_pr_awaiting_approval_by(drive).await;
     let first = t.forge.pr(3).head_sha;
     t.push("v1.5.0", "b2").await;
     t.check(4, Some("success")).await;
@@ -652,8 +619,8 @@ async fn forced_back_to_an_older_head() -> Outcome {
 /// deployment, which every stage renders; the overlays' images entries do not change.
 /// `hoist/dag` judges every image the gated stages' Argo CD applications would run, so it
 /// fails; the control, a change that renders no new image, passes.
-async fn sidecar_in_base() -> Outcome {
-    let mut t = Tester::new();
+async fn sidecar_in_base(drive: Drive) -> Outcome {
+    let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     let path = "apps/my-app-service1/base/deployment.yaml";
     let text = t.forge.base_file(path).unwrap();
@@ -674,21 +641,32 @@ async fn sidecar_in_base() -> Outcome {
     }
 }
 
-async fn run(name: &str) -> Outcome {
-    let (_, _, attack) = ALL.iter().find(|(n, _, _)| *n == name).unwrap();
-    attack().await
+async fn run(name: &str, drive: Drive) -> Outcome {
+    let (_, attack) = ALL.iter().find(|(n, _)| *n == name).unwrap();
+    attack(drive).await
 }
 
+// Each attack on the engine, by name: fast, and a regression names its attack.
 macro_rules! attack_tests {
     ($($test:ident => $name:literal),* $(,)?) => {$(
         #[tokio::test]
         async fn $test() {
-            assert_eq!(run($name).await, Outcome { refused: true, control: true });
+            assert_eq!(run($name, Drive::Engine).await, Outcome { refused: true, control: true });
         }
     )*};
 }
 
 attack_tests! {
+    promoting_needs_write_access => "promote without write access",
+    promoting_needs_the_promoters_team => "promote by a writer outside the promoters team",
+    promoting_cannot_skip_a_stage => "promote skipping uat (DAG)",
+    the_requester_cannot_approve => "approval by the requester, a code owner",
+    bots_cannot_approve => "approval by a bot in the owners team",
+    only_code_owners_approve => "approval by a writer who owns nothing",
+    approvals_count_only_on_the_head => "approval given on an older head",
+    hoist_cannot_approve_itself => "approval by Hoist itself",
+    a_failing_required_check_blocks_the_merge => "merge while a required check fails",
+    a_hold_blocks_the_merge => "merge while on /hold",
     edited_comments_run_no_command => "a comment edited into a command by another writer",
     markers_count_only_in_hoists_own_comments => "a forged reply marker hides a /hold from reconcile",
     separation_of_duties_is_by_numeric_id => "the requester renamed approves their own promotion",
@@ -706,25 +684,31 @@ attack_tests! {
     hoist_dag_judges_everything_a_gated_stage_renders => "a sidecar with a new image added to the service's base",
 }
 
-/// Every attack, as the table `bench/gates` prints. The target: every attack refused
-/// with nothing merged, and every control through.
-#[tokio::test]
+/// Every attack through the real `hoist serve`, as the table `bench/gates` prints: signed
+/// webhooks in, the GitHub App's calls answered by the GitHub HTTP fake (which enforces
+/// authentication), ECR and Argo CD fakes beside it. The target: every attack refused
+/// with nothing merged, and every control through. Three attacks run at a time, each on
+/// its own server and fakes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_matrix() {
-    let mut rows = vec![];
-    for (name, forge, attack) in ALL {
-        rows.push((name, forge, attack().await));
-    }
+    use futures::StreamExt;
+    let mut rows: Vec<(&str, Outcome)> = futures::stream::iter(ALL)
+        .map(|(name, attack)| async move { (*name, attack(Drive::Serve).await) })
+        .buffer_unordered(3)
+        .collect()
+        .await;
+    rows.sort_by_key(|(name, _)| ALL.iter().position(|(n, _)| n == name));
     println!("| attack | forge | refused? | control through? |\n|---|---|---|---|");
     let yes = |b: bool| if b { "yes" } else { "**NO**" };
-    for (name, forge, o) in &rows {
+    for (name, o) in &rows {
         println!(
-            "| {name} | {forge} | {} | {} |",
+            "| {name} | GitHub (hoist serve) | {} | {} |",
             yes(o.refused),
             yes(o.control)
         );
     }
-    let refused = rows.iter().filter(|(_, _, o)| o.refused).count();
-    let controls = rows.iter().filter(|(_, _, o)| o.control).count();
+    let refused = rows.iter().filter(|(_, o)| o.refused).count();
+    let controls = rows.iter().filter(|(_, o)| o.control).count();
     println!(
         "refused {refused} of {n}; controls through {controls} of {n}",
         n = rows.len()

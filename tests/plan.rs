@@ -520,3 +520,58 @@ fn an_overlay_tag_outside_the_grammar_is_never_displayed() {
     assert!(!p.body.contains("hoist:v1 {\\\"service"), "{}", p.body);
     assert_eq!(p.body.matches("<!-- hoist:v1 ").count(), 1, "{}", p.body);
 }
+
+/// The gate section of `hoist plan`'s output for `/promote prod` by quinn in `repo`.
+fn prod_gate(repo: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["plan", "--config", "config/hoist.example.yaml", "--repo"])
+        .arg(repo)
+        .args([
+            "--promote",
+            "prod",
+            "--service",
+            "my-app-service1",
+            "--requested-by",
+            "quinn",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let start = text.find("Gate (").expect("a gate section");
+    let end = text[start..].find("\n\n").unwrap() + start;
+    text[start..end].to_owned()
+}
+
+/// `hoist plan` shows the merge gate as `policy::gate::decide` decides it, with nothing
+/// met yet: the required check and who must post it, Argo CD's conditions, and the code
+/// owners whose approval counts (not the requester's).
+#[test]
+fn plan_shows_the_gate_hoist_argocd_will_list() {
+    insta::assert_snapshot!(prod_gate(Path::new("examples/gitops")), @r"
+    Gate (hoist/argocd on the new HEAD; Hoist merges once every line is met):
+        ⏳ argocd/my-app-service1-prod on HEAD from the GitHub App acme-gitops-ci
+        ⏳ Argo CD to render my-app-service1-prod at HEAD
+        ⏳ upstream uat (my-app-service1-uat) to run sha256:41828d…0a08 healthy
+        ⏳ approval from @acme/sre (not @quinn)
+    ");
+}
+
+/// A checkout whose CODEOWNERS names no owner for prod's overlay: the plan shows the
+/// gate blocked, saying why, before anyone waits for an approval no one can give.
+#[test]
+fn plan_shows_a_gate_no_one_can_pass() {
+    let repo = checkout();
+    fs::write(
+        repo.path().join("CODEOWNERS"),
+        "apps/*/base/ @acme/sre\n/CODEOWNERS @acme/sre\n",
+    )
+    .unwrap();
+    insta::assert_snapshot!(prod_gate(repo.path()), @r"
+    Gate (hoist/argocd on the new HEAD; Hoist merges once every line is met):
+        ⏳ argocd/my-app-service1-prod on HEAD from the GitHub App acme-gitops-ci
+        ⏳ Argo CD to render my-app-service1-prod at HEAD
+        ⏳ upstream uat (my-app-service1-uat) to run sha256:41828d…0a08 healthy
+        ❌ no code owner for apps/my-app-service1/env/prod/kustomization.yaml
+    ");
+}

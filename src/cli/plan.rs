@@ -135,6 +135,11 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(s, "{}\n", p.title);
         let _ = writeln!(s, "Commit message:\n{}", indent(&p.commit_message));
         let _ = writeln!(s, "Pull request body:\n{}", indent(&p.body));
+        let _ = writeln!(s, "{}", crate::messages::plan_gate_heading());
+        for g in &p.gate {
+            let _ = writeln!(s, "    {} {}", crate::messages::gate_mark(g.state), g.line);
+        }
+        s.push('\n');
         s.push_str(&p.file.diff);
     }
     for skip in &plan.nothing_to_do {

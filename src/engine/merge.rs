@@ -211,7 +211,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     &after.join("\n"),
                 );
             }
-            render = Some((app, rendered.map(|m| m.len())));
+            let rendered = match rendered {
+                Ok(m) => gate::Render::Manifests(m.len()),
+                Err(why) => gate::Render::Failed(why),
+            };
+            render = Some((app, rendered));
         }
         let mut upstreams = vec![];
         for up in &st.upstream {
@@ -296,14 +300,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let lines: Vec<(&str, &str)> = d
             .lines
             .iter()
-            .map(|(s, l)| {
-                let mark = match s {
-                    State::Ready => "✅",
-                    State::Waiting => "⏳",
-                    State::Blocked => "❌",
-                };
-                (mark, l.as_str())
-            })
+            .map(|(s, l)| (messages::gate_mark(*s), l.as_str()))
             .collect();
         let summary = messages::argocd_check_summary(&lines, diff);
         let content = format!("{title}\n{summary}");

@@ -16,7 +16,8 @@
 use crate::messages;
 
 /// How far one condition is from letting the merge go ahead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     Ready,
     Waiting,
@@ -43,6 +44,17 @@ pub enum UpstreamState {
     },
     Unknown,
     Unreachable(String),
+    /// Not asked: `hoist plan` works offline.
+    NotAsked,
+}
+
+/// Whether Argo CD renders the stage's application at the head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Render {
+    Manifests(usize),
+    Failed(String),
+    /// Not asked: `hoist plan` works offline.
+    NotAsked,
 }
 
 /// The code-owner gate of a stage that has one.
@@ -70,7 +82,7 @@ pub struct Facts {
     pub checks: Vec<(String, String, CheckState)>,
     /// The stage's application and whether Argo CD renders it at the head (how many
     /// manifests), when the stage has one.
-    pub render: Option<(String, Result<usize, String>)>,
+    pub render: Option<(String, Render)>,
     /// Each upstream stage with an application: its name, application, state.
     pub upstreams: Vec<(String, String, UpstreamState)>,
     /// The freight's digest, shortened, as the upstream lines show it.
@@ -140,11 +152,12 @@ pub fn decide(f: &Facts) -> Decision {
     }
     if let Some((app, render)) = &f.render {
         lines.push(match render {
-            Ok(n) => (State::Ready, messages::gate_renders(app, short, *n)),
-            Err(why) => (
+            Render::Manifests(n) => (State::Ready, messages::gate_renders(app, short, *n)),
+            Render::Failed(why) => (
                 State::Blocked,
                 messages::gate_cannot_render(app, short, why),
             ),
+            Render::NotAsked => (State::Waiting, messages::gate_to_render(app, short)),
         });
     }
     for (up, app, state) in &f.upstreams {
@@ -159,6 +172,7 @@ pub fn decide(f: &Facts) -> Decision {
             UpstreamState::Unreachable(why) => {
                 (State::Waiting, messages::gate_argocd_unreachable(why))
             }
+            UpstreamState::NotAsked => (State::Waiting, messages::gate_upstream_to_run(up, app, d)),
         });
     }
     if let Some(o) = &f.owners {
@@ -171,6 +185,8 @@ pub fn decide(f: &Facts) -> Decision {
         }
         match &o.approver {
             Some(a) => lines.push((State::Ready, messages::gate_approved(a, short))),
+            // Said above: no one to wait for.
+            None if o.owners.is_empty() => {}
             None => {
                 let others_ready = lines.iter().all(|(s, _)| *s == State::Ready);
                 lines.push((
@@ -216,7 +232,7 @@ mod tests {
                 "the GitHub App ci".into(),
                 CheckState::Passed,
             )],
-            render: Some(("svc-prod".into(), Ok(2))),
+            render: Some(("svc-prod".into(), Render::Manifests(2))),
             upstreams: vec![("uat".into(), "svc-uat".into(), UpstreamState::RunsHealthy)],
             digest_short: "sha256:a1a1a1…a1a1".into(),
             owners: Some(Owners {
@@ -268,7 +284,7 @@ mod tests {
             ),
             (
                 "no rendering",
-                |f| f.render = Some(("svc-prod".into(), Err("ComparisonError".into()))),
+                |f| f.render = Some(("svc-prod".into(), Render::Failed("ComparisonError".into()))),
                 State::Blocked,
             ),
             (

@@ -29,6 +29,7 @@ struct Fake {
 
 /// Serves the fake on a loopback port; returns its base URL.
 pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
+    let forge_state = forge.state.clone();
     let fake = Arc::new(Fake {
         forge,
         argo,
@@ -39,6 +40,9 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
         move |m: Method, u: Uri, h: axum::http::HeaderMap, b: Bytes| {
             let fake = fake.clone();
             async move {
+                if h.contains_key("x-amz-target") {
+                    return ecr(&h);
+                }
                 let get = m == Method::GET;
                 let res = match authorize(&m, &u, &h) {
                     Ok(()) => fake.handle(m, u, b).await,
@@ -71,7 +75,42 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    let url = format!("http://{addr}");
+    forge_state.lock().unwrap().served_at = Some(url.clone());
+    url
+}
+
+/// Amazon ECR's JSON API, as far as reconcile reads it (an empty repository), so a
+/// reconcile pass against the fakes completes: a request without SigV4 credentials is
+/// refused as ECR refuses it.
+fn ecr(h: &axum::http::HeaderMap) -> Response {
+    let json = |code: u16, v: Value| {
+        (
+            StatusCode::from_u16(code).unwrap(),
+            [("content-type", "application/x-amz-json-1.1")],
+            v.to_string(),
+        )
+            .into_response()
+    };
+    let signed = h
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="));
+    if !signed {
+        return json(
+            403,
+            json!({"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}),
+        );
+    }
+    match h.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        Some("AmazonEC2ContainerRegistry_V20150921.DescribeImages") => {
+            json(200, json!({"imageDetails": []}))
+        }
+        other => json(
+            400,
+            json!({"__type": "UnknownOperationException", "message": format!("the fake does not serve {other:?}")}),
+        ),
+    }
 }
 
 /// A throwaway RSA key for Hoist's GitHub App, made by openssl as a user would, in `dir`.

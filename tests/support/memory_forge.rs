@@ -81,6 +81,8 @@ pub struct State {
     pub pause: Option<(String, Pause)>,
     /// Where the GitHub fake delivers webhooks, and the secret it signs them with.
     pub webhook: Option<(String, String)>,
+    /// The base URL the GitHub fake serves this state at (it answers for ECR too).
+    pub served_at: Option<String>,
 }
 
 impl State {
@@ -256,6 +258,14 @@ impl MemoryForge {
         for t in teams {
             s.teams.entry((*t).into()).or_default().push(who.id);
         }
+    }
+
+    /// `id` renames their account to `login`, as GitHub lets anyone do: the old login no
+    /// longer names them.
+    pub fn rename(&self, id: u64, login: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.users.retain(|_, a| a.id != id);
+        s.users.insert(login.into(), user(id, login));
     }
 
     pub fn user_by_login(&self, login: &str) -> Option<Actor> {

@@ -8,4 +8,5 @@ pub mod memory_forge;
 pub mod moto;
 pub mod proxy;
 pub mod serve;
+pub mod served;
 pub mod tester;

@@ -226,7 +226,11 @@ pub fn ecr_event(repository: &str, tag: &str, digest: &str, id: &str) -> String 
 /// A new port each time: while a killed server is down, a test running beside this one
 /// may be handed its old port. If the port is taken between choosing and binding, the
 /// process exits and another port is tried. The fake's webhooks follow the new address.
-fn spawn(cfg: &std::path::Path, db: &std::path::Path, forge: &MemoryForge) -> (Child, SocketAddr) {
+pub fn spawn(
+    cfg: &std::path::Path,
+    db: &std::path::Path,
+    forge: &MemoryForge,
+) -> (Child, SocketAddr) {
     let mut exits = vec![];
     for _ in 0..5 {
         let addr = TcpListener::bind("127.0.0.1:0")
@@ -234,8 +238,13 @@ fn spawn(cfg: &std::path::Path, db: &std::path::Path, forge: &MemoryForge) -> (C
             .local_addr()
             .unwrap();
         // The fake delivers GitHub's own pull_request events (opened, closed) to hoist serve.
-        forge.state.lock().unwrap().webhook =
-            Some((format!("http://{addr}/webhooks/github"), SECRET.into()));
+        let served_at = {
+            let mut st = forge.state.lock().unwrap();
+            st.webhook = Some((format!("http://{addr}/webhooks/github"), SECRET.into()));
+            st.served_at
+                .clone()
+                .expect("the GitHub fake serves this forge")
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
             .args([
                 "serve",
@@ -251,6 +260,13 @@ fn spawn(cfg: &std::path::Path, db: &std::path::Path, forge: &MemoryForge) -> (C
             .env("HOIST_WEBHOOK_SECRETS", SECRET)
             // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            // ECR is the GitHub fake too, with credentials it can check are present.
+            .envs([
+                ("AWS_ENDPOINT_URL", served_at.as_str()),
+                ("AWS_ACCESS_KEY_ID", "AKIAFAKE"),
+                ("AWS_SECRET_ACCESS_KEY", "fake"),
+                ("AWS_REGION", "us-east-1"),
+            ])
             .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
             .env("TEST_GITHUB_TOKEN", "ghp_test")
             .env("ARGOCD_TOKEN", "argo-token")
@@ -311,6 +327,42 @@ pub fn start_with_token(
     start_as(api, true)
 }
 
+/// Writes the example config into `dir` for `hoist serve` against the fakes: the GitHub
+/// API at `api_url`, Argo CD at `fake_url`, as Hoist's App (a key made in `dir`) or with a
+/// personal token; Argo CD's health debounce off. Returns its path.
+pub fn write_config(
+    dir: &std::path::Path,
+    api_url: &str,
+    fake_url: &str,
+    token: bool,
+) -> std::path::PathBuf {
+    let config = std::fs::read_to_string("config/hoist.example.yaml")
+        .unwrap()
+        .replace(
+            "api_url: https://api.github.com",
+            &format!("api_url: {api_url}"),
+        )
+        .replace(
+            "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
+            &if token {
+                "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n".to_owned()
+            } else {
+                super::github_fake::app_auth(dir)
+            },
+        )
+        .replace(
+            "url: https://argocd.example.com",
+            &format!("url: {fake_url}"),
+        )
+        .replace(
+            "token_env: ARGOCD_TOKEN",
+            "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
+        );
+    let cfg = dir.join("hoist.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    cfg
+}
+
 fn start_as(
     api: impl FnOnce(String) -> String,
     token: bool,
@@ -331,27 +383,7 @@ fn start_as(
         api(url.clone())
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = std::fs::read_to_string("config/hoist.example.yaml")
-        .unwrap()
-        .replace(
-            "api_url: https://api.github.com",
-            &format!("api_url: {api_url}"),
-        )
-        .replace(
-            "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
-            &if token {
-                "    token_env: TEST_GITHUB_TOKEN\n    write_interval_ms: 0\n".to_owned()
-            } else {
-                super::github_fake::app_auth(dir.path())
-            },
-        )
-        .replace("url: https://argocd.example.com", &format!("url: {url}"))
-        .replace(
-            "token_env: ARGOCD_TOKEN",
-            "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
-        );
-    let cfg = dir.path().join("hoist.yaml");
-    std::fs::write(&cfg, config).unwrap();
+    let cfg = write_config(dir.path(), &api_url, &url, token);
     let db = dir.path().join("hoist.db");
     let (child, addr) = spawn(&cfg, &db, &forge);
     (

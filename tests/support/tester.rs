@@ -14,6 +14,7 @@ use hoist::store::Store;
 use hoist::worker::Handler;
 
 use super::memory_forge::{MemoryArgo, MemoryForge, MemoryRegistry, post_as, review, user};
+use super::served::{Served, Stored};
 
 pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
 pub const DEV: &str = "apps/my-app-service1/env/dev/kustomization.yaml";
@@ -55,8 +56,20 @@ pub fn digest(seed: &str) -> String {
     format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
 }
 
+/// How a tester's events reach Hoist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drive {
+    /// Handed to the engine in this process, on the in-memory forge.
+    Engine,
+    /// Sent as signed webhooks to the real `hoist serve`, whose GitHub App talks to the
+    /// GitHub HTTP fake on the same forge state.
+    Serve,
+}
+
 pub struct Tester {
+    /// The engine driver's engine (with `Drive::Serve`, events go to the server's own).
     pub engine: Arc<Engine<MemoryForge, MemoryArgo, MemoryRegistry>>,
+    pub served: Option<Served>,
     pub forge: MemoryForge,
     pub argo: MemoryArgo,
     pub registry: MemoryRegistry,
@@ -79,6 +92,7 @@ impl Tester {
                 (renovate(), Permission::Write),
             ] {
                 s.permissions.insert(who.id, p);
+                s.users.insert(who.login.clone(), who.clone());
             }
             s.teams.insert("acme/qa".into(), vec![quinn().id]);
             // The requester is a code owner too: their approval still must not count.
@@ -99,12 +113,23 @@ impl Tester {
         });
         Self {
             engine,
+            served: None,
             forge,
             argo,
             registry,
             asserted: 0,
             _dir: dir,
         }
+    }
+
+    /// A tester with events driven as `drive` says. `Drive::Serve` needs a multi-threaded
+    /// runtime: the fakes answer the server while the test waits.
+    pub async fn start(drive: Drive) -> Self {
+        let mut t = Self::new();
+        if drive == Drive::Serve {
+            t.served = Some(Served::start(&t.forge, &t.argo).await);
+        }
+        t
     }
 
     pub fn repo() -> RepoRef {
@@ -118,7 +143,34 @@ impl Tester {
     /// the pull requests it opened. A retryable outcome (waiting for Argo CD) is fine.
     pub async fn deliver(&self, ev: Event) {
         let before = self.prs();
-        if let Err(e) = self.engine.handle(ev).await {
+        let sent = self.send(&ev).await;
+        self.settle(sent).await;
+        for n in before + 1..=self.prs() {
+            Box::pin(self.opened(n as u64, self.forge.me_actor())).await;
+        }
+    }
+
+    /// Starts delivering `ev`, for a test that acts while it is being handled; `settle`
+    /// waits for the end.
+    pub async fn send(&self, ev: &Event) -> Sent {
+        match &self.served {
+            Some(s) => Sent::Served(s.send(ev).await),
+            None => {
+                let engine = self.engine.clone();
+                let ev = ev.clone();
+                Sent::Engine(tokio::spawn(async move { engine.handle(ev).await }))
+            }
+        }
+    }
+
+    /// Waits for a delivery to be handled; a retryable outcome (waiting for Argo CD) is
+    /// fine, a permanent failure fails the test.
+    pub async fn settle(&self, sent: Sent) {
+        let handled = match sent {
+            Sent::Served(stored) => return self.served.as_ref().unwrap().settle(stored).await,
+            Sent::Engine(handle) => handle.await.unwrap(),
+        };
+        if let Err(e) = handled {
             assert!(
                 matches!(
                     e,
@@ -128,9 +180,41 @@ impl Tester {
                 "handler failed: {e}"
             );
         }
-        for n in before + 1..=self.prs() {
-            Box::pin(self.opened(n as u64, self.forge.me_actor())).await;
+    }
+
+    /// One reconcile pass (with `Drive::Serve`, `hoist reconcile --once` beside the
+    /// server): how many commands it answered.
+    pub async fn reconcile(&self) -> usize {
+        match &self.served {
+            Some(s) => s.reconcile().await,
+            None => self.engine.reconcile().await.unwrap().answered,
         }
+    }
+
+    /// Whether the ledger records `seed`'s digest in `stage`.
+    pub async fn in_ledger(&self, stage: &str, seed: &str) -> bool {
+        let service = "my-app-service1";
+        match &self.served {
+            Some(s) => s.in_ledger(service, stage, &digest(seed)),
+            None => self
+                .engine
+                .store
+                .ledger_get(service, stage, &digest(seed))
+                .await
+                .unwrap()
+                .is_some(),
+        }
+    }
+
+    /// The store is lost and rebuilt from the forge (with `Drive::Serve`: the server
+    /// stops, `hoist ledger rebuild` runs on a new store, the server starts again).
+    pub async fn lose_store(&mut self) {
+        if let Some(s) = &mut self.served {
+            return s.lose_store().await;
+        }
+        let fresh = Store::open(&self._dir.path().join("lost.db")).unwrap();
+        Arc::get_mut(&mut self.engine).unwrap().store = fresh;
+        self.engine.rebuild_ledger().await.unwrap();
     }
 
     /// Delivers `pull_request opened` for PR `n` at its current head.
@@ -314,6 +398,12 @@ impl Tester {
     }
 }
 
+/// A delivery under way.
+pub enum Sent {
+    Engine(tokio::task::JoinHandle<Result<(), hoist::worker::HandlerError>>),
+    Served(Stored),
+}
+
 impl Drop for Tester {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -342,7 +432,11 @@ pub async fn prod_waiting_for_owner(t: &mut Tester) {
 }
 
 pub async fn prod_pr_awaiting_approval() -> Tester {
-    let mut t = Tester::new();
+    prod_pr_awaiting_approval_by(Drive::Engine).await
+}
+
+pub async fn prod_pr_awaiting_approval_by(drive: Drive) -> Tester {
+    let mut t = Tester::start(drive).await;
     prod_waiting_for_owner(&mut t).await;
     t
 }
