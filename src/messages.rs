@@ -266,6 +266,13 @@ pub fn gate_upstream_to_run(up: &str, app: &str, digest_short: &str) -> String {
     format!("upstream {up} ({app}) to run {digest_short} healthy")
 }
 
+/// `/readyz` while the workers cannot reach the forge yet: deliveries are still stored.
+pub fn readyz_connecting(why: &str) -> String {
+    format!(
+        "accepting deliveries; not connected to the forge yet ({why}): they are handled once it answers"
+    )
+}
+
 /// Above the gate `hoist plan` shows for each pull request.
 pub fn plan_gate_heading() -> &'static str {
     "Gate (hoist/argocd on the new HEAD; Hoist merges once every line is met):"

@@ -436,3 +436,22 @@ async fn a_commit_pushed_while_hoist_writes_is_never_built_upon() {
         "the pull request carries Hoist's commit alone"
     );
 }
+
+/// A busy pull request collects more than 2,000 comments (20 pages): an SRE's `/hold`
+/// among the last, whose webhook was lost, is still found by reconcile and applied. Lists
+/// are read to their last page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_reads_every_page_of_a_long_list() {
+    let s = setup().await;
+    s.deliver(push_v140()).await;
+    for i in 0..2_050 {
+        support::memory_forge::post_as(&s.forge, 1, &user(10, "quinn"), &format!("note {i}"));
+    }
+    support::memory_forge::post_as(&s.forge, 1, &user(11, "sam"), "/hold");
+    let r = s.engine.reconcile().await.unwrap();
+    assert_eq!(r.answered, 1, "{r:?}");
+    let held = s.forge.state.lock().unwrap().comments.iter().any(|(n, c)| {
+        *n == 1 && c.author.login == "hoist[bot]" && c.body.contains("⏸️ Held by @sam.")
+    });
+    assert!(held);
+}

@@ -32,6 +32,7 @@ fn harness() -> Harness {
         eventbridge_tokens: Secrets::from_list("eb-token"),
         metrics: server::install_metrics(),
         ready: true.into(),
+        forge: Default::default(),
     });
     Harness {
         app: server::router(state),

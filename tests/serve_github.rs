@@ -234,3 +234,69 @@ fn two_services_at_once_and_a_newer_push_superseding() {
     );
     assert_eq!(s.forge.pr(n).title, "Promote my-app-service1 v1.4.1 to dev");
 }
+
+/// GitHub (and Argo CD behind the same fake) cannot be reached when `hoist serve` starts:
+/// it listens anyway, answers `/healthz`, says on `/readyz` (still 200, so a load balancer
+/// keeps it) that it is not connected yet, and stores an ECR push. Once GitHub answers,
+/// the stored push becomes the dev pull request, with nothing sent again.
+#[test]
+fn hoist_serve_stores_deliveries_while_github_is_unreachable_and_acts_once_it_answers() {
+    use support::memory_forge::{MemoryArgo, MemoryForge};
+    use support::serve::{ecr_event, get, healthy, spawn_until, write_config};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // GitHub's address, with nothing listening on it yet.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let github = down.local_addr().unwrap();
+    drop(down);
+    let url = format!("http://{github}");
+    let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+    forge.state.lock().unwrap().served_at = Some(url.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &url, &url, false);
+    let (child, addr) = spawn_until(&cfg, &dir.path().join("hoist.db"), &forge, healthy);
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(child);
+    let (status, body) = get(addr, "/readyz").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("accepting deliveries; not connected to the forge yet (")
+            && body.ends_with("): they are handled once it answers"),
+        "{body}"
+    );
+    let push = ecr_event("my-app-service1", "v1.4.0", &digest(), "push-while-down");
+    let status = request(
+        addr,
+        "/webhooks/eventbridge",
+        &[("x-hoist-token", "eb-token".into())],
+        push.as_bytes(),
+    );
+    assert_eq!(status, 202, "stored while GitHub is down");
+    assert!(forge.state.lock().unwrap().prs.is_empty());
+
+    // GitHub comes back on its address.
+    let listener = rt.block_on(tokio::net::TcpListener::bind(github)).unwrap();
+    {
+        let _guard = rt.enter();
+        support::github_fake::serve_on(forge.clone(), MemoryArgo::default(), listener);
+    }
+    let start = std::time::Instant::now();
+    while forge.state.lock().unwrap().prs.is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the stored push never became a pull request"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(forge.pr(1).title, "Promote my-app-service1 v1.4.0 to dev");
+    assert_eq!(get(addr, "/readyz").unwrap(), (200, "ready".to_owned()));
+}

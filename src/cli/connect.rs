@@ -53,83 +53,142 @@ fn env(name: &str) -> Result<String> {
     crate::env::var(name).with_context(|| format!("environment variable {name} is not set"))
 }
 
-pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
+/// Everything the engine's ports need that is read locally (environment variables, the
+/// App's key, the config), checked before anything goes over the network: a mistake here
+/// is the operator's to fix, and fails at once.
+pub struct Prepared {
+    config: Config,
+    aws: aws_config::SdkConfig,
+    github: Option<(Auth, &'static str)>,
+    argocd: Option<(String, String)>,
+}
+
+/// Reads and checks what the ports need locally; see [`Prepared`].
+pub async fn prepare(config: Config) -> Result<Prepared> {
     // One AWS configuration (default chain, AWS_ENDPOINT_URL honoured) for ECR and
     // CodeCommit; the region comes from each client's own setting.
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .load()
         .await;
-    let (forge, repo_name) = match &config.forge {
-        ForgeConfig::Github(g) => (
-            AnyForge::GitHub(Box::new(github(g, config.merge.method).await?)),
-            format!("{}/{}", g.owner, g.repo),
-        ),
-        ForgeConfig::Codecommit(cc) => (
-            AnyForge::CodeCommit(
-                CodeCommit::connect(&aws, cc, config.merge.method)
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot connect to CodeCommit in {}: {e}", cc.region)
-                    })?,
-            ),
-            cc.repository.clone(),
-        ),
+    let github = match &config.forge {
+        ForgeConfig::Github(g) => Some((github_auth(g)?, github_method(config.merge.method)?)),
+        ForgeConfig::Codecommit(_) => None,
     };
     let argocd = match &config.argocd {
-        Some(a) => Argo::Client(
-            ArgoClient::new(&a.url, env(&a.token_env)?).map_err(|e| anyhow::anyhow!(e))?,
-        ),
-        None => Argo::Absent,
+        Some(a) => {
+            let token = env(&a.token_env)?;
+            // The client is built again on each connection attempt; check it builds now.
+            ArgoClient::new(&a.url, token.clone()).map_err(|e| anyhow::anyhow!(e))?;
+            Some((a.url.clone(), token))
+        }
+        None => None,
     };
-    // ECR, for reconcile to find pushes whose events never arrived.
-    let registry = Ecr::new(aws);
-    Ok(Engine {
-        config: Arc::new(config),
-        forge,
+    Ok(Prepared {
+        config,
+        aws,
+        github,
         argocd,
-        registry,
-        store,
-        repo_name,
     })
 }
 
-async fn github(g: &crate::config::GitHub, method: MergeMethod) -> Result<GitHub> {
-    let auth = match (
-        g.app_id,
-        &g.private_key_file,
-        &g.private_key_env,
-        &g.token_env,
-    ) {
-        (Some(app_id), Some(file), _, _) => Auth::App {
-            app_id,
-            private_key_pem: std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the GitHub App key {file}"))?,
-            installation_id: g.installation_id,
+impl Prepared {
+    /// Connects to the forge (resolving Hoist's own identity there) and builds the
+    /// engine. A failure is the network's or the forge's, and worth trying again.
+    pub async fn connect(&self, store: Store) -> Result<RealEngine> {
+        let config = self.config.clone();
+        let (forge, repo_name) = match (&config.forge, &self.github) {
+            (ForgeConfig::Github(g), Some((auth, method))) => {
+                let pacing = std::time::Duration::from_millis(g.write_interval_ms);
+                let gh = GitHub::connect(
+                    &g.api_url,
+                    &g.owner,
+                    &g.repo,
+                    &g.base,
+                    method,
+                    pacing,
+                    auth.clone(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot connect to GitHub at {}: {e}", g.api_url))?;
+                (
+                    AnyForge::GitHub(Box::new(gh)),
+                    format!("{}/{}", g.owner, g.repo),
+                )
+            }
+            (ForgeConfig::Codecommit(cc), _) => (
+                AnyForge::CodeCommit(
+                    CodeCommit::connect(&self.aws, cc, config.merge.method)
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!("cannot connect to CodeCommit in {}: {e}", cc.region)
+                        })?,
+                ),
+                cc.repository.clone(),
+            ),
+            (ForgeConfig::Github(_), None) => unreachable!("prepare reads GitHub's credentials"),
+        };
+        let argocd = match &self.argocd {
+            Some((url, token)) => {
+                Argo::Client(ArgoClient::new(url, token.clone()).map_err(|e| anyhow::anyhow!(e))?)
+            }
+            None => Argo::Absent,
+        };
+        // ECR, for reconcile to find pushes whose events never arrived.
+        let registry = Ecr::new(self.aws.clone());
+        Ok(Engine {
+            config: Arc::new(config),
+            forge,
+            argocd,
+            registry,
+            store,
+            repo_name,
+        })
+    }
+}
+
+/// The engine for a one-shot command: prepared and connected, once.
+pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
+    prepare(config).await?.connect(store).await
+}
+
+fn github_auth(g: &crate::config::GitHub) -> Result<Auth> {
+    Ok(
+        match (
+            g.app_id,
+            &g.private_key_file,
+            &g.private_key_env,
+            &g.token_env,
+        ) {
+            (Some(app_id), Some(file), _, _) => Auth::App {
+                app_id,
+                private_key_pem: std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read the GitHub App key {file}"))?,
+                installation_id: g.installation_id,
+            },
+            (Some(app_id), None, Some(var), _) => Auth::App {
+                app_id,
+                private_key_pem: env(var)?,
+                installation_id: g.installation_id,
+            },
+            (_, _, _, Some(var)) => {
+                warn!(
+                    "authenticating to GitHub with a personal token from {var}: fine for a trial; run Hoist as a GitHub App in production"
+                );
+                Auth::Token(env(var)?)
+            }
+            _ => bail!(
+                "forge.github needs app_id with private_key_file or private_key_env, or token_env"
+            ),
         },
-        (Some(app_id), None, Some(var), _) => Auth::App {
-            app_id,
-            private_key_pem: env(var)?,
-            installation_id: g.installation_id,
-        },
-        (_, _, _, Some(var)) => {
-            warn!(
-                "authenticating to GitHub with a personal token from {var}: fine for a trial; run Hoist as a GitHub App in production"
-            );
-            Auth::Token(env(var)?)
-        }
-        _ => bail!(
-            "forge.github needs app_id with private_key_file or private_key_env, or token_env"
-        ),
-    };
-    let method = match method {
+    )
+}
+
+fn github_method(method: MergeMethod) -> Result<&'static str> {
+    Ok(match method {
         MergeMethod::Squash => "squash",
         MergeMethod::Merge => "merge",
         MergeMethod::Rebase => "rebase",
         MergeMethod::FastForward => bail!("GitHub cannot merge by fast-forward"),
-    };
-    let pacing = std::time::Duration::from_millis(g.write_interval_ms);
-    GitHub::connect(&g.api_url, &g.owner, &g.repo, &g.base, method, pacing, auth)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to GitHub at {}: {e}", g.api_url))
+    })
 }

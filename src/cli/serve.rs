@@ -144,43 +144,28 @@ async fn run(
         eventbridge_tokens,
         metrics: server::install_metrics(),
         ready: false.into(),
+        forge: Default::default(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut workers = tokio::task::JoinSet::new();
-    let mut reconciler = None;
-    if args.record_only {
+    let every = Duration::from_secs(args.reconcile_interval.max(10));
+    let runner = if args.record_only {
         let handler = Arc::new(Recorder {
             delay: Duration::from_millis(args.handler_delay_ms),
         });
-        for _ in 0..args.workers.max(1) {
-            workers.spawn(worker::run(
-                queue.clone(),
-                handler.clone(),
-                RetryPolicy::default(),
-                stop_rx.clone(),
-            ));
-        }
+        tokio::spawn(work(queue.clone(), handler, args.workers, stop_rx.clone()))
     } else {
-        let engine = Arc::new(super::connect::engine(config, store.clone()).await?);
-        for _ in 0..args.workers.max(1) {
-            workers.spawn(worker::run(
-                queue.clone(),
-                engine.clone(),
-                RetryPolicy::default(),
-                stop_rx.clone(),
-            ));
-        }
-        let every = Duration::from_secs(args.reconcile_interval.max(10));
-        reconciler = Some(tokio::spawn(async move {
-            loop {
-                match engine.reconcile().await {
-                    Ok(r) => info!(?r, "reconcile pass"),
-                    Err(e) => warn!(error = %e, "reconcile pass failed; the next one tries again"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        }));
-    }
+        // What is read locally fails now; the network is tried behind the listener.
+        let prepared = super::connect::prepare(config).await?;
+        state.forge.set(Err("connecting".into()));
+        tokio::spawn(connect_and_work(
+            prepared,
+            queue.clone(),
+            args.workers,
+            every,
+            stop_rx.clone(),
+            state.clone(),
+        ))
+    };
     let retention = Duration::from_secs(args.retention_days * 86_400);
     let pruner_store = store.clone();
     let pruner = tokio::spawn(async move {
@@ -212,22 +197,91 @@ async fn run(
         .await?;
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(args.shutdown_grace);
-    if tokio::time::timeout(grace, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
+    if tokio::time::timeout(grace, runner).await.is_err() {
         warn!(
             "handlers still running after the grace period; they will run again on the next start"
         );
     }
     pruner.abort();
-    if let Some(r) = reconciler {
-        r.abort();
-    }
     info!("stopped");
     Ok(())
+}
+
+/// Runs `n` workers on `handler` until the stop signal.
+async fn work<H: worker::Handler + 'static>(
+    queue: Queue,
+    handler: Arc<H>,
+    n: usize,
+    stop: watch::Receiver<bool>,
+) {
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..n.max(1) {
+        workers.spawn(worker::run(
+            queue.clone(),
+            handler.clone(),
+            RetryPolicy::default(),
+            stop.clone(),
+        ));
+    }
+    while workers.join_next().await.is_some() {}
+}
+
+/// Connects to the forge, trying again with jittered backoff (from 0.5 s, doubling, at
+/// most a minute apart) for as long as it takes, then runs the workers and the reconcile
+/// passes. Meanwhile the listener stores every delivery, and the workers take them all
+/// once connected: an outage at start delays events, it loses none.
+async fn connect_and_work(
+    prepared: super::connect::Prepared,
+    queue: Queue,
+    n: usize,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    state: Arc<AppState>,
+) {
+    let mut delay = Duration::from_millis(500);
+    let engine = loop {
+        match prepared.connect(queue.store.clone()).await {
+            Ok(e) => break Arc::new(e),
+            Err(e) => {
+                let why = format!("{e:#}");
+                let wait = jitter(delay);
+                warn!(error = %why, retry_in_ms = wait.as_millis() as u64, "cannot reach the forge yet; deliveries are stored and handled once it answers");
+                state.forge.set(Err(why));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => return,
+                }
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        }
+    };
+    let me = crate::forge::Forge::me(&engine.forge).login.clone();
+    info!(as_ = %me, "connected to the forge");
+    state.forge.set(Ok(me));
+    let reconciler = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            loop {
+                match engine.reconcile().await {
+                    Ok(r) => info!(?r, "reconcile pass"),
+                    Err(e) => warn!(error = %e, "reconcile pass failed; the next one tries again"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    };
+    work(queue, engine, n, stop).await;
+    reconciler.abort();
+}
+
+/// `d`, give or take a fifth, so that restarted replicas do not retry in step.
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    // A spread from 0.8 to 1.2, from the clock's nanoseconds: no RNG needed for this.
+    let f = 0.8 + 0.4 * f64::from(nanos % 1000) / 1000.0;
+    d.mul_f64(f)
 }
 
 async fn stop_signal() {

@@ -24,6 +24,7 @@ use crate::event::github::User;
 use crate::event::{Actor, ActorKind, ReviewState};
 
 /// How Hoist authenticates.
+#[derive(Clone)]
 pub enum Auth {
     App {
         app_id: u64,
@@ -52,7 +53,36 @@ pub struct GitHub {
     blobs: Mutex<HashMap<(String, String), String>>,
     /// ETag and body of earlier GETs: a `304 Not Modified` answer costs no rate limit,
     /// which keeps reconcile's polling cheap.
-    etags: Mutex<HashMap<String, (http::HeaderValue, bytes::Bytes)>>,
+    etags: Mutex<EtagCache>,
+}
+
+/// ETags and bodies of earlier GETs, bounded in entries and in bytes: past either bound
+/// it starts over (a cold cache costs rate limit, never correctness).
+#[derive(Default)]
+struct EtagCache {
+    entries: HashMap<String, (http::HeaderValue, bytes::Bytes)>,
+    bytes: usize,
+}
+
+impl EtagCache {
+    fn get(&self, url: &str) -> Option<(http::HeaderValue, bytes::Bytes)> {
+        self.entries.get(url).cloned()
+    }
+
+    fn insert(&mut self, url: String, etag: http::HeaderValue, body: bytes::Bytes) {
+        // One huge page is not worth evicting everything else for.
+        if body.len() > MAX_ETAG_BYTES / 16 {
+            return;
+        }
+        if self.entries.len() >= MAX_ETAGS || self.bytes + body.len() > MAX_ETAG_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += body.len();
+        if let Some((_, old)) = self.entries.insert(url, (etag, body)) {
+            self.bytes -= old.len();
+        }
+    }
 }
 
 /// The check run carrying Hoist's record of a head it wrote.
@@ -60,6 +90,13 @@ const RECORD_CHECK: &str = "hoist/record";
 
 /// More cached responses than this and the cache starts over.
 const MAX_ETAGS: usize = 2_000;
+
+/// More cached bytes than this and the cache starts over.
+const MAX_ETAG_BYTES: usize = 32 * 1024 * 1024;
+
+/// Pages read of one list at most (100 items each): far beyond any pull request's
+/// comments or a repository's open pull requests, and a bound on a runaway list.
+const MAX_PAGES: usize = 200;
 
 #[derive(Deserialize)]
 struct Ref {
@@ -404,7 +441,7 @@ impl GitHub {
             app_id,
             blobs: Mutex::new(HashMap::new()),
             last_write: tokio::sync::Mutex::new(std::time::Instant::now() - write_interval),
-            etags: Mutex::new(HashMap::new()),
+            etags: Mutex::new(EtagCache::default()),
             write_interval,
         })
     }
@@ -433,7 +470,7 @@ impl GitHub {
         // host or to api.github.com, so an absolute URL on GitHub Enterprise Server (or
         // any other API root) would go out without credentials.
         let url = self.path(rest);
-        let cached = self.etags.lock().expect("etag cache").get(&url).cloned();
+        let cached = self.etags.lock().expect("etag cache").get(&url);
         let mut headers = http::HeaderMap::new();
         if let Some((etag, _)) = &cached {
             headers.insert(http::header::IF_NONE_MATCH, etag.clone());
@@ -461,10 +498,7 @@ impl GitHub {
                 let body = res.into_body().collect().await.map_err(map)?.to_bytes();
                 if let Some(etag) = etag {
                     let mut cache = self.etags.lock().expect("etag cache");
-                    if cache.len() >= MAX_ETAGS {
-                        cache.clear();
-                    }
-                    cache.insert(url, (etag, body.clone()));
+                    cache.insert(url, etag, body.clone());
                 }
                 body
             }
@@ -473,20 +507,27 @@ impl GitHub {
             .map_err(|e| ForgeError::Other(format!("GET {rest}: unexpected response: {e}")))
     }
 
-    /// Every page of a list endpoint (100 a page, at most 20 pages).
+    /// Every page of a list endpoint, 100 a page, to the last. A list longer than
+    /// `MAX_PAGES` is cut there, and the cut is logged: never silently.
     async fn get_all<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<Vec<T>> {
         let mut out = vec![];
         let sep = if rest.contains('?') { '&' } else { '?' };
-        for page in 1..=20 {
+        for page in 1..=MAX_PAGES {
             let items: Vec<T> = self
                 .get(&format!("{rest}{sep}per_page=100&page={page}"))
                 .await?;
             let n = items.len();
             out.extend(items);
             if n < 100 {
-                break;
+                return Ok(out);
             }
         }
+        tracing::warn!(
+            list = rest,
+            pages = MAX_PAGES,
+            "list cut at its page limit; later items are not seen this time"
+        );
+        metrics::counter!("hoist_forge_lists_cut_total").increment(1);
         Ok(out)
     }
 
@@ -1097,7 +1138,31 @@ impl octocrab::FromResponse for NoBody {
 
 #[cfg(test)]
 mod tests {
-    use super::edited;
+    use super::{EtagCache, MAX_ETAG_BYTES, edited};
+
+    #[test]
+    fn the_etag_cache_is_bounded_in_bytes() {
+        let mut c = EtagCache::default();
+        let etag = http::HeaderValue::from_static("\"1\"");
+        let page = bytes::Bytes::from(vec![b'x'; MAX_ETAG_BYTES / 16]);
+        for i in 0..40 {
+            c.insert(format!("/page/{i}"), etag.clone(), page.clone());
+            assert!(c.bytes <= MAX_ETAG_BYTES, "{} bytes after {i}", c.bytes);
+            assert_eq!(
+                c.bytes,
+                c.entries.values().map(|(_, b)| b.len()).sum::<usize>()
+            );
+        }
+        assert!(c.get("/page/39").is_some(), "the newest page is kept");
+        // A page too big to keep is not kept, and evicts nothing.
+        let huge = bytes::Bytes::from(vec![0; MAX_ETAG_BYTES / 8]);
+        c.insert("/huge".into(), etag.clone(), huge);
+        assert!(c.get("/huge").is_none() && c.get("/page/39").is_some());
+        // The same page again replaces its bytes instead of adding them.
+        let before = c.bytes;
+        c.insert("/page/39".into(), etag, page);
+        assert_eq!(c.bytes, before);
+    }
 
     #[test]
     fn a_comment_is_edited_when_its_timestamps_differ_at_all() {

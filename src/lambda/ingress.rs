@@ -31,6 +31,7 @@ pub fn app(config: &Config, sqs: aws_sdk_sqs::Client, queue_url: String) -> axum
         eventbridge_tokens: var(&config.eventbridge_token_env),
         metrics: server::install_metrics(),
         ready: true.into(),
+        forge: Default::default(),
     });
     server::router(state)
 }

@@ -29,6 +29,25 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// False until the config is loaded and the store opened, and again while stopping.
     pub ready: AtomicBool,
+    /// The workers' connection to the forge, for `/readyz`'s body: `None` where this
+    /// process has none (the Lambda ingress function, `--record-only`).
+    pub forge: ForgeLink,
+}
+
+/// Whether the workers reached the forge: `Ok(login)` once connected, `Err(why)` while
+/// still trying. Deliveries are stored either way.
+#[derive(Default)]
+pub struct ForgeLink(std::sync::Mutex<Option<Result<String, String>>>);
+
+impl ForgeLink {
+    pub fn set(&self, link: Result<String, String>) {
+        ::metrics::gauge!("hoist_forge_connected").set(if link.is_ok() { 1.0 } else { 0.0 });
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(link);
+    }
+
+    fn get(&self) -> Option<Result<String, String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -45,11 +64,18 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     if !s.ready.load(Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "not ready");
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready".to_owned());
     }
-    if s.intake.ready().await {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "store not answering")
+    if !s.intake.ready().await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store not answering".to_owned(),
+        );
+    }
+    // Ready while deliveries can be stored: a load balancer must not take the listener
+    // away because GitHub is down.
+    match s.forge.get() {
+        Some(Err(why)) => (StatusCode::OK, crate::messages::readyz_connecting(&why)),
+        _ => (StatusCode::OK, "ready".to_owned()),
     }
 }

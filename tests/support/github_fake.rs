@@ -29,6 +29,13 @@ struct Fake {
 
 /// Serves the fake on a loopback port; returns its base URL.
 pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(forge, argo, listener)
+}
+
+/// Serves the fake on `listener` (a port chosen before GitHub "comes back"); returns its
+/// base URL.
+pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpListener) -> String {
     let forge_state = forge.state.clone();
     let fake = Arc::new(Fake {
         forge,
@@ -72,7 +79,6 @@ pub async fn serve(forge: MemoryForge, argo: MemoryArgo) -> String {
             }
         },
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let url = format!("http://{addr}");

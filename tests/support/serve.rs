@@ -231,6 +231,16 @@ pub fn spawn(
     db: &std::path::Path,
     forge: &MemoryForge,
 ) -> (Child, SocketAddr) {
+    spawn_until(cfg, db, forge, ready)
+}
+
+/// `spawn`, waiting until `up` says the process on its address is up.
+pub fn spawn_until(
+    cfg: &std::path::Path,
+    db: &std::path::Path,
+    forge: &MemoryForge,
+    up: fn(SocketAddr) -> bool,
+) -> (Child, SocketAddr) {
     let mut exits = vec![];
     for _ in 0..5 {
         let addr = TcpListener::bind("127.0.0.1:0")
@@ -283,7 +293,7 @@ pub fn spawn(
                 exits.push(status);
                 break;
             }
-            if ready(addr) {
+            if up(addr) {
                 return (child, addr);
             }
             assert!(
@@ -296,19 +306,28 @@ pub fn spawn(
     panic!("hoist serve exited at start, five times: {exits:?}");
 }
 
-/// Whether `addr` is a Hoist that answers `GET /readyz` with 200, not merely an open port
-/// (which may belong to another test's listener).
+/// Whether `addr` is a Hoist that answers `GET /readyz` with 200 and is connected to the
+/// forge, not merely an open port (which may belong to another test's listener).
 pub fn ready(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let head = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    get(addr, "/readyz").is_some_and(|(status, body)| status == 200 && body == "ready")
+}
+
+/// Whether `addr` is a Hoist answering `GET /healthz`.
+pub fn healthy(addr: SocketAddr) -> bool {
+    get(addr, "/healthz").is_some_and(|(status, body)| status == 200 && body == "ok")
+}
+
+/// `GET path` on `addr`: the status and body, or `None` if nothing answers.
+pub fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(head.as_bytes()).ok()?;
     let mut out = String::new();
-    s.write_all(head.as_bytes()).is_ok()
-        && s.read_to_string(&mut out).is_ok()
-        && out.starts_with("HTTP/1.1 200")
-        && out.ends_with("ready")
+    s.read_to_string(&mut out).ok()?;
+    let status = out.split(' ').nth(1)?.parse().ok()?;
+    let body = out.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
 }
 
 /// `hoist serve` with `api` choosing its GitHub API URL from the fake's (a proxy's, say),
