@@ -24,6 +24,10 @@ pub enum HandlerError {
     Waiting(String),
 }
 
+/// How a stored event's `last_error` begins when it is not failed but waiting for
+/// something outside (Argo CD to sync).
+pub const WAITING: &str = "waiting: ";
+
 /// What runs for each event.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, event: Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
@@ -134,7 +138,8 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
             Err(HandlerError::Waiting(e)) if c.attempts < policy.max_attempts => {
                 let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
                 info!(waiting_for = %e, retry_in_ms = at - now_ms(), "not done yet; will look again");
-                ("waiting", Some(at), Some(e))
+                // Marked, so `hoist status` tells a wait from a failure.
+                ("waiting", Some(at), Some(format!("{WAITING}{e}")))
             }
             Err(HandlerError::Retryable(e)) if c.attempts < policy.max_attempts => {
                 let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;

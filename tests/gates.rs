@@ -169,7 +169,11 @@ async fn approval_by(drive: Drive, who: Who, on: Option<&str>) -> Outcome {
         Who::Bot => renovate(),
         Who::Writer => alice(),
         Who::Owner => sam(),
-        Who::Hoist => t.forge.me_actor(),
+        // As a user, not a bot: Hoist's own approval must fail by its id, not by its kind.
+        Who::Hoist => Actor {
+            kind: hoist::event::ActorKind::User,
+            ..t.forge.me_actor()
+        },
     };
     t.review(3, &who, ReviewState::Approved, on).await;
     let refused = t.forge.pr(3).state == PrState::Open;
@@ -223,12 +227,14 @@ async fn edited_comment_promotes(drive: Drive) -> Outcome {
     edit_comment(&t.forge, c, "/hold");
     let answered = t.reconcile().await;
     let refused = answered == 0 && t.hoist_comments().is_empty();
-    t.comment(1, &quinn(), "/hold").await;
+    // The control: the same command, posted (its webhook lost), is found and run.
+    post_as(&t.forge, 1, &quinn(), "/hold");
+    let answered = t.reconcile().await;
     t.expect_comment(1, "⏸️ Held by @quinn.");
     t.check(1, Some("success")).await;
     Outcome {
         refused,
-        control: t.forge.pr(1).state == PrState::Open,
+        control: answered == 1 && t.forge.pr(1).state == PrState::Open,
     }
 }
 
@@ -487,7 +493,8 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
         name: name.into(),
         conclusion: "success".into(),
         head_sha: head,
-        prs: vec![3],
+        // A status names no pull request: Hoist finds it by the head.
+        prs: vec![],
     })
     .await;
     t.review(3, &sam(), ReviewState::Approved, None).await;

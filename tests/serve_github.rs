@@ -300,3 +300,45 @@ fn hoist_serve_stores_deliveries_while_github_is_unreachable_and_acts_once_it_an
     assert_eq!(forge.pr(1).title, "Promote my-app-service1 v1.4.0 to dev");
     assert_eq!(get(addr, "/readyz").unwrap(), (200, "ready".to_owned()));
 }
+
+/// A forge that refuses the config itself (here GitHub answering 401 to an App id it does
+/// not know) will not be fixed by waiting: `hoist serve` stops with the reason and a
+/// non-zero exit, so a bad rollout never turns ready.
+#[test]
+fn hoist_serve_stops_when_github_refuses_its_credentials() {
+    use support::memory_forge::{MemoryArgo, MemoryForge};
+    use support::serve::write_config;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+    let url = rt.block_on(support::github_fake::serve(forge, MemoryArgo::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &url, &url, false);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("app_id: 12345", "app_id: 999");
+    std::fs::write(&cfg, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("hoist.db"))
+        .env("HOIST_WEBHOOK_SECRETS", "s")
+        .env("ARGOCD_TOKEN", "argo-token")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot connect to GitHub at {url}"))
+            && stderr.contains("401 Bad credentials")
+            && stderr
+                .contains("deliveries received until now are stored and handled on the next start"),
+        "{stderr}"
+    );
+}

@@ -92,10 +92,31 @@ pub async fn prepare(config: Config) -> Result<Prepared> {
     })
 }
 
+/// Why the forge could not be reached: `transient` when trying again may help (the
+/// network, a 5xx, a rate limit), not when the forge refused what the config says (bad
+/// credentials, an App not installed, a repository that does not exist).
+#[derive(Debug)]
+pub struct ConnectError {
+    pub transient: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
 impl Prepared {
     /// Connects to the forge (resolving Hoist's own identity there) and builds the
-    /// engine. A failure is the network's or the forge's, and worth trying again.
-    pub async fn connect(&self, store: Store) -> Result<RealEngine> {
+    /// engine.
+    pub async fn connect(&self, store: Store) -> Result<RealEngine, ConnectError> {
+        let failed = |what: String, e: crate::forge::ForgeError| ConnectError {
+            transient: matches!(e, crate::forge::ForgeError::Transient(_)),
+            message: format!("{what}: {e}"),
+        };
         let config = self.config.clone();
         let (forge, repo_name) = match (&config.forge, &self.github) {
             (ForgeConfig::Github(g), Some((auth, method))) => {
@@ -110,7 +131,7 @@ impl Prepared {
                     auth.clone(),
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot connect to GitHub at {}: {e}", g.api_url))?;
+                .map_err(|e| failed(format!("cannot connect to GitHub at {}", g.api_url), e))?;
                 (
                     AnyForge::GitHub(Box::new(gh)),
                     format!("{}/{}", g.owner, g.repo),
@@ -121,7 +142,7 @@ impl Prepared {
                     CodeCommit::connect(&self.aws, cc, config.merge.method)
                         .await
                         .map_err(|e| {
-                            anyhow::anyhow!("cannot connect to CodeCommit in {}: {e}", cc.region)
+                            failed(format!("cannot connect to CodeCommit in {}", cc.region), e)
                         })?,
                 ),
                 cc.repository.clone(),
@@ -129,9 +150,12 @@ impl Prepared {
             (ForgeConfig::Github(_), None) => unreachable!("prepare reads GitHub's credentials"),
         };
         let argocd = match &self.argocd {
-            Some((url, token)) => {
-                Argo::Client(ArgoClient::new(url, token.clone()).map_err(|e| anyhow::anyhow!(e))?)
-            }
+            Some((url, token)) => Argo::Client(ArgoClient::new(url, token.clone()).map_err(
+                |e| ConnectError {
+                    transient: false,
+                    message: e,
+                },
+            )?),
             None => Argo::Absent,
         };
         // ECR, for reconcile to find pushes whose events never arrived.
@@ -149,7 +173,7 @@ impl Prepared {
 
 /// The engine for a one-shot command: prepared and connected, once.
 pub async fn engine(config: Config, store: Store) -> Result<RealEngine> {
-    prepare(config).await?.connect(store).await
+    Ok(prepare(config).await?.connect(store).await?)
 }
 
 fn github_auth(g: &crate::config::GitHub) -> Result<Auth> {
@@ -162,13 +186,16 @@ fn github_auth(g: &crate::config::GitHub) -> Result<Auth> {
         ) {
             (Some(app_id), Some(file), _, _) => Auth::App {
                 app_id,
-                private_key_pem: std::fs::read_to_string(file)
-                    .with_context(|| format!("cannot read the GitHub App key {file}"))?,
+                private_key_pem: rsa_key(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read the GitHub App key {file}"))?,
+                    file,
+                )?,
                 installation_id: g.installation_id,
             },
             (Some(app_id), None, Some(var), _) => Auth::App {
                 app_id,
-                private_key_pem: env(var)?,
+                private_key_pem: rsa_key(env(var)?, var)?,
                 installation_id: g.installation_id,
             },
             (_, _, _, Some(var)) => {
@@ -182,6 +209,13 @@ fn github_auth(g: &crate::config::GitHub) -> Result<Auth> {
             ),
         },
     )
+}
+
+/// `pem`, checked to be the RSA key GitHub Apps sign with (named by `from`).
+fn rsa_key(pem: String, from: &str) -> Result<String> {
+    octocrab::EncodingKey::from_rsa_pem(pem.as_bytes())
+        .with_context(|| format!("the GitHub App key in {from} is not an RSA PEM key"))?;
+    Ok(pem)
 }
 
 fn github_method(method: MergeMethod) -> Result<&'static str> {

@@ -147,6 +147,8 @@ async fn run(
         forge: Default::default(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Set when the forge refuses what the config says: the server stops, naming why.
+    let fatal: Arc<(Notify, std::sync::OnceLock<String>)> = Arc::default();
     let every = Duration::from_secs(args.reconcile_interval.max(10));
     let runner = if args.record_only {
         let handler = Arc::new(Recorder {
@@ -164,6 +166,7 @@ async fn run(
             every,
             stop_rx.clone(),
             state.clone(),
+            fatal.clone(),
         ))
     };
     let retention = Duration::from_secs(args.retention_days * 86_400);
@@ -188,9 +191,13 @@ async fn run(
     state.ready.store(true, Ordering::Relaxed);
     let app = server::router(state.clone());
     let ready = state.clone();
+    let refused = fatal.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            stop_signal().await;
+            tokio::select! {
+                _ = stop_signal() => {}
+                _ = refused.0.notified() => {}
+            }
             ready.ready.store(false, Ordering::Relaxed);
             info!("stopping: no new deliveries; finishing running handlers");
         })
@@ -203,6 +210,9 @@ async fn run(
         );
     }
     pruner.abort();
+    if let Some(why) = fatal.1.get() {
+        bail!("{why} (deliveries received until now are stored and handled on the next start)");
+    }
     info!("stopped");
     Ok(())
 }
@@ -227,9 +237,11 @@ async fn work<H: worker::Handler + 'static>(
 }
 
 /// Connects to the forge, trying again with jittered backoff (from 0.5 s, doubling, at
-/// most a minute apart) for as long as it takes, then runs the workers and the reconcile
-/// passes. Meanwhile the listener stores every delivery, and the workers take them all
-/// once connected: an outage at start delays events, it loses none.
+/// most a minute apart) for as long as it cannot be reached, then runs the workers and
+/// the reconcile passes. Meanwhile the listener stores every delivery, and the workers
+/// take them all once connected: an outage at start delays events, it loses none. A
+/// forge that refuses the config's credentials or repository stops the server instead:
+/// waiting would not fix it.
 async fn connect_and_work(
     prepared: super::connect::Prepared,
     queue: Queue,
@@ -237,13 +249,24 @@ async fn connect_and_work(
     every: Duration,
     mut stop: watch::Receiver<bool>,
     state: Arc<AppState>,
+    fatal: Arc<(Notify, std::sync::OnceLock<String>)>,
 ) {
     let mut delay = Duration::from_millis(500);
     let engine = loop {
-        match prepared.connect(queue.store.clone()).await {
+        let connected = tokio::select! {
+            c = prepared.connect(queue.store.clone()) => c,
+            _ = stop.changed() => return,
+        };
+        match connected {
             Ok(e) => break Arc::new(e),
+            Err(e) if !e.transient => {
+                tracing::error!(error = %e, "the forge refused Hoist's configuration; stopping");
+                let _ = fatal.1.set(e.message);
+                fatal.0.notify_one();
+                return;
+            }
             Err(e) => {
-                let why = format!("{e:#}");
+                let why = e.message;
                 let wait = jitter(delay);
                 warn!(error = %why, retry_in_ms = wait.as_millis() as u64, "cannot reach the forge yet; deliveries are stored and handled once it answers");
                 state.forge.set(Err(why));
@@ -258,6 +281,9 @@ async fn connect_and_work(
     let me = crate::forge::Forge::me(&engine.forge).login.clone();
     info!(as_ = %me, "connected to the forge");
     state.forge.set(Ok(me));
+    if *stop.borrow() {
+        return;
+    }
     let reconciler = {
         let engine = engine.clone();
         tokio::spawn(async move {

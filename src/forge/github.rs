@@ -70,8 +70,11 @@ impl EtagCache {
     }
 
     fn insert(&mut self, url: String, etag: http::HeaderValue, body: bytes::Bytes) {
-        // One huge page is not worth evicting everything else for.
+        // One huge page is not worth evicting everything else for; its older body goes.
         if body.len() > MAX_ETAG_BYTES / 16 {
+            if let Some((_, old)) = self.entries.remove(&url) {
+                self.bytes -= old.len();
+            }
             return;
         }
         if self.entries.len() >= MAX_ETAGS || self.bytes + body.len() > MAX_ETAG_BYTES {
@@ -508,7 +511,8 @@ impl GitHub {
     }
 
     /// Every page of a list endpoint, 100 a page, to the last. A list longer than
-    /// `MAX_PAGES` is cut there, and the cut is logged: never silently.
+    /// `MAX_PAGES` is an error, logged and counted: a gate never decides on part of the
+    /// comments or reviews.
     async fn get_all<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<Vec<T>> {
         let mut out = vec![];
         let sep = if rest.contains('?') { '&' } else { '?' };
@@ -525,10 +529,12 @@ impl GitHub {
         tracing::warn!(
             list = rest,
             pages = MAX_PAGES,
-            "list cut at its page limit; later items are not seen this time"
+            "list longer than its page limit; nothing is decided on part of it"
         );
         metrics::counter!("hoist_forge_lists_cut_total").increment(1);
-        Ok(out)
+        Err(ForgeError::Other(format!(
+            "GET {rest}: more than {MAX_PAGES} pages; Hoist does not decide on part of a list"
+        )))
     }
 
     /// `PATCH /pulls/{number}`: a content-creating request, so paced.

@@ -57,12 +57,9 @@ impl Served {
         let dir = tempfile::tempdir().unwrap();
         let cfg = write_config(dir.path(), &url, &url, false);
         let db = dir.path().join("hoist.db");
-        let (child, addr) = {
-            let (cfg, db, forge) = (cfg.clone(), db.clone(), forge.clone());
-            tokio::task::spawn_blocking(move || spawn(&cfg, &db, &forge))
-                .await
-                .unwrap()
-        };
+        // In place, not on a blocking task: a test that panics meanwhile must not leave
+        // the process behind with nobody to stop it.
+        let (child, addr) = tokio::task::block_in_place(|| spawn(&cfg, &db, forge));
         // The tester delivers GitHub's own events (opened, closed) itself, as in the
         // engine driver, so both drivers see the same events in the same order.
         forge.state.lock().unwrap().webhook = None;
@@ -122,9 +119,9 @@ impl Served {
         }
     }
 
-    /// Waits until the server has settled `stored`: handled, or put back to run again
-    /// later (a retryable outcome, as the engine driver allows). An event that failed
-    /// for good fails the test with the handler's error.
+    /// Waits until the server has handled `stored`. An event that failed, or was put back
+    /// to run again for anything but a wait (for Argo CD), fails the test with the handler's
+    /// error: an attack must be refused by a decision, never merely not handled yet.
     pub async fn settle(&self, stored: Stored) {
         let Stored(Some(id)) = stored else { return };
         let start = Instant::now();
@@ -133,7 +130,20 @@ impl Served {
             match status.as_str() {
                 "done" => return,
                 "failed" => panic!("event {id} failed for good: {}", error.unwrap_or_default()),
-                "pending" if error.is_some() => return,
+                // Waiting for Argo CD to sync a merge, as the engine driver allows.
+                "pending"
+                    if error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with(hoist::worker::WAITING)) =>
+                {
+                    return;
+                }
+                "pending" if error.is_some() => {
+                    panic!(
+                        "event {id} was put back to retry: {}",
+                        error.unwrap_or_default()
+                    )
+                }
                 _ => {}
             }
             assert!(
@@ -199,10 +209,7 @@ impl Served {
             let _ = std::fs::remove_file(p);
         }
         self.hoist(&["ledger", "rebuild"]).await;
-        let (cfg, db, forge) = (self.cfg.clone(), self.db.clone(), self.forge.clone());
-        let (child, addr) = tokio::task::spawn_blocking(move || spawn(&cfg, &db, &forge))
-            .await
-            .unwrap();
+        let (child, addr) = tokio::task::block_in_place(|| spawn(&self.cfg, &self.db, &self.forge));
         self.forge.state.lock().unwrap().webhook = None;
         (self.child, self.addr) = (child, addr);
     }
