@@ -22,6 +22,10 @@ pub enum HandlerError {
     /// Not failed: waiting for something outside (Argo CD to sync). Tried again later.
     #[error("{0}")]
     Waiting(String),
+    /// Waiting for a known instant (milliseconds since the epoch), such as the end of
+    /// Argo CD's health debounce: tried again then, not after a backoff.
+    #[error("{0}")]
+    WaitingUntil(String, i64),
 }
 
 /// How a stored event's `last_error` begins when it is not failed but waiting for
@@ -135,6 +139,11 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
         metrics::histogram!("hoist_handler_seconds", "type" => c.kind.clone()).record(started.elapsed().as_secs_f64());
         let (outcome, retry_at, error) = match result {
             Ok(()) => ("done", None, None),
+            Err(HandlerError::WaitingUntil(e, at)) if c.attempts < policy.max_attempts => {
+                let at = at.max(now_ms());
+                info!(waiting_for = %e, retry_in_ms = at - now_ms(), "waiting until a known instant");
+                ("waiting", Some(at), Some(format!("{WAITING}{e}")))
+            }
             Err(HandlerError::Waiting(e)) if c.attempts < policy.max_attempts => {
                 let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
                 info!(waiting_for = %e, retry_in_ms = at - now_ms(), "not done yet; will look again");
@@ -151,7 +160,7 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
                 ("failed", None, Some(e.to_string()))
             }
         };
-        record(queue, policy, &c, retry_at, error).await;
+        record(queue, policy, &c, retry_at, error, outcome == "waiting").await;
         metrics::counter!("hoist_events_handled_total", "type" => c.kind.clone(), "outcome" => outcome).increment(1);
         // The next event with the same serial key may be ready now.
         queue.wake.notify_waiters();
@@ -171,12 +180,15 @@ async fn record(
     c: &Claimed,
     retry_at: Option<i64>,
     error: Option<String>,
+    waiting: bool,
 ) {
     let mut pause = Duration::from_millis(100);
     for attempt in 1..=RECORD_ATTEMPTS {
-        let stored = match &error {
-            None => queue.store.complete(c.id).await,
-            Some(e) => queue.store.fail(c.id, e.clone(), retry_at).await,
+        let stored = match (&error, retry_at) {
+            (None, _) => queue.store.complete(c.id).await,
+            // A wait steps out of its lane: later events of its key do not queue behind it.
+            (Some(e), Some(at)) if waiting => queue.store.wait(c.id, e.clone(), at).await,
+            (Some(e), _) => queue.store.fail(c.id, e.clone(), retry_at).await,
         };
         match stored {
             Ok(()) => return,

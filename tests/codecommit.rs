@@ -114,7 +114,11 @@ impl Tester {
     async fn handle(&mut self, ev: Event) {
         match self.engine.handle(ev.clone()).await {
             Ok(()) => {}
-            Err(HandlerError::Waiting(_) | HandlerError::Retryable(_)) => self.waiting.push(ev),
+            Err(
+                HandlerError::Waiting(_)
+                | HandlerError::WaitingUntil(..)
+                | HandlerError::Retryable(_),
+            ) => self.waiting.push(ev),
             Err(e) => panic!("handler failed: {e}"),
         }
     }

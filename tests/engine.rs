@@ -762,6 +762,46 @@ async fn healthy_must_hold_for_the_debounce() {
     t.expect_comment(1, "✅ Verified in **dev**");
 }
 
+/// While Healthy has not yet held for the debounce, the verification waits for the
+/// instant it will have: the handler names that instant (when Argo CD first reported the
+/// freight Healthy, plus the debounce), so the queue looks again exactly then.
+#[tokio::test]
+async fn the_debounce_wait_names_the_instant_it_ends() {
+    let mut t = Tester::new();
+    let text =
+        example_config().replace("health_debounce_seconds: 0", "health_debounce_seconds: 30");
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    let (head_ref, sha) = t
+        .forge
+        .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("a1")));
+    let closed = Event::PullRequestClosed {
+        repo: Tester::repo(),
+        pr: 1,
+        head_ref,
+        merged: true,
+        merge_commit_sha: Some(sha),
+    };
+    let Err(hoist::worker::HandlerError::WaitingUntil(why, at)) =
+        hoist::worker::Handler::handle(t.engine.as_ref(), closed).await
+    else {
+        panic!("expected a wait until the debounce ends");
+    };
+    let since = t
+        .engine
+        .store
+        .healthy_since("my-app-service1", "dev", &digest("a1"))
+        .await
+        .unwrap();
+    assert_eq!(at, since + 30_000);
+    assert_eq!(
+        why,
+        "my-app-service1-dev is Healthy; waiting until it has been for 30s"
+    );
+}
+
 #[tokio::test]
 async fn only_heads_hoist_wrote_are_merged() {
     let mut t = Tester::new();

@@ -87,6 +87,7 @@ impl Setup {
                     e,
                     hoist::worker::HandlerError::Retryable(_)
                         | hoist::worker::HandlerError::Waiting(_)
+                        | hoist::worker::HandlerError::WaitingUntil(..)
                 ),
                 "{e}"
             );

@@ -347,3 +347,57 @@ async fn an_outcome_the_store_refuses_is_written_later_and_the_key_moves_on() {
     assert_eq!(*h.seen.lock().unwrap(), ["v1", "v2"]);
     drop(r);
 }
+
+/// Waits once until a known instant, then succeeds.
+struct WaitsUntil {
+    at: i64,
+    seen: Mutex<Vec<i64>>,
+}
+
+impl Handler for WaitsUntil {
+    async fn handle(&self, _: Event) -> Result<(), HandlerError> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.push(now_ms());
+        if seen.len() == 1 {
+            Err(HandlerError::WaitingUntil("debounce".into(), self.at))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A handler waiting for a known instant (the end of Argo CD's health debounce) is tried
+/// again at that instant, not after a backoff: the event is due exactly then, and marked
+/// as a wait, not a failure. The backoff here would be ten minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_for_a_known_instant_is_scheduled_for_it() {
+    let (store, _dir) = temp_store();
+    store.insert(event(1, "a")).await.unwrap();
+    let at = now_ms() + 300;
+    let h = Arc::new(WaitsUntil {
+        at,
+        seen: Mutex::new(vec![]),
+    });
+    let slow = RetryPolicy {
+        max_attempts: 4,
+        base: Duration::from_secs(600),
+        cap: Duration::from_secs(600),
+    };
+    let r = start(store.clone(), h.clone(), 1, slow);
+    r.queue.wake.notify_waiters();
+    // After the first try: due at the instant, marked as a wait.
+    while h.seen.lock().unwrap().is_empty() || store.next_ready_at().await.unwrap().is_none() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(store.next_ready_at().await.unwrap(), Some(at));
+    let row = &store.rows().await.unwrap()[0];
+    assert_eq!(row.last_error.as_deref(), Some("waiting: debounce"));
+    wait_until_settled(&store).await;
+    let seen = h.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen[1] >= at,
+        "tried again before the instant it waited for"
+    );
+    r.stop.send(true).unwrap();
+}

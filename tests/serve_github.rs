@@ -342,3 +342,91 @@ fn hoist_serve_stops_when_github_refuses_its_credentials() {
         "{stderr}"
     );
 }
+
+/// Merge → verified through `hoist serve`, with Argo CD answering at once and a health
+/// debounce of 3 s: Hoist must not verify before the debounce ends (checked), and looks
+/// again at the instant it ends, not after a doubling backoff (measured, and printed as a
+/// table for `bench/verify-latency`; the target, the debounce plus 2 s, is reported, not
+/// enforced).
+#[test]
+fn verification_comes_when_the_debounce_ends() {
+    let debounce = 3;
+    let (_rt, mut s, _dir) = support::serve::start_with_config(|c| {
+        c.replace(
+            "health_debounce_seconds: 0",
+            &format!("health_debounce_seconds: {debounce}"),
+        )
+    });
+    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "p1");
+    let st = request(
+        s.addr,
+        "/webhooks/eventbridge",
+        &[("x-hoist-token", "eb-token".into())],
+        event.as_bytes(),
+    );
+    assert_eq!(st, 202);
+    s.wait_for("the dev PR", |f| f.state.lock().unwrap().prs.len() == 1);
+    s.pass_check(1);
+    s.wait_for("the merge", |f| {
+        f.pr(1).state == hoist::forge::PrState::Merged
+    });
+    // From the merge's sync and its webhook to the verified comment.
+    let start = std::time::Instant::now();
+    s.merged_and_synced(1);
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(debounce),
+        "verified {took:?} after the merge, before the {debounce} s debounce ended"
+    );
+    println!("| health debounce | merge -> verified | target |\n|---|---|---|");
+    println!(
+        "| {debounce} s | {:.1} s | <= {} s |",
+        took.as_secs_f64(),
+        debounce + 2
+    );
+}
+
+/// A command on a merged pull request whose verification waits out a two-minute health
+/// debounce is answered at once: a wait steps out of its pull request's lane instead of
+/// holding every later event of it back.
+#[test]
+fn a_command_does_not_queue_behind_a_verification_wait() {
+    let (_rt, mut s, _dir) = support::serve::start_with_config(|c| {
+        c.replace("health_debounce_seconds: 0", "health_debounce_seconds: 120")
+    });
+    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "p1");
+    let st = request(
+        s.addr,
+        "/webhooks/eventbridge",
+        &[("x-hoist-token", "eb-token".into())],
+        event.as_bytes(),
+    );
+    assert_eq!(st, 202);
+    s.wait_for("the dev PR", |f| f.state.lock().unwrap().prs.len() == 1);
+    s.pass_check(1);
+    s.wait_for("the merge", |f| {
+        f.pr(1).state == hoist::forge::PrState::Merged
+    });
+    let p = s.forge.pr(1);
+    let sha = p.merge_sha.clone().unwrap();
+    s.argo.synced(
+        "my-app-service1-dev",
+        &sha,
+        &format!("{}@{}", support::serve::IMAGE, digest()),
+    );
+    s.github(
+        "pull_request",
+        json!({"action": "closed", "number": 1, "pull_request": {"number": 1, "merged": true, "merge_commit_sha": sha,
+               "head": {"ref": p.head_ref, "sha": p.head_sha}, "base": {"ref": "main", "sha": "x"}, "user": {"id": 1, "login": "hoist[bot]", "type": "Bot"}},
+               "repository": Server::repo()}),
+    );
+    s.comment(1, &user(10, "quinn"), "/status");
+    // wait_for gives up after 30 s, long before the debounce ends.
+    s.wait_for("the /status reply", |_| {
+        s.hoist_said(1, "| stage | my-app-service1 |")
+    });
+    assert!(
+        !s.hoist_said(1, "✅ Verified"),
+        "verified before the debounce ended"
+    );
+}

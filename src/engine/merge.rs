@@ -498,9 +498,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         .await?;
                     let held = crate::store::now_ms() - since;
                     if held < debounce as i64 * 1000 {
-                        return Err(EngineError::Waiting(format!(
-                            "{app} is Healthy; waiting until it has been for {debounce}s"
-                        )));
+                        // The instant it will have held long enough is known: look then.
+                        return Err(EngineError::WaitingUntil(
+                            format!("{app} is Healthy; waiting until it has been for {debounce}s"),
+                            since + debounce as i64 * 1000,
+                        ));
                     }
                 }
                 Ok(None) => {

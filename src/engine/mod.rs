@@ -37,6 +37,10 @@ pub enum EngineError {
     /// Not done yet (Argo CD has not synced): the queue tries again later.
     #[error("waiting: {0}")]
     Waiting(String),
+    /// Not done before a known instant (milliseconds since the epoch): the queue tries
+    /// again then.
+    #[error("waiting: {0}")]
+    WaitingUntil(String, i64),
 }
 
 impl From<EngineError> for HandlerError {
@@ -45,6 +49,7 @@ impl From<EngineError> for HandlerError {
             EngineError::Forge(ForgeError::NotFound(_) | ForgeError::Other(_))
             | EngineError::Plan(_) => HandlerError::Permanent(e.to_string()),
             EngineError::Waiting(w) => HandlerError::Waiting(w),
+            EngineError::WaitingUntil(w, at) => HandlerError::WaitingUntil(w, at),
             _ => HandlerError::Retryable(e.to_string()),
         }
     }

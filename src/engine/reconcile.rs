@@ -53,7 +53,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 let _key = self.store.lock(&self.pr_key(n)).await;
                 match self.on_merged(n).await {
                     Ok(()) => {}
-                    Err(EngineError::Waiting(why)) => {
+                    Err(EngineError::Waiting(why) | EngineError::WaitingUntil(why, _)) => {
                         report.unverified += 1;
                         info!(pr = n, why, "still waiting for verification");
                     }

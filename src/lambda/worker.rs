@@ -107,7 +107,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
             // Waiting (for Argo CD to sync, for the health debounce) would hold back every
             // later event of the repository's message group: the scheduled reconcile
             // re-checks merged promotions instead.
-            Err(HandlerError::Waiting(e)) => {
+            Err(HandlerError::Waiting(e) | HandlerError::WaitingUntil(e, _)) => {
                 info!(message_id = id, waiting = %e, "waiting; the next reconcile checks again");
                 true
             }

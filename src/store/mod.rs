@@ -278,6 +278,21 @@ impl Store {
         .await
     }
 
+    /// Records that a running event waits for something outside until `at` (ms): it is
+    /// pending again, and out of its lane meanwhile, so what comes after it on its key runs.
+    pub async fn wait(&self, id: i64, why: String, at: i64) -> Result<()> {
+        self.call(move |c, lanes| {
+            let key: String = c.query_row(
+                "UPDATE events SET status = 'pending', not_before = ?2, last_error = ?3 WHERE id = ?1 RETURNING serial_key",
+                params![id, at, why],
+                |r| r.get(0),
+            )?;
+            lanes.park(&key, id, at);
+            Ok(())
+        })
+        .await
+    }
+
     /// Frees a running event's serial key without touching the database, so the event is
     /// claimed again at `not_before` (ms): for when its outcome cannot be written.
     pub async fn release(&self, serial_key: &str, id: i64, not_before: i64) -> Result<()> {

@@ -386,6 +386,21 @@ fn start_as(
     api: impl FnOnce(String) -> String,
     token: bool,
 ) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
+    start_edited(api, token, |c| c)
+}
+
+/// `hoist serve` as Hoist's App, with `edit` applied to the config first.
+pub fn start_with_config(
+    edit: impl FnOnce(String) -> String,
+) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
+    start_edited(|url| url, false, edit)
+}
+
+fn start_edited(
+    api: impl FnOnce(String) -> String,
+    token: bool,
+    edit: impl FnOnce(String) -> String,
+) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -403,6 +418,7 @@ fn start_as(
     };
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &api_url, &url, token);
+    std::fs::write(&cfg, edit(std::fs::read_to_string(&cfg).unwrap())).unwrap();
     let db = dir.path().join("hoist.db");
     let (child, addr) = spawn(&cfg, &db, &forge);
     (

@@ -176,6 +176,7 @@ impl Tester {
                     e,
                     hoist::worker::HandlerError::Retryable(_)
                         | hoist::worker::HandlerError::Waiting(_)
+                        | hoist::worker::HandlerError::WaitingUntil(..)
                 ),
                 "handler failed: {e}"
             );
