@@ -266,6 +266,16 @@ pub fn gate_upstream_to_run(up: &str, app: &str, digest_short: &str) -> String {
     format!("upstream {up} ({app}) to run {digest_short} healthy")
 }
 
+/// A webhook delivery that found no turn in time (too many at once).
+pub fn delivery_busy() -> &'static str {
+    "too many deliveries at once; not stored: deliver it again\n"
+}
+
+/// A webhook delivery not read and stored in time.
+pub fn delivery_timeout() -> &'static str {
+    "the delivery was not stored in time; deliver it again\n"
+}
+
 /// `/readyz` while the workers cannot reach the forge yet: deliveries are still stored.
 pub fn readyz_connecting(why: &str) -> String {
     format!(

@@ -156,7 +156,13 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
                 ("retry", Some(at), Some(e))
             }
             Err(e) => {
-                error!(error = %e, "handler failed for good");
+                // Never silent: logged, counted by why, and kept in the store with its error.
+                let reason = match e {
+                    HandlerError::Permanent(_) => "permanent",
+                    _ => "attempts",
+                };
+                error!(error = %e, reason, attempts = c.attempts, "handler failed for good");
+                metrics::counter!("hoist_events_failed_total", "type" => c.kind.clone(), "reason" => reason).increment(1);
                 ("failed", None, Some(e.to_string()))
             }
         };

@@ -456,3 +456,36 @@ async fn reconcile_reads_every_page_of_a_long_list() {
     });
     assert!(held);
 }
+
+/// GitHub answers 401 to an installation token that should be valid (revoked, or expired
+/// early): the call is made again once with a freshly minted token, and the push goes
+/// through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_is_retried_once_with_a_fresh_token() {
+    let s = setup().await;
+    s.forge.state.lock().unwrap().http.clear();
+    s.forge.state.lock().unwrap().answer_next = Some((401, r#"{"message":"Bad credentials"}"#));
+    s.engine.handle(push_v140()).await.unwrap();
+    let http = s.forge.state.lock().unwrap().http.clone();
+    let minted = http
+        .iter()
+        .filter(|c| c.ends_with("/access_tokens"))
+        .count();
+    assert_eq!(minted, 2, "{http:?}");
+    assert_eq!(s.forge.state.lock().unwrap().prs.len(), 1);
+}
+
+/// An answer that is not GitHub's JSON (a proxy's error page) may pass: the event is
+/// retried, never dropped as failed for good, and the retry goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_answer_is_retried_not_dropped() {
+    let s = setup().await;
+    s.forge.state.lock().unwrap().answer_next = Some((200, "<html>upstream proxy error</html>"));
+    let first = s.engine.handle(push_v140()).await;
+    assert!(
+        matches!(first, Err(hoist::worker::HandlerError::Retryable(_))),
+        "{first:?}"
+    );
+    s.engine.handle(push_v140()).await.unwrap();
+    assert_eq!(s.forge.state.lock().unwrap().prs.len(), 1);
+}

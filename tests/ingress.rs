@@ -21,6 +21,10 @@ struct Harness {
 }
 
 fn harness() -> Harness {
+    harness_with(Default::default())
+}
+
+fn harness_with(admission: server::Admission) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("hoist.db")).unwrap();
     let state = Arc::new(AppState {
@@ -33,6 +37,7 @@ fn harness() -> Harness {
         metrics: server::install_metrics(),
         ready: true.into(),
         forge: Default::default(),
+        admission,
     });
     Harness {
         app: server::router(state),
@@ -355,4 +360,45 @@ async fn a_reused_delivery_id_with_another_body_is_another_event() {
         "senders that reuse ids (millisecond timestamps) lose nothing"
     );
     assert_eq!(h.stored().await, 2);
+}
+
+/// With every turn taken (none here), a delivery waits its time and is answered 503,
+/// saying it was not stored, and nothing is; one that never finishes sending its body is
+/// answered 503 when its time is up, holding nothing.
+#[tokio::test]
+async fn deliveries_are_admitted_in_turns_and_in_time() {
+    let ms = std::time::Duration::from_millis(50);
+    let h = harness_with(server::Admission::new(0, ms));
+    let body = comment_fixture();
+    let sig = sign("new-secret", &body);
+    let (status, text) = h
+        .send(github("issue_comment", "busy-1", Some(&sig), body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        text,
+        "too many deliveries at once; not stored: deliver it again\n"
+    );
+    assert_eq!(h.stored().await, 0);
+
+    let h = harness_with(server::Admission::new(1, ms));
+    let endless = Body::from_stream(futures::stream::pending::<Result<Vec<u8>, std::io::Error>>());
+    let slow = Request::post("/webhooks/github")
+        .header("x-github-event", "issue_comment")
+        .header("x-github-delivery", "slow-1")
+        .header("x-hub-signature-256", sig.clone())
+        .body(endless)
+        .unwrap();
+    let (status, text) = h.send(slow).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        text,
+        "the delivery was not stored in time; deliver it again\n"
+    );
+    // Its turn was given back: the next delivery is stored.
+    let (status, _) = h
+        .send(github("issue_comment", "next-1", Some(&sig), body))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(h.stored().await, 1);
 }

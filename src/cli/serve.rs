@@ -145,6 +145,7 @@ async fn run(
         metrics: server::install_metrics(),
         ready: false.into(),
         forge: Default::default(),
+        admission: Default::default(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     // Set when the forge refuses what the config says: the server stops, naming why.

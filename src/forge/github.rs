@@ -507,7 +507,9 @@ impl GitHub {
             }
         };
         serde_json::from_slice(&body)
-            .map_err(|e| ForgeError::Other(format!("GET {rest}: unexpected response: {e}")))
+            // Not GitHub's JSON: a proxy's or load balancer's error page, most often. It
+            // may pass; dropping the event for it would lose a promotion.
+            .map_err(|e| ForgeError::Transient(format!("GET {rest}: unexpected response: {e}")))
     }
 
     /// Every page of a list endpoint, 100 a page, to the last. A list longer than

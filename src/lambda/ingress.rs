@@ -32,6 +32,7 @@ pub fn app(config: &Config, sqs: aws_sdk_sqs::Client, queue_url: String) -> axum
         metrics: server::install_metrics(),
         ready: true.into(),
         forge: Default::default(),
+        admission: Default::default(),
     });
     server::router(state)
 }

@@ -32,6 +32,63 @@ pub struct AppState {
     /// The workers' connection to the forge, for `/readyz`'s body: `None` where this
     /// process has none (the Lambda ingress function, `--record-only`).
     pub forge: ForgeLink,
+    pub admission: Admission,
+}
+
+/// How many webhook deliveries are read and stored at once, and how long one may wait
+/// for its turn and take: bodies are buffered (up to 5 MiB) only with a turn, so memory
+/// stays bounded however many senders connect.
+pub struct Admission {
+    turns: Arc<tokio::sync::Semaphore>,
+    timeout: std::time::Duration,
+}
+
+impl Admission {
+    pub fn new(at_once: usize, timeout: std::time::Duration) -> Self {
+        Self {
+            turns: Arc::new(tokio::sync::Semaphore::new(at_once)),
+            timeout,
+        }
+    }
+}
+
+impl Default for Admission {
+    /// 32 at once (160 MiB of bodies at most), 10 s each: GitHub itself gives up on a
+    /// delivery after 10 s.
+    fn default() -> Self {
+        Self::new(32, std::time::Duration::from_secs(10))
+    }
+}
+
+/// A delivery without a turn in time, or not stored in time, is answered 503: the sender
+/// shows it failed and can deliver it again (a duplicate of one stored after all is
+/// recognised), never a 2xx for something not stored.
+async fn admit(
+    State(s): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let deadline = tokio::time::Instant::now() + s.admission.timeout;
+    let turn = tokio::time::timeout_at(deadline, s.admission.turns.clone().acquire_owned()).await;
+    let Ok(Ok(_turn)) = turn else {
+        ::metrics::counter!("hoist_deliveries_refused_total", "why" => "busy").increment(1);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::messages::delivery_busy(),
+        )
+            .into_response();
+    };
+    match tokio::time::timeout_at(deadline, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            ::metrics::counter!("hoist_deliveries_refused_total", "why" => "timeout").increment(1);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::messages::delivery_timeout(),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Whether the workers reached the forge: `Ok(login)` once connected, `Err(why)` while
@@ -51,9 +108,12 @@ impl ForgeLink {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let webhooks = Router::new()
         .route("/webhooks/github", post(webhooks::github))
         .route("/webhooks/eventbridge", post(webhooks::eventbridge))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit));
+    Router::new()
+        .merge(webhooks)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))

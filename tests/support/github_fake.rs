@@ -366,6 +366,9 @@ impl Fake {
         if segs.len() < 3 || segs[..3] != repo_prefix {
             return status(404, "Not Found");
         }
+        if let Some((code, body)) = self.forge.state.lock().unwrap().answer_next.take() {
+            return (StatusCode::from_u16(code).unwrap(), body).into_response();
+        }
         let rest = &segs[3..];
         match (method.as_str(), rest) {
             ("GET", ["installation"]) => ok(json!({"id": 7})),

@@ -71,6 +71,9 @@ pub struct State {
     pub not_modified: usize,
     /// Calls the GitHub fake answered 401 (no or wrong credentials).
     pub unauthorized: usize,
+    /// The GitHub fake answers the next repository call with this (as GitHub answers a
+    /// token revoked or expired early, or a proxy's error page), once.
+    pub answer_next: Option<(u16, &'static str)>,
     /// Records published by an identity, `(sha, record, by Hoist)`: what GitHub's
     /// `hoist/record` check runs (by App id) or CodeCommit's comments (by ARN) hold.
     pub records: Vec<(String, String, bool)>,
