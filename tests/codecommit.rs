@@ -16,6 +16,7 @@ use hoist::forge::codecommit::CodeCommit;
 use hoist::store::Store;
 use hoist::worker::{Handler, HandlerError};
 use support::codecommit_fake::CodeCommitFake;
+use support::matrix::Outcome;
 use support::memory_forge::{MemoryArgo, MemoryRegistry};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
@@ -372,29 +373,14 @@ async fn refusals_on_codecommit() {
 
     // A person's commit on Hoist's branch: CodeCommit resets approvals on a new
     // revision, Hoist says why once, and nothing merges even with an owner's approval.
-    let branch = "hoist/prod/my-app-service1";
-    let tip = t.fake.tip(branch).unwrap();
-    let file = t.fake.file_at(branch, PROD).unwrap();
-    t.fake
-        .client(MALLORY.0)
-        .create_commit()
-        .repository_name("gitops")
-        .branch_name(branch)
-        .parent_commit_id(tip)
-        .author_name("mallory")
-        .email("mallory@example.com")
-        .commit_message("tweak")
-        .put_files(
-            aws_sdk_codecommit::types::PutFileEntry::builder()
-                .file_path(PROD)
-                .file_content(aws_smithy_types::Blob::new(format!("{file}# hi\n")))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    t.pump().await;
+    let file = t.fake.file_at("hoist/prod/my-app-service1", PROD).unwrap();
+    t.commit_as(
+        MALLORY,
+        ("mallory", "mallory@example.com"),
+        PROD,
+        &format!("{file}# hi\n"),
+    )
+    .await;
     t.approve(3, SAM).await;
     assert!(t.open(3), "a head Hoist did not write is never merged");
     let foreign: Vec<String> = t
@@ -634,28 +620,13 @@ async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
     let branch = "hoist/prod/my-app-service1";
     let replicas = "apps/my-app-service1/env/prod/replicas.yaml";
     let theirs = t
-        .fake
-        .client(ALICE.0)
-        .create_commit()
-        .repository_name("gitops")
-        .branch_name(branch)
-        .parent_commit_id(t.fake.tip(branch).unwrap())
-        .author_name("hoist")
-        .email("hoist@noreply.codecommit")
-        .commit_message("Promote my-app-service1 v1.4.0 to prod")
-        .put_files(
-            aws_sdk_codecommit::types::PutFileEntry::builder()
-                .file_path(replicas)
-                .file_content(aws_smithy_types::Blob::new("replicas: 0\n"))
-                .build()
-                .unwrap(),
+        .commit_as(
+            ALICE,
+            ("hoist", "hoist@noreply.codecommit"),
+            replicas,
+            "replicas: 0\n",
         )
-        .send()
-        .await
-        .unwrap()
-        .commit_id
-        .unwrap();
-    t.pump().await;
+        .await;
     // v1.5.0 comes through dev and uat, and is promoted to prod.
     t.push("v1.5.0", "b2").await;
     t.argo_syncs(4, "dev", "b2").await;
@@ -682,14 +653,6 @@ async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
     );
 }
 
-/// What one attack on CodeCommit came to, as in `tests/gates.rs`: refused with nothing
-/// merged or opened, and whether the control, the legitimate way, went through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Outcome {
-    refused: bool,
-    control: bool,
-}
-
 impl Tester {
     /// dev and uat verified, and quinn's `/promote prod` opened #3, held for a code
     /// owner's approval.
@@ -707,16 +670,18 @@ impl Tester {
         self.fake.state.lock().unwrap().prs.len()
     }
 
-    /// `who` commits `content` to `path` on `branch`, as the author they type in.
+    /// `who` commits `content` to `path` on Hoist's prod branch, as the author they type
+    /// in: the commit's id.
     async fn commit_as(
         &mut self,
         who: (&str, &str),
         author: (&str, &str),
         path: &str,
         content: &str,
-    ) {
+    ) -> String {
         let branch = "hoist/prod/my-app-service1";
-        self.fake
+        let id = self
+            .fake
             .client(who.0)
             .create_commit()
             .repository_name("gitops")
@@ -734,8 +699,11 @@ impl Tester {
             )
             .send()
             .await
+            .unwrap()
+            .commit_id
             .unwrap();
         self.pump().await;
+        id
     }
 }
 
@@ -870,21 +838,5 @@ async fn the_codecommit_matrix() {
             cc_hold_across_replacement().await,
         ),
     ];
-    println!("| attack | forge | refused? | control through? |\n|---|---|---|---|");
-    let yes = |b: bool| if b { "yes" } else { "**NO**" };
-    for (name, o) in &rows {
-        println!(
-            "| {name} | CodeCommit (SDK adapter) | {} | {} |",
-            yes(o.refused),
-            yes(o.control)
-        );
-    }
-    let refused = rows.iter().filter(|(_, o)| o.refused).count();
-    let controls = rows.iter().filter(|(_, o)| o.control).count();
-    println!(
-        "refused {refused} of {n}; controls through {controls} of {n}",
-        n = rows.len()
-    );
-    assert_eq!(refused, rows.len(), "a gate let an attack through");
-    assert_eq!(controls, rows.len(), "a legitimate request was refused");
+    support::matrix::report("CodeCommit (SDK adapter)", &rows);
 }

@@ -12,14 +12,7 @@ use hoist::forge::PrState;
 use support::memory_forge::{edit_comment, post_as, status_by, user};
 use support::tester::*;
 
-/// What one attack came to: whether it was refused (nothing merged, opened or held that
-/// the attacker could not do alone), and whether the control that follows it, the
-/// legitimate way, did what was asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Outcome {
-    refused: bool,
-    control: bool,
-}
+use support::matrix::Outcome;
 
 /// An attack, run from scratch.
 type Attack = fn(Drive) -> futures::future::BoxFuture<'static, Outcome>;
@@ -705,21 +698,5 @@ async fn the_matrix() {
         .collect()
         .await;
     rows.sort_by_key(|(name, _)| ALL.iter().position(|(n, _)| n == name));
-    println!("| attack | forge | refused? | control through? |\n|---|---|---|---|");
-    let yes = |b: bool| if b { "yes" } else { "**NO**" };
-    for (name, o) in &rows {
-        println!(
-            "| {name} | GitHub (hoist serve) | {} | {} |",
-            yes(o.refused),
-            yes(o.control)
-        );
-    }
-    let refused = rows.iter().filter(|(_, o)| o.refused).count();
-    let controls = rows.iter().filter(|(_, o)| o.control).count();
-    println!(
-        "refused {refused} of {n}; controls through {controls} of {n}",
-        n = rows.len()
-    );
-    assert_eq!(refused, rows.len(), "a gate let an attack through");
-    assert_eq!(controls, rows.len(), "a legitimate request was refused");
+    support::matrix::report("GitHub (hoist serve)", &rows);
 }

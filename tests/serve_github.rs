@@ -357,19 +357,7 @@ fn verification_comes_when_the_debounce_ends() {
             &format!("health_debounce_seconds: {debounce}"),
         )
     });
-    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "p1");
-    let st = request(
-        s.addr,
-        "/webhooks/eventbridge",
-        &[("x-hoist-token", "eb-token".into())],
-        event.as_bytes(),
-    );
-    assert_eq!(st, 202);
-    s.wait_for("the dev PR", |f| f.state.lock().unwrap().prs.len() == 1);
-    s.pass_check(1);
-    s.wait_for("the merge", |f| {
-        f.pr(1).state == hoist::forge::PrState::Merged
-    });
+    s.dev_merged();
     // From the merge's sync and its webhook to the verified comment.
     let start = std::time::Instant::now();
     s.merged_and_synced(1);
@@ -394,32 +382,8 @@ fn a_command_does_not_queue_behind_a_verification_wait() {
     let (_rt, mut s, _dir) = support::serve::start_with_config(|c| {
         c.replace("health_debounce_seconds: 0", "health_debounce_seconds: 120")
     });
-    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "p1");
-    let st = request(
-        s.addr,
-        "/webhooks/eventbridge",
-        &[("x-hoist-token", "eb-token".into())],
-        event.as_bytes(),
-    );
-    assert_eq!(st, 202);
-    s.wait_for("the dev PR", |f| f.state.lock().unwrap().prs.len() == 1);
-    s.pass_check(1);
-    s.wait_for("the merge", |f| {
-        f.pr(1).state == hoist::forge::PrState::Merged
-    });
-    let p = s.forge.pr(1);
-    let sha = p.merge_sha.clone().unwrap();
-    s.argo.synced(
-        "my-app-service1-dev",
-        &sha,
-        &format!("{}@{}", support::serve::IMAGE, digest()),
-    );
-    s.github(
-        "pull_request",
-        json!({"action": "closed", "number": 1, "pull_request": {"number": 1, "merged": true, "merge_commit_sha": sha,
-               "head": {"ref": p.head_ref, "sha": p.head_sha}, "base": {"ref": "main", "sha": "x"}, "user": {"id": 1, "login": "hoist[bot]", "type": "Bot"}},
-               "repository": Server::repo()}),
-    );
+    s.dev_merged();
+    s.synced(1);
     s.comment(1, &user(10, "quinn"), "/status");
     // wait_for gives up after 30 s, long before the debounce ends.
     s.wait_for("the /status reply", |_| {

@@ -55,13 +55,18 @@ impl Lanes {
             if q.front().is_some_and(|(h, _)| *h == id) {
                 q.pop_front();
             }
-            match q.front() {
-                Some((next, _)) => {
-                    self.ready.insert((*next, key.to_owned()));
-                }
-                None => {
-                    self.queues.remove(key);
-                }
+            self.advance(key);
+        }
+    }
+
+    /// `key`'s next event, if any, may run; a lane left empty goes.
+    fn advance(&mut self, key: &str) {
+        match self.queues.get(key).and_then(|q| q.front()) {
+            Some((next, _)) => {
+                self.ready.insert((*next, key.to_owned()));
+            }
+            None => {
+                self.queues.remove(key);
             }
         }
     }
@@ -89,14 +94,7 @@ impl Lanes {
             return;
         }
         q.pop_front();
-        match q.front() {
-            Some((next, _)) => {
-                self.ready.insert((*next, key.to_owned()));
-            }
-            None => {
-                self.queues.remove(key);
-            }
-        }
+        self.advance(key);
         self.parked.insert((not_before, id), key.to_owned());
     }
 

@@ -160,7 +160,25 @@ impl Server {
         );
     }
 
-    pub fn merged_and_synced(&mut self, pr: u64) {
+    /// ECR pushes my-app-service1 v1.4.0, and its dev pull request, #1, passes its check
+    /// and is merged.
+    pub fn dev_merged(&mut self) {
+        let event = ecr_event("my-app-service1", "v1.4.0", &digest(), "p1");
+        let st = request(
+            self.addr,
+            "/webhooks/eventbridge",
+            &[("x-hoist-token", "eb-token".into())],
+            event.as_bytes(),
+        );
+        assert_eq!(st, 202);
+        self.wait_for("the dev PR", |f| f.state.lock().unwrap().prs.len() == 1);
+        self.pass_check(1);
+        self.wait_for("the merge", |f| f.pr(1).state == PrState::Merged);
+    }
+
+    /// Once `pr` is merged, Argo CD syncs its stage to the merge, and GitHub's webhook of
+    /// the merge is delivered.
+    pub fn synced(&mut self, pr: u64) -> String {
         self.wait_for("the merge", |f| f.pr(pr).state == PrState::Merged);
         let p = self.forge.pr(pr);
         let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
@@ -176,6 +194,12 @@ impl Server {
                    "head": {"ref": p.head_ref, "sha": p.head_sha}, "base": {"ref": "main", "sha": "x"}, "user": {"id": 1, "login": "hoist[bot]", "type": "Bot"}},
                    "repository": Self::repo()}),
         );
+        stage
+    }
+
+    /// `synced`, then Hoist's verified comment on `pr`.
+    pub fn merged_and_synced(&mut self, pr: u64) {
+        let stage = self.synced(pr);
         let marker = format!("✅ Verified in **{stage}**");
         self.wait_for("the verified comment", |f| {
             f.state
