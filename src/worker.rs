@@ -139,7 +139,8 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
         metrics::histogram!("hoist_handler_seconds", "type" => c.kind.clone()).record(started.elapsed().as_secs_f64());
         let (outcome, retry_at, error) = match result {
             Ok(()) => ("done", None, None),
-            Err(HandlerError::WaitingUntil(e, at)) if c.attempts < policy.max_attempts => {
+            // Bounded by itself: it comes only once Argo CD reports Healthy, for one debounce.
+            Err(HandlerError::WaitingUntil(e, at)) => {
                 let at = at.max(now_ms());
                 info!(waiting_for = %e, retry_in_ms = at - now_ms(), "waiting until a known instant");
                 ("waiting", Some(at), Some(format!("{WAITING}{e}")))

@@ -802,6 +802,34 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
     );
 }
 
+/// A command that must wait for Hoist's rewrite of its branch keeps its place: it is
+/// retried in place (later events of the pull request wait behind it), not set aside as
+/// a wait, so a `/hold` in the same comment is never overtaken.
+#[tokio::test]
+async fn a_command_during_a_rewrite_keeps_its_place() {
+    let t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    let base = t.forge.state.lock().unwrap().base.clone();
+    t.forge.reset_branch("hoist/dev/my-app-service1", &base);
+    let id = post_as(&t.forge, 1, &quinn(), "/hold\n/status");
+    let r = hoist::worker::Handler::handle(
+        t.engine.as_ref(),
+        Event::CommentCreated {
+            repo: Tester::repo(),
+            comment_id: id,
+            body: "/hold\n/status".into(),
+            author: quinn(),
+            number: 1,
+            is_pull_request: true,
+        },
+    )
+    .await;
+    assert!(
+        matches!(&r, Err(hoist::worker::HandlerError::Retryable(e)) if e == "not yet: Hoist is rewriting this pull request's branch"),
+        "{r:?}"
+    );
+}
+
 #[tokio::test]
 async fn only_heads_hoist_wrote_are_merged() {
     let mut t = Tester::new();

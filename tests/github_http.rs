@@ -489,3 +489,16 @@ async fn an_undecodable_answer_is_retried_not_dropped() {
     s.engine.handle(push_v140()).await.unwrap();
     assert_eq!(s.forge.state.lock().unwrap().prs.len(), 1);
 }
+
+/// JSON of the wrong shape will not pass on a retry: it fails the event for good, with
+/// what was wrong, instead of holding the pull request's events back for minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_of_the_wrong_shape_fails_for_good() {
+    let s = setup().await;
+    s.forge.state.lock().unwrap().answer_next = Some((200, r#"{"unexpected": true}"#));
+    let first = s.engine.handle(push_v140()).await;
+    assert!(
+        matches!(&first, Err(hoist::worker::HandlerError::Permanent(e)) if e.contains("unexpected response: missing field")),
+        "{first:?}"
+    );
+}

@@ -378,8 +378,10 @@ async fn a_wait_for_a_known_instant_is_scheduled_for_it() {
         at,
         seen: Mutex::new(vec![]),
     });
+    // One attempt only: a wait for a known instant is not a failure, and does not spend
+    // the attempts a failure would.
     let slow = RetryPolicy {
-        max_attempts: 4,
+        max_attempts: 1,
         base: Duration::from_secs(600),
         cap: Duration::from_secs(600),
     };
@@ -400,4 +402,27 @@ async fn a_wait_for_a_known_instant_is_scheduled_for_it() {
         "tried again before the instant it waited for"
     );
     r.stop.send(true).unwrap();
+}
+
+/// A wait stays out of its lane across a restart: the next event of its pull request runs
+/// before it, as it did before the restart.
+#[tokio::test]
+async fn a_wait_stays_out_of_its_lane_after_a_restart() {
+    let (store, dir) = temp_store();
+    store.insert(event(1, "pr")).await.unwrap();
+    let c = store.claim().await.unwrap().unwrap();
+    store
+        .wait(
+            c.id,
+            format!("{}debounce", worker::WAITING),
+            now_ms() + 60_000,
+        )
+        .await
+        .unwrap();
+    store.insert(event(2, "pr")).await.unwrap();
+    drop(store);
+    let store = Store::open(&dir.path().join("q.db")).unwrap();
+    store.recover().await.unwrap();
+    let next = store.claim().await.unwrap().unwrap();
+    assert_eq!(next.dedupe_key, "test:pr:2");
 }

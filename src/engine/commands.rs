@@ -78,7 +78,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             && pr.head_sha == pr.base_sha
             && self.store.is_hoist_pr(number).await?
         {
-            return Err(super::EngineError::Waiting(
+            // In order, not parked: a /hold or /unhold in the same comment must not be
+            // overtaken by what comes after it on this pull request.
+            return Err(super::EngineError::InOrder(
                 "Hoist is rewriting this pull request's branch".into(),
             ));
         }

@@ -37,6 +37,10 @@ pub enum EngineError {
     /// Not done yet (Argo CD has not synced): the queue tries again later.
     #[error("waiting: {0}")]
     Waiting(String),
+    /// Not done yet, and what comes after it on the same pull request must wait behind
+    /// it (commands that must keep their order): retried in place.
+    #[error("not yet: {0}")]
+    InOrder(String),
     /// Not done before a known instant (milliseconds since the epoch): the queue tries
     /// again then.
     #[error("waiting: {0}")]

@@ -499,17 +499,15 @@ impl GitHub {
                 let res = octocrab::map_github_error(res).await.map_err(map)?;
                 let etag = res.headers().get(http::header::ETAG).cloned();
                 let body = res.into_body().collect().await.map_err(map)?.to_bytes();
+                let decoded = decode(rest, &body)?;
                 if let Some(etag) = etag {
                     let mut cache = self.etags.lock().expect("etag cache");
-                    cache.insert(url, etag, body.clone());
+                    cache.insert(url, etag, body);
                 }
-                body
+                return Ok(decoded);
             }
         };
-        serde_json::from_slice(&body)
-            // Not GitHub's JSON: a proxy's or load balancer's error page, most often. It
-            // may pass; dropping the event for it would lose a promotion.
-            .map_err(|e| ForgeError::Transient(format!("GET {rest}: unexpected response: {e}")))
+        decode(rest, &body)
     }
 
     /// Every page of a list endpoint, 100 a page, to the last. A list longer than
@@ -552,6 +550,20 @@ impl GitHub {
     async fn pulls(&self, state: &str) -> Result<Vec<Pull>> {
         self.get_all(&format!("pulls?state={state}")).await
     }
+}
+
+/// A GET's answer. One that is not JSON at all (a proxy's or load balancer's error page,
+/// a cut connection) may pass: retried, never dropped. JSON of the wrong shape will not.
+fn decode<T: serde::de::DeserializeOwned>(rest: &str, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        let why = format!("GET {rest}: unexpected response: {e}");
+        match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                ForgeError::Transient(why)
+            }
+            _ => ForgeError::Other(why),
+        }
+    })
 }
 
 /// Path segments are sent percent-encoded where GitHub needs it.

@@ -98,6 +98,11 @@ impl Lanes {
         self.parked.insert((not_before, id), key.to_owned());
     }
 
+    /// An event that waits until `not_before`, out of its lane (loading the store).
+    pub fn parked(&mut self, key: &str, id: i64, not_before: i64) {
+        self.parked.insert((not_before, id), key.to_owned());
+    }
+
     /// The soonest time a ready head or a parked event may run.
     pub fn next_ready_at(&self) -> Option<i64> {
         self.ready

@@ -385,18 +385,26 @@ fn set_sync(conn: &Connection, level: &str) {
 /// Fills the lane index from the events waiting in the database.
 fn load_lanes(conn: &Connection, lanes: &mut Lanes) -> rusqlite::Result<()> {
     let mut st = conn.prepare(
-        "SELECT id, serial_key, not_before FROM events WHERE status = 'pending' ORDER BY id",
+        "SELECT id, serial_key, not_before, last_error FROM events WHERE status = 'pending' ORDER BY id",
     )?;
     let rows = st.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, i64>(2)?,
+            r.get::<_, Option<String>>(3)?,
         ))
     })?;
+    let now = now_ms();
     for row in rows {
-        let (id, key, nb) = row?;
-        lanes.push(&key, id, nb);
+        let (id, key, nb, error) = row?;
+        // A wait stays out of its lane after a restart, as before it.
+        let waiting = error.is_some_and(|e| e.starts_with(crate::worker::WAITING));
+        if waiting && nb > now {
+            lanes.parked(&key, id, nb);
+        } else {
+            lanes.push(&key, id, nb);
+        }
     }
     Ok(())
 }
