@@ -700,3 +700,20 @@ async fn the_matrix() {
     rows.sort_by_key(|(name, _)| ALL.iter().position(|(n, _)| n == name));
     support::matrix::report("GitHub (hoist serve)", &rows);
 }
+
+/// The normal flow's command, `/promote uat` on dev's merged pull request, whose webhook
+/// was lost: reconcile finds it among the repository's recent comments and runs it, on
+/// the engine and through `hoist serve` (`hoist reconcile --once`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_answers_a_lost_command_on_a_merged_pull_request() {
+    for drive in [Drive::Engine, Drive::Serve] {
+        let mut t = Tester::start(drive).await;
+        t.dev_verified().await;
+        post_as(&t.forge, 1, &quinn(), "/promote uat");
+        assert_eq!(t.reconcile().await, 1, "{drive:?}");
+        t.expect_comment(1, "🚀 Opened #2");
+        assert_eq!(t.prs(), 2, "{drive:?}");
+        // Answered once: the next pass finds nothing to do.
+        assert_eq!(t.reconcile().await, 0, "{drive:?}");
+    }
+}

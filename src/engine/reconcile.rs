@@ -14,6 +14,31 @@ use crate::registry::{self, Registry};
 use crate::store::heads::HoistHead;
 use crate::tags::TagFilter;
 
+/// How far back reconcile looks for commands on pull requests that are no longer open.
+pub const LOOKBACK: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// `secs` since the epoch as RFC 3339 in UTC (`2026-12-06T18:00:00Z`), for GitHub's
+/// `since`.
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// What one pass found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
@@ -34,7 +59,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// reported, and the pass goes on: one broken PR must not starve every other.
     pub async fn reconcile(&self) -> Result<Report> {
         let mut report = Report::default();
+        let mut open = std::collections::HashSet::new();
         for pr in self.forge.open_pull_requests("hoist/").await? {
+            open.insert(pr.number);
             // Hoist's own pull requests, by the heads it recorded: not by branch or body.
             if !self.store.is_hoist_pr(pr.number).await? {
                 continue;
@@ -45,6 +72,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 report.failed.push(format!("#{}: {e}", pr.number));
             }
         }
+        self.reconcile_closed(&open, &mut report).await;
         for (service, _) in self.config.services.iter() {
             for p in self.store.ledger_for(service).await? {
                 let (Some(n), Some(_), None) = (p.pr, &p.merge_sha, p.verified_at) else {
@@ -98,11 +126,58 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         format!("pr:{}#{n}", self.repo_name)
     }
 
+    /// Answers the commands whose events were lost on Hoist's pull requests that are no
+    /// longer open (a `/promote` on a merged one is the normal flow), posted within
+    /// `LOOKBACK`: one query for the repository's recent comments, filtered here by the
+    /// store's record of which pull requests are Hoist's.
+    async fn reconcile_closed(&self, open: &std::collections::HashSet<u64>, report: &mut Report) {
+        let since = rfc3339(crate::store::now_ms() / 1000 - LOOKBACK.as_secs() as i64);
+        let recent = match self.forge.recent_comments(&since).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, "cannot list recent comments; skipping closed pull requests this pass");
+                report.failed.push(format!("recent comments: {e}"));
+                return;
+            }
+        };
+        let mut by_pr: std::collections::BTreeMap<u64, Vec<crate::forge::Comment>> =
+            Default::default();
+        for (n, c) in recent {
+            by_pr.entry(n).or_default().push(c);
+        }
+        for (n, comments) in by_pr {
+            if open.contains(&n) || !matches!(self.store.is_hoist_pr(n).await, Ok(true)) {
+                continue;
+            }
+            let _key = self.store.lock(&self.pr_key(n)).await;
+            if let Err(e) = self.answer_missed(n, &comments, report).await {
+                warn!(pr = n, error = %e, "reconcile could not answer a command on this pull request");
+                report.failed.push(format!("#{n}: {e}"));
+            }
+        }
+    }
+
     /// Answers the commands on one open Hoist PR that never got a reply, then evaluates it.
     async fn reconcile_pr(&self, number: u64, report: &mut Report) -> Result<()> {
-        let me = self.forge.me().clone();
         let comments = self.forge.comments(number).await?;
-        for c in &comments {
+        self.answer_missed(number, &comments, report).await?;
+        self.evaluate(number).await?;
+        report.evaluated += 1;
+        Ok(())
+    }
+
+    /// Runs each command among `comments` (all of pull request `number`'s that may hold
+    /// its answer) that was never answered. Trusted: the store's record of answered
+    /// comment ids, the forge's author identity and edit state, and replies only when
+    /// Hoist's own comment ends with the marker.
+    async fn answer_missed(
+        &self,
+        number: u64,
+        comments: &[crate::forge::Comment],
+        report: &mut Report,
+    ) -> Result<()> {
+        let me = self.forge.me().clone();
+        for c in comments {
             // An edited comment may no longer say what its author wrote: anyone with
             // write access can edit it. Only its text as posted (its webhook) runs.
             let commands = c.author.kind != ActorKind::Bot
@@ -125,8 +200,6 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 report.answered += 1;
             }
         }
-        self.evaluate(number).await?;
-        report.evaluated += 1;
         Ok(())
     }
 }
@@ -217,5 +290,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_in_utc() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339(1_796_583_661), "2026-12-06T19:01:01Z");
     }
 }

@@ -85,6 +85,9 @@ impl Forge for AnyForge {
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
         each!(self, f => f.comments(number).await)
     }
+    async fn recent_comments(&self, since: &str) -> Result<Vec<(u64, Comment)>> {
+        each!(self, f => f.recent_comments(since).await)
+    }
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         each!(self, f => f.comment(number, body).await)
     }

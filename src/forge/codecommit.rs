@@ -544,6 +544,21 @@ impl Forge for CodeCommit {
         r
     }
 
+    /// CodeCommit lists no comments by time: the comments of the 20 Hoist pull requests
+    /// closed most recently (`since` is not used).
+    async fn recent_comments(&self, _since: &str) -> Result<Vec<(u64, Comment)>> {
+        let mut out = vec![];
+        for pr in self
+            .prs(PullRequestStatusEnum::Closed, "hoist/", 20)
+            .await?
+        {
+            for c in self.comments(pr.number).await? {
+                out.push((pr.number, c));
+            }
+        }
+        Ok(out)
+    }
+
     async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
         let r = self
             .prs(PullRequestStatusEnum::Open, prefix, usize::MAX)

@@ -203,6 +203,9 @@ impl From<Pull> for PullRequest {
 #[derive(Deserialize)]
 struct IssueComment {
     id: u64,
+    /// `…/issues/N`, in the repository-wide list.
+    #[serde(default)]
+    issue_url: String,
     #[serde(default)]
     body: String,
     user: User,
@@ -861,6 +864,31 @@ impl Forge for GitHub {
                     author: c.user.into(),
                     edited: edited(&c.created_at, &c.updated_at),
                     body: c.body,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn recent_comments(&self, since: &str) -> Result<Vec<(u64, Comment)>> {
+        counted("recent_comments", async {
+            Ok(self
+                .get_all::<IssueComment>(&format!(
+                    "issues/comments?sort=updated&direction=asc&since={since}"
+                ))
+                .await?
+                .into_iter()
+                .filter_map(|c| {
+                    let number = c.issue_url.rsplit('/').next()?.parse().ok()?;
+                    Some((
+                        number,
+                        Comment {
+                            id: c.id,
+                            author: c.user.into(),
+                            edited: edited(&c.created_at, &c.updated_at),
+                            body: c.body,
+                        },
+                    ))
                 })
                 .collect())
         })

@@ -208,6 +208,15 @@ pub trait Forge: Send + Sync + 'static {
         body: &str,
     ) -> impl Future<Output = Result<()>> + Send;
     fn comments(&self, number: u64) -> impl Future<Output = Result<Vec<Comment>>> + Send;
+    /// Comments posted or edited since `since` (RFC 3339, UTC) on any pull request, each
+    /// with its pull request's number: for reconcile to find commands on pull requests
+    /// that are no longer open. GitHub answers it in one paged query for the repository;
+    /// CodeCommit has none, so its adapter reads the comments of the pull requests closed
+    /// most recently.
+    fn recent_comments(
+        &self,
+        since: &str,
+    ) -> impl Future<Output = Result<Vec<(u64, Comment)>>> + Send;
     fn comment(&self, number: u64, body: &str) -> impl Future<Output = Result<()>> + Send;
     fn react(&self, comment_id: u64, reaction: Reaction)
     -> impl Future<Output = Result<()>> + Send;

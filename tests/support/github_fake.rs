@@ -605,6 +605,28 @@ impl Fake {
                     Err(e) => forge_error(e),
                 }
             }
+            // The repository's comments (`since` is not applied: the model keeps no times).
+            ("GET", ["issues", "comments"]) => {
+                let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let all = f.state.lock().unwrap().comments.clone();
+                let base = format!("https://api.github.com/repos/{}/{}", self.owner, self.repo);
+                ok(Value::Array(
+                    all.iter()
+                        .skip((page - 1) * 100)
+                        .take(100)
+                        .map(|(n, c)| {
+                            let updated = if c.edited {
+                                "2026-11-26T10:05:00Z"
+                            } else {
+                                "2026-11-26T10:00:00Z"
+                            };
+                            json!({"id": c.id, "body": c.body, "user": user(&c.author),
+                                   "issue_url": format!("{base}/issues/{n}"),
+                                   "created_at": "2026-11-26T10:00:00Z", "updated_at": updated})
+                        })
+                        .collect(),
+                ))
+            }
             ("GET", ["issues", n, "comments"]) => {
                 let page: usize = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
                 let comments = f.comments(n.parse().unwrap()).await.unwrap();

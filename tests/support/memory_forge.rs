@@ -670,6 +670,12 @@ impl Forge for MemoryForge {
             .collect())
     }
 
+    /// Every comment: the model keeps no times.
+    async fn recent_comments(&self, _since: &str) -> Result<Vec<(u64, Comment)>> {
+        let s = self.call("GET recent comments".into())?;
+        Ok(s.comments.clone())
+    }
+
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         let mut s = self.call(format!("POST comment {number}"))?;
         s.next_id += 1;
