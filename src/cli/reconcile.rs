@@ -15,6 +15,9 @@ pub struct ReconcileArgs {
     /// Run a single pass and exit (the only mode; the server runs the periodic one).
     #[arg(long, required = true)]
     once: bool,
+    /// Days to look back for commands on Hoist pull requests that are no longer open.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    lookback_days: u64,
 }
 
 pub fn reconcile(args: ReconcileArgs) -> Result<()> {
@@ -26,7 +29,8 @@ pub fn reconcile(args: ReconcileArgs) -> Result<()> {
     rt.block_on(async {
         let store = args.store.store()?;
         let engine = super::connect::engine(config, store).await?;
-        let r = engine.reconcile().await.map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
+        let lookback = std::time::Duration::from_secs(args.lookback_days * 86_400);
+        let r = engine.reconcile_within(lookback).await.map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
         println!(
             "evaluated {} open pull requests; answered {} commands; {} merged promotions await verification; {} pushes found in the registry",
             r.evaluated, r.answered, r.unverified, r.pushes

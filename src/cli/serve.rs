@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// also runs at start).
     #[arg(long, default_value_t = 300)]
     reconcile_interval: u64,
+    /// Days each reconcile pass looks back for commands on Hoist pull requests that are
+    /// no longer open (their webhooks lost).
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    reconcile_lookback_days: u64,
     /// Hold each event this long in its handler (fault testing of crash recovery).
     #[arg(long, default_value_t = 0, hide = true)]
     handler_delay_ms: u64,
@@ -151,6 +155,7 @@ async fn run(
     // Set when the forge refuses what the config says: the server stops, naming why.
     let fatal: Arc<(Notify, std::sync::OnceLock<String>)> = Arc::default();
     let every = Duration::from_secs(args.reconcile_interval.max(10));
+    let lookback = Duration::from_secs(args.reconcile_lookback_days * 86_400);
     let runner = if args.record_only {
         let handler = Arc::new(Recorder {
             delay: Duration::from_millis(args.handler_delay_ms),
@@ -164,7 +169,7 @@ async fn run(
             prepared,
             queue.clone(),
             args.workers,
-            every,
+            (every, lookback),
             stop_rx.clone(),
             state.clone(),
             fatal.clone(),
@@ -247,7 +252,7 @@ async fn connect_and_work(
     prepared: super::connect::Prepared,
     queue: Queue,
     n: usize,
-    every: Duration,
+    (every, lookback): (Duration, Duration),
     mut stop: watch::Receiver<bool>,
     state: Arc<AppState>,
     fatal: Arc<(Notify, std::sync::OnceLock<String>)>,
@@ -289,7 +294,7 @@ async fn connect_and_work(
         let engine = engine.clone();
         tokio::spawn(async move {
             loop {
-                match engine.reconcile().await {
+                match engine.reconcile_within(lookback).await {
                     Ok(r) => info!(?r, "reconcile pass"),
                     Err(e) => warn!(error = %e, "reconcile pass failed; the next one tries again"),
                 }

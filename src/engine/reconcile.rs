@@ -14,7 +14,8 @@ use crate::registry::{self, Registry};
 use crate::store::heads::HoistHead;
 use crate::tags::TagFilter;
 
-/// How far back reconcile looks for commands on pull requests that are no longer open.
+/// How far back reconcile looks, by default, for commands on pull requests that are no
+/// longer open.
 pub const LOOKBACK: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
 /// `secs` since the epoch as RFC 3339 in UTC (`2026-12-06T18:00:00Z`), for GitHub's
@@ -58,6 +59,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// One pass. A failure on one pull request, promotion or service is logged and
     /// reported, and the pass goes on: one broken PR must not starve every other.
     pub async fn reconcile(&self) -> Result<Report> {
+        self.reconcile_within(LOOKBACK).await
+    }
+
+    /// One pass, looking back `lookback` for commands on pull requests that are no
+    /// longer open.
+    pub async fn reconcile_within(&self, lookback: std::time::Duration) -> Result<Report> {
         let mut report = Report::default();
         let mut open = std::collections::HashSet::new();
         for pr in self.forge.open_pull_requests("hoist/").await? {
@@ -72,7 +79,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 report.failed.push(format!("#{}: {e}", pr.number));
             }
         }
-        self.reconcile_closed(&open, &mut report).await;
+        self.reconcile_closed(&open, lookback, &mut report).await;
         for (service, _) in self.config.services.iter() {
             for p in self.store.ledger_for(service).await? {
                 let (Some(n), Some(_), None) = (p.pr, &p.merge_sha, p.verified_at) else {
@@ -128,10 +135,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// Answers the commands whose events were lost on Hoist's pull requests that are no
     /// longer open (a `/promote` on a merged one is the normal flow), posted within
-    /// `LOOKBACK`: one query for the repository's recent comments, filtered here by the
+    /// `lookback`: one query for the repository's recent comments, filtered here by the
     /// store's record of which pull requests are Hoist's.
-    async fn reconcile_closed(&self, open: &std::collections::HashSet<u64>, report: &mut Report) {
-        let since = rfc3339(crate::store::now_ms() / 1000 - LOOKBACK.as_secs() as i64);
+    async fn reconcile_closed(
+        &self,
+        open: &std::collections::HashSet<u64>,
+        lookback: std::time::Duration,
+        report: &mut Report,
+    ) {
+        let since = rfc3339(crate::store::now_ms() / 1000 - lookback.as_secs() as i64);
         let recent = match self.forge.recent_comments(&since).await {
             Ok(r) => r,
             Err(e) => {

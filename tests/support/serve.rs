@@ -286,6 +286,8 @@ pub fn spawn_until(
                 &addr.to_string(),
                 "--reconcile-interval",
                 "3600",
+                "--reconcile-lookback-days",
+                "7",
                 "--config",
             ])
             .arg(cfg)

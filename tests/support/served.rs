@@ -189,7 +189,9 @@ impl Served {
     /// `hoist reconcile --once` beside the server, on its store: how many commands it
     /// answered.
     pub async fn reconcile(&self) -> usize {
-        let out = self.hoist(&["reconcile", "--once"]).await;
+        let out = self
+            .hoist(&["reconcile", "--once", "--lookback-days", "7"])
+            .await;
         let line = out.lines().find(|l| l.contains("answered")).unwrap();
         line.split("answered ")
             .nth(1)
