@@ -348,21 +348,28 @@ async fn an_outcome_the_store_refuses_is_written_later_and_the_key_moves_on() {
     drop(r);
 }
 
-/// Waits once until a known instant, then succeeds.
+/// Waits once until a known instant, then succeeds. Its first try stops at a barrier
+/// (`entered`, then `go`), so the test can watch for what the worker does after it.
 struct WaitsUntil {
     at: i64,
     seen: Mutex<Vec<i64>>,
+    entered: Notify,
+    go: Notify,
 }
 
 impl Handler for WaitsUntil {
     async fn handle(&self, _: Event) -> Result<(), HandlerError> {
-        let mut seen = self.seen.lock().unwrap();
-        seen.push(now_ms());
-        if seen.len() == 1 {
-            Err(HandlerError::WaitingUntil("debounce".into(), self.at))
-        } else {
-            Ok(())
+        let first = {
+            let mut seen = self.seen.lock().unwrap();
+            seen.push(now_ms());
+            seen.len() == 1
+        };
+        if !first {
+            return Ok(());
         }
+        self.entered.notify_one();
+        self.go.notified().await;
+        Err(HandlerError::WaitingUntil("debounce".into(), self.at))
     }
 }
 
@@ -377,6 +384,8 @@ async fn a_wait_for_a_known_instant_is_scheduled_for_it() {
     let h = Arc::new(WaitsUntil {
         at,
         seen: Mutex::new(vec![]),
+        entered: Notify::new(),
+        go: Notify::new(),
     });
     // One attempt only: a wait for a known instant is not a failure, and does not spend
     // the attempts a failure would.
@@ -387,10 +396,14 @@ async fn a_wait_for_a_known_instant_is_scheduled_for_it() {
     };
     let r = start(store.clone(), h.clone(), 1, slow);
     r.queue.wake.notify_waiters();
-    // After the first try: due at the instant, marked as a wait.
-    while h.seen.lock().unwrap().is_empty() || store.next_ready_at().await.unwrap().is_none() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // After the first try is recorded the worker wakes the queue: that is the barrier.
+    h.entered.notified().await;
+    let recorded = r.queue.wake.notified();
+    tokio::pin!(recorded);
+    recorded.as_mut().enable();
+    h.go.notify_one();
+    recorded.await;
+    // Due at the instant, marked as a wait.
     assert_eq!(store.next_ready_at().await.unwrap(), Some(at));
     let row = &store.rows().await.unwrap()[0];
     assert_eq!(row.last_error.as_deref(), Some("waiting: debounce"));

@@ -283,21 +283,21 @@ fn hoist_serve_stores_deliveries_while_github_is_unreachable_and_acts_once_it_an
     assert_eq!(status, 202, "stored while GitHub is down");
     assert!(forge.state.lock().unwrap().prs.is_empty());
 
-    // GitHub comes back on its address.
+    // GitHub comes back on its address. Hoist's first check on the new pull request is the
+    // barrier: it is posted after the pull request is opened.
+    let checked = forge.pause_before("POST check-run hoist/argocd");
     let listener = rt.block_on(tokio::net::TcpListener::bind(github)).unwrap();
     {
         let _guard = rt.enter();
         support::github_fake::serve_on(forge.clone(), MemoryArgo::default(), listener);
     }
-    let start = std::time::Instant::now();
-    while forge.state.lock().unwrap().prs.is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the stored push never became a pull request"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), checked.reached())
+            .await
+            .expect("the stored push never became a pull request")
+    });
     assert_eq!(forge.pr(1).title, "Promote my-app-service1 v1.4.0 to dev");
+    checked.release();
     assert_eq!(get(addr, "/readyz").unwrap(), (200, "ready".to_owned()));
 }
 

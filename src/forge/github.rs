@@ -215,6 +215,19 @@ struct IssueComment {
     updated_at: String,
 }
 
+impl IssueComment {
+    /// Edited when GitHub moved `updated_at` past `created_at`: its text is no longer
+    /// what its author posted.
+    fn into_comment(self) -> Comment {
+        Comment {
+            id: self.id,
+            author: self.user.into(),
+            edited: edited(&self.created_at, &self.updated_at),
+            body: self.body,
+        }
+    }
+}
+
 /// Whether a comment may have changed after it was posted, from GitHub's own
 /// timestamps: any difference counts, and so does a missing one (fail closed). GitHub
 /// is reported to stamp some new comments' `updated_at` a second late
@@ -859,12 +872,7 @@ impl Forge for GitHub {
                 .get_all::<IssueComment>(&format!("issues/{number}/comments"))
                 .await?
                 .into_iter()
-                .map(|c| Comment {
-                    id: c.id,
-                    author: c.user.into(),
-                    edited: edited(&c.created_at, &c.updated_at),
-                    body: c.body,
-                })
+                .map(IssueComment::into_comment)
                 .collect())
         })
         .await
@@ -880,15 +888,7 @@ impl Forge for GitHub {
                 .into_iter()
                 .filter_map(|c| {
                     let number = c.issue_url.rsplit('/').next()?.parse().ok()?;
-                    Some((
-                        number,
-                        Comment {
-                            id: c.id,
-                            author: c.user.into(),
-                            edited: edited(&c.created_at, &c.updated_at),
-                            body: c.body,
-                        },
-                    ))
+                    Some((number, c.into_comment()))
                 })
                 .collect())
         })
