@@ -1,6 +1,7 @@
 //! Hoist promotes container images through environments by pull request.
 
 pub mod argocd;
+pub mod backoff;
 pub mod cli;
 pub mod command;
 pub mod config;

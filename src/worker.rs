@@ -73,15 +73,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Exponential backoff with ±20% jitter, so retries of many events spread out.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-        let d = exp.min(self.cap);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let jitter = f64::from(nanos % 401) / 1000.0 - 0.2;
-        d.mul_f64(1.0 + jitter)
+        crate::backoff::jitter(crate::backoff::exponential(self.base, self.cap, attempt))
     }
 }
 

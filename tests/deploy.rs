@@ -75,6 +75,38 @@ fn the_sam_template_passes_cfn_lint_and_wires_the_queue() {
     }
 }
 
+/// The queue's redrive policy and the worker's put-offs together keep a message that fails
+/// on every receive (the forge is down) for longer than a 6-hour outage, and the worker
+/// can put messages off and dead-letter the ones that never can be handled.
+#[test]
+fn a_six_hour_forge_outage_dead_letters_nothing() {
+    let text = std::fs::read_to_string("deploy/aws/template.yaml").unwrap();
+    let max: u32 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("maxReceiveCount: "))
+        .expect("the queue has a redrive policy")
+        .parse()
+        .unwrap();
+    let survives = hoist::lambda::worker::survives(max);
+    assert!(
+        survives > std::time::Duration::from_secs(6 * 3600),
+        "maxReceiveCount {max} keeps a failing message {survives:?} only"
+    );
+    assert_eq!(
+        text.matches("MessageRetentionPeriod: 1209600").count(),
+        2,
+        "the queue keeps messages as long as its dead-letter queue"
+    );
+    for must in [
+        "HOIST_QUEUE_URL: !Ref Queue",
+        "HOIST_DEAD_LETTER_QUEUE_URL: !Ref DeadLetterQueue",
+        "Action: sqs:ChangeMessageVisibility",
+        "QueueName: !GetAtt DeadLetterQueue.QueueName",
+    ] {
+        assert!(text.contains(must), "the template lacks {must}");
+    }
+}
+
 #[test]
 fn the_kubernetes_overlay_builds_and_passes_checkov() {
     let rendered = run(

@@ -98,6 +98,7 @@ fn worker(forge: &MemoryForge, dir: &Path) -> Worker<MemoryForge, MemoryArgo, Me
             repo_name: "acme/gitops".into(),
         },
         github_secrets: Secrets::from_list(SECRET),
+        queue: None,
     }
 }
 
@@ -512,4 +513,168 @@ fn the_ingress_binary_answers_function_url_requests() {
         )
         .unwrap();
     assert_eq!(got.messages().len(), 1);
+}
+
+/// The messages waiting in `url`, received so that they are visible again at once, as an
+/// SQS batch for the worker.
+async fn receive_batch(sqs: &aws_sdk_sqs::Client, url: &str) -> Value {
+    let got = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let mut batch = fixture("sqs_event.json");
+    let template = batch["Records"][0].clone();
+    batch["Records"] = got
+        .messages()
+        .iter()
+        .map(|m| {
+            let mut r = template.clone();
+            r["messageId"] = m.message_id().unwrap().into();
+            r["receiptHandle"] = m.receipt_handle().unwrap().into();
+            r["body"] = m.body().unwrap().into();
+            r["attributes"]["ApproximateReceiveCount"] = m.attributes().unwrap()
+                [&MessageSystemAttributeName::ApproximateReceiveCount]
+                .clone()
+                .into();
+            r
+        })
+        .collect();
+    batch
+}
+
+async fn not_visible(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+        .clone()
+}
+
+/// GitHub is down when the function starts: it starts anyway, puts every message off
+/// instead of burning through its receives, and once GitHub answers handles them, moving
+/// only the one that can never be handled to the dead-letter queue.
+#[test]
+fn the_worker_waits_out_a_forge_outage_and_dead_letters_only_what_never_can_be_handled() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_moto, conf) = rt.block_on(support::moto::moto());
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let queue = |name: &str| {
+        rt.block_on(
+            sqs.create_queue()
+                .queue_name(name)
+                .attributes(QueueAttributeName::FifoQueue, "true")
+                .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
+                .send(),
+        )
+        .unwrap()
+        .queue_url
+        .unwrap()
+    };
+    let (url, dlq) = (queue("hoist.fifo"), queue("hoist-dlq.fifo"));
+    for body in [push_event(), "{\"neither\": true}".to_owned()] {
+        rt.block_on(
+            sqs.send_message()
+                .queue_url(&url)
+                .message_group_id("acme/gitops")
+                .message_body(body)
+                .send(),
+        )
+        .unwrap();
+    }
+
+    // GitHub's address is known; nothing answers there yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let github = format!("http://127.0.0.1:{port}");
+    let api = rt.block_on(RuntimeApi::start());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hoist.yaml");
+    std::fs::write(
+        &config,
+        std::fs::read_to_string("config/hoist.example.yaml")
+            .unwrap()
+            .replace(
+                "api_url: https://api.github.com",
+                &format!("api_url: {github}"),
+            )
+            .replace(
+                "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
+                &support::github_fake::app_auth(dir.path()),
+            )
+            .replace("url: https://argocd.example.com", &format!("url: {github}")),
+    )
+    .unwrap();
+    let moto_url = conf.endpoint_url().unwrap().to_owned();
+    let env = [
+        ("ARGOCD_TOKEN", "argo"),
+        ("AWS_ENDPOINT_URL", moto_url.as_str()),
+        ("HOIST_QUEUE_URL", url.as_str()),
+        ("HOIST_DEAD_LETTER_QUEUE_URL", dlq.as_str()),
+    ];
+    let wait = Duration::from_secs(60);
+    let _f = start_function(dir.path(), &api, "worker", &config, &env);
+
+    let batch = rt.block_on(receive_batch(&sqs, &url));
+    let ids: Vec<String> = batch["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["messageId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let r = api.wait(&api.invoke(batch.clone()), wait).unwrap();
+    assert_eq!(failures(&r), ids, "every message comes again");
+    assert_eq!(
+        rt.block_on(not_visible(&sqs, &url)),
+        "2",
+        "each put off, not back at once as it was received"
+    );
+    let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let r = api.wait(&api.invoke(scheduled), wait).unwrap();
+    assert_eq!(r["reconciled"], false, "{r}");
+
+    // GitHub answers again.
+    let forge = MemoryForge::from_dir(Path::new("examples/gitops"));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+        .unwrap();
+    let _served = {
+        let _rt = rt.enter();
+        support::github_fake::serve_on(forge.clone(), MemoryArgo::default(), listener)
+    };
+    let r = api.wait(&api.invoke(batch), wait).unwrap();
+    assert!(failures(&r).is_empty(), "{r}");
+    assert_eq!(forge.pr(1).title, "Promote my-app-service1 v1.4.0 to dev");
+    let dead = rt
+        .block_on(
+            sqs.receive_message()
+                .queue_url(&dlq)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send(),
+        )
+        .unwrap();
+    let dead = dead.messages();
+    assert_eq!(dead.len(), 1, "only the malformed message");
+    assert_eq!(dead[0].body(), Some("{\"neither\": true}"));
+    assert_eq!(
+        dead[0].message_attributes().unwrap()["hoist-error"].string_value(),
+        Some("message body is neither an EventBridge event nor a queued GitHub delivery")
+    );
 }

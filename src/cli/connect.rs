@@ -110,6 +110,11 @@ impl std::fmt::Display for ConnectError {
 impl std::error::Error for ConnectError {}
 
 impl Prepared {
+    /// The AWS configuration the ports use, for other AWS clients to share.
+    pub fn aws(&self) -> &aws_config::SdkConfig {
+        &self.aws
+    }
+
     /// Connects to the forge (resolving Hoist's own identity there) and builds the
     /// engine.
     pub async fn connect(&self, store: Store) -> Result<RealEngine, ConnectError> {

@@ -273,7 +273,7 @@ async fn connect_and_work(
             }
             Err(e) => {
                 let why = e.message;
-                let wait = jitter(delay);
+                let wait = crate::backoff::jitter(delay);
                 warn!(error = %why, retry_in_ms = wait.as_millis() as u64, "cannot reach the forge yet; deliveries are stored and handled once it answers");
                 state.forge.set(Err(why));
                 tokio::select! {
@@ -304,16 +304,6 @@ async fn connect_and_work(
     };
     work(queue, engine, n, stop).await;
     reconciler.abort();
-}
-
-/// `d`, give or take a fifth, so that restarted replicas do not retry in step.
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |t| t.subsec_nanos());
-    // A spread from 0.8 to 1.2, from the clock's nanoseconds: no RNG needed for this.
-    let f = 0.8 + 0.4 * f64::from(nanos % 1000) / 1000.0;
-    d.mul_f64(f)
 }
 
 async fn stop_signal() {

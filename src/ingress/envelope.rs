@@ -90,6 +90,29 @@ pub struct SqsRecord {
     pub message_id: String,
     #[serde(default)]
     pub body: Option<String>,
+    /// What `ChangeMessageVisibility` takes to put the message off.
+    #[serde(rename = "receiptHandle", default)]
+    pub receipt_handle: Option<String>,
+    #[serde(default)]
+    pub attributes: SqsAttributes,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SqsAttributes {
+    /// How often SQS has handed this message out, this time included (a number, as text).
+    #[serde(rename = "ApproximateReceiveCount", default)]
+    pub approximate_receive_count: Option<String>,
+}
+
+impl SqsRecord {
+    /// How often SQS has handed this message out, this time included; 1 when unsaid.
+    pub fn receives(&self) -> u32 {
+        self.attributes
+            .approximate_receive_count
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1)
+    }
 }
 
 /// Each SQS record by message id, classified. A bad record fails alone.

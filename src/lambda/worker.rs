@@ -1,5 +1,12 @@
 //! The worker function: SQS batches to the engine, partial batch failures back, and a
 //! reconcile pass on each scheduled event.
+//!
+//! It starts whatever the state of GitHub, CodeCommit, Argo CD or ECR: until the forge
+//! answers (and the scratch store is rebuilt from it), every message comes back later,
+//! put off a little longer each time it is received (see [`visibility`]), so that an
+//! outage of hours dead-letters nothing. Only a message that can never be handled
+//! (malformed, or a GitHub delivery whose signature does not match) goes to the
+//! dead-letter queue, at once, without holding back the messages behind it.
 
 use std::sync::Arc;
 
@@ -13,7 +20,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::event::{Event, eventbridge, github};
 use crate::forge::Forge;
-use crate::ingress::envelope::{Inbound, SqsBatch, sqs_records};
+use crate::ingress::envelope::{Inbound, SqsBatch, SqsRecord, classify};
 use crate::ingress::signature::Secrets;
 use crate::registry::Registry;
 use crate::worker::{Handler, HandlerError};
@@ -23,6 +30,40 @@ pub struct Worker<F: Forge, A: ArgoCd, R: Registry> {
     /// GitHub deliveries are verified again: anyone who may send to the queue could
     /// otherwise speak for GitHub.
     pub github_secrets: Secrets,
+    /// The queue, to put off messages that must come again and to dead-letter those
+    /// that never can; without it they fail and come back at the queue's own pace.
+    pub queue: Option<SqsQueue>,
+}
+
+/// The queue the worker consumes (`HOIST_QUEUE_URL`) and its dead-letter queue
+/// (`HOIST_DEAD_LETTER_QUEUE_URL`).
+#[derive(Clone)]
+pub struct SqsQueue {
+    pub client: aws_sdk_sqs::Client,
+    pub url: String,
+    pub dead_letter_url: Option<String>,
+}
+
+/// How long a message that must come again stays out of sight after its `receives`-th
+/// receive: a minute, doubling, at most 15 minutes, give or take a fifth. With the
+/// template's `maxReceiveCount` of 50, a message survives at least
+/// [`survives`]`(50)`, about 9 hours, of failing receives before it is dead-lettered.
+pub fn visibility(receives: u32) -> std::time::Duration {
+    crate::backoff::jitter(visibility_before_jitter(receives))
+}
+
+fn visibility_before_jitter(receives: u32) -> std::time::Duration {
+    use std::time::Duration;
+    crate::backoff::exponential(Duration::from_secs(60), Duration::from_secs(900), receives)
+}
+
+/// The shortest time a message that fails on every receive stays in the queue before
+/// SQS dead-letters it, with `max_receive_count` as the redrive policy's: the sum of
+/// its put-offs at the low end of their jitter.
+pub fn survives(max_receive_count: u32) -> std::time::Duration {
+    (1..=max_receive_count)
+        .map(|n| visibility_before_jitter(n).mul_f64(0.8))
+        .sum()
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
@@ -69,30 +110,29 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
     /// Handles a batch in order. The queue is FIFO: after the first message that must be
     /// tried again, the rest are returned unhandled too, so none overtakes it.
     pub async fn batch(&self, batch: &SqsBatch) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        let mut blocked = false;
-        for (id, inbound) in sqs_records(batch) {
-            if !blocked {
-                blocked = !self.message(&id, inbound).await;
+        let mut again = Vec::new();
+        for r in &batch.records {
+            if again.is_empty() && self.message(r).await {
+                continue;
             }
-            if blocked {
-                let mut f = BatchItemFailure::default();
-                f.item_identifier = id;
-                response.batch_item_failures.push(f);
-            }
+            again.push(r);
         }
-        response
+        come_again(self.queue.as_ref(), &again).await
     }
 
-    /// Whether the message is done with (handled, or never to be handled).
-    async fn message(&self, id: &str, inbound: Result<Inbound, String>) -> bool {
+    /// Whether the message is done with (handled, dead-lettered, or never to be handled).
+    async fn message(&self, r: &SqsRecord) -> bool {
+        let id = &r.message_id;
+        let inbound = r
+            .body
+            .as_deref()
+            .ok_or_else(|| "SQS record without a body".to_owned())
+            .and_then(classify);
         let event = match inbound.and_then(|i| self.decode(i)) {
             Ok(ev) => ev,
             Err(e) => {
-                // Tried again it fails the same way: after maxReceiveCount it reaches the
-                // dead-letter queue, whose alarm tells someone.
                 error!(message_id = id, error = %e, "a message that cannot be handled");
-                return false;
+                return self.dead_letter(r, &e).await;
             }
         };
         if !event.is_actionable() {
@@ -118,6 +158,52 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
         }
     }
 
+    /// Moves a message that can never be handled to the dead-letter queue, whose alarm
+    /// tells someone, so that it does not hold back the repository's messages behind it
+    /// for its every receive. Without a dead-letter queue to send to, or when sending
+    /// fails, it fails instead, and SQS's redrive policy moves it there in the end.
+    async fn dead_letter(&self, r: &SqsRecord, why: &str) -> bool {
+        let Some((q, dlq)) = self
+            .queue
+            .as_ref()
+            .and_then(|q| q.dead_letter_url.as_ref().map(|d| (q, d)))
+        else {
+            return false;
+        };
+        let sent = q
+            .client
+            .send_message()
+            .queue_url(dlq)
+            .message_body(r.body.clone().unwrap_or_default())
+            .message_group_id("hoist-dead-letters")
+            .message_deduplication_id(&r.message_id)
+            .message_attributes(
+                "hoist-error",
+                aws_sdk_sqs::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(why)
+                    .build()
+                    .expect("data type and value are set"),
+            )
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {
+                warn!(
+                    message_id = r.message_id,
+                    error = why,
+                    "moved to the dead-letter queue"
+                );
+                true
+            }
+            Err(e) => {
+                warn!(message_id = r.message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&e),
+                    "cannot send to the dead-letter queue; the redrive policy will");
+                false
+            }
+        }
+    }
+
     fn decode(&self, inbound: Inbound) -> Result<Event, String> {
         match inbound {
             Inbound::EventBridge(body) => eventbridge::decode(&body)
@@ -138,6 +224,102 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
     }
 }
 
+/// Reports `records` as failed so that SQS hands them out again, each put off for its
+/// [`visibility`] first: a message that keeps failing (a forge outage) comes back less
+/// and less often instead of running through its receives in an hour.
+pub async fn come_again(queue: Option<&SqsQueue>, records: &[&SqsRecord]) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for r in records {
+        if let (Some(q), Some(handle)) = (queue, &r.receipt_handle) {
+            let after = visibility(r.receives());
+            let put_off = q
+                .client
+                .change_message_visibility()
+                .queue_url(&q.url)
+                .receipt_handle(handle)
+                .visibility_timeout(after.as_secs() as i32)
+                .send()
+                .await;
+            match put_off {
+                Ok(_) => info!(
+                    message_id = r.message_id,
+                    receives = r.receives(),
+                    retry_in_s = after.as_secs(),
+                    "the message comes again later"
+                ),
+                Err(e) => {
+                    warn!(message_id = r.message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&e),
+                    "cannot put the message off; it comes again after the queue's visibility timeout")
+                }
+            }
+        }
+        let mut f = BatchItemFailure::default();
+        f.item_identifier = r.message_id.clone();
+        response.batch_item_failures.push(f);
+    }
+    response
+}
+
+type RealWorker =
+    Worker<crate::forge::any::AnyForge, crate::cli::connect::Argo, crate::registry::ecr::Ecr>;
+
+/// The function as Lambda runs it: prepared at init (a mistake in the config or its
+/// secrets fails init, as it should), connected to the forge, and its scratch store
+/// rebuilt, by the first invocation that finds the forge reachable.
+struct Function {
+    prepared: crate::cli::connect::Prepared,
+    store: crate::store::Store,
+    github_secrets: Secrets,
+    queue: Option<SqsQueue>,
+    worker: tokio::sync::OnceCell<RealWorker>,
+}
+
+impl Function {
+    async fn invoke(&self, payload: Value) -> Result<Value, String> {
+        match self.worker.get_or_try_init(|| self.connect()).await {
+            Ok(w) => w.invoke(payload).await,
+            Err(why) => self.unreachable(payload, &why).await,
+        }
+    }
+
+    /// Connects and rebuilds the scratch store; on failure the next invocation tries
+    /// again from the start.
+    async fn connect(&self) -> Result<RealWorker, String> {
+        let engine = self
+            .prepared
+            .connect(self.store.clone())
+            .await
+            .map_err(|e| e.message)?;
+        let worker = Worker {
+            engine,
+            github_secrets: self.github_secrets.clone(),
+            queue: self.queue.clone(),
+        };
+        worker.cold_start().await.map_err(|e| format!("{e:#}"))?;
+        Ok(worker)
+    }
+
+    /// Until the forge answers: every message comes again later, and a scheduled
+    /// reconcile says it did not run (it is not an error of the function's).
+    async fn unreachable(&self, payload: Value, why: &str) -> Result<Value, String> {
+        warn!(
+            error = why,
+            "cannot reach the forge yet; messages come again later"
+        );
+        if payload.get("Records").is_some() {
+            let batch: SqsBatch =
+                serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
+            let all: Vec<_> = batch.records.iter().collect();
+            let response = come_again(self.queue.as_ref(), &all).await;
+            return Ok(serde_json::to_value(response).expect("serializes"));
+        }
+        if payload["detail-type"] == "Scheduled Event" {
+            return Ok(json!({"reconciled": false, "waiting": why}));
+        }
+        Err("the worker takes SQS batches and scheduled events only".into())
+    }
+}
+
 pub async fn run(config: Config) -> Result<()> {
     let db = crate::env::var("HOIST_DB").unwrap_or_else(|| "/tmp/hoist.db".into());
     let store = crate::store::Store::open(std::path::Path::new(&db))
@@ -145,19 +327,45 @@ pub async fn run(config: Config) -> Result<()> {
         .with_context(|| format!("cannot open the scratch store {db}"))?;
     let github_secrets =
         Secrets::from_list(&crate::env::var(&config.webhook_secrets_env).unwrap_or_default());
-    let engine = crate::cli::connect::engine(config, store).await?;
-    let worker = Arc::new(Worker {
-        engine,
+    let prepared = crate::cli::connect::prepare(config).await?;
+    let queue = match crate::env::var("HOIST_QUEUE_URL") {
+        Some(url) => Some(SqsQueue {
+            client: aws_sdk_sqs::Client::new(prepared.aws()),
+            url,
+            dead_letter_url: crate::env::var("HOIST_DEAD_LETTER_QUEUE_URL"),
+        }),
+        None => {
+            warn!("HOIST_QUEUE_URL is not set: failed messages come again at the queue's own pace");
+            None
+        }
+    };
+    let function = Arc::new(Function {
+        prepared,
+        store,
         github_secrets,
+        queue,
+        worker: tokio::sync::OnceCell::new(),
     });
-    worker.cold_start().await?;
+    // The forge is first reached by the first invocation, not at init: Lambda gives
+    // init 10 seconds, and an unreachable forge must not keep the function from starting.
     super::started();
     lambda_runtime::run(lambda_runtime::service_fn(
         move |ev: lambda_runtime::LambdaEvent<Value>| {
-            let w = worker.clone();
-            async move { w.invoke(ev.payload).await }
+            let f = function.clone();
+            async move { f.invoke(ev.payload).await }
         },
     ))
     .await
     .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_failing_message_survives_a_six_hour_outage() {
+        let s = std::time::Duration::from_secs;
+        assert_eq!(super::survives(4), s(720));
+        assert_eq!(super::survives(50), s(720 + 46 * 720));
+        assert!(super::survives(50) > s(6 * 3600));
+    }
 }
