@@ -741,3 +741,29 @@ pub fn foreign_head(sha: &str, branch: &str) -> String {
         crate::argocd::short(sha)
     )
 }
+
+/// What one reconcile pass did, as `hoist reconcile --once` prints it.
+pub fn reconcile_summary(r: &crate::engine::reconcile::Report) -> String {
+    format!(
+        "evaluated {} open pull requests; answered {} commands; published hoist/dag on {} heads that had none; recorded {} merges or closes that were never recorded; {} merged promotions await verification; {} pushes found in the registry",
+        r.evaluated, r.answered, r.dag_checks, r.closes, r.unverified, r.pushes
+    )
+}
+
+/// Said on a pull request when one of its events failed for good: what it was, why, and
+/// what to do.
+pub fn event_failed(event: &crate::event::Event, why: &str) -> String {
+    use crate::event::Event;
+    let what = match event {
+        Event::CommentCreated { author, .. } => format!("@{}'s comment", author.login),
+        Event::CodeCommitComment { .. } => "a comment".to_owned(),
+        Event::ReviewSubmitted { reviewer, .. } => format!("@{}'s review", reviewer.login),
+        Event::CheckCompleted { name, .. } => format!("the `{name}` check's result"),
+        Event::PullRequestClosed { merged: true, .. } => "this merge".to_owned(),
+        Event::PullRequestClosed { .. } => "this close".to_owned(),
+        _ => "a change to this pull request".to_owned(),
+    };
+    format!(
+        "⚠️ Hoist gave up on {what}: {why}\n\nWhat it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can."
+    )
+}

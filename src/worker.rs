@@ -35,6 +35,13 @@ pub const WAITING: &str = "waiting: ";
 /// What runs for each event.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, event: Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Tells the people concerned that `event` failed for good (`why`), where there is a
+    /// place to say it; it is logged and counted either way.
+    fn failed_for_good(&self, event: &Event, why: &str) -> impl Future<Output = ()> + Send {
+        let _ = (event, why);
+        async {}
+    }
 }
 
 /// Until the promotion engine handles events, they are recorded and logged. `delay`
@@ -124,8 +131,9 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
         info_span!("event", id = c.id, key = %c.dedupe_key, kind = %c.kind, attempt = c.attempts);
     async {
         let started = Instant::now();
-        let result = match serde_json::from_str::<Event>(&c.payload) {
-            Ok(event) => handler.handle(event).await,
+        let event = serde_json::from_str::<Event>(&c.payload);
+        let result = match &event {
+            Ok(event) => handler.handle(event.clone()).await,
             Err(e) => Err(HandlerError::Permanent(format!("stored event does not decode: {e}"))),
         };
         metrics::histogram!("hoist_handler_seconds", "type" => c.kind.clone()).record(started.elapsed().as_secs_f64());
@@ -156,6 +164,9 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
                 };
                 error!(error = %e, reason, attempts = c.attempts, "handler failed for good");
                 metrics::counter!("hoist_events_failed_total", "type" => c.kind.clone(), "reason" => reason).increment(1);
+                if let Ok(event) = &event {
+                    handler.failed_for_good(event, &e.to_string()).await;
+                }
                 ("failed", None, Some(e.to_string()))
             }
         };

@@ -1080,3 +1080,60 @@ async fn hoist_dag_falls_back_to_the_overlay_without_an_application() {
         "{text}"
     );
 }
+
+/// `/promote uat` on dev's merged pull request meets an answer that will not change
+/// (GitHub refuses to write the uat branch): the worker gives up at once, and says so on
+/// the pull request the command was given on, not only in its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_fails_for_good_is_said_on_its_pull_request() {
+    use hoist::worker::{self, Queue, RetryPolicy};
+    let mut t = Tester::new();
+    t.dev_verified().await;
+    t.forge.state.lock().unwrap().fail_call = Some((
+        "PUT branch hoist/uat/my-app-service1".into(),
+        ForgeError::Other("405 Reference cannot be updated".into()),
+    ));
+    let id = post_as(&t.forge, 1, &quinn(), "/promote uat");
+    let ev = Event::CommentCreated {
+        repo: Tester::repo(),
+        comment_id: id,
+        body: "/promote uat".into(),
+        author: quinn(),
+        number: 1,
+        is_pull_request: true,
+    };
+    let store = Store::open(&t._dir.path().join("queue.db")).unwrap();
+    store
+        .insert(hoist::store::NewEvent {
+            dedupe_key: format!("comment:{id}"),
+            serial_key: ev.serial_key(),
+            kind: ev.kind().into(),
+            payload: serde_json::to_string(&ev).unwrap(),
+        })
+        .await
+        .unwrap();
+    let queue = Queue {
+        store: store.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    };
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let w = tokio::spawn(worker::run(
+        queue,
+        t.engine.clone(),
+        RetryPolicy::default(),
+        rx,
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.rows().await.unwrap()[0].status != "failed" {
+        assert!(std::time::Instant::now() < deadline, "never failed");
+        tokio::task::yield_now().await;
+    }
+    stop.send(true).unwrap();
+    w.await.unwrap();
+    let rows = store.rows().await.unwrap();
+    assert_eq!(rows[0].attempts, 1, "given up at once");
+    let said = t.expect_comment(1, "⚠️");
+    insta::assert_snapshot!(said, @"⚠️ Hoist gave up on @quinn's comment: 405 Reference cannot be updated
+
+What it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can.");
+}

@@ -701,6 +701,81 @@ async fn the_matrix() {
     support::matrix::report("GitHub (hoist serve)", &rows);
 }
 
+/// How many `hoist/dag` check runs `sha` carries.
+fn dag_runs(t: &Tester, sha: &str) -> usize {
+    let st = t.forge.state.lock().unwrap();
+    st.checks
+        .get(sha)
+        .map_or(0, |c| c.iter().filter(|c| c.name == "hoist/dag").count())
+}
+
+/// alice hand-pins prod to dev's image and opens a pull request, and GitHub's `opened`
+/// webhook is lost: the next reconcile publishes `hoist/dag` on its head (failing: the
+/// image skipped uat), and the one after does not publish it again. On the engine and
+/// through `hoist serve` (`hoist reconcile --once`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_publishes_hoist_dag_where_its_event_was_lost() {
+    for drive in [Drive::Engine, Drive::Serve] {
+        let mut t = Tester::start(drive).await;
+        t.dev_verified().await;
+        let base = t.forge.state.lock().unwrap().base.clone();
+        t.forge.create_ref("alice/pin", &base);
+        let edited = t.prod_pinned_to("v1.4.0", "a1");
+        let head = t.forge.push_as("alice/pin", &alice(), PROD, &edited);
+        t.forge.open_person_pr("alice/pin", "Pin prod");
+        assert_eq!(dag_runs(&t, &head), 0);
+        t.reconcile().await;
+        assert_eq!(
+            dag_conclusion(&t, &head).as_deref(),
+            Some("failure"),
+            "{drive:?}"
+        );
+        t.reconcile().await;
+        assert_eq!(dag_runs(&t, &head), 1, "published once ({drive:?})");
+    }
+}
+
+/// GitHub merged dev's pull request (Hoist's merge call went through) and Hoist never
+/// recorded it: the process died before its write, and the `closed` webhook was lost.
+/// Reconcile records the merge and verifies it. On the engine and through `hoist serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_records_and_verifies_a_merge_that_was_never_recorded() {
+    for drive in [Drive::Engine, Drive::Serve] {
+        let mut t = Tester::start(drive).await;
+        t.push("v1.4.0", "a1").await;
+        let head = t.forge.pr(1).head_sha;
+        t.forge.merge(1, &head, "Promote", "").await.unwrap();
+        t.forge
+            .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("a1")));
+        t.reconcile().await;
+        t.expect_comment(
+            1,
+            "✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at",
+        );
+        t.reconcile().await;
+        assert_eq!(
+            t.hoist_comments().len(),
+            t.asserted,
+            "verified once ({drive:?})"
+        );
+    }
+}
+
+/// Someone closed dev's pull request unmerged and the `closed` webhook was lost: reconcile
+/// does what it would have done, retiring Hoist's head and deleting its branch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_records_a_close_that_was_never_recorded() {
+    for drive in [Drive::Engine, Drive::Serve] {
+        let t = Tester::start(drive).await;
+        t.push("v1.4.0", "a1").await;
+        let branch = t.forge.pr(1).head_ref;
+        t.forge.close_pull_request(1).await.unwrap();
+        assert!(t.forge.branch_head(&branch).is_some());
+        t.reconcile().await;
+        assert_eq!(t.forge.branch_head(&branch), None, "{drive:?}");
+    }
+}
+
 /// The normal flow's command, `/promote uat` on dev's merged pull request, whose webhook
 /// was lost: reconcile finds it among the repository's recent comments and runs it, on
 /// the engine and through `hoist serve` (`hoist reconcile --once`).

@@ -6,8 +6,9 @@ use anyhow::Result;
 use clap::Args;
 
 /// Run one reconcile pass: evaluate open Hoist pull requests, answer commands whose
-/// events were lost, re-verify merged promotions, and treat the newest registry image
-/// as a push. `hoist serve` runs the same pass at start and every few minutes.
+/// events were lost, publish `hoist/dag` where it is missing, record merges and closes
+/// that were never recorded, re-verify merged promotions, and treat the newest registry
+/// image as a push. `hoist serve` runs the same pass at start and every few minutes.
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
     #[command(flatten)]
@@ -30,17 +31,20 @@ pub fn reconcile(args: ReconcileArgs) -> Result<()> {
         let store = args.store.store()?;
         let engine = super::connect::engine(config, store).await?;
         let lookback = std::time::Duration::from_secs(args.lookback_days * 86_400);
-        let r = engine.reconcile_within(lookback).await.map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
-        println!(
-            "evaluated {} open pull requests; answered {} commands; {} merged promotions await verification; {} pushes found in the registry",
-            r.evaluated, r.answered, r.unverified, r.pushes
-        );
+        let r = engine
+            .reconcile_within(lookback)
+            .await
+            .map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
+        println!("{}", crate::messages::reconcile_summary(&r));
         // Everything else was done; what failed is named, and the exit code says so.
         if !r.failed.is_empty() {
             for f in &r.failed {
                 eprintln!("failed: {f}");
             }
-            anyhow::bail!("{} item(s) could not be reconciled; the next pass tries again", r.failed.len());
+            anyhow::bail!(
+                "{} item(s) could not be reconciled; the next pass tries again",
+                r.failed.len()
+            );
         }
         Ok(())
     })

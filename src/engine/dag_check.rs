@@ -227,6 +227,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if failed && let Some(o) = self.store.dag_override(number, &pr.head_sha).await? {
             lines.push(format!("🔓 Overridden by @{}: {}", o.by, o.reason));
             let title = format!("Overridden by @{}", o.by);
+            let summary = lines.join("\n");
             self.forge
                 .create_check_run(
                     number,
@@ -234,8 +235,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     CHECK_NAME,
                     Conclusion::Success,
                     &title,
-                    &lines.join("\n"),
+                    &summary,
                 )
+                .await?;
+            self.store
+                .record_check(&pr.head_sha, CHECK_NAME, &summary)
                 .await?;
             return Ok(());
         }
@@ -244,6 +248,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             (false, true) => (Conclusion::Success, "No gated image values change"),
             (false, false) => (Conclusion::Success, "Every image came through the DAG"),
         };
+        let summary = lines.join("\n");
         self.forge
             .create_check_run(
                 number,
@@ -251,8 +256,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 CHECK_NAME,
                 conclusion,
                 title,
-                &lines.join("\n"),
+                &summary,
             )
+            .await?;
+        // Reconcile publishes the check on a head without one: its event was lost.
+        self.store
+            .record_check(&pr.head_sha, CHECK_NAME, &summary)
             .await?;
         Ok(())
     }

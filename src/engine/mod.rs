@@ -6,7 +6,7 @@ mod commands;
 mod dag_check;
 mod merge;
 mod promote;
-mod reconcile;
+pub mod reconcile;
 
 use std::sync::Arc;
 
@@ -154,6 +154,27 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
             _ => Ok(()),
         };
         result.map_err(Into::into)
+    }
+
+    /// A comment on the event's pull request, so that whoever waits for it (the author
+    /// of a `/promote`, the merge of a promotion) learns it will not come. Best effort:
+    /// a pull request that is gone cannot be told.
+    async fn failed_for_good(&self, event: &Event, why: &str) {
+        let Some(n) = event.pull_request() else {
+            return;
+        };
+        if let Some(repo) = event.repo()
+            && !repo.full_name.eq_ignore_ascii_case(&self.repo_name)
+        {
+            return;
+        }
+        if let Err(e) = self
+            .forge
+            .comment(n, &crate::messages::event_failed(event, why))
+            .await
+        {
+            tracing::warn!(pr = n, error = %e, "cannot say on the pull request that its event failed");
+        }
     }
 }
 

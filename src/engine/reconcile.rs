@@ -51,6 +51,11 @@ pub struct Report {
     pub unverified: usize,
     /// Registry images newer than what dev runs, pushed through as if their event came.
     pub pushes: usize,
+    /// Open pull requests whose head had no `hoist/dag` of Hoist's, checked now.
+    pub dag_checks: usize,
+    /// Hoist pull requests merged or closed with no record of it (their event, or the
+    /// write after Hoist's own merge, was lost), recorded now.
+    pub closes: usize,
     /// What failed, one line each (`#12: …`); the pass carries on past each one.
     pub failed: Vec<String>,
 }
@@ -67,23 +72,29 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     pub async fn reconcile_within(&self, lookback: std::time::Duration) -> Result<Report> {
         let mut report = Report::default();
         let mut open = std::collections::HashSet::new();
-        for pr in self.forge.open_pull_requests("hoist/").await? {
+        // Every open pull request, in one list: `hoist/dag` is on people's too.
+        for pr in self.forge.open_pull_requests("").await? {
             open.insert(pr.number);
-            // Hoist's own pull requests, by the heads it recorded: not by branch or body.
-            if !self.store.is_hoist_pr(pr.number).await? {
-                continue;
-            }
             let _key = self.store.lock(&self.pr_key(pr.number)).await;
-            if let Err(e) = self.reconcile_pr(pr.number, &mut report).await {
+            if let Err(e) = self.reconcile_pr(&pr, &mut report).await {
                 warn!(pr = pr.number, error = %e, "reconcile could not finish this pull request");
                 report.failed.push(format!("#{}: {e}", pr.number));
             }
         }
-        self.reconcile_closed(&open, lookback, &mut report).await;
+        self.reconcile_comments(&open, lookback, &mut report).await;
         for (service, _) in self.config.services.iter() {
             for p in self.store.ledger_for(service).await? {
-                let (Some(n), Some(_), None) = (p.pr, &p.merge_sha, p.verified_at) else {
-                    continue;
+                let n = match (p.pr, &p.merge_sha, p.verified_at) {
+                    (Some(n), Some(_), None) => n,
+                    (Some(n), None, _) if !open.contains(&n) => {
+                        let _key = self.store.lock(&self.pr_key(n)).await;
+                        if let Err(e) = self.reconcile_closed(n, &mut report).await {
+                            warn!(pr = n, error = %e, "reconcile could not record how this pull request ended");
+                            report.failed.push(format!("#{n}: {e}"));
+                        }
+                        continue;
+                    }
+                    _ => continue,
                 };
                 let _key = self.store.lock(&self.pr_key(n)).await;
                 match self.on_merged(n).await {
@@ -133,11 +144,48 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         format!("pr:{}#{n}", self.repo_name)
     }
 
+    /// A promotion the ledger has as opened, whose pull request is no longer open: its
+    /// merge or close event was lost, or Hoist's own write after merging it was. Does
+    /// what that event would have done, once: a merge is recorded (and verified), a
+    /// close retires the pull request's heads. Trusted: the store's record of Hoist's
+    /// heads (a pull request whose heads are retired was dealt with already), and the
+    /// forge's state and merge SHA of the pull request.
+    async fn reconcile_closed(&self, n: u64, report: &mut Report) -> Result<()> {
+        if !self.store.is_hoist_pr(n).await? {
+            return Ok(());
+        }
+        let state = self.forge.pull_request(n).await?.state;
+        match state {
+            crate::forge::PrState::Open => return Ok(()),
+            crate::forge::PrState::Merged => {
+                info!(
+                    pr = n,
+                    "recording a merge that was never recorded; verifying it"
+                );
+                report.closes += 1;
+                match self.on_merged(n).await {
+                    Ok(()) => {}
+                    Err(EngineError::Waiting(why) | EngineError::WaitingUntil(why, _)) => {
+                        report.unverified += 1;
+                        info!(pr = n, why, "still waiting for verification");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            crate::forge::PrState::Closed => {
+                info!(pr = n, "recording a close that was never recorded");
+                report.closes += 1;
+                self.on_closed(n).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Answers the commands whose events were lost on Hoist's pull requests that are no
     /// longer open (a `/promote` on a merged one is the normal flow), posted within
     /// `lookback`: one query for the repository's recent comments, filtered here by the
     /// store's record of which pull requests are Hoist's.
-    async fn reconcile_closed(
+    async fn reconcile_comments(
         &self,
         open: &std::collections::HashSet<u64>,
         lookback: std::time::Duration,
@@ -169,8 +217,29 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
     }
 
-    /// Answers the commands on one open Hoist PR that never got a reply, then evaluates it.
-    async fn reconcile_pr(&self, number: u64, report: &mut Report) -> Result<()> {
+    /// One open pull request: `hoist/dag` on its head if Hoist never published it there
+    /// (its `opened` or `synchronize` event was lost); then, on Hoist's own (by the heads
+    /// it recorded: not by branch or body), the commands that never got a reply, and
+    /// whether it can merge. Trusted: the store's record of published checks and of
+    /// Hoist's heads, and the forge's head SHA.
+    async fn reconcile_pr(
+        &self,
+        pr: &crate::forge::PullRequest,
+        report: &mut Report,
+    ) -> Result<()> {
+        let number = pr.number;
+        if !self
+            .store
+            .published(&pr.head_sha, super::dag_check::CHECK_NAME)
+            .await?
+        {
+            info!(pr = number, head = %pr.head_sha, "publishing hoist/dag on a head that has none of Hoist's");
+            self.dag_check(number).await?;
+            report.dag_checks += 1;
+        }
+        if !self.store.is_hoist_pr(number).await? {
+            return Ok(());
+        }
         let comments = self.forge.comments(number).await?;
         self.answer_missed(number, &comments, report).await?;
         self.evaluate(number).await?;

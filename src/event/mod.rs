@@ -251,6 +251,26 @@ impl Event {
         }
     }
 
+    /// The pull request the event is about, where it is about one.
+    pub fn pull_request(&self) -> Option<u64> {
+        match self {
+            Event::CommentCreated {
+                number,
+                is_pull_request: true,
+                ..
+            } => Some(*number),
+            Event::ReviewSubmitted { pr, .. }
+            | Event::PullRequestOpened { pr, .. }
+            | Event::PullRequestSynchronized { pr, .. }
+            | Event::PullRequestClosed { pr, .. } => Some(*pr),
+            Event::CheckCompleted { prs, .. } => prs.first().copied(),
+            Event::CodeCommitPullRequest { pr, .. } | Event::CodeCommitComment { pr, .. } => {
+                pr.parse().ok()
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the event is worth storing and handling.
     pub fn is_actionable(&self) -> bool {
         !matches!(self, Event::Ping | Event::Ignored { .. })

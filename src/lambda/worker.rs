@@ -138,10 +138,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
         if !event.is_actionable() {
             return true;
         }
-        match self.engine.handle(event).await {
+        match self.engine.handle(event.clone()).await {
             Ok(()) => true,
             Err(HandlerError::Permanent(e)) => {
                 error!(message_id = id, error = %e, "the event failed for good; dropping it");
+                self.engine.failed_for_good(&event, &e).await;
                 true
             }
             // Waiting (for Argo CD to sync, for the health debounce) would hold back every

@@ -340,6 +340,21 @@ impl Store {
         .await
     }
 
+    /// Whether check run `name` was ever published on `sha` (by this store's Hoist).
+    pub async fn published(&self, sha: &str, name: &str) -> Result<bool> {
+        let (sha, name) = (sha.to_owned(), name.to_owned());
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT 1 FROM published_checks WHERE sha = ?1 AND name = ?2",
+                params![sha, name],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+        .await
+    }
+
     /// Records `content` as published; called only once the forge accepted it, so a
     /// failed publish is retried rather than skipped as unchanged.
     pub async fn record_check(&self, sha: &str, name: &str, content: &str) -> Result<()> {
