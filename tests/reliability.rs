@@ -299,3 +299,81 @@ fn r2_kill_9_at_random_points() {
         (promotions, promotions, promotions, promotions)
     );
 }
+
+/// R7: deliveries sent while the server is down find its port closed, as GitHub and
+/// EventBridge would: a push of a new image to ECR, and quinn's `/promote uat` on dev's
+/// merged pull request (the normal flow). Neither is redelivered; after the restart,
+/// reconcile finds both (the registry, the repository's recent comments) and each
+/// promotion happens once.
+#[test]
+fn r7_deliveries_while_the_server_is_down_are_not_lost() {
+    let (_rt, mut s, _dir) = support::serve::start();
+    push(&s, "push-1");
+    s.wait_for("the dev PR", |f| f.state.lock().unwrap().prs.len() == 1);
+    s.pass_check(1);
+    s.merged_and_synced(1);
+
+    s.kill();
+    let newer = format!("sha256:{}", "ef".repeat(32));
+    s.forge.state.lock().unwrap().ecr_images.insert(
+        "my-app-service1".into(),
+        vec![
+            ("v1.4.0".into(), digest(), 1_796_500_000),
+            ("v1.4.1".into(), newer.clone(), 1_796_600_000),
+        ],
+    );
+    let refused = |s: &Server| std::net::TcpStream::connect(s.addr).is_err();
+    let push_refused = refused(&s);
+    support::memory_forge::post_as(&s.forge, 1, &user(10, "quinn"), "/promote uat");
+    let comment_refused = refused(&s);
+    s.restart();
+
+    s.wait_for("the uat PR and the new dev PR", |f| {
+        f.state.lock().unwrap().prs.len() == 3
+    });
+    s.wait_for("the answer to /promote uat", |f| {
+        f.state
+            .lock()
+            .unwrap()
+            .comments
+            .iter()
+            .any(|(n, c)| *n == 1 && c.body.contains("🚀 Opened #"))
+    });
+    let titles: std::collections::BTreeSet<String> = (2..=3).map(|n| s.forge.pr(n).title).collect();
+    let answers = s
+        .forge
+        .state
+        .lock()
+        .unwrap()
+        .comments
+        .iter()
+        .filter(|(n, c)| *n == 1 && c.body.contains("🚀 Opened #"))
+        .count();
+    // A line of its own: the test harness's name line does not end before a test's output.
+    println!(
+        "\n| delivery while down | connection refused | promotion after restart |\n|---|---|---|"
+    );
+    println!(
+        "| ECR push of v1.4.1 | {push_refused} | {} |",
+        titles.contains("Promote my-app-service1 v1.4.1 to dev")
+    );
+    println!(
+        "| `/promote uat` on merged #1 | {comment_refused} | {} |",
+        titles.contains("Promote my-app-service1 v1.4.0 to uat")
+    );
+    assert!(push_refused && comment_refused);
+    assert_eq!(
+        titles,
+        [
+            "Promote my-app-service1 v1.4.0 to uat".to_owned(),
+            "Promote my-app-service1 v1.4.1 to dev".to_owned()
+        ]
+        .into()
+    );
+    assert_eq!(answers, 1, "answered once");
+    assert_eq!(
+        s.forge.state.lock().unwrap().prs.len(),
+        3,
+        "and nothing else"
+    );
+}

@@ -48,7 +48,7 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
             let fake = fake.clone();
             async move {
                 if h.contains_key("x-amz-target") {
-                    return ecr(&h);
+                    return ecr(&h, &b, &fake.forge);
                 }
                 let get = m == Method::GET;
                 let res = match authorize(&m, &u, &h) {
@@ -86,10 +86,10 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
     url
 }
 
-/// Amazon ECR's JSON API, as far as reconcile reads it (an empty repository), so a
-/// reconcile pass against the fakes completes: a request without SigV4 credentials is
-/// refused as ECR refuses it.
-fn ecr(h: &axum::http::HeaderMap) -> Response {
+/// Amazon ECR's JSON API, as far as reconcile reads it (`DescribeImages` of the state's
+/// `ecr_images`, one page), so a reconcile pass against the fakes completes: a request
+/// without SigV4 credentials is refused as ECR refuses it.
+fn ecr(h: &axum::http::HeaderMap, body: &[u8], forge: &MemoryForge) -> Response {
     let json = |code: u16, v: Value| {
         (
             StatusCode::from_u16(code).unwrap(),
@@ -110,7 +110,22 @@ fn ecr(h: &axum::http::HeaderMap) -> Response {
     }
     match h.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         Some("AmazonEC2ContainerRegistry_V20150921.DescribeImages") => {
-            json(200, json!({"imageDetails": []}))
+            let req: Value = serde_json::from_slice(body).unwrap_or_default();
+            let name = req["repositoryName"].as_str().unwrap_or_default();
+            let details: Vec<Value> = forge
+                .state
+                .lock()
+                .unwrap()
+                .ecr_images
+                .get(name)
+                .into_iter()
+                .flatten()
+                .map(|(tag, digest, at)| {
+                    json!({"repositoryName": name, "imageDigest": digest, "imageTags": [tag],
+                        "imagePushedAt": at})
+                })
+                .collect();
+            json(200, json!({"imageDetails": details}))
         }
         other => json(
             400,

@@ -86,6 +86,9 @@ pub struct State {
     pub webhook: Option<(String, String)>,
     /// The base URL the GitHub fake serves this state at (it answers for ECR too).
     pub served_at: Option<String>,
+    /// What ECR holds, as the GitHub fake's `DescribeImages` answers it: by repository
+    /// name, `(tag, digest, pushed at in seconds since the epoch)`.
+    pub ecr_images: HashMap<String, Vec<(String, String, i64)>>,
 }
 
 impl State {

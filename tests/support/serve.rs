@@ -101,8 +101,18 @@ impl Server {
 
     /// `kill -9`, then the same process again on the same store and port.
     pub fn crash_and_restart(&mut self) {
+        self.kill();
+        self.restart();
+    }
+
+    /// The server dies (SIGKILL): a delivery now finds its port closed.
+    pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// Starts the server again on the same store.
+    pub fn restart(&mut self) {
         let (child, addr) = spawn(&self.cfg, &self.db, &self.forge);
         self.child = child;
         self.addr = addr;
