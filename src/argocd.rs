@@ -24,6 +24,9 @@ pub struct AppStatus {
     pub conditions: Vec<String>,
     /// `status.summary.images`.
     pub images: Vec<String>,
+    /// What Argo CD says of it: `status.health.message`, else a failed sync's
+    /// `status.operationState.message`.
+    pub message: Option<String>,
 }
 
 pub trait ArgoCd: Send + Sync + 'static {
@@ -175,6 +178,8 @@ pub struct SyncJson {
 pub struct HealthJson {
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -184,6 +189,8 @@ pub struct OperationStateJson {
     pub finished_at: Option<String>,
     #[serde(default)]
     pub phase: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -201,10 +208,16 @@ pub struct SummaryJson {
 impl From<Application> for AppStatus {
     fn from(a: Application) -> Self {
         let s = a.status;
-        let (operation_finished_at, operation_phase) = s
+        let (operation_finished_at, operation_phase, operation_message) = s
             .operation_state
-            .map(|o| (o.finished_at, o.phase))
+            .map(|o| (o.finished_at, o.phase, o.message))
             .unwrap_or_default();
+        let failed = matches!(operation_phase.as_deref(), Some("Failed" | "Error"));
+        let message = s
+            .health
+            .message
+            .filter(|m| !m.is_empty())
+            .or(operation_message.filter(|_| failed));
         let mut revisions = s.sync.revisions;
         revisions.extend(s.sync.revision);
         AppStatus {
@@ -216,6 +229,7 @@ impl From<Application> for AppStatus {
             operation_phase,
             conditions: s.conditions.into_iter().map(|c| c.kind).collect(),
             images: s.summary.images,
+            message,
         }
     }
 }

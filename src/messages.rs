@@ -558,6 +558,58 @@ pub fn verified(
     format!("✅ Verified in **{stage}**: {service} {tag} {how}.{next}")
 }
 
+/// The key of the one comment that follows a merged promotion into `stage` until it is
+/// verified.
+pub fn deploy_key(stage: &str, digest: &str) -> String {
+    format!("deploy:{stage}:{digest}")
+}
+
+/// The application, linked to its page in Argo CD.
+pub fn app_link(argocd_url: &str, app: &str) -> String {
+    format!(
+        "[{app}]({}/applications/{app})",
+        argocd_url.trim_end_matches('/')
+    )
+}
+
+/// The status comment while Argo CD has not run the merge yet.
+pub fn deploy_waiting(stage: &str, app: &str, merge_sha: &str, why: &str) -> String {
+    format!(
+        "⏳ Deploying to **{stage}**: merged as `{}`; Argo CD app {app}: {why}. Hoist looks again and updates this comment.",
+        crate::argocd::short(merge_sha)
+    )
+}
+
+/// The status comment while the application is Healthy but not yet for the debounce.
+pub fn deploy_healthy(
+    stage: &str,
+    app: &str,
+    merge_sha: &str,
+    at_utc: &str,
+    debounce: u64,
+) -> String {
+    format!(
+        "⏳ Deploying to **{stage}**: Argo CD app {app} runs `{}` and is Healthy; Hoist verifies it at {at_utc} UTC, once it has been Healthy for {debounce} s.",
+        crate::argocd::short(merge_sha)
+    )
+}
+
+/// The status comment while the application is Degraded, or its sync failed: what
+/// Argo CD says, and what to do.
+pub fn deploy_failing(
+    stage: &str,
+    app: &str,
+    merge_sha: &str,
+    state: &str,
+    message: Option<&str>,
+) -> String {
+    let says = message.map_or(String::new(), |m| format!(": {m}"));
+    format!(
+        "❌ Deploying to **{stage}**: Argo CD app {app} {state} at `{}`{says}\n\nHoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote {stage}` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.",
+        crate::argocd::short(merge_sha)
+    )
+}
+
 pub fn superseded(new_tag: &str, old_tag: &str) -> String {
     format!("♻️ Updated to {new_tag} (was {old_tag}): a newer image arrived before this PR merged.")
 }
@@ -758,10 +810,18 @@ pub fn event_failed(event: &crate::event::Event, why: &str) -> String {
         Event::CommentCreated { author, .. } => format!("@{}'s comment", author.login),
         Event::CodeCommitComment { .. } => "a comment".to_owned(),
         Event::ReviewSubmitted { reviewer, .. } => format!("@{}'s review", reviewer.login),
-        Event::CheckCompleted { name, .. } => format!("the `{name}` check's result"),
+        // Anyone's CI names its checks: kept in a code span, backticks out.
+        Event::CheckCompleted { name, .. } => {
+            format!("the `{}` check's result", name.replace('`', "'"))
+        }
         Event::PullRequestClosed { merged: true, .. } => "this merge".to_owned(),
         Event::PullRequestClosed { .. } => "this close".to_owned(),
         _ => "a change to this pull request".to_owned(),
+    };
+    // The error as the log has it, cut short: the log keeps the whole of it.
+    let why: String = match why.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &why[..i]),
+        None => why.to_owned(),
     };
     format!(
         "⚠️ Hoist gave up on {what}: {why}\n\nWhat it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can."

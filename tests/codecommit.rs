@@ -277,9 +277,17 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
             .iter()
             .any(|c| c.starts_with("✅ **hoist/argocd**: Ready to merge"))
     );
-    assert!(t.replies(1).is_empty(), "merged is not verified");
+    // Merged, not verified yet: one comment says what Hoist waits for, and is edited
+    // into the verification.
+    let status = t.replies(1);
+    assert_eq!(status.len(), 1, "{status:#?}");
+    assert!(
+        status[0].starts_with("⏳ Deploying to **dev**: merged as"),
+        "{status:#?}"
+    );
 
     t.argo_syncs(1, "dev", "a1").await;
+    assert_eq!(t.replies(1).len(), 1, "the same comment, edited");
     let verified = &t.replies(1)[0];
     assert!(
         verified.contains("✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy")

@@ -314,6 +314,8 @@ async fn failed_pending_checks_and_holds() {
         PrState::Merged,
         "released, and the check had passed"
     );
+    // Argo CD has no application yet: the pull request says what Hoist waits for.
+    t.expect_comment(1, "⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev.");
 }
 
 #[tokio::test]
@@ -709,7 +711,7 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
 
 #[tokio::test]
 async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
-    let t = Tester::new();
+    let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     let p = t.forge.pr(1);
     t.forge
@@ -734,6 +736,7 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
     })
     .await;
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
+    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
 }
 
 #[tokio::test]
@@ -799,6 +802,22 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
     assert_eq!(
         why,
         "my-app-service1-dev is Healthy; waiting until it has been for 30s"
+    );
+    // The pull request says so too, naming the instant (UTC).
+    let secs = (at + 999) / 1000 % 86_400;
+    let hms = format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    );
+    let said = t.expect_comment(1, "⏳");
+    assert_eq!(
+        said,
+        format!(
+            "⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at {hms} UTC, once it has been Healthy for 30 s.\n\n<!-- hoist:mark deploy:dev:{} -->",
+            digest("a1")
+        )
     );
 }
 
@@ -965,6 +984,7 @@ async fn a_hold_survives_a_lost_store() {
     t.comment(1, &sam(), "/unhold").await;
     t.expect_comment(1, "▶️ Released by @sam");
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
+    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
     // Rebuilt again, the last word (/unhold) wins.
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
         Store::open(&dir.path().join("again.db")).unwrap();
@@ -996,6 +1016,7 @@ async fn a_rebuilt_store_takes_the_requester_from_the_commit_not_the_body() {
     );
     t.review(3, &sam(), ReviewState::Approved, None).await;
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
+    t.expect_comment(3, "⏳ Deploying to **prod**: merged as");
 }
 
 #[tokio::test]
@@ -1025,6 +1046,10 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
         &format!("{IMAGE}@{}", digest("b2")),
     );
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
+    t.expect_comment(
+        2,
+        "⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev): the application is not at 0000000 yet.",
+    );
 }
 
 #[tokio::test]
@@ -1133,7 +1158,109 @@ async fn an_event_that_fails_for_good_is_said_on_its_pull_request() {
     let rows = store.rows().await.unwrap();
     assert_eq!(rows[0].attempts, 1, "given up at once");
     let said = t.expect_comment(1, "⚠️");
+    // Marked as the answer to this one event, so that it is said once.
+    let (said, mark) = said.split_once("\n\n<!-- hoist:mark failed:").unwrap();
+    assert!(mark.ends_with(" -->"), "{mark}");
     insta::assert_snapshot!(said, @"⚠️ Hoist gave up on @quinn's comment: 405 Reference cannot be updated
 
 What it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can.");
+}
+
+/// After a merge, one comment on the pull request follows the deployment, edited in
+/// place: what Argo CD has not done yet; Degraded, with what Argo CD says, its link and
+/// what to do; then verified.
+#[tokio::test]
+async fn one_comment_follows_the_deployment_after_the_merge() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, PrState::Merged);
+    let waiting = t.expect_comment(1, "⏳");
+    insta::assert_snapshot!(waiting, @"
+    ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+
+    <!-- hoist:mark deploy:dev:sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1 -->
+    ");
+
+    // Argo CD runs the merge, and the rollout fails.
+    let (_, sha) = t
+        .forge
+        .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("a1")));
+    {
+        let mut apps = t.argo.apps.lock().unwrap();
+        let app = apps.get_mut("my-app-service1-dev").unwrap();
+        app.health = "Degraded".into();
+        app.message = Some("Deployment \"web\" exceeded its progress deadline".into());
+    }
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
+    let ours = |t: &Tester| -> Vec<String> {
+        t.hoist_comments()
+            .into_iter()
+            .filter(|(n, _)| *n == 1)
+            .map(|(_, b)| b)
+            .collect()
+    };
+    let now = ours(&t);
+    assert_eq!(now.len(), 1, "the same comment, edited: {now:#?}");
+    insta::assert_snapshot!(now[0], @"
+    ❌ Deploying to **dev**: Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev) is Degraded at `0000000`: Deployment \"web\" exceeded its progress deadline
+
+    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
+
+    <!-- hoist:mark deploy:dev:sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1 -->
+    ");
+
+    // It recovers.
+    t.argo.synced(
+        "my-app-service1-dev",
+        &sha,
+        &format!("{IMAGE}@{}", digest("a1")),
+    );
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+    let now = ours(&t);
+    assert_eq!(now.len(), 1, "the same comment, edited: {now:#?}");
+    assert!(
+        now[0].starts_with("✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy"),
+        "{now:#?}"
+    );
+}
+
+/// dev's pull request first carried v1.4.0, then v1.5.0 took it over, and it merged with
+/// v1.5.0 while Hoist missed the merge. Reconcile records and verifies v1.5.0, and
+/// v1.4.0's promotion, which never merged, is not looked at again on every pass.
+#[tokio::test]
+async fn reconcile_repairs_a_lost_merge_once_when_newer_freight_took_the_pull_request() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.push("v1.5.0", "b2").await;
+    t.expect_comment(1, "♻️ Updated to v1.5.0 (was v1.4.0)");
+    let head = t.forge.pr(1).head_sha;
+    hoist::forge::Forge::merge(&t.forge, 1, &head, "Promote", "")
+        .await
+        .unwrap();
+    t.forge
+        .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("b2")));
+    let first = t.engine.reconcile().await.unwrap();
+    assert_eq!((first.closes, first.unverified), (1, 0));
+    t.expect_comment(1, "✅ Verified in **dev**: my-app-service1 v1.5.0");
+    let second = t.engine.reconcile().await.unwrap();
+    assert_eq!(second.closes, 0, "nothing left to repair");
+    assert!(!t.in_ledger_merged("dev", "a1").await);
+}
+
+/// dev's pull request was closed, its event lost, and someone has pushed to its branch
+/// since: reconcile retires Hoist's head but leaves the branch, which is no longer the
+/// one Hoist wrote.
+#[tokio::test]
+async fn a_close_repaired_late_keeps_a_branch_that_moved() {
+    let t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    let branch = t.forge.pr(1).head_ref;
+    hoist::forge::Forge::close_pull_request(&t.forge, 1)
+        .await
+        .unwrap();
+    let theirs = t.forge.push_as(&branch, &alice(), "notes.md", "mine\n");
+    assert_eq!(t.engine.reconcile().await.unwrap().closes, 1);
+    assert_eq!(t.forge.branch_head(&branch), Some(theirs));
+    assert!(!t.engine.store.is_hoist_pr(1).await.unwrap());
 }

@@ -251,10 +251,9 @@ async fn forged_reply_marker(drive: Drive) -> Outcome {
     let refused = t.forge.pr(1).state == PrState::Open;
     t.comment(1, &sam(), "/unhold").await;
     t.expect_comment(1, "▶️ Released by @sam.");
-    Outcome {
-        refused,
-        control: t.forge.pr(1).state == PrState::Merged,
-    }
+    let control = t.forge.pr(1).state == PrState::Merged;
+    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    Outcome { refused, control }
 }
 
 /// A writer who may not promote to uat opens a pull request from a branch named
@@ -404,10 +403,9 @@ async fn hold_races_merge(drive: Drive) -> Outcome {
     let refused = t.forge.pr(1).state == PrState::Open;
     t.comment(1, &sam(), "/unhold").await;
     t.expect_comment(1, "▶️ Released by @sam.");
-    Outcome {
-        refused,
-        control: t.forge.pr(1).state == PrState::Merged,
-    }
+    let control = t.forge.pr(1).state == PrState::Merged;
+    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    Outcome { refused, control }
 }
 
 /// The last `hoist/dag` conclusion on `sha`.
@@ -732,6 +730,36 @@ async fn reconcile_publishes_hoist_dag_where_its_event_was_lost() {
         );
         t.reconcile().await;
         assert_eq!(dag_runs(&t, &head), 1, "published once ({drive:?})");
+    }
+}
+
+/// A break-glass override passed `hoist/dag` on a hand-edit of prod; then the store is
+/// lost and rebuilt from the forge (a new Lambda environment, a lost volume). Reconcile
+/// leaves standing the check Hoist's App already published on that head: a fresh store
+/// must not turn it back to failing. On the engine and through `hoist serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_leaves_hoists_published_hoist_dag_standing_after_a_lost_store() {
+    for drive in [Drive::Engine, Drive::Serve] {
+        let mut t = Tester::start(drive).await;
+        t.dev_verified().await;
+        let edited = t.prod_pinned_to("v1.4.0", "a1");
+        let (n, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
+        t.comment(
+            n,
+            &sam(),
+            &format!("/override dag {head} INC-7 prod is down"),
+        )
+        .await;
+        t.expect_comment(n, "🔓 hoist/dag overridden by @sam");
+        assert_eq!(dag_conclusion(&t, &head).as_deref(), Some("success"));
+        let runs = dag_runs(&t, &head);
+        t.lose_store().await;
+        t.reconcile().await;
+        assert_eq!(
+            (dag_conclusion(&t, &head).as_deref(), dag_runs(&t, &head)),
+            (Some("success"), runs),
+            "{drive:?}"
+        );
     }
 }
 

@@ -339,7 +339,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 None,
             )
             .await?;
-        self.verify(number, &h, &sha).await
+        // Boxed: verification's future is large, and it runs under every event's.
+        Box::pin(self.verify(number, &h, &sha)).await
     }
 
     /// A promotion pull request closed without merging decided nothing: its heads are
@@ -363,13 +364,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let retired = self.store.retire_heads(number, &pr.head_sha).await?;
         if ours {
             let _turn = self.branch_turn(&pr.head_ref).await;
-            // Only while the branch still holds the head Hoist wrote: a newer promotion
-            // may have taken the branch since.
-            if self
+            // Only while the branch still holds the head Hoist wrote: a newer promotion,
+            // or someone's commits, may have taken the branch since (reconcile can come
+            // long after the close).
+            let still_ours = self
                 .forge
-                .open_pull_request_for(&pr.head_ref)
+                .branch_commits(&pr.head_ref)
                 .await?
-                .is_none()
+                .and_then(|c| c.last().map(|c| c.sha == pr.head_sha))
+                .unwrap_or(false);
+            if still_ours
+                && self
+                    .forge
+                    .open_pull_request_for(&pr.head_ref)
+                    .await?
+                    .is_none()
             {
                 self.forge.delete_branch(&pr.head_ref).await?;
             }
@@ -475,7 +484,26 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.store
             .ledger_opened(&freight, &meta.stage, number, &meta.requested_by)
             .await?;
+        let key = messages::deploy_key(&meta.stage, &meta.digest);
         if let Some(app) = &app {
+            let url = self.config.argocd.as_ref().map_or("", |a| a.url.as_str());
+            let link = messages::app_link(url, app);
+            let key = &key;
+            let waiting = |text: String, e: EngineError| async move {
+                // Best effort: the wait stands whether or not the PR could be told.
+                if let Err(err) = self
+                    .forge
+                    .upsert_comment(
+                        number,
+                        &messages::marker(key),
+                        &messages::with_marker(&text, key),
+                    )
+                    .await
+                {
+                    warn!(pr = number, error = %err, "cannot update the deploy status comment");
+                }
+                Err(e)
+            };
             match self.argocd.application(app).await {
                 Ok(Some(status)) => {
                     let at = self.running_revision(&status, merge_sha, h).await?;
@@ -483,7 +511,25 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         self.store
                             .forget_healthy(&meta.service, &meta.stage, &meta.digest)
                             .await?;
-                        return Err(EngineError::Waiting(format!("{app}: {why}")));
+                        let failed_sync =
+                            matches!(status.operation_phase.as_deref(), Some("Failed" | "Error"));
+                        let text = if failed_sync || status.health == "Degraded" {
+                            let state = if failed_sync {
+                                "failed to sync".to_owned()
+                            } else {
+                                format!("is {}", status.health)
+                            };
+                            messages::deploy_failing(
+                                &meta.stage,
+                                &link,
+                                merge_sha,
+                                &state,
+                                status.message.as_deref(),
+                            )
+                        } else {
+                            messages::deploy_waiting(&meta.stage, &link, merge_sha, &why)
+                        };
+                        return waiting(text, EngineError::Waiting(format!("{app}: {why}"))).await;
                     }
                     // Healthy must hold for the debounce: a rollout can look healthy a
                     // moment before its pods start failing.
@@ -499,18 +545,27 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     let held = crate::store::now_ms() - since;
                     if held < debounce as i64 * 1000 {
                         // The instant it will have held long enough is known: look then.
-                        return Err(EngineError::WaitingUntil(
+                        let when = since + debounce as i64 * 1000;
+                        let hms = &super::reconcile::rfc3339((when + 999) / 1000)[11..19];
+                        let text =
+                            messages::deploy_healthy(&meta.stage, &link, merge_sha, hms, debounce);
+                        let e = EngineError::WaitingUntil(
                             format!("{app} is Healthy; waiting until it has been for {debounce}s"),
-                            since + debounce as i64 * 1000,
-                        ));
+                            when,
+                        );
+                        return waiting(text, e).await;
                     }
                 }
                 Ok(None) => {
-                    return Err(EngineError::Waiting(format!(
-                        "Argo CD has no application {app}"
-                    )));
+                    let why = format!("Argo CD has no application {app}");
+                    let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
+                    return waiting(text, EngineError::Waiting(why)).await;
                 }
-                Err(e) => return Err(EngineError::Waiting(format!("Argo CD: {e}"))),
+                Err(e) => {
+                    let why = format!("Argo CD: {e}");
+                    let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
+                    return waiting(text, EngineError::Waiting(why)).await;
+                }
             }
         }
         self.store
@@ -554,12 +609,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             app.as_deref(),
             &by_command,
         );
-        self.comment_once(
-            number,
-            &msg,
-            &format!("verified:{}:{}", meta.stage, meta.digest),
-        )
-        .await
+        // The deploy status comment, if a wait posted one, now says it is verified.
+        self.forge
+            .upsert_comment(
+                number,
+                &messages::marker(&key),
+                &messages::with_marker(&msg, &key),
+            )
+            .await?;
+        Ok(())
     }
 }
 

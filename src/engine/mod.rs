@@ -168,9 +168,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
         {
             return;
         }
+        // Once per event, and only while the pull request's comments can be read: a
+        // comment must never cause another event that fails the same way.
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            serde_json::to_string(event)
+                .unwrap_or_default()
+                .hash(&mut h);
+            format!("failed:{:016x}", h.finish())
+        };
         if let Err(e) = self
-            .forge
-            .comment(n, &crate::messages::event_failed(event, why))
+            .comment_once(n, &crate::messages::event_failed(event, why), &key)
             .await
         {
             tracing::warn!(pr = n, error = %e, "cannot say on the pull request that its event failed");

@@ -20,7 +20,7 @@ pub const LOOKBACK: std::time::Duration = std::time::Duration::from_secs(7 * 86_
 
 /// `secs` since the epoch as RFC 3339 in UTC (`2026-12-06T18:00:00Z`), for GitHub's
 /// `since`.
-fn rfc3339(secs: i64) -> String {
+pub(super) fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468;
@@ -73,10 +73,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let mut report = Report::default();
         let mut open = std::collections::HashSet::new();
         // Every open pull request, in one list: `hoist/dag` is on people's too.
-        for pr in self.forge.open_pull_requests("").await? {
+        let all_open = self.forge.open_pull_requests("").await?;
+        for pr in &all_open {
             open.insert(pr.number);
             let _key = self.store.lock(&self.pr_key(pr.number)).await;
-            if let Err(e) = self.reconcile_pr(&pr, &mut report).await {
+            if let Err(e) = self.reconcile_pr(pr.number, &mut report).await {
                 warn!(pr = pr.number, error = %e, "reconcile could not finish this pull request");
                 report.failed.push(format!("#{}: {e}", pr.number));
             }
@@ -88,7 +89,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     (Some(n), Some(_), None) => n,
                     (Some(n), None, _) if !open.contains(&n) => {
                         let _key = self.store.lock(&self.pr_key(n)).await;
-                        if let Err(e) = self.reconcile_closed(n, &mut report).await {
+                        if let Err(e) = self.reconcile_closed(n, &p, &mut report).await {
                             warn!(pr = n, error = %e, "reconcile could not record how this pull request ended");
                             report.failed.push(format!("#{n}: {e}"));
                         }
@@ -108,6 +109,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         report.failed.push(format!("#{n}: {e}"));
                     }
                 }
+            }
+        }
+        // After verification is re-derived, so that a store rebuilt from the forge judges
+        // as the lost one did.
+        for pr in &all_open {
+            let _key = self.store.lock(&self.pr_key(pr.number)).await;
+            if let Err(e) = self.reconcile_dag(pr, &mut report).await {
+                warn!(pr = pr.number, error = %e, "reconcile could not publish hoist/dag on this pull request");
+                report.failed.push(format!("#{}: {e}", pr.number));
             }
         }
         for (service, svc) in self.config.services.iter() {
@@ -150,14 +160,28 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// close retires the pull request's heads. Trusted: the store's record of Hoist's
     /// heads (a pull request whose heads are retired was dealt with already), and the
     /// forge's state and merge SHA of the pull request.
-    async fn reconcile_closed(&self, n: u64, report: &mut Report) -> Result<()> {
+    async fn reconcile_closed(
+        &self,
+        n: u64,
+        row: &crate::store::ledger::Promotion,
+        report: &mut Report,
+    ) -> Result<()> {
         if !self.store.is_hoist_pr(n).await? {
             return Ok(());
         }
-        let state = self.forge.pull_request(n).await?.state;
-        match state {
+        let pr = self.forge.pull_request(n).await?;
+        match pr.state {
             crate::forge::PrState::Open => return Ok(()),
             crate::forge::PrState::Merged => {
+                // The pull request carried other freight in the end (a newer image took
+                // it over): this row's promotion never merged, and is not asked again.
+                let merged = self.promotion_at_head(&pr).await?;
+                if merged.is_none_or(|h| h.freight.digest.as_str() != row.digest) {
+                    self.store
+                        .ledger_detach(&row.service, &row.stage, &row.digest)
+                        .await?;
+                    return Ok(());
+                }
                 info!(
                     pr = n,
                     "recording a merge that was never recorded; verifying it"
@@ -217,26 +241,39 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
     }
 
-    /// One open pull request: `hoist/dag` on its head if Hoist never published it there
-    /// (its `opened` or `synchronize` event was lost); then, on Hoist's own (by the heads
-    /// it recorded: not by branch or body), the commands that never got a reply, and
-    /// whether it can merge. Trusted: the store's record of published checks and of
-    /// Hoist's heads, and the forge's head SHA.
-    async fn reconcile_pr(
+    /// `hoist/dag` on an open pull request's head where Hoist never published it (its
+    /// `opened` or `synchronize` event was lost). Trusted: the store's record of what
+    /// Hoist published, else the forge's word that Hoist's own identity published it
+    /// (a store rebuilt from the forge leaves standing what the lost one published,
+    /// overrides included), and the forge's head SHA.
+    async fn reconcile_dag(
         &self,
         pr: &crate::forge::PullRequest,
         report: &mut Report,
     ) -> Result<()> {
-        let number = pr.number;
-        if !self
-            .store
-            .published(&pr.head_sha, super::dag_check::CHECK_NAME)
+        use super::dag_check::CHECK_NAME;
+        if self.store.published(&pr.head_sha, CHECK_NAME).await? {
+            return Ok(());
+        }
+        if self
+            .forge
+            .has_own_check(pr.number, &pr.head_sha, CHECK_NAME)
             .await?
         {
-            info!(pr = number, head = %pr.head_sha, "publishing hoist/dag on a head that has none of Hoist's");
-            self.dag_check(number).await?;
-            report.dag_checks += 1;
+            self.store
+                .record_check(&pr.head_sha, CHECK_NAME, "")
+                .await?;
+            return Ok(());
         }
+        info!(pr = pr.number, head = %pr.head_sha, "publishing hoist/dag on a head that has none of Hoist's");
+        self.dag_check(pr.number).await?;
+        report.dag_checks += 1;
+        Ok(())
+    }
+
+    /// On one of Hoist's own open pull requests (by the heads it recorded: not by branch
+    /// or body), the commands that never got a reply, and whether it can merge.
+    async fn reconcile_pr(&self, number: u64, report: &mut Report) -> Result<()> {
         if !self.store.is_hoist_pr(number).await? {
             return Ok(());
         }

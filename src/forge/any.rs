@@ -91,6 +91,12 @@ impl Forge for AnyForge {
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         each!(self, f => f.comment(number, body).await)
     }
+    async fn has_own_check(&self, number: u64, sha: &str, name: &str) -> Result<bool> {
+        each!(self, f => f.has_own_check(number, sha, name).await)
+    }
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+        each!(self, f => f.upsert_comment(number, marker, body).await)
+    }
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
         each!(self, f => f.react(comment_id, reaction).await)
     }

@@ -701,6 +701,35 @@ impl Forge for CodeCommit {
         .await
     }
 
+    async fn has_own_check(&self, number: u64, sha: &str, name: &str) -> Result<bool> {
+        let marker = format!("<!-- hoist:check {name} -->");
+        let short = sha.get(..7).unwrap_or(sha);
+        Ok(self
+            .own_comment_with(number, &marker)
+            .await?
+            .is_some_and(|(_, body)| body.contains(&format!("(at `{short}`)"))))
+    }
+
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+        match self.own_comment_with(number, marker).await? {
+            Some((_, old)) if old == body => Ok(()),
+            Some((id, _)) => {
+                counted("edit_comment", async {
+                    self.client
+                        .update_comment()
+                        .comment_id(id)
+                        .content(body)
+                        .send()
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                })
+                .await
+            }
+            None => self.comment(number, body).await,
+        }
+    }
+
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         counted("comment", async {
             let p = self.get_pr(number).await?;

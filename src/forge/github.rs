@@ -910,6 +910,32 @@ impl Forge for GitHub {
         .await
     }
 
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+        let own = self
+            .comments(number)
+            .await?
+            .into_iter()
+            .find(|c| c.author.is(&self.me) && c.body.ends_with(marker));
+        match own {
+            Some(c) if c.body == body => Ok(()),
+            Some(c) => {
+                counted("edit_comment", async {
+                    self.pace().await;
+                    self.client
+                        .patch::<serde_json::Value, _, _>(
+                            self.path(&format!("issues/comments/{}", c.id)),
+                            Some(&json!({"body": body})),
+                        )
+                        .await
+                        .map_err(map)?;
+                    Ok(())
+                })
+                .await
+            }
+            None => self.comment(number, body).await,
+        }
+    }
+
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
         counted("react", async {
             let content = match reaction {
@@ -1111,6 +1137,38 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn has_own_check(&self, _number: u64, sha: &str, name: &str) -> Result<bool> {
+        counted("has_own_check", async {
+            // Only GitHub's word that Hoist's own App created it counts.
+            let Some(app_id) = self.app_id else {
+                return Ok(false);
+            };
+            #[derive(Deserialize)]
+            struct Runs {
+                #[serde(default)]
+                check_runs: Vec<Run>,
+            }
+            #[derive(Deserialize)]
+            struct Run {
+                #[serde(default)]
+                name: String,
+                #[serde(default)]
+                app: Option<CheckApp>,
+            }
+            let name_q = encode_path(name);
+            let runs: Runs = self
+                .get(&format!(
+                    "commits/{sha}/check-runs?check_name={name_q}&filter=latest&app_id={app_id}&per_page=100"
+                ))
+                .await?;
+            Ok(runs
+                .check_runs
+                .iter()
+                .any(|r| r.name == name && r.app.as_ref().and_then(|a| a.id) == Some(app_id)))
         })
         .await
     }

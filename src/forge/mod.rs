@@ -218,6 +218,16 @@ pub trait Forge: Send + Sync + 'static {
         since: &str,
     ) -> impl Future<Output = Result<Vec<(u64, Comment)>>> + Send;
     fn comment(&self, number: u64, body: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Hoist's own comment on pull request `number` whose body ends with `marker`, edited
+    /// to say `body` (which ends with `marker` too), or posted when there is none: one
+    /// comment that follows something as it goes. Nothing is sent when it already says
+    /// `body`. The comment decides nothing; it is found by its author, Hoist's identity.
+    fn upsert_comment(
+        &self,
+        number: u64,
+        marker: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn react(&self, comment_id: u64, reaction: Reaction)
     -> impl Future<Output = Result<()>> + Send;
     fn permission(&self, user: &Actor) -> impl Future<Output = Result<Permission>> + Send;
@@ -250,6 +260,15 @@ pub trait Forge: Send + Sync + 'static {
         title: &str,
         summary: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Whether Hoist's own identity published check `name` on `sha`, the head of pull
+    /// request `number` (a check run of its App on GitHub; its check comment at that
+    /// head on CodeCommit): for reconcile to tell a lost event from a store that forgot.
+    fn has_own_check(
+        &self,
+        number: u64,
+        sha: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Publishes Hoist's record of head `sha` of pull request `number`, as evidence only
     /// Hoist's own identity can post (`record` is machine-readable, `summary` for
     /// people): a check run of Hoist's App on GitHub (in its `external_id`), a comment by

@@ -261,6 +261,10 @@ pub async fn come_again(queue: Option<&SqsQueue>, records: &[&SqsRecord]) -> Sqs
     response
 }
 
+/// How long an invocation may spend connecting and rebuilding the scratch store; the
+/// template gives the function 60 seconds.
+const CONNECT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(40);
+
 type RealWorker =
     Worker<crate::forge::any::AnyForge, crate::cli::connect::Argo, crate::registry::ecr::Ecr>;
 
@@ -277,7 +281,14 @@ struct Function {
 
 impl Function {
     async fn invoke(&self, payload: Value) -> Result<Value, String> {
-        match self.worker.get_or_try_init(|| self.connect()).await {
+        // Well inside the function's timeout: a forge that hangs must leave time to put
+        // the batch off, or it comes back at the queue's pace.
+        let connect = async {
+            tokio::time::timeout(CONNECT_DEADLINE, self.connect())
+                .await
+                .unwrap_or_else(|_| Err("the forge did not answer in time".to_owned()))
+        };
+        match self.worker.get_or_try_init(|| connect).await {
             Ok(w) => w.invoke(payload).await,
             Err(why) => self.unreachable(payload, &why).await,
         }

@@ -340,6 +340,21 @@ impl Store {
         .await
     }
 
+    /// Detaches an unmerged promotion from its pull request, which carried other
+    /// freight in the end: it was superseded, not merged.
+    pub async fn ledger_detach(&self, service: &str, stage: &str, digest: &str) -> Result<()> {
+        let (service, stage, digest) = (service.to_owned(), stage.to_owned(), digest.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "UPDATE promotions SET pr = NULL
+                 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND merge_sha IS NULL",
+                params![service, stage, digest],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Whether check run `name` was ever published on `sha` (by this store's Hoist).
     pub async fn published(&self, sha: &str, name: &str) -> Result<bool> {
         let (sha, name) = (sha.to_owned(), name.to_owned());

@@ -676,6 +676,22 @@ impl Fake {
                 )
                     .into_response()
             }
+            // The App edits comments it wrote; anyone else's it may not.
+            ("PATCH", ["issues", "comments", id]) => {
+                let id: u64 = id.parse().unwrap();
+                let me = f.me_actor();
+                let mut st = f.state.lock().unwrap();
+                st.calls.push(format!("PATCH comment {id}"));
+                let Some((_, c)) = st.comments.iter_mut().find(|(_, c)| c.id == id) else {
+                    return status(404, "Not Found");
+                };
+                if !c.author.is(&me) {
+                    return status(403, "Resource not accessible by integration");
+                }
+                c.body = body["body"].as_str().unwrap_or_default().into();
+                c.edited = true;
+                ok(json!({"id": id, "body": c.body}))
+            }
             ("POST", ["issues", "comments", id, "reactions"]) => {
                 let r = match body["content"].as_str() {
                     Some("eyes") => Reaction::Eyes,
@@ -716,8 +732,23 @@ impl Fake {
                     })).collect::<Vec<_>>(),
                 }))
             }
+            // Filtered by `check_name` and `app_id` as GitHub filters them.
             ("GET", ["commits", sha, "check-runs"]) => {
-                let checks = f.checks(sha).await.unwrap();
+                let checks: Vec<_> = f
+                    .checks(sha)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|c| query.get("check_name").is_none_or(|n| *n == c.name))
+                    .filter(|c| {
+                        query.get("app_id").is_none_or(|want| match &c.posted_by {
+                            hoist::forge::PostedBy::App { id: Some(id), .. } => {
+                                id.to_string() == *want
+                            }
+                            _ => false,
+                        })
+                    })
+                    .collect();
                 ok(json!({
                     "total_count": checks.len(),
                     "check_runs": checks.iter().filter_map(|c| match &c.posted_by {

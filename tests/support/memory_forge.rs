@@ -696,6 +696,42 @@ impl Forge for MemoryForge {
         Ok(())
     }
 
+    async fn has_own_check(&self, _number: u64, sha: &str, name: &str) -> Result<bool> {
+        let s = self.call(format!("GET own check {name}"))?;
+        Ok(s.checks.get(sha).is_some_and(|c| {
+            c.iter().any(|c| {
+                c.name == name
+                    && matches!(
+                        c.posted_by,
+                        PostedBy::App {
+                            id: Some(12345),
+                            ..
+                        }
+                    )
+            })
+        }))
+    }
+
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+        let own = self
+            .comments(number)
+            .await?
+            .into_iter()
+            .find(|c| c.author.is(&self.me) && c.body.ends_with(marker));
+        match own {
+            Some(c) if c.body == body => Ok(()),
+            Some(c) => {
+                let mut s = self.call(format!("PATCH comment {}", c.id))?;
+                let (_, c) = s.comments.iter_mut().find(|(_, x)| x.id == c.id).unwrap();
+                c.body = body.into();
+                // As on GitHub: an edited comment says so (`updated_at`).
+                c.edited = true;
+                Ok(())
+            }
+            None => self.comment(number, body).await,
+        }
+    }
+
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
         let mut s = self.call(format!("POST reaction {comment_id}"))?;
         if s.fail_reactions {
@@ -1000,6 +1036,7 @@ impl MemoryArgo {
                 operation_phase: Some("Succeeded".into()),
                 conditions: vec![],
                 images: vec![image.into()],
+                message: None,
             },
         );
     }

@@ -207,6 +207,16 @@ impl Tester {
         }
     }
 
+    /// Whether the ledger records `seed`'s digest as merged into `stage` (engine driver).
+    pub async fn in_ledger_merged(&self, stage: &str, seed: &str) -> bool {
+        self.engine
+            .store
+            .ledger_get("my-app-service1", stage, &digest(seed))
+            .await
+            .unwrap()
+            .is_some_and(|p| p.merge_sha.is_some())
+    }
+
     /// The store is lost and rebuilt from the forge (with `Drive::Serve`: the server
     /// stops, `hoist ledger rebuild` runs on a new store, the server starts again).
     pub async fn lose_store(&mut self) {
