@@ -1264,3 +1264,50 @@ async fn a_close_repaired_late_keeps_a_branch_that_moved() {
     assert_eq!(t.forge.branch_head(&branch), Some(theirs));
     assert!(!t.engine.store.is_hoist_pr(1).await.unwrap());
 }
+
+/// With more services than one pass reads, reconcile's registry pass reads a bounded
+/// number per pass, paced, and the next pass goes on where the last one stopped: a push
+/// whose event was lost is found within a few passes, whatever the number of services.
+/// (Time is paused: the pacing's sleeps pass at once.)
+#[tokio::test(start_paused = true)]
+async fn reconcile_reads_the_registry_in_turns_when_there_are_many_services() {
+    use hoist::engine::reconcile::REGISTRY_PER_PASS;
+    let mut t = Tester::new();
+    // 149 more services before and after my-app-service1, which comes 121st.
+    let extra = |range: std::ops::Range<usize>| -> String {
+        range
+            .map(|i| {
+                format!(
+                    "  svc-{i:03}:\n    image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/svc-{i:03}\n    tags: {{ semver: \"^1\" }}\n    path: apps/svc-{i:03}/env/{{stage}}/kustomization.yaml\n"
+                )
+            })
+            .collect()
+    };
+    let text = example_config().replace(
+        "services:\n  my-app-service1:",
+        &format!("services:\n{}  my-app-service1:", extra(0..120)),
+    );
+    let text = text.replace("\nmerge:", &format!("{}\nmerge:", extra(120..149)));
+    let config = Config::parse(&text, "hoist.yaml").unwrap();
+    assert_eq!(config.services.len(), 151);
+    Arc::get_mut(&mut t.engine).unwrap().config = Arc::new(config);
+    t.registry.images.lock().unwrap().insert(
+        IMAGE.into(),
+        vec![hoist::registry::ImageVersion {
+            tag: "v1.4.0".into(),
+            digest: digest("a1"),
+            pushed_at: "2026-11-26T10:00:00Z".into(),
+        }],
+    );
+    let started = tokio::time::Instant::now();
+    let first = t.engine.reconcile().await.unwrap();
+    let paced = started.elapsed();
+    assert_eq!((first.registry_reads, first.pushes), (REGISTRY_PER_PASS, 0));
+    assert!(paced >= std::time::Duration::from_millis(100) * (REGISTRY_PER_PASS as u32 - 1));
+    let second = t.engine.reconcile().await.unwrap();
+    assert_eq!(
+        (second.registry_reads, second.pushes),
+        (REGISTRY_PER_PASS, 1)
+    );
+    assert_eq!(t.forge.pr(1).title, "Promote my-app-service1 v1.4.0 to dev");
+}

@@ -295,8 +295,15 @@ async fn connect_and_work(
         tokio::spawn(async move {
             loop {
                 match engine.reconcile_within(lookback).await {
-                    Ok(r) => info!(?r, "reconcile pass"),
-                    Err(e) => warn!(error = %e, "reconcile pass failed; the next one tries again"),
+                    Ok(r) => {
+                        info!(?r, "reconcile pass");
+                        metrics::counter!("hoist_reconcile_passes_total", "outcome" => if r.failed.is_empty() { "done" } else { "partly" }).increment(1);
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "reconcile pass failed; the next one tries again");
+                        metrics::counter!("hoist_reconcile_passes_total", "outcome" => "failed")
+                            .increment(1);
+                    }
                 }
                 tokio::time::sleep(every).await;
             }

@@ -18,6 +18,15 @@ use crate::tags::TagFilter;
 /// longer open.
 pub const LOOKBACK: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
+/// At most this many services' registries are read in one pass; more take turns across
+/// passes. With the example's 5-minute interval, 500 services are each read every 25
+/// minutes; their pushes' own events are what make promotions fast.
+pub const REGISTRY_PER_PASS: usize = 100;
+
+/// At least this long between two registry reads in a pass: 10 a second at most, well
+/// within ECR's request rates, and 100 reads fit a Lambda invocation.
+const REGISTRY_PACE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// `secs` since the epoch as RFC 3339 in UTC (`2026-12-06T18:00:00Z`), for GitHub's
 /// `since`.
 pub(super) fn rfc3339(secs: i64) -> String {
@@ -51,6 +60,8 @@ pub struct Report {
     pub unverified: usize,
     /// Registry images newer than what dev runs, pushed through as if their event came.
     pub pushes: usize,
+    /// Services whose registry was read (at most [`REGISTRY_PER_PASS`]).
+    pub registry_reads: usize,
     /// Open pull requests whose head had no `hoist/dag` of Hoist's, checked now.
     pub dag_checks: usize,
     /// Hoist pull requests merged or closed with no record of it (their event, or the
@@ -120,7 +131,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 report.failed.push(format!("#{}: {e}", pr.number));
             }
         }
-        for (service, svc) in self.config.services.iter() {
+        // The registry, for pushes whose events never came: a bounded number of
+        // services per pass, paced, in turn from where the last pass stopped.
+        let services: Vec<_> = self.config.services.iter().collect();
+        let start = self.store.registry_cursor().await? % services.len().max(1);
+        let take = services.len().min(REGISTRY_PER_PASS);
+        for i in 0..take {
+            if i > 0 {
+                tokio::time::sleep(REGISTRY_PACE).await;
+            }
+            let (service, svc) = services[(start + i) % services.len()];
+            report.registry_reads += 1;
             let images = match self.registry.images(&svc.image).await {
                 Ok(i) => i,
                 Err(e) => {
@@ -145,6 +166,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                 }
             }
+        }
+        if !services.is_empty() {
+            self.store
+                .set_registry_cursor((start + take) % services.len())
+                .await?;
         }
         Ok(report)
     }

@@ -340,6 +340,32 @@ impl Store {
         .await
     }
 
+    /// The index of the service reconcile's registry pass reads first (0 at first).
+    pub async fn registry_cursor(&self) -> Result<usize> {
+        self.call(|c, _| {
+            Ok(
+                c.query_row("SELECT next FROM registry_cursor WHERE id = 0", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?
+                .unwrap_or(0) as usize,
+            )
+        })
+        .await
+    }
+
+    pub async fn set_registry_cursor(&self, next: usize) -> Result<()> {
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO registry_cursor (id, next) VALUES (0, ?1)
+                 ON CONFLICT (id) DO UPDATE SET next = excluded.next",
+                params![next as i64],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Detaches an unmerged promotion from its pull request, which carried other
     /// freight in the end: it was superseded, not merged.
     pub async fn ledger_detach(&self, service: &str, stage: &str, digest: &str) -> Result<()> {

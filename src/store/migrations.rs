@@ -93,6 +93,12 @@ const MIGRATIONS: &[&str] = &[
         held_by TEXT NOT NULL,
         at INTEGER NOT NULL
     );",
+    // 10: where reconcile's registry pass goes on from: with many services, each pass
+    // reads a bounded number of them, in turn.
+    "CREATE TABLE registry_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        next INTEGER NOT NULL
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

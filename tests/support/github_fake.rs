@@ -108,6 +108,7 @@ fn ecr(h: &axum::http::HeaderMap, body: &[u8], forge: &MemoryForge) -> Response 
             json!({"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}),
         );
     }
+    forge.state.lock().unwrap().ecr_calls += 1;
     match h.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         Some("AmazonEC2ContainerRegistry_V20150921.DescribeImages") => {
             let req: Value = serde_json::from_slice(body).unwrap_or_default();

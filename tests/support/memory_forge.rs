@@ -89,6 +89,8 @@ pub struct State {
     /// What ECR holds, as the GitHub fake's `DescribeImages` answers it: by repository
     /// name, `(tag, digest, pushed at in seconds since the epoch)`.
     pub ecr_images: HashMap<String, Vec<(String, String, i64)>>,
+    /// ECR calls the GitHub fake answered.
+    pub ecr_calls: usize,
 }
 
 impl State {
