@@ -377,3 +377,269 @@ fn r7_deliveries_while_the_server_is_down_are_not_lost() {
         "and nothing else"
     );
 }
+
+/// One row of the fault matrix.
+struct FaultRow {
+    fault: &'static str,
+    deliveries: usize,
+    answered: usize,
+    completed: usize,
+    prs: usize,
+    merges: usize,
+    verified: usize,
+}
+
+/// A dev promotion (push, check, merge, Argo CD's sync) through `s`, with `during` called
+/// at `at` (0: before the push, 1: before the check, 2: before the merge's webhook) to
+/// break something, and `after` to mend it. Every delivery counts as answered when its
+/// answer is 2xx (stored).
+fn promotion_under(
+    s: &mut Server,
+    fault: &'static str,
+    at: usize,
+    during: &mut dyn FnMut(&mut Server),
+    after: &mut dyn FnMut(&mut Server),
+    within: Duration,
+) -> FaultRow {
+    let mut answered = 0;
+    let mut deliveries = 0;
+    if at == 0 {
+        during(s);
+    }
+    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
+    let st = request(
+        s.addr,
+        "/webhooks/eventbridge",
+        &[("x-hoist-token", "eb-token".into())],
+        event.as_bytes(),
+    );
+    deliveries += 1;
+    answered += usize::from((200..300).contains(&st));
+    if at == 0 {
+        after(s);
+    }
+    s.wait_for_within("the dev PR", within, |f| {
+        f.state.lock().unwrap().prs.len() == 1
+    });
+    if at == 1 {
+        during(s);
+    }
+    let sent = s.deliveries;
+    s.pass_check(1);
+    deliveries += 1;
+    answered += usize::from(s.deliveries > sent);
+    if at == 1 {
+        after(s);
+    }
+    s.wait_for_within("the merge", within, |f| f.pr(1).state == PrState::Merged);
+    if at == 2 {
+        during(s);
+    }
+    let sent = s.deliveries;
+    s.synced(1);
+    deliveries += 1;
+    answered += usize::from(s.deliveries > sent);
+    if at == 2 {
+        after(s);
+    }
+    let verified = |f: &support::memory_forge::MemoryForge| {
+        f.state
+            .lock()
+            .unwrap()
+            .comments
+            .iter()
+            .filter(|(n, c)| *n == 1 && c.body.starts_with("✅ Verified in **dev**"))
+            .count()
+    };
+    s.wait_for_within("the verification", within, |f| verified(f) == 1);
+    let verified = verified(&s.forge);
+    let st = s.forge.state.lock().unwrap();
+    FaultRow {
+        fault,
+        deliveries,
+        answered,
+        completed: usize::from(st.merged() == 1),
+        prs: st.prs.len(),
+        merges: st.merge_calls(),
+        verified,
+    }
+}
+
+/// R8, the fault matrix: a dev promotion through the real `hoist serve` while one thing
+/// is broken, and mended. For each: deliveries answered (stored), promotions completed,
+/// duplicates (0) and lost (0). Outages last 3 s in CI and 60 s in `bench/faults`.
+#[test]
+fn r8_fault_matrix() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use support::proxy::{Mode, Proxy};
+    let full = std::env::var_os("HOIST_BENCH_FULL").is_some();
+    let outage = Duration::from_secs(if full { 60 } else { 3 });
+    let within = outage + Duration::from_secs(if full { 120 } else { 60 });
+    let mut rows = vec![];
+
+    // GitHub (behind the proxy) answers 502 from the start, and for `outage` mid-run.
+    for (fault, at) in [
+        ("GitHub unreachable at start", 0),
+        ("GitHub unreachable mid-run", 1),
+    ] {
+        let down = Arc::new(AtomicBool::new(false));
+        let d = down.clone();
+        let (_rt, mut s, _dir) = support::serve::start_with(move |url| {
+            tokio::runtime::Handle::current()
+                .block_on(Proxy::start(url, Mode::Down(d)))
+                .url
+        });
+        if at == 0 {
+            // Down before the server starts: it must listen and store all the same.
+            s.kill();
+            down.store(true, Ordering::SeqCst);
+            s.restart_unconnected();
+        }
+        let (d1, d2) = (down.clone(), down.clone());
+        rows.push(promotion_under(
+            &mut s,
+            fault,
+            at,
+            &mut |_| d1.store(true, Ordering::SeqCst),
+            &mut |_| {
+                std::thread::sleep(outage);
+                d2.store(false, Ordering::SeqCst)
+            },
+            within,
+        ));
+    }
+
+    // Argo CD answers 502 while the merge's verification begins.
+    {
+        let down = Arc::new(AtomicBool::new(false));
+        let urls = Arc::new(std::sync::Mutex::new((String::new(), String::new())));
+        let (d, u) = (down.clone(), urls.clone());
+        let (_rt, mut s, _dir) = support::serve::start_custom(
+            move |url| {
+                let p = tokio::runtime::Handle::current()
+                    .block_on(Proxy::start(url.clone(), Mode::Down(d)));
+                *u.lock().unwrap() = (url.clone(), p.url);
+                url
+            },
+            move |cfg| {
+                let (fake, proxy) = urls.lock().unwrap().clone();
+                cfg.replacen(
+                    &format!("\n  url: {fake}\n"),
+                    &format!("\n  url: {proxy}\n"),
+                    1,
+                )
+            },
+        );
+        let (d1, d2) = (down.clone(), down.clone());
+        rows.push(promotion_under(
+            &mut s,
+            "Argo CD unreachable",
+            2,
+            &mut |_| d1.store(true, Ordering::SeqCst),
+            &mut |_| {
+                std::thread::sleep(outage);
+                d2.store(false, Ordering::SeqCst)
+            },
+            within,
+        ));
+    }
+
+    // ECR cannot be reached at all: only reconcile reads it; the push's event carries
+    // what it needs.
+    {
+        let (_rt, mut s, _dir) = support::serve::start();
+        s.kill();
+        s.forge.state.lock().unwrap().served_at = Some("http://127.0.0.1:9".into());
+        s.restart();
+        rows.push(promotion_under(
+            &mut s,
+            "ECR unreachable",
+            0,
+            &mut |_| {},
+            &mut |_| {},
+            within,
+        ));
+    }
+
+    // The installation token stops working mid-run: the next call is answered 401.
+    {
+        let (_rt, mut s, _dir) = support::serve::start();
+        rows.push(promotion_under(
+            &mut s,
+            "installation token expires mid-run",
+            1,
+            &mut |s| {
+                s.forge.state.lock().unwrap().answer_next =
+                    Some((401, r#"{"message":"Bad credentials"}"#))
+            },
+            &mut |_| {},
+            within,
+        ));
+    }
+
+    // The SQLite store refuses writes (another process holds it locked past Hoist's busy
+    // timeout): the push is answered 503, never 2xx for what is not stored, and the
+    // sender's redelivery after it is released goes through.
+    let refused = {
+        let (_rt, mut s, dir) = support::serve::start();
+        let lock = rusqlite::Connection::open(dir.path().join("hoist.db")).unwrap();
+        lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
+        let st = request(
+            s.addr,
+            "/webhooks/eventbridge",
+            &[("x-hoist-token", "eb-token".into())],
+            event.as_bytes(),
+        );
+        lock.execute_batch("ROLLBACK").unwrap();
+        let mut row = promotion_under(
+            &mut s,
+            "SQLite store refuses writes (locked), then redelivered",
+            0,
+            &mut |_| {},
+            &mut |_| {},
+            within,
+        );
+        row.deliveries += 1;
+        (st, row)
+    };
+    assert_eq!(
+        refused.0, 503,
+        "a delivery not stored is never answered 2xx"
+    );
+    rows.push(refused.1);
+
+    println!(
+        "\n| fault ({} s outages) | deliveries answered | promotions completed | duplicates | lost |\n|---|---|---|---|---|",
+        outage.as_secs()
+    );
+    for r in &rows {
+        let duplicates = (r.prs - 1) + (r.merges - 1) + (r.verified - 1);
+        println!(
+            "| {} | {} of {} | {} of 1 | {} | {} |",
+            r.fault,
+            r.answered,
+            r.deliveries,
+            r.completed,
+            duplicates,
+            1 - r.completed
+        );
+    }
+    for r in &rows {
+        // Every delivery stored, but the one the locked store refused (answered 503).
+        let refused = usize::from(r.fault.starts_with("SQLite"));
+        assert_eq!(
+            (
+                r.answered + refused,
+                r.completed,
+                r.prs,
+                r.merges,
+                r.verified
+            ),
+            (r.deliveries, 1, 1, 1, 1),
+            "{}",
+            r.fault
+        );
+    }
+}

@@ -12,9 +12,12 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Response, Uri};
 use http_body_util::BodyExt;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Mode {
     Latency(Duration),
+    /// Passes calls through while the switch is off; while it is on, answers every call
+    /// 502, as a load balancer in front of a service that cannot be reached does.
+    Down(Arc<std::sync::atomic::AtomicBool>),
     /// Fails `percent` of calls, cycling through the four kinds, from `seed`.
     Faults {
         percent: u64,
@@ -75,7 +78,7 @@ impl Proxy {
         let log: Arc<Mutex<Vec<Entry>>> = Arc::default();
         let rng = Arc::new(Mutex::new(Rng(match mode {
             Mode::Faults { seed, .. } => seed.max(1),
-            Mode::Latency(_) => 1,
+            Mode::Latency(_) | Mode::Down(_) => 1,
         })));
         let client: hyper_util::client::legacy::Client<_, Body> =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -83,22 +86,26 @@ impl Proxy {
         let shared = log.clone();
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let (client, upstream, log, rng) = (
+                let (client, upstream, log, rng, mode) = (
                     client.clone(),
                     upstream.clone(),
                     shared.clone(),
                     rng.clone(),
+                    mode.clone(),
                 );
                 async move {
                     let start = Instant::now();
-                    let injected = match mode {
+                    let injected = match &mode {
                         Mode::Latency(d) => {
-                            tokio::time::sleep(d).await;
+                            tokio::time::sleep(*d).await;
                             None
                         }
                         Mode::Faults { percent, .. } => {
                             let mut r = rng.lock().unwrap();
-                            (r.next() % 100 < percent).then(|| r.next())
+                            (r.next() % 100 < *percent).then(|| r.next())
+                        }
+                        Mode::Down(down) => {
+                            down.load(std::sync::atomic::Ordering::SeqCst).then_some(1)
                         }
                     };
                     let resp = match injected {

@@ -111,6 +111,14 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// Starts the server again on the same store, not waiting for it to reach the forge:
+    /// only until it answers `/healthz`.
+    pub fn restart_unconnected(&mut self) {
+        let (child, addr) = spawn_until(&self.cfg, &self.db, &self.forge, healthy);
+        self.child = child;
+        self.addr = addr;
+    }
+
     /// Starts the server again on the same store.
     pub fn restart(&mut self) {
         let (child, addr) = spawn(&self.cfg, &self.db, &self.forge);
@@ -145,8 +153,17 @@ impl Server {
     }
 
     pub fn wait_for(&self, what: &str, cond: impl Fn(&MemoryForge) -> bool) {
+        self.wait_for_within(what, Duration::from_secs(30), cond)
+    }
+
+    pub fn wait_for_within(
+        &self,
+        what: &str,
+        within: Duration,
+        cond: impl Fn(&MemoryForge) -> bool,
+    ) {
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
+        while start.elapsed() < within {
             if cond(&self.forge) {
                 return;
             }
@@ -430,6 +447,15 @@ pub fn start_with_config(
     edit: impl FnOnce(String) -> String,
 ) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
     start_edited(|url| url, false, edit)
+}
+
+/// `hoist serve` as Hoist's App, its GitHub API at what `api` makes of the fake's address
+/// and `edit` applied to the config (where Argo CD's address can be changed too).
+pub fn start_custom(
+    api: impl FnOnce(String) -> String,
+    edit: impl FnOnce(String) -> String,
+) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
+    start_edited(api, false, edit)
 }
 
 fn start_edited(
