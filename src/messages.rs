@@ -603,7 +603,7 @@ pub fn deploy_failing(
     state: &str,
     message: Option<&str>,
 ) -> String {
-    let says = message.map_or(String::new(), |m| format!(": {m}"));
+    let says = message.map_or(String::new(), |m| format!(": {}", cut_short(m)));
     format!(
         "❌ Deploying to **{stage}**: Argo CD app {app} {state} at `{}`{says}\n\nHoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote {stage}` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.",
         crate::argocd::short(merge_sha)
@@ -819,11 +819,17 @@ pub fn event_failed(event: &crate::event::Event, why: &str) -> String {
         _ => "a change to this pull request".to_owned(),
     };
     // The error as the log has it, cut short: the log keeps the whole of it.
-    let why: String = match why.char_indices().nth(300) {
-        Some((i, _)) => format!("{}…", &why[..i]),
-        None => why.to_owned(),
-    };
+    let why = cut_short(why);
     format!(
         "⚠️ Hoist gave up on {what}: {why}\n\nWhat it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can."
     )
+}
+
+/// Text from elsewhere (an error, Argo CD's message) cut to 300 characters, so that what
+/// Hoist adds after it (its marker) always fits in a comment.
+fn cut_short(text: &str) -> String {
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
 }

@@ -1311,3 +1311,39 @@ async fn reconcile_reads_the_registry_in_turns_when_there_are_many_services() {
     );
     assert_eq!(t.forge.pr(1).title, "Promote my-app-service1 v1.4.0 to dev");
 }
+
+/// v1.4.0 merged into dev, then v1.5.0 merged over it before Argo CD ran either; Argo CD
+/// then runs v1.5.0, Degraded. Only v1.5.0's pull request is told: v1.4.0's, overtaken,
+/// keeps what it said, and is never told that a rollout it is not part of failed.
+#[tokio::test]
+async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    let first = t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    t.push("v1.5.0", "b2").await;
+    t.check(2, Some("success")).await;
+    t.expect_comment(2, "⏳ Deploying to **dev**: merged as");
+    t.forge
+        .sync_merged(&t.argo, 2, &format!("{IMAGE}@{}", digest("b2")));
+    {
+        let mut apps = t.argo.apps.lock().unwrap();
+        let app = apps.get_mut("my-app-service1-dev").unwrap();
+        app.health = "Degraded".into();
+        app.message = Some("CrashLoopBackOff".into());
+    }
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 2);
+    let on = |n: u64| -> Vec<String> {
+        t.hoist_comments()
+            .into_iter()
+            .filter(|(m, _)| *m == n)
+            .map(|(_, b)| b)
+            .collect()
+    };
+    assert_eq!(on(1), [first], "v1.4.0's pull request keeps what it said");
+    assert!(
+        on(2)[0].starts_with("❌ Deploying to **dev**") && on(2)[0].contains("CrashLoopBackOff"),
+        "{:#?}",
+        on(2)
+    );
+}

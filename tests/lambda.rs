@@ -261,6 +261,27 @@ impl Drop for Function {
     }
 }
 
+/// The example config for the worker, as Hoist's App, with GitHub and Argo CD at `github`.
+fn worker_config(dir: &Path, github: &str) -> PathBuf {
+    let config = dir.join("hoist.yaml");
+    std::fs::write(
+        &config,
+        std::fs::read_to_string("config/hoist.example.yaml")
+            .unwrap()
+            .replace(
+                "api_url: https://api.github.com",
+                &format!("api_url: {github}"),
+            )
+            .replace(
+                "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
+                &support::github_fake::app_auth(dir),
+            )
+            .replace("url: https://argocd.example.com", &format!("url: {github}")),
+    )
+    .unwrap();
+    config
+}
+
 /// The hoist binary under the name Lambda runs, `bootstrap`, with no arguments.
 fn bootstrap(dir: &Path) -> PathBuf {
     let b = dir.join("bootstrap");
@@ -321,22 +342,7 @@ fn the_worker_binary_runs_the_lambda_runtime_loop() {
     let fake = rt.block_on(support::github_fake::serve(forge.clone(), argo));
     let api = rt.block_on(RuntimeApi::start());
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hoist.yaml");
-    std::fs::write(
-        &config,
-        std::fs::read_to_string("config/hoist.example.yaml")
-            .unwrap()
-            .replace(
-                "api_url: https://api.github.com",
-                &format!("api_url: {fake}"),
-            )
-            .replace(
-                "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
-                &support::github_fake::app_auth(dir.path()),
-            )
-            .replace("url: https://argocd.example.com", &format!("url: {fake}")),
-    )
-    .unwrap();
+    let config = worker_config(dir.path(), &fake);
     let env = [
         ("TEST_GITHUB_TOKEN", "ghp_test"),
         ("ARGOCD_TOKEN", "argo"),
@@ -604,22 +610,7 @@ fn the_worker_waits_out_a_forge_outage_and_dead_letters_only_what_never_can_be_h
     let github = format!("http://127.0.0.1:{port}");
     let api = rt.block_on(RuntimeApi::start());
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hoist.yaml");
-    std::fs::write(
-        &config,
-        std::fs::read_to_string("config/hoist.example.yaml")
-            .unwrap()
-            .replace(
-                "api_url: https://api.github.com",
-                &format!("api_url: {github}"),
-            )
-            .replace(
-                "    app_id: 12345\n    private_key_file: /var/run/secrets/hoist/app.pem\n",
-                &support::github_fake::app_auth(dir.path()),
-            )
-            .replace("url: https://argocd.example.com", &format!("url: {github}")),
-    )
-    .unwrap();
+    let config = worker_config(dir.path(), &github);
     let moto_url = conf.endpoint_url().unwrap().to_owned();
     let env = [
         ("ARGOCD_TOKEN", "argo"),

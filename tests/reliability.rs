@@ -465,6 +465,23 @@ fn promotion_under(
     }
 }
 
+/// An outage behind `down`'s switch: one closure that starts it, one that lets it last
+/// `outage` and ends it.
+fn outage_of(
+    down: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    outage: Duration,
+) -> (impl FnMut(&mut Server), impl FnMut(&mut Server)) {
+    use std::sync::atomic::Ordering;
+    let (d1, d2) = (down.clone(), down.clone());
+    (
+        move |_: &mut Server| d1.store(true, Ordering::SeqCst),
+        move |_: &mut Server| {
+            std::thread::sleep(outage);
+            d2.store(false, Ordering::SeqCst)
+        },
+    )
+}
+
 /// R8, the fault matrix: a dev promotion through the real `hoist serve` while one thing
 /// is broken, and mended. For each: deliveries answered (stored), promotions completed,
 /// duplicates (0) and lost (0). Outages last 3 s in CI and 60 s in `bench/faults`.
@@ -496,17 +513,9 @@ fn r8_fault_matrix() {
             down.store(true, Ordering::SeqCst);
             s.restart_unconnected();
         }
-        let (d1, d2) = (down.clone(), down.clone());
+        let (mut fail, mut mend) = outage_of(&down, outage);
         rows.push(promotion_under(
-            &mut s,
-            fault,
-            at,
-            &mut |_| d1.store(true, Ordering::SeqCst),
-            &mut |_| {
-                std::thread::sleep(outage);
-                d2.store(false, Ordering::SeqCst)
-            },
-            within,
+            &mut s, fault, at, &mut fail, &mut mend, within,
         ));
     }
 
@@ -531,16 +540,13 @@ fn r8_fault_matrix() {
                 )
             },
         );
-        let (d1, d2) = (down.clone(), down.clone());
+        let (mut fail, mut mend) = outage_of(&down, outage);
         rows.push(promotion_under(
             &mut s,
             "Argo CD unreachable",
             2,
-            &mut |_| d1.store(true, Ordering::SeqCst),
-            &mut |_| {
-                std::thread::sleep(outage);
-                d2.store(false, Ordering::SeqCst)
-            },
+            &mut fail,
+            &mut mend,
             within,
         ));
     }

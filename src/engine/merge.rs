@@ -489,7 +489,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let url = self.config.argocd.as_ref().map_or("", |a| a.url.as_str());
             let link = messages::app_link(url, app);
             let key = &key;
-            let waiting = |text: String, e: EngineError| async move {
+            // A promotion a newer one into the same stage has overtaken may never run: its
+            // pull request is not told of waits that are the newer one's to tell.
+            let overtaken = self
+                .store
+                .ledger_for(&meta.service)
+                .await?
+                .iter()
+                .any(|p| p.stage == meta.stage && p.merge_sha.is_some() && p.pr > Some(number));
+            let waiting = move |text: String, e: EngineError| async move {
+                if overtaken {
+                    return Err(e);
+                }
                 // Best effort: the wait stands whether or not the PR could be told.
                 if let Err(err) = self
                     .forge
@@ -513,7 +524,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                             .await?;
                         let failed_sync =
                             matches!(status.operation_phase.as_deref(), Some("Failed" | "Error"));
-                        let text = if failed_sync || status.health == "Degraded" {
+                        // Failing is said only of the revision being verified.
+                        let ours = status.revisions.contains(&at);
+                        let text = if ours && (failed_sync || status.health == "Degraded") {
                             let state = if failed_sync {
                                 "failed to sync".to_owned()
                             } else {
@@ -609,14 +622,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             app.as_deref(),
             &by_command,
         );
-        // The deploy status comment, if a wait posted one, now says it is verified.
-        self.forge
+        // The deploy status comment, if a wait posted one, now says it is verified. Best
+        // effort: the verification is recorded, and a retry would find the app moved on.
+        if let Err(e) = self
+            .forge
             .upsert_comment(
                 number,
                 &messages::marker(&key),
                 &messages::with_marker(&msg, &key),
             )
-            .await?;
+            .await
+        {
+            warn!(pr = number, error = %e, "cannot say on the pull request that it is verified");
+        }
         Ok(())
     }
 }

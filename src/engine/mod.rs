@@ -171,12 +171,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
         // Once per event, and only while the pull request's comments can be read: a
         // comment must never cause another event that fails the same way.
         let key = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            serde_json::to_string(event)
-                .unwrap_or_default()
-                .hash(&mut h);
-            format!("failed:{:016x}", h.finish())
+            // SHA-256: the same event gives the same key across Hoist's versions.
+            use sha2::Digest;
+            let json = serde_json::to_string(event).unwrap_or_default();
+            let h = sha2::Sha256::digest(json.as_bytes());
+            let hex: String = h[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("failed:{hex}")
         };
         if let Err(e) = self
             .comment_once(n, &crate::messages::event_failed(event, why), &key)

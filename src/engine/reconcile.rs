@@ -204,7 +204,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 let merged = self.promotion_at_head(&pr).await?;
                 if merged.is_none_or(|h| h.freight.digest.as_str() != row.digest) {
                     self.store
-                        .ledger_detach(&row.service, &row.stage, &row.digest)
+                        .ledger_detach(&row.service, &row.stage, &row.digest, n)
                         .await?;
                     return Ok(());
                 }

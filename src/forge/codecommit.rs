@@ -934,20 +934,7 @@ impl Forge for CodeCommit {
             let room = MAX_COMMENT
                 .saturating_sub(head.encode_utf16().count() + tail.encode_utf16().count());
             let body = format!("{head}{}{tail}", cut(summary, room));
-            match self.own_comment_with(number, &marker).await? {
-                Some((_, old)) if old == body => Ok(()),
-                Some((id, _)) => {
-                    self.client
-                        .update_comment()
-                        .comment_id(id)
-                        .content(body)
-                        .send()
-                        .await
-                        .map_err(map)?;
-                    Ok(())
-                }
-                None => self.comment(number, &body).await,
-            }
+            self.upsert_comment(number, &marker, &body).await
         })
         .await
     }

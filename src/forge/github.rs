@@ -311,6 +311,23 @@ struct App {
     slug: String,
 }
 
+/// A commit's check runs, as far as Hoist reads its own.
+#[derive(Deserialize)]
+struct Runs {
+    #[serde(default)]
+    check_runs: Vec<Run>,
+}
+
+#[derive(Deserialize)]
+struct Run {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    app: Option<CheckApp>,
+}
+
 /// Counts GitHub's rate limiting, for `hoist_forge_rate_limited_total`.
 struct RateLimitCounter;
 
@@ -1147,18 +1164,6 @@ impl Forge for GitHub {
             let Some(app_id) = self.app_id else {
                 return Ok(false);
             };
-            #[derive(Deserialize)]
-            struct Runs {
-                #[serde(default)]
-                check_runs: Vec<Run>,
-            }
-            #[derive(Deserialize)]
-            struct Run {
-                #[serde(default)]
-                name: String,
-                #[serde(default)]
-                app: Option<CheckApp>,
-            }
             let name_q = encode_path(name);
             let runs: Runs = self
                 .get(&format!(
@@ -1179,18 +1184,6 @@ impl Forge for GitHub {
             let Some(app_id) = self.app_id else {
                 return Ok(vec![]);
             };
-            #[derive(Deserialize)]
-            struct Runs {
-                #[serde(default)]
-                check_runs: Vec<Run>,
-            }
-            #[derive(Deserialize)]
-            struct Run {
-                #[serde(default)]
-                external_id: Option<String>,
-                #[serde(default)]
-                app: Option<CheckApp>,
-            }
             let runs: Runs = self
                 .get(&format!(
                     "commits/{sha}/check-runs?check_name={RECORD_CHECK}&filter=all&app_id={app_id}&per_page=100"

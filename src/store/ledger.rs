@@ -368,13 +368,21 @@ impl Store {
 
     /// Detaches an unmerged promotion from its pull request, which carried other
     /// freight in the end: it was superseded, not merged.
-    pub async fn ledger_detach(&self, service: &str, stage: &str, digest: &str) -> Result<()> {
+    pub async fn ledger_detach(
+        &self,
+        service: &str,
+        stage: &str,
+        digest: &str,
+        pr: u64,
+    ) -> Result<()> {
         let (service, stage, digest) = (service.to_owned(), stage.to_owned(), digest.to_owned());
         self.call(move |c, _| {
+            // Only from that pull request: a newer one may carry the freight by now.
             c.execute(
                 "UPDATE promotions SET pr = NULL
-                 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND merge_sha IS NULL",
-                params![service, stage, digest],
+                 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND pr = ?4
+                   AND merge_sha IS NULL",
+                params![service, stage, digest, pr as i64],
             )?;
             Ok(())
         })
