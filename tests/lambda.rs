@@ -570,11 +570,7 @@ async fn not_visible(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
 /// only the one that can never be handled to the dead-letter queue.
 #[test]
 fn the_worker_waits_out_a_forge_outage_and_dead_letters_only_what_never_can_be_handled() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let (_moto, conf) = rt.block_on(support::moto::moto());
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let queue = |name: &str| {

@@ -390,9 +390,9 @@ struct FaultRow {
 }
 
 /// A dev promotion (push, check, merge, Argo CD's sync) through `s`, with `during` called
-/// at `at` (0: before the push, 1: before the check, 2: before the merge's webhook) to
-/// break something, and `after` to mend it. Every delivery counts as answered when its
-/// answer is 2xx (stored).
+/// before step `at` (0: the push, 1: the check, 2: the merge's webhook) to break something,
+/// and `after` once that step's delivery is sent, to mend it. A delivery counts as
+/// answered when it was stored (2xx).
 fn promotion_under(
     s: &mut Server,
     fault: &'static str,
@@ -402,45 +402,42 @@ fn promotion_under(
     within: Duration,
 ) -> FaultRow {
     let mut answered = 0;
-    let mut deliveries = 0;
-    if at == 0 {
-        during(s);
-    }
-    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
-    let st = request(
-        s.addr,
-        "/webhooks/eventbridge",
-        &[("x-hoist-token", "eb-token".into())],
-        event.as_bytes(),
-    );
-    deliveries += 1;
-    answered += usize::from((200..300).contains(&st));
-    if at == 0 {
-        after(s);
-    }
-    s.wait_for_within("the dev PR", within, |f| {
-        f.state.lock().unwrap().prs.len() == 1
-    });
-    if at == 1 {
-        during(s);
-    }
-    let sent = s.deliveries;
-    s.pass_check(1);
-    deliveries += 1;
-    answered += usize::from(s.deliveries > sent);
-    if at == 1 {
-        after(s);
-    }
-    s.wait_for_within("the merge", within, |f| f.pr(1).state == PrState::Merged);
-    if at == 2 {
-        during(s);
-    }
-    let sent = s.deliveries;
-    s.synced(1);
-    deliveries += 1;
-    answered += usize::from(s.deliveries > sent);
-    if at == 2 {
-        after(s);
+    for step in 0..3 {
+        if step == at {
+            during(s);
+        }
+        let sent = s.deliveries;
+        answered += match step {
+            0 => {
+                let event =
+                    support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
+                let st = request(
+                    s.addr,
+                    "/webhooks/eventbridge",
+                    &[("x-hoist-token", "eb-token".into())],
+                    event.as_bytes(),
+                );
+                usize::from((200..300).contains(&st))
+            }
+            1 => {
+                s.pass_check(1);
+                usize::from(s.deliveries > sent)
+            }
+            _ => {
+                s.synced(1);
+                usize::from(s.deliveries > sent)
+            }
+        };
+        if step == at {
+            after(s);
+        }
+        match step {
+            0 => s.wait_for_within("the dev PR", within, |f| {
+                f.state.lock().unwrap().prs.len() == 1
+            }),
+            1 => s.wait_for_within("the merge", within, |f| f.pr(1).state == PrState::Merged),
+            _ => {}
+        }
     }
     let verified = |f: &support::memory_forge::MemoryForge| {
         f.state
@@ -456,7 +453,7 @@ fn promotion_under(
     let st = s.forge.state.lock().unwrap();
     FaultRow {
         fault,
-        deliveries,
+        deliveries: 3,
         answered,
         completed: usize::from(st.merged() == 1),
         prs: st.prs.len(),
@@ -465,18 +462,41 @@ fn promotion_under(
     }
 }
 
-/// An outage behind `down`'s switch: one closure that starts it, one that lets it last
-/// `outage` and ends it.
+/// An outage of what `proxy` stands in front of: one closure that starts it, one that
+/// ends it once Hoist has been refused at least twice, `outage` apart or more (so it
+/// tried, waited and tried again), and not before.
 fn outage_of(
     down: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+    proxy: &support::proxy::Proxy,
     outage: Duration,
+    within: Duration,
 ) -> (impl FnMut(&mut Server), impl FnMut(&mut Server)) {
     use std::sync::atomic::Ordering;
-    let (d1, d2) = (down.clone(), down.clone());
+    let began = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
+    let (d1, d2, b1, b2, proxy) = (
+        down.clone(),
+        down.clone(),
+        began.clone(),
+        began,
+        proxy.clone(),
+    );
     (
-        move |_: &mut Server| d1.store(true, Ordering::SeqCst),
         move |_: &mut Server| {
-            std::thread::sleep(outage);
+            *b1.lock().unwrap() = std::time::Instant::now();
+            d1.store(true, Ordering::SeqCst)
+        },
+        move |_: &mut Server| {
+            let began = *b2.lock().unwrap();
+            proxy.wait_until("Hoist refused through the outage", within, |log| {
+                let refused: Vec<_> = log
+                    .iter()
+                    .filter(|e| e.status == 502 && e.start >= began)
+                    .collect();
+                refused.len() >= 2
+                    && refused
+                        .last()
+                        .is_some_and(|e| e.start.duration_since(began) >= outage)
+            });
             d2.store(false, Ordering::SeqCst)
         },
     )
@@ -501,19 +521,22 @@ fn r8_fault_matrix() {
         ("GitHub unreachable mid-run", 1),
     ] {
         let down = Arc::new(AtomicBool::new(false));
-        let d = down.clone();
+        let holder = Arc::new(std::sync::Mutex::new(None));
+        let (d, h) = (down.clone(), holder.clone());
         let (_rt, mut s, _dir) = support::serve::start_with(move |url| {
-            tokio::runtime::Handle::current()
-                .block_on(Proxy::start(url, Mode::Down(d)))
-                .url
+            let p = tokio::runtime::Handle::current().block_on(Proxy::start(url, Mode::Down(d)));
+            let u = p.url.clone();
+            *h.lock().unwrap() = Some(p);
+            u
         });
+        let proxy: Proxy = holder.lock().unwrap().clone().unwrap();
         if at == 0 {
             // Down before the server starts: it must listen and store all the same.
             s.kill();
             down.store(true, Ordering::SeqCst);
             s.restart_unconnected();
         }
-        let (mut fail, mut mend) = outage_of(&down, outage);
+        let (mut fail, mut mend) = outage_of(&down, &proxy, outage, within);
         rows.push(promotion_under(
             &mut s, fault, at, &mut fail, &mut mend, within,
         ));
@@ -522,25 +545,26 @@ fn r8_fault_matrix() {
     // Argo CD answers 502 while the merge's verification begins.
     {
         let down = Arc::new(AtomicBool::new(false));
-        let urls = Arc::new(std::sync::Mutex::new((String::new(), String::new())));
-        let (d, u) = (down.clone(), urls.clone());
+        let holder = Arc::new(std::sync::Mutex::new(None));
+        let (d, h, h2) = (down.clone(), holder.clone(), holder.clone());
         let (_rt, mut s, _dir) = support::serve::start_custom(
             move |url| {
                 let p = tokio::runtime::Handle::current()
                     .block_on(Proxy::start(url.clone(), Mode::Down(d)));
-                *u.lock().unwrap() = (url.clone(), p.url);
+                *h.lock().unwrap() = Some((url.clone(), p));
                 url
             },
             move |cfg| {
-                let (fake, proxy) = urls.lock().unwrap().clone();
+                let (fake, proxy) = h2.lock().unwrap().clone().unwrap();
                 cfg.replacen(
                     &format!("\n  url: {fake}\n"),
-                    &format!("\n  url: {proxy}\n"),
+                    &format!("\n  url: {}\n", proxy.url),
                     1,
                 )
             },
         );
-        let (mut fail, mut mend) = outage_of(&down, outage);
+        let proxy = holder.lock().unwrap().clone().unwrap().1;
+        let (mut fail, mut mend) = outage_of(&down, &proxy, outage, within);
         rows.push(promotion_under(
             &mut s,
             "Argo CD unreachable",

@@ -128,26 +128,17 @@ fn measure(rt: &tokio::runtime::Runtime, n: usize) -> Row {
 
     // hoist serve: connected, then after its first reconcile pass (at start).
     let db = dir.path().join("hoist.db");
-    let (mut child, addr) = support::serve::spawn(&cfg, &db, &forge);
-    let metrics = |want: &str| {
-        support::serve::get(addr, "/metrics").is_some_and(|(_, body)| body.contains(want))
-    };
-    let waited = Instant::now();
-    while !metrics("hoist_forge_connected 1") {
-        assert!(
-            waited.elapsed() < Duration::from_secs(60),
-            "never connected"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (mut child, _) = support::serve::spawn(&cfg, &db, &forge);
+    // Connected once it has looked up its own identity; its first reconcile pass is
+    // through once it has read the registry of every service it reads in a pass.
+    forge.wait_until("the connection", Duration::from_secs(60), |s| {
+        s.http.iter().any(|c| c == "GET /users/hoist[bot]")
+    });
     let rss_connected = kib(child.id(), "VmRSS:");
-    while !metrics("hoist_reconcile_passes_total") {
-        assert!(
-            waited.elapsed() < Duration::from_secs(300),
-            "no reconcile pass"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let reads = n.min(hoist::engine::reconcile::REGISTRY_PER_PASS);
+    forge.wait_until("the first reconcile pass", Duration::from_secs(300), |s| {
+        s.ecr_calls >= reads
+    });
     let rss_peak = kib(child.id(), "VmHWM:");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -164,15 +155,8 @@ fn measure(rt: &tokio::runtime::Runtime, n: usize) -> Row {
             .arg(&cfg)
             .arg("--db")
             .arg(&db)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs([
-                ("AWS_ENDPOINT_URL", served_at.as_str()),
-                ("AWS_ACCESS_KEY_ID", "AKIAFAKE"),
-                ("AWS_SECRET_ACCESS_KEY", "fake"),
-                ("AWS_REGION", "us-east-1"),
-                ("ARGOCD_TOKEN", "argo-token"),
-                ("RUST_LOG", "error"),
-            ]),
+            .envs(support::aws_env(&served_at))
+            .envs([("ARGOCD_TOKEN", "argo-token"), ("RUST_LOG", "error")]),
     );
     let s = forge.state.lock().unwrap();
     Row {
@@ -192,11 +176,7 @@ fn measure(rt: &tokio::runtime::Runtime, n: usize) -> Row {
 fn scale_with_services() {
     let full = std::env::var_os("HOIST_BENCH_FULL").is_some();
     let sizes = if full { [50, 500] } else { [10, 100] };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let rows: Vec<Row> = sizes.iter().map(|&n| measure(&rt, n)).collect();
     let ms = |d: Duration| format!("{} ms", d.as_millis());
     let mb = |k: u64| format!("{:.1} MB", k as f64 / 1024.0);

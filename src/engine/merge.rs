@@ -491,13 +491,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let key = &key;
             // A promotion a newer one into the same stage has overtaken may never run: its
             // pull request is not told of waits that are the newer one's to tell.
-            let overtaken = self
-                .store
-                .ledger_for(&meta.service)
-                .await?
-                .iter()
-                .any(|p| p.stage == meta.stage && p.merge_sha.is_some() && p.pr > Some(number));
-            let waiting = move |text: String, e: EngineError| async move {
+            // Read only on the way out of a wait, never on the way to a verification.
+            let meta = &meta;
+            let waiting = |text: String, e: EngineError| async move {
+                let overtaken =
+                    self.store.ledger_for(&meta.service).await?.iter().any(|p| {
+                        p.stage == meta.stage && p.merge_sha.is_some() && p.pr > Some(number)
+                    });
                 if overtaken {
                     return Err(e);
                 }

@@ -160,14 +160,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
     /// of a `/promote`, the merge of a promotion) learns it will not come. Best effort:
     /// a pull request that is gone cannot be told.
     async fn failed_for_good(&self, event: &Event, why: &str) {
+        // `handle` answers another repository's events with Ok: they never get here.
         let Some(n) = event.pull_request() else {
             return;
         };
-        if let Some(repo) = event.repo()
-            && !repo.full_name.eq_ignore_ascii_case(&self.repo_name)
-        {
-            return;
-        }
         // Once per event, and only while the pull request's comments can be read: a
         // comment must never cause another event that fails the same way.
         let key = {

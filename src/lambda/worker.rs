@@ -91,20 +91,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
 
     /// One invocation: an SQS batch, or a scheduled event that runs reconcile.
     pub async fn invoke(&self, payload: Value) -> Result<Value, String> {
-        if payload.get("Records").is_some() {
-            let batch: SqsBatch =
-                serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
-            return Ok(serde_json::to_value(self.batch(&batch).await).expect("serializes"));
+        match Invocation::of(payload)? {
+            Invocation::Batch(batch) => {
+                Ok(serde_json::to_value(self.batch(&batch).await).expect("serializes"))
+            }
+            Invocation::Scheduled => {
+                let report = self
+                    .engine
+                    .reconcile()
+                    .await
+                    .map_err(|e| format!("reconcile failed: {e}"))?;
+                Ok(json!({"reconciled": true, "failed": report.failed}))
+            }
         }
-        if payload["detail-type"] == "Scheduled Event" {
-            let report = self
-                .engine
-                .reconcile()
-                .await
-                .map_err(|e| format!("reconcile failed: {e}"))?;
-            return Ok(json!({"reconciled": true, "failed": report.failed}));
-        }
-        Err("the worker takes SQS batches and scheduled events only".into())
     }
 
     /// Handles a batch in order. The queue is FIFO: after the first message that must be
@@ -318,15 +317,33 @@ impl Function {
             error = why,
             "cannot reach the forge yet; messages come again later"
         );
+        match Invocation::of(payload)? {
+            Invocation::Batch(batch) => {
+                let all: Vec<_> = batch.records.iter().collect();
+                let response = come_again(self.queue.as_ref(), &all).await;
+                Ok(serde_json::to_value(response).expect("serializes"))
+            }
+            Invocation::Scheduled => Ok(json!({"reconciled": false, "waiting": why})),
+        }
+    }
+}
+
+/// What the worker is invoked with.
+enum Invocation {
+    Batch(SqsBatch),
+    /// An EventBridge schedule: a reconcile pass.
+    Scheduled,
+}
+
+impl Invocation {
+    fn of(payload: Value) -> Result<Self, String> {
         if payload.get("Records").is_some() {
-            let batch: SqsBatch =
-                serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
-            let all: Vec<_> = batch.records.iter().collect();
-            let response = come_again(self.queue.as_ref(), &all).await;
-            return Ok(serde_json::to_value(response).expect("serializes"));
+            return serde_json::from_value(payload)
+                .map(Invocation::Batch)
+                .map_err(|e| format!("not an SQS batch: {e}"));
         }
         if payload["detail-type"] == "Scheduled Event" {
-            return Ok(json!({"reconciled": false, "waiting": why}));
+            return Ok(Invocation::Scheduled);
         }
         Err("the worker takes SQS batches and scheduled events only".into())
     }

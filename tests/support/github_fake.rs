@@ -48,7 +48,9 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
             let fake = fake.clone();
             async move {
                 if h.contains_key("x-amz-target") {
-                    return ecr(&h, &b, &fake.forge);
+                    let res = ecr(&h, &b, &fake.forge);
+                    fake.forge.changed.notify_all();
+                    return res;
                 }
                 let get = m == Method::GET;
                 let res = match authorize(&m, &u, &h) {
@@ -58,6 +60,7 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
                         status(401, why)
                     }
                 };
+                fake.forge.changed.notify_all();
                 if !get || res.status() != StatusCode::OK {
                     return res;
                 }

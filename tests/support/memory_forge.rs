@@ -114,6 +114,8 @@ impl State {
 #[derive(Clone)]
 pub struct MemoryForge {
     pub state: Arc<Mutex<State>>,
+    /// Rung by the GitHub fake after each request it answers: what tests wait on.
+    pub changed: Arc<std::sync::Condvar>,
     me: Actor,
 }
 
@@ -154,12 +156,29 @@ impl MemoryForge {
         state.snapshots.insert(state.base.clone(), files);
         Self {
             state: Arc::new(Mutex::new(state)),
+            changed: Arc::default(),
             me: Actor {
                 id: 1,
                 login: "hoist[bot]".into(),
                 kind: ActorKind::Bot,
             },
         }
+    }
+
+    /// Waits until `cond` holds of the state, woken by each request the GitHub fake
+    /// answers; fails the test after `within`.
+    pub fn wait_until(
+        &self,
+        what: &str,
+        within: std::time::Duration,
+        cond: impl Fn(&State) -> bool,
+    ) {
+        let guard = self.state.lock().unwrap();
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(guard, within, |s| !cond(s))
+            .unwrap();
+        assert!(cond(&state), "timed out waiting for {what}");
     }
 
     /// Adds `n` small files to the base branch, for a large repository.

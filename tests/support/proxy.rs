@@ -39,6 +39,8 @@ pub struct Entry {
 pub struct Proxy {
     pub url: String,
     pub log: Arc<Mutex<Vec<Entry>>>,
+    /// Rung after each logged call: what tests wait on.
+    logged: Arc<std::sync::Condvar>,
 }
 
 struct Rng(u64);
@@ -84,25 +86,28 @@ impl Proxy {
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build_http();
         let shared = log.clone();
+        let logged: Arc<std::sync::Condvar> = Arc::default();
+        let ring = logged.clone();
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let (client, upstream, log, rng, mode) = (
+                let (client, upstream, log, rng, mode, ring) = (
                     client.clone(),
                     upstream.clone(),
                     shared.clone(),
                     rng.clone(),
                     mode.clone(),
+                    ring.clone(),
                 );
                 async move {
                     let start = Instant::now();
-                    let injected = match &mode {
+                    let injected = match mode {
                         Mode::Latency(d) => {
-                            tokio::time::sleep(*d).await;
+                            tokio::time::sleep(d).await;
                             None
                         }
                         Mode::Faults { percent, .. } => {
                             let mut r = rng.lock().unwrap();
-                            (r.next() % 100 < *percent).then(|| r.next())
+                            (r.next() % 100 < percent).then(|| r.next())
                         }
                         Mode::Down(down) => {
                             down.load(std::sync::atomic::Ordering::SeqCst).then_some(1)
@@ -139,6 +144,7 @@ impl Proxy {
                             .get("retry-after")
                             .and_then(|v| v.to_str().ok()?.parse().ok()),
                     });
+                    ring.notify_all();
                     resp
                 }
             },
@@ -146,7 +152,18 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { url, log }
+        Self { url, log, logged }
+    }
+
+    /// Waits until `cond` holds of the log, woken by each call; fails the test after
+    /// `within`.
+    pub fn wait_until(&self, what: &str, within: Duration, cond: impl Fn(&[Entry]) -> bool) {
+        let guard = self.log.lock().unwrap();
+        let (log, _) = self
+            .logged
+            .wait_timeout_while(guard, within, |l| !cond(l))
+            .unwrap();
+        assert!(cond(&log), "timed out waiting for {what}");
     }
 
     pub fn take(&self) -> Vec<Entry> {

@@ -321,15 +321,8 @@ pub fn spawn_until(
             .arg("--db")
             .arg(db)
             .env("HOIST_WEBHOOK_SECRETS", SECRET)
-            // Tests never reach past loopback: no EC2 metadata lookups for AWS credentials.
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            // ECR is the GitHub fake too, with credentials it can check are present.
-            .envs([
-                ("AWS_ENDPOINT_URL", served_at.as_str()),
-                ("AWS_ACCESS_KEY_ID", "AKIAFAKE"),
-                ("AWS_SECRET_ACCESS_KEY", "fake"),
-                ("AWS_REGION", "us-east-1"),
-            ])
+            // ECR is the GitHub fake too.
+            .envs(super::aws_env(&served_at))
             .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
             .env("TEST_GITHUB_TOKEN", "ghp_test")
             .env("ARGOCD_TOKEN", "argo-token")
@@ -463,11 +456,7 @@ fn start_edited(
     token: bool,
     edit: impl FnOnce(String) -> String,
 ) -> (tokio::runtime::Runtime, Server, tempfile::TempDir) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = super::runtime();
     let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
     forge.grant(&user(10, "quinn"), Permission::Write, &["acme/qa"]);
     forge.grant(&user(11, "sam"), Permission::Write, &["acme/sre"]);

@@ -225,15 +225,8 @@ impl Served {
             .arg(&self.cfg)
             .arg("--db")
             .arg(&self.db)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs([
-                ("AWS_ENDPOINT_URL", served_at),
-                ("AWS_ACCESS_KEY_ID", "AKIAFAKE".into()),
-                ("AWS_SECRET_ACCESS_KEY", "fake".into()),
-                ("AWS_REGION", "us-east-1".into()),
-                ("ARGOCD_TOKEN", "argo-token".into()),
-                ("RUST_LOG", "error".into()),
-            ])
+            .envs(super::aws_env(&served_at))
+            .envs([("ARGOCD_TOKEN", "argo-token"), ("RUST_LOG", "error")])
             .output()
             .await
             .unwrap();
