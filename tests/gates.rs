@@ -789,6 +789,36 @@ async fn reconcile_records_and_verifies_a_merge_that_was_never_recorded() {
     }
 }
 
+/// alice pushes her own commit onto Hoist's dev branch and merges the pull request by
+/// hand; every event of it is lost. Reconcile's repair of lost merges must not take it
+/// for Hoist's promotion: the head is not one Hoist wrote (its store's record, against
+/// the forge's head SHA), so nothing is recorded as merged or verified. On the engine and
+/// through `hoist serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_does_not_record_a_hand_merge_of_a_head_hoist_did_not_write() {
+    for drive in [Drive::Engine, Drive::Serve] {
+        let t = Tester::start(drive).await;
+        t.push("v1.4.0", "a1").await;
+        let p = t.forge.pr(1);
+        let dev = "apps/my-app-service1/env/dev/kustomization.yaml";
+        let theirs = t
+            .forge
+            .file_at(&p.head_sha, dev)
+            .unwrap()
+            .replace(&digest("a1"), &digest("zz"));
+        let head = t.forge.push_as(&p.head_ref, &alice(), dev, &theirs);
+        t.forge.merge(1, &head, "Promote", "").await.unwrap();
+        t.forge
+            .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("zz")));
+        t.reconcile().await;
+        // Nothing verified, nothing said (the Tester fails on any comment not asserted).
+        assert!(!t.in_ledger("dev", "zz").await, "{drive:?}");
+        if drive == Drive::Engine {
+            assert!(!t.in_ledger_merged("dev", "a1").await);
+        }
+    }
+}
+
 /// Someone closed dev's pull request unmerged and the `closed` webhook was lost: reconcile
 /// does what it would have done, retiring Hoist's head and deleting its branch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
