@@ -195,6 +195,11 @@ impl ImageSpec {
     }
 }
 
+/// A commit SHA as people read it: its first seven characters.
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,7 +215,7 @@ pub fn head_record(h: &crate::store::heads::HoistHead) -> String {
     };
     format!(
         "📝 Hoist wrote {} for #{}: {} {} ({}) to **{}**, requested by {by}.",
-        crate::argocd::short(&h.sha),
+        crate::image::short_sha(&h.sha),
         h.pr.unwrap_or_default(),
         h.freight.service,
         h.freight.tag,
@@ -275,6 +275,17 @@ pub fn delivery_busy() -> &'static str {
 pub fn delivery_timeout() -> &'static str {
     "the delivery was not stored in time; deliver it again\n"
 }
+
+/// `hoist serve` (or any command that writes the store) on a store it cannot write.
+pub fn store_unwritable(why: &str) -> String {
+    format!(
+        "it takes no writes ({why}): a read-only file or filesystem, a full disk, or another process holding it locked"
+    )
+}
+
+/// `/readyz` while the store cannot take a write (disk full, read-only, locked).
+pub const READYZ_STORE_REFUSES: &str =
+    "store refuses writes: deliveries are answered 503 until it takes them again";
 
 /// `/readyz` while the workers cannot reach the forge yet: deliveries are still stored.
 pub fn readyz_connecting(why: &str) -> String {
@@ -456,7 +467,7 @@ pub fn dag_check_unreadable_image(stage: &str, image: &str) -> String {
 pub fn dag_check_unrendered(stage: &str, app: &str, sha: &str, why: &str) -> String {
     format!(
         "❌ {stage}: Argo CD cannot render {app} at {}, so hoist/dag cannot tell what it would run: {why}",
-        crate::argocd::short(sha)
+        crate::image::short_sha(sha)
     )
 }
 
@@ -540,9 +551,9 @@ pub fn verified(
     let how = match app {
         Some(a) => format!(
             "is Synced and Healthy at {} (Argo CD app {a})",
-            crate::argocd::short(merge_sha)
+            crate::image::short_sha(merge_sha)
         ),
-        None => format!("is merged at {}", crate::argocd::short(merge_sha)),
+        None => format!("is merged at {}", crate::image::short_sha(merge_sha)),
     };
     let next = match next {
         [] => String::new(),
@@ -576,7 +587,7 @@ pub fn app_link(argocd_url: &str, app: &str) -> String {
 pub fn deploy_waiting(stage: &str, app: &str, merge_sha: &str, why: &str) -> String {
     format!(
         "⏳ Deploying to **{stage}**: merged as `{}`; Argo CD app {app}: {why}. Hoist looks again and updates this comment.",
-        crate::argocd::short(merge_sha)
+        crate::image::short_sha(merge_sha)
     )
 }
 
@@ -590,7 +601,7 @@ pub fn deploy_healthy(
 ) -> String {
     format!(
         "⏳ Deploying to **{stage}**: Argo CD app {app} runs `{}` and is Healthy; Hoist verifies it at {at_utc} UTC, once it has been Healthy for {debounce} s.",
-        crate::argocd::short(merge_sha)
+        crate::image::short_sha(merge_sha)
     )
 }
 
@@ -606,7 +617,7 @@ pub fn deploy_failing(
     let says = message.map_or(String::new(), |m| format!(": {}", cut_short(m)));
     format!(
         "❌ Deploying to **{stage}**: Argo CD app {app} {state} at `{}`{says}\n\nHoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote {stage}` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.",
-        crate::argocd::short(merge_sha)
+        crate::image::short_sha(merge_sha)
     )
 }
 
@@ -624,7 +635,7 @@ pub fn superseded_by(n: u64, new_tag: &str) -> String {
 pub fn person_commit(who: &str, sha: &str, branch: &str) -> String {
     format!(
         "✋ @{who} pushed {} to {branch}. Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.",
-        crate::argocd::short(sha)
+        crate::image::short_sha(sha)
     )
 }
 
@@ -671,7 +682,7 @@ pub fn check_failed(check: &str, sha: &str, url: Option<&str>, stage: &str) -> S
     let details = url.map(|u| format!(" (details: {u})")).unwrap_or_default();
     format!(
         "❌ {check} failed on {}{details}. Not merging; push a fix or comment /promote {stage} again with newer freight.",
-        crate::argocd::short(sha)
+        crate::image::short_sha(sha)
     )
 }
 
@@ -755,7 +766,7 @@ pub fn argocd_check_summary(lines: &[(&str, &str)], diff: &str) -> String {
 pub fn overridden(by: &str, sha: &str, reason: &str) -> String {
     format!(
         "🔓 hoist/dag overridden by @{by} on {}: {reason}. The override is recorded; a new push needs a new one.",
-        crate::argocd::short(sha)
+        crate::image::short_sha(sha)
     )
 }
 
@@ -763,7 +774,7 @@ pub fn overridden(by: &str, sha: &str, reason: &str) -> String {
 pub fn override_stale(who: &str, named: &str, head: &str) -> String {
     format!(
         "⛔ @{who}, /override dag names {named}, but the head is now {}: review it, then override naming it.",
-        crate::argocd::short(head)
+        crate::image::short_sha(head)
     )
 }
 
@@ -783,14 +794,14 @@ pub fn override_refusal(who: &str, break_glass: &[String]) -> String {
 pub fn merge_refused(sha: &str, why: &str) -> String {
     format!(
         "❌ Everything was ready, but the forge refused to merge {}: {why}",
-        crate::argocd::short(sha)
+        crate::image::short_sha(sha)
     )
 }
 
 pub fn foreign_head(sha: &str, branch: &str) -> String {
     format!(
         "✋ {} on {branch} is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.",
-        crate::argocd::short(sha)
+        crate::image::short_sha(sha)
     )
 }
 

@@ -475,6 +475,34 @@ async fn a_401_is_retried_once_with_a_fresh_token() {
     assert_eq!(s.forge.state.lock().unwrap().prs.len(), 1);
 }
 
+/// GitHub answers a call 502 (a deploy, a load balancer hiccup): the adapter makes it
+/// again after a jittered wait of about half a second, not at once, so many events failing
+/// together do not all come back together; and the push goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_is_made_again_after_a_wait_not_at_once() {
+    let s = setup().await;
+    {
+        let mut st = s.forge.state.lock().unwrap();
+        st.http.clear();
+        st.http_at.clear();
+        st.answer_next = Some((502, r#"{"message":"Server Error"}"#));
+    }
+    s.engine.handle(push_v140()).await.unwrap();
+    let st = s.forge.state.lock().unwrap();
+    // The installation token is minted first; the 502 answers the call after it.
+    assert_eq!(
+        st.http[1], st.http[2],
+        "the failed call is made again: {:?}",
+        st.http
+    );
+    let waited = st.http_at[2] - st.http_at[1];
+    assert!(
+        waited >= std::time::Duration::from_millis(400),
+        "made again after {waited:?}"
+    );
+    assert_eq!(st.prs.len(), 1);
+}
+
 /// An answer that is not GitHub's JSON (a proxy's error page) may pass: the event is
 /// retried, never dropped as failed for good, and the retry goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -622,6 +622,8 @@ fn r8_fault_matrix() {
             &[("x-hoist-token", "eb-token".into())],
             event.as_bytes(),
         );
+        let ready = support::serve::get(s.addr, "/readyz").map(|(status, _)| status);
+        assert_eq!(ready, Some(503), "a locked store is not ready");
         lock.execute_batch("ROLLBACK").unwrap();
         let mut row = promotion_under(
             &mut s,
@@ -639,6 +641,51 @@ fn r8_fault_matrix() {
         "a delivery not stored is never answered 2xx"
     );
     rows.push(refused.1);
+
+    // The disk fills: no file of Hoist's may grow (its file-size limit lowered to one
+    // byte, so every write fails as on a full disk). The push is answered 503; once there
+    // is room again, the sender's redelivery goes through.
+    let full = {
+        let (_rt, mut s, _dir) = support::serve::start();
+        let fsize = |limit: &str| {
+            let st = std::process::Command::new("prlimit")
+                .args([
+                    "--pid",
+                    &s.child.id().to_string(),
+                    &format!("--fsize={limit}"),
+                ])
+                .status()
+                .unwrap();
+            assert!(st.success(), "prlimit --fsize={limit}");
+        };
+        fsize("1:unlimited");
+        let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
+        let st = request(
+            s.addr,
+            "/webhooks/eventbridge",
+            &[("x-hoist-token", "eb-token".into())],
+            event.as_bytes(),
+        );
+        let ready = support::serve::get(s.addr, "/readyz");
+        fsize("unlimited:unlimited");
+        let mut row = promotion_under(
+            &mut s,
+            "disk full (no file may grow), then redelivered",
+            0,
+            &mut |_| {},
+            &mut |_| {},
+            within,
+        );
+        row.deliveries += 1;
+        (st, ready, row)
+    };
+    assert_eq!(full.0, 503, "a delivery not stored is never answered 2xx");
+    assert_eq!(
+        full.1.map(|(status, _)| status),
+        Some(503),
+        "a store that cannot be written is not ready"
+    );
+    rows.push(full.2);
 
     println!(
         "\n| fault ({} s outages) | deliveries answered | promotions completed | duplicates | lost |\n|---|---|---|---|---|",
@@ -658,7 +705,7 @@ fn r8_fault_matrix() {
     }
     for r in &rows {
         // Every delivery stored, but the one the locked store refused (answered 503).
-        let refused = usize::from(r.fault.starts_with("SQLite"));
+        let refused = usize::from(r.fault.starts_with("SQLite") || r.fault.starts_with("disk"));
         assert_eq!(
             (
                 r.answered + refused,

@@ -235,3 +235,33 @@ fn json_logs_are_one_object_per_line() {
     }
     assert!(text.contains("hoist serve listening"), "{text}");
 }
+
+/// A store Hoist cannot write (here another process holds it locked past the 5 s busy
+/// timeout; a read-only file or a full disk fail the same write) stops `hoist serve` at
+/// start, naming the file and why, instead of listening and failing every delivery.
+#[test]
+fn a_store_that_takes_no_writes_stops_serve_at_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hoist.db");
+    drop(hoist::store::Store::open(&db).unwrap());
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "serve",
+            "--config",
+            "config/hoist.example.yaml",
+            "--record-only",
+        ])
+        .args(["--listen", &free_addr().to_string()])
+        .arg("--db")
+        .arg(&db)
+        .env("HOIST_WEBHOOK_SECRETS", SECRET)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    drop(lock);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(&db.display().to_string(), "DB");
+    insta::assert_snapshot!(stderr, @"error: cannot open the store DB: it takes no writes (database is locked): a read-only file or filesystem, a full disk, or another process holding it locked");
+}

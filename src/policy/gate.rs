@@ -129,7 +129,7 @@ impl Decision {
 }
 
 pub fn decide(f: &Facts) -> Decision {
-    let short = crate::argocd::short(&f.head);
+    let short = crate::image::short_sha(&f.head);
     let mut lines = vec![];
     let mut notices = vec![];
     for (name, from, state) in &f.checks {

@@ -54,11 +54,12 @@ impl Intake {
         }
     }
 
-    /// Whether the intake answers now, for `/readyz`.
+    /// Whether a delivery could be stored now, for `/readyz`: a write, committed, within
+    /// 2 s (a read would pass on a full disk or a read-only file).
     pub async fn ready(&self) -> bool {
         match self {
             Intake::Store(q) => {
-                tokio::time::timeout(std::time::Duration::from_secs(2), q.store.depth())
+                tokio::time::timeout(std::time::Duration::from_secs(2), q.store.probe_write())
                     .await
                     .is_ok_and(|r| r.is_ok())
             }

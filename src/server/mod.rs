@@ -129,7 +129,7 @@ async fn readyz(State(s): State<Arc<AppState>>) -> impl IntoResponse {
     if !s.intake.ready().await {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            "store not answering".to_owned(),
+            crate::messages::READYZ_STORE_REFUSES.to_owned(),
         );
     }
     // Ready while deliveries can be stored: a load balancer must not take the listener

@@ -366,6 +366,21 @@ impl Store {
         .await
     }
 
+    /// Writes one row and commits it: fails as storing a delivery would on a full disk,
+    /// a read-only file or a store another process holds locked.
+    pub async fn probe_write(&self) -> Result<()> {
+        let at = super::now_ms();
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO write_probe (id, at) VALUES (0, ?1)
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                params![at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Detaches an unmerged promotion from its pull request, which carried other
     /// freight in the end: it was superseded, not merged.
     pub async fn ledger_detach(

@@ -99,6 +99,11 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY CHECK (id = 0),
         next INTEGER NOT NULL
     );",
+    // 11: the row `/readyz` writes, so that ready means deliveries can be stored.
+    "CREATE TABLE write_probe (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        at INTEGER NOT NULL
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

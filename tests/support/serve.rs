@@ -306,7 +306,12 @@ pub fn spawn_until(
                 .clone()
                 .expect("the GitHub fake serves this forge")
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        // Through `sh` only to ignore SIGXFSZ, which `exec` keeps (and the PID with it):
+        // a store whose file may not grow (`prlimit --fsize`) then fails its writes, as
+        // on a full disk, instead of the signal killing the process.
+        let mut child = Command::new("sh")
+            .args(["-c", "trap '' XFSZ; exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_hoist"))
             .args([
                 "serve",
                 "--listen",

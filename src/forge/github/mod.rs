@@ -10,11 +10,12 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use octocrab::Octocrab;
-use octocrab::service::middleware::retry::{RateLimitMetrics, RetryConfig};
+use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
 use tracing::debug;
+
+mod retry;
 
 use super::{
     Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PostedBy, PrState,
@@ -328,35 +329,6 @@ struct Run {
     app: Option<CheckApp>,
 }
 
-/// Counts GitHub's rate limiting, for `hoist_forge_rate_limited_total`.
-struct RateLimitCounter;
-
-impl RateLimitMetrics for RateLimitCounter {
-    fn retry_after_error(
-        &self,
-        _: &http::Request<octocrab::OctoBody>,
-        status: http::StatusCode,
-        _: usize,
-    ) {
-        metrics::counter!("hoist_forge_retries_total", "status" => status.as_u16().to_string())
-            .increment(1);
-    }
-    fn rate_limited(
-        &self,
-        _: &http::Request<octocrab::OctoBody>,
-        status: http::StatusCode,
-        _: usize,
-        wait: u64,
-    ) {
-        metrics::counter!("hoist_forge_rate_limited_total", "status" => status.as_u16().to_string()).increment(1);
-        tracing::warn!(
-            status = status.as_u16(),
-            wait_seconds = wait,
-            "GitHub rate limit: waiting as it asks"
-        );
-    }
-}
-
 /// Counts a finished call for `hoist_forge_calls_total{operation,status}`.
 /// Maps octocrab's errors onto the outcomes the engine branches on.
 fn map(e: octocrab::Error) -> ForgeError {
@@ -406,13 +378,9 @@ impl GitHub {
                 .map(|b| {
                     b.set_connect_timeout(Some(Duration::from_secs(10)))
                         .set_read_timeout(Some(Duration::from_secs(30)))
-                        // Honour Retry-After and x-ratelimit-reset on 403/429; retry 5xx.
-                        .add_retry_config(RetryConfig::HandleRateLimits {
-                            metrics: Arc::new(RateLimitCounter),
-                            max_retries: 4,
-                            min_wait_seconds: 5,
-                            retry_on_forbidden: false,
-                        })
+                        // Hoist retries itself (`retry`), with jitter; octocrab's layer
+                        // would make a 5xx again at once.
+                        .add_retry_config(RetryConfig::None)
                 })
         };
         let app_id = match &auth {
@@ -422,7 +390,9 @@ impl GitHub {
         let (client, me) = match auth {
             Auth::Token(token) => {
                 let client = builder()?.personal_token(token).build().map_err(map)?;
-                let me: User = client.get("/user", None::<&()>).await.map_err(map)?;
+                let me: User = retry::retrying(|| async { client.get("/user", None::<&()>).await })
+                    .await
+                    .map_err(map)?;
                 (client, Actor::from(me))
             }
             Auth::App {
@@ -441,20 +411,27 @@ impl GitHub {
                 let installation = match installation_id {
                     Some(id) => id,
                     None => {
-                        let i: Installation = app
-                            .get(format!("/repos/{owner}/{repo}/installation"), None::<&()>)
-                            .await
-                            .map_err(map)?;
+                        let i: Installation = retry::retrying(|| async {
+                            app.get(format!("/repos/{owner}/{repo}/installation"), None::<&()>)
+                                .await
+                        })
+                        .await
+                        .map_err(map)?;
                         i.id
                     }
                 };
-                let a: App = app.get("/app", None::<&()>).await.map_err(map)?;
+                let a: App = retry::retrying(|| async { app.get("/app", None::<&()>).await })
+                    .await
+                    .map_err(map)?;
                 let login = format!("{}[bot]", a.slug);
                 // The bot's numeric id, when the API lists the bot as a user; otherwise
                 // Hoist knows itself by its login.
                 let me = match not_found_is_none(
-                    app.get::<User, _, ()>(format!("/users/{login}"), None)
-                        .await,
+                    retry::retrying(|| async {
+                        app.get::<User, _, ()>(format!("/users/{login}"), None)
+                            .await
+                    })
+                    .await,
                 )? {
                     Some(user) => Actor::from(user),
                     None => Actor {
@@ -497,7 +474,7 @@ impl GitHub {
         format!("/repos/{}/{}/{rest}", self.owner, self.repo)
     }
 
-    /// A GET through octocrab's stack (auth, retries), conditional on the ETag of the
+    /// A GET through octocrab's stack (auth) and `retry`, conditional on the ETag of the
     /// last answer to the same URL; records the rate-limit budget left.
     async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
         use http_body_util::BodyExt;
@@ -511,11 +488,21 @@ impl GitHub {
         if let Some((etag, _)) = &cached {
             headers.insert(http::header::IF_NONE_MATCH, etag.clone());
         }
-        let res = self
-            .client
-            ._get_with_headers(url.as_str(), Some(headers))
-            .await
-            .map_err(map)?;
+        let res = retry::retrying(|| async {
+            let res = retry::retrying(|| async {
+                self.client
+                    ._get_with_headers(url.as_str(), Some(headers.clone()))
+                    .await
+            })
+            .await?;
+            if res.status() == http::StatusCode::NOT_MODIFIED {
+                return Ok(res);
+            }
+            // An error status becomes an error here, so that a 5xx is made again.
+            octocrab::map_github_error(res).await
+        })
+        .await
+        .map_err(map)?;
         if let Some(left) = res
             .headers()
             .get("x-ratelimit-remaining")
@@ -573,10 +560,16 @@ impl GitHub {
     /// `PATCH /pulls/{number}`: a content-creating request, so paced.
     async fn patch_pull(&self, number: u64, fields: serde_json::Value) -> Result<()> {
         self.pace().await;
-        self.client
-            .patch::<serde_json::Value, _, _>(self.path(&format!("pulls/{number}")), Some(&fields))
-            .await
-            .map_err(map)?;
+        retry::retrying(|| async {
+            self.client
+                .patch::<serde_json::Value, _, _>(
+                    self.path(&format!("pulls/{number}")),
+                    Some(&fields),
+                )
+                .await
+        })
+        .await
+        .map_err(map)?;
         Ok(())
     }
 
@@ -632,12 +625,15 @@ impl Forge for GitHub {
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
         counted("read_file", async {
             let Some(c) = not_found_is_none(
-                self.client
-                    .get::<Content, _, _>(
-                        self.path(&format!("contents/{}?ref={at}", encode_path(path))),
-                        None::<&()>,
-                    )
-                    .await,
+                retry::retrying(|| async {
+                    self.client
+                        .get::<Content, _, _>(
+                            self.path(&format!("contents/{}?ref={at}", encode_path(path))),
+                            None::<&()>,
+                        )
+                        .await
+                })
+                .await,
             )?
             else {
                 return Ok(None);
@@ -665,12 +661,15 @@ impl Forge for GitHub {
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
         counted("branch_commits", async {
             let Some(c) = not_found_is_none(
-                self.client
-                    .get::<Compare, _, _>(
-                        self.path(&format!("compare/{}...{branch}", self.base)),
-                        None::<&()>,
-                    )
-                    .await,
+                retry::retrying(|| async {
+                    self.client
+                        .get::<Compare, _, _>(
+                            self.path(&format!("compare/{}...{branch}", self.base)),
+                            None::<&()>,
+                        )
+                        .await
+                })
+                .await,
             )?
             else {
                 return Ok(None);
@@ -707,23 +706,23 @@ impl Forge for GitHub {
         counted("write_branch", async {
             // The branch starts at `base`: created, or forced back if it exists.
             self.pace().await;
-            let created = self
+            let created = retry::retrying(|| async { self
                 .client
                 .post::<_, serde_json::Value>(
                     self.path("git/refs"),
                     Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base})),
                 )
-                .await;
+                .await }).await;
             match created.map_err(map) {
                 Ok(_) => {}
                 Err(ForgeError::Conflict(_)) => {
                     self.pace().await;
-                    self.client
+                    retry::retrying(|| async { self.client
                         .patch::<serde_json::Value, _, _>(
                             self.path(&format!("git/refs/heads/{branch}")),
                             Some(&json!({"sha": base, "force": true})),
                         )
-                        .await
+                        .await }).await
                         .map_err(map)?;
                 }
                 Err(e) => return Err(e),
@@ -737,12 +736,12 @@ impl Forge for GitHub {
             let blob = match cached {
                 Some(b) => Some(b),
                 None => not_found_is_none(
-                    self.client
+                    retry::retrying(|| async { self.client
                         .get::<Content, _, _>(
                             self.path(&format!("contents/{}?ref={base}", encode_path(path))),
                             None::<&()>,
                         )
-                        .await,
+                        .await }).await,
                 )?
                 .map(|c| c.sha),
             };
@@ -762,13 +761,13 @@ impl Forge for GitHub {
                 body["sha"] = b.into();
             }
             self.pace().await;
-            let w: Written = self
+            let w: Written = retry::retrying(|| async { self
                 .client
                 .put(
                     self.path(&format!("contents/{}", encode_path(path))),
                     Some(&body),
                 )
-                .await
+                .await }).await
                 .map_err(map)?;
             // The contents API writes onto whatever the branch holds by now: a commit
             // pushed since the reset above would end up under Hoist's. Only a commit
@@ -788,10 +787,12 @@ impl Forge for GitHub {
     async fn delete_branch(&self, branch: &str) -> Result<()> {
         counted("delete_branch", async {
             self.pace().await;
-            let r = self
-                .client
-                .delete::<NoBody, _, ()>(self.path(&format!("git/refs/heads/{branch}")), None)
-                .await;
+            let r = retry::retrying(|| async {
+                self.client
+                    .delete::<NoBody, _, ()>(self.path(&format!("git/refs/heads/{branch}")), None)
+                    .await
+            })
+            .await;
             match r.map_err(map) {
                 Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
                 Err(e) => Err(e),
@@ -862,14 +863,17 @@ impl Forge for GitHub {
     ) -> Result<PullRequest> {
         counted("create_pull_request", async {
             self.pace().await;
-            let p: Pull = self
+            let p: Pull = retry::retrying(|| async {
+                self
                 .client
                 .post(
                     self.path("pulls"),
                     Some(&json!({"title": title, "head": branch, "base": self.base, "body": body})),
                 )
                 .await
-                .map_err(map)?;
+            })
+            .await
+            .map_err(map)?;
             Ok(p.into())
         })
         .await
@@ -915,13 +919,16 @@ impl Forge for GitHub {
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
         counted("comment", async {
             self.pace().await;
-            self.client
-                .post::<_, serde_json::Value>(
-                    self.path(&format!("issues/{number}/comments")),
-                    Some(&json!({"body": body})),
-                )
-                .await
-                .map_err(map)?;
+            retry::retrying(|| async {
+                self.client
+                    .post::<_, serde_json::Value>(
+                        self.path(&format!("issues/{number}/comments")),
+                        Some(&json!({"body": body})),
+                    )
+                    .await
+            })
+            .await
+            .map_err(map)?;
             Ok(())
         })
         .await
@@ -938,13 +945,16 @@ impl Forge for GitHub {
             Some(c) => {
                 counted("edit_comment", async {
                     self.pace().await;
-                    self.client
-                        .patch::<serde_json::Value, _, _>(
-                            self.path(&format!("issues/comments/{}", c.id)),
-                            Some(&json!({"body": body})),
-                        )
-                        .await
-                        .map_err(map)?;
+                    retry::retrying(|| async {
+                        self.client
+                            .patch::<serde_json::Value, _, _>(
+                                self.path(&format!("issues/comments/{}", c.id)),
+                                Some(&json!({"body": body})),
+                            )
+                            .await
+                    })
+                    .await
+                    .map_err(map)?;
                     Ok(())
                 })
                 .await
@@ -961,13 +971,16 @@ impl Forge for GitHub {
                 Reaction::Confused => "confused",
             };
             self.pace().await;
-            self.client
-                .post::<_, serde_json::Value>(
-                    self.path(&format!("issues/comments/{comment_id}/reactions")),
-                    Some(&json!({"content": content})),
-                )
-                .await
-                .map_err(map)?;
+            retry::retrying(|| async {
+                self.client
+                    .post::<_, serde_json::Value>(
+                        self.path(&format!("issues/comments/{comment_id}/reactions")),
+                        Some(&json!({"content": content})),
+                    )
+                    .await
+            })
+            .await
+            .map_err(map)?;
             Ok(())
         })
         .await
@@ -976,12 +989,15 @@ impl Forge for GitHub {
     async fn permission(&self, user: &Actor) -> Result<Permission> {
         counted("permission", async {
             let p = not_found_is_none(
-                self.client
-                    .get::<PermissionBody, _, _>(
-                        self.path(&format!("collaborators/{}/permission", user.login)),
-                        None::<&()>,
-                    )
-                    .await,
+                retry::retrying(|| async {
+                    self.client
+                        .get::<PermissionBody, _, _>(
+                            self.path(&format!("collaborators/{}/permission", user.login)),
+                            None::<&()>,
+                        )
+                        .await
+                })
+                .await,
             )?;
             Ok(
                 match p.map(|p| p.role_name.unwrap_or(p.permission)).as_deref() {
@@ -1000,12 +1016,15 @@ impl Forge for GitHub {
     async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
         counted("is_team_member", async {
             let m = not_found_is_none(
-                self.client
-                    .get::<Membership, _, _>(
-                        format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
-                        None::<&()>,
-                    )
-                    .await,
+                retry::retrying(|| async {
+                    self.client
+                        .get::<Membership, _, _>(
+                            format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
+                            None::<&()>,
+                        )
+                        .await
+                })
+                .await,
             )?;
             Ok(m.is_some_and(|m| m.state == "active"))
         })
@@ -1126,9 +1145,9 @@ impl Forge for GitHub {
             }
 
             self.pace().await;
-            self.client
+            retry::retrying(|| async { self.client
                 .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
-                .await
+                .await }).await
                 .map_err(map)?;
             Ok(())
         })
@@ -1149,10 +1168,13 @@ impl Forge for GitHub {
                 "output": {"title": "Hoist wrote this head", "summary": summary},
             });
             self.pace().await;
-            self.client
-                .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
-                .await
-                .map_err(map)?;
+            retry::retrying(|| async {
+                self.client
+                    .post::<_, serde_json::Value>(self.path("check-runs"), Some(&body))
+                    .await
+            })
+            .await
+            .map_err(map)?;
             Ok(())
         })
         .await
@@ -1209,13 +1231,13 @@ impl Forge for GitHub {
     ) -> Result<String> {
         counted("merge", async {
             self.pace().await;
-            let m: Merged = self
+            let m: Merged = retry::retrying(|| async { self
                 .client
                 .put(
                     self.path(&format!("pulls/{number}/merge")),
                     Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message})),
                 )
-                .await
+                .await }).await
                 .map_err(map)?;
             Ok(m.sha)
         })

@@ -1,0 +1,166 @@
+//! Argo CD's REST API: the wire types Hoist reads and the client implementing the port.
+
+use super::{AppStatus, ArgoCd};
+
+/// `GET /api/v1/applications/{name}`, read for the fields verification needs.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Application {
+    #[serde(default)]
+    pub status: AppStatusJson,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatusJson {
+    #[serde(default)]
+    pub sync: SyncJson,
+    #[serde(default)]
+    pub health: HealthJson,
+    #[serde(default)]
+    pub reconciled_at: Option<String>,
+    #[serde(default)]
+    pub operation_state: Option<OperationStateJson>,
+    #[serde(default)]
+    pub conditions: Vec<ConditionJson>,
+    #[serde(default)]
+    pub summary: SummaryJson,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SyncJson {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub revisions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct HealthJson {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStateJson {
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ConditionJson {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SummaryJson {
+    #[serde(default)]
+    pub images: Vec<String>,
+}
+
+impl From<Application> for AppStatus {
+    fn from(a: Application) -> Self {
+        let s = a.status;
+        let (operation_finished_at, operation_phase, operation_message) = s
+            .operation_state
+            .map(|o| (o.finished_at, o.phase, o.message))
+            .unwrap_or_default();
+        let failed = matches!(operation_phase.as_deref(), Some("Failed" | "Error"));
+        let message = s
+            .health
+            .message
+            .filter(|m| !m.is_empty())
+            .or(operation_message.filter(|_| failed));
+        let mut revisions = s.sync.revisions;
+        revisions.extend(s.sync.revision);
+        AppStatus {
+            revisions,
+            sync: s.sync.status,
+            health: s.health.status,
+            reconciled_at: s.reconciled_at,
+            operation_finished_at,
+            operation_phase,
+            conditions: s.conditions.into_iter().map(|c| c.kind).collect(),
+            images: s.summary.images,
+            message,
+        }
+    }
+}
+
+/// Argo CD's REST API with a bearer token. The HTTP stack is octocrab's (hyper with
+/// rustls, timeouts): one client stack for every API Hoist calls.
+pub struct ArgoClient {
+    http: octocrab::Octocrab,
+}
+
+impl ArgoClient {
+    pub fn new(url: &str, token: String) -> Result<Self, String> {
+        let http = octocrab::Octocrab::builder()
+            .base_uri(url)
+            .map_err(|e| format!("argocd.url {url:?}: {e}"))?
+            .personal_token(token)
+            .set_connect_timeout(Some(std::time::Duration::from_secs(5)))
+            .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self { http })
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Manifests {
+    #[serde(default)]
+    manifests: Vec<String>,
+}
+
+impl ArgoCd for ArgoClient {
+    async fn refresh(&self, name: &str) -> Result<(), String> {
+        self.http
+            .get::<serde_json::Value, _, ()>(
+                format!("/api/v1/applications/{name}?refresh=normal"),
+                None,
+            )
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, String> {
+        self.http
+            .get::<Manifests, _, ()>(
+                format!("/api/v1/applications/{name}/manifests?revision={revision}"),
+                None,
+            )
+            .await
+            .map(|m| m.manifests)
+            .map_err(|e| match e {
+                octocrab::Error::GitHub { source, .. } => {
+                    format!("{} {}", source.status_code, source.message)
+                }
+                e => e.to_string(),
+            })
+    }
+
+    async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
+        match self
+            .http
+            .get::<Application, _, ()>(format!("/api/v1/applications/{name}"), None)
+            .await
+        {
+            Ok(app) => Ok(Some(app.into())),
+            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
+                Ok(None)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
