@@ -266,6 +266,39 @@ async fn concurrent_inserts_are_all_committed() {
     assert_eq!(store.depth().await.unwrap().pending, 500);
 }
 
+/// `/readyz` answers anyone, and each probe of the store is a commit with an fsync: a
+/// burst of probes writes at most once a second, so a flood of `/readyz` cannot load the
+/// disk that deliveries are stored on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_readiness_probes_writes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let store = Store::open(&path).unwrap();
+    store.probe_write().await.unwrap();
+    // Counts the probe's writes, from inside the database.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch(
+            "CREATE TABLE probes (n INTEGER NOT NULL); INSERT INTO probes VALUES (0);
+             CREATE TRIGGER probed AFTER UPDATE ON write_probe
+             BEGIN UPDATE probes SET n = n + 1; END;",
+        )
+        .unwrap();
+    let probes: Vec<_> = (0..100)
+        .map(|_| {
+            let s = store.clone();
+            tokio::spawn(async move { s.probe_write().await })
+        })
+        .collect();
+    for p in probes {
+        p.await.unwrap().unwrap();
+    }
+    let written: i64 = other
+        .query_row("SELECT n FROM probes", [], |r| r.get(0))
+        .unwrap();
+    assert!(written <= 1, "{written} writes for 100 probes");
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();

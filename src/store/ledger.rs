@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, now_ms};
+use super::{Result, Store, StoreError, now_ms};
 use crate::freight::Freight;
 
 /// One promotion as the ledger knows it.
@@ -367,18 +367,33 @@ impl Store {
     }
 
     /// Writes one row and commits it: fails as storing a delivery would on a full disk,
-    /// a read-only file or a store another process holds locked.
+    /// a read-only file or a store another process holds locked. At most once a second,
+    /// however often it is asked (`/readyz` answers anyone, and each commit is an fsync):
+    /// callers within a second of the last probe, or waiting on it, get its outcome.
     pub async fn probe_write(&self) -> Result<()> {
-        let at = super::now_ms();
-        self.call(move |c, _| {
-            c.execute(
-                "INSERT INTO write_probe (id, at) VALUES (0, ?1)
-                 ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                params![at],
-            )?;
-            Ok(())
-        })
-        .await
+        let mut last = self.probed.lock().await;
+        if let Some((at, ok)) = *last
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return if ok {
+                Ok(())
+            } else {
+                Err(StoreError::Other("the last write probe failed".into()))
+            };
+        }
+        let now = now_ms();
+        let r = self
+            .call(move |c, _| {
+                c.execute(
+                    "INSERT INTO write_probe (id, at) VALUES (0, ?1)
+                     ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                    params![now],
+                )?;
+                Ok(())
+            })
+            .await;
+        *last = Some((std::time::Instant::now(), r.is_ok()));
+        r
     }
 
     /// Detaches an unmerged promotion from its pull request, which carried other

@@ -97,6 +97,8 @@ pub struct Store {
     /// One lock per serial key (`pr:acme/gitops#12`, `image:…`), so that work outside the
     /// queue's lanes (the reconcile pass) never runs beside a handler on the same thing.
     keys: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// When the last write probe ran and whether it committed.
+    probed: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -172,6 +174,7 @@ impl Store {
             tx,
             path: path.to_owned(),
             keys: Arc::default(),
+            probed: Arc::default(),
         })
     }
 
