@@ -134,6 +134,19 @@ async fn run(
         warn!("--record-only: events are stored and logged, and nothing is promoted");
     }
     let store = args.store.store()?;
+    // SQLite opens a file it may not write read-only without a word: say so now, not by
+    // answering every delivery 503.
+    if let Err(e) = store.probe_write().await {
+        let why = match e {
+            crate::store::StoreError::Sql(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        bail!(
+            "cannot open the store {}: {}",
+            args.store.db.display(),
+            crate::messages::store_unwritable(&why)
+        );
+    }
     let recovered = store.recover().await?;
     if recovered > 0 {
         info!(recovered, "taking again the events a stop interrupted");

@@ -368,8 +368,9 @@ impl Store {
 
     /// Writes one row and commits it: fails as storing a delivery would on a full disk,
     /// a read-only file or a store another process holds locked. At most once a second,
-    /// however often it is asked (`/readyz` answers anyone, and each commit is an fsync):
-    /// callers within a second of the last probe, or waiting on it, get its outcome.
+    /// however often it is asked (`/readyz` answers anyone, and each probe takes the one
+    /// writer's turn from deliveries): callers within a second of the last probe, or
+    /// waiting on it, get its outcome; a probe cut short by its caller counts as failed.
     pub async fn probe_write(&self) -> Result<()> {
         let mut last = self.probed.lock().await;
         if let Some((at, ok)) = *last
@@ -381,6 +382,7 @@ impl Store {
                 Err(StoreError::Other("the last write probe failed".into()))
             };
         }
+        *last = Some((std::time::Instant::now(), false));
         let now = now_ms();
         let r = self
             .call(move |c, _| {

@@ -119,14 +119,6 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::run(&mut conn)?;
-        // SQLite opens a file it may not write read-only without a word; say so now,
-        // not at the first delivery.
-        conn.execute(
-            "INSERT INTO write_probe (id, at) VALUES (0, ?1)
-             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-            [now_ms()],
-        )
-        .map_err(|e| StoreError::Other(crate::messages::store_unwritable(&e.to_string())))?;
         let mut lanes = Lanes::default();
         load_lanes(&conn, &mut lanes)?;
         let (tx, mut rx) = mpsc::channel::<Op>(8192);

@@ -489,12 +489,10 @@ impl GitHub {
             headers.insert(http::header::IF_NONE_MATCH, etag.clone());
         }
         let res = retry::retrying(|| async {
-            let res = retry::retrying(|| async {
-                self.client
-                    ._get_with_headers(url.as_str(), Some(headers.clone()))
-                    .await
-            })
-            .await?;
+            let res = self
+                .client
+                ._get_with_headers(url.as_str(), Some(headers.clone()))
+                .await?;
             if res.status() == http::StatusCode::NOT_MODIFIED {
                 return Ok(res);
             }

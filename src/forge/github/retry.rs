@@ -15,13 +15,17 @@ const BASE: Duration = Duration::from_millis(500);
 const CAP: Duration = Duration::from_secs(8);
 /// The wait for a rate limit that says neither `Retry-After` nor when it resets.
 const MIN_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+/// The longest rate-limit wait taken inside a call. A longer one (a spent hourly budget)
+/// is not slept through holding the pull request's lane and its merge lock: the call
+/// fails as transient, and the event queue tries again later, deciding afresh.
+const MAX_WAIT_IN_CALL: Duration = Duration::from_secs(60);
 
 /// What went wrong, as far as retrying is concerned.
 #[derive(Debug)]
 pub enum Failure<'a> {
     /// GitHub answered with this status and these headers.
     Status(StatusCode, Option<&'a HeaderMap>),
-    /// No answer: a refused or dropped connection, a timeout.
+    /// No answer: a refused or dropped connection, a timeout before the answer came.
     Transport,
     /// Anything else (a body that does not decode, a bad request built here).
     Other,
@@ -33,7 +37,10 @@ impl<'a> Failure<'a> {
             octocrab::Error::GitHub { source, .. } => {
                 Failure::Status(source.status_code, source.headers.as_ref())
             }
-            octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => Failure::Transport,
+            // Before an answer: the request may be made again as octocrab's layer did.
+            octocrab::Error::Service { .. } => Failure::Transport,
+            // `Hyper` is an answer's body failing to arrive: GitHub may have acted on the
+            // request (a comment posted, a merge made), so it is not made again here.
             _ => Failure::Other,
         }
     }
@@ -82,7 +89,15 @@ pub fn wait_for(failure: &Failure, now: i64) -> Option<Wait> {
     }
 }
 
-/// The wait before retry number `attempt` (from 1): backoff is jittered either way
+/// The wait before retry number `attempt` (from 1), if it is to be made here: not after
+/// `MAX_RETRIES`, nor when GitHub asks for more than `MAX_WAIT_IN_CALL`.
+pub fn wait_before_retry(failure: &Failure, now: i64, attempt: u32) -> Option<Wait> {
+    wait_for(failure, now)
+        .filter(|_| attempt <= MAX_RETRIES)
+        .filter(|w| !matches!(w, Wait::AsAsked(d) if *d > MAX_WAIT_IN_CALL))
+}
+
+/// How long to sleep before retry number `attempt` (from 1): backoff is jittered either way
 /// by a fifth; a rate limit's wait only ever grows (by up to a tenth, at most 5 s more),
 /// because GitHub counts a retry made too early against the integration.
 pub fn delay(wait: &Wait, attempt: u32) -> Duration {
@@ -112,7 +127,7 @@ where
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let Some(wait) = wait_for(&failure, now).filter(|_| attempt <= MAX_RETRIES) else {
+        let Some(wait) = wait_before_retry(&failure, now, attempt) else {
             return result;
         };
         let status = match failure {
@@ -214,6 +229,28 @@ mod tests {
             let long = delay(&Wait::AsAsked(Duration::from_secs(3600)), 1).as_secs_f64();
             assert!((3600.0..=3602.0).contains(&long), "{long}");
         }
+    }
+
+    #[test]
+    fn a_spent_budget_goes_back_to_the_queue_and_retries_stop_after_four() {
+        let spent = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "4600"),
+        ]);
+        let f = Failure::Status(StatusCode::FORBIDDEN, Some(&spent));
+        // An hour away: not slept through inside the call.
+        assert_eq!(wait_before_retry(&f, 1_000, 1), None);
+        let soon = headers(&[("retry-after", "60")]);
+        let f = Failure::Status(StatusCode::TOO_MANY_REQUESTS, Some(&soon));
+        assert_eq!(
+            wait_before_retry(&f, 1_000, 1),
+            Some(Wait::AsAsked(Duration::from_secs(60)))
+        );
+        assert_eq!(
+            wait_before_retry(&Failure::Transport, 0, 4),
+            Some(Wait::Backoff)
+        );
+        assert_eq!(wait_before_retry(&Failure::Transport, 0, 5), None);
     }
 
     #[test]
