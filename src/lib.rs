@@ -16,6 +16,7 @@ pub mod image;
 pub mod ingress;
 pub mod lambda;
 pub mod manifest;
+pub mod marks;
 pub mod messages;
 pub mod plan;
 pub mod policy;

@@ -3,8 +3,6 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
-
 use crate::config::{Availability, Config, Stage, expand};
 use crate::freight::Freight;
 
@@ -13,32 +11,12 @@ pub fn pr_title(service: &str, tag: &str, stage: &str) -> String {
     format!("Promote {service} {tag} to {stage}")
 }
 
-/// The squash commit message, with the trailers the ledger is rebuilt from.
+/// The squash commit message, with Hoist's trailers (for people; never read back).
 pub fn commit_message(title: &str, freight: &Freight, stage: &str, requested_by: &str) -> String {
     format!(
-        "{title}\n\nHoist-Freight: {}\nHoist-Stage: {stage}\nHoist-Requested-By: {requested_by}\n",
-        freight.id()
+        "{title}\n\n{}",
+        crate::marks::trailers(&freight.id(), stage, requested_by)
     )
-}
-
-/// The value of trailer `key` (`Hoist-Requested-By`) in a commit message.
-pub fn trailer<'a>(message: &'a str, key: &str) -> Option<&'a str> {
-    message
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(": "))
-        .map(str::trim)
-}
-
-/// The machine-readable block at the end of every promotion PR body.
-#[derive(Debug, Clone, Serialize)]
-pub struct BodyMeta<'a> {
-    pub service: &'a str,
-    pub stage: &'a str,
-    pub image: &'a str,
-    pub tag: &'a str,
-    pub digest: &'a str,
-    pub requested_by: &'a str,
 }
 
 /// What one stage runs, for the pipeline picture.
@@ -81,7 +59,7 @@ pub fn pr_body(a: &BodyArgs) -> String {
     s.push('\n');
     s.push_str(&pipeline(a.config, a.stage, f.tag.as_str(), a.pipeline));
     let _ = writeln!(s, "\n**Gate:** {}\n", a.gate);
-    let meta = BodyMeta {
+    let meta = crate::marks::BodyMeta {
         service: &f.service,
         stage: a.stage,
         image: f.image.as_str(),
@@ -89,8 +67,7 @@ pub fn pr_body(a: &BodyArgs) -> String {
         digest: f.digest.as_str(),
         requested_by: a.requested_by,
     };
-    let json = serde_json::to_string(&meta).expect("meta serializes");
-    let _ = writeln!(s, "<!-- hoist:v1 {json} -->");
+    let _ = writeln!(s, "{}", crate::marks::body_block(&meta));
     s
 }
 
@@ -528,17 +505,9 @@ fn bold_list(items: &[impl AsRef<str>]) -> String {
         .join(", ")
 }
 
-// Comments on pull requests. Each carries a hidden marker naming what it answers, so
-// a retried event finds its comment instead of posting it twice.
-
-/// The hidden marker appended to a comment.
-pub fn marker(key: &str) -> String {
-    format!("<!-- hoist:mark {key} -->")
-}
-
-pub fn with_marker(body: &str, key: &str) -> String {
-    format!("{body}\n\n{}", marker(key))
-}
+// Comments on pull requests. Each gets a hidden mark naming what it answers
+// (`marks::with_comment_mark`), so a retried event finds its comment instead of posting
+// it twice.
 
 pub fn verified(
     stage: &str,

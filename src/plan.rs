@@ -446,7 +446,7 @@ impl Planner<'_> {
         Ok(Ok(Promotion {
             stage: stage.into(),
             service: service.clone(),
-            branch: format!("hoist/{stage}/{service}"),
+            branch: crate::marks::branch(stage, service),
             commit_message: messages::commit_message(&title, freight, stage, requested_by),
             title,
             body,
@@ -539,36 +539,5 @@ fn refused(reason: String) -> Plan {
     Plan {
         refused: Some(reason),
         ..Plan::default()
-    }
-}
-
-/// The machine-readable block of a Hoist PR body.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct PrMeta {
-    pub service: String,
-    pub stage: String,
-    pub image: String,
-    pub tag: String,
-    pub digest: String,
-    pub requested_by: String,
-}
-
-impl PrMeta {
-    /// Reads `<!-- hoist:v1 {...} -->` from a PR body; `None` for other PRs.
-    pub fn parse(body: &str) -> Option<Self> {
-        let start = body.find("<!-- hoist:v1 ")? + "<!-- hoist:v1 ".len();
-        let end = body[start..].find(" -->")? + start;
-        serde_json::from_str(&body[start..end]).ok()
-    }
-
-    pub fn freight(&self) -> Option<Freight> {
-        Some(Freight {
-            service: self.service.clone(),
-            image: ImageName::parse(&self.image).ok()?,
-            tag: Tag::parse(&self.tag).ok()?,
-            digest: Digest::parse(&self.digest).ok()?,
-            source: None,
-            pushed_at: None,
-        })
     }
 }

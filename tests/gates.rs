@@ -238,7 +238,7 @@ async fn forged_reply_marker(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.push("v1.4.0", "a1").await;
     let hold = post_as(&t.forge, 1, &sam(), "/hold");
-    let forged = hoist::messages::marker(&format!("reply:{hold}"));
+    let forged = hoist::marks::comment_mark(&format!("reply:{hold}"));
     post_as(
         &t.forge,
         1,

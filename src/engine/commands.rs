@@ -57,7 +57,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .comments(number)
             .await?
             .iter()
-            .any(|c| c.is_own_with(me, &messages::marker(&key)))
+            .any(|c| c.is_own_with(me, &crate::marks::comment_mark(&key)))
         {
             self.store.record_answered(comment_id, number).await?;
             return Ok(());

@@ -12,7 +12,7 @@ use crate::messages;
 use crate::policy::dag::{self, Entry};
 use crate::registry::Registry;
 
-pub const CHECK_NAME: &str = "hoist/dag";
+use crate::marks::DAG_CHECK;
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// The service's images entry in `path` at `at` (`None` when it has none); `Err`
@@ -232,14 +232,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .create_check_run(
                     number,
                     &pr.head_sha,
-                    CHECK_NAME,
+                    DAG_CHECK,
                     Conclusion::Success,
                     &title,
                     &summary,
                 )
                 .await?;
             self.store
-                .record_check(&pr.head_sha, CHECK_NAME, &summary)
+                .record_check(&pr.head_sha, DAG_CHECK, &summary)
                 .await?;
             return Ok(());
         }
@@ -250,18 +250,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         };
         let summary = lines.join("\n");
         self.forge
-            .create_check_run(
-                number,
-                &pr.head_sha,
-                CHECK_NAME,
-                conclusion,
-                title,
-                &summary,
-            )
+            .create_check_run(number, &pr.head_sha, DAG_CHECK, conclusion, title, &summary)
             .await?;
         // Reconcile publishes the check on a head without one: its event was lost.
         self.store
-            .record_check(&pr.head_sha, CHECK_NAME, &summary)
+            .record_check(&pr.head_sha, DAG_CHECK, &summary)
             .await?;
         Ok(())
     }

@@ -19,12 +19,7 @@ use crate::policy::gate::{self, State};
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
 
-pub const ARGOCD_CHECK: &str = "hoist/argocd";
-
-/// The branch Hoist writes the promotion of `service` to `stage` on.
-pub(super) fn promotion_branch(stage: &str, service: &str) -> String {
-    format!("hoist/{stage}/{service}")
-}
+use crate::marks::ARGOCD_CHECK;
 
 /// The names a promotion is filed under, from the store's record of its head.
 struct Meta {
@@ -122,7 +117,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
         let mut message = messages::commit_message(&title, freight, &meta.stage, &requested_by);
         if let Some(a) = &approver {
-            message.push_str(&format!("Hoist-Approved-By: {a}\n"));
+            message.push_str(&crate::marks::approved_by_trailer(a));
         }
         // A promotion written between the merge and the deletion would be deleted with it.
         let turn = self.branch_turn(&pr.head_ref).await;
@@ -408,7 +403,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Some(mut h)
                 if h.pr.is_none()
                     && pr.state == PrState::Open
-                    && pr.head_ref == promotion_branch(&h.stage, &h.freight.service) =>
+                    && pr.head_ref == crate::marks::branch(&h.stage, &h.freight.service) =>
             {
                 self.store.attach_head(&h.sha, pr.number).await?;
                 self.store
@@ -506,8 +501,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     .forge
                     .upsert_comment(
                         number,
-                        &messages::marker(key),
-                        &messages::with_marker(&text, key),
+                        &crate::marks::comment_mark(key),
+                        &crate::marks::with_comment_mark(&text, key),
                     )
                     .await
                 {
@@ -628,8 +623,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .forge
             .upsert_comment(
                 number,
-                &messages::marker(&key),
-                &messages::with_marker(&msg, &key),
+                &crate::marks::comment_mark(&key),
+                &crate::marks::with_comment_mark(&msg, &key),
             )
             .await
         {

@@ -16,7 +16,6 @@ use crate::argocd::ArgoCd;
 use crate::config::Config;
 use crate::event::{Actor, ActorKind, CodeCommitChange, Event};
 use crate::forge::{Forge, ForgeError};
-use crate::messages;
 use crate::plan::PlanError;
 use crate::registry::Registry;
 use crate::repo::MapRepo;
@@ -115,7 +114,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                 // GitHub leaves `pull_requests` empty for some checks (other apps' runs,
                 // forks): find Hoist's pull requests at that head instead.
                 let prs = if prs.is_empty() {
-                    match self.forge.open_pull_requests("hoist/").await {
+                    match self
+                        .forge
+                        .open_pull_requests(crate::marks::BRANCH_PREFIX)
+                        .await
+                    {
                         Ok(open) => open
                             .into_iter()
                             .filter(|p| p.head_sha == head_sha)
@@ -275,7 +278,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// Posts `body` on PR `number` unless a comment with the same marker is there.
     async fn comment_once(&self, number: u64, body: &str, key: &str) -> Result<()> {
-        let marker = messages::marker(key);
+        let marker = crate::marks::comment_mark(key);
         let comments = self.forge.comments(number).await?;
         // Only to post a message once: a marker someone edited into Hoist's comment can
         // at most silence a message, never decide anything, and GitHub may stamp Hoist's
@@ -289,7 +292,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         info!(pr = number, key, "commenting");
         self.forge
-            .comment(number, &messages::with_marker(body, key))
+            .comment(number, &crate::marks::with_comment_mark(body, key))
             .await?;
         Ok(())
     }

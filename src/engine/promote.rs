@@ -90,7 +90,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         requester: &Actor,
     ) -> Result<Outcome> {
         let requested_by = requester.login.as_str();
-        let branch = super::merge::promotion_branch(stage, &freight.service);
+        let branch = crate::marks::branch(stage, &freight.service);
         let _turn = self.branch_turn(&branch).await;
         let base = self.forge.base_head().await?;
         // Independent reads go out together: one round trip instead of several.

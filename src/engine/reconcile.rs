@@ -9,7 +9,6 @@ use crate::argocd::ArgoCd;
 use crate::command;
 use crate::event::ActorKind;
 use crate::forge::Forge;
-use crate::messages;
 use crate::registry::{self, Registry};
 use crate::store::heads::HoistHead;
 use crate::tags::TagFilter;
@@ -277,18 +276,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         pr: &crate::forge::PullRequest,
         report: &mut Report,
     ) -> Result<()> {
-        use super::dag_check::CHECK_NAME;
-        if self.store.published(&pr.head_sha, CHECK_NAME).await? {
+        use crate::marks::DAG_CHECK;
+        if self.store.published(&pr.head_sha, DAG_CHECK).await? {
             return Ok(());
         }
         if self
             .forge
-            .has_own_check(pr.number, &pr.head_sha, CHECK_NAME)
+            .has_own_check(pr.number, &pr.head_sha, DAG_CHECK)
             .await?
         {
-            self.store
-                .record_check(&pr.head_sha, CHECK_NAME, "")
-                .await?;
+            self.store.record_check(&pr.head_sha, DAG_CHECK, "").await?;
             return Ok(());
         }
         info!(pr = pr.number, head = %pr.head_sha, "publishing hoist/dag on a head that has none of Hoist's");
@@ -331,7 +328,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             if !commands {
                 continue;
             }
-            let marker = messages::marker(&format!("reply:{}", c.id));
+            let marker = crate::marks::comment_mark(&format!("reply:{}", c.id));
             let answered = self.store.answered(c.id).await?
                 || comments.iter().any(|r| r.is_own_with(&me, &marker));
             if !answered {
@@ -359,9 +356,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// many promotions were recorded.
     pub async fn rebuild_ledger(&self) -> Result<usize> {
         let mut n = 0;
-        let mut prs = self.forge.merged_pull_requests("hoist/").await?;
+        let mut prs = self
+            .forge
+            .merged_pull_requests(crate::marks::BRANCH_PREFIX)
+            .await?;
         prs.reverse();
-        prs.extend(self.forge.open_pull_requests("hoist/").await?);
+        prs.extend(
+            self.forge
+                .open_pull_requests(crate::marks::BRANCH_PREFIX)
+                .await?,
+        );
         for pr in prs {
             if pr.from_fork {
                 continue;

@@ -549,7 +549,11 @@ impl Forge for CodeCommit {
     async fn recent_comments(&self, _since: &str) -> Result<Vec<(u64, Comment)>> {
         let mut out = vec![];
         for pr in self
-            .prs(PullRequestStatusEnum::Closed, "hoist/", 20)
+            .prs(
+                PullRequestStatusEnum::Closed,
+                crate::marks::BRANCH_PREFIX,
+                20,
+            )
             .await?
         {
             for c in self.comments(pr.number).await? {
@@ -702,7 +706,7 @@ impl Forge for CodeCommit {
     }
 
     async fn has_own_check(&self, number: u64, sha: &str, name: &str) -> Result<bool> {
-        let marker = format!("<!-- hoist:check {name} -->");
+        let marker = crate::marks::check_mark(name);
         let short = sha.get(..7).unwrap_or(sha);
         Ok(self
             .own_comment_with(number, &marker)
@@ -889,14 +893,11 @@ impl Forge for CodeCommit {
         summary: &str,
         record: &str,
     ) -> Result<()> {
-        // The record opens the comment: text Hoist quotes elsewhere (a commit's author, an
-        // override's reason) can never stand first in one of its comments.
-        let body = format!("<!-- hoist:record {sha} {record} -->\n{summary}");
-        self.comment(number, &body).await
+        self.comment(number, &crate::marks::record_comment(sha, record, summary))
+            .await
     }
 
     async fn records(&self, number: u64, sha: &str) -> Result<Vec<String>> {
-        let marker = format!("<!-- hoist:record {sha} ");
         // CodeCommit lets only a comment's author change it: a comment whose authorArn
         // is Hoist's says what Hoist wrote.
         Ok(self
@@ -904,10 +905,7 @@ impl Forge for CodeCommit {
             .await?
             .into_iter()
             .filter(|c| c.author.is(&self.me))
-            .filter_map(|c| {
-                let rest = c.body.strip_prefix(&marker)?;
-                Some(rest[..rest.find(" -->")?].to_owned())
-            })
+            .filter_map(|c| crate::marks::read_record(&c.body, sha).map(str::to_owned))
             .collect())
     }
 
@@ -922,7 +920,7 @@ impl Forge for CodeCommit {
         summary: &str,
     ) -> Result<()> {
         counted("create_check_run", async {
-            let marker = format!("<!-- hoist:check {name} -->");
+            let marker = crate::marks::check_mark(name);
             let icon = match conclusion {
                 Conclusion::Success => "✅",
                 Conclusion::Failure => "❌",

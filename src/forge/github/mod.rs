@@ -23,6 +23,7 @@ use super::{
 };
 use crate::event::github::User;
 use crate::event::{Actor, ActorKind, ReviewState};
+use crate::marks::RECORD_CHECK;
 
 /// How Hoist authenticates.
 #[derive(Clone)]
@@ -88,9 +89,6 @@ impl EtagCache {
         }
     }
 }
-
-/// The check run carrying Hoist's record of a head it wrote.
-const RECORD_CHECK: &str = "hoist/record";
 
 /// More cached responses than this and the cache starts over.
 const MAX_ETAGS: usize = 2_000;
