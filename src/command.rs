@@ -43,29 +43,7 @@ const COMMANDS: &[&str] = &["promote", "hold", "unhold", "status", "help", "over
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::Unknown {
-                name,
-                suggestion: Some(s),
-            } => {
-                write!(f, "/{name} is not a command. Did you mean /{s}? See /help.")
-            }
-            ParseError::Unknown {
-                name,
-                suggestion: None,
-            } => write!(f, "/{name} is not a command. See /help."),
-            ParseError::MissingStage => write!(
-                f,
-                "/promote needs a stage: /promote <stage> [service ...]. See /help."
-            ),
-            ParseError::UnexpectedArguments { command } => {
-                write!(f, "/{command} takes no arguments. See /help.")
-            }
-            ParseError::BadOverride => write!(
-                f,
-                "/override needs what, which head and why: /override dag <head SHA> <reason>. See /help."
-            ),
-        }
+        f.write_str(&crate::messages::parse_error(self))
     }
 }
 

@@ -1,11 +1,13 @@
 //! Hoist promotes container images through environments by pull request.
 
+pub mod app;
 pub mod argocd;
 pub mod backoff;
 pub mod cli;
 pub mod command;
 pub mod config;
 pub mod diff;
+pub mod domain;
 pub mod engine;
 pub mod env;
 pub mod event;

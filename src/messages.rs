@@ -187,8 +187,8 @@ pub fn required_checks_posted(
 /// Hoist: its check run on GitHub, a hidden block on CodeCommit).
 pub fn head_record(h: &crate::store::heads::HoistHead) -> String {
     let by = match h.requester.kind {
-        crate::event::ActorKind::User => format!("@{}", h.requester.login),
-        crate::event::ActorKind::Bot => h.requester.login.clone(),
+        crate::domain::ActorKind::User => format!("@{}", h.requester.login),
+        crate::domain::ActorKind::Bot => h.requester.login.clone(),
     };
     format!(
         "📝 Hoist wrote {} for #{}: {} {} ({}) to **{}**, requested by {by}.",
@@ -813,3 +813,122 @@ fn cut_short(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+// Refusals of comment commands and of events that carry no freight.
+
+/// Why a comment's command line is not understood.
+pub fn parse_error(e: &crate::command::ParseError) -> String {
+    use crate::command::ParseError;
+    match e {
+        ParseError::Unknown {
+            name,
+            suggestion: Some(s),
+        } => format!("/{name} is not a command. Did you mean /{s}? See /help."),
+        ParseError::Unknown {
+            name,
+            suggestion: None,
+        } => format!("/{name} is not a command. See /help."),
+        ParseError::MissingStage => {
+            "/promote needs a stage: /promote <stage> [service ...]. See /help.".into()
+        }
+        ParseError::UnexpectedArguments { command } => {
+            format!("/{command} takes no arguments. See /help.")
+        }
+        ParseError::BadOverride => "/override needs what, which head and why: /override dag <head SHA> <reason>. See /help.".into(),
+    }
+}
+
+/// Why an event became no freight.
+pub fn no_freight(n: &crate::freight::NoFreight) -> String {
+    use crate::freight::NoFreight;
+    match n {
+        NoFreight::NotEcrPush {
+            source,
+            detail_type,
+        } => format!("the event is {detail_type:?} from {source}, not an ECR image push"),
+        NoFreight::NotPush(a) => format!("the ECR action is {a}, not a push"),
+        NoFreight::Failed(r) => format!("the push did not succeed (result {r})"),
+        NoFreight::Untagged => "the image was pushed without a tag".into(),
+        NoFreight::BadReference(e) => e.to_string(),
+        NoFreight::UnknownImage(i) => format!("no service in the config uses the image {i}"),
+        NoFreight::Filtered { service, why } => format!("{service}: {why}"),
+    }
+}
+
+/// A command Hoist refuses, with why.
+pub fn command_refused(why: &str) -> String {
+    format!("⛔ {why}")
+}
+
+/// `/promote <stage> <service>` on a pull request promoting another service.
+pub fn not_this_service(promotes: &str, asked: &[String]) -> String {
+    format!("⛔ This PR promotes {promotes}, not {}.", asked.join(", "))
+}
+
+/// `/promote` that changes nothing, with why.
+pub fn nothing_to_do_in(stage: &str, why: &str) -> String {
+    format!("Nothing to do for **{stage}**: {why}.")
+}
+
+/// Why a promotion is not opened: an open pull request already promotes newer freight.
+pub fn already_promotes_newer(pr: u64, tag: &str) -> String {
+    format!("#{pr} already promotes the newer {tag}")
+}
+
+/// `/status`'s mark for a stage whose freight Argo CD verified.
+pub const STATUS_VERIFIED: &str = "✅ verified";
+
+/// `hoist/dag`'s line when a person with the right overrode it for this head.
+pub fn dag_overridden_line(by: &str, reason: &str) -> String {
+    format!("🔓 Overridden by @{by}: {reason}")
+}
+
+/// `hoist/dag`'s title when overridden.
+pub fn dag_overridden_title(by: &str) -> String {
+    format!("Overridden by @{by}")
+}
+
+/// Why an overlay's images entry cannot be judged: the file does not parse.
+pub fn overlay_does_not_parse(e: &str) -> String {
+    format!("it does not parse: {e}")
+}
+
+/// Why an overlay's images entry cannot be judged: the file is gone.
+pub const OVERLAY_GONE: &str = "the file is gone";
+
+/// Why an overlay's images entry cannot be judged: the entry is removed.
+pub fn images_entry_removed(name: &str) -> String {
+    format!("its images entry named {name} is removed")
+}
+
+// What the adapters write for Hoist where the forge has no place of its own.
+
+/// The first line of the comment standing for a check on CodeCommit, which has no check
+/// runs. Hoist's own `has_own_check` finds the head by its "(at `…`)".
+pub fn check_comment_head(
+    conclusion: crate::forge::Conclusion,
+    name: &str,
+    title: &str,
+    short_sha: &str,
+) -> String {
+    let icon = match conclusion {
+        crate::forge::Conclusion::Success => "✅",
+        crate::forge::Conclusion::Failure => "❌",
+        crate::forge::Conclusion::Pending => "⏳",
+    };
+    format!(
+        "{icon} **{name}**: {title} {}\n\n",
+        check_comment_at(short_sha)
+    )
+}
+
+/// Which head a CodeCommit check comment speaks of.
+pub fn check_comment_at(short_sha: &str) -> String {
+    format!("(at `{short_sha}`)")
+}
+
+/// Ends a text cut to fit CodeCommit's comment limit.
+pub const CUT_FOR_CODECOMMIT: &str = "\n\n… cut to fit CodeCommit's comment limit.";
+
+/// Ends a check run summary cut to fit GitHub's limit.
+pub const CUT_FOR_GITHUB: &str = "\n\n… cut to fit GitHub's limit.";

@@ -9,7 +9,7 @@ use crate::image::{Digest, ImageName, ImageSpec, Tag};
 use crate::manifest::{self, ImageEntry};
 use crate::messages::{self, BodyArgs, StageView};
 use crate::policy::codeowners::{self, CodeOwners};
-use crate::policy::dag::{self, Entry};
+use crate::policy::dag;
 use crate::policy::gate;
 use crate::repo::Repo;
 use crate::{diff, tags};
@@ -207,11 +207,14 @@ impl Planner<'_> {
                 ..Plan::default()
             });
         }
-        if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Skips {
-            let label = format!("{} ({})", freight.tag, freight.digest.short());
-            let next = dag::next_step(self.config, stage, |s| standing.contains(&s));
+        if let Some(r) = dag::refused(self.config, stage, st, &standing) {
             return Ok(refused(messages::dag_refusal(
-                stage, st, &label, &standing, next, "is in",
+                stage,
+                st,
+                &freight.label(),
+                &standing,
+                r.next,
+                "is in",
             )));
         }
         let mut plan = Plan::default();
@@ -379,8 +382,7 @@ impl Planner<'_> {
                 )));
             }
             if let Some(cur) = e.new_tag.as_deref()
-                && !svc.allow_downgrade
-                && tags::compare(freight.tag.as_str(), cur) == Some(std::cmp::Ordering::Less)
+                && tags::is_refused_downgrade(freight.tag.as_str(), cur, svc.allow_downgrade)
             {
                 return Ok(Err(messages::nothing_downgrade(cur, freight.tag.as_str())));
             }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hoist::config::Config;
-use hoist::event::ecr::{self, NoFreight};
+use hoist::event::ecr;
+use hoist::freight::NoFreight;
 use hoist::plan::{Plan, Planner};
 use hoist::repo::DirRepo;
 use similar::{ChangeTag, TextDiff};

@@ -31,7 +31,7 @@ pub fn ledger(args: LedgerArgs) -> Result<()> {
         .build()?;
     rt.block_on(async {
         let store = args.store()?;
-        let engine = super::connect::engine(config, store).await?;
+        let engine = crate::app::engine(config, store).await?;
         let n = engine
             .rebuild_ledger()
             .await

@@ -1,7 +1,6 @@
 //! The `hoist` command line.
 
 mod config;
-pub(crate) mod connect;
 mod edit;
 mod lambda;
 mod ledger;

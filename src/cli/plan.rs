@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use crate::config::Config;
-use crate::event::{Event, ecr, eventbridge};
+use crate::event::{Event, eventbridge};
 use crate::plan::{Plan, Planner};
 use crate::repo::DirRepo;
 
@@ -82,7 +82,7 @@ pub fn plan(args: PlanArgs) -> Result<()> {
                 tag,
                 digest,
                 time,
-            } => match ecr::freight_for_push(&config, &image, &tag, &digest, &time) {
+            } => match crate::freight::for_push(&config, &image, &tag, &digest, &time) {
                 Ok(f) => planner.push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))?,
                 Err(why) => nothing(why.to_string()),
             },

@@ -29,7 +29,7 @@ pub fn reconcile(args: ReconcileArgs) -> Result<()> {
         .build()?;
     rt.block_on(async {
         let store = args.store.store()?;
-        let engine = super::connect::engine(config, store).await?;
+        let engine = crate::app::engine(config, store).await?;
         let lookback = std::time::Duration::from_secs(args.lookback_days * 86_400);
         let r = engine
             .reconcile_within(lookback)

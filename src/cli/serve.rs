@@ -176,7 +176,7 @@ async fn run(
         tokio::spawn(work(queue.clone(), handler, args.workers, stop_rx.clone()))
     } else {
         // What is read locally fails now; the network is tried behind the listener.
-        let prepared = super::connect::prepare(config).await?;
+        let prepared = crate::app::prepare(config).await?;
         state.forge.set(Err("connecting".into()));
         tokio::spawn(connect_and_work(
             prepared,
@@ -262,7 +262,7 @@ async fn work<H: worker::Handler + 'static>(
 /// forge that refuses the config's credentials or repository stops the server instead:
 /// waiting would not fix it.
 async fn connect_and_work(
-    prepared: super::connect::Prepared,
+    prepared: crate::app::Prepared,
     queue: Queue,
     n: usize,
     (every, lookback): (Duration, Duration),

@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ordered::OrderedMap;
+// Tag policies are the tags module's own vocabulary; the config only carries them.
+pub use crate::tags::TagPolicy;
 
 /// Hoist's configuration: where the GitOps repository lives, the promotion DAG, and the
 /// services whose images move through it.
@@ -204,25 +206,6 @@ pub struct Service {
     /// Promote an older version over a newer one. Off: a stage never goes back.
     #[serde(default)]
     pub allow_downgrade: bool,
-}
-
-/// Tag filters. All that are set must accept a tag.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TagPolicy {
-    /// A semver range in the syntax of Kargo, Flux and Argo CD Image Updater:
-    /// `>=1.2.0 <2.0.0`, `^1.2`, `~1.2.3`, `1.x`, `>=1 <2 || >=3`. A `v` prefix on tags is
-    /// accepted. Pre-releases match only when the range names one.
-    #[serde(default)]
-    pub semver: Option<String>,
-    /// A regular expression the whole tag must match (it is anchored at both ends),
-    /// e.g. `main-[0-9a-f]{7}`.
-    #[serde(default)]
-    pub regex: Option<String>,
-    /// Regular expressions of tags never to promote: a tag in which any of them is
-    /// found (unanchored, e.g. `-debug$`) is skipped.
-    #[serde(default)]
-    pub ignore: Vec<String>,
 }
 
 /// Merging promotion pull requests.

@@ -8,12 +8,12 @@ use super::{Engine, Outcome, Result};
 use crate::argocd::ArgoCd;
 use crate::command::{self, Command};
 use crate::config::Stage;
-use crate::event::Actor;
+use crate::domain::Actor;
 use crate::forge::{Forge, Permission, Reaction};
 use crate::image::Tag;
 use crate::messages;
 use crate::plan::Planner;
-use crate::policy::dag::{self, Entry};
+use crate::policy::dag;
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
 
@@ -91,7 +91,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let mut overridden = false;
         for cmd in cmds {
             let reply = match cmd {
-                Err(e) => Err(format!("⛔ {e}")),
+                Err(e) => Err(messages::command_refused(&e.to_string())),
                 Ok(Command::Help) => Ok(format!(
                     "```\n{}```",
                     command::help(&self.config.stage_names())
@@ -185,11 +185,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(Err(messages::not_a_promotion_pr()));
         };
         if !services.is_empty() && !services.contains(&freight.service) {
-            return Ok(Err(format!(
-                "⛔ This PR promotes {}, not {}.",
-                freight.service,
-                services.join(", ")
-            )));
+            return Ok(Err(messages::not_this_service(&freight.service, services)));
         }
         if st.upstream.is_empty() {
             return Ok(Err(messages::root_stage_refusal(stage)));
@@ -202,13 +198,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 &st.gate.promoters,
             )));
         }
-        let verified_rows: Vec<_> = self
+        let verified_rows = self
             .store
-            .ledger_for(&freight.service)
-            .await?
-            .into_iter()
-            .filter(|p| p.digest == freight.digest.as_str() && p.verified_at.is_some())
-            .collect();
+            .verified_in(&freight.service, freight.digest.as_str())
+            .await?;
         // The tag, like the digest, comes from the ledger: anyone with write access can
         // edit the body, and a stage pinned by tag alone would deploy the edited tag.
         let mut freight = freight;
@@ -217,15 +210,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let verified: Vec<String> = verified_rows.into_iter().map(|p| p.stage).collect();
         let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
-        if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Skips {
-            let label = format!("{} ({})", freight.tag, freight.digest.short());
-            let next = dag::next_step(&self.config, stage, |s| standing.contains(&s));
+        if let Some(r) = dag::refused(&self.config, stage, st, &standing) {
             return Ok(Err(messages::dag_refusal(
                 stage,
                 st,
-                &label,
+                &freight.label(),
                 &standing,
-                next,
+                r.next,
                 "is verified in",
             )));
         }
@@ -242,7 +233,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 freight.tag.as_str(),
                 n,
             )),
-            Outcome::Nothing(why) => Ok(format!("Nothing to do for **{stage}**: {why}.")),
+            Outcome::Nothing(why) => Ok(messages::nothing_to_do_in(stage, &why)),
             Outcome::Blocked(why) => Err(why),
         })
     }
@@ -274,7 +265,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         .find(|p| p.stage == stage && p.merged_at.is_none())
                         .and_then(|p| p.pr);
                     let state = if here.is_some_and(|p| p.verified_at.is_some()) {
-                        "✅ verified"
+                        messages::STATUS_VERIFIED
                     } else {
                         ""
                     };

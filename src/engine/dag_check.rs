@@ -9,7 +9,7 @@ use crate::config::expand;
 use crate::forge::{Conclusion, Forge, PrState};
 use crate::manifest::{self, ImageEntry};
 use crate::messages;
-use crate::policy::dag::{self, Entry};
+use crate::policy::dag;
 use crate::registry::Registry;
 
 use crate::marks::DAG_CHECK;
@@ -26,9 +26,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(match self.forge.read_file(path, at).await? {
             Some(text) => match manifest::read_images(&text) {
                 Ok(entries) => Ok(entries.into_iter().find(|e| e.name == name)),
-                Err(e) => Err(format!("it does not parse: {e}")),
+                Err(e) => Err(messages::overlay_does_not_parse(&e.to_string())),
             },
-            None => Err("the file is gone".into()),
+            None => Err(messages::OVERLAY_GONE.into()),
         })
     }
 
@@ -69,7 +69,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 (Ok(None), Ok(None)) => continue,
                 (Ok(None), _) => {
                     failed = true;
-                    let why = format!("its images entry named {name} is removed");
+                    let why = messages::images_entry_removed(name);
                     lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
                     continue;
                 }
@@ -93,31 +93,31 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             };
             let verified: Vec<String> = self
                 .store
-                .ledger_for(service)
+                .verified_in(service, &digest)
                 .await?
                 .into_iter()
-                .filter(|p| p.digest == digest && p.verified_at.is_some())
                 .map(|p| p.stage)
                 .collect();
             let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
             let short = crate::image::Digest::parse(&digest)
                 .map(|d| d.short())
                 .unwrap_or(digest.clone());
-            if dag::may_enter(st, |u| standing.contains(&u)) == Entry::Allowed {
-                lines.push(messages::dag_check_ok(
+            // Only stages with upstreams are judged here, so `None` is `Allowed`.
+            match dag::refused(&self.config, stage, st, &standing) {
+                None => lines.push(messages::dag_check_ok(
                     stage,
                     service,
                     &tag,
                     &short,
                     &st.upstream,
-                ));
-            } else {
-                failed = true;
-                let label = format!("{tag} ({short})");
-                let next = dag::next_step(&self.config, stage, |s| standing.contains(&s));
-                lines.push(messages::dag_check_refused(
-                    stage, st, &label, &standing, next,
-                ));
+                )),
+                Some(r) => {
+                    failed = true;
+                    let label = format!("{tag} ({short})");
+                    lines.push(messages::dag_check_refused(
+                        stage, st, &label, &standing, r.next,
+                    ));
+                }
             }
         }
         Ok(failed)
@@ -225,8 +225,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         if failed && let Some(o) = self.store.dag_override(number, &pr.head_sha).await? {
-            lines.push(format!("🔓 Overridden by @{}: {}", o.by, o.reason));
-            let title = format!("Overridden by @{}", o.by);
+            lines.push(messages::dag_overridden_line(&o.by, &o.reason));
+            let title = messages::dag_overridden_title(&o.by);
             let summary = lines.join("\n");
             self.forge
                 .create_check_run(

@@ -8,7 +8,7 @@ use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
 use crate::config::expand;
 use crate::config::{Service, Stage};
-use crate::event::{Actor, ActorKind, ReviewState};
+use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
 use crate::messages;
@@ -584,10 +584,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .await?;
         let verified: Vec<String> = self
             .store
-            .ledger_for(&meta.service)
+            .verified_in(&meta.service, &meta.digest)
             .await?
             .into_iter()
-            .filter(|p| p.digest == meta.digest && p.verified_at.is_some())
             .map(|p| p.stage)
             .collect();
         let is_in = |s: &str| verified.iter().any(|v| v == s);

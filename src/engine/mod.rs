@@ -14,7 +14,8 @@ use tracing::info;
 
 use crate::argocd::ArgoCd;
 use crate::config::Config;
-use crate::event::{Actor, ActorKind, CodeCommitChange, Event};
+use crate::domain::{Actor, ActorKind};
+use crate::event::{CodeCommitChange, Event};
 use crate::forge::{Forge, ForgeError};
 use crate::plan::PlanError;
 use crate::registry::Registry;
@@ -203,7 +204,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// A CodeCommit comment event names the comment only: its text and author are read
     /// from the forge, which is also the authority on who wrote it.
     async fn on_codecommit_comment(&self, number: u64, comment_id: &str) -> Result<()> {
-        let id = crate::forge::codecommit::comment_hash(comment_id);
+        let id = crate::domain::codecommit_comment_id(comment_id);
         let comments = self.forge.comments(number).await?;
         let Some(c) = comments.into_iter().find(|c| c.id == id) else {
             info!(

@@ -1,14 +1,11 @@
 //! Opening and updating promotion pull requests: on a push, on `/promote`, and when
 //! freight verified upstream reaches an automatic stage.
 
-use std::cmp::Ordering;
-
 use tracing::{info, warn};
 
 use super::{Engine, Result};
 use crate::argocd::ArgoCd;
-use crate::event::Actor;
-use crate::event::ecr;
+use crate::domain::Actor;
 use crate::forge::Forge;
 use crate::freight::Freight;
 use crate::messages;
@@ -38,7 +35,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         digest: &str,
         time: &str,
     ) -> Result<usize> {
-        let freight = match ecr::freight_for_push(&self.config, image, tag, digest, time) {
+        let freight = match crate::freight::for_push(&self.config, image, tag, digest, time) {
             Ok(f) => f,
             Err(why) => {
                 info!(%why, "push carries no freight");
@@ -152,12 +149,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 return Ok(Outcome::AlreadyOpen(pr.number));
             }
             let svc = self.config.services.get(&freight.service);
-            if tags::compare(freight.tag.as_str(), h.freight.tag.as_str()) == Some(Ordering::Less)
-                && !svc.is_some_and(|s| s.allow_downgrade)
-            {
-                return Ok(Outcome::Nothing(format!(
-                    "#{} already promotes the newer {}",
-                    pr.number, h.freight.tag
+            if tags::is_refused_downgrade(
+                freight.tag.as_str(),
+                h.freight.tag.as_str(),
+                svc.is_some_and(|s| s.allow_downgrade),
+            ) {
+                return Ok(Outcome::Nothing(messages::already_promotes_newer(
+                    pr.number,
+                    h.freight.tag.as_str(),
                 )));
             }
         }

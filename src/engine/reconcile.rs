@@ -7,7 +7,7 @@ use tracing::{info, warn};
 use super::{Engine, EngineError, Result};
 use crate::argocd::ArgoCd;
 use crate::command;
-use crate::event::ActorKind;
+use crate::domain::ActorKind;
 use crate::forge::Forge;
 use crate::registry::{self, Registry};
 use crate::store::heads::HoistHead;
@@ -417,7 +417,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let me = self.forge.me().clone();
         let mut held: Option<String> = None;
         for c in self.forge.comments(number).await? {
-            if c.author.is(&me) || c.author.kind == crate::event::ActorKind::Bot || c.edited {
+            if c.author.is(&me) || c.author.kind == ActorKind::Bot || c.edited {
                 continue;
             }
             for cmd in crate::command::parse(&c.body).into_iter().flatten() {

@@ -8,53 +8,8 @@ pub mod github;
 
 use serde::{Deserialize, Serialize};
 
-/// Who did something. Authorization keys on `id`, never on `login`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Actor {
-    /// GitHub's numeric user id; 0 on CodeCommit, which names IAM principals instead.
-    pub id: u64,
-    /// GitHub login, or the IAM ARN on CodeCommit.
-    pub login: String,
-    pub kind: ActorKind,
-}
-
-impl Actor {
-    /// One key per account: the numeric id on GitHub, the login (an ARN) where there is
-    /// no id (CodeCommit).
-    pub fn key(&self) -> (u64, String) {
-        if self.id != 0 {
-            (self.id, String::new())
-        } else {
-            (0, self.login.to_ascii_lowercase())
-        }
-    }
-
-    /// Hoist acting on its own (`ecr-push` for a push, `hoist` for an automatic stage):
-    /// no person, so no one whose approval must be kept apart.
-    pub fn system(name: &str) -> Self {
-        Self {
-            id: 0,
-            login: name.into(),
-            kind: ActorKind::Bot,
-        }
-    }
-
-    /// The same account: by numeric id when both are known, else by login.
-    pub fn is(&self, other: &Actor) -> bool {
-        if self.id != 0 && other.id != 0 {
-            self.id == other.id
-        } else {
-            self.login.eq_ignore_ascii_case(&other.login)
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    User,
-    Bot,
-}
+// Who acts and how a review stands: the vocabulary events share with the forge port.
+pub use crate::domain::{Actor, ActorKind, ReviewState};
 
 /// The repository an event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,15 +19,6 @@ pub struct RepoRef {
     /// The GitHub App installation that delivered the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installation_id: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewState {
-    Approved,
-    ChangesRequested,
-    Commented,
-    Dismissed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

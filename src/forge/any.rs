@@ -5,7 +5,7 @@ use super::github::GitHub;
 use super::{
     Check, Comment, Commit, Conclusion, Forge, PullRequest, Reaction, Result, Review, Sha,
 };
-use crate::event::Actor;
+use crate::domain::Actor;
 use crate::forge::Permission;
 
 pub enum AnyForge {

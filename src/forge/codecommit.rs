@@ -23,7 +23,7 @@ use super::{
     Reaction, Result, Review, Sha, count, counted, principal,
 };
 use crate::config::MergeMethod;
-use crate::event::{Actor, ActorKind, ReviewState};
+use crate::domain::{Actor, ActorKind, ReviewState};
 
 /// The author Hoist writes its commits as; CodeCommit records no IAM identity on a
 /// commit, so this name and address are how Hoist knows its own commits.
@@ -236,13 +236,6 @@ fn short_ref(r: &str) -> &str {
     r.strip_prefix("refs/heads/").unwrap_or(r)
 }
 
-/// A stable 64-bit id for a CodeCommit comment id (FNV-1a).
-pub fn comment_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// Cuts `text` to CodeCommit's comment limit, saying so.
 fn fit(text: &str) -> String {
     cut(text, MAX_COMMENT)
@@ -254,7 +247,7 @@ fn cut(text: &str, room: usize) -> String {
     if len(text) <= room {
         return text.to_owned();
     }
-    let note = "\n\n… cut to fit CodeCommit's comment limit.";
+    let note = crate::messages::CUT_FOR_CODECOMMIT;
     let mut budget = room.saturating_sub(len(note));
     let keep: String = text
         .chars()
@@ -688,7 +681,7 @@ impl Forge for CodeCommit {
                 .into_iter()
                 .filter_map(|c| {
                     let id = c.comment_id()?;
-                    let hash = comment_hash(id);
+                    let hash = crate::domain::codecommit_comment_id(id);
                     ids.insert(hash, id.to_owned());
                     let author = self.actor(c.author_arn().unwrap_or_default());
                     // As on GitHub, an edited comment runs no command and its markers
@@ -707,11 +700,11 @@ impl Forge for CodeCommit {
 
     async fn has_own_check(&self, number: u64, sha: &str, name: &str) -> Result<bool> {
         let marker = crate::marks::check_mark(name);
-        let short = sha.get(..7).unwrap_or(sha);
+        let at = crate::messages::check_comment_at(crate::image::short_sha(sha));
         Ok(self
             .own_comment_with(number, &marker)
             .await?
-            .is_some_and(|(_, body)| body.contains(&format!("(at `{short}`)"))))
+            .is_some_and(|(_, body)| body.contains(&at)))
     }
 
     async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
@@ -921,13 +914,8 @@ impl Forge for CodeCommit {
     ) -> Result<()> {
         counted("create_check_run", async {
             let marker = crate::marks::check_mark(name);
-            let icon = match conclusion {
-                Conclusion::Success => "✅",
-                Conclusion::Failure => "❌",
-                Conclusion::Pending => "⏳",
-            };
-            let short = sha.get(..7).unwrap_or(sha);
-            let head = format!("{icon} **{name}**: {title} (at `{short}`)\n\n");
+            let short = crate::image::short_sha(sha);
+            let head = crate::messages::check_comment_head(conclusion, name, title, short);
             let tail = format!("\n\n{marker}");
             let room = MAX_COMMENT
                 .saturating_sub(head.encode_utf16().count() + tail.encode_utf16().count());

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::event::{Actor, ReviewState};
+use crate::domain::{Actor, ReviewState};
 
 pub mod any;
 pub mod codecommit;
@@ -79,7 +79,7 @@ pub enum Conclusion {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
-    pub id: u64,
+    pub id: crate::domain::CommentId,
     /// The identity the forge attaches: GitHub's user, CodeCommit's `authorArn`.
     pub author: Actor,
     pub body: String,
@@ -228,8 +228,11 @@ pub trait Forge: Send + Sync + 'static {
         marker: &str,
         body: &str,
     ) -> impl Future<Output = Result<()>> + Send;
-    fn react(&self, comment_id: u64, reaction: Reaction)
-    -> impl Future<Output = Result<()>> + Send;
+    fn react(
+        &self,
+        comment_id: crate::domain::CommentId,
+        reaction: Reaction,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn permission(&self, user: &Actor) -> impl Future<Output = Result<Permission>> + Send;
     /// Whether `user` is in `@org/team`; a non-member is `false`, not an error.
     fn is_team_member(

@@ -264,14 +264,13 @@ pub async fn come_again(queue: Option<&SqsQueue>, records: &[&SqsRecord]) -> Sqs
 /// template gives the function 60 seconds.
 const CONNECT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(40);
 
-type RealWorker =
-    Worker<crate::forge::any::AnyForge, crate::cli::connect::Argo, crate::registry::ecr::Ecr>;
+type RealWorker = Worker<crate::forge::any::AnyForge, crate::app::Argo, crate::registry::ecr::Ecr>;
 
 /// The function as Lambda runs it: prepared at init (a mistake in the config or its
 /// secrets fails init, as it should), connected to the forge, and its scratch store
 /// rebuilt, by the first invocation that finds the forge reachable.
 struct Function {
-    prepared: crate::cli::connect::Prepared,
+    prepared: crate::app::Prepared,
     store: crate::store::Store,
     github_secrets: Secrets,
     queue: Option<SqsQueue>,
@@ -356,7 +355,7 @@ pub async fn run(config: Config) -> Result<()> {
         .with_context(|| format!("cannot open the scratch store {db}"))?;
     let github_secrets =
         Secrets::from_list(&crate::env::var(&config.webhook_secrets_env).unwrap_or_default());
-    let prepared = crate::cli::connect::prepare(config).await?;
+    let prepared = crate::app::prepare(config).await?;
     let queue = match crate::env::var("HOIST_QUEUE_URL") {
         Some(url) => Some(SqsQueue {
             client: aws_sdk_sqs::Client::new(prepared.aws()),

@@ -51,7 +51,7 @@ pub fn judge<'a>(name: &str, poster: &Poster, checks: &'a [Check]) -> Verdict<'a
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Actor, ActorKind};
+    use crate::domain::{Actor, ActorKind};
 
     fn run(app: Option<(u64, &str)>, conclusion: &str) -> Check {
         Check {

@@ -12,6 +12,27 @@ pub enum Entry {
     Skips,
 }
 
+/// Freight may not enter a stage: `next` is the nearest stage it could be promoted to
+/// instead, if any.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refused<'a> {
+    pub next: Option<&'a str>,
+}
+
+/// The DAG's rule with what to do instead: `Some` when `stage` requires upstreams the
+/// freight does not stand in. `standing` is where it stands, from Hoist's ledger (verified
+/// by Argo CD); a root stage takes freight from the registry and is never refused here.
+pub fn refused<'a>(
+    config: &'a Config,
+    stage: &str,
+    st: &Stage,
+    standing: &[&str],
+) -> Option<Refused<'a>> {
+    (may_enter(st, |u| standing.contains(&u)) == Entry::Skips).then(|| Refused {
+        next: next_step(config, stage, |s| standing.contains(&s)),
+    })
+}
+
 pub fn may_enter(stage: &Stage, is_in: impl Fn(&str) -> bool) -> Entry {
     if stage.upstream.is_empty() {
         return Entry::Root;

@@ -6,7 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
-use crate::event::{Actor, ActorKind};
+use crate::domain::{Actor, ActorKind};
 use crate::freight::Freight;
 use crate::image::{Digest, ImageName, Tag};
 

@@ -120,6 +120,17 @@ impl Store {
         .await
     }
 
+    /// The promotions of `service`'s freight `digest` that Argo CD verified, newest first:
+    /// the stages it stands in, for the DAG.
+    pub async fn verified_in(&self, service: &str, digest: &str) -> Result<Vec<Promotion>> {
+        Ok(self
+            .ledger_for(service)
+            .await?
+            .into_iter()
+            .filter(|p| p.digest == digest && p.verified_at.is_some())
+            .collect())
+    }
+
     /// Every verified promotion's digest, with the stages it is verified in and its tag.
     pub async fn verified_digests(
         &self,

@@ -7,8 +7,29 @@ use std::cmp::Ordering;
 use regex::Regex;
 use semver::Version;
 
-use crate::config::model::TagPolicy;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 pub use range::{Range, RangeError};
+
+/// Tag filters. All that are set must accept a tag.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagPolicy {
+    /// A semver range in the syntax of Kargo, Flux and Argo CD Image Updater:
+    /// `>=1.2.0 <2.0.0`, `^1.2`, `~1.2.3`, `1.x`, `>=1 <2 || >=3`. A `v` prefix on tags is
+    /// accepted. Pre-releases match only when the range names one.
+    #[serde(default)]
+    pub semver: Option<String>,
+    /// A regular expression the whole tag must match (it is anchored at both ends),
+    /// e.g. `main-[0-9a-f]{7}`.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Regular expressions of tags never to promote: a tag in which any of them is
+    /// found (unanchored, e.g. `-debug$`) is skipped.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
 
 /// A service's tag policy, compiled once when the config loads.
 #[derive(Debug, Clone)]
@@ -119,9 +140,25 @@ pub fn compare(a: &str, b: &str) -> Option<Ordering> {
     Some(version(a)?.cmp_precedence(&version(b)?))
 }
 
+/// The downgrade rule: putting `new` where `current` runs goes back a version, and the
+/// service (`allow_downgrade`, from the config) does not allow that. Tags without an
+/// order are never a downgrade.
+pub fn is_refused_downgrade(new: &str, current: &str, allow_downgrade: bool) -> bool {
+    !allow_downgrade && compare(new, current) == Some(Ordering::Less)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_downgrade_is_refused_unless_allowed_and_unordered_tags_never_are() {
+        assert!(is_refused_downgrade("v1.3.0", "v1.4.0", false));
+        assert!(!is_refused_downgrade("v1.3.0", "v1.4.0", true));
+        assert!(!is_refused_downgrade("v1.5.0", "v1.4.0", false));
+        assert!(!is_refused_downgrade("v1.4.0", "v1.4.0", false));
+        assert!(!is_refused_downgrade("main-3f9c2d1", "main-aaaaaaa", false));
+    }
 
     fn policy(semver: Option<&str>, regex: Option<&str>, ignore: &[&str]) -> TagFilter {
         TagFilter::new(&TagPolicy {

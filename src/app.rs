@@ -1,4 +1,5 @@
-//! Building the engine's real ports from the config: the forge, Argo CD, the registry.
+//! Wiring: the engine's real ports built from the config (the forge, Argo CD, the
+//! registry), for every entry point (`hoist serve`, the CLI commands, the Lambda worker).
 
 use std::sync::Arc;
 

@@ -1,0 +1,71 @@
+//! A bounded cache of earlier GETs' ETags and bodies: a `304 Not Modified` answer costs
+//! no rate limit, which keeps reconcile's polling cheap.
+
+use std::collections::HashMap;
+
+/// ETags and bodies of earlier GETs, bounded in entries and in bytes: past either bound
+/// it starts over (a cold cache costs rate limit, never correctness).
+#[derive(Default)]
+pub(super) struct EtagCache {
+    entries: HashMap<String, (http::HeaderValue, bytes::Bytes)>,
+    bytes: usize,
+}
+
+impl EtagCache {
+    pub(super) fn get(&self, url: &str) -> Option<(http::HeaderValue, bytes::Bytes)> {
+        self.entries.get(url).cloned()
+    }
+
+    pub(super) fn insert(&mut self, url: String, etag: http::HeaderValue, body: bytes::Bytes) {
+        // One huge page is not worth evicting everything else for; its older body goes.
+        if body.len() > MAX_ETAG_BYTES / 16 {
+            if let Some((_, old)) = self.entries.remove(&url) {
+                self.bytes -= old.len();
+            }
+            return;
+        }
+        if self.entries.len() >= MAX_ETAGS || self.bytes + body.len() > MAX_ETAG_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += body.len();
+        if let Some((_, old)) = self.entries.insert(url, (etag, body)) {
+            self.bytes -= old.len();
+        }
+    }
+}
+
+/// More cached responses than this and the cache starts over.
+const MAX_ETAGS: usize = 2_000;
+
+/// More cached bytes than this and the cache starts over.
+pub(super) const MAX_ETAG_BYTES: usize = 32 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_etag_cache_is_bounded_in_bytes() {
+        let mut c = EtagCache::default();
+        let etag = http::HeaderValue::from_static("\"1\"");
+        let page = bytes::Bytes::from(vec![b'x'; MAX_ETAG_BYTES / 16]);
+        for i in 0..40 {
+            c.insert(format!("/page/{i}"), etag.clone(), page.clone());
+            assert!(c.bytes <= MAX_ETAG_BYTES, "{} bytes after {i}", c.bytes);
+            assert_eq!(
+                c.bytes,
+                c.entries.values().map(|(_, b)| b.len()).sum::<usize>()
+            );
+        }
+        assert!(c.get("/page/39").is_some(), "the newest page is kept");
+        // A page too big to keep is not kept, and evicts nothing.
+        let huge = bytes::Bytes::from(vec![0; MAX_ETAG_BYTES / 8]);
+        c.insert("/huge".into(), etag.clone(), huge);
+        assert!(c.get("/huge").is_none() && c.get("/page/39").is_some());
+        // The same page again replaces its bytes instead of adding them.
+        let before = c.bytes;
+        c.insert("/page/39".into(), etag, page);
+        assert_eq!(c.bytes, before);
+    }
+}
