@@ -77,6 +77,10 @@ pub fn init_tracing(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
+        // A log line that cannot be written (stderr a file on a full disk) is dropped:
+        // reporting that failure would print to stderr too, and a failed print panics
+        // the handler that logged, dropping the delivery it was answering.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

@@ -58,7 +58,21 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(log_path(&self.db)).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("hoist serve's last log lines:");
+            for line in tail.into_iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
     }
+}
+
+/// Where `hoist serve` logs, beside its store: a regular file, as on a VM, so that a full
+/// disk reaches its logging too.
+fn log_path(db: &std::path::Path) -> std::path::PathBuf {
+    db.with_extension("log")
 }
 
 impl Server {
@@ -336,6 +350,13 @@ pub fn spawn_until(
                 std::env::var("HOIST_TEST_LOG").unwrap_or_else(|_| "error".into()),
             )
             .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log_path(db))
+                    .unwrap(),
+            )
             .spawn()
             .unwrap();
         let start = Instant::now();
