@@ -176,7 +176,7 @@ async fn approval_by(drive: Drive, who: Who, on: Option<&str>) -> Outcome {
 /// The control of an attack on prod's PR #3: a code owner's approval of the head merges.
 async fn control_approve(mut t: Tester, refused: bool) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
-    t.asserted = usize::MAX;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -189,7 +189,11 @@ async fn merge_while_check_fails(drive: Drive) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
     t.check(3, Some("success")).await;
-    t.asserted = usize::MAX;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #3: ❌ argocd/my-app-service1-prod failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote prod again with newer freight.
+        ---
+        #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    "#) };
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -202,7 +206,13 @@ async fn merge_while_held(drive: Drive) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
     t.comment(3, &sam(), "/unhold").await;
-    t.asserted = usize::MAX;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #3: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
+        ---
+        #3: ▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.
+        ---
+        #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    "#) };
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -297,7 +307,7 @@ async fn look_alike_pr(drive: Drive) -> Outcome {
     t.comment(n, &quinn(), "/promote prod").await;
     t.expect_comment(n, "⛔");
     let refused = !in_uat && t.prs() == n as usize;
-    t.asserted = t.hoist_comments().len();
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"") };
     control_promote(t, refused).await
 }
 
@@ -345,7 +355,7 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
     t.comment(1, &quinn(), "/promote uat").await;
     t.expect_comment(1, "#2");
     t.check(2, Some("success")).await;
-    t.asserted = t.hoist_comments().len();
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.") };
     Outcome {
         refused,
         control: t.forge.pr(2).state == PrState::Merged,
@@ -367,7 +377,7 @@ async fn fork_pr(drive: Drive) -> Outcome {
     t.check(n, Some("success")).await;
     let refused = t.forge.pr(n).state == PrState::Open;
     t.check(2, Some("success")).await;
-    t.asserted = t.hoist_comments().len();
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.") };
     Outcome {
         refused,
         control: t.forge.pr(2).state == PrState::Merged,
@@ -467,7 +477,13 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     t.check(2, Some("success")).await;
     t.argo_syncs(2, "a1").await;
     t.comment(2, &quinn(), "/promote prod").await;
-    t.asserted = t.hoist_comments().len();
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+        ---
+        #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+        ---
+        #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+    "#) };
     let head = t.forge.pr(3).head_sha;
     let name = "argocd/my-app-service1-prod";
     t.forge
@@ -491,7 +507,7 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
     t.check(3, Some("success")).await;
-    t.asserted = usize::MAX;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -523,7 +539,7 @@ async fn forged_commit_after_lost_store(drive: Drive) -> Outcome {
             );
         }
         t.lose_store().await;
-        t.asserted = usize::MAX;
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"") };
         t
     };
     let t = forge_and_lose(true).await;
@@ -534,6 +550,8 @@ async fn forged_commit_after_lost_store(drive: Drive) -> Outcome {
     t.review(3, &quinn(), ReviewState::Approved, None).await;
     let quinn_refused = t.forge.pr(3).state == PrState::Open;
     t.review(3, &sam(), ReviewState::Approved, None).await;
+    let mut t = t;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
     Outcome {
         refused,
         control: quinn_refused && t.forge.pr(3).state == PrState::Merged,
@@ -577,7 +595,11 @@ async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
     let refused = t.forge.pr(2).state == PrState::Open;
     t.comment(1, &quinn(), "/promote uat").await;
     t.check(2, Some("success")).await;
-    t.asserted = usize::MAX;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+        ---
+        #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    "#) };
     Outcome {
         refused,
         control: t.forge.pr(2).state == PrState::Merged,
@@ -602,11 +624,28 @@ async fn forced_back_to_an_older_head(drive: Drive) -> Outcome {
     t.check(3, Some("success")).await;
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
-    t.asserted = usize::MAX;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #4: ✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+        ---
+        #4: 🚀 Opened #5 to promote my-app-service1 v1.5.0 to **uat**.
+        ---
+        #5: ✅ Verified in **uat**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+        ---
+        #3: ♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.
+        ---
+        #5: 🚀 Opened #3 to promote my-app-service1 v1.5.0 to **prod**.
+    "#) };
     // The control: a promoter's /promote prod writes the branch anew, and it merges.
     t.comment(5, &quinn(), "/promote prod").await;
     t.check(3, Some("success")).await;
     t.review(3, &sam(), ReviewState::Approved, None).await;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #5: 🚀 Opened #3 to promote my-app-service1 v1.5.0 to **prod**.
+        ---
+        #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
+        ---
+        #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    "#) };
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,

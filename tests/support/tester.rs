@@ -360,6 +360,25 @@ impl Tester {
         body.clone()
     }
 
+    /// Every comment Hoist posted since the last asserted one, each as `#N: text` (its
+    /// hidden mark cut off, and Argo CD's address, which differs between the engine's
+    /// config and the served fakes, as `ARGOCD`), now asserted: compare the whole with an
+    /// inline snapshot.
+    pub fn said(&mut self) -> String {
+        let argocd =
+            regex::Regex::new(r"https://argocd\.example\.com|http://127\.0\.0\.1:\d+").unwrap();
+        let hoists = self.hoist_comments();
+        let rest = hoists.get(self.asserted..).unwrap_or_default();
+        self.asserted = hoists.len();
+        rest.iter()
+            .map(|(n, body)| {
+                let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
+                format!("#{n}: {}", argocd.replace_all(visible, "ARGOCD"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+
     /// Hoist's own comments, in the order posted.
     pub fn hoist_comments(&self) -> Vec<(u64, String)> {
         let me = self.forge.me_actor().id;
