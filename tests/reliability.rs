@@ -63,8 +63,9 @@ fn r1_every_webhook_three_times_interleaved() {
     s.copies = 3;
     full_path(&mut s);
     s.flush();
-    // Give late duplicates time to do harm, if they could.
-    std::thread::sleep(Duration::from_millis(500));
+    // Every copy is handled before anything is counted: late duplicates have had their
+    // chance to do harm, if they could.
+    s.drained();
     let st = s.forge.state.lock().unwrap();
     let hoist_said = |pr: u64, text: &str| {
         st.comments
@@ -276,7 +277,7 @@ fn r2_kill_9_at_random_points() {
                 .any(|(m, c)| *m == n && c.body.contains("✅ Verified in **dev**"))
         });
     }
-    std::thread::sleep(Duration::from_millis(300));
+    s.drained();
     let st = s.forge.state.lock().unwrap();
     let (merged, merges) = (st.merged(), st.merge_calls());
     let verified = st

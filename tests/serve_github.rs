@@ -94,7 +94,7 @@ fn hoist_serve_promotes_through_github_over_http() {
                    "pull_request": {"number": 3}, "repository": Server::repo()}),
         );
         if who.login == "quinn" {
-            std::thread::sleep(Duration::from_millis(300));
+            s.drained();
             assert_eq!(
                 s.forge.pr(3).state,
                 PrState::Open,

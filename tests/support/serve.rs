@@ -166,6 +166,35 @@ impl Server {
         }
     }
 
+    /// Waits until `hoist serve` has handled every event it stored (done, failed for good,
+    /// or waiting for Argo CD), read from its store: the barrier before asserting that
+    /// something did not happen. A delivery is stored before it is answered, so every
+    /// delivery sent so far is counted.
+    pub fn drained(&self) {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        let waiting = format!("{}%", hoist::worker::WAITING);
+        let start = Instant::now();
+        loop {
+            let busy: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM events WHERE status = 'running'
+                     OR (status = 'pending' AND (last_error IS NULL OR last_error NOT LIKE ?1))",
+                    [&waiting],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if busy == 0 {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "hoist serve still has {busy} events to handle"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     pub fn wait_for(&self, what: &str, cond: impl Fn(&MemoryForge) -> bool) {
         self.wait_for_within(what, Duration::from_secs(30), cond)
     }
