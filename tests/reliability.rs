@@ -503,6 +503,48 @@ fn outage_of(
     )
 }
 
+/// A dev promotion while the store refuses writes, from what `refuse` does to the server
+/// (given its store's path) until what it returns mends it: the push sent meanwhile is
+/// answered 503, never 2xx for what is not stored, and `/readyz` turns 503; the sender's
+/// redelivery once the store takes writes again goes through.
+fn refused_then_redelivered(
+    fault: &'static str,
+    within: Duration,
+    refuse: impl FnOnce(&Server, &std::path::Path) -> Box<dyn FnOnce()>,
+) -> FaultRow {
+    let (_rt, mut s, dir) = support::serve::start();
+    let mend = refuse(&s, &dir.path().join("hoist.db"));
+    let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
+    let st = request(
+        s.addr,
+        "/webhooks/eventbridge",
+        &[("x-hoist-token", "eb-token".into())],
+        event.as_bytes(),
+    );
+    assert_eq!(
+        st, 503,
+        "{fault}: a delivery not stored is never answered 2xx"
+    );
+    // `/readyz` probes at most once a second: the answer turns within one.
+    let addr = s.addr;
+    s.wait_for_within("/readyz answers 503", Duration::from_secs(10), |_| {
+        support::serve::get(addr, "/readyz").is_some_and(|(status, _)| status == 503)
+    });
+    mend();
+    let mut row = promotion_under(&mut s, fault, 0, &mut |_| {}, &mut |_| {}, within);
+    row.deliveries += 1;
+    row
+}
+
+/// Sets the file-size limit of process `pid` (`soft:hard`, in bytes).
+fn fsize(pid: u32, limit: &str) {
+    let st = std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--fsize={limit}")])
+        .status()
+        .unwrap();
+    assert!(st.success(), "prlimit --fsize={limit}");
+}
+
 /// R8, the fault matrix: a dev promotion through the real `hoist serve` while one thing
 /// is broken, and mended. For each: deliveries answered (stored), promotions completed,
 /// duplicates (0) and lost (0). Outages last 3 s in CI and 60 s in `bench/faults`.
@@ -609,83 +651,29 @@ fn r8_fault_matrix() {
         ));
     }
 
-    // The SQLite store refuses writes (another process holds it locked past Hoist's busy
-    // timeout): the push is answered 503, never 2xx for what is not stored, and the
-    // sender's redelivery after it is released goes through.
-    let refused = {
-        let (_rt, mut s, dir) = support::serve::start();
-        let lock = rusqlite::Connection::open(dir.path().join("hoist.db")).unwrap();
-        lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
-        let st = request(
-            s.addr,
-            "/webhooks/eventbridge",
-            &[("x-hoist-token", "eb-token".into())],
-            event.as_bytes(),
-        );
-        let ready = support::serve::get(s.addr, "/readyz").map(|(status, _)| status);
-        assert_eq!(ready, Some(503), "a locked store is not ready");
-        lock.execute_batch("ROLLBACK").unwrap();
-        let mut row = promotion_under(
-            &mut s,
-            "SQLite store refuses writes (locked), then redelivered",
-            0,
-            &mut |_| {},
-            &mut |_| {},
-            within,
-        );
-        row.deliveries += 1;
-        (st, row)
-    };
-    assert_eq!(
-        refused.0, 503,
-        "a delivery not stored is never answered 2xx"
-    );
-    rows.push(refused.1);
+    // The SQLite store refuses writes: another process holds it locked past Hoist's busy
+    // timeout.
+    rows.push(refused_then_redelivered(
+        "SQLite store refuses writes (locked), then redelivered",
+        within,
+        |_, db| {
+            let lock = rusqlite::Connection::open(db).unwrap();
+            lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            Box::new(move || lock.execute_batch("ROLLBACK").unwrap())
+        },
+    ));
 
     // The disk fills: no file of Hoist's may grow (its file-size limit lowered to one
-    // byte, so every write fails as on a full disk). The push is answered 503; once there
-    // is room again, the sender's redelivery goes through.
-    let full = {
-        let (_rt, mut s, _dir) = support::serve::start();
-        let fsize = |limit: &str| {
-            let st = std::process::Command::new("prlimit")
-                .args([
-                    "--pid",
-                    &s.child.id().to_string(),
-                    &format!("--fsize={limit}"),
-                ])
-                .status()
-                .unwrap();
-            assert!(st.success(), "prlimit --fsize={limit}");
-        };
-        fsize("1:unlimited");
-        let event = support::serve::ecr_event("my-app-service1", "v1.4.0", &digest(), "push-1");
-        let st = request(
-            s.addr,
-            "/webhooks/eventbridge",
-            &[("x-hoist-token", "eb-token".into())],
-            event.as_bytes(),
-        );
-        // `/readyz` probes at most once a second: the answer turns within one.
-        let addr = s.addr;
-        s.wait_for_within("/readyz answers 503", Duration::from_secs(10), |_| {
-            support::serve::get(addr, "/readyz").is_some_and(|(status, _)| status == 503)
-        });
-        fsize("unlimited:unlimited");
-        let mut row = promotion_under(
-            &mut s,
-            "disk full (no file may grow), then redelivered",
-            0,
-            &mut |_| {},
-            &mut |_| {},
-            within,
-        );
-        row.deliveries += 1;
-        (st, row)
-    };
-    assert_eq!(full.0, 503, "a delivery not stored is never answered 2xx");
-    rows.push(full.1);
+    // byte, so every write fails as on a full disk, its log included).
+    rows.push(refused_then_redelivered(
+        "disk full (no file may grow), then redelivered",
+        within,
+        |s, _| {
+            let pid = s.child.id();
+            fsize(pid, "1:unlimited");
+            Box::new(move || fsize(pid, "unlimited:unlimited"))
+        },
+    ));
 
     println!(
         "\n| fault ({} s outages) | deliveries answered | promotions completed | duplicates | lost |\n|---|---|---|---|---|",
