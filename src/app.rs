@@ -22,28 +22,32 @@ pub enum Argo {
 }
 
 impl ArgoCd for Argo {
-    async fn refresh(&self, name: &str) -> Result<(), String> {
+    async fn refresh(&self, name: &str) -> Result<(), crate::argocd::ArgoError> {
         match self {
             Argo::Client(c) => c.refresh(name).await,
             Argo::Absent => Ok(()),
         }
     }
 
-    async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, String> {
+    async fn manifests(
+        &self,
+        name: &str,
+        revision: &str,
+    ) -> Result<Vec<String>, crate::argocd::ArgoError> {
         match self {
             Argo::Client(c) => c.manifests(name, revision).await,
-            Argo::Absent => Err(format!(
-                "no argocd: section in the config, but {name} was asked for"
-            )),
+            Argo::Absent => {
+                Err(format!("no argocd: section in the config, but {name} was asked for").into())
+            }
         }
     }
 
-    async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
+    async fn application(&self, name: &str) -> Result<Option<AppStatus>, crate::argocd::ArgoError> {
         match self {
             Argo::Client(c) => c.application(name).await,
-            Argo::Absent => Err(format!(
-                "no argocd: section in the config, but {name} was asked for"
-            )),
+            Argo::Absent => {
+                Err(format!("no argocd: section in the config, but {name} was asked for").into())
+            }
         }
     }
 }

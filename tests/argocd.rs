@@ -123,6 +123,8 @@ fn rendered_images_are_every_container_image() {
     );
     assert_eq!(
         hoist::argocd::rendered_images(&["not json".to_owned()]),
-        Err("rendered manifest 1 is not JSON: expected ident at line 1 column 2".to_owned())
+        Err(hoist::argocd::ArgoError(
+            "rendered manifest 1 is not JSON: expected ident at line 1 column 2".to_owned()
+        ))
     );
 }

@@ -74,6 +74,7 @@ async fn the_registry_lists_tags_and_reconcile_catches_a_lost_push() {
             .images("123456789012.dkr.ecr.us-east-1.amazonaws.com/nope")
             .await
             .unwrap_err()
+            .0
             .contains("RepositoryNotFound")
     );
 
@@ -244,7 +245,7 @@ async fn labels_come_from_the_image_config_single_and_multi_platform() {
         .unwrap()
         .insert(config_digest.clone(), b"{\"config\":{}}".to_vec());
     let err = registry.labels(IMAGE, &single).await.unwrap_err();
-    assert!(err.contains("hashes to"), "{err}");
+    assert!(err.0.contains("hashes to"), "{err}");
     // Outside ECR there are no labels to read, and no error.
     assert!(
         registry

@@ -29,23 +29,35 @@ pub struct AppStatus {
     pub message: Option<String>,
 }
 
+/// Argo CD could not answer: unreachable, refused, or an answer Hoist cannot read. Never
+/// taken as passed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArgoError(pub String);
+
+impl From<String> for ArgoError {
+    fn from(why: String) -> Self {
+        ArgoError(why)
+    }
+}
+
 pub trait ArgoCd: Send + Sync + 'static {
     /// Asks Argo CD to compare the application with Git now, instead of at its next poll
     /// (`GET /api/v1/applications/{name}?refresh=normal`).
-    fn refresh(&self, name: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn refresh(&self, name: &str) -> impl Future<Output = Result<(), ArgoError>> + Send;
     /// The manifests Argo CD renders for `name` at `revision`
     /// (`GET /api/v1/applications/{name}/manifests?revision=`).
     fn manifests(
         &self,
         name: &str,
         revision: &str,
-    ) -> impl Future<Output = Result<Vec<String>, String>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, ArgoError>> + Send;
     /// The application, `None` when Argo CD has none by that name. An unreachable Argo
     /// CD is an error, and never counts as passed.
     fn application(
         &self,
         name: &str,
-    ) -> impl Future<Output = Result<Option<AppStatus>, String>> + Send;
+    ) -> impl Future<Output = Result<Option<AppStatus>, ArgoError>> + Send;
 }
 
 /// Whether `app` runs `freight` from `merge_sha`, healthy; otherwise what it waits for.
@@ -95,7 +107,9 @@ pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(),
 /// that name an image their own way (`spec.image`, workflow steps) are all judged; a field
 /// so named that is no image reference fails the check rather than pass unseen. A
 /// manifest that is not JSON is an error: what cannot be read cannot be judged.
-pub fn rendered_images(manifests: &[String]) -> Result<std::collections::BTreeSet<String>, String> {
+pub fn rendered_images(
+    manifests: &[String],
+) -> Result<std::collections::BTreeSet<String>, ArgoError> {
     fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
         match v {
             serde_json::Value::Object(m) => {

@@ -1,6 +1,6 @@
 //! Argo CD's REST API: the wire types Hoist reads and the client implementing the port.
 
-use super::{AppStatus, ArgoCd};
+use super::{AppStatus, ArgoCd, ArgoError};
 
 /// `GET /api/v1/applications/{name}`, read for the fields verification needs.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -123,7 +123,7 @@ struct Manifests {
 }
 
 impl ArgoCd for ArgoClient {
-    async fn refresh(&self, name: &str) -> Result<(), String> {
+    async fn refresh(&self, name: &str) -> Result<(), ArgoError> {
         self.http
             .get::<serde_json::Value, _, ()>(
                 format!("/api/v1/applications/{name}?refresh=normal"),
@@ -131,10 +131,10 @@ impl ArgoCd for ArgoClient {
             )
             .await
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(|e| ArgoError(e.to_string()))
     }
 
-    async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, String> {
+    async fn manifests(&self, name: &str, revision: &str) -> Result<Vec<String>, ArgoError> {
         self.http
             .get::<Manifests, _, ()>(
                 format!("/api/v1/applications/{name}/manifests?revision={revision}"),
@@ -142,15 +142,17 @@ impl ArgoCd for ArgoClient {
             )
             .await
             .map(|m| m.manifests)
-            .map_err(|e| match e {
-                octocrab::Error::GitHub { source, .. } => {
-                    format!("{} {}", source.status_code, source.message)
-                }
-                e => e.to_string(),
+            .map_err(|e| {
+                ArgoError(match e {
+                    octocrab::Error::GitHub { source, .. } => {
+                        format!("{} {}", source.status_code, source.message)
+                    }
+                    e => e.to_string(),
+                })
             })
     }
 
-    async fn application(&self, name: &str) -> Result<Option<AppStatus>, String> {
+    async fn application(&self, name: &str) -> Result<Option<AppStatus>, ArgoError> {
         match self
             .http
             .get::<Application, _, ()>(format!("/api/v1/applications/{name}"), None)
@@ -160,7 +162,7 @@ impl ArgoCd for ArgoClient {
             Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
                 Ok(None)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(ArgoError(e.to_string())),
         }
     }
 }

@@ -207,7 +207,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                             stage,
                             &app,
                             &pr.head_sha,
-                            &why,
+                            &why.0,
                         ));
                         continue;
                     }

@@ -208,7 +208,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             let rendered = match rendered {
                 Ok(m) => gate::Render::Manifests(m.len()),
-                Err(why) => gate::Render::Failed(why),
+                Err(why) => gate::Render::Failed(why.0),
             };
             render = Some((app, rendered));
         }
@@ -228,7 +228,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
                 Ok(Some(a)) => gate::UpstreamState::Not { health: a.health },
                 Ok(None) => gate::UpstreamState::Unknown,
-                Err(e) => gate::UpstreamState::Unreachable(e),
+                Err(e) => gate::UpstreamState::Unreachable(e.0),
             };
             upstreams.push((up.clone(), app, state));
         }

@@ -102,7 +102,10 @@ pub fn parts(image: &str) -> Option<(&str, &str, &str)> {
 }
 
 impl Registry for Ecr {
-    async fn images(&self, image: &str) -> Result<Vec<ImageVersion>, String> {
+    async fn images(
+        &self,
+        image: &str,
+    ) -> Result<Vec<ImageVersion>, crate::registry::RegistryError> {
         let (account, region, repo) =
             parts(image).ok_or_else(|| format!("{image} is not an ECR repository"))?;
         let client = self.client(region);
@@ -150,11 +153,15 @@ impl Registry for Ecr {
     }
 
     /// Images outside ECR have no labels Hoist can read.
-    async fn labels(&self, image: &str, digest: &str) -> Result<BTreeMap<String, String>, String> {
+    async fn labels(
+        &self,
+        image: &str,
+        digest: &str,
+    ) -> Result<BTreeMap<String, String>, crate::registry::RegistryError> {
         if parts(image).is_none() {
             return Ok(BTreeMap::new());
         }
-        self.config_labels(image, digest).await
+        Ok(self.config_labels(image, digest).await?)
     }
 }
 

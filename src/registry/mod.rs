@@ -16,16 +16,29 @@ pub struct ImageVersion {
     pub pushed_at: String,
 }
 
+/// The registry could not answer: unreachable, refused, or an answer Hoist cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RegistryError(pub String);
+
+impl From<String> for RegistryError {
+    fn from(why: String) -> Self {
+        RegistryError(why)
+    }
+}
+
 pub trait Registry: Send + Sync + 'static {
     /// Every tagged image of `image` (`ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`).
-    fn images(&self, image: &str)
-    -> impl Future<Output = Result<Vec<ImageVersion>, String>> + Send;
+    fn images(
+        &self,
+        image: &str,
+    ) -> impl Future<Output = Result<Vec<ImageVersion>, RegistryError>> + Send;
     /// The image config's labels of `image@digest`; none where the registry cannot say.
     fn labels(
         &self,
         _image: &str,
         _digest: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, String>, String>> + Send {
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, RegistryError>> + Send {
         async { Ok(BTreeMap::new()) }
     }
 }
@@ -78,7 +91,7 @@ pub fn newest(images: &[ImageVersion], accept: impl Fn(&str) -> bool) -> Option<
 pub struct NoRegistry;
 
 impl Registry for NoRegistry {
-    async fn images(&self, _image: &str) -> Result<Vec<ImageVersion>, String> {
+    async fn images(&self, _image: &str) -> Result<Vec<ImageVersion>, RegistryError> {
         Ok(vec![])
     }
 }

@@ -355,7 +355,7 @@ impl Fake {
                 use hoist::argocd::ArgoCd;
                 return match self.argo.manifests(name, &revision).await {
                     Ok(m) => ok(json!({"manifests": m, "revision": revision})),
-                    Err(e) => status(400, &e),
+                    Err(e) => status(400, &e.0),
                 };
             }
             ("GET", ["api", "v1", "applications", name]) if query.contains_key("refresh") => {

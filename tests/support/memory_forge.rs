@@ -1064,7 +1064,7 @@ impl MemoryArgo {
 }
 
 impl ArgoCd for MemoryArgo {
-    async fn refresh(&self, name: &str) -> std::result::Result<(), String> {
+    async fn refresh(&self, name: &str) -> std::result::Result<(), hoist::argocd::ArgoError> {
         self.refreshed.lock().unwrap().push(name.into());
         Ok(())
     }
@@ -1073,9 +1073,11 @@ impl ArgoCd for MemoryArgo {
         &self,
         name: &str,
         revision: &str,
-    ) -> std::result::Result<Vec<String>, String> {
+    ) -> std::result::Result<Vec<String>, hoist::argocd::ArgoError> {
         if self.render_fails.lock().unwrap().iter().any(|a| a == name) {
-            return Err("ComparisonError: kustomize build failed".into());
+            return Err(hoist::argocd::ArgoError(
+                "ComparisonError: kustomize build failed".into(),
+            ));
         }
         let files = self.files.lock().unwrap().clone();
         if let Some(forge) = files {
@@ -1090,7 +1092,10 @@ impl ArgoCd for MemoryArgo {
         )])
     }
 
-    async fn application(&self, name: &str) -> std::result::Result<Option<AppStatus>, String> {
+    async fn application(
+        &self,
+        name: &str,
+    ) -> std::result::Result<Option<AppStatus>, hoist::argocd::ArgoError> {
         Ok(self.apps.lock().unwrap().get(name).cloned())
     }
 }
@@ -1104,7 +1109,10 @@ pub struct MemoryRegistry {
 }
 
 impl Registry for MemoryRegistry {
-    async fn images(&self, image: &str) -> std::result::Result<Vec<ImageVersion>, String> {
+    async fn images(
+        &self,
+        image: &str,
+    ) -> std::result::Result<Vec<ImageVersion>, hoist::registry::RegistryError> {
         Ok(self
             .images
             .lock()
@@ -1118,7 +1126,10 @@ impl Registry for MemoryRegistry {
         &self,
         _image: &str,
         digest: &str,
-    ) -> std::result::Result<std::collections::BTreeMap<String, String>, String> {
+    ) -> std::result::Result<
+        std::collections::BTreeMap<String, String>,
+        hoist::registry::RegistryError,
+    > {
         Ok(self
             .labels
             .lock()
