@@ -33,6 +33,14 @@ pub struct Promotion {
     pub gate: Vec<GateLine>,
 }
 
+/// What the planner proposes for one stage: a promotion, or nothing, saying why (it runs
+/// that freight already, it would go back a version, the edit changes nothing).
+#[derive(Debug)]
+pub enum Proposal {
+    Promote(Box<Promotion>),
+    Nothing(String),
+}
+
 /// One condition of the merge gate.
 #[derive(Debug, Clone, Serialize)]
 pub struct GateLine {
@@ -137,8 +145,8 @@ impl Planner<'_> {
         for (name, stage) in self.config.stages.iter() {
             match (stage.upstream.is_empty(), stage.auto) {
                 (true, true) => match self.promotion(name, freight, &states, requested_by)? {
-                    Ok(p) => plan.promotions.push(p),
-                    Err(reason) => plan.nothing_to_do.push(Skip {
+                    Proposal::Promote(p) => plan.promotions.push(*p),
+                    Proposal::Nothing(reason) => plan.nothing_to_do.push(Skip {
                         stages: vec![name.into()],
                         reason,
                     }),
@@ -219,8 +227,8 @@ impl Planner<'_> {
         }
         let mut plan = Plan::default();
         match self.promotion(stage, &freight, &states, requested_by)? {
-            Ok(p) => plan.promotions.push(p),
-            Err(reason) => plan.nothing_to_do.push(Skip {
+            Proposal::Promote(p) => plan.promotions.push(*p),
+            Proposal::Nothing(reason) => plan.nothing_to_do.push(Skip {
                 stages: vec![stage.into()],
                 reason,
             }),
@@ -235,7 +243,7 @@ impl Planner<'_> {
         stage: &str,
         freight: &Freight,
         requested_by: &str,
-    ) -> Result<Result<Promotion, String>, PlanError> {
+    ) -> Result<Proposal, PlanError> {
         let states = self.states(&freight.service)?;
         self.promotion(stage, freight, &states, requested_by)
     }
@@ -354,7 +362,7 @@ impl Planner<'_> {
         freight: &Freight,
         states: &[StageState],
         requested_by: &str,
-    ) -> Result<Result<Promotion, String>, PlanError> {
+    ) -> Result<Proposal, PlanError> {
         let service = &freight.service;
         let svc = self.service(service)?;
         let state = states
@@ -376,7 +384,7 @@ impl Planner<'_> {
             };
             if same {
                 let tag = e.new_tag.as_deref().unwrap_or(freight.tag.as_str());
-                return Ok(Err(messages::nothing_already_runs(
+                return Ok(Proposal::Nothing(messages::nothing_already_runs(
                     tag,
                     &freight.digest.short(),
                 )));
@@ -384,7 +392,10 @@ impl Planner<'_> {
             if let Some(cur) = e.new_tag.as_deref()
                 && tags::is_refused_downgrade(freight.tag.as_str(), cur, svc.allow_downgrade)
             {
-                return Ok(Err(messages::nothing_downgrade(cur, freight.tag.as_str())));
+                return Ok(Proposal::Nothing(messages::nothing_downgrade(
+                    cur,
+                    freight.tag.as_str(),
+                )));
             }
         }
         let name = svc.kustomize_name(service);
@@ -405,7 +416,7 @@ impl Planner<'_> {
         let edited =
             manifest::set_image(text, &spec).map_err(|e| PlanError(e.in_file(&state.path)))?;
         if !edited.is_changed() {
-            return Ok(Err(messages::nothing_identical(&state.path)));
+            return Ok(Proposal::Nothing(messages::nothing_identical(&state.path)));
         }
         let title = messages::pr_title(service, freight.tag.as_str(), stage);
         let previous_tag = current.and_then(|e| e.new_tag.clone());
@@ -445,7 +456,7 @@ impl Planner<'_> {
             gate,
             requested_by,
         });
-        Ok(Ok(Promotion {
+        Ok(Proposal::Promote(Box::new(Promotion {
             stage: stage.into(),
             service: service.clone(),
             branch: crate::marks::branch(stage, service),
@@ -461,7 +472,7 @@ impl Planner<'_> {
                 content: edited.text,
             },
             gate: gate_lines,
-        }))
+        })))
     }
 
     /// The merge gate of the pull request that moves `stage` to `freight`, decided by

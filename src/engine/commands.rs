@@ -17,6 +17,13 @@ use crate::policy::dag;
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
 
+/// What Hoist answers one command with: done (or nothing to do), or refused; each with
+/// its text. A refusal makes the comment's reaction 😕.
+enum Reply {
+    Done(String),
+    Refused(String),
+}
+
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     async fn react(&self, comment_id: u64, r: Reaction) {
         if let Err(e) = self.forge.react(comment_id, r).await {
@@ -91,28 +98,28 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let mut overridden = false;
         for cmd in cmds {
             let reply = match cmd {
-                Err(e) => Err(messages::command_refused(&e.to_string())),
-                Ok(Command::Help) => Ok(format!(
+                Err(e) => Reply::Refused(messages::command_refused(&e.to_string())),
+                Ok(Command::Help) => Reply::Done(format!(
                     "```\n{}```",
                     command::help(&self.config.stage_names())
                 )),
-                Ok(Command::Status) => Ok(self.status(meta).await?),
+                Ok(Command::Status) => Reply::Done(self.status(meta).await?),
                 Ok(Command::Hold | Command::Unhold)
                     if self.forge.permission(author).await? < Permission::Write =>
                 {
-                    Err(messages::hold_refusal(&author.login, &self.repo_name))
+                    Reply::Refused(messages::hold_refusal(&author.login, &self.repo_name))
                 }
                 Ok(Command::Hold) => {
                     let _gate = self.merge_gate(number).await;
                     self.store.hold(number, &author.login).await?;
-                    Ok(messages::held(&author.login))
+                    Reply::Done(messages::held(&author.login))
                 }
                 Ok(Command::Unhold) => {
                     if self.store.unhold(number).await? {
                         released = true;
-                        Ok(messages::unheld(&author.login))
+                        Reply::Done(messages::unheld(&author.login))
                     } else {
-                        Ok(messages::not_held())
+                        Reply::Done(messages::not_held())
                     }
                 }
                 Ok(Command::OverrideDag { head, reason }) => {
@@ -121,18 +128,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         || self.forge.permission(author).await? < Permission::Write
                         || !self.is_one_of(author, bg).await?
                     {
-                        Err(messages::override_refusal(&author.login, bg))
+                        Reply::Refused(messages::override_refusal(&author.login, bg))
                     } else if pr.head_sha.to_ascii_lowercase() != head {
                         // Bound to the head the commenter reviewed: a push after it (or
                         // before Hoist got to the comment) needs its own override.
-                        Err(messages::override_stale(&author.login, &head, &pr.head_sha))
+                        Reply::Refused(messages::override_stale(&author.login, &head, &pr.head_sha))
                     } else {
                         self.store
                             .record_override(number, &pr.head_sha, &author.login, &reason)
                             .await?;
                         tracing::warn!(pr = number, by = %author.login, %reason, "hoist/dag overridden");
                         overridden = true;
-                        Ok(messages::overridden(&author.login, &pr.head_sha, &reason))
+                        Reply::Done(messages::overridden(&author.login, &pr.head_sha, &reason))
                     }
                 }
                 Ok(Command::Promote { stage, services }) => {
@@ -141,8 +148,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             };
             match reply {
-                Ok(r) => replies.push(r),
-                Err(r) => {
+                Reply::Done(r) => replies.push(r),
+                Reply::Refused(r) => {
                     refused = true;
                     replies.push(r);
                 }
@@ -169,29 +176,32 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(())
     }
 
-    /// `/promote STAGE`: the reply, or the refusal as `Err`.
+    /// `/promote STAGE`: the reply, or the refusal.
     async fn promote_command(
         &self,
         meta: Option<&HoistHead>,
         stage: &str,
         services: &[String],
         author: &Actor,
-    ) -> Result<std::result::Result<String, String>> {
+    ) -> Result<Reply> {
         let names = self.config.stage_names();
         let Some(st) = self.config.stage(stage) else {
-            return Ok(Err(messages::unknown_stage(stage, &names)));
+            return Ok(Reply::Refused(messages::unknown_stage(stage, &names)));
         };
         let Some(freight) = meta.map(|h| h.freight.clone()) else {
-            return Ok(Err(messages::not_a_promotion_pr()));
+            return Ok(Reply::Refused(messages::not_a_promotion_pr()));
         };
         if !services.is_empty() && !services.contains(&freight.service) {
-            return Ok(Err(messages::not_this_service(&freight.service, services)));
+            return Ok(Reply::Refused(messages::not_this_service(
+                &freight.service,
+                services,
+            )));
         }
         if st.upstream.is_empty() {
-            return Ok(Err(messages::root_stage_refusal(stage)));
+            return Ok(Reply::Refused(messages::root_stage_refusal(stage)));
         }
         if !self.may_promote(author, st).await? {
-            return Ok(Err(messages::permission_refusal(
+            return Ok(Reply::Refused(messages::permission_refusal(
                 &author.login,
                 stage,
                 &self.repo_name,
@@ -211,7 +221,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let verified: Vec<String> = verified_rows.into_iter().map(|p| p.stage).collect();
         let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
         if let Some(r) = dag::refused(&self.config, stage, st, &standing) {
-            return Ok(Err(messages::dag_refusal(
+            return Ok(Reply::Refused(messages::dag_refusal(
                 stage,
                 st,
                 &freight.label(),
@@ -221,20 +231,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             )));
         }
         Ok(match self.promote_to(stage, &freight, author).await? {
-            Outcome::Opened(n) | Outcome::Updated(n) => Ok(messages::opened(
+            Outcome::Opened(n) | Outcome::Updated(n) => Reply::Done(messages::opened(
                 stage,
                 &freight.service,
                 freight.tag.as_str(),
                 n,
             )),
-            Outcome::AlreadyOpen(n) => Ok(messages::already_open(
+            Outcome::AlreadyOpen(n) => Reply::Done(messages::already_open(
                 stage,
                 &freight.service,
                 freight.tag.as_str(),
                 n,
             )),
-            Outcome::Nothing(why) => Ok(messages::nothing_to_do_in(stage, &why)),
-            Outcome::Blocked(why) => Err(why),
+            Outcome::Nothing(why) => Reply::Done(messages::nothing_to_do_in(stage, &why)),
+            Outcome::Blocked(why) => Reply::Refused(why),
         })
     }
 

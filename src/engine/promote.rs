@@ -9,7 +9,7 @@ use crate::domain::Actor;
 use crate::forge::Forge;
 use crate::freight::Freight;
 use crate::messages;
-use crate::plan::Planner;
+use crate::plan::{Planner, Proposal};
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
 use crate::tags;
@@ -109,8 +109,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             repo: &repo,
         };
         let p = match planner.to_stage(stage, freight, requested_by)? {
-            Ok(p) => p,
-            Err(reason) => return Ok(Outcome::Nothing(reason)),
+            Proposal::Promote(p) => *p,
+            Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
         // A commit on the branch that Hoist did not write (its store says which it wrote;
         // a commit's author is whatever the pusher typed) is a person's: never
@@ -168,8 +168,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             ..freight.clone()
         };
         let p = match planner.to_stage(stage, freight, requested_by)? {
-            Ok(p) => p,
-            Err(reason) => return Ok(Outcome::Nothing(reason)),
+            Proposal::Promote(p) => *p,
+            Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
         // Where a new head cannot keep the open pull request (CodeCommit), the old one is
         // closed first, its heads retired; its hold passes to the new one below.
