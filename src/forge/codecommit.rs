@@ -934,35 +934,27 @@ impl Forge for CodeCommit {
             } else {
                 format!("{title}\n\n{message}")
             };
+            // Squash and three-way take the same commit details; their builders are
+            // different types, so one macro spells the chain once.
+            macro_rules! merge_with_commit {
+                ($op:ident) => {
+                    self.client
+                        .$op()
+                        .pull_request_id(id)
+                        .repository_name(&self.repository)
+                        .source_commit_id(head_sha)
+                        .commit_message(message)
+                        .author_name(COMMIT_NAME)
+                        .email(COMMIT_EMAIL)
+                        .send()
+                        .await
+                        .map_err(map)?
+                        .pull_request
+                };
+            }
             let pr = match self.method {
-                MergeMethod::Squash => {
-                    self.client
-                        .merge_pull_request_by_squash()
-                        .pull_request_id(id)
-                        .repository_name(&self.repository)
-                        .source_commit_id(head_sha)
-                        .commit_message(message)
-                        .author_name(COMMIT_NAME)
-                        .email(COMMIT_EMAIL)
-                        .send()
-                        .await
-                        .map_err(map)?
-                        .pull_request
-                }
-                MergeMethod::Merge => {
-                    self.client
-                        .merge_pull_request_by_three_way()
-                        .pull_request_id(id)
-                        .repository_name(&self.repository)
-                        .source_commit_id(head_sha)
-                        .commit_message(message)
-                        .author_name(COMMIT_NAME)
-                        .email(COMMIT_EMAIL)
-                        .send()
-                        .await
-                        .map_err(map)?
-                        .pull_request
-                }
+                MergeMethod::Squash => merge_with_commit!(merge_pull_request_by_squash),
+                MergeMethod::Merge => merge_with_commit!(merge_pull_request_by_three_way),
                 MergeMethod::FastForward => {
                     self.client
                         .merge_pull_request_by_fast_forward()
