@@ -20,7 +20,7 @@ use aws_smithy_types::Blob;
 
 use super::{
     Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
-    Reaction, Result, Review, Sha, count, counted, principal,
+    Reaction, Result, Review, Sha, principal,
 };
 use crate::config::MergeMethod;
 use crate::domain::{Actor, ActorKind, ReviewState};
@@ -322,16 +322,13 @@ impl Forge for CodeCommit {
     }
 
     async fn base_head(&self) -> Result<Sha> {
-        let r = self
-            .branch_tip(&self.base)
+        self.branch_tip(&self.base)
             .await
-            .and_then(|t| t.ok_or_else(|| ForgeError::NotFound(format!("branch {}", self.base))));
-        count("base_head", &r);
-        r
+            .and_then(|t| t.ok_or_else(|| ForgeError::NotFound(format!("branch {}", self.base))))
     }
 
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
-        let r = match self
+        match self
             .client
             .get_file()
             .repository_name(&self.repository)
@@ -346,13 +343,11 @@ impl Forge for CodeCommit {
                 .map_err(|_| ForgeError::Other(format!("{path} at {at} is not UTF-8"))),
             Err(ForgeError::NotFound(m)) if m.starts_with("FileDoesNotExist") => Ok(None),
             Err(e) => Err(e),
-        };
-        count("read_file", &r);
-        r
+        }
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
-        counted("branch_commits", async {
+        async {
             let Some(tip) = self.branch_tip(branch).await? else {
                 return Ok(None);
             };
@@ -405,7 +400,7 @@ impl Forge for CodeCommit {
             }
             commits.reverse();
             Ok(Some(commits))
-        })
+        }
         .await
     }
 
@@ -419,7 +414,7 @@ impl Forge for CodeCommit {
         content: &str,
         message: &str,
     ) -> Result<Sha> {
-        counted("write_branch", async {
+        async {
             // CodeCommit cannot force a branch back, and CreateCommit builds on the tip:
             // to never build on a commit Hoist did not write, the branch starts afresh at
             // the base every time (deleted, then created again). Deleting a branch closes
@@ -485,12 +480,12 @@ impl Forge for CodeCommit {
             }
             r.commit_id
                 .ok_or_else(|| ForgeError::Other("CreateCommit returned no commit id".into()))
-        })
+        }
         .await
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        let r = match self
+        match self
             .client
             .delete_branch()
             .repository_name(&self.repository)
@@ -501,9 +496,7 @@ impl Forge for CodeCommit {
         {
             Ok(_) | Err(ForgeError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
-        };
-        count("delete_branch", &r);
-        r
+        }
     }
 
     fn rewrites_in_place(&self) -> bool {
@@ -511,7 +504,7 @@ impl Forge for CodeCommit {
     }
 
     async fn close_pull_request(&self, number: u64) -> Result<()> {
-        counted("close_pull_request", async {
+        async {
             self.client
                 .update_pull_request_status()
                 .pull_request_id(number.to_string())
@@ -520,21 +513,18 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        let r = self
-            .prs(PullRequestStatusEnum::Closed, prefix, MAX_CLOSED)
+        self.prs(PullRequestStatusEnum::Closed, prefix, MAX_CLOSED)
             .await
             .map(|ps| {
                 ps.into_iter()
                     .filter(|p| p.state == PrState::Merged)
                     .collect()
-            });
-        count("merged_pull_requests", &r);
-        r
+            })
     }
 
     /// CodeCommit lists no comments by time: the comments of the 20 Hoist pull requests
@@ -557,11 +547,8 @@ impl Forge for CodeCommit {
     }
 
     async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        let r = self
-            .prs(PullRequestStatusEnum::Open, prefix, usize::MAX)
-            .await;
-        count("open_pull_requests", &r);
-        r
+        self.prs(PullRequestStatusEnum::Open, prefix, usize::MAX)
+            .await
     }
 
     async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
@@ -575,7 +562,7 @@ impl Forge for CodeCommit {
     /// With approval rules on the pull request, `mergeable` says whether they are met:
     /// CodeCommit refuses the merge otherwise.
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
-        counted("pull_request", async {
+        async {
             let p = self.get_pr(number).await?;
             let mut pr = to_pr(&p)
                 .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
@@ -593,7 +580,7 @@ impl Forge for CodeCommit {
                 }
             }
             Ok(pr)
-        })
+        }
         .await
     }
 
@@ -603,7 +590,7 @@ impl Forge for CodeCommit {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        counted("create_pull_request", async {
+        async {
             let target = Target::builder()
                 .repository_name(&self.repository)
                 .source_reference(branch)
@@ -623,12 +610,12 @@ impl Forge for CodeCommit {
                 .as_ref()
                 .and_then(to_pr)
                 .ok_or_else(|| ForgeError::Other("CreatePullRequest: empty answer".into()))
-        })
+        }
         .await
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        counted("update_pull_request", async {
+        async {
             self.client
                 .update_pull_request_title()
                 .pull_request_id(number.to_string())
@@ -644,12 +631,12 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
-        counted("comments", async {
+        async {
             let mut all = vec![];
             let mut token = None;
             loop {
@@ -694,7 +681,7 @@ impl Forge for CodeCommit {
                     })
                 })
                 .collect())
-        })
+        }
         .await
     }
 
@@ -711,7 +698,7 @@ impl Forge for CodeCommit {
         match self.own_comment_with(number, marker).await? {
             Some((_, old)) if old == body => Ok(()),
             Some((id, _)) => {
-                counted("edit_comment", async {
+                async {
                     self.client
                         .update_comment()
                         .comment_id(id)
@@ -720,7 +707,7 @@ impl Forge for CodeCommit {
                         .await
                         .map_err(map)?;
                     Ok(())
-                })
+                }
                 .await
             }
             None => self.comment(number, body).await,
@@ -728,7 +715,7 @@ impl Forge for CodeCommit {
     }
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        counted("comment", async {
+        async {
             let p = self.get_pr(number).await?;
             let t = p
                 .pull_request_targets()
@@ -752,13 +739,13 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
     /// Each caller holds one reaction per comment on CodeCommit, so 🚀 replaces 👀.
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        counted("react", async {
+        async {
             let id = self
                 .comment_ids
                 .lock()
@@ -779,7 +766,7 @@ impl Forge for CodeCommit {
                 .await
                 .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
@@ -800,7 +787,7 @@ impl Forge for CodeCommit {
     /// Approvals of the current revision: CodeCommit resets them when the head moves,
     /// so each one is given on the head the pull request has now.
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        counted("reviews", async {
+        async {
             let p = self.get_pr(number).await?;
             let head = p
                 .pull_request_targets()
@@ -827,7 +814,7 @@ impl Forge for CodeCommit {
                     })
                 })
                 .collect())
-        })
+        }
         .await
     }
 
@@ -837,7 +824,7 @@ impl Forge for CodeCommit {
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
-        counted("pull_request_files", async {
+        async {
             let p = self.get_pr(number).await?;
             let t = p
                 .pull_request_targets()
@@ -875,7 +862,7 @@ impl Forge for CodeCommit {
             paths.sort();
             paths.dedup();
             Ok(paths)
-        })
+        }
         .await
     }
 
@@ -912,7 +899,7 @@ impl Forge for CodeCommit {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        counted("create_check_run", async {
+        async {
             let marker = crate::marks::check_mark(name);
             let short = crate::image::short_sha(sha);
             let head = crate::messages::check_comment_head(conclusion, name, title, short);
@@ -921,12 +908,12 @@ impl Forge for CodeCommit {
                 .saturating_sub(head.encode_utf16().count() + tail.encode_utf16().count());
             let body = format!("{head}{}{tail}", cut(summary, room));
             self.upsert_comment(number, &marker, &body).await
-        })
+        }
         .await
     }
 
     async fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> Result<Sha> {
-        counted("merge", async {
+        async {
             let id = number.to_string();
             // The engine's message starts with the title already.
             let message = if message.starts_with(title) {
@@ -984,7 +971,7 @@ impl Forge for CodeCommit {
             self.branch_tip(&self.base)
                 .await?
                 .ok_or_else(|| ForgeError::Other(format!("merge of {number}: no merge commit")))
-        })
+        }
         .await
     }
 }

@@ -24,7 +24,7 @@ use wire::*;
 
 use super::{
     Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PostedBy, PrState,
-    PullRequest, Reaction, Result, Review, count, counted,
+    PullRequest, Reaction, Result, Review,
 };
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::event::github::User;
@@ -364,15 +364,15 @@ impl Forge for GitHub {
     }
 
     async fn base_head(&self) -> Result<String> {
-        counted("base_head", async {
+        async {
             let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
             Ok(r.object.sha)
-        })
+        }
         .await
     }
 
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
-        counted("read_file", async {
+        async {
             let Some(c) = not_found_is_none(
                 retry::retrying(|| async {
                     self.client
@@ -403,12 +403,12 @@ impl Forge for GitHub {
             String::from_utf8(bytes)
                 .map(Some)
                 .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
-        })
+        }
         .await
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
-        counted("branch_commits", async {
+        async {
             let Some(c) = not_found_is_none(
                 retry::retrying(|| async {
                     self.client
@@ -440,7 +440,7 @@ impl Forge for GitHub {
                     })
                     .collect(),
             ))
-        })
+        }
         .await
     }
 
@@ -452,7 +452,7 @@ impl Forge for GitHub {
         content: &str,
         message: &str,
     ) -> Result<String> {
-        counted("write_branch", async {
+        async {
             // The branch starts at `base`: created, or forced back if it exists.
             let created = self.write::<serde_json::Value>(Write::Post, "git/refs", Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base}))).await;
             match created.map_err(map) {
@@ -509,12 +509,12 @@ impl Forge for GitHub {
                 )));
             }
             Ok(w.commit.sha)
-        })
+        }
         .await
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        counted("delete_branch", async {
+        async {
             let r = self
                 .write::<NoBody>(Write::Delete, &format!("git/refs/heads/{branch}"), None)
                 .await;
@@ -522,20 +522,16 @@ impl Forge for GitHub {
                 Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
                 Err(e) => Err(e),
             }
-        })
+        }
         .await
     }
 
     async fn close_pull_request(&self, number: u64) -> Result<()> {
-        counted(
-            "close_pull_request",
-            self.patch_pull(number, json!({"state": "closed"})),
-        )
-        .await
+        (self.patch_pull(number, json!({"state": "closed"}))).await
     }
 
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        counted("merged_pull_requests", async {
+        async {
             Ok(self
                 .pulls("closed")
                 .await?
@@ -543,12 +539,12 @@ impl Forge for GitHub {
                 .map(PullRequest::from)
                 .filter(|p| p.state == PrState::Merged && p.head_ref.starts_with(prefix))
                 .collect())
-        })
+        }
         .await
     }
 
     async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        counted("open_pull_requests", async {
+        async {
             Ok(self
                 .pulls("open")
                 .await?
@@ -556,12 +552,12 @@ impl Forge for GitHub {
                 .map(PullRequest::from)
                 .filter(|p| p.head_ref.starts_with(prefix))
                 .collect())
-        })
+        }
         .await
     }
 
     async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
-        counted("open_pull_request_for", async {
+        async {
             let prs: Vec<Pull> = self
                 .get(&format!("pulls?state=open&head={}:{branch}", self.owner))
                 .await?;
@@ -569,15 +565,12 @@ impl Forge for GitHub {
                 .into_iter()
                 .map(PullRequest::from)
                 .find(|p| p.head_ref == branch))
-        })
+        }
         .await
     }
 
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
-        let r: Result<PullRequest> =
-            async { Ok(self.get::<Pull>(&format!("pulls/{number}")).await?.into()) }.await;
-        count("pull_request", &r);
-        r
+        Ok(self.get::<Pull>(&format!("pulls/{number}")).await?.into())
     }
 
     async fn create_pull_request(
@@ -586,7 +579,7 @@ impl Forge for GitHub {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        counted("create_pull_request", async {
+        async {
             let p: Pull = self
                 .write(
                     Write::Post,
@@ -596,32 +589,28 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(p.into())
-        })
+        }
         .await
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        counted(
-            "update_pull_request",
-            self.patch_pull(number, json!({"title": title, "body": body})),
-        )
-        .await
+        (self.patch_pull(number, json!({"title": title, "body": body}))).await
     }
 
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
-        counted("comments", async {
+        async {
             Ok(self
                 .get_all::<IssueComment>(&format!("issues/{number}/comments"))
                 .await?
                 .into_iter()
                 .map(IssueComment::into_comment)
                 .collect())
-        })
+        }
         .await
     }
 
     async fn recent_comments(&self, since: &str) -> Result<Vec<(u64, Comment)>> {
-        counted("recent_comments", async {
+        async {
             Ok(self
                 .get_all::<IssueComment>(&format!(
                     "issues/comments?sort=updated&direction=asc&since={since}"
@@ -633,12 +622,12 @@ impl Forge for GitHub {
                     Some((number, c.into_comment()))
                 })
                 .collect())
-        })
+        }
         .await
     }
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        counted("comment", async {
+        async {
             self.write::<serde_json::Value>(
                 Write::Post,
                 &format!("issues/{number}/comments"),
@@ -647,7 +636,7 @@ impl Forge for GitHub {
             .await
             .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
@@ -660,7 +649,7 @@ impl Forge for GitHub {
         match own {
             Some(c) if c.body == body => Ok(()),
             Some(c) => {
-                counted("edit_comment", async {
+                async {
                     self.write::<serde_json::Value>(
                         Write::Patch,
                         &format!("issues/comments/{}", c.id),
@@ -669,7 +658,7 @@ impl Forge for GitHub {
                     .await
                     .map_err(map)?;
                     Ok(())
-                })
+                }
                 .await
             }
             None => self.comment(number, body).await,
@@ -677,7 +666,7 @@ impl Forge for GitHub {
     }
 
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        counted("react", async {
+        async {
             let content = match reaction {
                 Reaction::Eyes => "eyes",
                 Reaction::Rocket => "rocket",
@@ -691,12 +680,12 @@ impl Forge for GitHub {
             .await
             .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
     async fn permission(&self, user: &Actor) -> Result<Permission> {
-        counted("permission", async {
+        async {
             let p = not_found_is_none(
                 retry::retrying(|| async {
                     self.client
@@ -718,12 +707,12 @@ impl Forge for GitHub {
                     _ => Permission::None,
                 },
             )
-        })
+        }
         .await
     }
 
     async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
-        counted("is_team_member", async {
+        async {
             let m = not_found_is_none(
                 retry::retrying(|| async {
                     self.client
@@ -736,12 +725,12 @@ impl Forge for GitHub {
                 .await,
             )?;
             Ok(m.is_some_and(|m| m.state == "active"))
-        })
+        }
         .await
     }
 
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        counted("reviews", async {
+        async {
             Ok(self
                 .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
                 .await?
@@ -760,12 +749,12 @@ impl Forge for GitHub {
                     })
                 })
                 .collect())
-        })
+        }
         .await
     }
 
     async fn checks(&self, sha: &str) -> Result<Vec<Check>> {
-        counted("checks", async {
+        async {
             let runs: CheckRuns = self
                 .get(&format!("commits/{sha}/check-runs?per_page=100"))
                 .await?;
@@ -802,12 +791,12 @@ impl Forge for GitHub {
                 .collect();
             out.extend(latest.into_iter().rev());
             Ok(out)
-        })
+        }
         .await
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
-        counted("pull_request_files", async {
+        async {
             #[derive(Deserialize)]
             struct File {
                 filename: String,
@@ -818,7 +807,7 @@ impl Forge for GitHub {
                 .into_iter()
                 .map(|f| f.filename)
                 .collect())
-        })
+        }
         .await
     }
 
@@ -831,7 +820,7 @@ impl Forge for GitHub {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        counted("create_check_run", async {
+        async {
             // GitHub caps a check run's summary at 65,535 characters.
             const MAX: usize = 65_535;
             let summary = if summary.len() > MAX {
@@ -856,7 +845,7 @@ impl Forge for GitHub {
             self.write::<serde_json::Value>(Write::Post, "check-runs", Some(&body)).await
                 .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
@@ -867,7 +856,7 @@ impl Forge for GitHub {
         summary: &str,
         record: &str,
     ) -> Result<()> {
-        counted("publish_record", async {
+        async {
             let body = json!({
                 "name": RECORD_CHECK, "head_sha": sha, "status": "completed",
                 "conclusion": "neutral", "external_id": record,
@@ -877,12 +866,12 @@ impl Forge for GitHub {
                 .await
                 .map_err(map)?;
             Ok(())
-        })
+        }
         .await
     }
 
     async fn has_own_check(&self, _number: u64, sha: &str, name: &str) -> Result<bool> {
-        counted("has_own_check", async {
+        async {
             // Only GitHub's word that Hoist's own App created it counts.
             let Some(app_id) = self.app_id else {
                 return Ok(false);
@@ -897,12 +886,12 @@ impl Forge for GitHub {
                 .check_runs
                 .iter()
                 .any(|r| r.name == name && r.app.as_ref().and_then(|a| a.id) == Some(app_id)))
-        })
+        }
         .await
     }
 
     async fn records(&self, _number: u64, sha: &str) -> Result<Vec<String>> {
-        counted("records", async {
+        async {
             // Only a check run GitHub says Hoist's own App created is evidence.
             let Some(app_id) = self.app_id else {
                 return Ok(vec![]);
@@ -919,7 +908,7 @@ impl Forge for GitHub {
                 .filter(|r| r.app.as_ref().and_then(|a| a.id) == Some(app_id))
                 .filter_map(|r| r.external_id)
                 .collect())
-        })
+        }
         .await
     }
 
@@ -930,11 +919,11 @@ impl Forge for GitHub {
         title: &str,
         message: &str,
     ) -> Result<String> {
-        counted("merge", async {
+        async {
             let m: Merged = self.write(Write::Put, &format!("pulls/{number}/merge"), Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message}))).await
                 .map_err(map)?;
             Ok(m.sha)
-        })
+        }
         .await
     }
 }
