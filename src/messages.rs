@@ -932,3 +932,46 @@ pub const CUT_FOR_CODECOMMIT: &str = "\n\n… cut to fit CodeCommit's comment li
 
 /// Ends a check run summary cut to fit GitHub's limit.
 pub const CUT_FOR_GITHUB: &str = "\n\n… cut to fit GitHub's limit.";
+
+// What verification waits for, as Argo CD reports it.
+
+/// Why an application does not run a promotion yet.
+pub fn not_yet(n: &crate::argocd::NotYet) -> String {
+    use crate::argocd::NotYet;
+    match n {
+        NotYet::Syncing(phase) => format!("Argo CD's sync is still {phase}"),
+        NotYet::NotReconciled => "Argo CD has not reconciled since its last sync".into(),
+        NotYet::Reports(c) => format!("the application reports {c}"),
+        NotYet::NotAt(sha) => format!("the application is not at {sha} yet"),
+        NotYet::Sync(s) | NotYet::Health(s) => format!("the application is {s}"),
+        NotYet::ImageMissing(tag) => format!("the application's images do not include {tag}"),
+    }
+}
+
+/// How a failing application stands, for the deploy comment.
+pub const FAILED_TO_SYNC: &str = "failed to sync";
+
+/// A failing application's health, for the deploy comment.
+pub fn app_is(health: &str) -> String {
+    format!("is {health}")
+}
+
+/// Why verification waits, for the queue and the log: the application and what it waits for.
+pub fn app_waiting(app: &str, why: &str) -> String {
+    format!("{app}: {why}")
+}
+
+/// Verification waits for Healthy to hold for the debounce.
+pub fn app_debouncing(app: &str, debounce: u64) -> String {
+    format!("{app} is Healthy; waiting until it has been for {debounce}s")
+}
+
+/// Verification waits: Argo CD has no application by the configured name.
+pub fn argo_has_no_app(app: &str) -> String {
+    format!("Argo CD has no application {app}")
+}
+
+/// Verification waits: Argo CD did not answer.
+pub fn argo_unanswered(e: &str) -> String {
+    format!("Argo CD: {e}")
+}

@@ -48,27 +48,37 @@ fn the_published_application_decodes() {
 fn a_finished_sync_at_the_merge_counts_and_one_still_running_does_not() {
     let mut app = fixture();
     app.revisions = vec![MERGE.into()];
-    assert_eq!(verify(&app, MERGE, &freight()), Ok(()));
+    assert_eq!(
+        verify(&app, MERGE, &freight()).map_err(|e| e.to_string()),
+        Ok(())
+    );
 
     // A new sync under way: no finishedAt yet, while the old pods still report healthy.
     app.operation_phase = Some("Running".into());
     app.operation_finished_at = None;
     assert_eq!(
-        verify(&app, MERGE, &freight()),
+        verify(&app, MERGE, &freight()).map_err(|e| e.to_string()),
         Err("Argo CD's sync is still running".into())
     );
     app.operation_phase = Some("Terminating".into());
-    assert!(verify(&app, MERGE, &freight()).is_err());
+    assert!(
+        verify(&app, MERGE, &freight())
+            .map_err(|e| e.to_string())
+            .is_err()
+    );
 
     // An application that never had an operation (synced before Hoist watched it).
     app.operation_phase = None;
-    assert_eq!(verify(&app, MERGE, &freight()), Ok(()));
+    assert_eq!(
+        verify(&app, MERGE, &freight()).map_err(|e| e.to_string()),
+        Ok(())
+    );
 
     // Synced since the last reconcile: Argo CD has not compared again yet.
     app.operation_phase = Some("Succeeded".into());
     app.operation_finished_at = Some("2024-03-05T07:33:09Z".into());
     assert_eq!(
-        verify(&app, MERGE, &freight()),
+        verify(&app, MERGE, &freight()).map_err(|e| e.to_string()),
         Err("Argo CD has not reconciled since its last sync".into())
     );
 }
@@ -93,7 +103,11 @@ fn only_the_exact_digest_counts_as_running_the_freight() {
         (vec!["nginx:other".to_owned()], not.clone()),
     ] {
         app.images = images.clone();
-        assert_eq!(verify(&app, MERGE, &freight()), expected, "{images:?}");
+        assert_eq!(
+            verify(&app, MERGE, &freight()).map_err(|e| e.to_string()),
+            expected,
+            "{images:?}"
+        );
     }
 }
 

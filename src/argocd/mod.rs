@@ -60,43 +60,63 @@ pub trait ArgoCd: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<AppStatus>, ArgoError>> + Send;
 }
 
+/// Why an application does not run a promotion yet, from what Argo CD reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotYet {
+    /// A sync under way (its phase, lowercased).
+    Syncing(String),
+    /// Synced, but not compared with Git since.
+    NotReconciled,
+    /// An error condition (`ComparisonError`, `InvalidSpecError`).
+    Reports(String),
+    /// Not at the merge commit yet (its short SHA).
+    NotAt(String),
+    /// Its sync status, when not `Synced`.
+    Sync(String),
+    /// Its health, when not `Healthy`.
+    Health(String),
+    /// Its images do not include the freight (its tag).
+    ImageMissing(String),
+}
+
+impl std::fmt::Display for NotYet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::messages::not_yet(self))
+    }
+}
+
 /// Whether `app` runs `freight` from `merge_sha`, healthy; otherwise what it waits for.
-pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(), String> {
+/// Every fact is Argo CD's.
+pub fn verify(app: &AppStatus, merge_sha: &str, freight: &Freight) -> Result<(), NotYet> {
     // A sync in progress has no finishedAt yet, and its old pods may still look healthy.
     if let Some(phase) = &app.operation_phase
         && (phase == "Running" || phase == "Terminating" || app.operation_finished_at.is_none())
     {
-        return Err(format!("Argo CD's sync is still {}", phase.to_lowercase()));
+        return Err(NotYet::Syncing(phase.to_lowercase()));
     }
     if let (Some(rec), Some(fin)) = (&app.reconciled_at, &app.operation_finished_at)
         && rec < fin
     {
-        return Err("Argo CD has not reconciled since its last sync".into());
+        return Err(NotYet::NotReconciled);
     }
     if let Some(c) = app
         .conditions
         .iter()
         .find(|c| *c == "ComparisonError" || *c == "InvalidSpecError")
     {
-        return Err(format!("the application reports {c}"));
+        return Err(NotYet::Reports(c.clone()));
     }
     if !app.revisions.iter().any(|r| r == merge_sha) {
-        return Err(format!(
-            "the application is not at {} yet",
-            crate::image::short_sha(merge_sha)
-        ));
+        return Err(NotYet::NotAt(crate::image::short_sha(merge_sha).to_owned()));
     }
     if app.sync != "Synced" {
-        return Err(format!("the application is {}", app.sync));
+        return Err(NotYet::Sync(app.sync.clone()));
     }
     if app.health != "Healthy" {
-        return Err(format!("the application is {}", app.health));
+        return Err(NotYet::Health(app.health.clone()));
     }
     if !app.images.iter().any(|i| runs_freight(i, freight)) {
-        return Err(format!(
-            "the application's images do not include {}",
-            freight.tag
-        ));
+        return Err(NotYet::ImageMissing(freight.tag.to_string()));
     }
     Ok(())
 }

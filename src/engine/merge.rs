@@ -523,9 +523,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         let ours = status.revisions.contains(&at);
                         let text = if ours && (failed_sync || status.health == "Degraded") {
                             let state = if failed_sync {
-                                "failed to sync".to_owned()
+                                messages::FAILED_TO_SYNC.to_owned()
                             } else {
-                                format!("is {}", status.health)
+                                messages::app_is(&status.health)
                             };
                             messages::deploy_failing(
                                 &meta.stage,
@@ -535,9 +535,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                                 status.message.as_deref(),
                             )
                         } else {
-                            messages::deploy_waiting(&meta.stage, &link, merge_sha, &why)
+                            messages::deploy_waiting(
+                                &meta.stage,
+                                &link,
+                                merge_sha,
+                                &why.to_string(),
+                            )
                         };
-                        return waiting(text, EngineError::Waiting(format!("{app}: {why}"))).await;
+                        let why = messages::app_waiting(app, &why.to_string());
+                        return waiting(text, EngineError::Waiting(why)).await;
                     }
                     // Healthy must hold for the debounce: a rollout can look healthy a
                     // moment before its pods start failing.
@@ -558,19 +564,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         let text =
                             messages::deploy_healthy(&meta.stage, &link, merge_sha, hms, debounce);
                         let e = EngineError::WaitingUntil(
-                            format!("{app} is Healthy; waiting until it has been for {debounce}s"),
+                            messages::app_debouncing(app, debounce),
                             when,
                         );
                         return waiting(text, e).await;
                     }
                 }
                 Ok(None) => {
-                    let why = format!("Argo CD has no application {app}");
+                    let why = messages::argo_has_no_app(app);
                     let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
                     return waiting(text, EngineError::Waiting(why)).await;
                 }
                 Err(e) => {
-                    let why = format!("Argo CD: {e}");
+                    let why = messages::argo_unanswered(&e.to_string());
                     let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
                     return waiting(text, EngineError::Waiting(why)).await;
                 }
