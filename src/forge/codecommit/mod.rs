@@ -11,8 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use aws_sdk_codecommit::Client;
-use aws_sdk_codecommit::config::http::HttpResponse;
-use aws_sdk_codecommit::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_codecommit::types::{
     ApprovalState, FileModeTypeEnum, PullRequestStatusEnum, PutFileEntry, Target,
 };
@@ -23,18 +21,19 @@ use super::{
     Reaction, Result, Review, Sha, principal,
 };
 use crate::config::MergeMethod;
+
+mod text;
+mod wire;
+
 use crate::domain::{Actor, ActorKind, ReviewState};
+use text::{MAX_COMMENT, cut, fit, title};
+use wire::{build_err, is_code, map, to_pr};
 
 /// The author Hoist writes its commits as; CodeCommit records no IAM identity on a
 /// commit, so this name and address are how Hoist knows its own commits.
 pub const COMMIT_NAME: &str = "hoist";
 pub const COMMIT_EMAIL: &str = "hoist@noreply.codecommit";
 
-/// CodeCommit refuses comments over 10,240 characters (counted here in UTF-16 units,
-/// which is never fewer than the service counts).
-const MAX_COMMENT: usize = 10_240;
-/// Titles: the API allows 150; the SDK's own message says 100, so 100.
-const MAX_TITLE: usize = 100;
 /// Closed pull requests read per listing: reconcile only needs the recent ones.
 const MAX_CLOSED: usize = 100;
 
@@ -203,113 +202,6 @@ impl CodeCommit {
             .find(|c| c.author.is(&self.me) && c.body.contains(marker))
             .and_then(|c| Some((ids.get(&c.id)?.clone(), c.body))))
     }
-}
-
-/// A CodeCommit pull request as the port's type; `None` when it has no target.
-fn to_pr(p: &aws_sdk_codecommit::types::PullRequest) -> Option<PullRequest> {
-    let t = p.pull_request_targets().first()?;
-    let merged = t.merge_metadata().is_some_and(|m| m.is_merged());
-    Some(PullRequest {
-        number: p.pull_request_id()?.parse().ok()?,
-        head_ref: short_ref(t.source_reference().unwrap_or_default()).to_owned(),
-        head_sha: t.source_commit().unwrap_or_default().to_owned(),
-        title: p.title().unwrap_or_default().to_owned(),
-        body: p.description().unwrap_or_default().to_owned(),
-        state: match (p.pull_request_status(), merged) {
-            (_, true) => PrState::Merged,
-            (Some(PullRequestStatusEnum::Open), _) => PrState::Open,
-            _ => PrState::Closed,
-        },
-        merge_sha: t
-            .merge_metadata()
-            .and_then(|m| m.merge_commit_id())
-            .map(Into::into),
-        base_sha: t.destination_commit().unwrap_or_default().to_owned(),
-        base_ref: short_ref(t.destination_reference().unwrap_or_default()).to_owned(),
-        mergeable: None,
-        // A CodeCommit pull request's source and destination are in one repository.
-        from_fork: false,
-    })
-}
-
-fn short_ref(r: &str) -> &str {
-    r.strip_prefix("refs/heads/").unwrap_or(r)
-}
-
-/// Cuts `text` to CodeCommit's comment limit, saying so.
-fn fit(text: &str) -> String {
-    cut(text, MAX_COMMENT)
-}
-
-/// Cuts `text` to `room` UTF-16 units, saying so.
-fn cut(text: &str, room: usize) -> String {
-    let len = |s: &str| s.encode_utf16().count();
-    if len(text) <= room {
-        return text.to_owned();
-    }
-    let note = crate::messages::CUT_FOR_CODECOMMIT;
-    let mut budget = room.saturating_sub(len(note));
-    let keep: String = text
-        .chars()
-        .take_while(|c| {
-            let n = c.len_utf16();
-            let fits = n <= budget;
-            budget = budget.saturating_sub(n);
-            fits
-        })
-        .collect();
-    format!("{keep}{note}")
-}
-
-/// A title CodeCommit accepts.
-fn title(t: &str) -> String {
-    if t.chars().count() <= MAX_TITLE {
-        t.to_owned()
-    } else {
-        format!("{}…", t.chars().take(MAX_TITLE - 1).collect::<String>())
-    }
-}
-
-/// Maps the SDK's errors onto the outcomes the engine branches on, by exception name.
-fn map<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
-    e: SdkError<E, HttpResponse>,
-) -> ForgeError {
-    match &e {
-        SdkError::ServiceError(se) => {
-            let code = se.err().code().unwrap_or("Unknown");
-            let msg = format!("{code}: {}", se.err().message().unwrap_or_default());
-            let status = se.raw().status().as_u16();
-            match code {
-                c if c.ends_with("DoesNotExistException") => ForgeError::NotFound(msg),
-                // Conflicts with the base need a person: not the "moved under us" kind.
-                "ManualMergeRequiredException" => ForgeError::Other(format!(
-                    "{msg} (the branch conflicts with the base: resolve it, or close the pull request and let Hoist open a new one)"
-                )),
-                "ParentCommitIdOutdatedException"
-                | "TipOfSourceReferenceIsDifferentException"
-                | "RevisionNotCurrentException"
-                | "BranchNameExistsException"
-                | "ConcurrentReferenceUpdateException"
-                | "PullRequestAlreadyClosedException"
-                | "PullRequestApprovalRulesNotSatisfiedException" => ForgeError::Conflict(msg),
-                "ThrottlingException" | "TooManyRequestsException" => ForgeError::Transient(msg),
-                _ if status >= 500 => ForgeError::Transient(msg),
-                _ => ForgeError::Other(msg),
-            }
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            ForgeError::Transient(aws_sdk_codecommit::error::DisplayErrorContext(e).to_string())
-        }
-        _ => ForgeError::Other(aws_sdk_codecommit::error::DisplayErrorContext(e).to_string()),
-    }
-}
-
-fn build_err(e: aws_smithy_types::error::operation::BuildError) -> ForgeError {
-    ForgeError::Other(e.to_string())
-}
-
-fn is_code<T>(r: &Result<T>, code: &str) -> bool {
-    matches!(r, Err(ForgeError::Other(m) | ForgeError::Conflict(m)) if m.starts_with(code))
 }
 
 impl Forge for CodeCommit {
