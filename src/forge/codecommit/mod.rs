@@ -239,61 +239,58 @@ impl Forge for CodeCommit {
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
-        async {
-            let Some(tip) = self.branch_tip(branch).await? else {
-                return Ok(None);
-            };
-            let merge_base = self
+        let Some(tip) = self.branch_tip(branch).await? else {
+            return Ok(None);
+        };
+        let merge_base = self
+            .client
+            .get_merge_options()
+            .repository_name(&self.repository)
+            .source_commit_specifier(&tip)
+            .destination_commit_specifier(&self.base)
+            .send()
+            .await
+            .map_err(map)?
+            .base_commit_id;
+        let mut commits = vec![];
+        let mut cur = tip;
+        // Hoist's branches are a commit or a few; a long walk is someone else's branch.
+        while cur != merge_base && commits.len() < 50 {
+            let c = self
                 .client
-                .get_merge_options()
+                .get_commit()
                 .repository_name(&self.repository)
-                .source_commit_specifier(&tip)
-                .destination_commit_specifier(&self.base)
+                .commit_id(&cur)
                 .send()
                 .await
                 .map_err(map)?
-                .base_commit_id;
-            let mut commits = vec![];
-            let mut cur = tip;
-            // Hoist's branches are a commit or a few; a long walk is someone else's branch.
-            while cur != merge_base && commits.len() < 50 {
-                let c = self
-                    .client
-                    .get_commit()
-                    .repository_name(&self.repository)
-                    .commit_id(&cur)
-                    .send()
-                    .await
-                    .map_err(map)?
-                    .commit
-                    .ok_or_else(|| ForgeError::Other(format!("commit {cur}: empty answer")))?;
-                let author = c.author();
-                let (name, email) = (
-                    author.and_then(|a| a.name()).unwrap_or_default(),
-                    author.and_then(|a| a.email()).unwrap_or_default(),
-                );
-                commits.push(Commit {
-                    sha: cur.clone(),
-                    message: c.message().unwrap_or_default().to_owned(),
-                    author: if name == COMMIT_NAME && email == COMMIT_EMAIL {
-                        self.me.clone()
-                    } else {
-                        Actor {
-                            id: 0,
-                            login: format!("{name} <{email}>"),
-                            kind: ActorKind::User,
-                        }
-                    },
-                });
-                match c.parents().first() {
-                    Some(p) => cur = p.clone(),
-                    None => break,
-                }
+                .commit
+                .ok_or_else(|| ForgeError::Other(format!("commit {cur}: empty answer")))?;
+            let author = c.author();
+            let (name, email) = (
+                author.and_then(|a| a.name()).unwrap_or_default(),
+                author.and_then(|a| a.email()).unwrap_or_default(),
+            );
+            commits.push(Commit {
+                sha: cur.clone(),
+                message: c.message().unwrap_or_default().to_owned(),
+                author: if name == COMMIT_NAME && email == COMMIT_EMAIL {
+                    self.me.clone()
+                } else {
+                    Actor {
+                        id: 0,
+                        login: format!("{name} <{email}>"),
+                        kind: ActorKind::User,
+                    }
+                },
+            });
+            match c.parents().first() {
+                Some(p) => cur = p.clone(),
+                None => break,
             }
-            commits.reverse();
-            Ok(Some(commits))
         }
-        .await
+        commits.reverse();
+        Ok(Some(commits))
     }
 
     /// CodeCommit cannot point a branch at another commit, so an existing branch gets
@@ -306,74 +303,71 @@ impl Forge for CodeCommit {
         content: &str,
         message: &str,
     ) -> Result<Sha> {
-        async {
-            // CodeCommit cannot force a branch back, and CreateCommit builds on the tip:
-            // to never build on a commit Hoist did not write, the branch starts afresh at
-            // the base every time (deleted, then created again). Deleting a branch closes
-            // the pull requests it is the source of, so the engine closes the old one
-            // first and opens a new one (see `rewrites_in_place`).
-            if self.branch_tip(branch).await?.is_some() {
-                self.client
-                    .delete_branch()
-                    .repository_name(&self.repository)
-                    .branch_name(branch)
-                    .send()
-                    .await
-                    .map_err(map)?;
-            }
+        // CodeCommit cannot force a branch back, and CreateCommit builds on the tip:
+        // to never build on a commit Hoist did not write, the branch starts afresh at
+        // the base every time (deleted, then created again). Deleting a branch closes
+        // the pull requests it is the source of, so the engine closes the old one
+        // first and opens a new one (see `rewrites_in_place`).
+        if self.branch_tip(branch).await?.is_some() {
             self.client
-                .create_branch()
+                .delete_branch()
                 .repository_name(&self.repository)
                 .branch_name(branch)
-                .commit_id(base)
                 .send()
                 .await
                 .map_err(map)?;
-            let parent = base.to_owned();
-            let file = PutFileEntry::builder()
-                .file_path(path)
-                .file_mode(FileModeTypeEnum::Normal)
-                .file_content(Blob::new(content.as_bytes()))
-                .build()
-                .map_err(build_err)?;
-            let r = self
-                .client
-                .create_commit()
-                .repository_name(&self.repository)
-                .branch_name(branch)
-                .parent_commit_id(&parent)
-                .author_name(COMMIT_NAME)
-                .email(COMMIT_EMAIL)
-                .commit_message(message)
-                .put_files(file)
-                .send()
-                .await
-                .map_err(map);
-            if is_code(&r, "NoChangeException") {
-                // The base already holds exactly this file (the planner stops before that):
-                // the base is not a head Hoist wrote, so nothing is recorded.
-                return Err(ForgeError::Other(format!(
-                    "{path} on {parent} already holds what Hoist would write"
-                )));
-            }
-            let r = r?;
-            // CodeCommit's answer names what the commit changed: exactly the one file.
-            let changed: Vec<&str> = r
-                .files_added()
-                .iter()
-                .chain(r.files_updated())
-                .chain(r.files_deleted())
-                .filter_map(|f| f.absolute_path())
-                .collect();
-            if changed != [path] {
-                return Err(ForgeError::Other(format!(
-                    "CreateCommit on {branch} changed {changed:?}, not just {path}"
-                )));
-            }
-            r.commit_id
-                .ok_or_else(|| ForgeError::Other("CreateCommit returned no commit id".into()))
         }
-        .await
+        self.client
+            .create_branch()
+            .repository_name(&self.repository)
+            .branch_name(branch)
+            .commit_id(base)
+            .send()
+            .await
+            .map_err(map)?;
+        let parent = base.to_owned();
+        let file = PutFileEntry::builder()
+            .file_path(path)
+            .file_mode(FileModeTypeEnum::Normal)
+            .file_content(Blob::new(content.as_bytes()))
+            .build()
+            .map_err(build_err)?;
+        let r = self
+            .client
+            .create_commit()
+            .repository_name(&self.repository)
+            .branch_name(branch)
+            .parent_commit_id(&parent)
+            .author_name(COMMIT_NAME)
+            .email(COMMIT_EMAIL)
+            .commit_message(message)
+            .put_files(file)
+            .send()
+            .await
+            .map_err(map);
+        if is_code(&r, "NoChangeException") {
+            // The base already holds exactly this file (the planner stops before that):
+            // the base is not a head Hoist wrote, so nothing is recorded.
+            return Err(ForgeError::Other(format!(
+                "{path} on {parent} already holds what Hoist would write"
+            )));
+        }
+        let r = r?;
+        // CodeCommit's answer names what the commit changed: exactly the one file.
+        let changed: Vec<&str> = r
+            .files_added()
+            .iter()
+            .chain(r.files_updated())
+            .chain(r.files_deleted())
+            .filter_map(|f| f.absolute_path())
+            .collect();
+        if changed != [path] {
+            return Err(ForgeError::Other(format!(
+                "CreateCommit on {branch} changed {changed:?}, not just {path}"
+            )));
+        }
+        r.commit_id
+            .ok_or_else(|| ForgeError::Other("CreateCommit returned no commit id".into()))
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
@@ -396,17 +390,14 @@ impl Forge for CodeCommit {
     }
 
     async fn close_pull_request(&self, number: u64) -> Result<()> {
-        async {
-            self.client
-                .update_pull_request_status()
-                .pull_request_id(number.to_string())
-                .pull_request_status(PullRequestStatusEnum::Closed)
-                .send()
-                .await
-                .map_err(map)?;
-            Ok(())
-        }
-        .await
+        self.client
+            .update_pull_request_status()
+            .pull_request_id(number.to_string())
+            .pull_request_status(PullRequestStatusEnum::Closed)
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
@@ -454,26 +445,23 @@ impl Forge for CodeCommit {
     /// With approval rules on the pull request, `mergeable` says whether they are met:
     /// CodeCommit refuses the merge otherwise.
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
-        async {
-            let p = self.get_pr(number).await?;
-            let mut pr = to_pr(&p)
-                .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
-            if !p.approval_rules().is_empty() && pr.state == PrState::Open {
-                let e = self
-                    .client
-                    .evaluate_pull_request_approval_rules()
-                    .pull_request_id(number.to_string())
-                    .revision_id(p.revision_id().unwrap_or_default())
-                    .send()
-                    .await
-                    .map_err(map)?;
-                if let Some(ev) = e.evaluation() {
-                    pr.mergeable = Some(ev.approved() || ev.overridden());
-                }
+        let p = self.get_pr(number).await?;
+        let mut pr = to_pr(&p)
+            .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
+        if !p.approval_rules().is_empty() && pr.state == PrState::Open {
+            let e = self
+                .client
+                .evaluate_pull_request_approval_rules()
+                .pull_request_id(number.to_string())
+                .revision_id(p.revision_id().unwrap_or_default())
+                .send()
+                .await
+                .map_err(map)?;
+            if let Some(ev) = e.evaluation() {
+                pr.mergeable = Some(ev.approved() || ev.overridden());
             }
-            Ok(pr)
         }
-        .await
+        Ok(pr)
     }
 
     async fn create_pull_request(
@@ -482,99 +470,90 @@ impl Forge for CodeCommit {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        async {
-            let target = Target::builder()
-                .repository_name(&self.repository)
-                .source_reference(branch)
-                .destination_reference(&self.base)
-                .build()
-                .map_err(build_err)?;
-            let out = self
-                .client
-                .create_pull_request()
-                .title(self::title(title))
-                .description(fit(body))
-                .targets(target)
-                .send()
-                .await
-                .map_err(map)?;
-            out.pull_request
-                .as_ref()
-                .and_then(to_pr)
-                .ok_or_else(|| ForgeError::Other("CreatePullRequest: empty answer".into()))
-        }
-        .await
+        let target = Target::builder()
+            .repository_name(&self.repository)
+            .source_reference(branch)
+            .destination_reference(&self.base)
+            .build()
+            .map_err(build_err)?;
+        let out = self
+            .client
+            .create_pull_request()
+            .title(self::title(title))
+            .description(fit(body))
+            .targets(target)
+            .send()
+            .await
+            .map_err(map)?;
+        out.pull_request
+            .as_ref()
+            .and_then(to_pr)
+            .ok_or_else(|| ForgeError::Other("CreatePullRequest: empty answer".into()))
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        async {
-            self.client
-                .update_pull_request_title()
-                .pull_request_id(number.to_string())
-                .title(self::title(title))
-                .send()
-                .await
-                .map_err(map)?;
-            self.client
-                .update_pull_request_description()
-                .pull_request_id(number.to_string())
-                .description(fit(body))
-                .send()
-                .await
-                .map_err(map)?;
-            Ok(())
-        }
-        .await
+        self.client
+            .update_pull_request_title()
+            .pull_request_id(number.to_string())
+            .title(self::title(title))
+            .send()
+            .await
+            .map_err(map)?;
+        self.client
+            .update_pull_request_description()
+            .pull_request_id(number.to_string())
+            .description(fit(body))
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
-        async {
-            let mut all = vec![];
-            let mut token = None;
-            loop {
-                let out = self
-                    .client
-                    .get_comments_for_pull_request()
-                    .pull_request_id(number.to_string())
-                    .repository_name(&self.repository)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(map)?;
-                for c in out
-                    .comments_for_pull_request_data()
-                    .iter()
-                    .flat_map(|d| d.comments())
-                    .filter(|c| !c.deleted())
-                {
-                    all.push(c.clone());
-                }
-                token = out.next_token;
-                if token.is_none() {
-                    break;
-                }
+        let mut all = vec![];
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .get_comments_for_pull_request()
+                .pull_request_id(number.to_string())
+                .repository_name(&self.repository)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(map)?;
+            for c in out
+                .comments_for_pull_request_data()
+                .iter()
+                .flat_map(|d| d.comments())
+                .filter(|c| !c.deleted())
+            {
+                all.push(c.clone());
             }
-            all.sort_by_key(|c| c.creation_date().map(|d| (d.secs(), d.subsec_nanos())));
-            let mut ids = self.comment_ids.lock().unwrap();
-            Ok(all
-                .into_iter()
-                .filter_map(|c| {
-                    let id = c.comment_id()?;
-                    let hash = crate::domain::codecommit_comment_id(id);
-                    ids.insert(hash, id.to_owned());
-                    let author = self.actor(c.author_arn().unwrap_or_default());
-                    // As on GitHub, an edited comment runs no command and its markers
-                    // count for nothing; the engine decides that from `edited`.
-                    Some(Comment {
-                        id: hash,
-                        author,
-                        body: c.content().unwrap_or_default().to_owned(),
-                        edited: c.last_modified_date() != c.creation_date(),
-                    })
-                })
-                .collect())
+            token = out.next_token;
+            if token.is_none() {
+                break;
+            }
         }
-        .await
+        all.sort_by_key(|c| c.creation_date().map(|d| (d.secs(), d.subsec_nanos())));
+        let mut ids = self.comment_ids.lock().unwrap();
+        Ok(all
+            .into_iter()
+            .filter_map(|c| {
+                let id = c.comment_id()?;
+                let hash = crate::domain::codecommit_comment_id(id);
+                ids.insert(hash, id.to_owned());
+                let author = self.actor(c.author_arn().unwrap_or_default());
+                // As on GitHub, an edited comment runs no command and its markers
+                // count for nothing; the engine decides that from `edited`.
+                Some(Comment {
+                    id: hash,
+                    author,
+                    body: c.content().unwrap_or_default().to_owned(),
+                    edited: c.last_modified_date() != c.creation_date(),
+                })
+            })
+            .collect())
     }
 
     async fn has_own_check(&self, number: u64, sha: &str, name: &str) -> Result<bool> {
@@ -607,59 +586,53 @@ impl Forge for CodeCommit {
     }
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        async {
-            let p = self.get_pr(number).await?;
-            let t = p
-                .pull_request_targets()
-                .first()
-                .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
-            let after = t.source_commit().unwrap_or_default();
-            // After a fast-forward merge the destination is the source: CodeCommit refuses
-            // a comment between a commit and itself, so anchor it at the merge base.
-            let before = match t.destination_commit().unwrap_or_default() {
-                d if d == after => t.merge_base().unwrap_or(d),
-                d => d,
-            };
-            self.client
-                .post_comment_for_pull_request()
-                .pull_request_id(number.to_string())
-                .repository_name(&self.repository)
-                .before_commit_id(before)
-                .after_commit_id(after)
-                .content(fit(body))
-                .send()
-                .await
-                .map_err(map)?;
-            Ok(())
-        }
-        .await
+        let p = self.get_pr(number).await?;
+        let t = p
+            .pull_request_targets()
+            .first()
+            .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
+        let after = t.source_commit().unwrap_or_default();
+        // After a fast-forward merge the destination is the source: CodeCommit refuses
+        // a comment between a commit and itself, so anchor it at the merge base.
+        let before = match t.destination_commit().unwrap_or_default() {
+            d if d == after => t.merge_base().unwrap_or(d),
+            d => d,
+        };
+        self.client
+            .post_comment_for_pull_request()
+            .pull_request_id(number.to_string())
+            .repository_name(&self.repository)
+            .before_commit_id(before)
+            .after_commit_id(after)
+            .content(fit(body))
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     /// Each caller holds one reaction per comment on CodeCommit, so 🚀 replaces 👀.
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        async {
-            let id = self
-                .comment_ids
-                .lock()
-                .unwrap()
-                .get(&comment_id)
-                .cloned()
-                .ok_or_else(|| ForgeError::NotFound(format!("comment {comment_id}")))?;
-            let value = match reaction {
-                Reaction::Eyes => ":eyes:",
-                Reaction::Rocket => ":rocket:",
-                Reaction::Confused => ":confused:",
-            };
-            self.client
-                .put_comment_reaction()
-                .comment_id(id)
-                .reaction_value(value)
-                .send()
-                .await
-                .map_err(map)?;
-            Ok(())
-        }
-        .await
+        let id = self
+            .comment_ids
+            .lock()
+            .unwrap()
+            .get(&comment_id)
+            .cloned()
+            .ok_or_else(|| ForgeError::NotFound(format!("comment {comment_id}")))?;
+        let value = match reaction {
+            Reaction::Eyes => ":eyes:",
+            Reaction::Rocket => ":rocket:",
+            Reaction::Confused => ":confused:",
+        };
+        self.client
+            .put_comment_reaction()
+            .comment_id(id)
+            .reaction_value(value)
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     /// IAM decides who may comment on the repository at all; everyone who could is
@@ -679,35 +652,32 @@ impl Forge for CodeCommit {
     /// Approvals of the current revision: CodeCommit resets them when the head moves,
     /// so each one is given on the head the pull request has now.
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        async {
-            let p = self.get_pr(number).await?;
-            let head = p
-                .pull_request_targets()
-                .first()
-                .and_then(|t| t.source_commit())
-                .map(str::to_owned);
-            let out = self
-                .client
-                .get_pull_request_approval_states()
-                .pull_request_id(number.to_string())
-                .revision_id(p.revision_id().unwrap_or_default())
-                .send()
-                .await
-                .map_err(map)?;
-            Ok(out
-                .approvals()
-                .iter()
-                .filter(|a| a.approval_state() == Some(&ApprovalState::Approve))
-                .filter_map(|a| {
-                    Some(Review {
-                        reviewer: self.actor(a.user_arn()?),
-                        state: ReviewState::Approved,
-                        commit_id: head.clone(),
-                    })
+        let p = self.get_pr(number).await?;
+        let head = p
+            .pull_request_targets()
+            .first()
+            .and_then(|t| t.source_commit())
+            .map(str::to_owned);
+        let out = self
+            .client
+            .get_pull_request_approval_states()
+            .pull_request_id(number.to_string())
+            .revision_id(p.revision_id().unwrap_or_default())
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(out
+            .approvals()
+            .iter()
+            .filter(|a| a.approval_state() == Some(&ApprovalState::Approve))
+            .filter_map(|a| {
+                Some(Review {
+                    reviewer: self.actor(a.user_arn()?),
+                    state: ReviewState::Approved,
+                    commit_id: head.clone(),
                 })
-                .collect())
-        }
-        .await
+            })
+            .collect())
     }
 
     /// CodeCommit has no checks; config validation refuses required checks there.
@@ -716,46 +686,43 @@ impl Forge for CodeCommit {
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
-        async {
-            let p = self.get_pr(number).await?;
-            let t = p
-                .pull_request_targets()
-                .first()
-                .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
-            let before = t
-                .merge_base()
-                .or(t.destination_commit())
-                .unwrap_or_default()
-                .to_owned();
-            let after = t.source_commit().unwrap_or_default().to_owned();
-            let mut paths = vec![];
-            let mut token = None;
-            loop {
-                let out = self
-                    .client
-                    .get_differences()
-                    .repository_name(&self.repository)
-                    .before_commit_specifier(&before)
-                    .after_commit_specifier(&after)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(map)?;
-                for d in out.differences() {
-                    if let Some(p) = d.after_blob().or(d.before_blob()).and_then(|b| b.path()) {
-                        paths.push(p.to_owned());
-                    }
-                }
-                token = out.next_token;
-                if token.is_none() {
-                    break;
+        let p = self.get_pr(number).await?;
+        let t = p
+            .pull_request_targets()
+            .first()
+            .ok_or_else(|| ForgeError::Other(format!("pull request {number} has no target")))?;
+        let before = t
+            .merge_base()
+            .or(t.destination_commit())
+            .unwrap_or_default()
+            .to_owned();
+        let after = t.source_commit().unwrap_or_default().to_owned();
+        let mut paths = vec![];
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .get_differences()
+                .repository_name(&self.repository)
+                .before_commit_specifier(&before)
+                .after_commit_specifier(&after)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(map)?;
+            for d in out.differences() {
+                if let Some(p) = d.after_blob().or(d.before_blob()).and_then(|b| b.path()) {
+                    paths.push(p.to_owned());
                 }
             }
-            paths.sort();
-            paths.dedup();
-            Ok(paths)
+            token = out.next_token;
+            if token.is_none() {
+                break;
+            }
         }
-        .await
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
     }
 
     async fn publish_record(
@@ -791,79 +758,73 @@ impl Forge for CodeCommit {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        async {
-            let marker = crate::marks::check_mark(name);
-            let short = crate::image::short_sha(sha);
-            let head = crate::messages::check_comment_head(conclusion, name, title, short);
-            let tail = format!("\n\n{marker}");
-            let room = MAX_COMMENT
-                .saturating_sub(head.encode_utf16().count() + tail.encode_utf16().count());
-            let body = format!("{head}{}{tail}", cut(summary, room));
-            self.upsert_comment(number, &marker, &body).await
-        }
-        .await
+        let marker = crate::marks::check_mark(name);
+        let short = crate::image::short_sha(sha);
+        let head = crate::messages::check_comment_head(conclusion, name, title, short);
+        let tail = format!("\n\n{marker}");
+        let room =
+            MAX_COMMENT.saturating_sub(head.encode_utf16().count() + tail.encode_utf16().count());
+        let body = format!("{head}{}{tail}", cut(summary, room));
+        self.upsert_comment(number, &marker, &body).await
     }
 
     async fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> Result<Sha> {
-        async {
-            let id = number.to_string();
-            // The engine's message starts with the title already.
-            let message = if message.starts_with(title) {
-                message.to_owned()
-            } else {
-                format!("{title}\n\n{message}")
+        let id = number.to_string();
+        // The engine's message starts with the title already.
+        let message = if message.starts_with(title) {
+            message.to_owned()
+        } else {
+            format!("{title}\n\n{message}")
+        };
+        // Squash and three-way take the same commit details; their builders are
+        // different types, so one macro spells the chain once.
+        macro_rules! merge_with_commit {
+            ($op:ident) => {
+                self.client
+                    .$op()
+                    .pull_request_id(id)
+                    .repository_name(&self.repository)
+                    .source_commit_id(head_sha)
+                    .commit_message(message)
+                    .author_name(COMMIT_NAME)
+                    .email(COMMIT_EMAIL)
+                    .send()
+                    .await
+                    .map_err(map)?
+                    .pull_request
             };
-            // Squash and three-way take the same commit details; their builders are
-            // different types, so one macro spells the chain once.
-            macro_rules! merge_with_commit {
-                ($op:ident) => {
-                    self.client
-                        .$op()
-                        .pull_request_id(id)
-                        .repository_name(&self.repository)
-                        .source_commit_id(head_sha)
-                        .commit_message(message)
-                        .author_name(COMMIT_NAME)
-                        .email(COMMIT_EMAIL)
-                        .send()
-                        .await
-                        .map_err(map)?
-                        .pull_request
-                };
-            }
-            let pr = match self.method {
-                MergeMethod::Squash => merge_with_commit!(merge_pull_request_by_squash),
-                MergeMethod::Merge => merge_with_commit!(merge_pull_request_by_three_way),
-                MergeMethod::FastForward => {
-                    self.client
-                        .merge_pull_request_by_fast_forward()
-                        .pull_request_id(id)
-                        .repository_name(&self.repository)
-                        .source_commit_id(head_sha)
-                        .send()
-                        .await
-                        .map_err(map)?
-                        .pull_request
-                }
-                MergeMethod::Rebase => {
-                    return Err(ForgeError::Other("CodeCommit cannot rebase".into()));
-                }
-            };
-            if let Some(sha) = pr.as_ref().and_then(to_pr).and_then(|p| p.merge_sha) {
-                return Ok(sha);
-            }
-            if self.method == MergeMethod::FastForward {
-                return Ok(head_sha.to_owned());
-            }
-            // The published examples answer without mergeCommitId: ask again, and else
-            // take the base's tip, which the merge just moved.
-            if let Some(sha) = to_pr(&self.get_pr(number).await?).and_then(|p| p.merge_sha) {
-                return Ok(sha);
-            }
-            self.branch_tip(&self.base)
-                .await?
-                .ok_or_else(|| ForgeError::Other(format!("merge of {number}: no merge commit")))
         }
-        .await
+        let pr = match self.method {
+            MergeMethod::Squash => merge_with_commit!(merge_pull_request_by_squash),
+            MergeMethod::Merge => merge_with_commit!(merge_pull_request_by_three_way),
+            MergeMethod::FastForward => {
+                self.client
+                    .merge_pull_request_by_fast_forward()
+                    .pull_request_id(id)
+                    .repository_name(&self.repository)
+                    .source_commit_id(head_sha)
+                    .send()
+                    .await
+                    .map_err(map)?
+                    .pull_request
+            }
+            MergeMethod::Rebase => {
+                return Err(ForgeError::Other("CodeCommit cannot rebase".into()));
+            }
+        };
+        if let Some(sha) = pr.as_ref().and_then(to_pr).and_then(|p| p.merge_sha) {
+            return Ok(sha);
+        }
+        if self.method == MergeMethod::FastForward {
+            return Ok(head_sha.to_owned());
+        }
+        // The published examples answer without mergeCommitId: ask again, and else
+        // take the base's tip, which the merge just moved.
+        if let Some(sha) = to_pr(&self.get_pr(number).await?).and_then(|p| p.merge_sha) {
+            return Ok(sha);
+        }
+        self.branch_tip(&self.base)
+            .await?
+            .ok_or_else(|| ForgeError::Other(format!("merge of {number}: no merge commit")))
     }
 }

@@ -364,84 +364,75 @@ impl Forge for GitHub {
     }
 
     async fn base_head(&self) -> Result<String> {
-        async {
-            let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
-            Ok(r.object.sha)
-        }
-        .await
+        let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
+        Ok(r.object.sha)
     }
 
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
-        async {
-            let Some(c) = not_found_is_none(
-                retry::retrying(|| async {
-                    self.client
-                        .get::<Content, _, _>(
-                            self.path(&format!("contents/{}?ref={at}", encode_path(path))),
-                            None::<&()>,
-                        )
-                        .await
-                })
-                .await,
-            )?
-            else {
-                return Ok(None);
-            };
-            self.blobs
-                .lock()
-                .expect("blob cache")
-                .insert((path.into(), at.into()), c.sha.clone());
-            if c.encoding != "base64" {
-                return Err(ForgeError::Other(format!(
-                    "{path}: unexpected content encoding {:?}",
-                    c.encoding
-                )));
-            }
-            let bytes = STANDARD
-                .decode(c.content.replace(['\n', '\r'], ""))
-                .map_err(|e| ForgeError::Other(format!("{path}: content is not base64: {e}")))?;
-            String::from_utf8(bytes)
-                .map(Some)
-                .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
+        let Some(c) = not_found_is_none(
+            retry::retrying(|| async {
+                self.client
+                    .get::<Content, _, _>(
+                        self.path(&format!("contents/{}?ref={at}", encode_path(path))),
+                        None::<&()>,
+                    )
+                    .await
+            })
+            .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        self.blobs
+            .lock()
+            .expect("blob cache")
+            .insert((path.into(), at.into()), c.sha.clone());
+        if c.encoding != "base64" {
+            return Err(ForgeError::Other(format!(
+                "{path}: unexpected content encoding {:?}",
+                c.encoding
+            )));
         }
-        .await
+        let bytes = STANDARD
+            .decode(c.content.replace(['\n', '\r'], ""))
+            .map_err(|e| ForgeError::Other(format!("{path}: content is not base64: {e}")))?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
-        async {
-            let Some(c) = not_found_is_none(
-                retry::retrying(|| async {
-                    self.client
-                        .get::<Compare, _, _>(
-                            self.path(&format!("compare/{}...{branch}", self.base)),
-                            None::<&()>,
-                        )
-                        .await
+        let Some(c) = not_found_is_none(
+            retry::retrying(|| async {
+                self.client
+                    .get::<Compare, _, _>(
+                        self.path(&format!("compare/{}...{branch}", self.base)),
+                        None::<&()>,
+                    )
+                    .await
+            })
+            .await,
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(
+            c.commits
+                .into_iter()
+                .map(|c| Commit {
+                    sha: c.sha,
+                    message: c.commit.map(|m| m.message).unwrap_or_default(),
+                    author: c.author.or(c.committer).map_or(
+                        Actor {
+                            id: 0,
+                            login: "unknown".into(),
+                            kind: ActorKind::User,
+                        },
+                        Actor::from,
+                    ),
                 })
-                .await,
-            )?
-            else {
-                return Ok(None);
-            };
-            Ok(Some(
-                c.commits
-                    .into_iter()
-                    .map(|c| Commit {
-                        sha: c.sha,
-                        message: c.commit.map(|m| m.message).unwrap_or_default(),
-                        author: c.author.or(c.committer).map_or(
-                            Actor {
-                                id: 0,
-                                login: "unknown".into(),
-                                kind: ActorKind::User,
-                            },
-                            Actor::from,
-                        ),
-                    })
-                    .collect(),
-            ))
-        }
-        .await
+                .collect(),
+        ))
     }
 
     async fn write_branch(
@@ -452,121 +443,126 @@ impl Forge for GitHub {
         content: &str,
         message: &str,
     ) -> Result<String> {
-        async {
-            // The branch starts at `base`: created, or forced back if it exists.
-            let created = self.write::<serde_json::Value>(Write::Post, "git/refs", Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base}))).await;
-            match created.map_err(map) {
-                Ok(_) => {}
-                Err(ForgeError::Conflict(_)) => {
-                    self.write::<serde_json::Value>(Write::Patch, &format!("git/refs/heads/{branch}"), Some(&json!({"sha": base, "force": true}))).await
-                        .map_err(map)?;
-                }
-                Err(e) => return Err(e),
+        // The branch starts at `base`: created, or forced back if it exists.
+        let created = self
+            .write::<serde_json::Value>(
+                Write::Post,
+                "git/refs",
+                Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base})),
+            )
+            .await;
+        match created.map_err(map) {
+            Ok(_) => {}
+            Err(ForgeError::Conflict(_)) => {
+                self.write::<serde_json::Value>(
+                    Write::Patch,
+                    &format!("git/refs/heads/{branch}"),
+                    Some(&json!({"sha": base, "force": true})),
+                )
+                .await
+                .map_err(map)?;
             }
-            let cached = self
-                .blobs
-                .lock()
-                .expect("blob cache")
-                .get(&(path.to_owned(), base.to_owned()))
-                .cloned();
-            let blob = match cached {
-                Some(b) => Some(b),
-                None => not_found_is_none(
-                    retry::retrying(|| async { self.client
+            Err(e) => return Err(e),
+        }
+        let cached = self
+            .blobs
+            .lock()
+            .expect("blob cache")
+            .get(&(path.to_owned(), base.to_owned()))
+            .cloned();
+        let blob = match cached {
+            Some(b) => Some(b),
+            None => not_found_is_none(
+                retry::retrying(|| async {
+                    self.client
                         .get::<Content, _, _>(
                             self.path(&format!("contents/{}?ref={base}", encode_path(path))),
                             None::<&()>,
                         )
-                        .await }).await,
-                )?
-                .map(|c| c.sha),
-            };
-            #[derive(Deserialize)]
-            struct Written {
-                commit: WrittenCommit,
-            }
-            #[derive(Deserialize)]
-            struct WrittenCommit {
-                sha: String,
-                #[serde(default)]
-                parents: Vec<RefObject>,
-            }
-            let mut body =
-                json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
-            if let Some(b) = blob {
-                body["sha"] = b.into();
-            }
-            let w: Written = self.write(Write::Put, &format!("contents/{}", encode_path(path)), Some(&body)).await
-                .map_err(map)?;
-            // The contents API writes onto whatever the branch holds by now: a commit
-            // pushed since the reset above would end up under Hoist's. Only a commit
-            // whose single parent is the base Hoist read, as GitHub's own answer says,
-            // is Hoist's head; the next attempt finds the person's commit and stops.
-            let parents: Vec<&str> = w.commit.parents.iter().map(|p| p.sha.as_str()).collect();
-            if parents != [base] {
-                return Err(ForgeError::Conflict(format!(
-                    "{branch} moved while Hoist wrote it: the new commit's parents are {parents:?}, not the base {base}"
-                )));
-            }
-            Ok(w.commit.sha)
+                        .await
+                })
+                .await,
+            )?
+            .map(|c| c.sha),
+        };
+        #[derive(Deserialize)]
+        struct Written {
+            commit: WrittenCommit,
         }
-        .await
+        #[derive(Deserialize)]
+        struct WrittenCommit {
+            sha: String,
+            #[serde(default)]
+            parents: Vec<RefObject>,
+        }
+        let mut body =
+            json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
+        if let Some(b) = blob {
+            body["sha"] = b.into();
+        }
+        let w: Written = self
+            .write(
+                Write::Put,
+                &format!("contents/{}", encode_path(path)),
+                Some(&body),
+            )
+            .await
+            .map_err(map)?;
+        // The contents API writes onto whatever the branch holds by now: a commit
+        // pushed since the reset above would end up under Hoist's. Only a commit
+        // whose single parent is the base Hoist read, as GitHub's own answer says,
+        // is Hoist's head; the next attempt finds the person's commit and stops.
+        let parents: Vec<&str> = w.commit.parents.iter().map(|p| p.sha.as_str()).collect();
+        if parents != [base] {
+            return Err(ForgeError::Conflict(format!(
+                "{branch} moved while Hoist wrote it: the new commit's parents are {parents:?}, not the base {base}"
+            )));
+        }
+        Ok(w.commit.sha)
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
-        async {
-            let r = self
-                .write::<NoBody>(Write::Delete, &format!("git/refs/heads/{branch}"), None)
-                .await;
-            match r.map_err(map) {
-                Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
-                Err(e) => Err(e),
-            }
+        let r = self
+            .write::<NoBody>(Write::Delete, &format!("git/refs/heads/{branch}"), None)
+            .await;
+        match r.map_err(map) {
+            Ok(_) | Err(ForgeError::NotFound(_) | ForgeError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
         }
-        .await
     }
 
     async fn close_pull_request(&self, number: u64) -> Result<()> {
-        (self.patch_pull(number, json!({"state": "closed"}))).await
+        self.patch_pull(number, json!({"state": "closed"})).await
     }
 
     async fn merged_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        async {
-            Ok(self
-                .pulls("closed")
-                .await?
-                .into_iter()
-                .map(PullRequest::from)
-                .filter(|p| p.state == PrState::Merged && p.head_ref.starts_with(prefix))
-                .collect())
-        }
-        .await
+        Ok(self
+            .pulls("closed")
+            .await?
+            .into_iter()
+            .map(PullRequest::from)
+            .filter(|p| p.state == PrState::Merged && p.head_ref.starts_with(prefix))
+            .collect())
     }
 
     async fn open_pull_requests(&self, prefix: &str) -> Result<Vec<PullRequest>> {
-        async {
-            Ok(self
-                .pulls("open")
-                .await?
-                .into_iter()
-                .map(PullRequest::from)
-                .filter(|p| p.head_ref.starts_with(prefix))
-                .collect())
-        }
-        .await
+        Ok(self
+            .pulls("open")
+            .await?
+            .into_iter()
+            .map(PullRequest::from)
+            .filter(|p| p.head_ref.starts_with(prefix))
+            .collect())
     }
 
     async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
-        async {
-            let prs: Vec<Pull> = self
-                .get(&format!("pulls?state=open&head={}:{branch}", self.owner))
-                .await?;
-            Ok(prs
-                .into_iter()
-                .map(PullRequest::from)
-                .find(|p| p.head_ref == branch))
-        }
-        .await
+        let prs: Vec<Pull> = self
+            .get(&format!("pulls?state=open&head={}:{branch}", self.owner))
+            .await?;
+        Ok(prs
+            .into_iter()
+            .map(PullRequest::from)
+            .find(|p| p.head_ref == branch))
     }
 
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
@@ -579,65 +575,54 @@ impl Forge for GitHub {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        async {
-            let p: Pull = self
-                .write(
-                    Write::Post,
-                    "pulls",
-                    Some(&json!({"title": title, "head": branch, "base": self.base, "body": body})),
-                )
-                .await
-                .map_err(map)?;
-            Ok(p.into())
-        }
-        .await
-    }
-
-    async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
-        (self.patch_pull(number, json!({"title": title, "body": body}))).await
-    }
-
-    async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
-        async {
-            Ok(self
-                .get_all::<IssueComment>(&format!("issues/{number}/comments"))
-                .await?
-                .into_iter()
-                .map(IssueComment::into_comment)
-                .collect())
-        }
-        .await
-    }
-
-    async fn recent_comments(&self, since: &str) -> Result<Vec<(u64, Comment)>> {
-        async {
-            Ok(self
-                .get_all::<IssueComment>(&format!(
-                    "issues/comments?sort=updated&direction=asc&since={since}"
-                ))
-                .await?
-                .into_iter()
-                .filter_map(|c| {
-                    let number = c.issue_url.rsplit('/').next()?.parse().ok()?;
-                    Some((number, c.into_comment()))
-                })
-                .collect())
-        }
-        .await
-    }
-
-    async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        async {
-            self.write::<serde_json::Value>(
+        let p: Pull = self
+            .write(
                 Write::Post,
-                &format!("issues/{number}/comments"),
-                Some(&json!({"body": body})),
+                "pulls",
+                Some(&json!({"title": title, "head": branch, "base": self.base, "body": body})),
             )
             .await
             .map_err(map)?;
-            Ok(())
-        }
+        Ok(p.into())
+    }
+
+    async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
+        self.patch_pull(number, json!({"title": title, "body": body}))
+            .await
+    }
+
+    async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
+        Ok(self
+            .get_all::<IssueComment>(&format!("issues/{number}/comments"))
+            .await?
+            .into_iter()
+            .map(IssueComment::into_comment)
+            .collect())
+    }
+
+    async fn recent_comments(&self, since: &str) -> Result<Vec<(u64, Comment)>> {
+        Ok(self
+            .get_all::<IssueComment>(&format!(
+                "issues/comments?sort=updated&direction=asc&since={since}"
+            ))
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let number = c.issue_url.rsplit('/').next()?.parse().ok()?;
+                Some((number, c.into_comment()))
+            })
+            .collect())
+    }
+
+    async fn comment(&self, number: u64, body: &str) -> Result<()> {
+        self.write::<serde_json::Value>(
+            Write::Post,
+            &format!("issues/{number}/comments"),
+            Some(&json!({"body": body})),
+        )
         .await
+        .map_err(map)?;
+        Ok(())
     }
 
     async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
@@ -666,149 +651,131 @@ impl Forge for GitHub {
     }
 
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        async {
-            let content = match reaction {
-                Reaction::Eyes => "eyes",
-                Reaction::Rocket => "rocket",
-                Reaction::Confused => "confused",
-            };
-            self.write::<serde_json::Value>(
-                Write::Post,
-                &format!("issues/comments/{comment_id}/reactions"),
-                Some(&json!({"content": content})),
-            )
-            .await
-            .map_err(map)?;
-            Ok(())
-        }
+        let content = match reaction {
+            Reaction::Eyes => "eyes",
+            Reaction::Rocket => "rocket",
+            Reaction::Confused => "confused",
+        };
+        self.write::<serde_json::Value>(
+            Write::Post,
+            &format!("issues/comments/{comment_id}/reactions"),
+            Some(&json!({"content": content})),
+        )
         .await
+        .map_err(map)?;
+        Ok(())
     }
 
     async fn permission(&self, user: &Actor) -> Result<Permission> {
-        async {
-            let p = not_found_is_none(
-                retry::retrying(|| async {
-                    self.client
-                        .get::<PermissionBody, _, _>(
-                            self.path(&format!("collaborators/{}/permission", user.login)),
-                            None::<&()>,
-                        )
-                        .await
-                })
-                .await,
-            )?;
-            Ok(
-                match p.map(|p| p.role_name.unwrap_or(p.permission)).as_deref() {
-                    Some("admin") => Permission::Admin,
-                    Some("maintain") => Permission::Maintain,
-                    Some("write" | "push") => Permission::Write,
-                    Some("triage") => Permission::Triage,
-                    Some("read" | "pull") => Permission::Read,
-                    _ => Permission::None,
-                },
-            )
-        }
-        .await
+        let p = not_found_is_none(
+            retry::retrying(|| async {
+                self.client
+                    .get::<PermissionBody, _, _>(
+                        self.path(&format!("collaborators/{}/permission", user.login)),
+                        None::<&()>,
+                    )
+                    .await
+            })
+            .await,
+        )?;
+        Ok(
+            match p.map(|p| p.role_name.unwrap_or(p.permission)).as_deref() {
+                Some("admin") => Permission::Admin,
+                Some("maintain") => Permission::Maintain,
+                Some("write" | "push") => Permission::Write,
+                Some("triage") => Permission::Triage,
+                Some("read" | "pull") => Permission::Read,
+                _ => Permission::None,
+            },
+        )
     }
 
     async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
-        async {
-            let m = not_found_is_none(
-                retry::retrying(|| async {
-                    self.client
-                        .get::<Membership, _, _>(
-                            format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
-                            None::<&()>,
-                        )
-                        .await
-                })
-                .await,
-            )?;
-            Ok(m.is_some_and(|m| m.state == "active"))
-        }
-        .await
+        let m = not_found_is_none(
+            retry::retrying(|| async {
+                self.client
+                    .get::<Membership, _, _>(
+                        format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
+                        None::<&()>,
+                    )
+                    .await
+            })
+            .await,
+        )?;
+        Ok(m.is_some_and(|m| m.state == "active"))
     }
 
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
-        async {
-            Ok(self
-                .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
-                .await?
-                .into_iter()
-                .filter_map(|r| {
-                    let state = match r.state.as_str() {
-                        "APPROVED" => ReviewState::Approved,
-                        "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
-                        "DISMISSED" => ReviewState::Dismissed,
-                        _ => ReviewState::Commented,
-                    };
-                    Some(Review {
-                        reviewer: r.user?.into(),
-                        state,
-                        commit_id: r.commit_id,
-                    })
+        Ok(self
+            .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let state = match r.state.as_str() {
+                    "APPROVED" => ReviewState::Approved,
+                    "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
+                    "DISMISSED" => ReviewState::Dismissed,
+                    _ => ReviewState::Commented,
+                };
+                Some(Review {
+                    reviewer: r.user?.into(),
+                    state,
+                    commit_id: r.commit_id,
                 })
-                .collect())
-        }
-        .await
+            })
+            .collect())
     }
 
     async fn checks(&self, sha: &str) -> Result<Vec<Check>> {
-        async {
-            let runs: CheckRuns = self
-                .get(&format!("commits/{sha}/check-runs?per_page=100"))
-                .await?;
-            // Newest first, every status ever posted: the first of each context is its
-            // latest, and the list is turned oldest first like the runs.
-            let statuses: Vec<Status> = self.get_all(&format!("commits/{sha}/statuses")).await?;
-            // Oldest first, by id (GitHub's order is not documented), so the last of a name
-            // is its latest.
-            let mut runs = runs.check_runs;
-            runs.sort_by_key(|r| r.id);
-            let mut out: Vec<Check> = runs
-                .into_iter()
-                .map(|r| Check {
-                    name: r.name,
-                    conclusion: r.conclusion,
-                    url: r.html_url,
-                    posted_by: PostedBy::App {
-                        id: r.app.as_ref().and_then(|a| a.id),
-                        slug: r.app.and_then(|a| a.slug),
-                    },
-                })
-                .collect();
-            // The latest status of each context from each creator.
-            let mut seen = std::collections::HashSet::new();
-            let latest: Vec<Check> = statuses
-                .into_iter()
-                .map(|s| Check {
-                    name: s.context,
-                    conclusion: (s.state != "pending").then_some(s.state),
-                    url: s.target_url,
-                    posted_by: PostedBy::User(s.creator.map(Actor::from)),
-                })
-                .filter(|c| seen.insert((c.name.clone(), c.posted_by.clone())))
-                .collect();
-            out.extend(latest.into_iter().rev());
-            Ok(out)
-        }
-        .await
+        let runs: CheckRuns = self
+            .get(&format!("commits/{sha}/check-runs?per_page=100"))
+            .await?;
+        // Newest first, every status ever posted: the first of each context is its
+        // latest, and the list is turned oldest first like the runs.
+        let statuses: Vec<Status> = self.get_all(&format!("commits/{sha}/statuses")).await?;
+        // Oldest first, by id (GitHub's order is not documented), so the last of a name
+        // is its latest.
+        let mut runs = runs.check_runs;
+        runs.sort_by_key(|r| r.id);
+        let mut out: Vec<Check> = runs
+            .into_iter()
+            .map(|r| Check {
+                name: r.name,
+                conclusion: r.conclusion,
+                url: r.html_url,
+                posted_by: PostedBy::App {
+                    id: r.app.as_ref().and_then(|a| a.id),
+                    slug: r.app.and_then(|a| a.slug),
+                },
+            })
+            .collect();
+        // The latest status of each context from each creator.
+        let mut seen = std::collections::HashSet::new();
+        let latest: Vec<Check> = statuses
+            .into_iter()
+            .map(|s| Check {
+                name: s.context,
+                conclusion: (s.state != "pending").then_some(s.state),
+                url: s.target_url,
+                posted_by: PostedBy::User(s.creator.map(Actor::from)),
+            })
+            .filter(|c| seen.insert((c.name.clone(), c.posted_by.clone())))
+            .collect();
+        out.extend(latest.into_iter().rev());
+        Ok(out)
     }
 
     async fn pull_request_files(&self, number: u64) -> Result<Vec<String>> {
-        async {
-            #[derive(Deserialize)]
-            struct File {
-                filename: String,
-            }
-            Ok(self
-                .get_all::<File>(&format!("pulls/{number}/files"))
-                .await?
-                .into_iter()
-                .map(|f| f.filename)
-                .collect())
+        #[derive(Deserialize)]
+        struct File {
+            filename: String,
         }
-        .await
+        Ok(self
+            .get_all::<File>(&format!("pulls/{number}/files"))
+            .await?
+            .into_iter()
+            .map(|f| f.filename)
+            .collect())
     }
 
     async fn create_check_run(
@@ -820,33 +787,32 @@ impl Forge for GitHub {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        async {
-            // GitHub caps a check run's summary at 65,535 characters.
-            const MAX: usize = 65_535;
-            let summary = if summary.len() > MAX {
-                let cut = summary.floor_char_boundary(MAX - 64);
-                format!("{}{}", &summary[..cut], crate::messages::CUT_FOR_GITHUB)
-            } else {
-                summary.to_owned()
-            };
-            let mut body = json!({"name": name, "head_sha": sha, "output": {"title": title, "summary": summary}});
-            match conclusion {
-                Conclusion::Success => {
-                    body["status"] = "completed".into();
-                    body["conclusion"] = "success".into();
-                }
-                Conclusion::Failure => {
-                    body["status"] = "completed".into();
-                    body["conclusion"] = "failure".into();
-                }
-                Conclusion::Pending => body["status"] = "in_progress".into(),
+        // GitHub caps a check run's summary at 65,535 characters.
+        const MAX: usize = 65_535;
+        let summary = if summary.len() > MAX {
+            let cut = summary.floor_char_boundary(MAX - 64);
+            format!("{}{}", &summary[..cut], crate::messages::CUT_FOR_GITHUB)
+        } else {
+            summary.to_owned()
+        };
+        let mut body =
+            json!({"name": name, "head_sha": sha, "output": {"title": title, "summary": summary}});
+        match conclusion {
+            Conclusion::Success => {
+                body["status"] = "completed".into();
+                body["conclusion"] = "success".into();
             }
-
-            self.write::<serde_json::Value>(Write::Post, "check-runs", Some(&body)).await
-                .map_err(map)?;
-            Ok(())
+            Conclusion::Failure => {
+                body["status"] = "completed".into();
+                body["conclusion"] = "failure".into();
+            }
+            Conclusion::Pending => body["status"] = "in_progress".into(),
         }
-        .await
+
+        self.write::<serde_json::Value>(Write::Post, "check-runs", Some(&body))
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     async fn publish_record(
@@ -856,60 +822,51 @@ impl Forge for GitHub {
         summary: &str,
         record: &str,
     ) -> Result<()> {
-        async {
-            let body = json!({
-                "name": RECORD_CHECK, "head_sha": sha, "status": "completed",
-                "conclusion": "neutral", "external_id": record,
-                "output": {"title": "Hoist wrote this head", "summary": summary},
-            });
-            self.write::<serde_json::Value>(Write::Post, "check-runs", Some(&body))
-                .await
-                .map_err(map)?;
-            Ok(())
-        }
-        .await
+        let body = json!({
+            "name": RECORD_CHECK, "head_sha": sha, "status": "completed",
+            "conclusion": "neutral", "external_id": record,
+            "output": {"title": "Hoist wrote this head", "summary": summary},
+        });
+        self.write::<serde_json::Value>(Write::Post, "check-runs", Some(&body))
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     async fn has_own_check(&self, _number: u64, sha: &str, name: &str) -> Result<bool> {
-        async {
-            // Only GitHub's word that Hoist's own App created it counts.
-            let Some(app_id) = self.app_id else {
-                return Ok(false);
-            };
-            let name_q = encode_path(name);
-            let runs: Runs = self
-                .get(&format!(
-                    "commits/{sha}/check-runs?check_name={name_q}&filter=latest&app_id={app_id}&per_page=100"
-                ))
-                .await?;
-            Ok(runs
-                .check_runs
-                .iter()
-                .any(|r| r.name == name && r.app.as_ref().and_then(|a| a.id) == Some(app_id)))
-        }
-        .await
+        // Only GitHub's word that Hoist's own App created it counts.
+        let Some(app_id) = self.app_id else {
+            return Ok(false);
+        };
+        let name_q = encode_path(name);
+        let runs: Runs = self
+            .get(&format!(
+                "commits/{sha}/check-runs?check_name={name_q}&filter=latest&app_id={app_id}&per_page=100"
+            ))
+            .await?;
+        Ok(runs
+            .check_runs
+            .iter()
+            .any(|r| r.name == name && r.app.as_ref().and_then(|a| a.id) == Some(app_id)))
     }
 
     async fn records(&self, _number: u64, sha: &str) -> Result<Vec<String>> {
-        async {
-            // Only a check run GitHub says Hoist's own App created is evidence.
-            let Some(app_id) = self.app_id else {
-                return Ok(vec![]);
-            };
-            let runs: Runs = self
-                .get(&format!(
-                    "commits/{sha}/check-runs?check_name={RECORD_CHECK}&filter=all&app_id={app_id}&per_page=100"
-                ))
-                .await?;
-            Ok(runs
-                .check_runs
-                .into_iter()
-                .rev()
-                .filter(|r| r.app.as_ref().and_then(|a| a.id) == Some(app_id))
-                .filter_map(|r| r.external_id)
-                .collect())
-        }
-        .await
+        // Only a check run GitHub says Hoist's own App created is evidence.
+        let Some(app_id) = self.app_id else {
+            return Ok(vec![]);
+        };
+        let runs: Runs = self
+            .get(&format!(
+                "commits/{sha}/check-runs?check_name={RECORD_CHECK}&filter=all&app_id={app_id}&per_page=100"
+            ))
+            .await?;
+        Ok(runs
+            .check_runs
+            .into_iter()
+            .rev()
+            .filter(|r| r.app.as_ref().and_then(|a| a.id) == Some(app_id))
+            .filter_map(|r| r.external_id)
+            .collect())
     }
 
     async fn merge(
@@ -919,12 +876,9 @@ impl Forge for GitHub {
         title: &str,
         message: &str,
     ) -> Result<String> {
-        async {
-            let m: Merged = self.write(Write::Put, &format!("pulls/{number}/merge"), Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message}))).await
-                .map_err(map)?;
-            Ok(m.sha)
-        }
-        .await
+        let m: Merged = self.write(Write::Put, &format!("pulls/{number}/merge"), Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message}))).await
+            .map_err(map)?;
+        Ok(m.sha)
     }
 }
 
