@@ -174,25 +174,20 @@ impl Server {
         let conn = rusqlite::Connection::open(&self.db).unwrap();
         conn.busy_timeout(Duration::from_secs(5)).unwrap();
         let waiting = format!("{}%", hoist::worker::WAITING);
-        let start = Instant::now();
-        loop {
-            let busy: i64 = conn
-                .query_row(
+        self.wait_for_within(
+            "hoist serve to handle every stored event",
+            Duration::from_secs(60),
+            |_| {
+                conn.query_row(
                     "SELECT COUNT(*) FROM events WHERE status = 'running'
-                     OR (status = 'pending' AND (last_error IS NULL OR last_error NOT LIKE ?1))",
+                 OR (status = 'pending' AND (last_error IS NULL OR last_error NOT LIKE ?1))",
                     [&waiting],
-                    |r| r.get(0),
+                    |r| r.get::<_, i64>(0),
                 )
-                .unwrap();
-            if busy == 0 {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "hoist serve still has {busy} events to handle"
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
+                .unwrap()
+                    == 0
+            },
+        );
     }
 
     pub fn wait_for(&self, what: &str, cond: impl Fn(&MemoryForge) -> bool) {
