@@ -9,7 +9,7 @@ use tokio::sync::{Notify, watch};
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::event::Event;
-use crate::store::{Claimed, Store, now_ms};
+use crate::store::{Claimed, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -109,7 +109,9 @@ pub async fn run<H: Handler>(
             Ok(Some(c)) => process(&queue, handler.as_ref(), &policy, c).await,
             Ok(None) => {
                 let wait = match queue.store.next_ready_at().await {
-                    Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(10, 1000) as u64),
+                    Ok(Some(at)) => {
+                        Duration::from_millis((at - queue.store.now_ms()).clamp(10, 1000) as u64)
+                    }
                     _ => Duration::from_secs(1),
                 };
                 tokio::select! {
@@ -137,23 +139,24 @@ async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c
             Err(e) => Err(HandlerError::Permanent(format!("stored event does not decode: {e}"))),
         };
         metrics::histogram!("hoist_handler_seconds", "type" => c.kind.clone()).record(started.elapsed().as_secs_f64());
+        let now = queue.store.now_ms();
         let (outcome, retry_at, error) = match result {
             Ok(()) => ("done", None, None),
             // Bounded by itself: it comes only once Argo CD reports Healthy, for one debounce.
             Err(HandlerError::WaitingUntil(e, at)) => {
-                let at = at.max(now_ms());
-                info!(waiting_for = %e, retry_in_ms = at - now_ms(), "waiting until a known instant");
+                let at = at.max(now);
+                info!(waiting_for = %e, retry_in_ms = at - now, "waiting until a known instant");
                 ("waiting", Some(at), Some(format!("{WAITING}{e}")))
             }
             Err(HandlerError::Waiting(e)) if c.attempts < policy.max_attempts => {
-                let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
-                info!(waiting_for = %e, retry_in_ms = at - now_ms(), "not done yet; will look again");
+                let at = now + policy.delay(c.attempts).as_millis() as i64;
+                info!(waiting_for = %e, retry_in_ms = at - now, "not done yet; will look again");
                 // Marked, so `hoist status` tells a wait from a failure.
                 ("waiting", Some(at), Some(format!("{WAITING}{e}")))
             }
             Err(HandlerError::Retryable(e)) if c.attempts < policy.max_attempts => {
-                let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
-                warn!(error = %e, retry_in_ms = at - now_ms(), "handler failed; will retry");
+                let at = now + policy.delay(c.attempts).as_millis() as i64;
+                warn!(error = %e, retry_in_ms = at - now, "handler failed; will retry");
                 ("retry", Some(at), Some(e))
             }
             Err(e) => {
@@ -208,8 +211,9 @@ async fn record(
                 pause *= 2;
             }
             Err(e) => {
-                let at = now_ms() + policy.delay(c.attempts).as_millis() as i64;
-                error!(error = %e, retry_in_ms = at - now_ms(), "cannot record the outcome; the event will run again");
+                let now = queue.store.now_ms();
+                let at = now + policy.delay(c.attempts).as_millis() as i64;
+                error!(error = %e, retry_in_ms = at - now, "cannot record the outcome; the event will run again");
                 if let Err(e) = queue.store.release(&c.serial_key, c.id, at).await {
                     error!(error = %e, "cannot release the event's key; it runs again after a restart");
                 }

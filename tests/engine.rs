@@ -29,6 +29,7 @@ async fn the_full_path_dev_uat_prod() {
     assert!(file.contains("newTag: v1.4.0   # promoted by Hoist") && file.contains(&digest("a1")));
 
     t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
     assert_eq!(
         t.forge.pr(1).state,
         PrState::Merged,
@@ -63,6 +64,7 @@ async fn the_full_path_dev_uat_prod() {
         "the same digest, copied"
     );
     t.check(2, Some("success")).await;
+    t.expect_wait_for_argo("uat");
     assert_eq!(
         t.forge.pr(2).state,
         PrState::Merged,
@@ -125,6 +127,7 @@ async fn the_full_path_dev_uat_prod() {
         "an approval of another head does not count"
     );
     t.review(3, &sam(), ReviewState::Approved, None).await;
+    t.expect_wait_for_argo("prod");
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
     assert!(t.forge.base_file(PROD).unwrap().contains("newTag: v1.4.0"));
     t.argo_syncs(3, "a1").await;
@@ -316,6 +319,7 @@ async fn failed_pending_checks_and_holds() {
     );
     // Argo CD has no application yet: the pull request says what Hoist waits for.
     t.expect_comment(1, "⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev.");
+    t.expect_wait_for_argo("dev");
 }
 
 #[tokio::test]
@@ -327,6 +331,7 @@ async fn duplicate_events_have_one_effect() {
     for _ in 0..2 {
         t.check(1, Some("success")).await;
     }
+    t.expect_wait_for_argo("dev");
     for _ in 0..2 {
         t.argo_syncs(1, "a1").await;
     }
@@ -454,6 +459,7 @@ async fn reconcile_verifies_a_merge_once_argo_cd_catches_up() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
     assert_eq!(
         t.engine.reconcile().await.unwrap().unverified,
@@ -524,6 +530,7 @@ async fn an_automatic_stage_downstream_opens_once_verified_upstream() {
         Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
     t.argo_syncs(1, "a1").await;
     t.expect_comment(1, "✅ Verified in **dev**: my-app-service1 v1.4.0");
     let uat = t.forge.pr(2);
@@ -691,6 +698,7 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
         ForgeError::Transient("502 Bad Gateway".into()),
     ));
     t.push("v1.4.0", "a1").await;
+    t.expect_waits("retry: transient: 502 Bad Gateway");
     let head = t.forge.pr(1).head_sha;
     assert!(
         t.forge
@@ -737,6 +745,7 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
     .await;
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
     t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    t.expect_wait_for_argo("dev");
 }
 
 #[tokio::test]
@@ -747,7 +756,9 @@ async fn healthy_must_hold_for_the_debounce() {
         Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
     t.argo_syncs(1, "a1").await;
+    t.expect_waits("my-app-service1-dev is Healthy; waiting until it has been for 1s");
     let ledger = t
         .engine
         .store
@@ -759,14 +770,12 @@ async fn healthy_must_hold_for_the_debounce() {
         ledger.verified_at.is_none(),
         "Healthy a moment ago is not verified yet"
     );
-    // The debounce passes: Healthy was first seen 1.1 s earlier than recorded.
-    rusqlite::Connection::open(t.engine.store.path())
-        .unwrap()
-        .execute(
-            "UPDATE promotions SET healthy_since = healthy_since - 1100 WHERE stage = 'dev'",
-            [],
-        )
-        .unwrap();
+    // Not a millisecond early: 999 ms on, reconcile still waits.
+    t.advance(std::time::Duration::from_millis(999));
+    t.engine.reconcile().await.unwrap();
+    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:01 UTC, once it has been Healthy for 1 s.");
+    // The debounce passes.
+    t.advance(std::time::Duration::from_millis(1));
     t.engine.reconcile().await.unwrap();
     t.expect_comment(1, "✅ Verified in **dev**");
 }
@@ -783,6 +792,7 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
         Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
     let (head_ref, sha) = t
         .forge
         .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("a1")));
@@ -809,22 +819,9 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
         why,
         "my-app-service1-dev is Healthy; waiting until it has been for 30s"
     );
+    assert_eq!(since, support::tester::T0_MS, "Healthy first seen now");
     // The pull request says so too, naming the instant (UTC).
-    let secs = (at + 999) / 1000 % 86_400;
-    let hms = format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    );
-    let said = t.expect_comment(1, "⏳");
-    assert_eq!(
-        said,
-        format!(
-            "⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at {hms} UTC, once it has been Healthy for 30 s.\n\n<!-- hoist:mark deploy:dev:{} -->",
-            digest("a1")
-        )
-    );
+    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:30 UTC, once it has been Healthy for 30 s.");
 }
 
 /// A command that must wait for Hoist's rewrite of its branch keeps its place: it is
@@ -900,7 +897,7 @@ async fn only_heads_hoist_wrote_are_merged() {
     let uat = t.forge.base_file(UAT).unwrap();
     let spec = hoist::image::ImageSpec::parse(&format!("my-app-service1:v1.4.0@{}", digest("a1")))
         .unwrap();
-    let head = t.forge.push_as(
+    t.forge.push_as(
         "hoist/uat/my-app-service1",
         &alice(),
         UAT,
@@ -932,7 +929,7 @@ async fn only_heads_hoist_wrote_are_merged() {
     );
     // Hoist never wrote a head for it: it is someone else's pull request, not one of
     // Hoist's gone astray, and Hoist says nothing on it (hoist/dag speaks for the DAG).
-    assert_eq!(t.hoist_comments().len(), t.asserted, "{head}");
+    insta::assert_snapshot!(t.said(), @"");
 }
 
 #[tokio::test]
@@ -991,6 +988,7 @@ async fn a_hold_survives_a_lost_store() {
     t.expect_comment(1, "▶️ Released by @sam");
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
     t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    t.expect_wait_for_argo("dev");
     // Rebuilt again, the last word (/unhold) wins.
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
         Store::open(&dir.path().join("again.db")).unwrap();
@@ -1023,6 +1021,7 @@ async fn a_rebuilt_store_takes_the_requester_from_the_commit_not_the_body() {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
     t.expect_comment(3, "⏳ Deploying to **prod**: merged as");
+    t.expect_wait_for_argo("prod");
 }
 
 #[tokio::test]
@@ -1030,6 +1029,7 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
     // Before Argo CD syncs, someone changes another file on main: by the time Argo CD
     // runs dev, its revision is the later commit, which still pins v1.4.0's digest.
@@ -1044,6 +1044,7 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     // when the app still reports the image running.
     t.push("v1.5.0", "b2").await;
     t.check(2, Some("success")).await;
+    t.expect_waits("my-app-service1-dev: the application is not at 0000000 yet");
     t.forge.commit_to_base(DEV, "images: []\n");
     let other = t.forge.state.lock().unwrap().base.clone();
     t.argo.synced(
@@ -1181,14 +1182,10 @@ async fn one_comment_follows_the_deployment_after_the_merge() {
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
-    let waiting = t.expect_comment(1, "⏳");
-    insta::assert_snapshot!(waiting, @"
-    ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    t.expect_wait_for_argo("dev");
+    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
 
-    <!-- hoist:mark deploy:dev:sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1 -->
-    ");
-
-    // Argo CD runs the merge, and the rollout fails.
+    // Argo CD runs the merge, and the rollout fails: the same comment, edited.
     let (_, sha) = t
         .forge
         .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("a1")));
@@ -1199,36 +1196,20 @@ async fn one_comment_follows_the_deployment_after_the_merge() {
         app.message = Some("Deployment \"web\" exceeded its progress deadline".into());
     }
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
-    let ours = |t: &Tester| -> Vec<String> {
-        t.hoist_comments()
-            .into_iter()
-            .filter(|(n, _)| *n == 1)
-            .map(|(_, b)| b)
-            .collect()
-    };
-    let now = ours(&t);
-    assert_eq!(now.len(), 1, "the same comment, edited: {now:#?}");
-    insta::assert_snapshot!(now[0], @"
-    ❌ Deploying to **dev**: Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev) is Degraded at `0000000`: Deployment \"web\" exceeded its progress deadline
+    insta::assert_snapshot!(t.said(), @r#"
+    #1, edited: ❌ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) is Degraded at `0000000`: Deployment "web" exceeded its progress deadline
 
     Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
+    "#);
 
-    <!-- hoist:mark deploy:dev:sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1 -->
-    ");
-
-    // It recovers.
+    // It recovers: edited again.
     t.argo.synced(
         "my-app-service1-dev",
         &sha,
         &format!("{IMAGE}@{}", digest("a1")),
     );
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
-    let now = ours(&t);
-    assert_eq!(now.len(), 1, "the same comment, edited: {now:#?}");
-    assert!(
-        now[0].starts_with("✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy"),
-        "{now:#?}"
-    );
+    insta::assert_snapshot!(t.said(), @"#1, edited: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
 }
 
 /// dev's pull request first carried v1.4.0, then v1.5.0 took it over, and it merged with
@@ -1326,9 +1307,11 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
-    let first = t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    t.expect_wait_for_argo("dev");
+    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
     t.push("v1.5.0", "b2").await;
     t.check(2, Some("success")).await;
+    t.expect_wait_for_argo("dev");
     t.expect_comment(2, "⏳ Deploying to **dev**: merged as");
     t.forge
         .sync_merged(&t.argo, 2, &format!("{IMAGE}@{}", digest("b2")));
@@ -1339,17 +1322,10 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
         app.message = Some("CrashLoopBackOff".into());
     }
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 2);
-    let on = |n: u64| -> Vec<String> {
-        t.hoist_comments()
-            .into_iter()
-            .filter(|(m, _)| *m == n)
-            .map(|(_, b)| b)
-            .collect()
-    };
-    assert_eq!(on(1), [first], "v1.4.0's pull request keeps what it said");
-    assert!(
-        on(2)[0].starts_with("❌ Deploying to **dev**") && on(2)[0].contains("CrashLoopBackOff"),
-        "{:#?}",
-        on(2)
-    );
+    // v1.4.0's pull request keeps what it said; v1.5.0's tells of the rollout.
+    insta::assert_snapshot!(t.said(), @"
+    #2, edited: ❌ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) is Degraded at `0000000`: CrashLoopBackOff
+
+    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
+    ");
 }

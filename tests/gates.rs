@@ -177,6 +177,7 @@ async fn approval_by(drive: Drive, who: Who, on: Option<&str>) -> Outcome {
 async fn control_approve(mut t: Tester, refused: bool) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
+    t.expect_wait_for_argo("prod");
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -194,6 +195,7 @@ async fn merge_while_check_fails(drive: Drive) -> Outcome {
         ---
         #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
     "#) };
+    t.expect_wait_for_argo("prod");
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -213,6 +215,7 @@ async fn merge_while_held(drive: Drive) -> Outcome {
         ---
         #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
     "#) };
+    t.expect_wait_for_argo("prod");
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -263,6 +266,7 @@ async fn forged_reply_marker(drive: Drive) -> Outcome {
     t.expect_comment(1, "▶️ Released by @sam.");
     let control = t.forge.pr(1).state == PrState::Merged;
     t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    t.expect_wait_for_argo("dev");
     Outcome { refused, control }
 }
 
@@ -356,6 +360,7 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
     t.expect_comment(1, "#2");
     t.check(2, Some("success")).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.") };
+    t.expect_wait_for_argo("uat");
     Outcome {
         refused,
         control: t.forge.pr(2).state == PrState::Merged,
@@ -378,6 +383,7 @@ async fn fork_pr(drive: Drive) -> Outcome {
     let refused = t.forge.pr(n).state == PrState::Open;
     t.check(2, Some("success")).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.") };
+    t.expect_wait_for_argo("uat");
     Outcome {
         refused,
         control: t.forge.pr(2).state == PrState::Merged,
@@ -415,6 +421,7 @@ async fn hold_races_merge(drive: Drive) -> Outcome {
     t.expect_comment(1, "▶️ Released by @sam.");
     let control = t.forge.pr(1).state == PrState::Merged;
     t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    t.expect_wait_for_argo("dev");
     Outcome { refused, control }
 }
 
@@ -475,6 +482,7 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
     t.check(2, Some("success")).await;
+    t.expect_wait_for_argo("uat");
     t.argo_syncs(2, "a1").await;
     t.comment(2, &quinn(), "/promote prod").await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
@@ -508,6 +516,7 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     let refused = t.forge.pr(3).state == PrState::Open;
     t.check(3, Some("success")).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
+    t.expect_wait_for_argo("prod");
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -552,6 +561,7 @@ async fn forged_commit_after_lost_store(drive: Drive) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let mut t = t;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
+    t.expect_wait_for_argo("prod");
     Outcome {
         refused,
         control: quinn_refused && t.forge.pr(3).state == PrState::Merged,
@@ -600,6 +610,7 @@ async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
         ---
         #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
     "#) };
+    t.expect_wait_for_argo("uat");
     Outcome {
         refused,
         control: t.forge.pr(2).state == PrState::Merged,
@@ -614,9 +625,11 @@ async fn forced_back_to_an_older_head(drive: Drive) -> Outcome {
     let first = t.forge.pr(3).head_sha;
     t.push("v1.5.0", "b2").await;
     t.check(4, Some("success")).await;
+    t.expect_waits("my-app-service1-dev: the application is not at 0000000 yet");
     t.argo_syncs(4, "b2").await;
     t.comment(4, &quinn(), "/promote uat").await;
     t.check(5, Some("success")).await;
+    t.expect_waits("my-app-service1-uat: the application is not at 0000000 yet");
     t.argo_syncs(5, "b2").await;
     t.comment(5, &quinn(), "/promote prod").await;
     assert_ne!(t.forge.pr(3).head_sha, first, "#3 moved on to v1.5.0");
@@ -646,6 +659,7 @@ async fn forced_back_to_an_older_head(drive: Drive) -> Outcome {
         ---
         #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
     "#) };
+    t.expect_wait_for_argo("prod");
     Outcome {
         refused,
         control: t.forge.pr(3).state == PrState::Merged,
@@ -820,11 +834,8 @@ async fn reconcile_records_and_verifies_a_merge_that_was_never_recorded() {
             "✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at",
         );
         t.reconcile().await;
-        assert_eq!(
-            t.hoist_comments().len(),
-            t.asserted,
-            "verified once ({drive:?})"
-        );
+        // Verified once: nothing more said.
+        assert_eq!(t.said(), "", "{drive:?}");
     }
 }
 

@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hoist::clock::Clock;
 use hoist::event::Event;
-use hoist::store::{Inserted, NewEvent, Store, now_ms};
+use hoist::store::{Inserted, NewEvent, Store};
 use hoist::worker::{self, Handler, HandlerError, Queue, RetryPolicy};
 use tokio::sync::{Notify, watch};
 
@@ -237,11 +238,11 @@ async fn duplicates_pruning_and_depth() {
     let c = store.claim().await.unwrap().unwrap();
     store.complete(c.id).await.unwrap();
     assert_eq!(
-        store.prune(now_ms() - 60_000).await.unwrap(),
+        store.prune(store.now_ms() - 60_000).await.unwrap(),
         0,
         "recent events are kept"
     );
-    assert_eq!(store.prune(now_ms() + 1).await.unwrap(), 1);
+    assert_eq!(store.prune(store.now_ms() + 1).await.unwrap(), 1);
     assert_eq!(store.depth().await.unwrap(), Default::default());
 }
 
@@ -394,7 +395,7 @@ impl Handler for WaitsUntil {
     async fn handle(&self, _: Event) -> Result<(), HandlerError> {
         let first = {
             let mut seen = self.seen.lock().unwrap();
-            seen.push(now_ms());
+            seen.push(Clock::System.now_ms());
             seen.len() == 1
         };
         if !first {
@@ -413,7 +414,7 @@ impl Handler for WaitsUntil {
 async fn a_wait_for_a_known_instant_is_scheduled_for_it() {
     let (store, _dir) = temp_store();
     store.insert(event(1, "a")).await.unwrap();
-    let at = now_ms() + 300;
+    let at = store.now_ms() + 300;
     let h = Arc::new(WaitsUntil {
         at,
         seen: Mutex::new(vec![]),
@@ -461,7 +462,7 @@ async fn a_wait_stays_out_of_its_lane_after_a_restart() {
         .wait(
             c.id,
             format!("{}debounce", worker::WAITING),
-            now_ms() + 60_000,
+            store.now_ms() + 60_000,
         )
         .await
         .unwrap();

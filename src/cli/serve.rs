@@ -14,7 +14,6 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::ingress::signature::Secrets;
 use crate::server::{self, AppState, Intake};
-use crate::store::now_ms;
 use crate::worker::{self, Queue, Recorder, RetryPolicy};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -197,7 +196,7 @@ async fn run(
     let pruner = tokio::spawn(async move {
         loop {
             match pruner_store
-                .prune(now_ms() - retention.as_millis() as i64)
+                .prune(pruner_store.now_ms() - retention.as_millis() as i64)
                 .await
             {
                 Ok(n) if n > 0 => info!(pruned = n, "pruned handled events"),

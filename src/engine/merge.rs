@@ -556,7 +556,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         .store
                         .healthy_since(&meta.service, &meta.stage, &meta.digest)
                         .await?;
-                    let held = crate::store::now_ms() - since;
+                    let held = self.store.now_ms() - since;
                     if held < debounce as i64 * 1000 {
                         // The instant it will have held long enough is known: look then.
                         let when = since + debounce as i64 * 1000;

@@ -240,7 +240,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         lookback: std::time::Duration,
         report: &mut Report,
     ) {
-        let since = rfc3339(crate::store::now_ms() / 1000 - lookback.as_secs() as i64);
+        let since = rfc3339(self.store.now_ms() / 1000 - lookback.as_secs() as i64);
         let recent = match self.forge.recent_comments(&since).await {
             Ok(r) => r,
             Err(e) => {

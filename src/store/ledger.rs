@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError, now_ms};
+use super::{Result, Store, StoreError};
 use crate::freight::Freight;
 
 /// One promotion as the ledger knows it.
@@ -38,12 +38,13 @@ impl Store {
             f.image.to_string(),
         );
         let (stage, requested_by) = (stage.to_owned(), requested_by.to_owned());
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
                 "INSERT INTO promotions (service, stage, digest, tag, image, pr, requested_by, opened_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (service, stage, digest) DO UPDATE SET pr = excluded.pr, tag = excluded.tag",
-                params![service, stage, digest, tag, image, pr as i64, requested_by, now_ms()],
+                params![service, stage, digest, tag, image, pr as i64, requested_by, now],
             )?;
             Ok(())
         })
@@ -64,11 +65,12 @@ impl Store {
             digest.to_owned(),
             merge_sha.to_owned(),
         );
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
                 "UPDATE promotions SET merge_sha = ?4, merged_at = COALESCE(merged_at, ?5), approved_by = COALESCE(?6, approved_by)
                  WHERE service = ?1 AND stage = ?2 AND digest = ?3",
-                params![a, b, d, m, now_ms(), approved_by],
+                params![a, b, d, m, now, approved_by],
             )?;
             Ok(())
         })
@@ -78,10 +80,11 @@ impl Store {
     /// Marks the promotion verified; false when it already was.
     pub async fn ledger_verified(&self, service: &str, stage: &str, digest: &str) -> Result<bool> {
         let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
+        let now = self.now_ms();
         self.call(move |c, _| {
             Ok(c.execute(
                 "UPDATE promotions SET verified_at = ?4 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND verified_at IS NULL",
-                params![a, b, d, now_ms()],
+                params![a, b, d, now],
             )? == 1)
         })
         .await
@@ -160,10 +163,11 @@ impl Store {
 
     pub async fn hold(&self, pr: u64, by: &str) -> Result<()> {
         let by = by.to_owned();
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
                 "INSERT INTO holds (pr, held_by, at) VALUES (?1, ?2, ?3) ON CONFLICT (pr) DO UPDATE SET held_by = excluded.held_by",
-                params![pr as i64, by, now_ms()],
+                params![pr as i64, by, now],
             )?;
             Ok(())
         })
@@ -173,11 +177,12 @@ impl Store {
     /// Keeps `by`'s hold for the next pull request on `branch`.
     pub async fn carry_hold(&self, branch: &str, by: &str) -> Result<()> {
         let (branch, by) = (branch.to_owned(), by.to_owned());
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
                 "INSERT INTO carried_holds (branch, held_by, at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (branch) DO UPDATE SET held_by = excluded.held_by",
-                params![branch, by, now_ms()],
+                params![branch, by, now],
             )?;
             Ok(())
         })
@@ -187,6 +192,7 @@ impl Store {
     /// Puts a hold carried for `branch` on pull request `pr`, its new one.
     pub async fn land_carried_hold(&self, branch: &str, pr: u64) -> Result<()> {
         let branch = branch.to_owned();
+        let now = self.now_ms();
         self.call(move |c, _| {
             let tx = c.transaction()?;
             let by: Option<String> = tx
@@ -200,7 +206,7 @@ impl Store {
                 tx.execute(
                     "INSERT INTO holds (pr, held_by, at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (pr) DO UPDATE SET held_by = excluded.held_by",
-                    params![pr as i64, by, now_ms()],
+                    params![pr as i64, by, now],
                 )?;
                 tx.execute(
                     "DELETE FROM carried_holds WHERE branch = ?1",
@@ -236,11 +242,12 @@ impl Store {
 impl Store {
     /// Records that Hoist answered the command comment `comment_id` on `pr`.
     pub async fn record_answered(&self, comment_id: u64, pr: u64) -> Result<()> {
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
                 "INSERT INTO answered_comments (comment_id, pr, at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (comment_id) DO NOTHING",
-                params![comment_id as i64, pr as i64, now_ms()],
+                params![comment_id as i64, pr as i64, now],
             )?;
             Ok(())
         })
@@ -274,10 +281,11 @@ impl Store {
     /// was not seen before).
     pub async fn healthy_since(&self, service: &str, stage: &str, digest: &str) -> Result<i64> {
         let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
                 "UPDATE promotions SET healthy_since = ?4 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND healthy_since IS NULL",
-                params![a, b, d, now_ms()],
+                params![a, b, d, now],
             )?;
             Ok(c.query_row(
                 "SELECT healthy_since FROM promotions WHERE service = ?1 AND stage = ?2 AND digest = ?3",
@@ -286,7 +294,7 @@ impl Store {
             )
             .optional()?
             .flatten()
-            .unwrap_or_else(now_ms))
+            .unwrap_or(now))
         })
         .await
     }
@@ -306,11 +314,12 @@ impl Store {
 
     pub async fn record_override(&self, pr: u64, sha: &str, by: &str, reason: &str) -> Result<()> {
         let (sha, by, reason) = (sha.to_owned(), by.to_owned(), reason.to_owned());
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
                 "INSERT INTO dag_overrides (pr, sha, by_login, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (pr, sha) DO UPDATE SET by_login = excluded.by_login, reason = excluded.reason, at = excluded.at",
-                params![pr as i64, sha, by, reason, now_ms()],
+                params![pr as i64, sha, by, reason, now],
             )?;
             Ok(())
         })
@@ -394,7 +403,7 @@ impl Store {
             };
         }
         *last = Some((std::time::Instant::now(), false));
-        let now = now_ms();
+        let now = self.now_ms();
         let r = self
             .call(move |c, _| {
                 c.execute(

@@ -14,7 +14,9 @@ use lanes::Lanes;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::Clock;
 
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
@@ -99,17 +101,18 @@ pub struct Store {
     keys: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// When the last write probe ran and whether it committed.
     probed: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    /// Every timestamp the store writes, and the engine and queue compare, is read here.
+    clock: Clock,
 }
 
 impl Store {
     /// Opens (creating and migrating) the database file and starts its thread.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_clock(path, Clock::System)
+    }
+
+    /// As [`Store::open`], reading the time from `clock`.
+    pub fn open_with_clock(path: &Path, clock: Clock) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         // WAL lets readers run beside the writer; inserts commit with synchronous=FULL.
@@ -120,7 +123,8 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::run(&mut conn)?;
         let mut lanes = Lanes::default();
-        load_lanes(&conn, &mut lanes)?;
+        load_lanes(&conn, &mut lanes, clock.now_ms())?;
+        let thread_clock = clock.clone();
         let (tx, mut rx) = mpsc::channel::<Op>(8192);
         std::thread::Builder::new()
             .name("hoist-store".into())
@@ -156,7 +160,7 @@ impl Store {
                                     Err(_) => break,
                                 }
                             }
-                            insert_batch(&mut conn, &mut lanes, batch);
+                            insert_batch(&mut conn, &mut lanes, batch, thread_clock.now_ms());
                         }
                     }
                 }
@@ -167,6 +171,7 @@ impl Store {
             path: path.to_owned(),
             keys: Arc::default(),
             probed: Arc::default(),
+            clock,
         })
     }
 
@@ -187,6 +192,15 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Now, in milliseconds since the Unix epoch, by the store's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Runs `f` on the store's thread.
@@ -217,8 +231,8 @@ impl Store {
     /// Takes the oldest ready event whose serial key has nothing running and nothing
     /// older waiting, and marks it running.
     pub async fn claim(&self) -> Result<Option<Claimed>> {
-        self.call(|c, lanes| {
-            let now = now_ms();
+        let now = self.now_ms();
+        self.call(move |c, lanes| {
             let Some((id, _)) = lanes.take(now) else {
                 return Ok(None);
             };
@@ -243,10 +257,11 @@ impl Store {
     }
 
     pub async fn complete(&self, id: i64) -> Result<()> {
+        let now = self.now_ms();
         self.call(move |c, lanes| {
             let key: String = c.query_row(
                 "UPDATE events SET status = 'done', finished_at = ?2, last_error = NULL WHERE id = ?1 RETURNING serial_key",
-                params![id, now_ms()],
+                params![id, now],
                 |r| r.get(0),
             )?;
             lanes.finish(&key, id);
@@ -257,6 +272,7 @@ impl Store {
 
     /// Records a failure: retried at `retry_at` (ms), or failed for good when `None`.
     pub async fn fail(&self, id: i64, error: String, retry_at: Option<i64>) -> Result<()> {
+        let now = self.now_ms();
         self.call(move |c, lanes| {
             match retry_at {
                 Some(at) => {
@@ -270,7 +286,7 @@ impl Store {
                 None => {
                     let key: String = c.query_row(
                         "UPDATE events SET status = 'failed', finished_at = ?2, last_error = ?3 WHERE id = ?1 RETURNING serial_key",
-                        params![id, now_ms(), error],
+                        params![id, now, error],
                         |r| r.get(0),
                     )?;
                     lanes.finish(&key, id);
@@ -309,13 +325,14 @@ impl Store {
 
     /// On start: events left running by a crash are taken again.
     pub async fn recover(&self) -> Result<usize> {
-        self.call(|c, lanes| {
+        let now = self.now_ms();
+        self.call(move |c, lanes| {
             let n = c.execute(
                 "UPDATE events SET status = 'pending' WHERE status = 'running'",
                 [],
             )?;
             *lanes = Lanes::default();
-            load_lanes(c, lanes)?;
+            load_lanes(c, lanes, now)?;
             Ok(n)
         })
         .await
@@ -386,7 +403,7 @@ fn set_sync(conn: &Connection, level: &str) {
 }
 
 /// Fills the lane index from the events waiting in the database.
-fn load_lanes(conn: &Connection, lanes: &mut Lanes) -> rusqlite::Result<()> {
+fn load_lanes(conn: &Connection, lanes: &mut Lanes, now: i64) -> rusqlite::Result<()> {
     let mut st = conn.prepare(
         "SELECT id, serial_key, not_before, last_error FROM events WHERE status = 'pending' ORDER BY id",
     )?;
@@ -398,7 +415,6 @@ fn load_lanes(conn: &Connection, lanes: &mut Lanes) -> rusqlite::Result<()> {
             r.get::<_, Option<String>>(3)?,
         ))
     })?;
-    let now = now_ms();
     for row in rows {
         let (id, key, nb, error) = row?;
         // A wait stays out of its lane after a restart, as before it.
@@ -416,8 +432,8 @@ fn insert_batch(
     conn: &mut Connection,
     lanes: &mut Lanes,
     batch: Vec<(NewEvent, oneshot::Sender<Result<Inserted>>)>,
+    now: i64,
 ) {
-    let now = now_ms();
     let result = (|| -> rusqlite::Result<Vec<Inserted>> {
         let tx = conn.transaction()?;
         let mut out = Vec::with_capacity(batch.len());

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use hoist::clock::Clock;
 use hoist::config::Config;
 use hoist::engine::Engine;
 use hoist::event::{Actor, ActorKind, CheckSource, Event, RepoRef, ReviewState};
@@ -52,6 +53,10 @@ pub fn example_config() -> String {
         )
 }
 
+/// The tester's clock starts here (2026-11-26T10:00:00Z) and moves only when a test
+/// moves it.
+pub const T0_MS: i64 = 1_795_687_200_000;
+
 pub fn digest(seed: &str) -> String {
     format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
 }
@@ -66,20 +71,267 @@ pub enum Drive {
     Serve,
 }
 
-pub struct Tester {
+/// What a forge gives the tester: Hoist's replies as the forge holds them, and how an
+/// event reaches Hoist and what the forge sends after it.
+pub trait Side: Sized + Send + Sync + 'static {
+    type Forge: hoist::forge::Forge + Send + Sync + 'static;
+
+    /// Hoist's replies in the order posted, each as (pull request, body now): not its
+    /// check reports or records, which are asserted through the forge's state.
+    fn replies(&self) -> Vec<(u64, String)>;
+
+    /// Hands `ev` to Hoist: the text of the wait when Hoist answered "not yet".
+    fn handle(t: &Tester<Self>, ev: &Event) -> impl Future<Output = Option<String>> + Send;
+
+    /// Delivers what the forge sends after an event (its notifications of pull
+    /// requests Hoist opened, or the events it emitted).
+    fn after(t: &Tester<Self>, before: usize) -> impl Future<Output = ()> + Send;
+
+    /// How many pull requests the forge holds.
+    fn prs(&self) -> usize;
+
+    /// Whether the test sees each wait Hoist answers. A served `hoist serve` retries
+    /// waits in its own queue, which may have run an event again (and finished it) before
+    /// the test looks: there, waits are the queue's business, asserted on the engine.
+    fn sees_waits(&self) -> bool {
+        true
+    }
+}
+
+/// The engine against one forge, in the style of bors's tester: events in, the forge's
+/// state out. Every reply Hoist posts or edits, and every time it answers "not yet",
+/// must be asserted, or the test fails when the tester is dropped.
+pub struct Tester<S: Side = GitHub> {
+    pub side: S,
     /// The engine driver's engine (with `Drive::Serve`, events go to the server's own).
-    pub engine: Arc<Engine<MemoryForge, MemoryArgo, MemoryRegistry>>,
-    pub served: Option<Served>,
-    pub forge: MemoryForge,
+    pub engine: Arc<Engine<S::Forge, MemoryArgo, MemoryRegistry>>,
     pub argo: MemoryArgo,
     pub registry: MemoryRegistry,
-    pub asserted: usize,
+    /// The body of each reply as last asserted, by position.
+    seen: Vec<String>,
+    /// The reply asserted last.
+    last: String,
+    /// Waits Hoist answered that the test has not yet expected.
+    waits: std::sync::Mutex<Vec<String>>,
     pub _dir: tempfile::TempDir,
 }
 
-impl Tester {
-    pub fn new() -> Self {
+impl<S: Side> std::ops::Deref for Tester<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.side
+    }
+}
+
+impl<S: Side> std::ops::DerefMut for Tester<S> {
+    fn deref_mut(&mut self) -> &mut S {
+        &mut self.side
+    }
+}
+
+impl<S: Side> Tester<S> {
+    pub fn with(
+        side: S,
+        forge: S::Forge,
+        config: Config,
+        repo_name: &str,
+        argo: MemoryArgo,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let registry = MemoryRegistry::default();
+        let engine = Arc::new(Engine {
+            config: Arc::new(config),
+            forge,
+            argocd: argo.clone(),
+            registry: registry.clone(),
+            store: Store::open_with_clock(&dir.path().join("hoist.db"), Clock::manual(T0_MS))
+                .unwrap(),
+            repo_name: repo_name.into(),
+        });
+        Self {
+            side,
+            engine,
+            argo,
+            registry,
+            seen: vec![],
+            last: String::new(),
+            waits: Default::default(),
+            _dir: dir,
+        }
+    }
+
+    /// Delivers an event, then what the forge sends after it. A wait Hoist answers is
+    /// kept for the test to expect (`waits`).
+    pub async fn deliver(&self, ev: Event) {
+        let before = self.side.prs();
+        let waited = S::handle(self, &ev).await;
+        self.waits.lock().unwrap().extend(waited);
+        let after: std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> =
+            Box::pin(S::after(self, before));
+        after.await;
+    }
+
+    /// Hoist answered exactly these waits (one per line) since last asserted.
+    #[track_caller]
+    pub fn expect_waits(&self, expected: &str) {
+        let waits = self.waits();
+        if self.side.sees_waits() {
+            assert_eq!(waits, expected);
+        }
+    }
+
+    /// The merge into `stage` waits for Argo CD, which has not synced it yet.
+    #[track_caller]
+    pub fn expect_wait_for_argo(&self, stage: &str) {
+        self.expect_waits(&format!(
+            "Argo CD has no application my-app-service1-{stage}"
+        ));
+    }
+
+    /// Every wait Hoist answered since the last call, one per line, now expected:
+    /// compare with an inline snapshot.
+    pub fn waits(&self) -> String {
+        std::mem::take(&mut *self.waits.lock().unwrap()).join("\n")
+    }
+
+    pub async fn push(&self, tag: &str, seed: &str) {
+        self.deliver(Event::ImagePushed {
+            image: IMAGE.into(),
+            tag: tag.into(),
+            digest: digest(seed),
+            time: "2026-11-26T09:58:00Z".into(),
+        })
+        .await;
+    }
+
+    /// Moves the engine's clock (the tester's time stands still otherwise).
+    pub fn advance(&self, by: std::time::Duration) {
+        self.engine.store.clock().advance(by);
+    }
+
+    /// Hoist's replies, in the order posted, as the forge holds them now.
+    pub fn hoist_comments(&self) -> Vec<(u64, String)> {
+        self.side.replies()
+    }
+
+    /// The replies posted or edited since last asserted: (position, pull request, body).
+    fn unasserted(&self) -> Vec<(usize, u64, String)> {
+        self.hoist_comments()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, (_, body))| self.seen.get(*i) != Some(body))
+            .map(|(i, (n, body))| (i, n, body))
+            .collect()
+    }
+
+    fn mark_seen(&mut self, i: usize, body: &str) {
+        if self.seen.len() <= i {
+            self.seen.resize(i + 1, String::new());
+        }
+        self.seen[i] = body.to_owned();
+        self.last = body.to_owned();
+    }
+
+    /// The next reply Hoist posted or edited is on `pr` and contains `text`.
+    #[track_caller]
+    pub fn expect_comment(&mut self, pr: u64, text: &str) -> String {
+        let Some((i, n, body)) = self.unasserted().into_iter().next() else {
+            panic!("expected a comment on #{pr} containing {text:?}; Hoist posted none");
+        };
+        assert_eq!(n, pr, "comment on the wrong PR: {body}");
+        assert!(body.contains(text), "expected {text:?} in:\n{body}");
+        self.mark_seen(i, &body);
+        body
+    }
+
+    /// The comment asserted last ends with `text` (before its hidden marker).
+    #[track_caller]
+    pub fn expect_comment_tail(&self, text: &str) {
+        let body = &self.last;
+        let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
+        assert!(
+            visible.ends_with(text),
+            "expected {text:?} at the end of:\n{body}"
+        );
+    }
+
+    /// Every reply Hoist posted or edited since last asserted, each as `#N: text` (or
+    /// `#N, edited: text`; its hidden mark cut off, and Argo CD's address, which differs
+    /// between the engine's config and the served fakes, as `ARGOCD`), now asserted:
+    /// compare the whole with an inline snapshot.
+    pub fn said(&mut self) -> String {
+        let argocd =
+            regex::Regex::new(r"https://argocd\.example\.com|http://127\.0\.0\.1:\d+").unwrap();
+        let mut out = vec![];
+        for (i, n, body) in self.unasserted() {
+            let edited = if i < self.seen.len() { ", edited" } else { "" };
+            let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
+            out.push(format!(
+                "#{n}{edited}: {}",
+                argocd.replace_all(visible, "ARGOCD")
+            ));
+            self.mark_seen(i, &body);
+        }
+        out.join("\n---\n")
+    }
+}
+
+impl<S: Side> Drop for Tester<S> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        if let Some((_, n, body)) = self.unasserted().first() {
+            panic!("unasserted comment on #{n}:\n{body}");
+        }
+        let waits = self.waits.lock().unwrap();
+        assert!(waits.is_empty(), "unexpected waits:\n{}", waits.join("\n"));
+    }
+}
+
+/// The GitHub side: the in-memory forge, and the served `hoist serve` when events go
+/// through it.
+pub struct GitHub {
+    pub forge: MemoryForge,
+    pub served: Option<Served>,
+}
+
+impl Side for GitHub {
+    type Forge = MemoryForge;
+
+    fn replies(&self) -> Vec<(u64, String)> {
+        let me = self.forge.me_actor().id;
+        let s = self.forge.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|(_, c)| c.author.id == me)
+            .map(|(n, c)| (*n, c.body.clone()))
+            .collect()
+    }
+
+    async fn handle(t: &Tester<Self>, ev: &Event) -> Option<String> {
+        let sent = t.send(ev).await;
+        t.settled(sent).await
+    }
+
+    /// The `pull_request opened` events GitHub sends for the pull requests Hoist opened.
+    async fn after(t: &Tester<Self>, before: usize) {
+        for n in before + 1..=t.side.prs() {
+            t.opened(n as u64, t.forge.me_actor()).await;
+        }
+    }
+
+    fn prs(&self) -> usize {
+        self.forge.state.lock().unwrap().prs.len()
+    }
+
+    fn sees_waits(&self) -> bool {
+        self.served.is_none()
+    }
+}
+
+impl Tester<GitHub> {
+    pub fn new() -> Self {
         let config = Config::parse(&example_config(), "hoist.yaml").unwrap();
         let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
         {
@@ -102,24 +354,11 @@ impl Tester {
         }
         let argo = MemoryArgo::default();
         argo.render_from(&forge);
-        let registry = MemoryRegistry::default();
-        let engine = Arc::new(Engine {
-            config: Arc::new(config),
+        let side = GitHub {
             forge: forge.clone(),
-            argocd: argo.clone(),
-            registry: registry.clone(),
-            store: Store::open(&dir.path().join("hoist.db")).unwrap(),
-            repo_name: "acme/gitops".into(),
-        });
-        Self {
-            engine,
             served: None,
-            forge,
-            argo,
-            registry,
-            asserted: 0,
-            _dir: dir,
-        }
+        };
+        Tester::with(side, forge, config, "acme/gitops", argo)
     }
 
     /// A tester with events driven as `drive` says. `Drive::Serve` needs a multi-threaded
@@ -127,7 +366,7 @@ impl Tester {
     pub async fn start(drive: Drive) -> Self {
         let mut t = Self::new();
         if drive == Drive::Serve {
-            t.served = Some(Served::start(&t.forge, &t.argo).await);
+            t.side.served = Some(Served::start(&t.forge, &t.argo).await);
         }
         t
     }
@@ -136,17 +375,6 @@ impl Tester {
         RepoRef {
             full_name: "acme/gitops".into(),
             installation_id: None,
-        }
-    }
-
-    /// Delivers an event, then the `pull_request opened` events GitHub would send for
-    /// the pull requests it opened. A retryable outcome (waiting for Argo CD) is fine.
-    pub async fn deliver(&self, ev: Event) {
-        let before = self.prs();
-        let sent = self.send(&ev).await;
-        self.settle(sent).await;
-        for n in before + 1..=self.prs() {
-            Box::pin(self.opened(n as u64, self.forge.me_actor())).await;
         }
     }
 
@@ -163,23 +391,30 @@ impl Tester {
         }
     }
 
-    /// Waits for a delivery to be handled; a retryable outcome (waiting for Argo CD) is
-    /// fine, a permanent failure fails the test.
+    /// Waits for a delivery to be handled; a permanent failure fails the test. A wait
+    /// is kept for the test to expect (`waits`).
     pub async fn settle(&self, sent: Sent) {
+        let waited = self.settled(sent).await;
+        self.waits.lock().unwrap().extend(waited);
+    }
+
+    /// Waits for a delivery to be handled: the text of the wait Hoist answered, if any.
+    async fn settled(&self, sent: Sent) -> Option<String> {
         let handled = match sent {
-            Sent::Served(stored) => return self.served.as_ref().unwrap().settle(stored).await,
+            Sent::Served(stored) => {
+                self.served.as_ref().unwrap().settle(stored).await;
+                return None;
+            }
             Sent::Engine(handle) => handle.await.unwrap(),
         };
-        if let Err(e) = handled {
-            assert!(
-                matches!(
-                    e,
-                    hoist::worker::HandlerError::Retryable(_)
-                        | hoist::worker::HandlerError::Waiting(_)
-                        | hoist::worker::HandlerError::WaitingUntil(..)
-                ),
-                "handler failed: {e}"
-            );
+        match handled {
+            Ok(()) => None,
+            Err(
+                hoist::worker::HandlerError::Waiting(why)
+                | hoist::worker::HandlerError::WaitingUntil(why, _),
+            ) => Some(why),
+            Err(hoist::worker::HandlerError::Retryable(e)) => Some(format!("retry: {e}")),
+            Err(e) => panic!("handler failed: {e}"),
         }
     }
 
@@ -220,10 +455,11 @@ impl Tester {
     /// The store is lost and rebuilt from the forge (with `Drive::Serve`: the server
     /// stops, `hoist ledger rebuild` runs on a new store, the server starts again).
     pub async fn lose_store(&mut self) {
-        if let Some(s) = &mut self.served {
+        if let Some(s) = &mut self.side.served {
             return s.lose_store().await;
         }
-        let fresh = Store::open(&self._dir.path().join("lost.db")).unwrap();
+        let clock = self.engine.store.clock().clone();
+        let fresh = Store::open_with_clock(&self._dir.path().join("lost.db"), clock).unwrap();
         Arc::get_mut(&mut self.engine).unwrap().store = fresh;
         self.engine.rebuild_ledger().await.unwrap();
     }
@@ -257,16 +493,6 @@ impl Tester {
         let n = self.forge.open_person_pr(branch, branch);
         self.opened(n, who.clone()).await;
         (n, head)
-    }
-
-    pub async fn push(&self, tag: &str, seed: &str) {
-        self.deliver(Event::ImagePushed {
-            image: IMAGE.into(),
-            tag: tag.into(),
-            digest: digest(seed),
-            time: "2026-11-26T09:58:00Z".into(),
-        })
-        .await;
     }
 
     /// `who` comments on `pr`: the forge holds the comment, and its event is delivered.
@@ -335,61 +561,6 @@ impl Tester {
         .await;
     }
 
-    /// The comment asserted last ends with `text` (before its hidden marker).
-    #[track_caller]
-    pub fn expect_comment_tail(&self, text: &str) {
-        let hoists = self.hoist_comments();
-        let body = &hoists[self.asserted - 1].1;
-        let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
-        assert!(
-            visible.ends_with(text),
-            "expected {text:?} at the end of:\n{body}"
-        );
-    }
-
-    /// The next comment Hoist posted is on `pr` and contains `text`.
-    #[track_caller]
-    pub fn expect_comment(&mut self, pr: u64, text: &str) -> String {
-        let hoists = self.hoist_comments();
-        let Some((n, body)) = hoists.get(self.asserted) else {
-            panic!("expected a comment on #{pr} containing {text:?}; Hoist posted none");
-        };
-        assert_eq!(*n, pr, "comment on the wrong PR: {body}");
-        assert!(body.contains(text), "expected {text:?} in:\n{body}");
-        self.asserted += 1;
-        body.clone()
-    }
-
-    /// Every comment Hoist posted since the last asserted one, each as `#N: text` (its
-    /// hidden mark cut off, and Argo CD's address, which differs between the engine's
-    /// config and the served fakes, as `ARGOCD`), now asserted: compare the whole with an
-    /// inline snapshot.
-    pub fn said(&mut self) -> String {
-        let argocd =
-            regex::Regex::new(r"https://argocd\.example\.com|http://127\.0\.0\.1:\d+").unwrap();
-        let hoists = self.hoist_comments();
-        let rest = hoists.get(self.asserted..).unwrap_or_default();
-        self.asserted = hoists.len();
-        rest.iter()
-            .map(|(n, body)| {
-                let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
-                format!("#{n}: {}", argocd.replace_all(visible, "ARGOCD"))
-            })
-            .collect::<Vec<_>>()
-            .join("\n---\n")
-    }
-
-    /// Hoist's own comments, in the order posted.
-    pub fn hoist_comments(&self) -> Vec<(u64, String)> {
-        let me = self.forge.me_actor().id;
-        let s = self.forge.state.lock().unwrap();
-        s.comments
-            .iter()
-            .filter(|(_, c)| c.author.id == me)
-            .map(|(n, c)| (*n, c.body.clone()))
-            .collect()
-    }
-
     pub fn reactions(&self, comment_id: u64) -> Vec<Reaction> {
         self.forge
             .state
@@ -400,10 +571,6 @@ impl Tester {
             .filter(|(id, _)| *id == comment_id)
             .map(|(_, r)| *r)
             .collect()
-    }
-
-    pub fn prs(&self) -> usize {
-        self.forge.state.lock().unwrap().prs.len()
     }
 
     /// The base's prod overlay, hand-edited to pin `tag` at the digest of `seed`.
@@ -420,6 +587,7 @@ impl Tester {
         self.push("v1.4.0", "a1").await;
         self.check(1, Some("success")).await;
         assert_eq!(self.forge.pr(1).state, PrState::Merged);
+        self.expect_wait_for_argo("dev");
         self.argo_syncs(1, "a1").await;
         self.expect_comment(
             1,
@@ -434,17 +602,6 @@ pub enum Sent {
     Served(Stored),
 }
 
-impl Drop for Tester {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            return;
-        }
-        if let Some((n, body)) = self.hoist_comments().get(self.asserted) {
-            panic!("unasserted comment on #{n}:\n{body}");
-        }
-    }
-}
-
 /// dev and uat verified, then quinn's `/promote prod`: #3's required check passed, so
 /// only the code-owner gate stands between it and a merge. Every comment on the way is
 /// asserted.
@@ -453,6 +610,7 @@ pub async fn prod_waiting_for_owner(t: &mut Tester) {
     t.comment(1, &quinn(), "/promote uat").await;
     t.expect_comment(1, "🚀 Opened #2");
     t.check(2, Some("success")).await;
+    t.expect_wait_for_argo("uat");
     t.argo_syncs(2, "a1").await;
     t.expect_comment(2, "✅ Verified in **uat**");
     t.comment(2, &quinn(), "/promote prod").await;
