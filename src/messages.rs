@@ -601,9 +601,11 @@ pub fn superseded_by(n: u64, new_tag: &str) -> String {
     )
 }
 
-pub fn person_commit(who: &str, sha: &str, branch: &str) -> String {
+/// `author` is the commit's author as its pusher typed it (anyone can type anyone's
+/// name): said as such, never as who pushed.
+pub fn person_commit(author: &str, sha: &str, branch: &str) -> String {
     format!(
-        "✋ @{who} pushed {} to {branch}. Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.",
+        "✋ {branch} has a commit Hoist did not write: {} (authored as {author}). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.",
         crate::image::short_sha(sha)
     )
 }

@@ -5,21 +5,19 @@
 
 mod support;
 
-use std::sync::Arc;
+use std::sync::Mutex;
 
 use aws_sdk_codecommit::types::ApprovalState;
 use hoist::config::Config;
-use hoist::engine::Engine;
 use hoist::event::Event;
 use hoist::forge::Forge;
 use hoist::forge::codecommit::CodeCommit;
-use hoist::store::Store;
 use hoist::worker::{Handler, HandlerError};
 use support::codecommit_fake::CodeCommitFake;
 use support::matrix::Outcome;
-use support::memory_forge::{MemoryArgo, MemoryRegistry};
+use support::memory_forge::MemoryArgo;
+use support::tester::{IMAGE, Side, Tester, digest};
 
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
 const DEV: &str = "apps/my-app-service1/env/dev/kustomization.yaml";
 const PROD: &str = "apps/my-app-service1/env/prod/kustomization.yaml";
 
@@ -64,22 +62,78 @@ fn config() -> Config {
     Config::parse(&text, "hoist.yaml").unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-fn digest(seed: &str) -> String {
-    format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
-}
-
-struct Tester {
-    engine: Engine<CodeCommit, MemoryArgo, MemoryRegistry>,
+/// The CodeCommit side of the tester: the CodeCommit test server, whose EventBridge
+/// events reach Hoist through the decoder `hoist serve` uses.
+struct Cc {
     fake: CodeCommitFake,
-    argo: MemoryArgo,
-    /// Events the engine answered "not yet" to, as the queue would hold them.
-    waiting: Vec<Event>,
-    _dir: tempfile::TempDir,
+    /// Events Hoist answered "not yet" to, as the queue would hold them.
+    waiting: Mutex<Vec<Event>>,
 }
 
-impl Tester {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+impl Side for Cc {
+    type Forge = CodeCommit;
+
+    /// Hoist's replies: not its check comments or its records of the heads it wrote.
+    fn replies(&self) -> Vec<(u64, String)> {
+        let s = self.fake.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|c| c.author == HOIST.1)
+            .filter(|c| {
+                !c.content.contains("<!-- hoist:check ")
+                    && !c.content.contains("<!-- hoist:record ")
+            })
+            .map(|c| (c.pr, c.content.clone()))
+            .collect()
+    }
+
+    async fn handle(t: &Tester<Self>, ev: &Event) -> Option<String> {
+        let why = match t.engine.handle(ev.clone()).await {
+            Ok(()) => return None,
+            Err(HandlerError::Waiting(why) | HandlerError::WaitingUntil(why, _)) => why,
+            Err(HandlerError::Retryable(e)) => format!("retry: {e}"),
+            Err(e) => panic!("handler failed: {e}"),
+        };
+        t.waiting.lock().unwrap().push(ev.clone());
+        Some(why)
+    }
+
+    /// Every event CodeCommit emitted, through the EventBridge decoder, until there are
+    /// none.
+    async fn after(t: &Tester<Self>, _: usize) {
+        loop {
+            let events = t.fake.take_events();
+            if events.is_empty() {
+                return;
+            }
+            for e in events {
+                let (_, ev) = hoist::event::eventbridge::decode(e.to_string().as_bytes()).unwrap();
+                t.deliver(ev).await;
+            }
+        }
+    }
+
+    fn prs(&self) -> usize {
+        self.fake.state.lock().unwrap().prs.len()
+    }
+
+    /// Commit ids: the test server's commits are real git commits, whose ids change
+    /// with the time they are made.
+    fn redact(&self, text: &str) -> String {
+        let sha = regex::Regex::new(r"\b[0-9a-f]{7}\b").unwrap();
+        sha.replace_all(text, |c: &regex::Captures| {
+            if c[0].bytes().any(|b| b.is_ascii_digit()) {
+                "SHA".to_owned()
+            } else {
+                c[0].to_owned()
+            }
+        })
+        .into_owned()
+    }
+}
+
+impl Tester<Cc> {
+    async fn cc() -> Self {
         let fake = CodeCommitFake::start(
             "gitops",
             std::path::Path::new("examples/gitops"),
@@ -94,72 +148,44 @@ impl Tester {
             .await
             .unwrap();
         assert_eq!(forge.me().login, HOIST.1, "Hoist learns who it is from STS");
-        let argo = MemoryArgo::default();
-        let engine = Engine {
-            config: Arc::new(config),
-            forge,
-            argocd: argo.clone(),
-            registry: MemoryRegistry::default(),
-            store: Store::open(&dir.path().join("hoist.db")).unwrap(),
-            repo_name: "gitops".into(),
-        };
-        Self {
-            engine,
+        let side = Cc {
             fake,
-            argo,
-            waiting: vec![],
-            _dir: dir,
-        }
+            waiting: Mutex::default(),
+        };
+        Tester::with(side, forge, config, "gitops", MemoryArgo::default())
     }
 
-    async fn handle(&mut self, ev: Event) {
-        match self.engine.handle(ev.clone()).await {
-            Ok(()) => {}
-            Err(
-                HandlerError::Waiting(_)
-                | HandlerError::WaitingUntil(..)
-                | HandlerError::Retryable(_),
-            ) => self.waiting.push(ev),
-            Err(e) => panic!("handler failed: {e}"),
-        }
+    /// A merge into `stage` waits for Argo CD, which has not synced it yet: CodeCommit
+    /// tells of a merge twice (its merge status, then the pull request's closing), and
+    /// each waits.
+    #[track_caller]
+    fn expect_merge_waits(&self, stage: &str) {
+        self.expect_merge_waits_for(&format!(
+            "Argo CD has no application my-app-service1-{stage}"
+        ));
     }
 
-    /// Delivers every event CodeCommit emitted, through the EventBridge decoder, until
-    /// there are none.
-    async fn pump(&mut self) {
-        loop {
-            let events = self.fake.take_events();
-            if events.is_empty() {
-                return;
-            }
-            for e in events {
-                let (_, ev) = hoist::event::eventbridge::decode(e.to_string().as_bytes()).unwrap();
-                self.handle(ev).await;
-            }
-        }
+    /// A merge's two events each waited for `wait`.
+    #[track_caller]
+    fn expect_merge_waits_for(&self, wait: &str) {
+        self.expect_waits(&format!("{wait}\n{wait}"));
+    }
+
+    /// Delivers what CodeCommit emitted since the last delivery.
+    async fn pump(&self) {
+        Cc::after(self, 0).await;
     }
 
     /// The queue's retry of everything that waited.
-    async fn retry(&mut self) {
-        for ev in std::mem::take(&mut self.waiting) {
-            self.handle(ev).await;
+    async fn retry(&self) {
+        let waiting = std::mem::take(&mut *self.waiting.lock().unwrap());
+        for ev in waiting {
+            self.deliver(ev).await;
         }
-        self.pump().await;
-    }
-
-    async fn push(&mut self, tag: &str, seed: &str) {
-        self.handle(Event::ImagePushed {
-            image: IMAGE.into(),
-            tag: tag.into(),
-            digest: digest(seed),
-            time: "2026-11-26T09:58:00Z".into(),
-        })
-        .await;
-        self.pump().await;
     }
 
     /// `who` comments on pull request `pr` through the CodeCommit API; the comment id.
-    async fn comment(&mut self, pr: u64, who: (&str, &str), body: &str) -> String {
+    async fn comment(&self, pr: u64, who: (&str, &str), body: &str) -> String {
         let p = self.fake.pr(pr);
         let out = self
             .fake
@@ -177,7 +203,7 @@ impl Tester {
         out.comment.unwrap().comment_id.unwrap()
     }
 
-    async fn approve(&mut self, pr: u64, who: (&str, &str)) {
+    async fn approve(&self, pr: u64, who: (&str, &str)) {
         let c = self.fake.client(who.0);
         let p = c
             .get_pull_request()
@@ -198,7 +224,7 @@ impl Tester {
     }
 
     /// Argo CD syncs the stage's app to the merge; the waiting merge event is retried.
-    async fn argo_syncs(&mut self, pr: u64, stage: &str, seed: &str) {
+    async fn argo_syncs(&self, pr: u64, stage: &str, seed: &str) {
         let merge = self.fake.pr(pr).merge_commit.expect("merged");
         self.argo.synced(
             &format!("my-app-service1-{stage}"),
@@ -208,35 +234,34 @@ impl Tester {
         self.retry().await;
     }
 
-    fn hoist_comments(&self, pr: u64) -> Vec<String> {
-        self.fake.comments_by(pr, HOIST.1)
-    }
-
-    /// Hoist's comments on `pr` other than its check comments and its records of the
-    /// heads it wrote.
-    fn replies(&self, pr: u64) -> Vec<String> {
-        self.hoist_comments(pr)
-            .into_iter()
-            .filter(|c| !c.contains("<!-- hoist:check ") && !c.contains("<!-- hoist:record "))
-            .collect()
-    }
-
     fn open(&self, pr: u64) -> bool {
         self.fake.pr(pr).open
+    }
+
+    /// Hoist's check comments on `pr`, each as it reads now.
+    fn check_comments(&self, pr: u64) -> Vec<String> {
+        self.fake
+            .comments_by(pr, HOIST.1)
+            .into_iter()
+            .filter(|c| c.contains("<!-- hoist:check "))
+            .collect()
     }
 
     /// dev verified at v1.4.0 (PR 1).
     async fn dev_verified(&mut self) {
         self.push("v1.4.0", "a1").await;
         assert!(!self.open(1), "dev merges without a human");
+        self.expect_merge_waits("dev");
         self.argo_syncs(1, "dev", "a1").await;
-        assert!(self.replies(1)[0].contains("✅ Verified in **dev**"));
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(self.said(), @"#1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.")
+        };
     }
 }
 
 #[tokio::test]
 async fn the_full_path_dev_uat_prod_on_codecommit() {
-    let mut t = Tester::new().await;
+    let mut t = Tester::cc().await;
     t.push("v1.4.0", "a1").await;
     let pr = t.fake.pr(1);
     assert_eq!(
@@ -266,36 +291,27 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     );
     // Both checks are comments on CodeCommit, one each, edited in place.
     let checks: Vec<String> = t
-        .hoist_comments(1)
-        .into_iter()
-        .filter(|c| c.contains("<!-- hoist:check "))
+        .check_comments(1)
+        .iter()
+        .map(|c| t.redact(c.lines().next().unwrap()))
         .collect();
-    assert_eq!(checks.len(), 2, "{checks:#?}");
-    assert!(checks.iter().any(|c| c.starts_with("✅ **hoist/dag**")));
-    assert!(
-        checks
-            .iter()
-            .any(|c| c.starts_with("✅ **hoist/argocd**: Ready to merge"))
-    );
+    insta::assert_snapshot!(checks.join("\n"), @"
+    ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    ");
     // Merged, not verified yet: one comment says what Hoist waits for, and is edited
     // into the verification.
-    let status = t.replies(1);
-    assert_eq!(status.len(), 1, "{status:#?}");
-    assert!(
-        status[0].starts_with("⏳ Deploying to **dev**: merged as"),
-        "{status:#?}"
-    );
-
+    t.expect_merge_waits("dev");
+    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: merged as `SHA`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
     t.argo_syncs(1, "dev", "a1").await;
-    assert_eq!(t.replies(1).len(), 1, "the same comment, edited");
-    let verified = &t.replies(1)[0];
-    assert!(
-        verified.contains("✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy")
-    );
-    assert!(verified.contains("Next: comment /promote uat."));
+    insta::assert_snapshot!(t.said(), @"#1, edited: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
 
     let c = t.comment(1, QUINN, "/promote uat").await;
-    assert!(t.replies(1)[1].contains("🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**."));
+    insta::assert_snapshot!(t.said(), @"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ");
     let reactions = t.fake.state.lock().unwrap().reactions.clone();
     assert_eq!(
         reactions.get(&(c, HOIST.1.to_owned())).map(String::as_str),
@@ -303,17 +319,17 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
         "one reaction per caller: done replaces received"
     );
     assert!(!t.open(2), "uat's gate was the /promote by @acme/qa");
+    t.expect_merge_waits("uat");
     t.argo_syncs(2, "uat", "a1").await;
-    assert!(t.replies(2)[0].contains("✅ Verified in **uat**"));
+    insta::assert_snapshot!(t.said(), @"#2, edited: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-uat). Next: comment /promote prod.");
 
     t.comment(2, QUINN, "/promote prod").await;
-    assert!(t.replies(2)[1].contains("🚀 Opened #3"));
     assert!(t.open(3), "prod waits for a code owner");
-    assert!(
-        t.replies(3)[0].contains("⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre)."),
-        "{:?}",
-        t.replies(3)
-    );
+    insta::assert_snapshot!(t.said(), @"
+    #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+    ---
+    #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ");
     t.approve(3, ALICE).await;
     assert!(t.open(3), "alice is not a code owner");
     t.approve(3, QUINN).await;
@@ -321,12 +337,9 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
         t.open(3),
         "the requester's approval does not count, owner or not"
     );
+    insta::assert_snapshot!(t.said(), @"");
     t.approve(3, SAM).await;
-    assert!(
-        !t.open(3),
-        "a code owner approved the head: {:#?}",
-        t.hoist_comments(3)
-    );
+    assert!(!t.open(3), "a code owner approved the head");
     assert!(
         t.fake
             .file_at("main", PROD)
@@ -334,13 +347,9 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
             .contains(&digest("a1")),
         "the digest verified in uat reached prod"
     );
+    t.expect_merge_waits("prod");
     t.argo_syncs(3, "prod", "a1").await;
-    assert!(
-        t.replies(3)
-            .last()
-            .unwrap()
-            .contains("✅ Verified in **prod**")
-    );
+    insta::assert_snapshot!(t.said(), @"#3: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-prod).");
     assert_eq!(
         t.fake.log("main").len(),
         4,
@@ -350,13 +359,12 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
 
 #[tokio::test]
 async fn refusals_on_codecommit() {
-    let mut t = Tester::new().await;
+    let mut t = Tester::cc().await;
     t.dev_verified().await;
 
     // Not in @acme/qa, the only promoters of uat.
     let c = t.comment(1, MALLORY, "/promote uat").await;
-    let reply = t.replies(1).pop().unwrap();
-    assert!(reply.contains("⛔"), "{reply}");
+    insta::assert_snapshot!(t.said(), @"#1: ⛔ @arn:aws:iam::123456789012:user/mallory, promoting to **uat** needs write access to gitops and membership in @acme/qa.");
     assert_eq!(
         t.fake
             .state
@@ -369,15 +377,24 @@ async fn refusals_on_codecommit() {
     );
     // Skipping uat.
     t.comment(1, QUINN, "/promote prod").await;
-    let reply = t.replies(1).pop().unwrap();
-    assert!(reply.contains("⛔") && reply.contains("uat"), "{reply}");
+    insta::assert_snapshot!(t.said(), @"#1: ⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.");
     assert_eq!(t.fake.state.lock().unwrap().prs.len(), 1, "nothing opened");
 
     // Through uat to a prod pull request held for its approval.
     t.comment(1, QUINN, "/promote uat").await;
+    t.expect_merge_waits("uat");
     t.argo_syncs(2, "uat", "a1").await;
     t.comment(2, QUINN, "/promote prod").await;
     assert!(t.open(3));
+    insta::assert_snapshot!(t.said(), @"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+    ---
+    #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ");
 
     // A person's commit on Hoist's branch: CodeCommit resets approvals on a new
     // revision, Hoist says why once, and nothing merges even with an owner's approval.
@@ -391,26 +408,20 @@ async fn refusals_on_codecommit() {
     .await;
     t.approve(3, SAM).await;
     assert!(t.open(3), "a head Hoist did not write is never merged");
-    let foreign: Vec<String> = t
-        .replies(3)
-        .into_iter()
-        .filter(|c| c.contains("mark foreign:"))
-        .collect();
-    assert_eq!(foreign.len(), 1, "said once: {:#?}", t.replies(3));
+    insta::assert_snapshot!(t.said(), @"#3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
 }
 
 #[tokio::test]
 async fn codecommit_approval_rules_hold_the_merge() {
-    let mut t = Tester::new().await;
-    t.dev_verified().await;
-    t.comment(1, QUINN, "/promote uat").await;
-    t.argo_syncs(2, "uat", "a1").await;
-    t.comment(2, QUINN, "/promote prod").await;
+    let mut t = Tester::prod_pr().await;
     t.fake.require_approvals(3, 2);
     t.approve(3, SAM).await;
     assert!(t.open(3), "the repository's rule wants two approvals");
+    insta::assert_snapshot!(t.said(), @"");
     t.approve(3, ALICE).await;
     assert!(!t.open(3), "two approvals, one of them a code owner's");
+    t.expect_merge_waits("prod");
+    insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.");
 }
 
 /// A newer freight promoted to a stage with an open pull request: CodeCommit cannot force
@@ -419,26 +430,25 @@ async fn codecommit_approval_rules_hold_the_merge() {
 /// and opens a new one, to which a hold on the old one passes.
 #[tokio::test]
 async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
-    let mut t = Tester::new().await;
-    t.dev_verified().await;
-    t.comment(1, QUINN, "/promote uat").await;
-    t.argo_syncs(2, "uat", "a1").await;
-    t.comment(2, QUINN, "/promote prod").await;
+    let mut t = Tester::prod_pr().await;
     t.comment(3, SAM, "/hold").await;
+    insta::assert_snapshot!(t.said(), @"#3: ⏸️ Held by @arn:aws:iam::123456789012:user/sam. Hoist will not merge this PR until someone comments /unhold.");
     // v1.5.0 verified in dev and uat, then promoted to prod.
-    t.push("v1.5.0", "b2").await;
-    t.argo_syncs(4, "dev", "b2").await;
-    t.comment(4, QUINN, "/promote uat").await;
-    t.argo_syncs(5, "uat", "b2").await;
-    t.comment(5, QUINN, "/promote prod").await;
+    t.newer_freight_to_prod().await;
     assert!(!t.open(3), "the old prod PR is closed");
-    assert!(
-        t.replies(3)
-            .iter()
-            .any(|r| r.starts_with("♻️ Superseded by #6, which promotes v1.5.0")),
-        "{:?}",
-        t.replies(3)
-    );
+    insta::assert_snapshot!(t.said(), @"
+    #4: ✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    #4: 🚀 Opened #5 to promote my-app-service1 v1.5.0 to **uat**.
+    ---
+    #5: ✅ Verified in **uat**: my-app-service1 v1.5.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    #3: ♻️ Superseded by #6, which promotes v1.5.0: this pull request is closed, and a hold on it holds #6.
+    ---
+    #5: 🚀 Opened #6 to promote my-app-service1 v1.5.0 to **prod**.
+    ---
+    #6: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ");
     let pr = t.fake.pr(6);
     assert!(pr.open);
     assert_eq!(pr.title, "Promote my-app-service1 v1.5.0 to prod");
@@ -457,6 +467,12 @@ async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
     assert!(t.open(6), "the hold passed to #6");
     t.comment(6, SAM, "/unhold").await;
     assert!(!t.open(6));
+    t.expect_merge_waits("prod");
+    insta::assert_snapshot!(t.said(), @"
+    #6: ▶️ Released by @arn:aws:iam::123456789012:user/sam. Hoist merges this PR once its gate and checks pass.
+    ---
+    #6: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ");
     assert!(
         t.fake
             .file_at("main", PROD)
@@ -470,7 +486,7 @@ async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
 /// reading of them here.
 #[tokio::test]
 async fn published_api_answers_decode() {
-    let t = Tester::new().await;
+    let t = Tester::cc().await;
     let dir = std::path::Path::new("tests/fixtures/aws/codecommit");
     let load = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
@@ -541,7 +557,7 @@ async fn published_api_answers_decode() {
 
 #[tokio::test]
 async fn an_edited_comment_runs_no_command_but_a_reply_does() {
-    let mut t = Tester::new().await;
+    let mut t = Tester::cc().await;
     t.dev_verified().await;
     let id = t.comment(1, QUINN, "looks good").await;
     t.fake
@@ -558,18 +574,19 @@ async fn an_edited_comment_runs_no_command_but_a_reply_does() {
         1,
         "an edit is not a command"
     );
-    assert_eq!(t.replies(1).len(), 1, "only the verified comment");
+    assert_eq!(t.said(), "", "an edit is answered by nothing");
     t.comment(1, QUINN, "/promote uat").await;
-    assert!(t.replies(1)[1].contains("🚀 Opened #2"));
+    insta::assert_snapshot!(t.said(), @"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ");
+    t.expect_merge_waits("uat");
 }
 
 #[tokio::test]
 async fn a_merge_codecommit_refuses_is_explained_once() {
-    let mut t = Tester::new().await;
-    t.dev_verified().await;
-    t.comment(1, QUINN, "/promote uat").await;
-    t.argo_syncs(2, "uat", "a1").await;
-    t.comment(2, QUINN, "/promote prod").await;
+    let mut t = Tester::prod_pr().await;
     // Someone changes the same line of prod's overlay on main meanwhile.
     let main = t.fake.tip("main").unwrap();
     let file = t.fake.file_at("main", PROD).unwrap();
@@ -596,22 +613,10 @@ async fn a_merge_codecommit_refuses_is_explained_once() {
         .unwrap();
     t.approve(3, SAM).await;
     assert!(t.open(3));
-    let refused: Vec<String> = t
-        .replies(3)
-        .into_iter()
-        .filter(|c| c.contains("the forge refused to merge"))
-        .collect();
-    assert_eq!(refused.len(), 1, "{:#?}", t.replies(3));
-    assert!(refused[0].contains("ManualMergeRequiredException"));
+    insta::assert_snapshot!(t.said(), @"#3: ❌ Everything was ready, but the forge refused to merge SHA: ManualMergeRequiredException: the branches conflict (the branch conflicts with the base: resolve it, or close the pull request and let Hoist open a new one)");
     // Told once, however often it is evaluated again.
     t.approve(3, ALICE).await;
-    assert_eq!(
-        t.replies(3)
-            .iter()
-            .filter(|c| c.contains("the forge refused to merge"))
-            .count(),
-        1
-    );
+    assert_eq!(t.said(), "", "told once");
 }
 
 /// A writer pushes a commit onto Hoist's open prod branch, typing Hoist's own author
@@ -620,11 +625,7 @@ async fn a_merge_codecommit_refuses_is_explained_once() {
 /// commit, says so, and nothing of it is merged.
 #[tokio::test]
 async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
-    let mut t = Tester::new().await;
-    t.dev_verified().await;
-    t.comment(1, QUINN, "/promote uat").await;
-    t.argo_syncs(2, "uat", "a1").await;
-    t.comment(2, QUINN, "/promote prod").await;
+    let mut t = Tester::prod_pr().await;
     let branch = "hoist/prod/my-app-service1";
     let replicas = "apps/my-app-service1/env/prod/replicas.yaml";
     let theirs = t
@@ -635,53 +636,76 @@ async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
             "replicas: 0\n",
         )
         .await;
+    insta::assert_snapshot!(t.said(), @"#3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
     // v1.5.0 comes through dev and uat, and is promoted to prod.
-    t.push("v1.5.0", "b2").await;
-    t.argo_syncs(4, "dev", "b2").await;
-    t.comment(4, QUINN, "/promote uat").await;
-    t.argo_syncs(5, "uat", "b2").await;
-    t.comment(5, QUINN, "/promote prod").await;
+    t.newer_freight_to_prod().await;
     assert_eq!(
         t.fake.tip(branch).unwrap(),
         theirs,
         "their commit is left alone"
     );
-    assert!(
-        t.replies(5)
-            .iter()
-            .any(|r| r.contains("Hoist will not overwrite it")),
-        "{:?}",
-        t.replies(5)
-    );
+    // Authored as Hoist, and said so: never taken for Hoist's own push.
+    insta::assert_snapshot!(t.said(), @"
+    #4: ✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    #4: 🚀 Opened #5 to promote my-app-service1 v1.5.0 to **uat**.
+    ---
+    #5: ✅ Verified in **uat**: my-app-service1 v1.5.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    #3: ✋ hoist/prod/my-app-service1 has a commit Hoist did not write: SHA (authored as hoist <hoist@noreply.codecommit>). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+    ---
+    #5: ✋ hoist/prod/my-app-service1 has a commit Hoist did not write: SHA (authored as hoist <hoist@noreply.codecommit>). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+    ");
     t.approve(3, SAM).await;
     assert!(t.open(3), "a head Hoist did not write is never merged");
+    assert_eq!(t.said(), "", "said once");
     assert_ne!(
         t.fake.file_at("main", replicas).as_deref(),
         Some("replicas: 0\n")
     );
 }
 
-impl Tester {
+impl Tester<Cc> {
     /// dev and uat verified, and quinn's `/promote prod` opened #3, held for a code
     /// owner's approval.
     async fn prod_pr() -> Self {
-        let mut t = Self::new().await;
+        let mut t = Self::cc().await;
         t.dev_verified().await;
         t.comment(1, QUINN, "/promote uat").await;
+        t.expect_merge_waits("uat");
         t.argo_syncs(2, "uat", "a1").await;
         t.comment(2, QUINN, "/promote prod").await;
         assert!(t.open(3));
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(t.said(), @"
+            #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+            ---
+            #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+            ---
+            #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+            ---
+            #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+            ")
+        };
         t
     }
 
-    fn prs(&self) -> usize {
-        self.fake.state.lock().unwrap().prs.len()
+    /// v1.5.0 pushed, verified in dev (#4) and uat (#5), and promoted to prod; what
+    /// Hoist said on the way is left for the test to assert.
+    async fn newer_freight_to_prod(&mut self) {
+        self.push("v1.5.0", "b2").await;
+        self.expect_merge_waits_for("my-app-service1-dev: the application is not at SHA yet");
+        self.argo_syncs(4, "dev", "b2").await;
+        self.comment(4, QUINN, "/promote uat").await;
+        self.expect_merge_waits_for("my-app-service1-uat: the application is not at SHA yet");
+        self.argo_syncs(5, "uat", "b2").await;
+        self.comment(5, QUINN, "/promote prod").await;
     }
 
     /// `who` commits `content` to `path` on Hoist's prod branch, as the author they type
     /// in: the commit's id.
     async fn commit_as(
-        &mut self,
+        &self,
         who: (&str, &str),
         author: (&str, &str),
         path: &str,
@@ -720,15 +744,35 @@ impl Tester {
 async fn control_approve() -> bool {
     let mut t = Tester::prod_pr().await;
     t.approve(3, SAM).await;
+    t.expect_merged_into_prod();
     !t.open(3)
 }
 
+impl Tester<Cc> {
+    /// A code owner's approval merged prod's pull request: Hoist says it deploys, and
+    /// waits for Argo CD.
+    fn expect_merged_into_prod(&mut self) {
+        self.expect_merge_waits("prod");
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(self.said(), @"#3: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.")
+        };
+    }
+}
+
 async fn cc_promote(who: (&str, &str), to: &str) -> Outcome {
-    let mut t = Tester::new().await;
+    let mut t = Tester::cc().await;
     t.dev_verified().await;
     t.comment(1, who, &format!("/promote {to}")).await;
-    let refused = t.prs() == 1 && t.replies(1).last().unwrap().contains("⛔");
+    let refused = t.prs() == 1 && t.said().starts_with("#1: ⛔");
     t.comment(1, QUINN, "/promote uat").await;
+    t.expect_merge_waits("uat");
+    insta::allow_duplicates! {
+        insta::assert_snapshot!(t.said(), @"
+        #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+        ---
+        #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+        ")
+    };
     Outcome {
         refused,
         control: t.prs() == 2,
@@ -739,7 +783,13 @@ async fn cc_approval_by(who: (&str, &str)) -> Outcome {
     let mut t = Tester::prod_pr().await;
     t.approve(3, who).await;
     let refused = t.open(3);
+    assert_eq!(
+        t.said(),
+        "",
+        "an approval that does not count is not answered"
+    );
     t.approve(3, SAM).await;
+    t.expect_merged_into_prod();
     Outcome {
         refused,
         control: !t.open(3),
@@ -747,7 +797,7 @@ async fn cc_approval_by(who: (&str, &str)) -> Outcome {
 }
 
 async fn cc_edited_comment() -> Outcome {
-    let mut t = Tester::new().await;
+    let mut t = Tester::cc().await;
     t.dev_verified().await;
     let id = t.comment(1, MALLORY, "looks good").await;
     t.fake
@@ -769,8 +819,14 @@ async fn cc_edited_comment() -> Outcome {
         .await
         .unwrap();
     t.pump().await;
-    let refused = t.prs() == 1;
+    let refused = t.prs() == 1 && t.said().is_empty();
     t.comment(1, QUINN, "/promote uat").await;
+    t.expect_merge_waits("uat");
+    insta::assert_snapshot!(t.said(), @"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ");
     Outcome {
         refused,
         control: t.prs() == 2,
@@ -783,6 +839,9 @@ async fn cc_foreign_commit(author: (&str, &str)) -> Outcome {
     t.commit_as(ALICE, author, PROD, &format!("{file}# and more\n"))
         .await;
     t.approve(3, SAM).await;
+    insta::allow_duplicates! {
+        insta::assert_snapshot!(t.said(), @"#3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.")
+    };
     Outcome {
         refused: t.open(3),
         control: control_approve().await,
@@ -792,14 +851,30 @@ async fn cc_foreign_commit(author: (&str, &str)) -> Outcome {
 async fn cc_hold_across_replacement() -> Outcome {
     let mut t = Tester::prod_pr().await;
     t.comment(3, SAM, "/hold").await;
-    t.push("v1.5.0", "b2").await;
-    t.argo_syncs(4, "dev", "b2").await;
-    t.comment(4, QUINN, "/promote uat").await;
-    t.argo_syncs(5, "uat", "b2").await;
-    t.comment(5, QUINN, "/promote prod").await;
+    insta::assert_snapshot!(t.said(), @"#3: ⏸️ Held by @arn:aws:iam::123456789012:user/sam. Hoist will not merge this PR until someone comments /unhold.");
+    t.newer_freight_to_prod().await;
+    insta::assert_snapshot!(t.said(), @"
+    #4: ✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    #4: 🚀 Opened #5 to promote my-app-service1 v1.5.0 to **uat**.
+    ---
+    #5: ✅ Verified in **uat**: my-app-service1 v1.5.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    #3: ♻️ Superseded by #6, which promotes v1.5.0: this pull request is closed, and a hold on it holds #6.
+    ---
+    #5: 🚀 Opened #6 to promote my-app-service1 v1.5.0 to **prod**.
+    ---
+    #6: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ");
     t.approve(6, SAM).await;
     let refused = t.open(6);
     t.comment(6, SAM, "/unhold").await;
+    t.expect_merge_waits("prod");
+    insta::assert_snapshot!(t.said(), @"
+    #6: ▶️ Released by @arn:aws:iam::123456789012:user/sam. Hoist merges this PR once its gate and checks pass.
+    ---
+    #6: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ");
     Outcome {
         refused,
         control: !t.open(6),

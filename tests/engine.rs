@@ -261,13 +261,8 @@ async fn a_persons_commit_is_never_overwritten() {
         .forge
         .push_as("hoist/dev/my-app-service1", &alice(), DEV, "images: []\n");
     t.push("v1.4.1", "b2").await;
-    t.expect_comment(
-        1,
-        &format!(
-            "✋ @alice pushed {} to hoist/dev/my-app-service1. Hoist will not overwrite it",
-            &sha[..7]
-        ),
-    );
+    // The commit's author is whatever alice typed: named as such, not as who pushed.
+    insta::assert_snapshot!(t.said(), @"#1: ✋ hoist/dev/my-app-service1 has a commit Hoist did not write: 0000000 (authored as alice). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
     assert_eq!(t.forge.pr(1).head_sha, sha);
 }
 

@@ -29,8 +29,8 @@ use crate::domain::{Actor, ActorKind, ReviewState};
 use text::{MAX_COMMENT, cut, fit, title};
 use wire::{build_err, is_code, map, to_pr};
 
-/// The author Hoist writes its commits as; CodeCommit records no IAM identity on a
-/// commit, so this name and address are how Hoist knows its own commits.
+/// The author Hoist writes its commits as. CodeCommit records no IAM identity on a
+/// commit and anyone can type this name: Hoist knows its own commits from its store.
 pub const COMMIT_NAME: &str = "hoist";
 pub const COMMIT_EMAIL: &str = "hoist@noreply.codecommit";
 
@@ -274,14 +274,11 @@ impl Forge for CodeCommit {
             commits.push(Commit {
                 sha: cur.clone(),
                 message: c.message().unwrap_or_default().to_owned(),
-                author: if name == COMMIT_NAME && email == COMMIT_EMAIL {
-                    self.me.clone()
-                } else {
-                    Actor {
-                        id: 0,
-                        login: format!("{name} <{email}>"),
-                        kind: ActorKind::User,
-                    }
+                // As typed by the pusher: no one's identity.
+                author: Actor {
+                    id: 0,
+                    login: format!("{name} <{email}>"),
+                    kind: ActorKind::User,
                 },
             });
             match c.parents().first() {
