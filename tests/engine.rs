@@ -43,17 +43,10 @@ async fn the_full_path_dev_uat_prod() {
     assert!(t.forge.base_file(DEV).unwrap().contains("newTag: v1.4.0"));
     // Merged is not verified: nothing is said until Argo CD runs it.
     t.argo_syncs(1, "a1").await;
-    t.expect_comment(
-        1,
-        "✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at",
-    );
-    t.expect_comment_tail("(Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
 
     let c = t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(
-        1,
-        "🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.",
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
     assert_eq!(t.reactions(c), [Reaction::Eyes, Reaction::Rocket]);
     let uat = t.forge.pr(2);
     assert!(
@@ -71,21 +64,17 @@ async fn the_full_path_dev_uat_prod() {
         "uat's gate was the /promote"
     );
     t.argo_syncs(2, "a1").await;
-    t.expect_comment(2, "✅ Verified in **uat**");
-    t.expect_comment_tail("Next: comment /promote prod.");
+    insta::assert_snapshot!(t.next_comment(2), @"✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.");
 
     t.comment(2, &quinn(), "/promote prod").await;
-    t.expect_comment(
-        2,
-        "🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.",
-    );
+    insta::assert_snapshot!(t.next_comment(2), @"🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.");
     t.check(3, Some("success")).await;
     assert_eq!(
         t.forge.pr(3).state,
         PrState::Open,
         "prod waits for a code owner"
     );
-    t.expect_comment(3, "⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.");
+    insta::assert_snapshot!(t.next_comment(3), @"⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.");
     t.review(3, &alice(), ReviewState::Approved, None).await;
     assert_eq!(
         t.forge.pr(3).state,
@@ -131,7 +120,7 @@ async fn the_full_path_dev_uat_prod() {
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
     assert!(t.forge.base_file(PROD).unwrap().contains("newTag: v1.4.0"));
     t.argo_syncs(3, "a1").await;
-    t.expect_comment(3, "✅ Verified in **prod**: my-app-service1 v1.4.0");
+    insta::assert_snapshot!(t.next_comment(3), @"✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-prod).");
     let ledger = t
         .engine
         .store
@@ -157,7 +146,16 @@ async fn the_full_path_dev_uat_prod() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("my-app-service1\n  dev      v1.4.0 verified\n  uat      v1.4.0 verified\n  prod     v1.4.0 verified\n"), "{text}");
+    insta::assert_snapshot!(text, @"
+    my-app-service1
+      dev      v1.4.0 verified
+      uat      v1.4.0 verified
+      prod     v1.4.0 verified
+    my-app-service2
+      dev      -
+      uat      -
+      prod     -
+    ");
 }
 
 #[tokio::test]
@@ -165,7 +163,7 @@ async fn a_dag_skip_is_refused_with_where_the_freight_stands() {
     let mut t = Tester::new();
     t.dev_verified().await;
     let c = t.comment(1, &quinn(), "/promote prod").await;
-    t.expect_comment(1, "⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.");
+    insta::assert_snapshot!(t.next_comment(1), @"⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.");
     assert_eq!(t.reactions(c), [Reaction::Eyes, Reaction::Confused]);
     assert_eq!(t.prs(), 1);
 }
@@ -175,14 +173,11 @@ async fn unauthorized_promoters_are_refused() {
     let mut t = Tester::new();
     t.dev_verified().await;
     t.comment(1, &mallory(), "/promote uat").await;
-    t.expect_comment(1, "⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
+    insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
     t.comment(1, &alice(), "/promote uat").await;
-    t.expect_comment(1, "⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
+    insta::assert_snapshot!(t.next_comment(1), @"⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
     t.comment(1, &quinn(), "/promote qa").await;
-    t.expect_comment(
-        1,
-        "⛔ /promote qa: there is no stage \"qa\". Did you mean \"uat\"?",
-    );
+    insta::assert_snapshot!(t.next_comment(1), @r#"⛔ /promote qa: there is no stage "qa". Did you mean "uat"? Stages: dev, uat, prod. See /help."#);
     assert_eq!(t.prs(), 1);
 }
 
@@ -219,10 +214,7 @@ async fn events_about_another_repository_are_ignored() {
         is_pull_request: true,
     })
     .await;
-    t.expect_comment(
-        1,
-        "🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.",
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
 }
 
 #[tokio::test]
@@ -231,10 +223,7 @@ async fn a_newer_push_supersedes_the_open_pr() {
     t.push("v1.4.0", "a1").await;
     t.push("v1.4.1", "b2").await;
     assert_eq!(t.prs(), 1, "one open PR per service and stage");
-    t.expect_comment(
-        1,
-        "♻️ Updated to v1.4.1 (was v1.4.0): a newer image arrived before this PR merged.",
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"♻️ Updated to v1.4.1 (was v1.4.0): a newer image arrived before this PR merged.");
     let pr = t.forge.pr(1);
     assert_eq!(pr.title, "Promote my-app-service1 v1.4.1 to dev");
     assert!(
@@ -289,31 +278,24 @@ async fn failed_pending_checks_and_holds() {
     assert_eq!(t.forge.pr(1).state, PrState::Open, "a pending check waits");
     t.check(1, Some("failure")).await;
     t.check(1, Some("failure")).await;
-    let head = &t.forge.pr(1).head_sha[..7];
-    t.expect_comment(1, &format!("❌ argocd/my-app-service1-dev failed on {head} (details: https://ci.example/1). Not merging"));
+    insta::assert_snapshot!(t.next_comment(1), @"❌ argocd/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote dev again with newer freight.");
     assert_eq!(t.forge.pr(1).state, PrState::Open);
 
     t.comment(1, &quinn(), "/hold").await;
-    t.expect_comment(
-        1,
-        "⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.",
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.");
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open, "held");
     t.comment(1, &mallory(), "/unhold").await;
-    t.expect_comment(
-        1,
-        "⛔ @mallory, /hold and /unhold need write access to acme/gitops.",
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, /hold and /unhold need write access to acme/gitops.");
     t.comment(1, &quinn(), "/unhold").await;
-    t.expect_comment(1, "▶️ Released by @quinn.");
+    insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @quinn. Hoist merges this PR once its gate and checks pass.");
     assert_eq!(
         t.forge.pr(1).state,
         PrState::Merged,
         "released, and the check had passed"
     );
     // Argo CD has no application yet: the pull request says what Hoist waits for.
-    t.expect_comment(1, "⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev.");
+    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
     t.expect_wait_for_argo("dev");
 }
 
@@ -330,7 +312,7 @@ async fn duplicate_events_have_one_effect() {
     for _ in 0..2 {
         t.argo_syncs(1, "a1").await;
     }
-    t.expect_comment(1, "✅ Verified in **dev**");
+    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
     let c = t.comment(1, &quinn(), "/promote uat").await;
     // The same comment delivered again (a redelivery) answers nothing new.
     t.deliver(Event::CommentCreated {
@@ -342,7 +324,7 @@ async fn duplicate_events_have_one_effect() {
         is_pull_request: true,
     })
     .await;
-    t.expect_comment(1, "🚀 Opened #2");
+    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
     assert_eq!(t.prs(), 2);
     let merges = t.forge.state.lock().unwrap().merge_calls();
     assert_eq!(
@@ -356,13 +338,26 @@ async fn help_status_and_bad_commands_in_one_reply() {
     let mut t = Tester::new();
     t.dev_verified().await;
     t.comment(1, &alice(), "/help\n/status\n/promte uat").await;
-    let body = t.expect_comment(1, "Hoist commands (one per line, at the start of a line):");
-    assert!(body.contains("| dev | v1.4.0 | ✅ verified |"), "{body}");
-    assert!(body.contains("| prod | v1.3.0 |"), "{body}");
-    assert!(
-        body.contains("⛔ /promte is not a command. Did you mean /promote? See /help."),
-        "{body}"
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"
+    ```
+    Hoist commands (one per line, at the start of a line):
+      /promote <stage> [service ...]      promote this PR's image to <stage> (stages: dev, uat, prod)
+      /hold                               keep Hoist from merging this PR
+      /unhold                             let Hoist merge it again
+      /status                             where this service's images stand in every stage
+      /help                               this text
+      /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)
+    ```
+
+    | stage | my-app-service1 | | PR |
+    |---|---|---|---|
+    | dev | v1.4.0 | ✅ verified |  |
+    | uat | v1.3.2 |  |  |
+    | prod | v1.3.0 |  |  |
+
+
+    ⛔ /promte is not a command. Did you mean /promote? See /help.
+    ");
     // Quoted commands, and comments by bots, do nothing.
     t.comment(1, &alice(), "> /promote uat").await;
     t.comment(1, &renovate(), "/promote uat").await;
@@ -377,7 +372,7 @@ async fn reconcile_answers_a_comment_whose_event_was_lost() {
     let hold = post_as(&t.forge, 1, &quinn(), "/hold");
     let report = t.engine.reconcile().await.unwrap();
     assert_eq!((report.evaluated, report.answered), (1, 1));
-    t.expect_comment(1, "⏸️ Held by @quinn.");
+    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.");
     assert_eq!(t.reactions(hold), [Reaction::Eyes, Reaction::Rocket]);
     assert_eq!(
         t.engine.reconcile().await.unwrap().answered,
@@ -446,7 +441,7 @@ async fn reconcile_carries_on_past_a_pull_request_it_cannot_read() {
     assert_eq!(report.failed, ["#1: 500 Internal Server Error"]);
     assert_eq!(report.pushes, 1, "the registry pass still ran");
     assert_eq!(t.forge.pr(1).title, "Promote my-app-service1 v1.5.0 to dev");
-    t.expect_comment(1, "v1.5.0");
+    insta::assert_snapshot!(t.next_comment(1), @"♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.");
 }
 
 #[tokio::test]
@@ -468,7 +463,7 @@ async fn reconcile_verifies_a_merge_once_argo_cd_catches_up() {
         &format!("{IMAGE}@{}", digest("a1")),
     );
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
-    t.expect_comment(1, "✅ Verified in **dev**");
+    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
 }
 
 #[tokio::test]
@@ -476,7 +471,7 @@ async fn the_ledger_is_rebuilt_from_the_forge() {
     let mut t = Tester::new();
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
+    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
     // The store is lost: a new, empty one.
     let dir = tempfile::tempdir().unwrap();
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
@@ -527,7 +522,7 @@ async fn an_automatic_stage_downstream_opens_once_verified_upstream() {
     t.check(1, Some("success")).await;
     t.expect_wait_for_argo("dev");
     t.argo_syncs(1, "a1").await;
-    t.expect_comment(1, "✅ Verified in **dev**: my-app-service1 v1.4.0");
+    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev).");
     let uat = t.forge.pr(2);
     assert_eq!(
         uat.title, "Promote my-app-service1 v1.4.0 to uat",
@@ -541,7 +536,7 @@ async fn a_failed_reaction_never_blocks_a_command() {
     t.push("v1.4.0", "a1").await;
     t.forge.state.lock().unwrap().fail_reactions = true;
     let id = t.comment(1, &quinn(), "/hold").await;
-    t.expect_comment(1, "⏸️ Held by @quinn.");
+    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.");
     assert!(t.reactions(id).is_empty());
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open, "the hold took effect");
@@ -567,11 +562,10 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     let (n, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "failure");
-    assert!(
-        text.starts_with("An image skips the promotion DAG"),
-        "{text}"
-    );
-    assert!(text.contains("❌ /promote prod refused: prod takes freight from **uat**, and my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat."), "{text}");
+    insta::assert_snapshot!(text, @"
+    An image skips the promotion DAG
+    ❌ /promote prod refused: prod takes freight from **uat**, and my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.
+    ");
 
     // Break glass: not for alice; sam, a break-glass member, passes it on the record.
     t.comment(
@@ -580,30 +574,21 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
         &format!("/override dag {head} INC-7 prod is down"),
     )
     .await;
-    t.expect_comment(
-        n,
-        "⛔ @alice, /override dag needs write access and membership in @acme/sre-leads.",
-    );
+    insta::assert_snapshot!(t.next_comment(n), @"⛔ @alice, /override dag needs write access and membership in @acme/sre-leads.");
     t.comment(
         n,
         &sam(),
         &format!("/override dag {head} INC-7 prod is down"),
     )
     .await;
-    t.expect_comment(
-        n,
-        &format!(
-            "🔓 hoist/dag overridden by @sam on {}: INC-7 prod is down.",
-            &head[..7]
-        ),
-    );
+    insta::assert_snapshot!(t.next_comment(n), @"🔓 hoist/dag overridden by @sam on 0000000: INC-7 prod is down. The override is recorded; a new push needs a new one.");
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "success");
-    assert!(
-        text.starts_with("Overridden by @sam\n")
-            && text.contains("🔓 Overridden by @sam: INC-7 prod is down"),
-        "{text}"
-    );
+    insta::assert_snapshot!(text, @"
+    Overridden by @sam
+    ❌ /promote prod refused: prod takes freight from **uat**, and my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.
+    🔓 Overridden by @sam: INC-7 prod is down
+    ");
 
     // A change that touches no gated image value passes.
     let (_, head) = t
@@ -620,20 +605,29 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     let (_, head) = t.person_pr("alice/tidy", &alice(), PROD, &broken).await;
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "failure", "{text}");
-    assert!(
-        text.contains("❌ prod: Argo CD cannot render my-app-service1-prod at 0000000, so hoist/dag cannot tell what it would run: "),
-        "{text}"
-    );
+    insta::assert_snapshot!(text, @"
+    An image skips the promotion DAG
+    ❌ prod: Argo CD cannot render my-app-service1-prod at 0000000, so hoist/dag cannot tell what it would run: apps/my-app-service1/env/prod/kustomization.yaml: error: line 14 column 9: illegal placement of ':' indicator
+      --> <input>:14:9
+       |
+    12 |
+    13 | images: [oops
+    14 |   - name: my-app-service1
+       |         ^ illegal placement of ':' indicator
+    15 |     newName: 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1
+    16 |     newTag: v1.3.0   # promoted by Hoist
+       |
+    ");
 
     // Hoist's own uat PR carries freight verified in dev: it passes.
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #5");
+    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #5 to promote my-app-service1 v1.4.0 to **uat**.");
     let (conclusion, text) = dag_check(&t, &t.forge.pr(5).head_sha);
     assert_eq!(conclusion, "success");
-    assert!(
-        text.contains("✅ uat: my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in dev"),
-        "{text}"
-    );
+    insta::assert_snapshot!(text, @"
+    Every image came through the DAG
+    ✅ uat: my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in dev
+    ");
 }
 
 /// The last `hoist/argocd` check run on a commit: (conclusion, title and summary).
@@ -654,17 +648,26 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     let head = t.forge.pr(3).head_sha;
     let (conclusion, text) = argocd_check(&t, &head);
     assert_eq!(conclusion, None, "in progress");
-    let short = &head[..7];
-    assert!(text.starts_with("Waiting\n"), "{text}");
-    for line in [
-        format!("✅ argocd/my-app-service1-prod succeeded on {short}"),
-        format!("✅ Argo CD renders my-app-service1-prod at {short} (2 manifests)"),
-        "✅ upstream uat runs sha256:a1a1a1…a1a1 and is Healthy".to_owned(),
-        "⏳ approval from @acme/sre (not @quinn)".to_owned(),
-    ] {
-        assert!(text.contains(&line), "missing {line:?} in:\n{text}");
-    }
-    assert!(text.contains("<summary>Rendered diff</summary>"), "{text}");
+    insta::assert_snapshot!(text, @r#"
+    Waiting
+    ✅ argocd/my-app-service1-prod succeeded on 0000000
+    ✅ Argo CD renders my-app-service1-prod at 0000000 (2 manifests)
+    ✅ upstream uat runs sha256:a1a1a1…a1a1 and is Healthy
+    ⏳ approval from @acme/sre (not @quinn)
+
+    <details><summary>Rendered diff</summary>
+
+    ```diff
+    --- a/my-app-service1-prod manifests
+    +++ b/my-app-service1-prod manifests
+    @@ -1,2 +1,2 @@
+    -{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"},"name":"my-app-service1"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service1"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1@sha256:f356c12dc3880c107b17cb83e3a5a525cc55ab0b2a360f135a58b4365585d725","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+    +{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"},"name":"my-app-service1"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service1"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1@sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+     {"apiVersion":"v1","kind":"Service","metadata":{"name":"my-app-service1"},"spec":{"ports":[{"name":"http","port":80,"targetPort":"http"}],"selector":{"app.kubernetes.io/name":"my-app-service1"}}}
+    \ No newline at end of file
+    ```
+    </details>
+    "#);
 
     // An app Argo CD cannot render blocks the merge, whatever else passed.
     let t = Tester::new();
@@ -678,11 +681,11 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     assert_eq!(t.forge.pr(1).state, PrState::Open);
     let (conclusion, text) = argocd_check(&t, &t.forge.pr(1).head_sha);
     assert_eq!(conclusion.as_deref(), Some("failure"));
-    assert!(
-        text.starts_with("Blocked\n")
-            && text.contains("❌ Argo CD cannot render my-app-service1-dev at"),
-        "{text}"
-    );
+    insta::assert_snapshot!(text, @"
+    Blocked
+    ✅ argocd/my-app-service1-dev succeeded on 0000000
+    ❌ Argo CD cannot render my-app-service1-dev at 0000000: ComparisonError: kustomize build failed
+    ");
 }
 
 #[tokio::test]
@@ -709,7 +712,24 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
     t.opened(1, t.forge.me_actor()).await;
     let (conclusion, text) = argocd_check(&t, &head);
     assert_eq!(conclusion, None, "{text}");
-    assert!(text.starts_with("Waiting\n"), "{text}");
+    insta::assert_snapshot!(text, @r#"
+    Waiting
+    ⏳ argocd/my-app-service1-dev on 0000000 from the GitHub App acme-gitops-ci
+    ✅ Argo CD renders my-app-service1-dev at 0000000 (2 manifests)
+
+    <details><summary>Rendered diff</summary>
+
+    ```diff
+    --- a/my-app-service1-dev manifests
+    +++ b/my-app-service1-dev manifests
+    @@ -1,2 +1,2 @@
+    -{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"},"name":"my-app-service1"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service1"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1@sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+    +{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"},"name":"my-app-service1"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service1"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1@sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+     {"apiVersion":"v1","kind":"Service","metadata":{"name":"my-app-service1"},"spec":{"ports":[{"name":"http","port":80,"targetPort":"http"}],"selector":{"app.kubernetes.io/name":"my-app-service1"}}}
+    \ No newline at end of file
+    ```
+    </details>
+    "#);
 }
 
 #[tokio::test]
@@ -739,7 +759,7 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
     })
     .await;
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
-    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
     t.expect_wait_for_argo("dev");
 }
 
@@ -772,7 +792,7 @@ async fn healthy_must_hold_for_the_debounce() {
     // The debounce passes.
     t.advance(std::time::Duration::from_millis(1));
     t.engine.reconcile().await.unwrap();
-    t.expect_comment(1, "✅ Verified in **dev**");
+    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
 }
 
 /// While Healthy has not yet held for the debounce, the verification waits for the
@@ -852,18 +872,11 @@ async fn only_heads_hoist_wrote_are_merged() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     // Someone pushes onto Hoist's branch: the check passing must not merge their commit.
-    let theirs = t
-        .forge
+    t.forge
         .push_as("hoist/dev/my-app-service1", &alice(), DEV, "images: []\n");
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open);
-    t.expect_comment(
-        1,
-        &format!(
-            "✋ {} on hoist/dev/my-app-service1 is not a commit Hoist made for this promotion",
-            &theirs[..7]
-        ),
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"✋ 0000000 on hoist/dev/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
 
     // Halfway through Hoist's own rewrite the branch sits at the base: no merge, and no
     // complaint about a commit nobody else made.
@@ -946,18 +959,81 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
         .into(),
     );
     t.dev_verified().await;
-    let line =
-        "| Source | `acme/my-app@3f9c2d1` (image label `org.opencontainers.image.revision`) |";
-    assert!(t.forge.pr(1).body.contains(line), "{}", t.forge.pr(1).body);
+    insta::assert_snapshot!(t.forge.pr(1).body, @r#"
+    ### my-app-service1 → dev
+
+    | | |
+    |---|---|
+    | Image | `123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1` |
+    | Tag | `v1.4.0` (dev runs `v1.3.2`) |
+    | Digest | `sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1` |
+    | Source | `acme/my-app@3f9c2d1` (image label `org.opencontainers.image.revision`) |
+    | Pushed | 2026-11-26 09:58 UTC |
+
+    ```mermaid
+    flowchart LR
+      s_dev["dev · v1.4.0 ⏳"]
+      s_uat["uat · v1.3.2"]
+      s_prod["prod · v1.3.0"]
+      s_dev --> s_uat
+      s_uat --> s_prod
+    ```
+
+    **Gate:** none (dev promotes automatically). Hoist merges when `argocd/my-app-service1-dev` passes.
+
+    <!-- hoist:v1 {"service":"my-app-service1","stage":"dev","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.4.0","digest":"sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","requested_by":"ecr-push"} -->
+    "#);
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
-    assert!(
-        t.forge.pr(2).body.contains(line),
-        "every stage's pull request shows it"
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
+    // Every stage's pull request shows it.
+    insta::assert_snapshot!(t.forge.pr(2).body, @r#"
+    ### my-app-service1 → uat
+
+    | | |
+    |---|---|
+    | Image | `123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1` |
+    | Tag | `v1.4.0` (uat runs `v1.3.2`) |
+    | Digest | `sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1` |
+    | Source | `acme/my-app@3f9c2d1` (image label `org.opencontainers.image.revision`) |
+
+    ```mermaid
+    flowchart LR
+      s_dev["dev · v1.4.0"]
+      s_uat["uat · v1.4.0 ⏳"]
+      s_prod["prod · v1.3.0"]
+      s_dev --> s_uat
+      s_uat --> s_prod
+    ```
+
+    **Gate:** `/promote uat` by @acme/qa. Hoist merges when `argocd/my-app-service1-uat` passes.
+
+    <!-- hoist:v1 {"service":"my-app-service1","stage":"uat","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.4.0","digest":"sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","requested_by":"quinn"} -->
+    "#);
     // An image without labels: no Source line, nothing else changes.
     t.push("v1.5.0", "b2").await;
-    assert!(!t.forge.pr(3).body.contains("| Source |"));
+    insta::assert_snapshot!(t.forge.pr(3).body, @r#"
+    ### my-app-service1 → dev
+
+    | | |
+    |---|---|
+    | Image | `123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1` |
+    | Tag | `v1.5.0` (dev runs `v1.4.0`) |
+    | Digest | `sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2` |
+    | Pushed | 2026-11-26 09:58 UTC |
+
+    ```mermaid
+    flowchart LR
+      s_dev["dev · v1.5.0 ⏳"]
+      s_uat["uat · v1.3.2"]
+      s_prod["prod · v1.3.0"]
+      s_dev --> s_uat
+      s_uat --> s_prod
+    ```
+
+    **Gate:** none (dev promotes automatically). Hoist merges when `argocd/my-app-service1-dev` passes.
+
+    <!-- hoist:v1 {"service":"my-app-service1","stage":"dev","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.5.0","digest":"sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2","requested_by":"ecr-push"} -->
+    "#);
 }
 
 #[tokio::test]
@@ -965,9 +1041,9 @@ async fn a_hold_survives_a_lost_store() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     t.comment(1, &mallory(), "/hold").await;
-    t.expect_comment(1, "⛔ @mallory, /hold and /unhold need write access");
+    insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, /hold and /unhold need write access to acme/gitops.");
     t.comment(1, &sam(), "/hold").await;
-    t.expect_comment(1, "⏸️ Held by @sam");
+    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.");
     // The store is lost (a new Lambda environment, a lost volume).
     let dir = tempfile::tempdir().unwrap();
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
@@ -980,9 +1056,9 @@ async fn a_hold_survives_a_lost_store() {
         "the hold came back from the comments"
     );
     t.comment(1, &sam(), "/unhold").await;
-    t.expect_comment(1, "▶️ Released by @sam");
+    insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.");
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
-    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
     t.expect_wait_for_argo("dev");
     // Rebuilt again, the last word (/unhold) wins.
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
@@ -1015,7 +1091,7 @@ async fn a_rebuilt_store_takes_the_requester_from_the_commit_not_the_body() {
     );
     t.review(3, &sam(), ReviewState::Approved, None).await;
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
-    t.expect_comment(3, "⏳ Deploying to **prod**: merged as");
+    insta::assert_snapshot!(t.next_comment(3), @"⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.");
     t.expect_wait_for_argo("prod");
 }
 
@@ -1034,7 +1110,7 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     let image = format!("{IMAGE}@{}", digest("a1"));
     t.argo.synced("my-app-service1-dev", &later, &image);
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
-    t.expect_comment(1, "✅ Verified in **dev**");
+    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
     // A later revision whose overlay no longer pins the freight does not verify it, even
     // when the app still reports the image running.
     t.push("v1.5.0", "b2").await;
@@ -1048,10 +1124,7 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
         &format!("{IMAGE}@{}", digest("b2")),
     );
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
-    t.expect_comment(
-        2,
-        "⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](https://argocd.example.com/applications/my-app-service1-dev): the application is not at 0000000 yet.",
-    );
+    insta::assert_snapshot!(t.next_comment(2), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): the application is not at 0000000 yet. Hoist looks again and updates this comment.");
 }
 
 #[tokio::test]
@@ -1067,10 +1140,7 @@ async fn promote_takes_the_tag_from_the_ledger_not_the_editable_body() {
         pr.body = edited;
     }
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(
-        1,
-        "🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.",
-    );
+    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
     let uat = t.forge.pr(2);
     let file = t.forge.file_at(&uat.head_sha, UAT).unwrap();
     assert!(
@@ -1098,14 +1168,11 @@ async fn hoist_dag_falls_back_to_the_overlay_without_an_application() {
     let (_, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "failure");
-    assert!(
-        text.contains("ℹ️ prod: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders"),
-        "{text}"
-    );
-    assert!(
-        text.contains("❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only."),
-        "{text}"
-    );
+    insta::assert_snapshot!(text, @"
+    An image skips the promotion DAG
+    ℹ️ prod: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders
+    ❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.
+    ");
 }
 
 /// `/promote uat` on dev's merged pull request meets an answer that will not change
@@ -1159,11 +1226,11 @@ async fn an_event_that_fails_for_good_is_said_on_its_pull_request() {
     w.await.unwrap();
     let rows = store.rows().await.unwrap();
     assert_eq!(rows[0].attempts, 1, "given up at once");
-    let said = t.expect_comment(1, "⚠️");
+    let (_, raw) = t.hoist_comments().pop().unwrap();
     // Marked as the answer to this one event, so that it is said once.
-    let (said, mark) = said.split_once("\n\n<!-- hoist:mark failed:").unwrap();
+    let mark = raw.split_once("\n\n<!-- hoist:mark failed:").unwrap().1;
     assert!(mark.ends_with(" -->"), "{mark}");
-    insta::assert_snapshot!(said, @"⚠️ Hoist gave up on @quinn's comment: 405 Reference cannot be updated
+    insta::assert_snapshot!(t.next_comment(1), @"⚠️ Hoist gave up on @quinn's comment: 405 Reference cannot be updated
 
 What it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can.");
 }
@@ -1215,7 +1282,7 @@ async fn reconcile_repairs_a_lost_merge_once_when_newer_freight_took_the_pull_re
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     t.push("v1.5.0", "b2").await;
-    t.expect_comment(1, "♻️ Updated to v1.5.0 (was v1.4.0)");
+    insta::assert_snapshot!(t.next_comment(1), @"♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.");
     let head = t.forge.pr(1).head_sha;
     hoist::forge::Forge::merge(&t.forge, 1, &head, "Promote", "")
         .await
@@ -1224,7 +1291,7 @@ async fn reconcile_repairs_a_lost_merge_once_when_newer_freight_took_the_pull_re
         .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("b2")));
     let first = t.engine.reconcile().await.unwrap();
     assert_eq!((first.closes, first.unverified), (1, 0));
-    t.expect_comment(1, "✅ Verified in **dev**: my-app-service1 v1.5.0");
+    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
     let second = t.engine.reconcile().await.unwrap();
     assert_eq!(second.closes, 0, "nothing left to repair");
     assert!(!t.in_ledger_merged("dev", "a1").await);
@@ -1303,11 +1370,11 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
     t.expect_wait_for_argo("dev");
-    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
     t.push("v1.5.0", "b2").await;
     t.check(2, Some("success")).await;
     t.expect_wait_for_argo("dev");
-    t.expect_comment(2, "⏳ Deploying to **dev**: merged as");
+    insta::assert_snapshot!(t.next_comment(2), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
     t.forge
         .sync_merged(&t.argo, 2, &format!("{IMAGE}@{}", digest("b2")));
     {

@@ -106,7 +106,7 @@ async fn promote_without_write_access(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &mallory(), "/promote uat").await;
-    t.expect_comment(1, "⛔ @mallory, promoting to **uat** needs write access");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.") };
     let refused = t.prs() == 1;
     control_promote(t, refused).await
 }
@@ -115,7 +115,7 @@ async fn promote_outside_promoters(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &alice(), "/promote uat").await;
-    t.expect_comment(1, "⛔ @alice, promoting to **uat** needs write access");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.") };
     let refused = t.prs() == 1;
     control_promote(t, refused).await
 }
@@ -124,7 +124,7 @@ async fn promote_skipping_uat(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote prod").await;
-    t.expect_comment(1, "⛔");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.") };
     let refused = t.prs() == 1;
     control_promote(t, refused).await
 }
@@ -134,7 +134,13 @@ async fn promote_skipping_uat(drive: Drive) -> Outcome {
 async fn control_promote(mut t: Tester, refused: bool) -> Outcome {
     let before = t.prs();
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, &format!("🚀 Opened #{}", before + 1));
+    assert_eq!(
+        t.next_comment(1),
+        format!(
+            "🚀 Opened #{} to promote my-app-service1 v1.4.0 to **uat**.",
+            before + 1
+        )
+    );
     Outcome {
         refused,
         control: t.prs() == before + 1,
@@ -236,7 +242,7 @@ async fn edited_comment_promotes(drive: Drive) -> Outcome {
     // The control: the same command, posted (its webhook lost), is found and run.
     post_as(&t.forge, 1, &quinn(), "/hold");
     let answered = t.reconcile().await;
-    t.expect_comment(1, "⏸️ Held by @quinn.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.") };
     t.check(1, Some("success")).await;
     Outcome {
         refused,
@@ -259,13 +265,13 @@ async fn forged_reply_marker(drive: Drive) -> Outcome {
         &format!("nothing to see\n\n{forged}"),
     );
     t.reconcile().await;
-    t.expect_comment(1, "⏸️ Held by @sam.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.") };
     t.check(1, Some("success")).await;
     let refused = t.forge.pr(1).state == PrState::Open;
     t.comment(1, &sam(), "/unhold").await;
-    t.expect_comment(1, "▶️ Released by @sam.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.") };
     let control = t.forge.pr(1).state == PrState::Merged;
-    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.") };
     t.expect_wait_for_argo("dev");
     Outcome { refused, control }
 }
@@ -309,7 +315,7 @@ async fn look_alike_pr(drive: Drive) -> Outcome {
     t.argo_syncs(n, "b2").await;
     let in_uat = t.in_ledger("uat", "b2").await;
     t.comment(n, &quinn(), "/promote prod").await;
-    t.expect_comment(n, "⛔");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"⛔ /promote works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.") };
     let refused = !in_uat && t.prs() == n as usize;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"") };
     control_promote(t, refused).await
@@ -327,7 +333,7 @@ async fn body_freight_edited(drive: Drive) -> Outcome {
         pr.body = pr.body.replace(&digest("a1"), &digest("c3"));
     }
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
     let file = t.forge.file_at(&t.forge.pr(2).head_sha, UAT).unwrap();
     Outcome {
         refused: file.contains(&digest("a1")) && !file.contains(&digest("c3")),
@@ -341,7 +347,7 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
     t.forge.set_state(2, PrState::Closed);
     t.deliver(hoist::event::Event::PullRequestClosed {
         repo: Tester::repo(),
@@ -357,7 +363,7 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
     let refused = t.forge.pr(2).state == PrState::Open;
     // The control: a promoter promotes again, onto the reopened pull request.
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "#2");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
     t.check(2, Some("success")).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.") };
     t.expect_wait_for_argo("uat");
@@ -374,7 +380,7 @@ async fn fork_pr(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
     let (head, body) = (t.forge.pr(2).head_sha, t.forge.pr(2).body);
     let n = t.forge.open_fork_pr("hoist/uat/my-app-service1", &head);
     t.forge.state.lock().unwrap().prs[n as usize - 1].body = body;
@@ -413,14 +419,14 @@ async fn hold_races_merge(drive: Drive) -> Outcome {
         .await;
     paused.reached().await;
     t.comment(1, &sam(), "/hold").await;
-    t.expect_comment(1, "⏸️ Held by @sam.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.") };
     paused.release();
     t.settle(merging).await;
     let refused = t.forge.pr(1).state == PrState::Open;
     t.comment(1, &sam(), "/unhold").await;
-    t.expect_comment(1, "▶️ Released by @sam.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.") };
     let control = t.forge.pr(1).state == PrState::Merged;
-    t.expect_comment(1, "⏳ Deploying to **dev**: merged as");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.") };
     t.expect_wait_for_argo("dev");
     Outcome { refused, control }
 }
@@ -458,7 +464,7 @@ async fn override_after_push(drive: Drive) -> Outcome {
         &format!("/override dag {reviewed} INC-7 prod is down"),
     )
     .await;
-    t.expect_comment(n, "⛔ @sam, /override dag names");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"⛔ @sam, /override dag names 0000000000000000000000000000000278dde6e4, but the head is now 0000000: review it, then override naming it.") };
     let refused = dag_conclusion(&t, &later).as_deref() != Some("success");
     t.comment(
         n,
@@ -466,7 +472,7 @@ async fn override_after_push(drive: Drive) -> Outcome {
         &format!("/override dag {later} INC-7 reviewed again"),
     )
     .await;
-    t.expect_comment(n, "🔓 hoist/dag overridden by @sam");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"🔓 hoist/dag overridden by @sam on 0000000: INC-7 reviewed again. The override is recorded; a new push needs a new one.") };
     Outcome {
         refused,
         control: dag_conclusion(&t, &later).as_deref() == Some("success"),
@@ -590,7 +596,7 @@ async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    t.expect_comment(1, "🚀 Opened #2");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
     t.forge.set_state(2, PrState::Closed);
     t.forge.set_state(2, PrState::Open);
     t.deliver(hoist::event::Event::PullRequestClosed {
@@ -803,7 +809,7 @@ async fn reconcile_leaves_hoists_published_hoist_dag_standing_after_a_lost_store
             &format!("/override dag {head} INC-7 prod is down"),
         )
         .await;
-        t.expect_comment(n, "🔓 hoist/dag overridden by @sam");
+        insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"🔓 hoist/dag overridden by @sam on 0000000: INC-7 prod is down. The override is recorded; a new push needs a new one.") };
         assert_eq!(dag_conclusion(&t, &head).as_deref(), Some("success"));
         let runs = dag_runs(&t, &head);
         t.lose_store().await;
@@ -829,10 +835,7 @@ async fn reconcile_records_and_verifies_a_merge_that_was_never_recorded() {
         t.forge
             .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("a1")));
         t.reconcile().await;
-        t.expect_comment(
-            1,
-            "✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at",
-        );
+        insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.") };
         t.reconcile().await;
         // Verified once: nothing more said.
         assert_eq!(t.said(), "", "{drive:?}");
@@ -894,7 +897,7 @@ async fn reconcile_answers_a_lost_command_on_a_merged_pull_request() {
         t.dev_verified().await;
         post_as(&t.forge, 1, &quinn(), "/promote uat");
         assert_eq!(t.reconcile().await, 1, "{drive:?}");
-        t.expect_comment(1, "🚀 Opened #2");
+        insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
         assert_eq!(t.prs(), 2, "{drive:?}");
         // Answered once: the next pass finds nothing to do.
         assert_eq!(t.reconcile().await, 0, "{drive:?}");
