@@ -13,9 +13,17 @@ use hoist::store::Store;
 use support::memory_forge::post_as;
 use support::tester::*;
 
-#[tokio::test]
+/// (Multi-threaded: with `Drive::Serve` the fakes answer the server while the test waits.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_path_dev_uat_prod() {
-    let mut t = Tester::new();
+    for drive in [Drive::Engine, Drive::Serve] {
+        the_full_path_by(drive).await;
+    }
+}
+
+/// The main scenario, on the engine or through `hoist serve`'s signed webhook router.
+async fn the_full_path_by(drive: Drive) {
+    let mut t = Tester::start(drive).await;
     t.push("v1.4.0", "a1").await;
     let pr = t.forge.pr(1);
     assert_eq!(
@@ -43,10 +51,10 @@ async fn the_full_path_dev_uat_prod() {
     assert!(t.forge.base_file(DEV).unwrap().contains("newTag: v1.4.0"));
     // Merged is not verified: nothing is said until Argo CD runs it.
     t.argo_syncs(1, "a1").await;
-    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.") };
 
     let c = t.comment(1, &quinn(), "/promote uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
     assert_eq!(t.reactions(c), [Reaction::Eyes, Reaction::Rocket]);
     let uat = t.forge.pr(2);
     assert!(
@@ -64,17 +72,17 @@ async fn the_full_path_dev_uat_prod() {
         "uat's gate was the /promote"
     );
     t.argo_syncs(2, "a1").await;
-    insta::assert_snapshot!(t.next_comment(2), @"✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(2), @"✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.") };
 
     t.comment(2, &quinn(), "/promote prod").await;
-    insta::assert_snapshot!(t.next_comment(2), @"🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(2), @"🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.") };
     t.check(3, Some("success")).await;
     assert_eq!(
         t.forge.pr(3).state,
         PrState::Open,
         "prod waits for a code owner"
     );
-    insta::assert_snapshot!(t.next_comment(3), @"⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(3), @"⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.") };
     t.review(3, &alice(), ReviewState::Approved, None).await;
     assert_eq!(
         t.forge.pr(3).state,
@@ -120,14 +128,8 @@ async fn the_full_path_dev_uat_prod() {
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
     assert!(t.forge.base_file(PROD).unwrap().contains("newTag: v1.4.0"));
     t.argo_syncs(3, "a1").await;
-    insta::assert_snapshot!(t.next_comment(3), @"✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-prod).");
-    let ledger = t
-        .engine
-        .store
-        .ledger_get("my-app-service1", "prod", &digest("a1"))
-        .await
-        .unwrap()
-        .unwrap();
+    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(3), @"✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-prod).") };
+    let ledger = t.ledger("prod", "a1").await.unwrap();
     assert_eq!(
         (ledger.requested_by.as_str(), ledger.approved_by.as_deref()),
         ("quinn", Some("sam"))
@@ -137,7 +139,7 @@ async fn the_full_path_dev_uat_prod() {
     // `hoist status` reads the same ledger.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args(["status", "--config", "config/hoist.example.yaml", "--db"])
-        .arg(t._dir.path().join("hoist.db"))
+        .arg(t.db())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -146,7 +148,7 @@ async fn the_full_path_dev_uat_prod() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    insta::assert_snapshot!(text, @"
+    insta::allow_duplicates! { insta::assert_snapshot!(text, @"
     my-app-service1
       dev      v1.4.0 verified
       uat      v1.4.0 verified
@@ -155,7 +157,7 @@ async fn the_full_path_dev_uat_prod() {
       dev      -
       uat      -
       prod     -
-    ");
+    ") };
 }
 
 #[tokio::test]

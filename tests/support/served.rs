@@ -174,6 +174,11 @@ impl Served {
             .unwrap()
     }
 
+    /// The server's store.
+    pub fn db(&self) -> &std::path::Path {
+        &self.db
+    }
+
     /// Whether the server's ledger records `digest` in `stage` of `service`.
     pub fn in_ledger(&self, service: &str, stage: &str, digest: &str) -> bool {
         self.open()

@@ -438,6 +438,26 @@ impl Tester<GitHub> {
         }
     }
 
+    /// The store events are handled with: the engine's, or the served server's.
+    pub fn db(&self) -> std::path::PathBuf {
+        match &self.served {
+            Some(s) => s.db().to_owned(),
+            None => self.engine.store.path().to_owned(),
+        }
+    }
+
+    /// What the ledger records of `seed`'s digest in `stage`.
+    pub async fn ledger(&self, stage: &str, seed: &str) -> Option<hoist::store::ledger::Promotion> {
+        let store = match &self.served {
+            Some(s) => Store::open(s.db()).unwrap(),
+            None => self.engine.store.clone(),
+        };
+        store
+            .ledger_get("my-app-service1", stage, &digest(seed))
+            .await
+            .unwrap()
+    }
+
     /// Whether the ledger records `seed`'s digest as merged into `stage` (engine driver).
     pub async fn in_ledger_merged(&self, stage: &str, seed: &str) -> bool {
         self.engine
