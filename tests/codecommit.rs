@@ -87,6 +87,23 @@ impl Side for Cc {
             .collect()
     }
 
+    /// Hoist's check comments, by their first line (CodeCommit has no check runs).
+    /// Reactions are not a stream here: CodeCommit keeps one per comment and caller,
+    /// with no order, and the tests read them directly.
+    fn checks(&self) -> Vec<(u64, String)> {
+        let s = self.fake.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|c| c.author == HOIST.1 && c.content.contains("<!-- hoist:check "))
+            .map(|c| {
+                (
+                    c.pr,
+                    c.content.lines().next().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+
     async fn handle(t: &Tester<Self>, ev: &Event) -> Option<String> {
         let why = match t.engine.handle(ev.clone()).await {
             Ok(()) => return None,
@@ -121,14 +138,7 @@ impl Side for Cc {
     /// with the time they are made.
     fn redact(&self, text: &str) -> String {
         let sha = regex::Regex::new(r"\b[0-9a-f]{7}\b").unwrap();
-        sha.replace_all(text, |c: &regex::Captures| {
-            if c[0].bytes().any(|b| b.is_ascii_digit()) {
-                "SHA".to_owned()
-            } else {
-                c[0].to_owned()
-            }
-        })
-        .into_owned()
+        sha.replace_all(text, "SHA").into_owned()
     }
 }
 
@@ -254,7 +264,12 @@ impl Tester<Cc> {
         self.expect_merge_waits("dev");
         self.argo_syncs(1, "dev", "a1").await;
         insta::allow_duplicates! {
-            insta::assert_snapshot!(self.said(), @"#1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.")
+            insta::assert_snapshot!(self.said(), @"
+            #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+            ---
+            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+            check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+            ")
         };
     }
 }
@@ -302,7 +317,12 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     // Merged, not verified yet: one comment says what Hoist waits for, and is edited
     // into the verification.
     t.expect_merge_waits("dev");
-    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: merged as `SHA`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏳ Deploying to **dev**: merged as `SHA`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    ");
     t.argo_syncs(1, "dev", "a1").await;
     insta::assert_snapshot!(t.said(), @"#1, edited: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
 
@@ -311,6 +331,9 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
     #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     ");
     let reactions = t.fake.state.lock().unwrap().reactions.clone();
     assert_eq!(
@@ -329,6 +352,9 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
     ---
     #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
     ");
     t.approve(3, ALICE).await;
     assert!(t.open(3), "alice is not a code owner");
@@ -349,7 +375,11 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     );
     t.expect_merge_waits("prod");
     t.argo_syncs(3, "prod", "a1").await;
-    insta::assert_snapshot!(t.said(), @"#3: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-prod).");
+    insta::assert_snapshot!(t.said(), @"
+    #3: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-prod).
+    ---
+    check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    ");
     assert_eq!(
         t.fake.log("main").len(),
         4,
@@ -394,6 +424,11 @@ async fn refusals_on_codecommit() {
     #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
     ---
     #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
     ");
 
     // A person's commit on Hoist's branch: CodeCommit resets approvals on a new
@@ -408,7 +443,11 @@ async fn refusals_on_codecommit() {
     .await;
     t.approve(3, SAM).await;
     assert!(t.open(3), "a head Hoist did not write is never merged");
-    insta::assert_snapshot!(t.said(), @"#3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
+    insta::assert_snapshot!(t.said(), @"
+    #3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+    ---
+    check, edited: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    ");
 }
 
 #[tokio::test]
@@ -417,7 +456,7 @@ async fn codecommit_approval_rules_hold_the_merge() {
     t.fake.require_approvals(3, 2);
     t.approve(3, SAM).await;
     assert!(t.open(3), "the repository's rule wants two approvals");
-    insta::assert_snapshot!(t.said(), @"");
+    insta::assert_snapshot!(t.said(), @"check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)");
     t.approve(3, ALICE).await;
     assert!(!t.open(3), "two approvals, one of them a code owner's");
     t.expect_merge_waits("prod");
@@ -448,6 +487,13 @@ async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
     #5: 🚀 Opened #6 to promote my-app-service1 v1.5.0 to **prod**.
     ---
     #6: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
     ");
     let pr = t.fake.pr(6);
     assert!(pr.open);
@@ -472,6 +518,8 @@ async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
     #6: ▶️ Released by @arn:aws:iam::123456789012:user/sam. Hoist merges this PR once its gate and checks pass.
     ---
     #6: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     ");
     assert!(
         t.fake
@@ -580,6 +628,9 @@ async fn an_edited_comment_runs_no_command_but_a_reply_does() {
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
     #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     ");
     t.expect_merge_waits("uat");
 }
@@ -613,7 +664,11 @@ async fn a_merge_codecommit_refuses_is_explained_once() {
         .unwrap();
     t.approve(3, SAM).await;
     assert!(t.open(3));
-    insta::assert_snapshot!(t.said(), @"#3: ❌ Everything was ready, but the forge refused to merge SHA: ManualMergeRequiredException: the branches conflict (the branch conflicts with the base: resolve it, or close the pull request and let Hoist open a new one)");
+    insta::assert_snapshot!(t.said(), @"
+    #3: ❌ Everything was ready, but the forge refused to merge SHA: ManualMergeRequiredException: the branches conflict (the branch conflicts with the base: resolve it, or close the pull request and let Hoist open a new one)
+    ---
+    check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    ");
     // Told once, however often it is evaluated again.
     t.approve(3, ALICE).await;
     assert_eq!(t.said(), "", "told once");
@@ -636,7 +691,11 @@ async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
             "replicas: 0\n",
         )
         .await;
-    insta::assert_snapshot!(t.said(), @"#3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
+    insta::assert_snapshot!(t.said(), @"
+    #3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+    ---
+    check, edited: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    ");
     // v1.5.0 comes through dev and uat, and is promoted to prod.
     t.newer_freight_to_prod().await;
     assert_eq!(
@@ -655,6 +714,11 @@ async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
     #3: ✋ hoist/prod/my-app-service1 has a commit Hoist did not write: SHA (authored as hoist <hoist@noreply.codecommit>). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.
     ---
     #5: ✋ hoist/prod/my-app-service1 has a commit Hoist did not write: SHA (authored as hoist <hoist@noreply.codecommit>). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     ");
     t.approve(3, SAM).await;
     assert!(t.open(3), "a head Hoist did not write is never merged");
@@ -685,6 +749,11 @@ impl Tester<Cc> {
             #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
             ---
             #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+            ---
+            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+            check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+            check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
             ")
         };
         t
@@ -754,7 +823,11 @@ impl Tester<Cc> {
     fn expect_merged_into_prod(&mut self) {
         self.expect_merge_waits("prod");
         insta::allow_duplicates! {
-            insta::assert_snapshot!(self.said(), @"#3: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.")
+            insta::assert_snapshot!(self.said(), @"
+            #3: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+            ---
+            check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+            ")
         };
     }
 }
@@ -771,6 +844,9 @@ async fn cc_promote(who: (&str, &str), to: &str) -> Outcome {
         #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
         ---
         #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+        ---
+        check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+        check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
         ")
     };
     Outcome {
@@ -826,6 +902,9 @@ async fn cc_edited_comment() -> Outcome {
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
     #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     ");
     Outcome {
         refused,
@@ -840,7 +919,11 @@ async fn cc_foreign_commit(author: (&str, &str)) -> Outcome {
         .await;
     t.approve(3, SAM).await;
     insta::allow_duplicates! {
-        insta::assert_snapshot!(t.said(), @"#3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.")
+        insta::assert_snapshot!(t.said(), @"
+        #3: ✋ SHA on hoist/prod/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+        ---
+        check, edited: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+        ")
     };
     Outcome {
         refused: t.open(3),
@@ -865,6 +948,13 @@ async fn cc_hold_across_replacement() -> Outcome {
     #5: 🚀 Opened #6 to promote my-app-service1 v1.5.0 to **prod**.
     ---
     #6: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
     ");
     t.approve(6, SAM).await;
     let refused = t.open(6);
@@ -874,6 +964,8 @@ async fn cc_hold_across_replacement() -> Outcome {
     #6: ▶️ Released by @arn:aws:iam::123456789012:user/sam. Hoist merges this PR once its gate and checks pass.
     ---
     #6: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     ");
     Outcome {
         refused,

@@ -51,10 +51,23 @@ async fn the_full_path_by(drive: Drive) {
     assert!(t.forge.base_file(DEV).unwrap().contains("newTag: v1.4.0"));
     // Merged is not verified: nothing is said until Argo CD runs it.
     t.argo_syncs(1, "a1").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ") };
 
     let c = t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
     assert_eq!(t.reactions(c), [Reaction::Eyes, Reaction::Rocket]);
     let uat = t.forge.pr(2);
     assert!(
@@ -72,17 +85,32 @@ async fn the_full_path_by(drive: Drive) {
         "uat's gate was the /promote"
     );
     t.argo_syncs(2, "a1").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(2), @"✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    check: hoist/argocd success: Ready to merge
+    ") };
 
     t.comment(2, &quinn(), "/promote prod").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(2), @"🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #2 reaction: eyes to @quinn's "/promote prod"
+    #2 reaction: rocket to @quinn's "/promote prod"
+    "#) };
     t.check(3, Some("success")).await;
     assert_eq!(
         t.forge.pr(3).state,
         PrState::Open,
         "prod waits for a code owner"
     );
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(3), @"⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
+    ---
+    check: hoist/argocd pending: Waiting
+    ") };
     t.review(3, &alice(), ReviewState::Approved, None).await;
     assert_eq!(
         t.forge.pr(3).state,
@@ -128,7 +156,11 @@ async fn the_full_path_by(drive: Drive) {
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
     assert!(t.forge.base_file(PROD).unwrap().contains("newTag: v1.4.0"));
     t.argo_syncs(3, "a1").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(3), @"✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-prod).") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #3: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-prod).
+    ---
+    check: hoist/argocd success: Ready to merge
+    ") };
     let ledger = t.ledger("prod", "a1").await.unwrap();
     assert_eq!(
         (ledger.requested_by.as_str(), ledger.approved_by.as_deref()),
@@ -165,7 +197,12 @@ async fn a_dag_skip_is_refused_with_where_the_freight_stands() {
     let mut t = Tester::new();
     t.dev_verified().await;
     let c = t.comment(1, &quinn(), "/promote prod").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.
+    ---
+    #1 reaction: eyes to @quinn's "/promote prod"
+    #1 reaction: confused to @quinn's "/promote prod"
+    "#);
     assert_eq!(t.reactions(c), [Reaction::Eyes, Reaction::Confused]);
     assert_eq!(t.prs(), 1);
 }
@@ -175,11 +212,26 @@ async fn unauthorized_promoters_are_refused() {
     let mut t = Tester::new();
     t.dev_verified().await;
     t.comment(1, &mallory(), "/promote uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.
+    ---
+    #1 reaction: eyes to @mallory's "/promote uat"
+    #1 reaction: confused to @mallory's "/promote uat"
+    "#);
     t.comment(1, &alice(), "/promote uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.
+    ---
+    #1 reaction: eyes to @alice's "/promote uat"
+    #1 reaction: confused to @alice's "/promote uat"
+    "#);
     t.comment(1, &quinn(), "/promote qa").await;
-    insta::assert_snapshot!(t.next_comment(1), @r#"⛔ /promote qa: there is no stage "qa". Did you mean "uat"? Stages: dev, uat, prod. See /help."#);
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ /promote qa: there is no stage "qa". Did you mean "uat"? Stages: dev, uat, prod. See /help.
+    ---
+    #1 reaction: eyes to @quinn's "/promote qa"
+    #1 reaction: confused to @quinn's "/promote qa"
+    "#);
     assert_eq!(t.prs(), 1);
 }
 
@@ -216,7 +268,15 @@ async fn events_about_another_repository_are_ignored() {
         is_pull_request: true,
     })
     .await;
-    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #0 reaction: eyes to comment 901
+    #0 reaction: rocket to comment 901
+    ");
+    insta::assert_snapshot!(t.said(), @"");
 }
 
 #[tokio::test]
@@ -225,7 +285,12 @@ async fn a_newer_push_supersedes_the_open_pr() {
     t.push("v1.4.0", "a1").await;
     t.push("v1.4.1", "b2").await;
     assert_eq!(t.prs(), 1, "one open PR per service and stage");
-    insta::assert_snapshot!(t.next_comment(1), @"♻️ Updated to v1.4.1 (was v1.4.0): a newer image arrived before this PR merged.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ♻️ Updated to v1.4.1 (was v1.4.0): a newer image arrived before this PR merged.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
     let pr = t.forge.pr(1);
     assert_eq!(pr.title, "Promote my-app-service1 v1.4.1 to dev");
     assert!(
@@ -253,13 +318,18 @@ async fn a_persons_commit_is_never_overwritten() {
         .push_as("hoist/dev/my-app-service1", &alice(), DEV, "images: []\n");
     t.push("v1.4.1", "b2").await;
     // The commit's author is whatever alice typed: named as such, not as who pushed.
-    insta::assert_snapshot!(t.said(), @"#1: ✋ hoist/dev/my-app-service1 has a commit Hoist did not write: 0000000 (authored as alice). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✋ hoist/dev/my-app-service1 has a commit Hoist did not write: 0000000 (authored as alice). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
     assert_eq!(t.forge.pr(1).head_sha, sha);
 }
 
 #[tokio::test]
 async fn equal_and_filtered_pushes_do_nothing() {
-    let t = Tester::new();
+    let mut t = Tester::new();
     t.push("v1.3.2", "zz").await;
     t.push("v2.0.0", "cc").await;
     assert_eq!(
@@ -270,6 +340,10 @@ async fn equal_and_filtered_pushes_do_nothing() {
     t.push("v1.4.0", "a1").await;
     t.push("v1.4.0", "a1").await;
     assert_eq!(t.prs(), 1);
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
 }
 
 #[tokio::test]
@@ -280,24 +354,49 @@ async fn failed_pending_checks_and_holds() {
     assert_eq!(t.forge.pr(1).state, PrState::Open, "a pending check waits");
     t.check(1, Some("failure")).await;
     t.check(1, Some("failure")).await;
-    insta::assert_snapshot!(t.next_comment(1), @"❌ argocd/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote dev again with newer freight.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ❌ argocd/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote dev again with newer freight.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd failure: Blocked
+    ");
     assert_eq!(t.forge.pr(1).state, PrState::Open);
 
     t.comment(1, &quinn(), "/hold").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    #1 reaction: eyes to @quinn's "/hold"
+    #1 reaction: rocket to @quinn's "/hold"
+    "#);
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open, "held");
     t.comment(1, &mallory(), "/unhold").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, /hold and /unhold need write access to acme/gitops.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ @mallory, /hold and /unhold need write access to acme/gitops.
+    ---
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @mallory's "/unhold"
+    #1 reaction: confused to @mallory's "/unhold"
+    "#);
     t.comment(1, &quinn(), "/unhold").await;
-    insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @quinn. Hoist merges this PR once its gate and checks pass.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ▶️ Released by @quinn. Hoist merges this PR once its gate and checks pass.
+    ---
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd success: Ready to merge
+    #1 reaction: eyes to @quinn's "/unhold"
+    #1 reaction: rocket to @quinn's "/unhold"
+    "#);
     assert_eq!(
         t.forge.pr(1).state,
         PrState::Merged,
         "released, and the check had passed"
     );
     // Argo CD has no application yet: the pull request says what Hoist waits for.
-    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"");
     t.expect_wait_for_argo("dev");
 }
 
@@ -314,7 +413,13 @@ async fn duplicate_events_have_one_effect() {
     for _ in 0..2 {
         t.argo_syncs(1, "a1").await;
     }
-    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     let c = t.comment(1, &quinn(), "/promote uat").await;
     // The same comment delivered again (a redelivery) answers nothing new.
     t.deliver(Event::CommentCreated {
@@ -326,7 +431,14 @@ async fn duplicate_events_have_one_effect() {
         is_pull_request: true,
     })
     .await;
-    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#);
     assert_eq!(t.prs(), 2);
     let merges = t.forge.state.lock().unwrap().merge_calls();
     assert_eq!(
@@ -340,8 +452,8 @@ async fn help_status_and_bad_commands_in_one_reply() {
     let mut t = Tester::new();
     t.dev_verified().await;
     t.comment(1, &alice(), "/help\n/status\n/promte uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"
-    ```
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ```
     Hoist commands (one per line, at the start of a line):
       /promote <stage> [service ...]      promote this PR's image to <stage> (stages: dev, uat, prod)
       /hold                               keep Hoist from merging this PR
@@ -359,7 +471,10 @@ async fn help_status_and_bad_commands_in_one_reply() {
 
 
     ⛔ /promte is not a command. Did you mean /promote? See /help.
-    ");
+    ---
+    #1 reaction: eyes to @alice's "/help"
+    #1 reaction: confused to @alice's "/help"
+    "#);
     // Quoted commands, and comments by bots, do nothing.
     t.comment(1, &alice(), "> /promote uat").await;
     t.comment(1, &renovate(), "/promote uat").await;
@@ -374,7 +489,15 @@ async fn reconcile_answers_a_comment_whose_event_was_lost() {
     let hold = post_as(&t.forge, 1, &quinn(), "/hold");
     let report = t.engine.reconcile().await.unwrap();
     assert_eq!((report.evaluated, report.answered), (1, 1));
-    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/hold"
+    #1 reaction: rocket to @quinn's "/hold"
+    "#);
     assert_eq!(t.reactions(hold), [Reaction::Eyes, Reaction::Rocket]);
     assert_eq!(
         t.engine.reconcile().await.unwrap().answered,
@@ -384,11 +507,12 @@ async fn reconcile_answers_a_comment_whose_event_was_lost() {
     // And the hold holds: a passing check does not merge.
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open);
+    insta::assert_snapshot!(t.said(), @"check: hoist/argocd pending: Waiting");
 }
 
 #[tokio::test]
 async fn reconcile_finds_a_push_whose_event_was_lost() {
-    let t = Tester::new();
+    let mut t = Tester::new();
     t.registry.images.lock().unwrap().insert(
         IMAGE.into(),
         vec![
@@ -421,6 +545,10 @@ async fn reconcile_finds_a_push_whose_event_was_lost() {
         0,
         "and only once"
     );
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    ");
 }
 
 #[tokio::test]
@@ -443,7 +571,12 @@ async fn reconcile_carries_on_past_a_pull_request_it_cannot_read() {
     assert_eq!(report.failed, ["#1: 500 Internal Server Error"]);
     assert_eq!(report.pushes, 1, "the registry pass still ran");
     assert_eq!(t.forge.pr(1).title, "Promote my-app-service1 v1.5.0 to dev");
-    insta::assert_snapshot!(t.next_comment(1), @"♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
 }
 
 #[tokio::test]
@@ -465,7 +598,13 @@ async fn reconcile_verifies_a_merge_once_argo_cd_catches_up() {
         &format!("{IMAGE}@{}", digest("a1")),
     );
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
-    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
 }
 
 #[tokio::test]
@@ -473,7 +612,14 @@ async fn the_ledger_is_rebuilt_from_the_forge() {
     let mut t = Tester::new();
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#);
     // The store is lost: a new, empty one.
     let dir = tempfile::tempdir().unwrap();
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
@@ -509,6 +655,7 @@ async fn the_ledger_is_rebuilt_from_the_forge() {
         .unwrap()
         .unwrap();
     assert!(dev.verified_at.is_some());
+    insta::assert_snapshot!(t.said(), @"check: hoist/argocd pending: Waiting");
 }
 
 #[tokio::test]
@@ -524,7 +671,15 @@ async fn an_automatic_stage_downstream_opens_once_verified_upstream() {
     t.check(1, Some("success")).await;
     t.expect_wait_for_argo("dev");
     t.argo_syncs(1, "a1").await;
-    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev).");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev).
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    ");
     let uat = t.forge.pr(2);
     assert_eq!(
         uat.title, "Promote my-app-service1 v1.4.0 to uat",
@@ -538,10 +693,16 @@ async fn a_failed_reaction_never_blocks_a_command() {
     t.push("v1.4.0", "a1").await;
     t.forge.state.lock().unwrap().fail_reactions = true;
     let id = t.comment(1, &quinn(), "/hold").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
     assert!(t.reactions(id).is_empty());
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open, "the hold took effect");
+    insta::assert_snapshot!(t.said(), @"check: hoist/argocd pending: Waiting");
 }
 
 /// The last `hoist/dag` check run on a commit: (conclusion, title and summary).
@@ -576,14 +737,26 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
         &format!("/override dag {head} INC-7 prod is down"),
     )
     .await;
-    insta::assert_snapshot!(t.next_comment(n), @"⛔ @alice, /override dag needs write access and membership in @acme/sre-leads.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #2: ⛔ @alice, /override dag needs write access and membership in @acme/sre-leads.
+    ---
+    check: hoist/dag failure: An image skips the promotion DAG
+    #2 reaction: eyes to @alice's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+    #2 reaction: confused to @alice's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+    "#);
     t.comment(
         n,
         &sam(),
         &format!("/override dag {head} INC-7 prod is down"),
     )
     .await;
-    insta::assert_snapshot!(t.next_comment(n), @"🔓 hoist/dag overridden by @sam on 0000000: INC-7 prod is down. The override is recorded; a new push needs a new one.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #2: 🔓 hoist/dag overridden by @sam on 0000000: INC-7 prod is down. The override is recorded; a new push needs a new one.
+    ---
+    check: hoist/dag success: Overridden by @sam
+    #2 reaction: eyes to @sam's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+    #2 reaction: rocket to @sam's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+    "#);
     let (conclusion, text) = dag_check(&t, &head);
     assert_eq!(conclusion, "success");
     insta::assert_snapshot!(text, @"
@@ -623,7 +796,16 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
 
     // Hoist's own uat PR carries freight verified in dev: it passes.
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #5 to promote my-app-service1 v1.4.0 to **uat**.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #5 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/dag failure: An image skips the promotion DAG
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#);
     let (conclusion, text) = dag_check(&t, &t.forge.pr(5).head_sha);
     assert_eq!(conclusion, "success");
     insta::assert_snapshot!(text, @"
@@ -672,7 +854,8 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     "#);
 
     // An app Argo CD cannot render blocks the merge, whatever else passed.
-    let t = Tester::new();
+    insta::assert_snapshot!(t.said(), @"");
+    let mut t = Tester::new();
     t.argo
         .render_fails
         .lock()
@@ -688,11 +871,16 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     ✅ argocd/my-app-service1-dev succeeded on 0000000
     ❌ Argo CD cannot render my-app-service1-dev at 0000000: ComparisonError: kustomize build failed
     ");
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd failure: Blocked
+    check: hoist/argocd failure: Blocked
+    ");
 }
 
 #[tokio::test]
 async fn a_check_run_github_refused_is_published_on_the_retry() {
-    let t = Tester::new();
+    let mut t = Tester::new();
     t.forge.state.lock().unwrap().fail_call = Some((
         "POST check-run hoist/argocd".into(),
         ForgeError::Transient("502 Bad Gateway".into()),
@@ -732,6 +920,11 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
     ```
     </details>
     "#);
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/dag success: No gated image values change
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
 }
 
 #[tokio::test]
@@ -761,7 +954,13 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
     })
     .await;
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
-    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     t.expect_wait_for_argo("dev");
 }
 
@@ -790,11 +989,17 @@ async fn healthy_must_hold_for_the_debounce() {
     // Not a millisecond early: 999 ms on, reconcile still waits.
     t.advance(std::time::Duration::from_millis(999));
     t.engine.reconcile().await.unwrap();
-    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:01 UTC, once it has been Healthy for 1 s.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:01 UTC, once it has been Healthy for 1 s.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     // The debounce passes.
     t.advance(std::time::Duration::from_millis(1));
     t.engine.reconcile().await.unwrap();
-    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+    insta::assert_snapshot!(t.said(), @"#1, edited: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
 }
 
 /// While Healthy has not yet held for the debounce, the verification waits for the
@@ -838,7 +1043,13 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
     );
     assert_eq!(since, support::tester::T0_MS, "Healthy first seen now");
     // The pull request says so too, naming the instant (UTC).
-    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:30 UTC, once it has been Healthy for 30 s.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:30 UTC, once it has been Healthy for 30 s.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
 }
 
 /// A command that must wait for Hoist's rewrite of its branch keeps its place: it is
@@ -846,7 +1057,7 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
 /// a wait, so a `/hold` in the same comment is never overtaken.
 #[tokio::test]
 async fn a_command_during_a_rewrite_keeps_its_place() {
-    let t = Tester::new();
+    let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     let base = t.forge.state.lock().unwrap().base.clone();
     t.forge.reset_branch("hoist/dev/my-app-service1", &base);
@@ -867,6 +1078,11 @@ async fn a_command_during_a_rewrite_keeps_its_place() {
         matches!(&r, Err(hoist::worker::HandlerError::Retryable(e)) if e == "not yet: Hoist is rewriting this pull request's branch"),
         "{r:?}"
     );
+    insta::assert_snapshot!(t.said(), @r#"
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/hold"
+    "#);
 }
 
 #[tokio::test]
@@ -878,11 +1094,17 @@ async fn only_heads_hoist_wrote_are_merged() {
         .push_as("hoist/dev/my-app-service1", &alice(), DEV, "images: []\n");
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Open);
-    insta::assert_snapshot!(t.next_comment(1), @"✋ 0000000 on hoist/dev/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✋ 0000000 on hoist/dev/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
 
     // Halfway through Hoist's own rewrite the branch sits at the base: no merge, and no
     // complaint about a commit nobody else made.
-    let t = Tester::new();
+    insta::assert_snapshot!(t.said(), @"");
+    let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     let base = t.forge.state.lock().unwrap().base.clone();
     t.forge.reset_branch("hoist/dev/my-app-service1", &base);
@@ -900,6 +1122,11 @@ async fn only_heads_hoist_wrote_are_merged() {
 
     // A pull request that only looks like Hoist's (branch name and body block copied) is
     // not Hoist's either.
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    ");
     let mut t = Tester::new();
     t.dev_verified().await;
     let base = t.forge.state.lock().unwrap().base.clone();
@@ -939,6 +1166,7 @@ async fn only_heads_hoist_wrote_are_merged() {
     );
     // Hoist never wrote a head for it: it is someone else's pull request, not one of
     // Hoist's gone astray, and Hoist says nothing on it (hoist/dag speaks for the DAG).
+    insta::assert_snapshot!(t.said(), @"");
     insta::assert_snapshot!(t.said(), @"");
 }
 
@@ -986,7 +1214,14 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
     <!-- hoist:v1 {"service":"my-app-service1","stage":"dev","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.4.0","digest":"sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","requested_by":"ecr-push"} -->
     "#);
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#);
     // Every stage's pull request shows it.
     insta::assert_snapshot!(t.forge.pr(2).body, @r#"
     ### my-app-service1 → uat
@@ -1036,6 +1271,10 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
 
     <!-- hoist:v1 {"service":"my-app-service1","stage":"dev","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.5.0","digest":"sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2","requested_by":"ecr-push"} -->
     "#);
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
 }
 
 #[tokio::test]
@@ -1043,9 +1282,21 @@ async fn a_hold_survives_a_lost_store() {
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     t.comment(1, &mallory(), "/hold").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, /hold and /unhold need write access to acme/gitops.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ @mallory, /hold and /unhold need write access to acme/gitops.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @mallory's "/hold"
+    #1 reaction: confused to @mallory's "/hold"
+    "#);
     t.comment(1, &sam(), "/hold").await;
-    insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    #1 reaction: eyes to @sam's "/hold"
+    #1 reaction: rocket to @sam's "/hold"
+    "#);
     // The store is lost (a new Lambda environment, a lost volume).
     let dir = tempfile::tempdir().unwrap();
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
@@ -1058,9 +1309,18 @@ async fn a_hold_survives_a_lost_store() {
         "the hold came back from the comments"
     );
     t.comment(1, &sam(), "/unhold").await;
-    insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.
+    ---
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    #1 reaction: eyes to @sam's "/unhold"
+    #1 reaction: rocket to @sam's "/unhold"
+    "#);
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
-    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"");
     t.expect_wait_for_argo("dev");
     // Rebuilt again, the last word (/unhold) wins.
     std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
@@ -1093,7 +1353,12 @@ async fn a_rebuilt_store_takes_the_requester_from_the_commit_not_the_body() {
     );
     t.review(3, &sam(), ReviewState::Approved, None).await;
     assert_eq!(t.forge.pr(3).state, PrState::Merged);
-    insta::assert_snapshot!(t.next_comment(3), @"⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"
+    #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     t.expect_wait_for_argo("prod");
 }
 
@@ -1112,7 +1377,13 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     let image = format!("{IMAGE}@{}", digest("a1"));
     t.argo.synced("my-app-service1-dev", &later, &image);
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
-    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     // A later revision whose overlay no longer pins the freight does not verify it, even
     // when the app still reports the image running.
     t.push("v1.5.0", "b2").await;
@@ -1126,7 +1397,13 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
         &format!("{IMAGE}@{}", digest("b2")),
     );
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
-    insta::assert_snapshot!(t.next_comment(2), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): the application is not at 0000000 yet. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"
+    #2: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): the application is not at 0000000 yet. Hoist looks again and updates this comment.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
 }
 
 #[tokio::test]
@@ -1142,7 +1419,14 @@ async fn promote_takes_the_tag_from_the_ledger_not_the_editable_body() {
         pr.body = edited;
     }
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.");
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#);
     let uat = t.forge.pr(2);
     let file = t.forge.file_at(&uat.head_sha, UAT).unwrap();
     assert!(
@@ -1165,7 +1449,18 @@ async fn hoist_dag_falls_back_to_the_overlay_without_an_application() {
     );
     std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
         Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
-    t.dev_verified().await;
+    // dev verified, as `dev_verified` does; dev's hoist/dag reads differently here.
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
+    t.argo_syncs(1, "a1").await;
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     let edited = t.prod_pinned_to("v1.4.0", "a1");
     let (_, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
     let (conclusion, text) = dag_check(&t, &head);
@@ -1175,6 +1470,7 @@ async fn hoist_dag_falls_back_to_the_overlay_without_an_application() {
     ℹ️ prod: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders
     ❌ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.
     ");
+    insta::assert_snapshot!(t.said(), @"check: hoist/dag failure: An image skips the promotion DAG");
 }
 
 /// `/promote uat` on dev's merged pull request meets an answer that will not change
@@ -1232,9 +1528,13 @@ async fn an_event_that_fails_for_good_is_said_on_its_pull_request() {
     // Marked as the answer to this one event, so that it is said once.
     let mark = raw.split_once("\n\n<!-- hoist:mark failed:").unwrap().1;
     assert!(mark.ends_with(" -->"), "{mark}");
-    insta::assert_snapshot!(t.next_comment(1), @"⚠️ Hoist gave up on @quinn's comment: 405 Reference cannot be updated
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ⚠️ Hoist gave up on @quinn's comment: 405 Reference cannot be updated
 
-What it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can.");
+    What it would have done has not happened. Once the cause is fixed, repeat the command or comment `/status`; Hoist's reconcile pass also repairs what it can.
+    ---
+    #1 reaction: eyes to @quinn's "/promote uat"
+    "#);
 }
 
 /// After a merge, one comment on the pull request follows the deployment, edited in
@@ -1247,7 +1547,13 @@ async fn one_comment_follows_the_deployment_after_the_merge() {
     t.check(1, Some("success")).await;
     assert_eq!(t.forge.pr(1).state, PrState::Merged);
     t.expect_wait_for_argo("dev");
-    insta::assert_snapshot!(t.said(), @"#1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
 
     // Argo CD runs the merge, and the rollout fails: the same comment, edited.
     let (_, sha) = t
@@ -1284,7 +1590,12 @@ async fn reconcile_repairs_a_lost_merge_once_when_newer_freight_took_the_pull_re
     let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     t.push("v1.5.0", "b2").await;
-    insta::assert_snapshot!(t.next_comment(1), @"♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
     let head = t.forge.pr(1).head_sha;
     hoist::forge::Forge::merge(&t.forge, 1, &head, "Promote", "")
         .await
@@ -1293,7 +1604,7 @@ async fn reconcile_repairs_a_lost_merge_once_when_newer_freight_took_the_pull_re
         .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("b2")));
     let first = t.engine.reconcile().await.unwrap();
     assert_eq!((first.closes, first.unverified), (1, 0));
-    insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
+    insta::assert_snapshot!(t.said(), @"#1: ✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
     let second = t.engine.reconcile().await.unwrap();
     assert_eq!(second.closes, 0, "nothing left to repair");
     assert!(!t.in_ledger_merged("dev", "a1").await);
@@ -1304,7 +1615,7 @@ async fn reconcile_repairs_a_lost_merge_once_when_newer_freight_took_the_pull_re
 /// one Hoist wrote.
 #[tokio::test]
 async fn a_close_repaired_late_keeps_a_branch_that_moved() {
-    let t = Tester::new();
+    let mut t = Tester::new();
     t.push("v1.4.0", "a1").await;
     let branch = t.forge.pr(1).head_ref;
     hoist::forge::Forge::close_pull_request(&t.forge, 1)
@@ -1314,6 +1625,10 @@ async fn a_close_repaired_late_keeps_a_branch_that_moved() {
     assert_eq!(t.engine.reconcile().await.unwrap().closes, 1);
     assert_eq!(t.forge.branch_head(&branch), Some(theirs));
     assert!(!t.engine.store.is_hoist_pr(1).await.unwrap());
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    ");
 }
 
 /// With more services than one pass reads, reconcile's registry pass reads a bounded
@@ -1372,11 +1687,23 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
     t.push("v1.4.0", "a1").await;
     t.check(1, Some("success")).await;
     t.expect_wait_for_argo("dev");
-    insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     t.push("v1.5.0", "b2").await;
     t.check(2, Some("success")).await;
     t.expect_wait_for_argo("dev");
-    insta::assert_snapshot!(t.next_comment(2), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.");
+    insta::assert_snapshot!(t.said(), @"
+    #2: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ");
     t.forge
         .sync_merged(&t.argo, 2, &format!("{IMAGE}@{}", digest("b2")));
     {

@@ -106,7 +106,12 @@ async fn promote_without_write_access(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &mallory(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ @mallory, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.
+    ---
+    #1 reaction: eyes to @mallory's "/promote uat"
+    #1 reaction: confused to @mallory's "/promote uat"
+    "#) };
     let refused = t.prs() == 1;
     control_promote(t, refused).await
 }
@@ -115,7 +120,12 @@ async fn promote_outside_promoters(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &alice(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ @alice, promoting to **uat** needs write access to acme/gitops and membership in @acme/qa.
+    ---
+    #1 reaction: eyes to @alice's "/promote uat"
+    #1 reaction: confused to @alice's "/promote uat"
+    "#) };
     let refused = t.prs() == 1;
     control_promote(t, refused).await
 }
@@ -124,7 +134,12 @@ async fn promote_skipping_uat(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote prod").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ⛔ /promote prod refused: prod takes freight from **uat**, and v1.4.0 (sha256:a1a1a1…a1a1) is verified in **dev** only. Promote it to uat first with /promote uat.
+    ---
+    #1 reaction: eyes to @quinn's "/promote prod"
+    #1 reaction: confused to @quinn's "/promote prod"
+    "#) };
     let refused = t.prs() == 1;
     control_promote(t, refused).await
 }
@@ -134,13 +149,19 @@ async fn promote_skipping_uat(drive: Drive) -> Outcome {
 async fn control_promote(mut t: Tester, refused: bool) -> Outcome {
     let before = t.prs();
     t.comment(1, &quinn(), "/promote uat").await;
-    assert_eq!(
-        t.next_comment(1),
-        format!(
-            "🚀 Opened #{} to promote my-app-service1 v1.4.0 to **uat**.",
-            before + 1
-        )
-    );
+    // The number of the pull request it opens depends on the attack before it.
+    let said = regex::Regex::new(r"#\d+")
+        .unwrap()
+        .replace_all(&t.said(), "#N")
+        .into_owned();
+    insta::allow_duplicates! { insta::assert_snapshot!(said, @r#"
+    #N: 🚀 Opened #N to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #N reaction: eyes to @quinn's "/promote uat"
+    #N reaction: rocket to @quinn's "/promote uat"
+    "#) };
     Outcome {
         refused,
         control: t.prs() == before + 1,
@@ -182,7 +203,11 @@ async fn approval_by(drive: Drive, who: Who, on: Option<&str>) -> Outcome {
 /// The control of an attack on prod's PR #3: a code owner's approval of the head merges.
 async fn control_approve(mut t: Tester, refused: bool) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd success: Ready to merge
+    ") };
     t.expect_wait_for_argo("prod");
     Outcome {
         refused,
@@ -196,11 +221,15 @@ async fn merge_while_check_fails(drive: Drive) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
     t.check(3, Some("success")).await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-        #3: ❌ argocd/my-app-service1-prod failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote prod again with newer freight.
-        ---
-        #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
-    "#) };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #3: ❌ argocd/my-app-service1-prod failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote prod again with newer freight.
+    ---
+    #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd failure: Blocked
+    check: hoist/argocd failure: Blocked
+    check: hoist/argocd success: Ready to merge
+    ") };
     t.expect_wait_for_argo("prod");
     Outcome {
         refused,
@@ -215,11 +244,18 @@ async fn merge_while_held(drive: Drive) -> Outcome {
     let refused = t.forge.pr(3).state == PrState::Open;
     t.comment(3, &sam(), "/unhold").await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-        #3: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
-        ---
-        #3: ▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.
-        ---
-        #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    #3: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    #3: ▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.
+    ---
+    #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    #3 reaction: eyes to @sam's "/hold"
+    #3 reaction: rocket to @sam's "/hold"
+    #3 reaction: eyes to @sam's "/unhold"
+    #3 reaction: rocket to @sam's "/unhold"
     "#) };
     t.expect_wait_for_argo("prod");
     Outcome {
@@ -242,8 +278,17 @@ async fn edited_comment_promotes(drive: Drive) -> Outcome {
     // The control: the same command, posted (its webhook lost), is found and run.
     post_as(&t.forge, 1, &quinn(), "/hold");
     let answered = t.reconcile().await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/hold"
+    #1 reaction: rocket to @quinn's "/hold"
+    "#) };
     t.check(1, Some("success")).await;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"check: hoist/argocd pending: Waiting") };
     Outcome {
         refused,
         control: answered == 1 && t.forge.pr(1).state == PrState::Open,
@@ -265,13 +310,30 @@ async fn forged_reply_marker(drive: Drive) -> Outcome {
         &format!("nothing to see\n\n{forged}"),
     );
     t.reconcile().await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @sam's "/hold"
+    #1 reaction: rocket to @sam's "/hold"
+    "#) };
     t.check(1, Some("success")).await;
     let refused = t.forge.pr(1).state == PrState::Open;
     t.comment(1, &sam(), "/unhold").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.
+    ---
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    #1 reaction: eyes to @sam's "/unhold"
+    #1 reaction: rocket to @sam's "/unhold"
+    "#) };
     let control = t.forge.pr(1).state == PrState::Merged;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"") };
     t.expect_wait_for_argo("dev");
     Outcome { refused, control }
 }
@@ -315,7 +377,13 @@ async fn look_alike_pr(drive: Drive) -> Outcome {
     t.argo_syncs(n, "b2").await;
     let in_uat = t.in_ledger("uat", "b2").await;
     t.comment(n, &quinn(), "/promote prod").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"⛔ /promote works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #2: ⛔ /promote works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.
+    ---
+    check: hoist/dag failure: An image skips the promotion DAG
+    #2 reaction: eyes to @quinn's "/promote prod"
+    #2 reaction: confused to @quinn's "/promote prod"
+    "#) };
     let refused = !in_uat && t.prs() == n as usize;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"") };
     control_promote(t, refused).await
@@ -333,7 +401,14 @@ async fn body_freight_edited(drive: Drive) -> Outcome {
         pr.body = pr.body.replace(&digest("a1"), &digest("c3"));
     }
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
     let file = t.forge.file_at(&t.forge.pr(2).head_sha, UAT).unwrap();
     Outcome {
         refused: file.contains(&digest("a1")) && !file.contains(&digest("c3")),
@@ -347,7 +422,14 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
     t.forge.set_state(2, PrState::Closed);
     t.deliver(hoist::event::Event::PullRequestClosed {
         repo: Tester::repo(),
@@ -363,9 +445,19 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
     let refused = t.forge.pr(2).state == PrState::Open;
     // The control: a promoter promotes again, onto the reopened pull request.
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
     t.check(2, Some("success")).await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd success: Ready to merge
+    ") };
     t.expect_wait_for_argo("uat");
     Outcome {
         refused,
@@ -380,7 +472,14 @@ async fn fork_pr(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
     let (head, body) = (t.forge.pr(2).head_sha, t.forge.pr(2).body);
     let n = t.forge.open_fork_pr("hoist/uat/my-app-service1", &head);
     t.forge.state.lock().unwrap().prs[n as usize - 1].body = body;
@@ -388,7 +487,12 @@ async fn fork_pr(drive: Drive) -> Outcome {
     t.check(n, Some("success")).await;
     let refused = t.forge.pr(n).state == PrState::Open;
     t.check(2, Some("success")).await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd success: Ready to merge
+    ") };
     t.expect_wait_for_argo("uat");
     Outcome {
         refused,
@@ -419,14 +523,29 @@ async fn hold_races_merge(drive: Drive) -> Outcome {
         .await;
     paused.reached().await;
     t.comment(1, &sam(), "/hold").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @sam's "/hold"
+    #1 reaction: rocket to @sam's "/hold"
+    "#) };
     paused.release();
     t.settle(merging).await;
     let refused = t.forge.pr(1).state == PrState::Open;
     t.comment(1, &sam(), "/unhold").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: ▶️ Released by @sam. Hoist merges this PR once its gate and checks pass.
+    ---
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd success: Ready to merge
+    #1 reaction: eyes to @sam's "/unhold"
+    #1 reaction: rocket to @sam's "/unhold"
+    "#) };
     let control = t.forge.pr(1).state == PrState::Merged;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"") };
     t.expect_wait_for_argo("dev");
     Outcome { refused, control }
 }
@@ -464,7 +583,13 @@ async fn override_after_push(drive: Drive) -> Outcome {
         &format!("/override dag {reviewed} INC-7 prod is down"),
     )
     .await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"⛔ @sam, /override dag names 0000000000000000000000000000000278dde6e4, but the head is now 0000000: review it, then override naming it.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #2: ⛔ @sam, /override dag names 0000000000000000000000000000000278dde6e4, but the head is now 0000000: review it, then override naming it.
+    ---
+    check: hoist/dag failure: An image skips the promotion DAG
+    #2 reaction: eyes to @sam's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+    #2 reaction: confused to @sam's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+    "#) };
     let refused = dag_conclusion(&t, &later).as_deref() != Some("success");
     t.comment(
         n,
@@ -472,7 +597,13 @@ async fn override_after_push(drive: Drive) -> Outcome {
         &format!("/override dag {later} INC-7 reviewed again"),
     )
     .await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"🔓 hoist/dag overridden by @sam on 0000000: INC-7 reviewed again. The override is recorded; a new push needs a new one.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #2: 🔓 hoist/dag overridden by @sam on 0000000: INC-7 reviewed again. The override is recorded; a new push needs a new one.
+    ---
+    check: hoist/dag success: Overridden by @sam
+    #2 reaction: eyes to @sam's "/override dag 000000000000000000000000000000031715609d INC-7 reviewed again"
+    #2 reaction: rocket to @sam's "/override dag 000000000000000000000000000000031715609d INC-7 reviewed again"
+    "#) };
     Outcome {
         refused,
         control: dag_conclusion(&t, &later).as_deref() == Some("success"),
@@ -492,11 +623,21 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     t.argo_syncs(2, "a1").await;
     t.comment(2, &quinn(), "/promote prod").await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-        #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
-        ---
-        #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
-        ---
-        #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    #2 reaction: eyes to @quinn's "/promote prod"
+    #2 reaction: rocket to @quinn's "/promote prod"
     "#) };
     let head = t.forge.pr(3).head_sha;
     let name = "argocd/my-app-service1-prod";
@@ -521,7 +662,12 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
     t.check(3, Some("success")).await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ") };
     t.expect_wait_for_argo("prod");
     Outcome {
         refused,
@@ -554,7 +700,11 @@ async fn forged_commit_after_lost_store(drive: Drive) -> Outcome {
             );
         }
         t.lose_store().await;
-        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"") };
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+        #1, edited: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev).
+        ---
+        check: hoist/dag success: Every image came through the DAG
+        ") };
         t
     };
     let t = forge_and_lose(true).await;
@@ -566,7 +716,11 @@ async fn forged_commit_after_lost_store(drive: Drive) -> Outcome {
     let quinn_refused = t.forge.pr(3).state == PrState::Open;
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let mut t = t;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"#3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd success: Ready to merge
+    ") };
     t.expect_wait_for_argo("prod");
     Outcome {
         refused,
@@ -596,7 +750,14 @@ async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
     t.forge.set_state(2, PrState::Closed);
     t.forge.set_state(2, PrState::Open);
     t.deliver(hoist::event::Event::PullRequestClosed {
@@ -612,9 +773,13 @@ async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
     t.comment(1, &quinn(), "/promote uat").await;
     t.check(2, Some("success")).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-        #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
-        ---
-        #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd success: Ready to merge
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
     "#) };
     t.expect_wait_for_argo("uat");
     Outcome {
@@ -644,26 +809,42 @@ async fn forced_back_to_an_older_head(drive: Drive) -> Outcome {
     t.review(3, &sam(), ReviewState::Approved, None).await;
     let refused = t.forge.pr(3).state == PrState::Open;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-        #4: ✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
-        ---
-        #4: 🚀 Opened #5 to promote my-app-service1 v1.5.0 to **uat**.
-        ---
-        #5: ✅ Verified in **uat**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
-        ---
-        #3: ♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.
-        ---
-        #5: 🚀 Opened #3 to promote my-app-service1 v1.5.0 to **prod**.
+    #4: ✅ Verified in **dev**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    #4: 🚀 Opened #5 to promote my-app-service1 v1.5.0 to **uat**.
+    ---
+    #5: ✅ Verified in **uat**: my-app-service1 v1.5.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    #3: ♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.
+    ---
+    #5: 🚀 Opened #3 to promote my-app-service1 v1.5.0 to **prod**.
+    ---
+    check: hoist/dag success: No gated image values change
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    #4 reaction: eyes to @quinn's "/promote uat"
+    #4 reaction: rocket to @quinn's "/promote uat"
+    #5 reaction: eyes to @quinn's "/promote prod"
+    #5 reaction: rocket to @quinn's "/promote prod"
     "#) };
     // The control: a promoter's /promote prod writes the branch anew, and it merges.
     t.comment(5, &quinn(), "/promote prod").await;
     t.check(3, Some("success")).await;
     t.review(3, &sam(), ReviewState::Approved, None).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-        #5: 🚀 Opened #3 to promote my-app-service1 v1.5.0 to **prod**.
-        ---
-        #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
-        ---
-        #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    #5: 🚀 Opened #3 to promote my-app-service1 v1.5.0 to **prod**.
+    ---
+    #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
+    ---
+    #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    #5 reaction: eyes to @quinn's "/promote prod"
+    #5 reaction: rocket to @quinn's "/promote prod"
     "#) };
     t.expect_wait_for_argo("prod");
     Outcome {
@@ -692,6 +873,10 @@ async fn sidecar_in_base(drive: Drive) -> Outcome {
     let (_, docs) = t
         .person_pr("alice/docs", &alice(), "README.md", "docs\n")
         .await;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    check: hoist/dag failure: An image skips the promotion DAG
+    check: hoist/dag success: No gated image values change
+    ") };
     Outcome {
         refused,
         control: dag_conclusion(&t, &docs).as_deref() == Some("success"),
@@ -789,6 +974,7 @@ async fn reconcile_publishes_hoist_dag_where_its_event_was_lost() {
         );
         t.reconcile().await;
         assert_eq!(dag_runs(&t, &head), 1, "published once ({drive:?})");
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"check: hoist/dag failure: An image skips the promotion DAG") };
     }
 }
 
@@ -809,7 +995,14 @@ async fn reconcile_leaves_hoists_published_hoist_dag_standing_after_a_lost_store
             &format!("/override dag {head} INC-7 prod is down"),
         )
         .await;
-        insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(n), @"🔓 hoist/dag overridden by @sam on 0000000: INC-7 prod is down. The override is recorded; a new push needs a new one.") };
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #2: 🔓 hoist/dag overridden by @sam on 0000000: INC-7 prod is down. The override is recorded; a new push needs a new one.
+        ---
+        check: hoist/dag failure: An image skips the promotion DAG
+        check: hoist/dag success: Overridden by @sam
+        #2 reaction: eyes to @sam's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+        #2 reaction: rocket to @sam's "/override dag 0000000000000000000000000000000278dde6e4 INC-7 prod is down"
+        "#) };
         assert_eq!(dag_conclusion(&t, &head).as_deref(), Some("success"));
         let runs = dag_runs(&t, &head);
         t.lose_store().await;
@@ -835,7 +1028,12 @@ async fn reconcile_records_and_verifies_a_merge_that_was_never_recorded() {
         t.forge
             .sync_merged(&t.argo, 1, &format!("{IMAGE}@{}", digest("a1")));
         t.reconcile().await;
-        insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.") };
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+        #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+        ---
+        check: hoist/dag success: No gated image values change
+        check: hoist/argocd pending: Waiting
+        ") };
         t.reconcile().await;
         // Verified once: nothing more said.
         assert_eq!(t.said(), "", "{drive:?}");
@@ -850,7 +1048,7 @@ async fn reconcile_records_and_verifies_a_merge_that_was_never_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_does_not_record_a_hand_merge_of_a_head_hoist_did_not_write() {
     for drive in [Drive::Engine, Drive::Serve] {
-        let t = Tester::start(drive).await;
+        let mut t = Tester::start(drive).await;
         t.push("v1.4.0", "a1").await;
         let p = t.forge.pr(1);
         let dev = "apps/my-app-service1/env/dev/kustomization.yaml";
@@ -869,6 +1067,10 @@ async fn reconcile_does_not_record_a_hand_merge_of_a_head_hoist_did_not_write() 
         if drive == Drive::Engine {
             assert!(!t.in_ledger_merged("dev", "a1").await);
         }
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+        check: hoist/dag success: No gated image values change
+        check: hoist/argocd pending: Waiting
+        ") };
     }
 }
 
@@ -877,13 +1079,17 @@ async fn reconcile_does_not_record_a_hand_merge_of_a_head_hoist_did_not_write() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconcile_records_a_close_that_was_never_recorded() {
     for drive in [Drive::Engine, Drive::Serve] {
-        let t = Tester::start(drive).await;
+        let mut t = Tester::start(drive).await;
         t.push("v1.4.0", "a1").await;
         let branch = t.forge.pr(1).head_ref;
         t.forge.close_pull_request(1).await.unwrap();
         assert!(t.forge.branch_head(&branch).is_some());
         t.reconcile().await;
         assert_eq!(t.forge.branch_head(&branch), None, "{drive:?}");
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+        check: hoist/dag success: No gated image values change
+        check: hoist/argocd pending: Waiting
+        ") };
     }
 }
 
@@ -897,9 +1103,18 @@ async fn reconcile_answers_a_lost_command_on_a_merged_pull_request() {
         t.dev_verified().await;
         post_as(&t.forge, 1, &quinn(), "/promote uat");
         assert_eq!(t.reconcile().await, 1, "{drive:?}");
-        insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+        #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+        ---
+        #1 reaction: eyes to @quinn's "/promote uat"
+        #1 reaction: rocket to @quinn's "/promote uat"
+        "#) };
         assert_eq!(t.prs(), 2, "{drive:?}");
         // Answered once: the next pass finds nothing to do.
         assert_eq!(t.reconcile().await, 0, "{drive:?}");
+        insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+        check: hoist/argocd pending: Waiting
+        check: hoist/dag success: Every image came through the DAG
+        ") };
     }
 }

@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// Events handled at once (events of one pull request or image stay in order).
     #[arg(long, default_value_t = 4)]
     workers: usize,
+    /// Seconds before an event that failed or waits (for Argo CD, say) is tried again;
+    /// each later try waits twice as long, up to five minutes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
+    retry_after: u64,
     /// Days to keep handled events before pruning them.
     #[arg(long, default_value_t = 7)]
     retention_days: u64,
@@ -172,11 +176,18 @@ async fn run(
     let fatal: Arc<(Notify, std::sync::OnceLock<String>)> = Arc::default();
     let every = Duration::from_secs(args.reconcile_interval.max(10));
     let lookback = Duration::from_secs(args.reconcile_lookback_days * 86_400);
+    let pool = Pool {
+        workers: args.workers,
+        retry: RetryPolicy {
+            base: Duration::from_secs(args.retry_after.max(1)),
+            ..RetryPolicy::default()
+        },
+    };
     let runner = if args.record_only {
         let handler = Arc::new(Recorder {
             delay: Duration::from_millis(args.handler_delay_ms),
         });
-        tokio::spawn(work(queue.clone(), handler, args.workers, stop_rx.clone()))
+        tokio::spawn(work(queue.clone(), handler, pool, stop_rx.clone()))
     } else {
         // What is read locally fails now; the network is tried behind the listener.
         let prepared = crate::app::prepare(config).await?;
@@ -184,7 +195,7 @@ async fn run(
         tokio::spawn(connect_and_work(
             prepared,
             queue.clone(),
-            args.workers,
+            pool,
             (every, lookback),
             stop_rx.clone(),
             state.clone(),
@@ -239,19 +250,26 @@ async fn run(
     Ok(())
 }
 
-/// Runs `n` workers on `handler` until the stop signal.
+/// How many workers take events, and when they try again.
+#[derive(Debug, Clone, Copy)]
+struct Pool {
+    workers: usize,
+    retry: RetryPolicy,
+}
+
+/// Runs the pool's workers on `handler` until the stop signal.
 async fn work<H: worker::Handler + 'static>(
     queue: Queue,
     handler: Arc<H>,
-    n: usize,
+    pool: Pool,
     stop: watch::Receiver<bool>,
 ) {
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..n.max(1) {
+    for _ in 0..pool.workers.max(1) {
         workers.spawn(worker::run(
             queue.clone(),
             handler.clone(),
-            RetryPolicy::default(),
+            pool.retry,
             stop.clone(),
         ));
     }
@@ -267,7 +285,7 @@ async fn work<H: worker::Handler + 'static>(
 async fn connect_and_work(
     prepared: crate::app::Prepared,
     queue: Queue,
-    n: usize,
+    pool: Pool,
     (every, lookback): (Duration, Duration),
     mut stop: watch::Receiver<bool>,
     state: Arc<AppState>,
@@ -325,7 +343,7 @@ async fn connect_and_work(
             }
         })
     };
-    work(queue, engine, n, stop).await;
+    work(queue, engine, pool, stop).await;
     reconciler.abort();
 }
 

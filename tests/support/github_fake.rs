@@ -568,8 +568,19 @@ impl Fake {
                     Some(_) => hoist::forge::Conclusion::Failure,
                     None => hoist::forge::Conclusion::Pending,
                 };
+                // GitHub ties a check run to the pull requests whose head it is.
+                let head = body["head_sha"].as_str().unwrap_or_default();
+                let number = f
+                    .state
+                    .lock()
+                    .unwrap()
+                    .prs
+                    .iter()
+                    .rev()
+                    .find(|p| p.head_sha == head)
+                    .map_or(0, |p| p.number);
                 f.create_check_run(
-                    0,
+                    number,
                     body["head_sha"].as_str().unwrap_or_default(),
                     body["name"].as_str().unwrap_or_default(),
                     conclusion,

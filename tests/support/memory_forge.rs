@@ -52,6 +52,8 @@ pub struct State {
     pub comments: Vec<(u64, Comment)>,
     next_id: u64,
     pub reactions: Vec<(u64, Reaction)>,
+    /// Every check run Hoist published, in order: (pull request, name, conclusion, title).
+    pub published: Vec<(u64, String, Option<String>, String)>,
     pub permissions: HashMap<u64, Permission>,
     pub teams: HashMap<String, Vec<u64>>,
     pub reviews: HashMap<u64, Vec<Review>>,
@@ -820,7 +822,7 @@ impl Forge for MemoryForge {
 
     async fn create_check_run(
         &self,
-        _number: u64,
+        number: u64,
         sha: &str,
         name: &str,
         conclusion: Conclusion,
@@ -834,6 +836,8 @@ impl Forge for MemoryForge {
             Conclusion::Failure => Some("failure"),
             Conclusion::Pending => None,
         };
+        s.published
+            .push((number, name.into(), c.map(Into::into), title.into()));
         s.checks.entry(sha.into()).or_default().push(Check {
             name: name.into(),
             conclusion: c.map(Into::into),

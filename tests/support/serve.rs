@@ -323,12 +323,32 @@ pub fn spawn(
     spawn_until(cfg, db, forge, ready)
 }
 
+/// `spawn` with the queue's retries put an hour off: what waits stays parked until the
+/// test delivers what it waits for, so nothing the test has not caused happens meanwhile.
+pub fn spawn_without_retries(
+    cfg: &std::path::Path,
+    db: &std::path::Path,
+    forge: &MemoryForge,
+) -> (Child, SocketAddr) {
+    spawn_args(cfg, db, forge, ready, &["--retry-after", "3600"])
+}
+
 /// `spawn`, waiting until `up` says the process on its address is up.
 pub fn spawn_until(
     cfg: &std::path::Path,
     db: &std::path::Path,
     forge: &MemoryForge,
     up: fn(SocketAddr) -> bool,
+) -> (Child, SocketAddr) {
+    spawn_args(cfg, db, forge, up, &[])
+}
+
+fn spawn_args(
+    cfg: &std::path::Path,
+    db: &std::path::Path,
+    forge: &MemoryForge,
+    up: fn(SocketAddr) -> bool,
+    extra: &[&str],
 ) -> (Child, SocketAddr) {
     let mut exits = vec![];
     for _ in 0..5 {
@@ -358,8 +378,9 @@ pub fn spawn_until(
                 "3600",
                 "--reconcile-lookback-days",
                 "7",
-                "--config",
             ])
+            .args(extra)
+            .arg("--config")
             .arg(cfg)
             .arg("--db")
             .arg(db)

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::memory_forge::{MemoryArgo, MemoryForge};
-use super::serve::{SECRET, ecr_event, spawn, write_config};
+use super::serve::{SECRET, ecr_event, spawn_without_retries, write_config};
 
 pub struct Served {
     child: Child,
@@ -59,7 +59,7 @@ impl Served {
         let db = dir.path().join("hoist.db");
         // In place, not on a blocking task: a test that panics meanwhile must not leave
         // the process behind with nobody to stop it.
-        let (child, addr) = tokio::task::block_in_place(|| spawn(&cfg, &db, forge));
+        let (child, addr) = tokio::task::block_in_place(|| spawn_without_retries(&cfg, &db, forge));
         // The tester delivers GitHub's own events (opened, closed) itself, as in the
         // engine driver, so both drivers see the same events in the same order.
         forge.state.lock().unwrap().webhook = None;
@@ -216,9 +216,31 @@ impl Served {
             let _ = std::fs::remove_file(p);
         }
         self.hoist(&["ledger", "rebuild"]).await;
-        let (child, addr) = tokio::task::block_in_place(|| spawn(&self.cfg, &self.db, &self.forge));
+        let (child, addr) =
+            tokio::task::block_in_place(|| spawn_without_retries(&self.cfg, &self.db, &self.forge));
         self.forge.state.lock().unwrap().webhook = None;
         (self.child, self.addr) = (child, addr);
+        // The pass a start runs repairs what the lost store knew (it publishes hoist/dag
+        // again, say): done before the test goes on, so its effects are not mistaken for
+        // the next event's.
+        self.reconciled_once().await;
+    }
+
+    /// Waits until the server has finished a reconcile pass (its metrics count it).
+    async fn reconciled_once(&self) {
+        let addr = self.addr;
+        let passed = move || {
+            super::serve::get(addr, "/metrics")
+                .is_some_and(|(_, text)| text.contains("hoist_reconcile_passes_total"))
+        };
+        let start = Instant::now();
+        while !tokio::task::block_in_place(passed) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "hoist serve ran no reconcile pass in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Runs `hoist ARGS --config --db` to success; its standard output.

@@ -77,8 +77,18 @@ pub trait Side: Sized + Send + Sync + 'static {
     type Forge: hoist::forge::Forge + Send + Sync + 'static;
 
     /// Hoist's replies in the order posted, each as (pull request, body now): not its
-    /// check reports or records, which are asserted through the forge's state.
+    /// check reports or records.
     fn replies(&self) -> Vec<(u64, String)>;
+
+    /// Hoist's check reports in the order first published, each as (pull request, what
+    /// it says now in one line).
+    fn checks(&self) -> Vec<(u64, String)>;
+
+    /// Hoist's reactions to comments in the order made, each as (pull request, which
+    /// and to what).
+    fn reactions(&self) -> Vec<(u64, String)> {
+        vec![]
+    }
 
     /// Hands `ev` to Hoist: the text of the wait when Hoist answered "not yet".
     fn handle(t: &Tester<Self>, ev: &Event) -> impl Future<Output = Option<String>> + Send;
@@ -112,8 +122,9 @@ pub struct Tester<S: Side = GitHub> {
     pub engine: Arc<Engine<S::Forge, MemoryArgo, MemoryRegistry>>,
     pub argo: MemoryArgo,
     pub registry: MemoryRegistry,
-    /// The body of each reply as last asserted, by position.
-    seen: Vec<String>,
+    /// What each effect said when last asserted, by stream (replies, checks, reactions)
+    /// and position.
+    seen: [Vec<String>; 3],
     /// Waits Hoist answered that the test has not yet expected.
     waits: std::sync::Mutex<Vec<String>>,
     pub _dir: tempfile::TempDir,
@@ -156,7 +167,7 @@ impl<S: Side> Tester<S> {
             engine,
             argo,
             registry,
-            seen: vec![],
+            seen: Default::default(),
             waits: Default::default(),
             _dir: dir,
         }
@@ -217,21 +228,31 @@ impl<S: Side> Tester<S> {
         self.side.replies()
     }
 
-    /// The replies posted or edited since last asserted: (position, pull request, body).
-    fn unasserted(&self) -> Vec<(usize, u64, String)> {
-        self.hoist_comments()
-            .into_iter()
-            .enumerate()
-            .filter(|(i, (_, body))| self.seen.get(*i) != Some(body))
-            .map(|(i, (n, body))| (i, n, body))
-            .collect()
+    /// Every effect Hoist made or changed since last asserted: (stream, position, pull
+    /// request, text), replies first, then check reports, then reactions.
+    fn unasserted(&self) -> Vec<(usize, usize, u64, String)> {
+        let streams = [
+            self.side.replies(),
+            self.side.checks(),
+            self.side.reactions(),
+        ];
+        let mut out = vec![];
+        for (k, stream) in streams.into_iter().enumerate() {
+            for (i, (n, text)) in stream.into_iter().enumerate() {
+                if self.seen[k].get(i) != Some(&text) {
+                    out.push((k, i, n, text));
+                }
+            }
+        }
+        out
     }
 
-    fn mark_seen(&mut self, i: usize, body: &str) {
-        if self.seen.len() <= i {
-            self.seen.resize(i + 1, String::new());
+    fn mark_seen(&mut self, k: usize, i: usize, text: &str) {
+        let seen = &mut self.seen[k];
+        if seen.len() <= i {
+            seen.resize(i + 1, String::new());
         }
-        self.seen[i] = body.to_owned();
+        seen[i] = text.to_owned();
     }
 
     /// The next reply Hoist posted or edited, which must be on `pr`, as `said` shows it
@@ -239,11 +260,11 @@ impl<S: Side> Tester<S> {
     /// inline snapshot.
     #[track_caller]
     pub fn next_comment(&mut self, pr: u64) -> String {
-        let Some((i, n, body)) = self.unasserted().into_iter().next() else {
+        let Some((k, i, n, body)) = self.unasserted().into_iter().find(|e| e.0 == 0) else {
             panic!("expected a comment on #{pr}; Hoist posted none");
         };
         assert_eq!(n, pr, "comment on the wrong PR: {body}");
-        self.mark_seen(i, &body);
+        self.mark_seen(k, i, &body);
         self.visible(&body)
     }
 
@@ -257,18 +278,36 @@ impl<S: Side> Tester<S> {
         self.side.redact(&argocd.replace_all(visible, "ARGOCD"))
     }
 
-    /// Every reply Hoist posted or edited since last asserted, each as `#N: text` (or
-    /// `#N, edited: text`; its hidden mark cut off, and Argo CD's address, which differs
-    /// between the engine's config and the served fakes, as `ARGOCD`), now asserted:
-    /// compare the whole with an inline snapshot.
+    /// Every effect Hoist made or changed since last asserted, now asserted: compare the
+    /// whole with an inline snapshot. Replies come first, each as `#N: text` (or `#N,
+    /// edited: text`) as a person reads it (see `visible`), then one line per check
+    /// report (`check: …`) and per reaction (`#N reaction: …`).
     pub fn said(&mut self) -> String {
-        let mut out = vec![];
-        for (i, n, body) in self.unasserted() {
-            let edited = if i < self.seen.len() { ", edited" } else { "" };
-            out.push(format!("#{n}{edited}: {}", self.visible(&body)));
-            self.mark_seen(i, &body);
+        let mut replies = vec![];
+        let mut lines = vec![];
+        for (k, i, n, text) in self.unasserted() {
+            let edited = if i < self.seen[k].len() {
+                ", edited"
+            } else {
+                ""
+            };
+            match k {
+                0 => replies.push(format!("#{n}{edited}: {}", self.visible(&text))),
+                // A check report is on a commit, which pull requests share (a fork's
+                // included): said without one.
+                1 => lines.push(format!("check{edited}: {}", self.side.redact(&text))),
+                _ => lines.push(format!("#{n} reaction: {text}")),
+            }
+            self.mark_seen(k, i, &text);
         }
-        out.join("\n---\n")
+        let mut out = replies.join("\n---\n");
+        if !lines.is_empty() {
+            if !out.is_empty() {
+                out.push_str("\n---\n");
+            }
+            out.push_str(&lines.join("\n"));
+        }
+        out
     }
 }
 
@@ -277,8 +316,9 @@ impl<S: Side> Drop for Tester<S> {
         if std::thread::panicking() {
             return;
         }
-        if let Some((_, n, body)) = self.unasserted().first() {
-            panic!("unasserted comment on #{n}:\n{body}");
+        if let Some((k, _, n, text)) = self.unasserted().first() {
+            let what = ["comment", "check report", "reaction"][*k];
+            panic!("unasserted {what} on #{n}:\n{text}");
         }
         let waits = self.waits.lock().unwrap();
         assert!(waits.is_empty(), "unexpected waits:\n{}", waits.join("\n"));
@@ -302,6 +342,35 @@ impl Side for GitHub {
             .iter()
             .filter(|(_, c)| c.author.id == me)
             .map(|(n, c)| (*n, c.body.clone()))
+            .collect()
+    }
+
+    fn checks(&self) -> Vec<(u64, String)> {
+        let s = self.forge.state.lock().unwrap();
+        s.published
+            .iter()
+            .map(|(n, name, conclusion, title)| {
+                let c = conclusion.as_deref().unwrap_or("pending");
+                (*n, format!("{name} {c}: {title}"))
+            })
+            .collect()
+    }
+
+    fn reactions(&self) -> Vec<(u64, String)> {
+        let s = self.forge.state.lock().unwrap();
+        s.reactions
+            .iter()
+            .map(|(id, r)| {
+                let r = format!("{r:?}").to_lowercase();
+                match s.comments.iter().find(|(_, c)| c.id == *id) {
+                    Some((n, c)) => {
+                        let what = c.body.lines().next().unwrap_or_default();
+                        (*n, format!("{r} to @{}'s {what:?}", c.author.login))
+                    }
+                    // A comment the forge no longer holds.
+                    None => (0, format!("{r} to comment {id}")),
+                }
+            })
             .collect()
     }
 
@@ -468,8 +537,9 @@ impl Tester<GitHub> {
             .is_some_and(|p| p.merge_sha.is_some())
     }
 
-    /// The store is lost and rebuilt from the forge (with `Drive::Serve`: the server
-    /// stops, `hoist ledger rebuild` runs on a new store, the server starts again).
+    /// The store is lost and rebuilt from the forge, and a reconcile pass runs, as at a
+    /// start (with `Drive::Serve`: the server stops, `hoist ledger rebuild` runs on a new
+    /// store, the server starts again).
     pub async fn lose_store(&mut self) {
         if let Some(s) = &mut self.side.served {
             return s.lose_store().await;
@@ -478,6 +548,8 @@ impl Tester<GitHub> {
         let fresh = Store::open_with_clock(&self._dir.path().join("lost.db"), clock).unwrap();
         Arc::get_mut(&mut self.engine).unwrap().store = fresh;
         self.engine.rebuild_ledger().await.unwrap();
+        // As `hoist serve` does when it starts again.
+        self.engine.reconcile().await.unwrap();
     }
 
     /// Delivers `pull_request opened` for PR `n` at its current head.
@@ -605,7 +677,13 @@ impl Tester<GitHub> {
         assert_eq!(self.forge.pr(1).state, PrState::Merged);
         self.expect_wait_for_argo("dev");
         self.argo_syncs(1, "a1").await;
-        insta::allow_duplicates! { insta::assert_snapshot!(self.next_comment(1), @"✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.") };
+        insta::allow_duplicates! { insta::assert_snapshot!(self.said(), @"
+        #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+        ---
+        check: hoist/dag success: No gated image values change
+        check: hoist/argocd pending: Waiting
+        check: hoist/argocd success: Ready to merge
+        ") };
     }
 }
 
@@ -621,15 +699,37 @@ pub enum Sent {
 pub async fn prod_waiting_for_owner(t: &mut Tester) {
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(1), @"🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
     t.check(2, Some("success")).await;
     t.expect_wait_for_argo("uat");
     t.argo_syncs(2, "a1").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(2), @"✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    check: hoist/argocd success: Ready to merge
+    ") };
     t.comment(2, &quinn(), "/promote prod").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(2), @"🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #2 reaction: eyes to @quinn's "/promote prod"
+    #2 reaction: rocket to @quinn's "/promote prod"
+    "#) };
     t.check(3, Some("success")).await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.next_comment(3), @"⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
+    ---
+    check: hoist/argocd pending: Waiting
+    ") };
 }
 
 pub async fn prod_pr_awaiting_approval() -> Tester {
