@@ -6,10 +6,10 @@ use tracing::{info, warn};
 use super::{Engine, Result};
 use crate::argocd::ArgoCd;
 use crate::domain::Actor;
-use crate::forge::Forge;
+use crate::forge::{Commit, Forge, PullRequest};
 use crate::freight::Freight;
 use crate::messages;
-use crate::plan::{Planner, Proposal};
+use crate::plan::{Planner, Promotion, Proposal};
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
 use crate::tags;
@@ -112,17 +112,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        // A commit on the branch that Hoist did not write (its store says which it wrote;
-        // a commit's author is whatever the pusher typed) is a person's: never
-        // overwritten, never built upon.
-        let mut foreign = None;
-        for c in commits.iter().flatten() {
-            if !self.store.wrote(&c.sha).await? {
-                foreign = Some(c);
-                break;
-            }
-        }
-        if let Some(c) = foreign {
+        if let Some(c) = self.person_commit(commits.iter().flatten()).await? {
             let msg = messages::person_commit(&c.author.login, &c.sha, &p.branch);
             if let Some(pr) = &existing {
                 self.comment_once(pr.number, &msg, &format!("person:{}", c.sha))
@@ -130,35 +120,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             return Ok(Outcome::Blocked(msg));
         }
-        // What the open pull request promotes, from the store's record of its head (its
-        // body is anyone's to edit); a head Hoist did not write is simply rewritten.
-        let mut replaced = None;
-        let previous = match &existing {
-            Some(pr) if !pr.from_fork => self
-                .store
-                .hoist_head(&pr.head_sha)
-                .await?
-                .filter(|h| h.pr == Some(pr.number)),
-            _ => None,
-        };
-        if let (Some(pr), Some(h)) = (&existing, &previous) {
-            if h.freight.digest == freight.digest {
-                self.store
-                    .ledger_opened(freight, stage, pr.number, &h.requester.login)
-                    .await?;
-                return Ok(Outcome::AlreadyOpen(pr.number));
-            }
-            let svc = self.config.services.get(&freight.service);
-            if tags::is_refused_downgrade(
-                freight.tag.as_str(),
-                h.freight.tag.as_str(),
-                svc.is_some_and(|s| s.allow_downgrade),
-            ) {
-                return Ok(Outcome::Nothing(messages::already_promotes_newer(
-                    pr.number,
-                    h.freight.tag.as_str(),
-                )));
-            }
+        let previous = self.previous_head(existing.as_ref()).await?;
+        if let (Some(pr), Some(h)) = (&existing, &previous)
+            && let Some(stop) = self.already_there(stage, freight, pr, h).await?
+        {
+            return Ok(stop);
         }
         // Only now, with a write ahead, is the image's source worth the registry's calls
         // (a redelivered push or a reconcile pass stops above); it goes into the body.
@@ -171,22 +137,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        // Where a new head cannot keep the open pull request (CodeCommit), the old one is
-        // closed first, its heads retired; its hold passes to the new one below.
-        let existing = match existing {
-            Some(pr) if !self.forge.rewrites_in_place() => {
-                // Kept by branch before anything changes, so a failure from here on (or
-                // the new pull request's events arriving first) cannot drop it.
-                if let Some(by) = self.store.held_by(pr.number).await? {
-                    self.store.carry_hold(&branch, &by).await?;
-                }
-                self.forge.close_pull_request(pr.number).await?;
-                self.store.retire_heads(pr.number, &pr.head_sha).await?;
-                replaced = Some(pr);
-                None
-            }
-            other => other,
-        };
+        let (existing, replaced) = self.make_way(existing, &branch).await?;
         let head = self
             .forge
             .write_branch(
@@ -201,29 +152,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.store
             .record_head(&head, stage, freight, requester)
             .await?;
-        let outcome = match &existing {
-            Some(pr) => {
-                self.forge
-                    .update_pull_request(pr.number, &p.title, &p.body)
-                    .await?;
-                // Said only when Hoist's own record shows what came before (a reopened
-                // pull request's retired head superseded nothing).
-                if let Some(old) = previous.map(|h| h.freight.tag.to_string()) {
-                    let msg = messages::superseded(freight.tag.as_str(), &old);
-                    self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest))
-                        .await?;
-                }
-                Outcome::Updated(pr.number)
-            }
-            None => Outcome::Opened(
-                self.forge
-                    .create_pull_request(&p.branch, &p.title, &p.body)
-                    .await?
-                    .number,
-            ),
-        };
+        let outcome = self
+            .open_or_update(&p, existing.as_ref(), previous.as_ref(), freight)
+            .await?;
         let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
-            unreachable!("both arms above open or update")
+            unreachable!("open_or_update opens or updates")
         };
         self.store.land_carried_hold(&branch, n).await?;
         if let Some(old) = &replaced {
@@ -232,27 +165,145 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .await?;
         }
         self.store.attach_head(&head, n).await?;
-        // Evidence only Hoist's identity can post, so that a lost store is rebuilt from
-        // it and from nothing anyone else can write.
-        let record = HoistHead {
+        self.publish_head(HoistHead {
             sha: head.clone(),
             pr: Some(n),
             stage: stage.to_owned(),
             freight: freight.clone(),
             requester: requester.clone(),
-        };
-        self.forge
-            .publish_record(
-                n,
-                &head,
-                &messages::head_record(&record),
-                &record.to_record(),
-            )
-            .await?;
+        })
+        .await?;
         self.store
             .ledger_opened(freight, stage, n, requested_by)
             .await?;
         // Merging is decided on the forge's events for the PR (opened, checks, reviews).
         Ok(outcome)
+    }
+
+    /// The first commit on the branch that Hoist did not write: a person's, never
+    /// overwritten and never built upon. Which commits Hoist wrote comes from its store;
+    /// a commit's author is whatever the pusher typed, and decides nothing.
+    async fn person_commit<'a>(
+        &self,
+        commits: impl Iterator<Item = &'a Commit>,
+    ) -> Result<Option<&'a Commit>> {
+        for c in commits {
+            if !self.store.wrote(&c.sha).await? {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
+
+    /// What the open pull request promotes, from the store's record of its head (its
+    /// body is anyone's to edit; the forge says whether it comes from a fork). A head
+    /// Hoist did not write, or wrote for another pull request, promotes nothing: it is
+    /// simply rewritten.
+    async fn previous_head(&self, existing: Option<&PullRequest>) -> Result<Option<HoistHead>> {
+        Ok(match existing {
+            Some(pr) if !pr.from_fork => self
+                .store
+                .hoist_head(&pr.head_sha)
+                .await?
+                .filter(|h| h.pr == Some(pr.number)),
+            _ => None,
+        })
+    }
+
+    /// Whether the open pull request `pr`, whose head Hoist wrote for `h` (its store's
+    /// record), makes a new head needless: it already promotes this digest, or a newer
+    /// tag the service may not go back from (the config's `allow_downgrade`).
+    async fn already_there(
+        &self,
+        stage: &str,
+        freight: &Freight,
+        pr: &PullRequest,
+        h: &HoistHead,
+    ) -> Result<Option<Outcome>> {
+        if h.freight.digest == freight.digest {
+            self.store
+                .ledger_opened(freight, stage, pr.number, &h.requester.login)
+                .await?;
+            return Ok(Some(Outcome::AlreadyOpen(pr.number)));
+        }
+        let svc = self.config.services.get(&freight.service);
+        if tags::is_refused_downgrade(
+            freight.tag.as_str(),
+            h.freight.tag.as_str(),
+            svc.is_some_and(|s| s.allow_downgrade),
+        ) {
+            return Ok(Some(Outcome::Nothing(messages::already_promotes_newer(
+                pr.number,
+                h.freight.tag.as_str(),
+            ))));
+        }
+        Ok(None)
+    }
+
+    /// Where a new head cannot keep the open pull request (CodeCommit), the old one is
+    /// closed first, its heads retired, and its hold kept for the branch's next pull
+    /// request: (the pull request to update, if any; the one replaced, if any).
+    async fn make_way(
+        &self,
+        existing: Option<PullRequest>,
+        branch: &str,
+    ) -> Result<(Option<PullRequest>, Option<PullRequest>)> {
+        match existing {
+            Some(pr) if !self.forge.rewrites_in_place() => {
+                // Kept by branch before anything changes, so a failure from here on (or
+                // the new pull request's events arriving first) cannot drop it.
+                if let Some(by) = self.store.held_by(pr.number).await? {
+                    self.store.carry_hold(branch, &by).await?;
+                }
+                self.forge.close_pull_request(pr.number).await?;
+                self.store.retire_heads(pr.number, &pr.head_sha).await?;
+                Ok((None, Some(pr)))
+            }
+            other => Ok((other, None)),
+        }
+    }
+
+    /// Updates the open pull request to the new head's text, telling it what it
+    /// superseded (only when Hoist's own record shows what came before: a reopened pull
+    /// request's retired head superseded nothing), or opens a new one.
+    async fn open_or_update(
+        &self,
+        p: &Promotion,
+        existing: Option<&PullRequest>,
+        previous: Option<&HoistHead>,
+        freight: &Freight,
+    ) -> Result<Outcome> {
+        let Some(pr) = existing else {
+            let opened = self
+                .forge
+                .create_pull_request(&p.branch, &p.title, &p.body)
+                .await?;
+            return Ok(Outcome::Opened(opened.number));
+        };
+        self.forge
+            .update_pull_request(pr.number, &p.title, &p.body)
+            .await?;
+        if let Some(old) = previous.map(|h| h.freight.tag.to_string()) {
+            let msg = messages::superseded(freight.tag.as_str(), &old);
+            self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest))
+                .await?;
+        }
+        Ok(Outcome::Updated(pr.number))
+    }
+
+    /// Publishes the record of a head Hoist wrote: evidence only Hoist's identity can
+    /// post, so that a lost store is rebuilt from it and from nothing anyone else can
+    /// write.
+    async fn publish_head(&self, record: HoistHead) -> Result<()> {
+        let n = record.pr.unwrap_or_default();
+        self.forge
+            .publish_record(
+                n,
+                &record.sha,
+                &messages::head_record(&record),
+                &record.to_record(),
+            )
+            .await?;
+        Ok(())
     }
 }

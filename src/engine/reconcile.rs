@@ -94,7 +94,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         self.reconcile_comments(&open, lookback, &mut report).await;
         for (service, _) in self.config.services.iter() {
-            for p in self.store.ledger_for(service).await? {
+            // Upstream stages first: verifying dev before uat gives dev's comment the
+            // words it had when dev was verified first, so a rebuilt store edits nothing.
+            let mut rows = self.store.ledger_for(service).await?;
+            rows.sort_by_key(|p| self.config.stages.keys().position(|s| s == p.stage));
+            for p in rows {
                 let n = match (p.pr, &p.merge_sha, p.verified_at) {
                     (Some(n), Some(_), None) => n,
                     (Some(n), None, _) if !open.contains(&n) => {
