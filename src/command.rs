@@ -48,6 +48,9 @@ impl fmt::Display for ParseError {
 }
 
 /// Every command in a comment, in order, each parsed or refused.
+///
+/// Kept whole: one pass over the comment's lines, skipping fences, quotes and indented
+/// code, then one match over the command names.
 pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
     let mut out = vec![];
     let mut fence: Option<&str> = None;

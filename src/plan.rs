@@ -173,6 +173,9 @@ impl Planner<'_> {
     /// What `/promote STAGE` does for `service`: copy the freight its upstreams run.
     /// With `tag`, the freight is the one that tag names wherever it runs (as a
     /// `/promote` on that freight's PR would), and the DAG decides.
+    ///
+    /// Kept whole: it returns early in order (unknown stage, root stage, freight already
+    /// there, DAG refusal) before planning the one promotion; split, the order would hide.
     pub fn promote(
         &self,
         stage: &str,
@@ -356,6 +359,9 @@ impl Planner<'_> {
     }
 
     /// The PR that moves `stage` to `freight`, or why there is none.
+    ///
+    /// Kept whole: the same-freight and downgrade stops, the overlay edit and the pull
+    /// request's text all read one stage's state and images entry, in that order.
     fn promotion(
         &self,
         stage: &str,

@@ -1,7 +1,8 @@
 //! The reference docs say what the code does: every command `/help` lists has its section
 //! in docs/commands.md and no other, every metric Hoist exports is in
-//! docs/troubleshooting.md, and every script under bench/ is in the doc that records its
-//! figures.
+//! docs/troubleshooting.md, every script under bench/ is in the doc that records its
+//! figures, the repository names no path outside itself, and every long function says
+//! why it is one piece.
 
 use std::collections::BTreeSet;
 
@@ -110,4 +111,73 @@ fn the_repository_stands_on_its_own() {
         "paths outside the repository:\n{}",
         found.join("\n")
     );
+}
+
+/// A function in `src/` longer than this says in its doc comment why it is one piece.
+const LONG_FUNCTION: usize = 60;
+
+/// Every function in `src/` longer than `LONG_FUNCTION` lines carries a "Kept whole: …"
+/// sentence in its doc comment saying why it is not split: long code is a choice, made
+/// on purpose and explained.
+#[test]
+fn every_long_function_says_why_it_is_kept_whole() {
+    let mut missing = vec![];
+    let mut stack = vec![std::path::PathBuf::from("src")];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if p.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        for (name, line, len, doc) in functions(&text) {
+            if len > LONG_FUNCTION && !doc.contains("Kept whole: ") {
+                missing.push(format!("{}:{line} {name} ({len} lines)", p.display()));
+            }
+        }
+    }
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "functions over {LONG_FUNCTION} lines without a \"Kept whole: …\" reason in their doc comment:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// Each function with a body in `text`: its name, first line, length in lines (from
+/// `fn` to its closing brace, rustfmt's layout) and its doc comment.
+fn functions(text: &str) -> Vec<(String, usize, usize, String)> {
+    let fn_line =
+        regex::Regex::new(r"^(\s*)(pub(\([^)]*\))? )?(const )?(async )?fn (\w+)").unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = vec![];
+    for (i, line) in lines.iter().enumerate() {
+        let Some(m) = fn_line.captures(line) else {
+            continue;
+        };
+        // A declaration without a body (a trait's) ends in `;` before any `{`.
+        let Some(open) =
+            (i..lines.len()).find(|&j| lines[j].contains('{') || lines[j].ends_with(';'))
+        else {
+            continue;
+        };
+        if !lines[open].contains('{') {
+            continue;
+        }
+        let close = format!("{}}}", &m[1]);
+        let Some(end) = (open + 1..lines.len()).find(|&j| lines[j] == close) else {
+            continue;
+        };
+        let doc: Vec<&str> = lines[..i]
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .take_while(|l| l.starts_with("///") || l.starts_with("#["))
+            .filter(|l| l.starts_with("///"))
+            .collect();
+        out.push((m[6].to_owned(), i + 1, end - i + 1, doc.concat()));
+    }
+    out
 }

@@ -51,6 +51,11 @@ pub struct PlanArgs {
 /// Events larger than this are not ECR events.
 const MAX_EVENT_BYTES: u64 = 256 * 1024;
 
+/// Runs `hoist plan`: the plan for an event file or a `--promote`, printed, exiting 1 on a
+/// refusal.
+///
+/// Kept whole: one if/else builds the plan from an event file or from `--promote`; both
+/// then share the printing and the refusal's exit code.
 pub fn plan(args: PlanArgs) -> Result<()> {
     let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let repo = DirRepo::new(&args.repo);

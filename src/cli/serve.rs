@@ -119,6 +119,11 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     runtime.block_on(run(args, github_secrets, eventbridge_tokens, config))
 }
 
+/// Runs `hoist serve`: opens the store, starts the listener, the workers and the pruner,
+/// and stops them in order on a signal.
+///
+/// Kept whole: startup, serving and shutdown in order; what startup creates (runner,
+/// pruner, stop channel) is awaited or aborted at shutdown.
 async fn run(
     args: ServeArgs,
     github_secrets: Secrets,
@@ -282,6 +287,9 @@ async fn work<H: worker::Handler + 'static>(
 /// take them all once connected: an outage at start delays events, it loses none. A
 /// forge that refuses the config's credentials or repository stops the server instead:
 /// waiting would not fix it.
+///
+/// Kept whole: the backoff loop produces the engine that the reconciler and the workers
+/// then run on; the reconciler is stopped once the workers stop.
 async fn connect_and_work(
     prepared: crate::app::Prepared,
     queue: Queue,

@@ -58,6 +58,11 @@ impl Validator<'_> {
         self.errors.push(self.src.at_key(path, msg));
     }
 
+    /// Checks the stages: each stage's fields, then the graph they make (one root, no
+    /// cycles, every stage reachable).
+    ///
+    /// Kept whole: the per-stage checks collect the names the graph checks then use; both
+    /// are flat lists of independent checks.
     fn stages(&mut self, c: &Config) {
         let names = c.stage_names();
         let list = names.join(", ");
@@ -160,6 +165,10 @@ impl Validator<'_> {
         }
     }
 
+    /// Checks every service: its image, tag policy, overlay path and application template.
+    ///
+    /// Kept whole: one loop over the services, each field's check a few independent lines
+    /// that push an error; a flat list reads best in one place.
     fn services(&mut self, c: &Config) {
         if c.services.is_empty() {
             self.at(&[K("services")], "no services are defined");
@@ -276,6 +285,11 @@ impl Validator<'_> {
         }
     }
 
+    /// Checks the forge section: the GitHub App or token settings, or CodeCommit's
+    /// repository, region and IAM mappings.
+    ///
+    /// Kept whole: one match over the two forges, each arm a flat list of independent field
+    /// checks that push an error and go on.
     fn forge(&mut self, c: &Config) {
         match &c.forge {
             Forge::Github(g) => {

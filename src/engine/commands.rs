@@ -42,6 +42,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.is_one_of(who, &st.gate.promoters).await
     }
 
+    /// Kept whole: the dedupe and rewrite-wait guards come before one match over the parsed
+    /// commands, whose outcomes make the single reply, the reaction and the follow-ups.
     pub(super) async fn on_comment(
         &self,
         number: u64,
@@ -177,6 +179,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// `/promote STAGE`: the reply, or the refusal.
+    ///
+    /// Kept whole: the refusals run in order (stage, freight, service, root, permission,
+    /// DAG), each returning early; then one match turns the outcome into a reply.
     async fn promote_command(
         &self,
         meta: Option<&HoistHead>,

@@ -32,14 +32,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         })
     }
 
-    /// Publishes `hoist/dag` on pull request `number`'s head: for every gated stage, each
-    /// image its Argo CD application would newly run at the head (Argo CD's rendering at
-    /// the head and at the base) must be freight verified in the stage's upstreams
-    /// (Hoist's store), judged by `policy::dag::judge`. A stage without an application
-    /// falls back to its overlays' images entries, and the check says so. An override
-    /// recorded for exactly this head (Hoist's store) passes it, on the record.
     /// The overlay-file judgement of a gated stage without an Argo CD application: each
     /// service's images entry the pull request changes. True when a line failed.
+    ///
+    /// Kept whole: one loop over the services whose overlay the pull request touches; each
+    /// case pushes one line, may mark a failure, and goes on.
     async fn overlay_lines(
         &self,
         stage: &str,
@@ -166,6 +163,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
     }
 
+    /// Publishes `hoist/dag` on pull request `number`'s head: for every gated stage, each
+    /// image its Argo CD application would newly run at the head (Argo CD's rendering at
+    /// the head and at the base) must be freight verified in the stage's upstreams
+    /// (Hoist's store), judged by `policy::dag::judge`. A stage without an application
+    /// falls back to its overlays' images entries, and the check says so. An override
+    /// recorded for exactly this head (Hoist's store) passes it, on the record.
+    ///
+    /// Kept whole: one loop over the gated stages builds the lines and the failed flag,
+    /// which the override and the check run's conclusion then both read.
     pub(super) async fn dag_check(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
         if pr.state != PrState::Open {

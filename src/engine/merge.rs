@@ -73,6 +73,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Argo CD says (it renders the stage at the head; the upstream still runs the freight,
     /// healthy), its stage's gate, no hold, and the forge's mergeability. The conditions
     /// are published as the `hoist/argocd` check run whenever they change.
+    ///
+    /// Kept whole: the branch's turn and the merge gate are taken and dropped at exact
+    /// points around the hold check, the merge and the branch's deletion; split, those
+    /// scopes would hide.
     pub async fn evaluate(&self, number: u64) -> Result<()> {
         let pr = self.forge.pull_request(number).await?;
         if pr.state != PrState::Open {
@@ -173,6 +177,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// The merge gate's facts for Hoist's pull request `pr`, whose head `h` Hoist wrote,
     /// each from its trusted source (see `policy::gate`); with the approver, for the
     /// merge commit's record, and the rendered diff the check shows.
+    ///
+    /// Kept whole: it builds the one `Facts` value `decide` reads, each field from its own
+    /// trusted source (check runs, Argo CD, CODEOWNERS and reviews, the store) in turn.
     async fn gather(
         &self,
         pr: &PullRequest,
@@ -467,7 +474,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Records the freight verified in its stage once Argo CD runs the merge, says so on
     /// the PR, and opens the PRs of automatic stages downstream.
     async fn verify(&self, number: u64, h: &HoistHead, merge_sha: &str) -> Result<()> {
-        let (meta, freight) = (Meta::of(h), h.freight.clone());
+        let meta = Meta::of(h);
         let Some(st) = self.config.stage(&meta.stage) else {
             return Ok(());
         };
@@ -477,114 +484,137 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .map(|t| expand(t, &meta.service, &meta.stage));
         // The ledger row exists before anything is recorded on it (a merge Hoist did not see).
         self.store
-            .ledger_opened(&freight, &meta.stage, number, &meta.requested_by)
+            .ledger_opened(&h.freight, &meta.stage, number, &meta.requested_by)
             .await?;
-        let key = messages::deploy_key(&meta.stage, &meta.digest);
-        if let Some(app) = &app {
-            let url = self.config.argocd.as_ref().map_or("", |a| a.url.as_str());
-            let link = messages::app_link(url, app);
-            let key = &key;
-            // A promotion a newer one into the same stage has overtaken may never run: its
-            // pull request is not told of waits that are the newer one's to tell.
-            // Read only on the way out of a wait, never on the way to a verification.
-            let meta = &meta;
-            let waiting = |text: String, e: EngineError| async move {
-                let overtaken =
-                    self.store.ledger_for(&meta.service).await?.iter().any(|p| {
-                        p.stage == meta.stage && p.merge_sha.is_some() && p.pr > Some(number)
-                    });
-                if overtaken {
-                    return Err(e);
-                }
-                // Best effort: the wait stands whether or not the PR could be told.
-                if let Err(err) = self
-                    .forge
-                    .upsert_comment(
-                        number,
-                        &crate::marks::comment_mark(key),
-                        &crate::marks::with_comment_mark(&text, key),
-                    )
-                    .await
-                {
-                    warn!(pr = number, error = %err, "cannot update the deploy status comment");
-                }
-                Err(e)
-            };
-            match self.argocd.application(app).await {
-                Ok(Some(status)) => {
-                    let at = self.running_revision(&status, merge_sha, h).await?;
-                    if let Err(why) = argocd::verify(&status, &at, &freight) {
-                        self.store
-                            .forget_healthy(&meta.service, &meta.stage, &meta.digest)
-                            .await?;
-                        let failed_sync =
-                            matches!(status.operation_phase.as_deref(), Some("Failed" | "Error"));
-                        // Failing is said only of the revision being verified.
-                        let ours = status.revisions.contains(&at);
-                        let text = if ours && (failed_sync || status.health == "Degraded") {
-                            let state = if failed_sync {
-                                messages::FAILED_TO_SYNC.to_owned()
-                            } else {
-                                messages::app_is(&status.health)
-                            };
-                            messages::deploy_failing(
-                                &meta.stage,
-                                &link,
-                                merge_sha,
-                                &state,
-                                status.message.as_deref(),
-                            )
-                        } else {
-                            messages::deploy_waiting(
-                                &meta.stage,
-                                &link,
-                                merge_sha,
-                                &why.to_string(),
-                            )
-                        };
-                        let why = messages::app_waiting(app, &why.to_string());
-                        return waiting(text, EngineError::Waiting(why)).await;
-                    }
-                    // Healthy must hold for the debounce: a rollout can look healthy a
-                    // moment before its pods start failing.
-                    let debounce = self
-                        .config
-                        .argocd
-                        .as_ref()
-                        .map_or(0, |a| a.health_debounce_seconds);
-                    let since = self
-                        .store
-                        .healthy_since(&meta.service, &meta.stage, &meta.digest)
-                        .await?;
-                    let held = self.store.now_ms() - since;
-                    if held < debounce as i64 * 1000 {
-                        // The instant it will have held long enough is known: look then.
-                        let when = since + debounce as i64 * 1000;
-                        let hms = &super::reconcile::rfc3339((when + 999) / 1000)[11..19];
-                        let text =
-                            messages::deploy_healthy(&meta.stage, &link, merge_sha, hms, debounce);
-                        let e = EngineError::WaitingUntil(
-                            messages::app_debouncing(app, debounce),
-                            when,
-                        );
-                        return waiting(text, e).await;
-                    }
-                }
-                Ok(None) => {
-                    let why = messages::argo_has_no_app(app);
-                    let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
-                    return waiting(text, EngineError::Waiting(why)).await;
-                }
-                Err(e) => {
-                    let why = messages::argo_unanswered(&e.to_string());
-                    let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
-                    return waiting(text, EngineError::Waiting(why)).await;
-                }
-            }
+        if let Some(app) = &app
+            && let Some((text, e)) = self.not_verified_yet(h, &meta, app, merge_sha).await?
+        {
+            return self.wait_on(number, &meta, text, e).await;
         }
-        self.store
-            .ledger_opened(&freight, &meta.stage, number, &meta.requested_by)
+        self.record_verified(number, h, &meta, app.as_deref(), merge_sha)
+            .await
+    }
+
+    /// Why Argo CD's application `app` does not yet count as running the merge, as the
+    /// pull request's words and the queue's wait; `None` once it does. Argo CD is the
+    /// source for what runs and how healthy it is; the store, for how long it has been.
+    ///
+    /// Kept whole: Argo CD's answers are checked in order (no answer, no app, not running
+    /// it, failing, not yet healthy long enough), each returning its wait early.
+    async fn not_verified_yet(
+        &self,
+        h: &HoistHead,
+        meta: &Meta,
+        app: &str,
+        merge_sha: &str,
+    ) -> Result<Option<(String, EngineError)>> {
+        let url = self.config.argocd.as_ref().map_or("", |a| a.url.as_str());
+        let link = messages::app_link(url, app);
+        let status = match self.argocd.application(app).await {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                let why = messages::argo_has_no_app(app);
+                let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
+                return Ok(Some((text, EngineError::Waiting(why))));
+            }
+            Err(e) => {
+                let why = messages::argo_unanswered(&e.to_string());
+                let text = messages::deploy_waiting(&meta.stage, &link, merge_sha, &why);
+                return Ok(Some((text, EngineError::Waiting(why))));
+            }
+        };
+        let at = self.running_revision(&status, merge_sha, h).await?;
+        if let Err(why) = argocd::verify(&status, &at, &h.freight) {
+            self.store
+                .forget_healthy(&meta.service, &meta.stage, &meta.digest)
+                .await?;
+            let failed_sync = matches!(status.operation_phase.as_deref(), Some("Failed" | "Error"));
+            // Failing is said only of the revision being verified.
+            let ours = status.revisions.contains(&at);
+            let text = if ours && (failed_sync || status.health == "Degraded") {
+                let state = if failed_sync {
+                    messages::FAILED_TO_SYNC.to_owned()
+                } else {
+                    messages::app_is(&status.health)
+                };
+                messages::deploy_failing(
+                    &meta.stage,
+                    &link,
+                    merge_sha,
+                    &state,
+                    status.message.as_deref(),
+                )
+            } else {
+                messages::deploy_waiting(&meta.stage, &link, merge_sha, &why.to_string())
+            };
+            let why = messages::app_waiting(app, &why.to_string());
+            return Ok(Some((text, EngineError::Waiting(why))));
+        }
+        // Healthy must hold for the debounce: a rollout can look healthy a moment before
+        // its pods start failing.
+        let debounce = self
+            .config
+            .argocd
+            .as_ref()
+            .map_or(0, |a| a.health_debounce_seconds);
+        let since = self
+            .store
+            .healthy_since(&meta.service, &meta.stage, &meta.digest)
             .await?;
+        if self.store.now_ms() - since >= debounce as i64 * 1000 {
+            return Ok(None);
+        }
+        // The instant it will have held long enough is known: look then.
+        let when = since + debounce as i64 * 1000;
+        let hms = &super::reconcile::rfc3339((when + 999) / 1000)[11..19];
+        let text = messages::deploy_healthy(&meta.stage, &link, merge_sha, hms, debounce);
+        let e = EngineError::WaitingUntil(messages::app_debouncing(app, debounce), when);
+        Ok(Some((text, e)))
+    }
+
+    /// Says `text` in the pull request's deploy status comment and returns the wait `e`.
+    /// A promotion a newer one into the same stage has overtaken (the store's ledger) may
+    /// never run: its pull request is not told of waits that are the newer one's to tell.
+    async fn wait_on(&self, number: u64, meta: &Meta, text: String, e: EngineError) -> Result<()> {
+        let overtaken = self
+            .store
+            .ledger_for(&meta.service)
+            .await?
+            .iter()
+            .any(|p| p.stage == meta.stage && p.merge_sha.is_some() && p.pr > Some(number));
+        if overtaken {
+            return Err(e);
+        }
+        let key = messages::deploy_key(&meta.stage, &meta.digest);
+        // Best effort: the wait stands whether or not the PR could be told.
+        if let Err(err) = self
+            .forge
+            .upsert_comment(
+                number,
+                &crate::marks::comment_mark(&key),
+                &crate::marks::with_comment_mark(&text, &key),
+            )
+            .await
+        {
+            warn!(pr = number, error = %err, "cannot update the deploy status comment");
+        }
+        Err(e)
+    }
+
+    /// Records the promotion verified, opens the pull requests of automatic stages the
+    /// freight may now enter (the DAG over the store's ledger), and says so on the pull
+    /// request.
+    ///
+    /// Kept whole: the ledger's record, the automatic promotions it allows and the comment
+    /// that names what is next are one step, in that order.
+    async fn record_verified(
+        &self,
+        number: u64,
+        h: &HoistHead,
+        meta: &Meta,
+        app: Option<&str>,
+        merge_sha: &str,
+    ) -> Result<()> {
         self.store
             .ledger_verified(&meta.service, &meta.stage, &meta.digest)
             .await?;
@@ -609,7 +639,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     ActorKind::User => h.requester.clone(),
                     ActorKind::Bot => Actor::system("hoist"),
                 };
-                self.promote_to(down, &freight, &requester).await?;
+                self.promote_to(down, &h.freight, &requester).await?;
             } else {
                 by_command.push(down);
             }
@@ -619,11 +649,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             &meta.service,
             &meta.tag,
             merge_sha,
-            app.as_deref(),
+            app,
             &by_command,
         );
         // The deploy status comment, if a wait posted one, now says it is verified. Best
         // effort: the verification is recorded, and a retry would find the app moved on.
+        let key = messages::deploy_key(&meta.stage, &meta.digest);
         if let Err(e) = self
             .forge
             .upsert_comment(

@@ -72,6 +72,11 @@ pub struct Engine<F: Forge, A: ArgoCd, R: Registry> {
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
+    /// Handles one event: checks the repository, takes its serial key and sends it to its
+    /// handler.
+    ///
+    /// Kept whole: one match over the event kinds, each arm sending to its handler, under a
+    /// single repository check and serial-key lock.
     async fn handle(&self, event: Event) -> std::result::Result<(), HandlerError> {
         // A webhook shared by several repositories (an org or App hook) delivers events
         // about others too: acting on them would merge by another repository's numbers.

@@ -80,6 +80,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// Opens or updates the PR that moves `stage` to `freight`.
+    ///
+    /// Kept whole: one ordered sequence under the branch's turn (plan, stop on a person's
+    /// commit or nothing new, write, record the head, open the pull request); each step is
+    /// a named method.
     pub async fn promote_to(
         &self,
         stage: &str,

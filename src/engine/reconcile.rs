@@ -79,6 +79,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// One pass, looking back `lookback` for commands on pull requests that are no
     /// longer open.
+    ///
+    /// Kept whole: the phases (open pull requests, lost commands, the ledger, the registry,
+    /// hoist/dag) must run in this order, and each one's failures go into the one report.
     pub async fn reconcile_within(&self, lookback: std::time::Duration) -> Result<Report> {
         let mut report = Report::default();
         let mut open = std::collections::HashSet::new();

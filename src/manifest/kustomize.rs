@@ -198,6 +198,11 @@ fn fields(spec: &ImageSpec) -> Vec<(&'static str, &str)> {
     f
 }
 
+/// Edits one images entry in place: its fields replaced, inserted or removed, byte for byte
+/// elsewhere.
+///
+/// Kept whole: the replace, insert and remove steps record each change, then the same edits
+/// are applied to the expected value; they share that record.
 fn edit_entry(plan: &mut Plan, images: &Node, i: usize, spec: &ImageSpec) -> Result<(), EditError> {
     let Kind::Seq { items, .. } = &images.kind else {
         unreachable!("edit_entry is called on a sequence")

@@ -200,6 +200,8 @@ enum Frame {
     Map(Node, Vec<(Node, Node)>, Option<Node>),
 }
 
+/// Kept whole: one loop over the parser's events shares the frame stack, the root and the
+/// document count; each arm builds a node the loop's tail attaches.
 pub fn parse(text: &str) -> Result<Document, ParseError> {
     if let Some(at) = text
         .match_indices('\r')

@@ -78,6 +78,8 @@ mod tests {
         }
     }
 
+    /// Kept whole: one table of poster, posted checks and expected verdict, asserted in one
+    /// loop; a table reads best whole.
     #[test]
     fn only_the_named_poster_counts() {
         let ci = Some((15368, "github-actions"));

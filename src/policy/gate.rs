@@ -128,6 +128,11 @@ impl Decision {
     }
 }
 
+/// Decides what the merge gate says of a pull request from its facts: mergeable, waiting or
+/// blocked, with one line per fact.
+///
+/// Kept whole: one pass over the facts in the order their lines appear; the owner notice
+/// depends on every line before it.
 pub fn decide(f: &Facts) -> Decision {
     let short = crate::image::short_sha(&f.head);
     let mut lines = vec![];
@@ -268,6 +273,8 @@ mod tests {
         assert!(d.notices.is_empty());
     }
 
+    /// Kept whole: one table of single-fact changes to a ready gate, each with its expected
+    /// state, checked in one loop.
     #[test]
     fn each_missing_fact_stops_the_merge() {
         type Change = fn(&mut Facts);

@@ -166,6 +166,11 @@ impl Registry for Ecr {
 }
 
 impl Ecr {
+    /// The labels in an image's config (its source commit and repository), read through
+    /// ECR's layer download.
+    ///
+    /// Kept whole: one linear chain (manifest, platform, config download address, download,
+    /// size and digest check, labels), each step feeding the next.
     async fn config_labels(
         &self,
         image: &str,

@@ -112,6 +112,9 @@ impl Store {
     }
 
     /// As [`Store::open`], reading the time from `clock`.
+    ///
+    /// Kept whole: the connection's pragmas, its migration and its lanes are set up before
+    /// the one thread that owns it starts; the thread's loop is that setup's other half.
     pub fn open_with_clock(path: &Path, clock: Clock) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;

@@ -190,6 +190,8 @@ fn tokenize(s: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Kept whole: one match over the operators, each arm a few lines turning a partial version
+/// into comparators; it reads best as one table.
 fn parse_comparator(t: &str) -> Result<Vec<Comparator>, String> {
     let split = t
         .find(|c: char| !"<>=!~^".contains(c))

@@ -290,8 +290,12 @@ impl Forge for CodeCommit {
         Ok(Some(commits))
     }
 
-    /// CodeCommit cannot point a branch at another commit, so an existing branch gets
-    /// the new commit on top; its file is still computed from `base`.
+    /// Writes Hoist's one commit for a promotion on `branch`, built on `base` alone:
+    /// CodeCommit cannot point a branch at another commit, so an existing branch is
+    /// deleted and made again at `base` first.
+    ///
+    /// Kept whole: it deletes and recreates the branch at base, commits the one file, then
+    /// checks that exactly that path changed; each step needs the one before.
     async fn write_branch(
         &self,
         branch: &str,

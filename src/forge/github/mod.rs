@@ -100,6 +100,9 @@ fn not_found_is_none<T>(r: std::result::Result<T, octocrab::Error>) -> Result<Op
 impl GitHub {
     /// Authenticates and finds out who Hoist is on GitHub.
     /// `merge_method` is `squash`, `merge` or `rebase`.
+    ///
+    /// Kept whole: one match over the two kinds of authentication, each building its client
+    /// and learning Hoist's identity, from which the adapter is then built.
     pub async fn connect(
         api_url: &str,
         owner: &str,
@@ -435,6 +438,10 @@ impl Forge for GitHub {
         ))
     }
 
+    /// Writes Hoist's one commit for a promotion on `branch`, built on `base` alone.
+    ///
+    /// Kept whole: it resets the branch to base, writes the file, then checks that the new
+    /// commit's only parent is base; that last check guards the whole sequence.
     async fn write_branch(
         &self,
         branch: &str,
