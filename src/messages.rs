@@ -977,3 +977,54 @@ pub fn argo_has_no_app(app: &str) -> String {
 pub fn argo_unanswered(e: &str) -> String {
     format!("Argo CD: {e}")
 }
+
+/// The planner: a service the config does not name.
+pub fn plan_no_service(name: &str, known: &str) -> String {
+    format!("there is no service {name:?} in the config (services: {known})")
+}
+
+/// The planner: a file it could not read.
+pub fn plan_cannot_read(path: &str, e: &str) -> String {
+    format!("cannot read {path}: {e}")
+}
+
+/// The planner: no stage runs the tag asked for.
+pub fn plan_no_stage_runs(service: &str, tag: &str) -> String {
+    format!("no stage runs {service} {tag}")
+}
+
+/// The planner: an overlay without the service's images entry.
+pub fn plan_no_images_entry(path: &str, service: &str) -> String {
+    format!("{path} has no images entry for {service}")
+}
+
+/// The planner: an images entry without `newTag`.
+pub const PLAN_ENTRY_NO_NEW_TAG: &str = "the entry has no newTag";
+
+/// The planner: a stage that pins the service by tag only.
+pub fn plan_tag_only(stage: &str, service: &str, tag: &str) -> String {
+    format!(
+        "{stage} pins {service} by tag only ({tag}); Hoist promotes pinned digests, so let Hoist update {stage} or add the digest"
+    )
+}
+
+/// The planner: nothing upstream to promote from.
+pub fn plan_no_upstream_runs(stage: &str, service: &str) -> String {
+    format!("no upstream of {stage} runs {service} yet")
+}
+
+/// The planner: upstreams that run different freight, as (stage, tag).
+pub fn plan_upstreams_differ(stage: &str, runs: &[(&str, &str)]) -> String {
+    let runs: Vec<String> = runs.iter().map(|(u, t)| format!("{u}: {t}")).collect();
+    format!(
+        "{stage}'s upstreams run different freight ({}); promote them to the same image first",
+        runs.join(", ")
+    )
+}
+
+/// The planner: a configured overlay that does not exist.
+pub fn plan_overlay_missing(path: &str, service: &str, stage: &str) -> String {
+    format!(
+        "{path} does not exist: the config's path for {service} in {stage} must name an existing kustomization"
+    )
+}

@@ -100,9 +100,9 @@ pub struct Planner<'a> {
 impl Planner<'_> {
     fn service(&self, name: &str) -> Result<&Service, PlanError> {
         self.config.services.get(name).ok_or_else(|| {
-            PlanError(format!(
-                "there is no service {name:?} in the config (services: {})",
-                self.config.services.keys().collect::<Vec<_>>().join(", ")
+            PlanError(messages::plan_no_service(
+                name,
+                &self.config.services.keys().collect::<Vec<_>>().join(", "),
             ))
         })
     }
@@ -118,7 +118,7 @@ impl Planner<'_> {
                 let text = self
                     .repo
                     .read(&path)
-                    .map_err(|e| PlanError(format!("cannot read {path}: {e}")))?;
+                    .map_err(|e| PlanError(messages::plan_cannot_read(&path, &e.to_string())))?;
                 let entry = match &text {
                     Some(t) => manifest::read_images(t)
                         .map_err(|e| PlanError(e.in_file(&path)))?
@@ -197,7 +197,7 @@ impl Planner<'_> {
                 .find(|s| s.entry.as_ref().and_then(|e| e.new_tag.as_deref()) == Some(t))
                 .map(|s| self.freight_of(service, s))
                 .transpose()?
-                .ok_or_else(|| PlanError(format!("no stage runs {service} {t}")))?,
+                .ok_or_else(|| PlanError(messages::plan_no_stage_runs(service, t)))?,
             None => self.upstream_freight(service, stage, &states)?,
         };
         let standing: Vec<&str> = states
@@ -282,18 +282,16 @@ impl Planner<'_> {
         let e = s
             .entry
             .as_ref()
-            .ok_or_else(|| PlanError(format!("{} has no images entry for {service}", s.path)))?;
+            .ok_or_else(|| PlanError(messages::plan_no_images_entry(&s.path, service)))?;
         let bad = |why: String| PlanError(format!("{}:{}: {why}", s.path, e.line));
         let tag = e
             .new_tag
             .as_deref()
-            .ok_or_else(|| bad("the entry has no newTag".into()))?;
-        let digest = e.digest.as_deref().ok_or_else(|| {
-            bad(format!(
-                "{} pins {service} by tag only ({tag}); Hoist promotes pinned digests, so let Hoist update {} or add the digest",
-                s.stage, s.stage
-            ))
-        })?;
+            .ok_or_else(|| bad(messages::PLAN_ENTRY_NO_NEW_TAG.into()))?;
+        let digest = e
+            .digest
+            .as_deref()
+            .ok_or_else(|| bad(messages::plan_tag_only(&s.stage, service, tag)))?;
         Ok(Freight {
             service: service.to_owned(),
             image: ImageName::parse(e.new_name.as_deref().unwrap_or(&e.name))
@@ -332,22 +330,15 @@ impl Planner<'_> {
             }
         }
         let Some((_, first)) = offered.first().cloned() else {
-            return Err(PlanError(format!(
-                "no upstream of {stage} runs {service} yet"
-            )));
+            return Err(PlanError(messages::plan_no_upstream_runs(stage, service)));
         };
         if offered.iter().all(|(_, f)| f.digest == first.digest) {
             return Ok(first);
         }
         if !any {
-            return Err(PlanError(format!(
-                "{stage}'s upstreams run different freight ({}); promote them to the same image first",
-                offered
-                    .iter()
-                    .map(|(u, f)| format!("{u}: {}", f.tag))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            let runs: Vec<(&str, &str)> =
+                offered.iter().map(|(u, f)| (*u, f.tag.as_str())).collect();
+            return Err(PlanError(messages::plan_upstreams_differ(stage, &runs)));
         }
         Ok(offered
             .into_iter()
@@ -376,9 +367,10 @@ impl Planner<'_> {
             .find(|s| s.stage == stage)
             .expect("every stage has a state");
         let Some(text) = &state.text else {
-            return Err(PlanError(format!(
-                "{} does not exist: the config's path for {service} in {stage} must name an existing kustomization",
-                state.path
+            return Err(PlanError(messages::plan_overlay_missing(
+                &state.path,
+                service,
+                stage,
             )));
         };
         let current = state.entry.as_ref();
@@ -545,7 +537,7 @@ impl Planner<'_> {
             if let Some(t) = self
                 .repo
                 .read(path)
-                .map_err(|e| PlanError(format!("cannot read {path}: {e}")))?
+                .map_err(|e| PlanError(messages::plan_cannot_read(path, &e.to_string())))?
             {
                 return Ok(CodeOwners::parse(&t));
             }
