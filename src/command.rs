@@ -132,7 +132,7 @@ fn is_sha(s: &str) -> bool {
     s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// The `/help` reply; `stages` are the configured stage names.
+/// The `/help` reply; `stages` are those `/promote` can move freight into.
 pub fn help(stages: &[&str]) -> String {
     format!(
         "Hoist commands (one per line, at the start of a line):\n\

@@ -649,10 +649,27 @@ pub fn not_a_promotion_pr() -> String {
     "⛔ /promote works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.".into()
 }
 
-pub fn check_failed(check: &str, sha: &str, url: Option<&str>, stage: &str) -> String {
+/// A required check failed on Hoist's head. Hoist merges only heads it wrote, so the way
+/// on is to re-run the check once its cause is fixed, or to promote other freight: from
+/// the registry for a root stage (`upstreams` empty), else from an upstream's pull request.
+pub fn check_failed(
+    check: &str,
+    sha: &str,
+    url: Option<&str>,
+    stage: &str,
+    upstreams: &[String],
+) -> String {
     let details = url.map(|u| format!(" (details: {u})")).unwrap_or_default();
+    let other = if upstreams.is_empty() {
+        "push a newer image, and Hoist moves this pull request to it".to_owned()
+    } else {
+        format!(
+            "comment `/promote {stage}` on the {} pull request of the freight you want",
+            upstreams.join(" or ")
+        )
+    };
     format!(
-        "❌ {check} failed on {}{details}. Not merging; push a fix or comment /promote {stage} again with newer freight.",
+        "❌ {check} failed on {}{details}. Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, {other}.",
         crate::image::short_sha(sha)
     )
 }
@@ -830,13 +847,14 @@ pub fn parse_error(e: &crate::command::ParseError) -> String {
             name,
             suggestion: None,
         } => format!("/{name} is not a command. See /help."),
+        // In code spans: GitHub drops `<stage>` elsewhere as an HTML tag.
         ParseError::MissingStage => {
-            "/promote needs a stage: /promote <stage> [service ...]. See /help.".into()
+            "/promote needs a stage: `/promote <stage> [service ...]`. See /help.".into()
         }
         ParseError::UnexpectedArguments { command } => {
             format!("/{command} takes no arguments. See /help.")
         }
-        ParseError::BadOverride => "/override needs what, which head and why: /override dag <head SHA> <reason>. See /help.".into(),
+        ParseError::BadOverride => "/override needs what, which head and why: `/override dag <head SHA> <reason>`. See /help.".into(),
     }
 }
 

@@ -355,7 +355,7 @@ async fn failed_pending_checks_and_holds() {
     t.check(1, Some("failure")).await;
     t.check(1, Some("failure")).await;
     insta::assert_snapshot!(t.said(), @"
-    #1: ❌ argocd/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote dev again with newer freight.
+    #1: ❌ argocd/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, push a newer image, and Hoist moves this pull request to it.
     ---
     check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
@@ -451,11 +451,12 @@ async fn duplicate_events_have_one_effect() {
 async fn help_status_and_bad_commands_in_one_reply() {
     let mut t = Tester::new();
     t.dev_verified().await;
-    t.comment(1, &alice(), "/help\n/status\n/promte uat").await;
+    t.comment(1, &alice(), "/help\n/status\n/promte uat\n/promote")
+        .await;
     insta::assert_snapshot!(t.said(), @r#"
     #1: ```
     Hoist commands (one per line, at the start of a line):
-      /promote <stage> [service ...]      promote this PR's image to <stage> (stages: dev, uat, prod)
+      /promote <stage> [service ...]      promote this PR's image to <stage> (stages: uat, prod)
       /hold                               keep Hoist from merging this PR
       /unhold                             let Hoist merge it again
       /status                             where this service's images stand in every stage
@@ -471,6 +472,8 @@ async fn help_status_and_bad_commands_in_one_reply() {
 
 
     ⛔ /promte is not a command. Did you mean /promote? See /help.
+
+    ⛔ /promote needs a stage: `/promote <stage> [service ...]`. See /help.
     ---
     #1 reaction: eyes to @alice's "/help"
     #1 reaction: confused to @alice's "/help"

@@ -222,7 +222,7 @@ async fn merge_while_check_fails(drive: Drive) -> Outcome {
     let refused = t.forge.pr(3).state == PrState::Open;
     t.check(3, Some("success")).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
-    #3: ❌ argocd/my-app-service1-prod failed on 0000000 (details: https://ci.example/1). Not merging; push a fix or comment /promote prod again with newer freight.
+    #3: ❌ argocd/my-app-service1-prod failed on 0000000 (details: https://ci.example/1). Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, comment `/promote prod` on the uat pull request of the freight you want.
     ---
     #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
     ---

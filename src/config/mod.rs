@@ -126,6 +126,16 @@ impl Config {
         self.stages.keys().collect()
     }
 
+    /// The stages `/promote` can move freight into: every stage but the roots, which
+    /// take theirs from the registry.
+    pub fn promotable_stages(&self) -> Vec<&str> {
+        self.stages
+            .iter()
+            .filter(|(_, s)| !s.upstream.is_empty())
+            .map(|(n, _)| n)
+            .collect()
+    }
+
     /// Stages whose upstreams include `name`.
     pub fn downstream(&self, name: &str) -> Vec<&str> {
         self.stages

@@ -103,7 +103,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 Err(e) => Reply::Refused(messages::command_refused(&e.to_string())),
                 Ok(Command::Help) => Reply::Done(format!(
                     "```\n{}```",
-                    command::help(&self.config.stage_names())
+                    command::help(&self.config.promotable_stages())
                 )),
                 Ok(Command::Status) => Reply::Done(self.status(meta).await?),
                 Ok(Command::Hold | Command::Unhold)

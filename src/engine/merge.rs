@@ -99,7 +99,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         for notice in &decision.notices {
             let (msg, key) = match notice {
                 gate::Notice::CheckFailed { name, url } => (
-                    messages::check_failed(name, &head, url.as_deref(), &meta.stage),
+                    messages::check_failed(name, &head, url.as_deref(), &meta.stage, &st.upstream),
                     format!("failed:{name}:{head}"),
                 ),
                 gate::Notice::WaitingForOwner {
