@@ -1046,3 +1046,11 @@ pub fn plan_overlay_missing(path: &str, service: &str, stage: &str) -> String {
         "{path} does not exist: the config's path for {service} in {stage} must name an existing kustomization"
     )
 }
+
+/// `hoist status` before any store exists.
+pub fn no_store_yet(db: &std::path::Path) -> String {
+    format!(
+        "{} does not exist yet: no promotions recorded (hoist serve creates it)",
+        db.display()
+    )
+}

@@ -576,3 +576,74 @@ fn plan_shows_a_gate_no_one_can_pass() {
         ❌ no code owner for apps/my-app-service1/env/prod/kustomization.yaml
     ");
 }
+
+/// A push event whose digest is malformed is a broken event: `plan` says what is wrong
+/// with it and where, and fails, rather than printing "nothing to do".
+#[test]
+fn an_event_with_a_malformed_digest_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = std::fs::read_to_string(EVENT)
+        .unwrap()
+        .replace("sha256:", "sha256:zz");
+    let path = dir.path().join("event.json");
+    std::fs::write(&path, event).unwrap();
+    let o = hoist(&[
+        "plan",
+        "--config",
+        "config/hoist.example.yaml",
+        "--repo",
+        "examples/gitops",
+        "--event",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr).replace(path.to_str().unwrap(), "EVENT");
+    insta::assert_snapshot!(err.trim(), @r#"error: EVENT: digest "sha256:zz41cffb13e817b003b409b06efb5b6233482fe8c4da77440d74288d0723df3749" is not valid: expected sha256: followed by 64 lowercase hex digits"#);
+}
+
+/// `hoist status` on a fresh setup, before `hoist serve` has written a store: every
+/// stage shown, exit 0, and no store created by looking.
+#[test]
+fn status_before_any_store_shows_every_stage_and_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hoist.db");
+    let o = hoist(&[
+        "status",
+        "--config",
+        "config/hoist.example.yaml",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stdout), @"
+    my-app-service1
+      dev      -
+      uat      -
+      prod     -
+    my-app-service2
+      dev      -
+      uat      -
+      prod     -
+    ");
+    let err = String::from_utf8_lossy(&o.stderr).replace(db.to_str().unwrap(), "DB");
+    insta::assert_snapshot!(err.trim(), @"DB does not exist yet: no promotions recorded (hoist serve creates it)");
+    assert!(!db.exists(), "looking created the store");
+}
+
+/// `check-config` takes `--config` as every other command does, and `reconcile` runs its
+/// one pass without `--once`.
+#[test]
+fn check_config_takes_config_and_reconcile_needs_no_once() {
+    let o = hoist(&["check-config", "--config", "config/hoist.example.yaml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @"config/hoist.example.yaml: ok (3 stages: dev, uat, prod; 2 services)");
+    let o = hoist(&["reconcile", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    // With --once required, clap's usage line named it.
+    assert!(
+        help.contains("Usage: hoist reconcile [OPTIONS] --config <FILE>\n"),
+        "{help}"
+    );
+}

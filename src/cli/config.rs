@@ -11,20 +11,28 @@ use crate::config::Config;
 #[derive(Debug, Args)]
 pub struct CheckConfigArgs {
     /// The config file (hoist.yaml).
-    file: PathBuf,
+    #[arg(value_name = "FILE", required_unless_present = "config")]
+    file: Option<PathBuf>,
+    /// The config file, named as every other command names it.
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    config: Option<PathBuf>,
 }
 
 pub fn check_config(args: CheckConfigArgs) -> Result<()> {
-    match Config::load(&args.file) {
+    let file = args
+        .file
+        .or(args.config)
+        .expect("clap requires FILE or --config");
+    match Config::load(&file) {
         Ok(c) => {
             for w in crate::messages::config_warnings(&c) {
-                eprintln!("{}: warning: {w}", args.file.display());
+                eprintln!("{}: warning: {w}", file.display());
             }
             let plural =
                 |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             eprintln!(
                 "{}: ok ({}: {}; {})",
-                args.file.display(),
+                file.display(),
                 plural(c.stages.len(), "stage"),
                 c.stage_names().join(", "),
                 plural(c.services.len(), "service")
@@ -36,7 +44,7 @@ pub fn check_config(args: CheckConfigArgs) -> Result<()> {
             anyhow::bail!(
                 "{errors}\n{n} error{} in {}",
                 if n == 1 { "" } else { "s" },
-                args.file.display()
+                file.display()
             )
         }
     }

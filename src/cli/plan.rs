@@ -89,6 +89,10 @@ pub fn plan(args: PlanArgs) -> Result<()> {
                 time,
             } => match crate::freight::for_push(&config, &image, &tag, &digest, &time) {
                 Ok(f) => planner.push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))?,
+                // A malformed reference is a broken event, not a push to skip.
+                Err(why @ crate::freight::NoFreight::BadReference(_)) => {
+                    bail!("{shown}: {why}")
+                }
                 Err(why) => nothing(why.to_string()),
             },
             Event::Ignored { reason } => nothing(reason),

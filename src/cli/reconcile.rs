@@ -1,4 +1,4 @@
-//! `hoist reconcile --once`: one repair pass, outside the server.
+//! `hoist reconcile`: one repair pass, outside the server.
 
 use super::store_args::StoreArgs;
 
@@ -13,8 +13,9 @@ use clap::Args;
 pub struct ReconcileArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// Run a single pass and exit (the only mode; the server runs the periodic one).
-    #[arg(long, required = true)]
+    /// Run a single pass and exit. The only mode, and so the default: the flag is
+    /// accepted for scripts written when it was required.
+    #[arg(long)]
     once: bool,
     /// Days to look back for commands on Hoist pull requests that are no longer open.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]

@@ -15,18 +15,25 @@ pub struct StatusArgs {
 
 pub fn status(args: StatusArgs) -> Result<()> {
     let config = args.store.config()?;
-    if !args.store.db.exists() {
-        anyhow::bail!(
-            "{} does not exist: no promotions recorded yet (hoist serve writes it)",
-            args.store.db.display()
-        );
+    // A fresh setup has no store yet: every stage is shown as running nothing Hoist
+    // recorded, and the store is not created by reading it.
+    let fresh = !args.store.db.exists();
+    if fresh {
+        eprintln!("{}", crate::messages::no_store_yet(&args.store.db));
     }
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     rt.block_on(async {
-        let store = args.store.store()?;
+        let store = if fresh {
+            None
+        } else {
+            Some(args.store.store()?)
+        };
         for (service, _) in config.services.iter() {
             println!("{service}");
-            let ledger = store.ledger_for(service).await?;
+            let ledger = match &store {
+                Some(store) => store.ledger_for(service).await?,
+                None => vec![],
+            };
             for stage in config.stage_names() {
                 let here: Vec<_> = ledger.iter().filter(|p| p.stage == stage).collect();
                 let runs = here
