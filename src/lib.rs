@@ -8,6 +8,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod diff;
+pub mod doctor;
 pub mod domain;
 pub mod engine;
 pub mod env;

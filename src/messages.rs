@@ -1054,3 +1054,141 @@ pub fn no_store_yet(db: &std::path::Path) -> String {
         db.display()
     )
 }
+
+/// `hoist doctor`'s lines: what each check found, and what to do when it failed.
+pub mod doctor {
+    pub const WHAT_APP_KEY: &str = "the GitHub App's private key";
+    pub const WHAT_GITHUB_TOKEN: &str = "the GitHub token";
+    pub const WHAT_WEBHOOK_SECRET: &str = "the GitHub webhook secret";
+    pub const WHAT_EVENTBRIDGE_TOKEN: &str = "the token EventBridge sends as x-hoist-token";
+    pub const WHAT_ARGOCD_TOKEN: &str = "the Argo CD token";
+
+    pub fn env_set(var: &str, what: &str) -> String {
+        format!("{var} is set ({what})")
+    }
+
+    pub fn env_missing(var: &str, what: &str) -> String {
+        format!("{var} is not set ({what})")
+    }
+
+    pub fn env_fix(var: &str) -> String {
+        format!("set {var} in Hoist's environment (docs/configuration.md says what it holds)")
+    }
+
+    pub fn file_ok(path: &str, what: &str) -> String {
+        format!("{path} is readable ({what})")
+    }
+
+    pub fn file_unreadable(path: &str, e: &str) -> String {
+        format!("cannot read {path}: {e}")
+    }
+
+    pub fn file_fix(path: &str) -> String {
+        format!("mount or create {path}, readable by the user Hoist runs as")
+    }
+
+    pub fn file_not_a_key(path: &str) -> String {
+        format!("{path} holds no PEM private key")
+    }
+
+    pub const FILE_KEY_FIX: &str =
+        "download the App's private key (.pem) from its settings page on GitHub";
+
+    pub fn overlay_ok(path: &str, name: &str) -> String {
+        format!("{path} has the images entry {name}")
+    }
+
+    pub fn overlay_no_entry(path: &str, name: &str) -> String {
+        format!("{path} has no images entry named {name}")
+    }
+
+    pub fn overlay_entry_fix(name: &str) -> String {
+        format!(
+            "add `images: [{{name: {name}, newTag: <tag>}}]` to it, or set the service's `kustomize_name` to the name it uses"
+        )
+    }
+
+    pub const OVERLAY_PARSE_FIX: &str = "fix the YAML at the position named";
+
+    pub fn overlay_missing(path: &str, service: &str, stage: &str) -> String {
+        format!("{path} does not exist (the overlay of {service} in {stage})")
+    }
+
+    pub const OVERLAY_MISSING_FIX: &str =
+        "create the overlay, or correct the service's `path` in the config";
+
+    pub fn app_ok(app: &str, health: &str) -> String {
+        format!("Argo CD application {app} reads ({health})")
+    }
+
+    pub fn app_missing(app: &str) -> String {
+        format!("Argo CD has no application {app} that Hoist's token may read")
+    }
+
+    pub fn app_fix(app: &str) -> String {
+        format!(
+            "create {app}, or grant Hoist's account `p, role:hoist, applications, get, */{app}, allow` in argocd-rbac-cm"
+        )
+    }
+
+    pub fn app_unanswered(app: &str, e: &str) -> String {
+        format!("Argo CD did not answer for {app}: {e}")
+    }
+
+    pub const APP_UNANSWERED_FIX: &str =
+        "check argocd.url and that Hoist's token is valid (argocd account generate-token)";
+
+    fn images(n: usize) -> String {
+        format!("{n} image{}", if n == 1 { "" } else { "s" })
+    }
+
+    pub fn registry_ok(image: &str, images: usize, passing: usize) -> String {
+        format!(
+            "{image}: {}, {passing} with a tag the policy accepts",
+            self::images(images)
+        )
+    }
+
+    pub fn registry_nothing_passes(image: &str, images: usize, service: &str) -> String {
+        format!(
+            "{image}: {}, none with a tag {service}'s tag policy accepts: nothing would be promoted",
+            self::images(images)
+        )
+    }
+
+    pub const REGISTRY_POLICY_FIX: &str =
+        "check the service's `tags` policy against the tags you push";
+
+    pub fn registry_unreadable(image: &str, e: &str) -> String {
+        format!("cannot list the images of {image}: {e}")
+    }
+
+    pub const REGISTRY_FIX: &str =
+        "grant Hoist's role ecr:DescribeImages on the repository, and check its region";
+
+    pub fn forge_ok(who: &str) -> String {
+        format!("the forge answers: Hoist is {who}")
+    }
+
+    pub fn forge_unreachable(e: &str) -> String {
+        format!("cannot use the forge: {e}")
+    }
+
+    pub const FORGE_FIX: &str =
+        "check the forge section's credentials, and that the App is installed on the repository";
+
+    pub const REMOTE: &str = "the forge, Argo CD and the registry";
+    pub const FIX_ABOVE_FIRST: &str = "fix the failures above first";
+
+    pub fn not_checked(what: &str, why: &str) -> String {
+        format!("{what}: not checked ({why})")
+    }
+
+    pub fn summary(checks: usize, failed: usize, warned: usize) -> String {
+        match (failed, warned) {
+            (0, 0) => format!("{checks} checks passed."),
+            (0, w) => format!("{checks} checks passed, {w} with a warning."),
+            (f, _) => format!("{f} of {checks} checks failed."),
+        }
+    }
+}

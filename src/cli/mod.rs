@@ -1,6 +1,7 @@
 //! The `hoist` command line.
 
 mod config;
+mod doctor;
 mod edit;
 mod lambda;
 mod ledger;
@@ -29,6 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     CheckConfig(config::CheckConfigArgs),
+    Doctor(doctor::DoctorArgs),
     /// Print the JSON Schema of the config file (or, with --markdown, the configuration
     /// reference generated from it).
     ConfigSchema {
@@ -56,6 +58,7 @@ pub use reference::config_reference;
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig(a) => config::check_config(a),
+        Command::Doctor(a) => doctor::doctor(a),
         Command::ConfigSchema { markdown } => {
             if markdown {
                 print!("{}", reference::config_reference());

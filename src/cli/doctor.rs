@@ -1,0 +1,103 @@
+//! `hoist doctor`: is this setup right? One line per check, exit 0 only when every
+//! required check passes.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::doctor::{self, Check, Report, Status};
+use crate::forge::Forge;
+use crate::messages::doctor as say;
+
+/// Check a live setup: the environment and files the config names, the forge's
+/// credentials, each Argo CD application, each service's registry repository, and with
+/// --repo the overlays Hoist will edit. Prints one line per check (✓, ! or ✗ with the
+/// fix); exits 1 when a required check fails.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The config file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// A checkout of the GitOps repository, to check the overlays in.
+    #[arg(long, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn doctor(args: DoctorArgs) -> Result<()> {
+    let config = crate::config::Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut report = Report::default();
+    report
+        .checks
+        .extend(doctor::environment(&config, |v| std::env::var(v).ok()));
+    report.checks.extend(doctor::files(&config));
+    if let Some(repo) = &args.repo {
+        let repo = crate::repo::DirRepo::new(repo);
+        report.checks.extend(doctor::overlays(&config, &repo));
+    }
+    let local_ok = report.passed();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let remote = if local_ok {
+        rt.block_on(remote(config))
+    } else {
+        vec![Check {
+            status: Status::Warn,
+            what: say::not_checked(say::REMOTE, say::FIX_ABOVE_FIRST),
+            fix: None,
+        }]
+    };
+    report.checks.extend(remote);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serializes")
+        );
+    } else {
+        print!("{}", report.render());
+    }
+    if report.passed() {
+        Ok(())
+    } else {
+        std::process::exit(1)
+    }
+}
+
+/// The checks that call out: the forge first, then what its engine reaches.
+async fn remote(config: crate::config::Config) -> Vec<Check> {
+    let mut out = vec![];
+    // Connecting needs a store: a scratch one, so the real one is never touched.
+    let scratch = std::env::temp_dir().join(format!("hoist-doctor-{}", std::process::id()));
+    let engine = async {
+        std::fs::create_dir_all(&scratch)?;
+        let store = crate::store::Store::open(&scratch.join("doctor.db"))?;
+        let prepared = crate::app::prepare(config.clone()).await?;
+        anyhow::Ok(prepared.connect(store).await?)
+    };
+    let engine = match engine.await {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&scratch);
+            out.push(Check {
+                status: Status::Fail,
+                what: say::forge_unreachable(&format!("{e:#}")),
+                fix: Some(say::FORGE_FIX.to_owned()),
+            });
+            return out;
+        }
+    };
+    out.push(Check {
+        status: Status::Pass,
+        what: say::forge_ok(&engine.forge.me().login),
+        fix: None,
+    });
+    out.extend(doctor::applications(&config, &engine.argocd).await);
+    out.extend(doctor::registry(&config, &engine.registry).await);
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&scratch);
+    out
+}
