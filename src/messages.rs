@@ -1192,3 +1192,13 @@ pub mod doctor {
         }
     }
 }
+
+/// The button of `hoist github-app-manifest --form`.
+pub const CREATE_THE_APP: &str = "Create the Hoist GitHub App";
+
+/// `hoist github-app-manifest --url` given something GitHub cannot deliver webhooks to.
+pub fn app_url_not_https(url: &str) -> String {
+    format!(
+        "--url {url:?}: GitHub sends webhooks only to an https:// address it can reach, such as https://hoist.example.com"
+    )
+}

@@ -287,3 +287,48 @@ async fn a_registry_with_no_acceptable_tag_warns() {
     ");
     assert_eq!(o.status.code(), Some(0), "a warning passes");
 }
+
+/// `hoist github-app-manifest` prints the manifest GitHub's manifest flow takes (JSON),
+/// the same one the repository ships in deploy/github-app.json; `--form` wraps it in a
+/// page that registers it, escaped; an address GitHub cannot deliver to is refused.
+#[test]
+fn the_app_manifest_is_printed_as_github_takes_it() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .arg("github-app-manifest")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--url", "https://hoist.example.com"]);
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o),
+        std::fs::read_to_string("deploy/github-app.json").unwrap(),
+        "deploy/github-app.json is the command's output for the example address"
+    );
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        m["hook_attributes"]["url"],
+        "https://hoist.example.com/webhooks/github"
+    );
+    let o = run(&[
+        "--url",
+        "https://hoist.example.com/",
+        "--name",
+        "Hoist <prod> & co",
+        "--form",
+        "acme",
+    ]);
+    assert!(o.status.success());
+    insta::assert_snapshot!(stdout(&o), @r#"
+    <!doctype html>
+    <form action="https://github.com/organizations/acme/settings/apps/new" method="post">
+      <input type="hidden" name="manifest" value="{&quot;default_events&quot;:[&quot;issue_comment&quot;,&quot;pull_request&quot;,&quot;pull_request_review&quot;,&quot;check_run&quot;,&quot;check_suite&quot;,&quot;status&quot;],&quot;default_permissions&quot;:{&quot;checks&quot;:&quot;write&quot;,&quot;contents&quot;:&quot;write&quot;,&quot;issues&quot;:&quot;write&quot;,&quot;members&quot;:&quot;read&quot;,&quot;metadata&quot;:&quot;read&quot;,&quot;pull_requests&quot;:&quot;write&quot;,&quot;statuses&quot;:&quot;read&quot;},&quot;hook_attributes&quot;:{&quot;active&quot;:true,&quot;url&quot;:&quot;https://hoist.example.com/webhooks/github&quot;},&quot;name&quot;:&quot;Hoist &lt;prod&gt; &amp; co&quot;,&quot;public&quot;:false,&quot;redirect_url&quot;:&quot;https://hoist.example.com/&quot;,&quot;url&quot;:&quot;https://hoist.example.com&quot;}">
+      <button type="submit">Create the Hoist GitHub App</button>
+    </form>
+    "#);
+    let o = run(&["--url", "http://hoist.internal"]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @r#"error: --url "http://hoist.internal": GitHub sends webhooks only to an https:// address it can reach, such as https://hoist.example.com"#);
+}

@@ -1,5 +1,6 @@
 //! The `hoist` command line.
 
+mod app_manifest;
 mod config;
 mod doctor;
 mod edit;
@@ -31,6 +32,7 @@ pub struct Cli {
 pub enum Command {
     CheckConfig(config::CheckConfigArgs),
     Doctor(doctor::DoctorArgs),
+    GithubAppManifest(app_manifest::AppManifestArgs),
     /// Print the JSON Schema of the config file (or, with --markdown, the configuration
     /// reference generated from it).
     ConfigSchema {
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig(a) => config::check_config(a),
         Command::Doctor(a) => doctor::doctor(a),
+        Command::GithubAppManifest(a) => app_manifest::app_manifest(a),
         Command::ConfigSchema { markdown } => {
             if markdown {
                 print!("{}", reference::config_reference());

@@ -16,6 +16,7 @@ use serde_json::json;
 use tracing::debug;
 
 mod etag;
+pub mod manifest;
 mod retry;
 mod wire;
 
