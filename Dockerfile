@@ -7,6 +7,9 @@ RUN apk add --no-cache musl-dev gcc g++ make cmake perl
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin hoist
+# The store's directory, owned by Hoist's user: a volume mounted there starts out with
+# that owner, so the server can write its store (the image has no shell to make it later).
+RUN mkdir -p /out/var/lib/hoist
 
 # Lambda's provided.al2023 runtime runs a file named bootstrap.
 FROM scratch AS lambda
@@ -14,6 +17,7 @@ COPY --from=build /src/target/release/hoist /bootstrap
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/target/release/hoist /usr/local/bin/hoist
+COPY --from=build --chown=65532:65532 /out/var/lib/hoist /var/lib/hoist
 USER 65532:65532
 EXPOSE 8080
 # Kubernetes probes /healthz and /readyz; the image has no shell or client to probe with.

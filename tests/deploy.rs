@@ -157,4 +157,10 @@ fn the_dockerfile_passes_checkov() {
     assert!(report.contains("Failed checks: 0"), "{report}");
     let text = std::fs::read_to_string("Dockerfile").unwrap();
     assert!(text.contains("distroless/static") && text.contains("USER 65532"));
+    // The store's directory exists in the image, owned by that user: a volume mounted
+    // there (as docs/kubernetes.md's `docker run` does) is then writable by the server.
+    assert!(
+        text.contains("COPY --from=build --chown=65532:65532 /out/var/lib/hoist /var/lib/hoist"),
+        "{text}"
+    );
 }
