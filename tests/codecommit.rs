@@ -52,7 +52,7 @@ fn config() -> Config {
 "#;
     let text = format!("{}{forge}{}", &text[..start], &text[end..])
         .replace(
-            "  required_checks:\n    - { name: \"argocd/{service}-{stage}\", app_slug: acme-gitops-ci }\n",
+            "  required_checks:\n    - { name: \"render/{service}-{stage}\", app_slug: acme-gitops-ci }\n",
             "",
         )
         .replace(

@@ -387,7 +387,7 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
             .as_str()
             .unwrap()
             .to_owned();
-        let name = format!("argocd/my-app-service1-{stage}");
+        let name = format!("render/my-app-service1-{stage}");
         let (st, _) = call(&http, "POST", &format!("{emu}/repos/acme/gitops/check-runs"), Some(json!({"name": name, "head_sha": head, "status": "completed", "conclusion": "success"}))).await;
         assert_eq!(st, 201);
         // The emulator sends no check_run event for it: the test does, without

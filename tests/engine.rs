@@ -355,7 +355,7 @@ async fn failed_pending_checks_and_holds() {
     t.check(1, Some("failure")).await;
     t.check(1, Some("failure")).await;
     insta::assert_snapshot!(t.said(), @"
-    #1: ❌ argocd/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, push a newer image, and Hoist moves this pull request to it.
+    #1: ❌ render/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, push a newer image, and Hoist moves this pull request to it.
     ---
     check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
@@ -837,7 +837,7 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     assert_eq!(conclusion, None, "in progress");
     insta::assert_snapshot!(text, @r#"
     Waiting
-    ✅ argocd/my-app-service1-prod succeeded on 0000000
+    ✅ render/my-app-service1-prod succeeded on 0000000
     ✅ Argo CD renders my-app-service1-prod at 0000000 (2 manifests)
     ✅ upstream uat runs sha256:a1a1a1…a1a1 and is Healthy
     ⏳ approval from @acme/sre (not @quinn)
@@ -871,7 +871,7 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     assert_eq!(conclusion.as_deref(), Some("failure"));
     insta::assert_snapshot!(text, @"
     Blocked
-    ✅ argocd/my-app-service1-dev succeeded on 0000000
+    ✅ render/my-app-service1-dev succeeded on 0000000
     ❌ Argo CD cannot render my-app-service1-dev at 0000000: ComparisonError: kustomize build failed
     ");
     insta::assert_snapshot!(t.said(), @"
@@ -907,7 +907,7 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
     assert_eq!(conclusion, None, "{text}");
     insta::assert_snapshot!(text, @r#"
     Waiting
-    ⏳ argocd/my-app-service1-dev on 0000000 from the GitHub App acme-gitops-ci
+    ⏳ render/my-app-service1-dev on 0000000 from the GitHub App acme-gitops-ci
     ✅ Argo CD renders my-app-service1-dev at 0000000 (2 manifests)
 
     <details><summary>Rendered diff</summary>
@@ -943,14 +943,14 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
         .entry(p.head_sha.clone())
         .or_default()
         .push(support::memory_forge::ci_run(
-            "argocd/my-app-service1-dev",
+            "render/my-app-service1-dev",
             Some("success"),
             None,
         ));
     t.deliver(Event::CheckCompleted {
         repo: Tester::repo(),
         source: CheckSource::CheckRun,
-        name: "argocd/my-app-service1-dev".into(),
+        name: "render/my-app-service1-dev".into(),
         conclusion: "success".into(),
         head_sha: p.head_sha,
         prs: vec![],
@@ -1212,7 +1212,7 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
       s_uat --> s_prod
     ```
 
-    **Gate:** none (dev promotes automatically). Hoist merges when `argocd/my-app-service1-dev` passes.
+    **Gate:** none (dev promotes automatically). Hoist merges when `render/my-app-service1-dev` passes.
 
     <!-- hoist:v1 {"service":"my-app-service1","stage":"dev","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.4.0","digest":"sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","requested_by":"ecr-push"} -->
     "#);
@@ -1245,7 +1245,7 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
       s_uat --> s_prod
     ```
 
-    **Gate:** `/promote uat` by @acme/qa. Hoist merges when `argocd/my-app-service1-uat` passes.
+    **Gate:** `/promote uat` by @acme/qa. Hoist merges when `render/my-app-service1-uat` passes.
 
     <!-- hoist:v1 {"service":"my-app-service1","stage":"uat","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.4.0","digest":"sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","requested_by":"quinn"} -->
     "#);
@@ -1270,7 +1270,7 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
       s_uat --> s_prod
     ```
 
-    **Gate:** none (dev promotes automatically). Hoist merges when `argocd/my-app-service1-dev` passes.
+    **Gate:** none (dev promotes automatically). Hoist merges when `render/my-app-service1-dev` passes.
 
     <!-- hoist:v1 {"service":"my-app-service1","stage":"dev","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.5.0","digest":"sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2","requested_by":"ecr-push"} -->
     "#);

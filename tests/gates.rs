@@ -222,7 +222,7 @@ async fn merge_while_check_fails(drive: Drive) -> Outcome {
     let refused = t.forge.pr(3).state == PrState::Open;
     t.check(3, Some("success")).await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
-    #3: ❌ argocd/my-app-service1-prod failed on 0000000 (details: https://ci.example/1). Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, comment `/promote prod` on the uat pull request of the freight you want.
+    #3: ❌ render/my-app-service1-prod failed on 0000000 (details: https://ci.example/1). Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, comment `/promote prod` on the uat pull request of the freight you want.
     ---
     #3: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
     ---
@@ -610,7 +610,7 @@ async fn override_after_push(drive: Drive) -> Outcome {
     }
 }
 
-/// The required check `argocd/{service}-{stage}` is the CI App's (`app_slug:
+/// The required check `render/{service}-{stage}` is the CI App's (`app_slug:
 /// acme-gitops-ci`). Before CI has reported on the prod PR's head, a writer posts a
 /// commit status of that name, `success`; a code owner then approves. Nothing merges
 /// until the CI App's own check run passes.
@@ -640,7 +640,7 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     #2 reaction: rocket to @quinn's "/promote prod"
     "#) };
     let head = t.forge.pr(3).head_sha;
-    let name = "argocd/my-app-service1-prod";
+    let name = "render/my-app-service1-prod";
     t.forge
         .state
         .lock()

@@ -56,7 +56,7 @@ async fn calls_per_operation() {
         .entry(head.clone())
         .or_default()
         .push(support::memory_forge::ci_run(
-            "argocd/my-app-service1-dev",
+            "render/my-app-service1-dev",
             None,
             None,
         ));
@@ -64,7 +64,7 @@ async fn calls_per_operation() {
         .handle(Event::CheckCompleted {
             repo: repo(),
             source: CheckSource::CheckRun,
-            name: "argocd/my-app-service1-dev".into(),
+            name: "render/my-app-service1-dev".into(),
             conclusion: "pending".into(),
             head_sha: head.clone(),
             prs: vec![1],
@@ -74,7 +74,7 @@ async fn calls_per_operation() {
     forge.state.lock().unwrap().checks.insert(
         head.clone(),
         vec![support::memory_forge::ci_run(
-            "argocd/my-app-service1-dev",
+            "render/my-app-service1-dev",
             Some("success"),
             None,
         )],
@@ -83,7 +83,7 @@ async fn calls_per_operation() {
         .handle(Event::CheckCompleted {
             repo: repo(),
             source: CheckSource::CheckRun,
-            name: "argocd/my-app-service1-dev".into(),
+            name: "render/my-app-service1-dev".into(),
             conclusion: "success".into(),
             head_sha: head,
             prs: vec![1],

@@ -69,7 +69,7 @@ async fn run(extra_files: usize) -> Run {
                 installation_id: None,
             },
             source: CheckSource::CheckRun,
-            name: "argocd/my-app-service1-dev".into(),
+            name: "render/my-app-service1-dev".into(),
             conclusion: "success".into(),
             head_sha: head,
             prs: vec![1],

@@ -244,7 +244,7 @@ fn prod_gate_names_the_code_owners_and_the_requester() {
         (Some("v1.3.0"), "v1.3.2")
     );
     assert!(
-        p.body.contains("**Gate:** an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre), other than @quinn who requested it, and `argocd/my-app-service1-prod`."),
+        p.body.contains("**Gate:** an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre), other than @quinn who requested it, and `render/my-app-service1-prod`."),
         "{}",
         p.body
     );
@@ -551,7 +551,7 @@ fn prod_gate(repo: &Path) -> String {
 fn plan_shows_the_gate_hoist_argocd_will_list() {
     insta::assert_snapshot!(prod_gate(Path::new("examples/gitops")), @r"
     Gate (hoist/argocd on the new HEAD; Hoist merges once every line is met):
-        ⏳ argocd/my-app-service1-prod on HEAD from the GitHub App acme-gitops-ci
+        ⏳ render/my-app-service1-prod on HEAD from the GitHub App acme-gitops-ci
         ⏳ Argo CD to render my-app-service1-prod at HEAD
         ⏳ upstream uat (my-app-service1-uat) to run sha256:41828d…0a08 healthy
         ⏳ approval from @acme/sre (not @quinn)
@@ -570,7 +570,7 @@ fn plan_shows_a_gate_no_one_can_pass() {
     .unwrap();
     insta::assert_snapshot!(prod_gate(repo.path()), @r"
     Gate (hoist/argocd on the new HEAD; Hoist merges once every line is met):
-        ⏳ argocd/my-app-service1-prod on HEAD from the GitHub App acme-gitops-ci
+        ⏳ render/my-app-service1-prod on HEAD from the GitHub App acme-gitops-ci
         ⏳ Argo CD to render my-app-service1-prod at HEAD
         ⏳ upstream uat (my-app-service1-uat) to run sha256:41828d…0a08 healthy
         ❌ no code owner for apps/my-app-service1/env/prod/kustomization.yaml

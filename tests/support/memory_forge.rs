@@ -305,7 +305,7 @@ impl MemoryForge {
         s.users.get(login).cloned()
     }
 
-    /// Records the stage's required check (`argocd/my-app-service1-STAGE`) on the head of
+    /// Records the stage's required check (`render/my-app-service1-STAGE`) on the head of
     /// `pr`; returns its name and the head it is on.
     pub fn set_stage_check(
         &self,
@@ -315,7 +315,7 @@ impl MemoryForge {
     ) -> (String, String) {
         let p = self.pr(pr);
         let stage = p.head_ref.split('/').nth(1).unwrap().to_owned();
-        let name = format!("argocd/my-app-service1-{stage}");
+        let name = format!("render/my-app-service1-{stage}");
         self.state
             .lock()
             .unwrap()
