@@ -1202,3 +1202,13 @@ pub fn app_url_not_https(url: &str) -> String {
         "--url {url:?}: GitHub sends webhooks only to an https:// address it can reach, such as https://hoist.example.com"
     )
 }
+
+/// `hoist plan --repo` given something that is not a checkout.
+pub fn repo_unusable(repo: &std::path::Path, why: &str) -> String {
+    format!("--repo {}: {why}", repo.display())
+}
+
+/// A planner error about a file, with the checkout it was read in.
+pub fn in_checkout(error: &str, repo: &std::path::Path) -> String {
+    format!("{error} (in the checkout {}, from --repo)", repo.display())
+}

@@ -382,3 +382,14 @@ fn required_checks_name_who_may_post_them() {
     merge.required_checks[2] "lint" is posted by GitHub Actions, whose App every workflow shares: anyone who can push a workflow to any branch can post it; name a GitHub App of your own
     "#);
 }
+
+/// `separate_approver` keeps the requester's own approval from counting; without a
+/// code-owner approval to require there is none to keep apart, and the setting did
+/// nothing without a word.
+#[test]
+fn separate_approver_needs_codeowners() {
+    let t = with_stages(
+        "  dev: { auto: true }\n  uat:\n    upstream: [dev]\n    gate: { command: true, separate_approver: true }\n",
+    );
+    insta::assert_snapshot!(errors(&t).join("\n"), @r#"hoist.yaml:7:47: stage "uat" sets `separate_approver: true` without `codeowners: true`: there is no approval for it to keep apart from the requester's; add `codeowners: true`, or remove it"#);
+}

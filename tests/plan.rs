@@ -641,9 +641,44 @@ fn check_config_takes_config_and_reconcile_needs_no_once() {
     let o = hoist(&["reconcile", "--help"]);
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());
+    let o = hoist(&["config-schema", "--help"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(
+            "--markdown  Print the configuration reference (docs/config-reference.md) instead"
+        ),
+        "config-schema --markdown has its help"
+    );
     // With --once required, clap's usage line named it.
     assert!(
         help.contains("Usage: hoist reconcile [OPTIONS] --config <FILE>\n"),
         "{help}"
     );
+}
+
+/// `plan` with a `--repo` that is not the checkout names `--repo` and the path it
+/// resolved, not the config.
+#[test]
+fn a_wrong_repo_is_named_as_such() {
+    let promote = |repo: &str| {
+        hoist(&[
+            "plan",
+            "--config",
+            "config/hoist.example.yaml",
+            "--repo",
+            repo,
+            "--promote",
+            "uat",
+            "--service",
+            "my-app-service1",
+        ])
+    };
+    let o = promote("no/such/checkout");
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @"error: --repo no/such/checkout: No such file or directory (os error 2)");
+    let empty = tempfile::tempdir().unwrap();
+    let o = promote(empty.path().to_str().unwrap());
+    assert_eq!(o.status.code(), Some(1));
+    let resolved = std::fs::canonicalize(empty.path()).unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).replace(resolved.to_str().unwrap(), "DIR");
+    insta::assert_snapshot!(err.trim(), @"error: apps/my-app-service1/env/dev/kustomization.yaml has no images entry for my-app-service1 (in the checkout DIR, from --repo)");
 }

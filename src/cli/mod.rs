@@ -36,6 +36,7 @@ pub enum Command {
     /// Print the JSON Schema of the config file (or, with --markdown, the configuration
     /// reference generated from it).
     ConfigSchema {
+        /// Print the configuration reference (docs/config-reference.md) instead.
         #[arg(long)]
         markdown: bool,
     },

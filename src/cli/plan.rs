@@ -58,6 +58,18 @@ const MAX_EVENT_BYTES: u64 = 256 * 1024;
 /// then share the printing and the refusal's exit code.
 pub fn plan(args: PlanArgs) -> Result<()> {
     let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Paths in the plan's errors are the checkout's: say which checkout, as resolved.
+    let resolved = std::fs::canonicalize(&args.repo)
+        .map_err(|e| anyhow::anyhow!(crate::messages::repo_unusable(&args.repo, &e.to_string())))?;
+    if !resolved.is_dir() {
+        bail!(crate::messages::repo_unusable(
+            &args.repo,
+            "not a directory"
+        ));
+    }
+    let in_repo = |e: crate::plan::PlanError| {
+        anyhow::anyhow!(crate::messages::in_checkout(&e.to_string(), &resolved))
+    };
     let repo = DirRepo::new(&args.repo);
     let planner = Planner {
         config: &config,
@@ -88,7 +100,9 @@ pub fn plan(args: PlanArgs) -> Result<()> {
                 digest,
                 time,
             } => match crate::freight::for_push(&config, &image, &tag, &digest, &time) {
-                Ok(f) => planner.push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))?,
+                Ok(f) => planner
+                    .push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))
+                    .map_err(in_repo)?,
                 // A malformed reference is a broken event, not a push to skip.
                 Err(why @ crate::freight::NoFreight::BadReference(_)) => {
                     bail!("{shown}: {why}")
@@ -107,12 +121,14 @@ pub fn plan(args: PlanArgs) -> Result<()> {
             .service
             .as_deref()
             .expect("clap requires --service with --promote");
-        planner.promote(
-            stage,
-            service,
-            args.tag.as_deref(),
-            args.requested_by.as_deref().unwrap_or("cli"),
-        )?
+        planner
+            .promote(
+                stage,
+                service,
+                args.tag.as_deref(),
+                args.requested_by.as_deref().unwrap_or("cli"),
+            )
+            .map_err(in_repo)?
     };
     if args.json {
         println!(

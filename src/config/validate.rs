@@ -107,6 +107,11 @@ impl Validator<'_> {
                     "stage {name:?} names an Argo CD app, but there is no `argocd:` section to reach Argo CD"
                 ));
             }
+            if stage.gate.separate_approver && !stage.gate.codeowners {
+                self.at(&[K("stages"), K(name), K("gate"), K("separate_approver")], format!(
+                    "stage {name:?} sets `separate_approver: true` without `codeowners: true`: there is no approval for it to keep apart from the requester's; add `codeowners: true`, or remove it"
+                ));
+            }
             if !stage.upstream.is_empty() && !stage.auto && !stage.gate.command {
                 self.at_key(&[K("stages"), K(name)], format!(
                     "stage {name:?} has upstreams but neither `auto: true` nor `gate: {{ command: true }}`, so nothing would ever promote into it"
