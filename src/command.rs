@@ -180,7 +180,7 @@ mod tests {
     fn override_needs_dag_and_a_reason() {
         insta::assert_snapshot!(p("/override dag 3F9C2D1A7B8E9F00112233445566778899AABBCC INC-42 prod is down"), @r#"[Ok(OverrideDag { head: "3f9c2d1a7b8e9f00112233445566778899aabbcc", reason: "INC-42 prod is down" })]"#);
         insta::assert_snapshot!(p("/override dag\n/override checks x\n/override dag INC-42 prod is down\n/override dag 3f9c2d1a7b8e9f00112233445566778899aabbcc\n/override dag 3f9c2d1 a short head"), @"[Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride)]");
-        insta::assert_snapshot!(parse("/override dag")[0].as_ref().unwrap_err().to_string(), @"/override needs what, which head and why: /override dag <head SHA> <reason>. See /help.");
+        insta::assert_snapshot!(parse("/override dag")[0].as_ref().unwrap_err().to_string(), @"/override needs what, which head and why: `/override dag <head SHA> <reason>`. See /help.");
     }
 
     #[test]

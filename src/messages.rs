@@ -1212,3 +1212,10 @@ pub fn repo_unusable(repo: &std::path::Path, why: &str) -> String {
 pub fn in_checkout(error: &str, repo: &std::path::Path) -> String {
     format!("{error} (in the checkout {}, from --repo)", repo.display())
 }
+
+/// A config value where a boolean belongs that YAML 1.2 does not spell as one.
+pub fn not_a_boolean(token: &str) -> String {
+    format!(
+        "{token:?} is text, not a boolean: write true or false, unquoted (in YAML 1.2, which Hoist reads, yes, no, on and off are text too)"
+    )
+}

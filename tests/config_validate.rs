@@ -393,3 +393,14 @@ fn separate_approver_needs_codeowners() {
     );
     insta::assert_snapshot!(errors(&t).join("\n"), @r#"hoist.yaml:7:47: stage "uat" sets `separate_approver: true` without `codeowners: true`: there is no approval for it to keep apart from the requester's; add `codeowners: true`, or remove it"#);
 }
+
+/// Booleans take YAML 1.2's spelling only: YAML 1.1's `off` and `yes`, and the quoted
+/// string `"true"`, are refused at their place, with the spelling to use.
+#[test]
+fn booleans_take_yaml_1_2_spelling() {
+    let errs = |v: &str| errors(&with_stages(&format!("  dev: {{ auto: {v} }}\n"))).join("\n");
+    insta::assert_snapshot!(errs("off"), @r#"hoist.yaml:4:16: "off" is text, not a boolean: write true or false, unquoted (in YAML 1.2, which Hoist reads, yes, no, on and off are text too)"#);
+    insta::assert_snapshot!(errs("yes"), @r#"hoist.yaml:4:16: "yes" is text, not a boolean: write true or false, unquoted (in YAML 1.2, which Hoist reads, yes, no, on and off are text too)"#);
+    insta::assert_snapshot!(errs("\"true\""), @r#"hoist.yaml:4:16: "true" is text, not a boolean: write true or false, unquoted (in YAML 1.2, which Hoist reads, yes, no, on and off are text too)"#);
+    assert_eq!(errs("true"), "", "true is a boolean");
+}

@@ -185,6 +185,9 @@ fn options() -> serde_saphyr::Options {
     let mut o = serde_saphyr::Options::default();
     o.budget = Some(budget);
     o.with_snippet = false;
+    // YAML 1.2: `off`, `yes` and the like are not booleans (YAML 1.1 made `country: no`
+    // a false).
+    o.strict_booleans = true;
     o
 }
 

@@ -146,7 +146,7 @@ pub struct Stage {
     pub availability: Availability,
     /// Open the promotion pull request without a command: on a push for a root stage,
     /// once verified upstream otherwise.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_bool")]
     pub auto: bool,
     /// What must happen before Hoist merges a promotion into this stage.
     #[serde(default)]
@@ -173,7 +173,7 @@ pub enum Availability {
 #[serde(deny_unknown_fields)]
 pub struct Gate {
     /// A `/promote <stage>` comment opens the promotion.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_bool")]
     pub command: bool,
     /// Who may promote: GitHub logins (`alice`) or teams (`@org/team`). Empty: anyone
     /// with write access to the repository.
@@ -181,10 +181,10 @@ pub struct Gate {
     pub promoters: Vec<String>,
     /// An approval from a code owner of every changed path (CODEOWNERS on the base
     /// branch) on the pull request's current head.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_bool")]
     pub codeowners: bool,
     /// The approver must not be the person who asked for the promotion.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_bool")]
     pub separate_approver: bool,
 }
 
@@ -204,7 +204,7 @@ pub struct Service {
     #[serde(default)]
     pub kustomize_name: Option<String>,
     /// Promote an older version over a newer one. Off: a stage never goes back.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_bool")]
     pub allow_downgrade: bool,
 }
 
@@ -335,4 +335,23 @@ pub struct ArgoCd {
 
 fn default_health_debounce() -> u64 {
     30
+}
+
+/// A boolean written as YAML 1.2 writes one: the plain scalars `true` and `false`. The
+/// string `"true"` is text, and so are YAML 1.1's `yes`, `no`, `on` and `off`.
+fn strict_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct Plain;
+    impl serde::de::Visitor<'_> for Plain {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("true or false")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            Err(E::custom(crate::messages::not_a_boolean(v)))
+        }
+    }
+    d.deserialize_any(Plain)
 }

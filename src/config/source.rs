@@ -107,11 +107,31 @@ impl<'a> Source<'a> {
                 .unwrap_or(first)
                 .to_owned(),
         };
+        let first = if first.starts_with("invalid boolean") {
+            crate::messages::not_a_boolean(&self.token_at(line, col))
+        } else {
+            first
+        };
         ConfigError {
             file: self.file.to_owned(),
             line,
             col,
             message: SUFFIX.replace(&first, "").into_owned(),
         }
+    }
+
+    /// The plain scalar starting at `line`:`col` (1-based), as written.
+    fn token_at(&self, line: usize, col: usize) -> String {
+        self.text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.get(l.char_indices().nth(col - 1)?.0..))
+            .map(|rest| {
+                rest.split(|c: char| c.is_whitespace() || ",]}#".contains(c))
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_default()
     }
 }
