@@ -99,8 +99,8 @@ impl Report {
 }
 
 /// The environment variables the config names, each with whether a missing one stops
-/// Hoist (the forge's and Argo CD's credentials, GitHub's webhook secret) or only one way
-/// of receiving events (EventBridge's token).
+/// Hoist (the forge's and Argo CD's credentials, the token of the forge's own events) or
+/// only one way of receiving events (EventBridge's token on GitHub).
 pub fn environment(config: &Config, get: impl Fn(&str) -> Option<String>) -> Vec<Check> {
     let mut vars: Vec<(&str, &str, bool)> = vec![];
     if let ForgeConfig::Github(g) = &config.forge {
@@ -112,22 +112,25 @@ pub fn environment(config: &Config, get: impl Fn(&str) -> Option<String>) -> Vec
         }
         vars.push((&config.webhook_secrets_env, say::WHAT_WEBHOOK_SECRET, true));
     }
+    // On CodeCommit every event comes through EventBridge: `hoist serve` will not start
+    // without its token.
+    let on_codecommit = matches!(config.forge, ForgeConfig::Codecommit(_));
     vars.push((
         &config.eventbridge_token_env,
         say::WHAT_EVENTBRIDGE_TOKEN,
-        false,
+        on_codecommit,
     ));
     if let Some(a) = &config.argocd {
         vars.push((&a.token_env, say::WHAT_ARGOCD_TOKEN, true));
     }
+    // Judged as `hoist serve` reads them: a comma-separated list, empty items dropped.
+    let usable = |v: &String| v.split(',').any(|s| !s.trim().is_empty());
     vars.into_iter()
-        .map(
-            |(var, what, required)| match get(var).filter(|v| !v.is_empty()) {
-                Some(_) => Check::pass(say::env_set(var, what)),
-                None if required => Check::fail(say::env_missing(var, what), say::env_fix(var)),
-                None => Check::warn(say::env_missing(var, what), say::env_fix(var)),
-            },
-        )
+        .map(|(var, what, required)| match get(var).filter(usable) {
+            Some(_) => Check::pass(say::env_set(var, what)),
+            None if required => Check::fail(say::env_missing(var, what), say::env_fix(var)),
+            None => Check::warn(say::env_missing(var, what), say::env_fix(var)),
+        })
         .collect()
 }
 

@@ -1199,7 +1199,7 @@ pub const CREATE_THE_APP: &str = "Create the Hoist GitHub App";
 /// `hoist github-app-manifest --url` given something GitHub cannot deliver webhooks to.
 pub fn app_url_not_https(url: &str) -> String {
     format!(
-        "--url {url:?}: GitHub sends webhooks only to an https:// address it can reach, such as https://hoist.example.com"
+        "--url {url:?}: give Hoist's address as https://HOST (or https://HOST:PORT), such as https://hoist.example.com: GitHub sends webhooks only over HTTPS, and Hoist adds the paths it answers on"
     )
 }
 

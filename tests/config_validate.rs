@@ -404,3 +404,20 @@ fn booleans_take_yaml_1_2_spelling() {
     insta::assert_snapshot!(errs("\"true\""), @r#"hoist.yaml:4:16: "true" is text, not a boolean: write true or false, unquoted (in YAML 1.2, which Hoist reads, yes, no, on and off are text too)"#);
     assert_eq!(errs("true"), "", "true is a boolean");
 }
+
+/// A stage's depth is its distance from a root by its longest way back, whatever order
+/// the config lists the stages in (reconcile verifies upstream stages first by it).
+#[test]
+fn depth_follows_the_dag_not_the_listing() {
+    let t = with_stages(
+        "  prod:\n    upstream: [uat, qa]\n    gate: { command: true }\n  qa:\n    upstream: [dev]\n    auto: true\n  uat:\n    upstream: [qa]\n    gate: { command: true }\n  dev: { auto: true }\n",
+    );
+    let c = Config::parse(&t, "hoist.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let depths: Vec<(&str, usize)> = c
+        .stage_names()
+        .into_iter()
+        .map(|s| (s, c.depth(s)))
+        .collect();
+    assert_eq!(depths, [("prod", 3), ("qa", 1), ("uat", 2), ("dev", 0)]);
+    assert_eq!(c.depth("gone"), 0);
+}

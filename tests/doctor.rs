@@ -328,7 +328,35 @@ fn the_app_manifest_is_printed_as_github_takes_it() {
       <button type="submit">Create the Hoist GitHub App</button>
     </form>
     "#);
+    for bad in [
+        "http://hoist.internal",
+        "https://hoist.example.com/hooks?x=1",
+        "https://",
+    ] {
+        let o = run(&["--url", bad]);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+    }
     let o = run(&["--url", "http://hoist.internal"]);
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @r#"error: --url "http://hoist.internal": give Hoist's address as https://HOST (or https://HOST:PORT), such as https://hoist.example.com: GitHub sends webhooks only over HTTPS, and Hoist adds the paths it answers on"#);
+}
+
+/// On CodeCommit every event comes through EventBridge: without its token `hoist serve`
+/// will not start, so doctor fails it, and a value that holds no token (`,`) counts as
+/// none, as the server reads it.
+#[test]
+fn a_codecommit_setup_needs_the_eventbridge_token() {
+    let o = doctor(
+        &["--config", "config/hoist.codecommit.example.yaml"],
+        &[("HOIST_EVENTBRIDGE_TOKEN", ",".to_owned())],
+    );
     assert_eq!(o.status.code(), Some(1));
-    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @r#"error: --url "http://hoist.internal": GitHub sends webhooks only to an https:// address it can reach, such as https://hoist.example.com"#);
+    let out = stdout(&o);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("HOIST_EVENTBRIDGE_TOKEN"))
+        .collect::<Vec<_>>();
+    insta::assert_snapshot!(lines.join("\n"), @"
+    ✗ HOIST_EVENTBRIDGE_TOKEN is not set (the token EventBridge sends as x-hoist-token)
+        set HOIST_EVENTBRIDGE_TOKEN in Hoist's environment (docs/configuration.md says what it holds)
+    ");
 }

@@ -116,7 +116,7 @@ async fn proxy(emulator: String) -> String {
                         if run["app"].is_null() {
                             let ci = run["name"]
                                 .as_str()
-                                .is_some_and(|n| n.starts_with("argocd/"));
+                                .is_some_and(|n| n.starts_with("render/"));
                             run["app"] = if ci {
                                 json!({"id": 424242, "slug": "acme-gitops-ci"})
                             } else {

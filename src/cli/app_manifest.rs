@@ -22,9 +22,11 @@ pub struct AppManifestArgs {
 }
 
 pub fn app_manifest(args: AppManifestArgs) -> Result<()> {
-    let url = args.url.trim();
-    // GitHub delivers webhooks only to an address it can reach, and only over HTTPS.
-    if !url.starts_with("https://") || url.len() <= "https://".len() {
+    let url = args.url.trim().trim_end_matches('/');
+    // GitHub delivers webhooks only to an address it can reach, and only over HTTPS; the
+    // paths Hoist answers on are appended, so the address is a host (and port) alone.
+    let host = url.strip_prefix("https://").unwrap_or_default();
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
         bail!("{}", crate::messages::app_url_not_https(url));
     }
     let m = manifest::manifest(&args.name, url);

@@ -70,10 +70,15 @@ pub fn doctor(args: DoctorArgs) -> Result<()> {
 /// The checks that call out: the forge first, then what its engine reaches.
 async fn remote(config: crate::config::Config) -> Vec<Check> {
     let mut out = vec![];
-    // Connecting needs a store: a scratch one, so the real one is never touched.
-    let scratch = std::env::temp_dir().join(format!("hoist-doctor-{}", std::process::id()));
+    // Connecting needs a store: a scratch one, so the real one is never touched. Made
+    // afresh (create_dir fails on anything already there, a link included), so nobody
+    // else's file is ever opened as it.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let scratch = std::env::temp_dir().join(format!("hoist-doctor-{}-{nanos}", std::process::id()));
     let engine = async {
-        std::fs::create_dir_all(&scratch)?;
+        std::fs::create_dir(&scratch)?;
         let store = crate::store::Store::open(&scratch.join("doctor.db"))?;
         let prepared = crate::app::prepare(config.clone()).await?;
         anyhow::Ok(prepared.connect(store).await?)

@@ -136,6 +136,28 @@ impl Config {
             .collect()
     }
 
+    /// How many stages lie between `name` and a root, by its longest way back (a root
+    /// is 0); a stage the config does not name is 0. The config's validation refuses
+    /// cycles; a stage met again on the way is not followed.
+    pub fn depth(&self, name: &str) -> usize {
+        fn walk<'a>(c: &'a Config, name: &'a str, seen: &mut Vec<&'a str>) -> usize {
+            if seen.contains(&name) {
+                return 0;
+            }
+            seen.push(name);
+            let d = c.stage(name).map_or(0, |s| {
+                s.upstream
+                    .iter()
+                    .map(|u| 1 + walk(c, u, seen))
+                    .max()
+                    .unwrap_or(0)
+            });
+            seen.pop();
+            d
+        }
+        walk(self, name, &mut vec![])
+    }
+
     /// Stages whose upstreams include `name`.
     pub fn downstream(&self, name: &str) -> Vec<&str> {
         self.stages

@@ -97,10 +97,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         self.reconcile_comments(&open, lookback, &mut report).await;
         for (service, _) in self.config.services.iter() {
-            // Upstream stages first: verifying dev before uat gives dev's comment the
+            // Upstream stages first (by their distance from a root, whatever order the
+            // config lists them in): verifying dev before uat gives dev's comment the
             // words it had when dev was verified first, so a rebuilt store edits nothing.
             let mut rows = self.store.ledger_for(service).await?;
-            rows.sort_by_key(|p| self.config.stages.keys().position(|s| s == p.stage));
+            rows.sort_by_key(|p| self.config.depth(&p.stage));
             for p in rows {
                 let n = match (p.pr, &p.merge_sha, p.verified_at) {
                     (Some(n), Some(_), None) => n,
