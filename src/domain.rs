@@ -25,6 +25,9 @@ pub struct Actor {
     pub kind: ActorKind,
 }
 
+/// The names Hoist records as the requester when no person asked.
+pub const SYSTEM_NAMES: &[&str] = &["ecr-push", "hoist", "cli"];
+
 impl Actor {
     /// One key per account: the numeric id on GitHub, the login (an ARN) where there is
     /// no id (CodeCommit).
@@ -34,6 +37,12 @@ impl Actor {
         } else {
             (0, self.login.to_ascii_lowercase())
         }
+    }
+
+    /// Whether `login` is one of the names Hoist records when no person asked: a push
+    /// (`ecr-push`), an automatic stage (`hoist`), `hoist plan`'s default (`cli`).
+    pub fn is_system_name(login: &str) -> bool {
+        SYSTEM_NAMES.contains(&login)
     }
 
     /// Hoist acting on its own (`ecr-push` for a push, `hoist` for an automatic stage):

@@ -138,7 +138,7 @@ pub fn gate_line(
             who.join(", ")
         };
         let other = if stage.gate.separate_approver {
-            format!(", other than @{requested_by} who requested it")
+            format!(", other than {} who requested it", requester(requested_by))
         } else {
             String::new()
         };
@@ -307,7 +307,9 @@ pub fn gate_approved(approver: &str, short: &str) -> String {
 }
 
 pub fn gate_awaiting_owner(owners: &[String], excluded: Option<&str>) -> String {
-    let not = excluded.map(|r| format!(" (not @{r})")).unwrap_or_default();
+    let not = excluded
+        .map(|r| format!(" (not {})", requester(r)))
+        .unwrap_or_default();
     format!("approval from {}{not}", owners.join(", "))
 }
 
@@ -681,7 +683,12 @@ pub fn waiting_for_owner(dir: &str, owners: &[String], requester: Option<&str>) 
         owners.join(", ")
     };
     let not = requester
-        .map(|r| format!(" @{r} requested this promotion, so their approval does not count."))
+        .map(|r| {
+            format!(
+                " {} requested this promotion, so their approval does not count.",
+                self::requester(r)
+            )
+        })
         .unwrap_or_default();
     format!("⏳ Waiting for an approval from a code owner of {dir} ({who}).{not}")
 }
@@ -1218,4 +1225,15 @@ pub fn not_a_boolean(token: &str) -> String {
     format!(
         "{token:?} is text, not a boolean: write true or false, unquoted (in YAML 1.2, which Hoist reads, yes, no, on and off are text too)"
     )
+}
+
+/// Who requested a promotion, as a mention when a person did; a name Hoist records when
+/// no person asked (`ecr-push`, `hoist`, `cli`) is shown as such, so that nobody who
+/// happens to hold that login on the forge is mentioned.
+fn requester(who: &str) -> String {
+    if crate::domain::Actor::is_system_name(who) {
+        format!("`{who}`")
+    } else {
+        format!("@{who}")
+    }
 }

@@ -682,3 +682,34 @@ fn a_wrong_repo_is_named_as_such() {
     let err = String::from_utf8_lossy(&o.stderr).replace(resolved.to_str().unwrap(), "DIR");
     insta::assert_snapshot!(err.trim(), @"error: apps/my-app-service1/env/dev/kustomization.yaml has no images entry for my-app-service1 (in the checkout DIR, from --repo)");
 }
+
+/// A promotion no person asked for (here `plan`'s default requester, `cli`) names its
+/// requester without an @: a mention would reach whoever holds that login on GitHub.
+#[test]
+fn a_requester_no_person_is_is_not_mentioned() {
+    let o = hoist(&[
+        "plan",
+        "--config",
+        "config/hoist.example.yaml",
+        "--repo",
+        "examples/gitops",
+        "--promote",
+        "prod",
+        "--service",
+        "my-app-service1",
+        "--tag",
+        "v1.3.2",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("cli"))
+        .map(str::trim)
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"), @r#"
+    Hoist-Requested-By: cli
+    **Gate:** an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre), other than `cli` who requested it, and `render/my-app-service1-prod`.
+    <!-- hoist:v1 {"service":"my-app-service1","stage":"prod","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.3.2","digest":"sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08","requested_by":"cli"} -->
+    ⏳ approval from @acme/sre (not `cli`)
+    "#);
+}
