@@ -35,21 +35,21 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(what: String) -> Self {
+    pub fn pass(what: String) -> Self {
         Self {
             status: Status::Pass,
             what,
             fix: None,
         }
     }
-    fn fail(what: String, fix: String) -> Self {
+    pub fn fail(what: String, fix: String) -> Self {
         Self {
             status: Status::Fail,
             what,
             fix: Some(fix),
         }
     }
-    fn warn(what: String, fix: String) -> Self {
+    pub fn warn(what: String, fix: String) -> Self {
         Self {
             status: Status::Warn,
             what,

@@ -87,19 +87,14 @@ async fn remote(config: crate::config::Config) -> Vec<Check> {
         Ok(e) => e,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&scratch);
-            out.push(Check {
-                status: Status::Fail,
-                what: say::forge_unreachable(&format!("{e:#}")),
-                fix: Some(say::FORGE_FIX.to_owned()),
-            });
+            out.push(Check::fail(
+                say::forge_unreachable(&format!("{e:#}")),
+                say::FORGE_FIX.to_owned(),
+            ));
             return out;
         }
     };
-    out.push(Check {
-        status: Status::Pass,
-        what: say::forge_ok(&engine.forge.me().login),
-        fix: None,
-    });
+    out.push(Check::pass(say::forge_ok(&engine.forge.me().login)));
     out.extend(doctor::applications(&config, &engine.argocd).await);
     out.extend(doctor::registry(&config, &engine.registry).await);
     drop(engine);

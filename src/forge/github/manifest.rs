@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-/// What Hoist does with each permission, for the docs and `hoist doctor`.
+/// The permissions Hoist uses, each at the level it needs (docs/github.md says why).
 pub const PERMISSIONS: &[(&str, &str)] = &[
     ("contents", "write"),
     ("pull_requests", "write"),
