@@ -27,6 +27,7 @@ pub mod policy;
 pub mod registry;
 pub mod repo;
 pub mod server;
+pub mod status;
 pub mod store;
 pub mod suggest;
 pub mod tags;

@@ -23,6 +23,7 @@ pub fn commit_message(title: &str, freight: &Freight, stage: &str, requested_by:
 pub struct StageView<'a> {
     pub stage: &'a str,
     pub tag: Option<&'a str>,
+    pub state: crate::status::State,
 }
 
 pub struct BodyArgs<'a> {
@@ -81,24 +82,55 @@ fn pushed(at: &str) -> String {
     }
 }
 
-/// The DAG as a Mermaid flowchart: each stage with what it runs, the target marked ⏳.
+/// The DAG as a picture: each stage with what it runs, coloured by state, the target
+/// marked ⏳. A Mermaid flowchart on GitHub; a table on CodeCommit, which does not render
+/// Mermaid.
 fn pipeline(config: &Config, target: &str, new_tag: &str, views: &[StageView]) -> String {
+    use crate::status::State;
+    let label = |v: &StageView| {
+        if v.stage == target {
+            format!("{new_tag} ⏳")
+        } else {
+            v.tag.unwrap_or("none").to_owned()
+        }
+    };
+    if matches!(config.forge, crate::config::Forge::Codecommit(_)) {
+        let mut s = String::from("| Stage | Runs | State |\n|---|---|---|\n");
+        for v in views {
+            let state = if v.stage == target {
+                "this pull request".to_owned()
+            } else {
+                status::state_word(v.state).to_owned()
+            };
+            let _ = writeln!(s, "| {} | `{}` | {state} |", v.stage, label(v));
+        }
+        return s;
+    }
     let id = |s: &str| format!("s_{}", s.replace('-', "_"));
     let mut s = String::from("```mermaid\nflowchart LR\n");
     for v in views {
-        let label = if v.stage == target {
-            format!("{} · {new_tag} ⏳", v.stage)
-        } else {
-            match v.tag {
-                Some(t) => format!("{} · {t}", v.stage),
-                None => format!("{} · none", v.stage),
-            }
-        };
-        let _ = writeln!(s, "  {}[\"{label}\"]", id(v.stage));
+        let _ = writeln!(s, "  {}[\"{} · {}\"]", id(v.stage), v.stage, label(v));
     }
     for (name, stage) in config.stages.iter() {
         for up in &stage.upstream {
             let _ = writeln!(s, "  {} --> {}", id(up), id(name));
+        }
+    }
+    // Colours a reader tells apart: green verified, amber merged, blue pending.
+    let classes = [
+        (State::Verified, "verified", "fill:#d4edda,stroke:#2e7d32"),
+        (State::Merged, "merged", "fill:#fff3cd,stroke:#b7791f"),
+        (State::Pending, "pending", "fill:#dbeafe,stroke:#1d4ed8"),
+    ];
+    for (state, class, style) in classes {
+        let members: Vec<String> = views
+            .iter()
+            .filter(|v| v.state == state)
+            .map(|v| id(v.stage))
+            .collect();
+        if !members.is_empty() {
+            let _ = writeln!(s, "  classDef {class} {style}");
+            let _ = writeln!(s, "  class {} {class}", members.join(","));
         }
     }
     s.push_str("```\n");
@@ -1128,6 +1160,38 @@ pub mod doctor {
         format!("Argo CD application {app} reads ({health})")
     }
 
+    pub fn app_source_ok(app: &str, dir: &str, base: &str) -> String {
+        format!("Argo CD application {app} deploys {dir} from {base}")
+    }
+
+    pub fn app_source_elsewhere(app: &str, sources: &str, repo: &str, dir: &str) -> String {
+        format!(
+            "Argo CD application {app} deploys {sources}, not {dir} of {repo}: Hoist's promotions would never reach it"
+        )
+    }
+
+    pub fn app_source_fix(app: &str, repo: &str, dir: &str) -> String {
+        format!(
+            "point {app}'s source at {repo} with path {dir}, or correct the service's `path` or the stage's `argocd_app` in the config"
+        )
+    }
+
+    pub fn app_revision_head(app: &str, base: &str) -> String {
+        format!(
+            "Argo CD application {app} deploys the default branch (HEAD): right only while that is {base}"
+        )
+    }
+
+    pub fn app_revision_other(app: &str, rev: &str, base: &str) -> String {
+        format!(
+            "Argo CD application {app} deploys {rev}, but Hoist merges into {base}: promotions would never reach it"
+        )
+    }
+
+    pub fn app_revision_fix(base: &str) -> String {
+        format!("set the application's targetRevision to {base}")
+    }
+
     pub fn app_missing(app: &str) -> String {
         format!("Argo CD has no application {app} that Hoist's token may read")
     }
@@ -1191,6 +1255,197 @@ pub mod doctor {
         format!("{what}: not checked ({why})")
     }
 
+    pub const TOKEN_NOT_CHECKED: &str =
+        "Hoist runs on a personal token: the App's permissions and events are not checked";
+    pub const TOKEN_FIX: &str =
+        "run Hoist as a GitHub App in production (docs/getting-started.md registers one)";
+    pub const PERMISSIONS_OK: &str = "the App's installation grants every permission Hoist needs";
+
+    pub fn permissions_missing(missing: &[String]) -> String {
+        format!("the App's installation lacks {}", missing.join(", "))
+    }
+
+    pub const PERMISSIONS_FIX: &str = "grant them in the App's settings (Permissions & events), then accept the new permissions on the installation (its settings page shows a request)";
+    pub const EVENTS_OK: &str = "the App is subscribed to every event Hoist handles";
+
+    pub fn events_missing(missing: &[&str]) -> String {
+        format!(
+            "the App is not subscribed to {}: Hoist never hears of them",
+            missing.join(", ")
+        )
+    }
+
+    pub const EVENTS_FIX: &str =
+        "subscribe to them in the App's settings (Permissions & events, Subscribe to events)";
+
+    pub fn unprotected(base: &str) -> String {
+        format!(
+            "{base} has no ruleset or branch protection: anyone who may push can merge past Hoist's gates"
+        )
+    }
+
+    pub const PROTECTION_FIX: &str = "apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules";
+
+    pub fn protection_unreadable(base: &str, why: &str) -> String {
+        format!(
+            "{base} has branch protection that Hoist's App may not read ({why}): its rules are not checked"
+        )
+    }
+
+    pub const PROTECTION_UNREADABLE_FIX: &str = "use a ruleset instead (anyone may read those; docs/getting-started.md, step 4), or check by hand what that step lists";
+    pub const REQUIRES_PR: &str = "a pull request is required to change it";
+    pub const REQUIRES_CODEOWNERS: &str = "a code owner's review is required";
+    pub const DISMISSES_STALE: &str = "a new push dismisses earlier approvals";
+
+    pub fn requires_check(check: &str) -> String {
+        format!("the check {check} is required")
+    }
+
+    pub fn requires_check_from_hoist(check: &str) -> String {
+        format!("the check {check} is required, from Hoist's App only")
+    }
+
+    pub fn check_from_anyone(base: &str, check: &str) -> String {
+        format!(
+            "{base} requires {check} from any poster: anyone who may push can post a status of that name and merge past Hoist"
+        )
+    }
+
+    pub fn check_from_other_app(base: &str, check: &str, app: u64) -> String {
+        format!(
+            "{base} requires {check} from the App with id {app}, which is not Hoist's: no pull request would ever merge"
+        )
+    }
+
+    pub const PIN_CHECK_FIX: &str = "pin the check to Hoist's App: `integration_id` in the ruleset (docs/getting-started.md, step 4), or the App under the check in branch protection";
+
+    pub fn bypass_unknown(sets: &str) -> String {
+        format!("GitHub does not say whether Hoist's App may bypass {sets}")
+    }
+
+    pub const BYPASS_UNKNOWN_FIX: &str =
+        "check by hand that the App is on no bypass list of those rulesets";
+
+    pub fn permissions_extra(extra: &[String]) -> String {
+        format!(
+            "the App's installation also has {}, which Hoist does not use: with it the App could change the rules that bind it",
+            extra.join(", ")
+        )
+    }
+
+    pub const PERMISSIONS_EXTRA_FIX: &str =
+        "remove the permission in the App's settings (Permissions & events)";
+
+    pub fn protection_lacks(base: &str, source: &str, what: &str) -> String {
+        format!("{base}'s {source} does not say: {what}")
+    }
+
+    pub const NO_BYPASS: &str = "Hoist's App cannot bypass the rules";
+
+    pub fn hoist_bypasses(how: &str) -> String {
+        format!("Hoist's App may bypass the rules ({how}): it could merge past every gate")
+    }
+
+    pub const BYPASS_FIX: &str =
+        "remove the App from the ruleset's bypass list (or branch protection's allowances)";
+
+    pub fn check_after_merge(name: &str) -> String {
+        format!(
+            "required check {name}: Argo CD posts nothing on an unmerged head, so nothing posts it before merge and every promotion waits forever"
+        )
+    }
+
+    pub const CHECK_AFTER_MERGE_FIX: &str = "require a check your CI posts on the pull request (a job that builds the overlay), named with the App that posts it (`app_slug`)";
+
+    pub fn check_any_app(name: &str) -> String {
+        format!("required check {name}: any GitHub App's check run of that name counts")
+    }
+
+    pub const CHECK_ANY_APP_FIX: &str =
+        "name the App that posts it: `{ name: ..., app_slug: <your CI's App> }`";
+
+    pub fn check_posted_by(name: &str, who: &str) -> String {
+        format!("required check {name}: only {who} can post it")
+    }
+
+    /// Who a required check's config entry trusts, in words.
+    pub fn poster(p: &crate::config::Poster) -> String {
+        use crate::config::Poster;
+        match p {
+            Poster::AnyApp => "any GitHub App".to_owned(),
+            Poster::AppId(id) => format!("the GitHub App with id {id}"),
+            Poster::AppSlug(slug) => format!("the GitHub App {slug}"),
+            Poster::CreatorId(id) => format!("a commit status by the user with id {id}"),
+            Poster::Creator(login) => format!("a commit status by {login}"),
+        }
+    }
+
+    pub fn codeowners_missing(stages: &str) -> String {
+        format!(
+            "no CODEOWNERS on the base branch, and {stages} need a code owner's approval: nobody can approve"
+        )
+    }
+
+    pub const CODEOWNERS_FIX: &str =
+        "add .github/CODEOWNERS naming an owner for each gated stage's overlays and for itself";
+
+    pub fn codeowners_covers(file: &str, stage: &str) -> String {
+        format!("{file} names an owner for every {stage} overlay")
+    }
+
+    pub fn codeowners_uncovered(file: &str, stage: &str, paths: &str) -> String {
+        format!("{file} names no owner for {paths}: {stage} promotions there can never be approved")
+    }
+
+    pub fn codeowners_self(file: &str) -> String {
+        format!("{file} names an owner for itself")
+    }
+
+    pub fn codeowners_not_self(file: &str) -> String {
+        format!(
+            "{file} names no owner for itself: anyone who may open a pull request can change who approves"
+        )
+    }
+
+    pub fn codeowners_self_fix(file: &str) -> String {
+        format!("add a line `/{file} @your-org/platform` (last, so nothing below overrides it)")
+    }
+
+    pub const CODEOWNERS_COVER_FIX: &str =
+        "add a line for those paths naming their owners (the last matching line wins)";
+
+    pub fn codeowners_skipped(file: &str, lines: &str) -> String {
+        format!("{file}: GitHub ignores {lines}")
+    }
+
+    pub const CODEOWNERS_IAM_OK: &str =
+        "every code owner of a gated overlay is mapped to IAM principals (codeowners_iam)";
+
+    pub fn codeowners_iam_missing(owners: &str) -> String {
+        format!(
+            "CODEOWNERS names {owners}, whom codeowners_iam maps to no IAM principal: on CodeCommit nobody can approve as them"
+        )
+    }
+
+    pub const CODEOWNERS_IAM_FIX: &str =
+        "add each to `forge.codecommit.codeowners_iam` with the role or user ARNs that act as them";
+    pub const NO_APPROVAL_TEMPLATE: &str =
+        "no approval rule template holds the repository's pull requests: Hoist's gates decide";
+    pub const APPROVAL_TEMPLATE_FIX: &str = "disassociate it (aws codecommit disassociate-approval-rule-template-from-repository), and keep hand merges out with IAM instead (docs/aws.md, Who may merge)";
+
+    pub fn approval_templates(names: &str) -> String {
+        format!(
+            "approval rule templates {names} hold every pull request on the repository: promotions, dev's included, wait for their approvers"
+        )
+    }
+
+    pub fn approval_templates_unread(why: &str) -> String {
+        format!("cannot list the repository's approval rule templates: {why}")
+    }
+
+    pub const APPROVAL_TEMPLATE_READ_FIX: &str = "grant Hoist's role codecommit:ListAssociatedApprovalRuleTemplatesForRepository (read only), or check the templates by hand";
+    pub const CODEOWNERS_SKIPPED_FIX: &str = "fix those lines: an ignored line protects nothing";
+
     pub fn summary(checks: usize, failed: usize, warned: usize) -> String {
         match (failed, warned) {
             (0, 0) => format!("{checks} checks passed."),
@@ -1221,6 +1476,59 @@ pub fn in_checkout(error: &str, repo: &std::path::Path) -> String {
 }
 
 /// A config value where a boolean belongs that YAML 1.2 does not spell as one.
+/// The YAML library's message for what it refused at `token`, in Hoist's words where
+/// the library speaks to programmers (`set DuplicateKeyPolicy in Options`, `invalid u64`).
+pub fn yaml_error(message: &str, token: &str) -> String {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split([',', ';']).next().unwrap_or(rest).trim();
+        return format!("`{key}` is given twice in the same mapping: keep one");
+    }
+    if message.starts_with("invalid boolean") {
+        return not_a_boolean(token);
+    }
+    if let Some(kind) = message.strip_prefix("invalid ")
+        && ["u8", "u16", "u32", "u64", "usize"].contains(&kind.trim())
+    {
+        return format!("{token:?} is not a whole number of 0 or more");
+    }
+    if message.contains("unexpected end of input") || message.contains("end of stream") {
+        return "the file ends inside a value: close each bracket and quote".to_owned();
+    }
+    message.to_owned()
+}
+
+/// A reply written for a pull request, as a terminal shows it: no leading emoji, no
+/// Markdown emphasis, and the command line's words for the comment's.
+pub fn for_terminal(text: &str) -> String {
+    let text = text
+        .trim_start_matches(|c: char| !c.is_ascii() && !c.is_alphanumeric())
+        .trim_start();
+    let text = match text.strip_prefix("/promote ") {
+        Some(rest) => format!("--promote {rest}"),
+        None => text.to_owned(),
+    };
+    text.replace("**", "")
+        .replace(" See /help.", " See hoist plan --help.")
+}
+
+/// `hoist plan` found a gate that no one can pass.
+pub fn plan_gate_never_passes(stage: &str, service: &str, line: &str) -> String {
+    format!("warning: {service} to {stage} can never merge as planned: {line}")
+}
+
+/// `set-image` named an image no entry has, so a new entry was added.
+pub fn image_entry_added(name: &str, closest: Option<&str>) -> String {
+    match closest {
+        Some(c) => format!("no images entry was named {name}, so one was added; did you mean {c}?"),
+        None => format!("no images entry was named {name}, so one was added"),
+    }
+}
+
+/// `set-value` wrote text where the file held a number, a boolean or null.
+pub fn value_type_changed(what: &str, was: &str) -> String {
+    format!("{what} (was {was}, now text)")
+}
+
 pub fn not_a_boolean(token: &str) -> String {
     format!(
         "{token:?} is text, not a boolean: write true or false, unquoted (in YAML 1.2, which Hoist reads, yes, no, on and off are text too)"
@@ -1235,5 +1543,88 @@ fn requester(who: &str) -> String {
         format!("`{who}`")
     } else {
         format!("@{who}")
+    }
+}
+
+/// `hoist status` and the status page.
+pub mod status {
+    use crate::status::State;
+
+    pub const SERVICE: &str = "service";
+    pub const FROM_LEDGER_ONLY: &str = "(what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch to read the overlays)";
+    pub const PAGE_TITLE: &str = "Hoist: where every image stands";
+    pub const PAGE_NOT_CONNECTED: &str =
+        "Not connected to the forge yet: what runs is from Hoist's ledger alone.";
+    pub const NOT_A_DIRECTORY: &str = "not a directory (give a checkout of the base branch)";
+    pub const PAGE_EVENTS: &str = "Last events";
+    pub const PAGE_NO_EVENTS: &str = "No events received yet.";
+    pub const PAGE_READ_TIMEOUT: &str = "the forge took more than 20 s to answer";
+    pub const PAGE_STORE_UNREADABLE: &str =
+        "The status page cannot read Hoist's store right now; the log says why.";
+
+    /// The overlays could not be read from the forge for the page.
+    pub fn page_unread(why: &str) -> String {
+        format!(
+            "Cannot read the overlays from the forge ({why}): what runs is from Hoist's ledger alone."
+        )
+    }
+
+    /// An event's progress in the queue.
+    pub fn event_status(status: &str, attempts: u32) -> String {
+        match (status, attempts) {
+            ("pending", 0) => "waiting".to_owned(),
+            ("pending", n) => format!("waiting to try again (tried {n})"),
+            (s, n) if n > 1 => format!("{s} after {n} tries"),
+            (s, _) => s.to_owned(),
+        }
+    }
+
+    /// `2026-12-07T05:31:55Z` as `2026-12-07 05:31:55 UTC`.
+    pub fn when(rfc3339: &str) -> String {
+        format!(
+            "{} UTC",
+            rfc3339.trim_end_matches('Z').replacen('T', " ", 1)
+        )
+    }
+
+    /// How long a pull request has been open, and for whom.
+    pub fn pending_since(age: &str, by: &str) -> String {
+        format!("opened {age} ago by {by}")
+    }
+
+    /// A state as a word, with how long it has held.
+    pub fn state(s: State, since: Option<&str>) -> String {
+        let word = state_word(s);
+        match since {
+            Some(age) => format!("{word} {age} ago"),
+            None => word.to_owned(),
+        }
+    }
+
+    pub fn state_word(s: State) -> &'static str {
+        match s {
+            State::Verified => "verified",
+            State::Merged => "merged, not verified yet",
+            State::Pending => "pending",
+            State::Unrecorded => "not merged by Hoist",
+            State::None => "-",
+        }
+    }
+
+    /// An open pull request into the stage.
+    pub fn pending(pr: &str, tag: &str, age: &str) -> String {
+        format!("{pr} → {tag}, opened {age} ago")
+    }
+
+    pub fn waits(what: &str) -> String {
+        format!("  waits: {what}")
+    }
+
+    pub fn problem(why: &str) -> String {
+        format!("cannot read: {why}")
+    }
+
+    pub fn overlay_missing(path: &str) -> String {
+        format!("{path} does not exist")
     }
 }

@@ -95,6 +95,9 @@ struct StageState {
 pub struct Planner<'a> {
     pub config: &'a Config,
     pub repo: &'a (dyn Repo + Sync),
+    /// The service's promotions in Hoist's store, to colour the pipeline in a pull
+    /// request's body by state; empty where there is no store (`hoist plan`).
+    pub ledger: &'a [crate::store::ledger::Promotion],
 }
 
 impl Planner<'_> {
@@ -423,6 +426,15 @@ impl Planner<'_> {
             .map(|s| StageView {
                 stage: &s.stage,
                 tag: s.entry.as_ref().and_then(|e| e.new_tag.as_deref()),
+                state: if s.stage == stage {
+                    crate::status::State::Pending
+                } else {
+                    crate::status::state_of(
+                        self.ledger,
+                        &s.stage,
+                        s.entry.as_ref().and_then(|e| e.digest.as_deref()),
+                    )
+                },
             })
             .collect();
         let st = self.config.stage(stage).expect("stage exists");

@@ -65,6 +65,7 @@ async fn r4_bad_input_is_refused_and_changes_nothing() {
         ready: true.into(),
         forge: Default::default(),
         admission: Default::default(),
+        page: None,
     }));
     let comment = br#"{"action":"created","issue":{"number":1,"pull_request":{"url":"x"}},"comment":{"id":1,"body":"/promote uat","user":{"id":10,"login":"quinn","type":"User"}},"repository":{"full_name":"acme/gitops"}}"#.to_vec();
     let forged = [

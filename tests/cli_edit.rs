@@ -156,3 +156,63 @@ fn help_explains_the_digest_rules() {
         "{help}"
     );
 }
+
+/// A tab in indentation is reported at the tab itself, not at the end of the line
+/// before it.
+#[test]
+fn a_tab_is_reported_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = file_with(dir.path(), b"images:\n- name: app\n\tnewTag: v1\n");
+    let o = hoist(&["set-image", &f, "app:v2"]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(stderr(&o).replace(&f, "FILE").trim(), @"error: FILE:3:1: invalid YAML: while scanning a plain scalar, found a tab");
+}
+
+/// An image name no entry has is added, and the message says so and names the entry
+/// the user probably meant.
+#[test]
+fn a_misspelled_image_name_is_added_with_the_closest_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = file_with(dir.path(), KUST.as_bytes());
+    let o = hoist(&["set-image", &f, "ap:v2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stderr(&o).replace(&f, "FILE").trim(), @"
+    FILE: updated: images[1]: added entry ap
+    FILE: no images entry was named ap, so one was added; did you mean app?
+    ");
+}
+
+/// `set-value` keeps an integer an integer when the new text is one, and says when the
+/// value's type changes.
+#[test]
+fn set_value_keeps_the_old_values_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("values.yaml");
+    fs::write(&p, "replicaCount: 2\nimage:\n  tag: \"1.0\"\n").unwrap();
+    let f = p.to_str().unwrap();
+    let o = hoist(&["set-value", f, "replicaCount", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o2 = hoist(&["set-value", f, "image.tag", "2.0"]);
+    assert!(o2.status.success(), "{}", stderr(&o2));
+    // The integer stays an integer, the quoted text stays quoted text.
+    insta::assert_snapshot!(fs::read_to_string(&p).unwrap(), @r#"
+    replicaCount: 3
+    image:
+      tag: "2.0"
+    "#);
+    let o3 = hoist(&["set-value", f, "replicaCount", "three"]);
+    assert!(o3.status.success(), "{}", stderr(&o3));
+    insta::assert_snapshot!(fs::read_to_string(&p).unwrap(), @r#"
+    replicaCount: three
+    image:
+      tag: "2.0"
+    "#);
+    insta::assert_snapshot!(
+        [stderr(&o), stderr(&o2), stderr(&o3)].concat().replace(f, "FILE").trim(),
+        @"
+    FILE: updated: replicaCount: 2 -> 3
+    FILE: updated: image.tag: 1.0 -> 2.0
+    FILE: updated: replicaCount (was a number, now text): 3 -> three
+    "
+    );
+}

@@ -342,6 +342,21 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
         "one reaction per caller: done replaces received"
     );
     assert!(!t.open(2), "uat's gate was the /promote by @acme/qa");
+    // CodeCommit renders no Mermaid: the pipeline is a table, dev's state from the ledger.
+    let body = t.fake.pr(2).description;
+    assert!(!body.contains("```mermaid"), "{body}");
+    let table: Vec<&str> = body
+        .lines()
+        .skip_while(|l| !l.starts_with("| Stage |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    insta::assert_snapshot!(table.join("\n"), @"
+    | Stage | Runs | State |
+    |---|---|---|
+    | dev | `v1.4.0` | verified |
+    | uat | `v1.4.0 ⏳` | this pull request |
+    | prod | `v1.3.0` | not merged by Hoist |
+    ");
     t.expect_merge_waits("uat");
     t.argo_syncs(2, "uat", "a1").await;
     insta::assert_snapshot!(t.said(), @"#2, edited: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-uat). Next: comment /promote prod.");

@@ -421,3 +421,21 @@ fn depth_follows_the_dag_not_the_listing() {
     assert_eq!(depths, [("prod", 3), ("qa", 1), ("uat", 2), ("dev", 0)]);
     assert_eq!(c.depth("gone"), 0);
 }
+
+/// What the YAML library says is put in Hoist's words, at the same `FILE:LINE:COL: `
+/// prefix as every other error: a key given twice, a number that is not a whole number,
+/// a file that ends inside a value.
+#[test]
+fn yaml_errors_are_said_in_hoists_words() {
+    let twice = with_stages("  dev: { auto: true }\n  dev: { auto: true }\n");
+    insta::assert_snapshot!(errors(&twice).join("\n"), @"hoist.yaml:5:3: `dev` is given twice in the same mapping: keep one");
+    let negative = format!(
+        "{}argocd:\n  url: https://argocd.example.com\n  token_env: T\n  health_debounce_seconds: -5\n",
+        with_stages("  dev: { auto: true }\n")
+    );
+    insta::assert_snapshot!(errors(&negative).join("\n"), @r#"hoist.yaml:12:28: "-5" is not a whole number of 0 or more"#);
+    let cut = format!("{FORGE}stages:\n  dev: {{ auto: true\n");
+    insta::assert_snapshot!(errors(&cut).join("\n"), @"hoist.yaml:4:8: unclosed bracket '{'");
+    let unquoted = format!("{FORGE}stages:\n  dev: {{ auto: \"true }}\n");
+    insta::assert_snapshot!(errors(&unquoted).join("\n"), @"hoist.yaml:4:16: unclosed quote");
+}

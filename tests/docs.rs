@@ -181,3 +181,58 @@ fn functions(text: &str) -> Vec<(String, usize, usize, String)> {
     }
     out
 }
+
+/// A figure said in two places is the same in both: every `N events/s` a doc states is
+/// one docs/PERFORMANCE.md measured.
+#[test]
+fn ingest_figures_agree_with_the_measurements() {
+    let perf = std::fs::read_to_string("docs/PERFORMANCE.md").unwrap();
+    let figure = regex::Regex::new(r"(\d[\d,]*) (?:durable )?events/s").unwrap();
+    for doc in [
+        "README.md",
+        "docs/serve.md",
+        "docs/lambda.md",
+        "docs/kubernetes.md",
+    ] {
+        let text = std::fs::read_to_string(doc).unwrap();
+        for c in figure.captures_iter(&text) {
+            assert!(
+                perf.contains(&c[1]),
+                "{doc} says {} but docs/PERFORMANCE.md measured no such figure",
+                &c[0]
+            );
+        }
+    }
+}
+
+/// The docs describe the NetworkPolicy that ships: each way out it allows is named.
+#[test]
+fn the_network_policy_is_described_as_it_is() {
+    let policy = std::fs::read_to_string("deploy/kubernetes/base/networkpolicy.yaml").unwrap();
+    let doc = std::fs::read_to_string("docs/kubernetes.md").unwrap();
+    let line = doc
+        .split("- **NetworkPolicy**:")
+        .nth(1)
+        .and_then(|s| s.split("\n- ").next())
+        .expect("docs/kubernetes.md describes the NetworkPolicy");
+    for (allowed, said) in [
+        ("port: 53", "DNS"),
+        ("port: 443", "HTTPS"),
+        ("kubernetes.io/metadata.name: argocd", "`argocd` namespace"),
+        ("port: 8080", "8080"),
+    ] {
+        assert!(
+            policy.contains(allowed),
+            "the policy no longer has {allowed}"
+        );
+        assert!(
+            line.contains(said),
+            "docs/kubernetes.md does not say {said}: {line}"
+        );
+    }
+    let aws = std::fs::read_to_string("docs/aws.md").unwrap();
+    assert!(
+        !aws.contains("Not yet: the Lambda"),
+        "docs/aws.md says Lambda is not packaged"
+    );
+}

@@ -47,6 +47,7 @@ fn a_fresh_setup_is_told_what_is_missing() {
         set ARGOCD_TOKEN in Hoist's environment (docs/configuration.md says what it holds)
     ✗ cannot read /var/run/secrets/hoist/app.pem: No such file or directory (os error 2)
         mount or create /var/run/secrets/hoist/app.pem, readable by the user Hoist runs as
+    ✓ required check render/{service}-{stage}: only the GitHub App acme-gitops-ci can post it
     ✓ apps/my-app-service1/env/dev/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/uat/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/prod/kustomization.yaml has the images entry my-app-service1
@@ -54,7 +55,7 @@ fn a_fresh_setup_is_told_what_is_missing() {
     ✓ apps/my-app-service2/env/uat/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
     ! the forge, Argo CD and the registry: not checked (fix the failures above first)
-    3 of 11 checks failed.
+    3 of 12 checks failed.
     ");
 }
 
@@ -64,6 +65,8 @@ struct Setup {
     argo: MemoryArgo,
     url: String,
     dir: tempfile::TempDir,
+    /// Hoist runs on a personal token instead of its App.
+    token: bool,
 }
 
 impl Setup {
@@ -93,12 +96,31 @@ impl Setup {
         }
         let url = support::github_fake::serve(forge.clone(), argo.clone()).await;
         let dir = tempfile::tempdir().unwrap();
-        Self {
+        let s = Self {
             forge,
             argo,
             url,
             dir,
-        }
+            token: false,
+        };
+        s.apply_ruleset(&support::github_fake::pinned_ruleset())
+            .await;
+        s
+    }
+
+    /// Creates a ruleset on the fake as docs/getting-started.md does with `gh api`: the
+    /// JSON posted to `repos/OWNER/REPO/rulesets` by someone who may.
+    async fn apply_ruleset(&self, body: &serde_json::Value) {
+        let admin = octocrab::Octocrab::builder()
+            .base_uri(self.url.as_str())
+            .unwrap()
+            .personal_token("ghp_test".to_owned())
+            .build()
+            .unwrap();
+        let _: serde_json::Value = admin
+            .post("/repos/acme/gitops/rulesets", Some(body))
+            .await
+            .unwrap();
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
@@ -115,7 +137,7 @@ impl Setup {
 
     /// Runs doctor with `env`, off the runtime's threads (the fakes answer on them).
     async fn run(&self, env: Vec<(&'static str, String)>) -> Output {
-        let cfg = support::serve::write_config(self.dir.path(), &self.url, &self.url, true);
+        let cfg = support::serve::write_config(self.dir.path(), &self.url, &self.url, self.token);
         let cfg = cfg.to_str().unwrap().to_owned();
         tokio::task::spawn_blocking(move || {
             doctor(&["--config", &cfg, "--repo", "examples/gitops"], &env)
@@ -125,7 +147,9 @@ impl Setup {
     }
 
     fn shown(&self, o: &Output) -> String {
-        stdout(o).replace(&self.url, "FAKE")
+        stdout(o)
+            .replace(&self.url, "FAKE")
+            .replace(self.dir.path().to_str().unwrap(), "DIR")
     }
 }
 
@@ -134,10 +158,11 @@ async fn a_right_setup_passes_every_check() {
     let s = Setup::new().await;
     let o = s.run(s.env()).await;
     insta::assert_snapshot!(s.shown(&o), @"
-    ✓ TEST_GITHUB_TOKEN is set (the GitHub token)
     ✓ HOIST_WEBHOOK_SECRETS is set (the GitHub webhook secret)
     ✓ HOIST_EVENTBRIDGE_TOKEN is set (the token EventBridge sends as x-hoist-token)
     ✓ ARGOCD_TOKEN is set (the Argo CD token)
+    ✓ DIR/app.pem is readable (the GitHub App's private key)
+    ✓ required check render/{service}-{stage}: only the GitHub App acme-gitops-ci can post it
     ✓ apps/my-app-service1/env/dev/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/uat/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/prod/kustomization.yaml has the images entry my-app-service1
@@ -145,22 +170,39 @@ async fn a_right_setup_passes_every_check() {
     ✓ apps/my-app-service2/env/uat/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
     ✓ the forge answers: Hoist is hoist[bot]
+    ✓ the App's installation grants every permission Hoist needs
+    ✓ the App is subscribed to every event Hoist handles
+    ✓ a pull request is required to change it
+    ✓ a code owner's review is required
+    ✓ a new push dismisses earlier approvals
+    ✓ the check hoist/argocd is required, from Hoist's App only
+    ✓ the check hoist/dag is required, from Hoist's App only
+    ✓ Hoist's App cannot bypass the rules
+    ✓ CODEOWNERS names an owner for every prod overlay
+    ✓ CODEOWNERS names an owner for itself
     ✓ Argo CD application my-app-service1-dev reads (Healthy)
+    ✓ Argo CD application my-app-service1-dev deploys apps/my-app-service1/env/dev from main
     ✓ Argo CD application my-app-service1-uat reads (Healthy)
+    ✓ Argo CD application my-app-service1-uat deploys apps/my-app-service1/env/uat from main
     ✓ Argo CD application my-app-service1-prod reads (Healthy)
+    ✓ Argo CD application my-app-service1-prod deploys apps/my-app-service1/env/prod from main
     ✓ Argo CD application my-app-service2-dev reads (Healthy)
+    ✓ Argo CD application my-app-service2-dev deploys apps/my-app-service2/env/dev from main
     ✓ Argo CD application my-app-service2-uat reads (Healthy)
+    ✓ Argo CD application my-app-service2-uat deploys apps/my-app-service2/env/uat from main
     ✓ Argo CD application my-app-service2-prod reads (Healthy)
+    ✓ Argo CD application my-app-service2-prod deploys apps/my-app-service2/env/prod from main
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, 1 with a tag the policy accepts
-    19 checks passed.
+    36 checks passed.
     ");
     assert_eq!(o.status.code(), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_github_token_fails_the_forge_check() {
-    let s = Setup::new().await;
+    let mut s = Setup::new().await;
+    s.token = true;
     let mut env = s.env();
     env.retain(|(k, _)| *k != "TEST_GITHUB_TOKEN");
     env.push(("TEST_GITHUB_TOKEN", "ghp_wrong".to_owned()));
@@ -170,6 +212,7 @@ async fn a_wrong_github_token_fails_the_forge_check() {
     ✓ HOIST_WEBHOOK_SECRETS is set (the GitHub webhook secret)
     ✓ HOIST_EVENTBRIDGE_TOKEN is set (the token EventBridge sends as x-hoist-token)
     ✓ ARGOCD_TOKEN is set (the Argo CD token)
+    ✓ required check render/{service}-{stage}: only the GitHub App acme-gitops-ci can post it
     ✓ apps/my-app-service1/env/dev/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/uat/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/prod/kustomization.yaml has the images entry my-app-service1
@@ -178,7 +221,7 @@ async fn a_wrong_github_token_fails_the_forge_check() {
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
     ✗ cannot use the forge: cannot connect to GitHub at FAKE: 401 Bad credentials
         check the forge section's credentials, and that the App is installed on the repository
-    1 of 11 checks failed.
+    1 of 12 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -189,10 +232,11 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     s.argo.apps.lock().unwrap().remove("my-app-service2-prod");
     let o = s.run(s.env()).await;
     insta::assert_snapshot!(s.shown(&o), @"
-    ✓ TEST_GITHUB_TOKEN is set (the GitHub token)
     ✓ HOIST_WEBHOOK_SECRETS is set (the GitHub webhook secret)
     ✓ HOIST_EVENTBRIDGE_TOKEN is set (the token EventBridge sends as x-hoist-token)
     ✓ ARGOCD_TOKEN is set (the Argo CD token)
+    ✓ DIR/app.pem is readable (the GitHub App's private key)
+    ✓ required check render/{service}-{stage}: only the GitHub App acme-gitops-ci can post it
     ✓ apps/my-app-service1/env/dev/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/uat/kustomization.yaml has the images entry my-app-service1
     ✓ apps/my-app-service1/env/prod/kustomization.yaml has the images entry my-app-service1
@@ -200,16 +244,31 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     ✓ apps/my-app-service2/env/uat/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
     ✓ the forge answers: Hoist is hoist[bot]
+    ✓ the App's installation grants every permission Hoist needs
+    ✓ the App is subscribed to every event Hoist handles
+    ✓ a pull request is required to change it
+    ✓ a code owner's review is required
+    ✓ a new push dismisses earlier approvals
+    ✓ the check hoist/argocd is required, from Hoist's App only
+    ✓ the check hoist/dag is required, from Hoist's App only
+    ✓ Hoist's App cannot bypass the rules
+    ✓ CODEOWNERS names an owner for every prod overlay
+    ✓ CODEOWNERS names an owner for itself
     ✓ Argo CD application my-app-service1-dev reads (Healthy)
+    ✓ Argo CD application my-app-service1-dev deploys apps/my-app-service1/env/dev from main
     ✓ Argo CD application my-app-service1-uat reads (Healthy)
+    ✓ Argo CD application my-app-service1-uat deploys apps/my-app-service1/env/uat from main
     ✓ Argo CD application my-app-service1-prod reads (Healthy)
+    ✓ Argo CD application my-app-service1-prod deploys apps/my-app-service1/env/prod from main
     ✓ Argo CD application my-app-service2-dev reads (Healthy)
+    ✓ Argo CD application my-app-service2-dev deploys apps/my-app-service2/env/dev from main
     ✓ Argo CD application my-app-service2-uat reads (Healthy)
+    ✓ Argo CD application my-app-service2-uat deploys apps/my-app-service2/env/uat from main
     ✗ Argo CD has no application my-app-service2-prod that Hoist's token may read
         create my-app-service2-prod, or grant Hoist's account `p, role:hoist, applications, get, */my-app-service2-prod, allow` in argocd-rbac-cm
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, 1 with a tag the policy accepts
-    1 of 19 checks failed.
+    1 of 35 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -283,7 +342,7 @@ async fn a_registry_with_no_acceptable_tag_warns() {
     insta::assert_snapshot!(warned.join("\n"), @"
     ! 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, none with a tag my-app-service2's tag policy accepts: nothing would be promoted
         check the service's `tags` policy against the tags you push
-    19 checks passed, 1 with a warning.
+    36 checks passed, 1 with a warning.
     ");
     assert_eq!(o.status.code(), Some(0), "a warning passes");
 }
@@ -359,4 +418,216 @@ fn a_codecommit_setup_needs_the_eventbridge_token() {
     ✗ HOIST_EVENTBRIDGE_TOKEN is not set (the token EventBridge sends as x-hoist-token)
         set HOIST_EVENTBRIDGE_TOKEN in Hoist's environment (docs/configuration.md says what it holds)
     ");
+}
+
+/// Each repository setting doctor reads, set wrong on the fake GitHub: the installation
+/// lacks a permission and an event, the ruleset lets Hoist's App bypass it, keeps stale
+/// approvals and requires only one of Hoist's checks, and CODEOWNERS names no owner for
+/// prod's overlays of one service nor for itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wrong_github_setting_fails_naming_the_fix() {
+    let s = Setup::new().await;
+    {
+        let mut st = s.forge.state.lock().unwrap();
+        st.rulesets.clear();
+        st.installation = serde_json::json!({
+            "permissions": {"contents": "write", "pull_requests": "write", "issues": "write",
+                "checks": "read", "statuses": "read", "members": "read", "metadata": "read"},
+            "events": ["issue_comment", "pull_request", "check_run", "check_suite", "status"],
+        });
+    }
+    // Hoist's App may bypass it, a push keeps approvals, hoist/argocd counts from any
+    // poster, and hoist/dag is not required.
+    let mut lax = support::github_fake::pinned_ruleset();
+    lax["bypass_actors"] = serde_json::json!([{"actor_id": support::github_fake::APP_ID,
+        "actor_type": "Integration", "bypass_mode": "always"}]);
+    for rule in lax["rules"].as_array_mut().unwrap() {
+        match rule["type"].as_str() {
+            Some("pull_request") => {
+                rule["parameters"]["dismiss_stale_reviews_on_push"] = false.into()
+            }
+            Some("required_status_checks") => {
+                rule["parameters"]["required_status_checks"] =
+                    serde_json::json!([{"context": "hoist/argocd"}]);
+            }
+            _ => {}
+        }
+    }
+    s.apply_ruleset(&lax).await;
+    s.forge
+        .commit_to_base("CODEOWNERS", "apps/my-app-service1/env/prod/ @acme/sre\n");
+    let o = s.run(s.env()).await;
+    let out = stdout(&o);
+    let failed: Vec<&str> = out.lines().filter(|l| !l.starts_with('✓')).collect();
+    let shown = failed.join("\n").replace(&s.url, "FAKE");
+    insta::assert_snapshot!(shown, @"
+    ✗ the App's installation lacks checks: write
+        grant them in the App's settings (Permissions & events), then accept the new permissions on the installation (its settings page shows a request)
+    ✗ the App is not subscribed to pull_request_review: Hoist never hears of them
+        subscribe to them in the App's settings (Permissions & events, Subscribe to events)
+    ✗ main's ruleset does not say: a new push dismisses earlier approvals
+        apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
+    ✗ main requires hoist/argocd from any poster: anyone who may push can post a status of that name and merge past Hoist
+        pin the check to Hoist's App: `integration_id` in the ruleset (docs/getting-started.md, step 4), or the App under the check in branch protection
+    ✗ main's ruleset does not say: the check hoist/dag is required
+        apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
+    ✗ Hoist's App may bypass the rules (ruleset Hoist: promotions by pull request (always)): it could merge past every gate
+        remove the App from the ruleset's bypass list (or branch protection's allowances)
+    ✗ CODEOWNERS names no owner for apps/my-app-service2/env/prod/kustomization.yaml: prod promotions there can never be approved
+        add a line for those paths naming their owners (the last matching line wins)
+    ✗ CODEOWNERS names no owner for itself: anyone who may open a pull request can change who approves
+        add a line `/CODEOWNERS @your-org/platform` (last, so nothing below overrides it)
+    8 of 36 checks failed.
+    ");
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// A base branch with no protection fails; one with classic branch protection that the
+/// App may not read (it asks for no `administration` permission) warns with what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unprotected_or_unreadable_base_is_said() {
+    let s = Setup::new().await;
+    s.forge.state.lock().unwrap().rulesets.clear();
+    let o = s.run(s.env()).await;
+    let said = |o: &Output| -> String {
+        stdout(o)
+            .lines()
+            .filter(|l| !l.starts_with('✓'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(said(&o), @"
+    ✗ main has no ruleset or branch protection: anyone who may push can merge past Hoist's gates
+        apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
+    1 of 31 checks failed.
+    ");
+    assert_eq!(o.status.code(), Some(1));
+    s.forge.state.lock().unwrap().branch_protection = Some((
+        403,
+        serde_json::json!({"message": "Resource not accessible by integration"}),
+    ));
+    let o = s.run(s.env()).await;
+    insta::assert_snapshot!(said(&o), @"
+    ! main has branch protection that Hoist's App may not read (403 Resource not accessible by integration): its rules are not checked
+        use a ruleset instead (anyone may read those; docs/getting-started.md, step 4), or check by hand what that step lists
+    31 checks passed, 1 with a warning.
+    ");
+    assert_eq!(o.status.code(), Some(0), "a warning passes");
+}
+
+/// An Argo CD application that deploys another path, or another branch, than the overlay
+/// Hoist edits fails; one that deploys the default branch (HEAD) warns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_deploying_elsewhere_fails() {
+    let s = Setup::new().await;
+    let aim = |app: &str, path: &str, rev: &str| {
+        let mut apps = s.argo.apps.lock().unwrap();
+        apps.get_mut(app).unwrap().sources = vec![hoist::argocd::AppSource {
+            repo_url: "git@github.com:acme/gitops.git".into(),
+            path: Some(path.into()),
+            target_revision: rev.into(),
+        }];
+    };
+    aim(
+        "my-app-service1-dev",
+        "apps/my-app-service1/env/uat",
+        "main",
+    );
+    aim(
+        "my-app-service1-uat",
+        "apps/my-app-service1/env/uat",
+        "release",
+    );
+    aim(
+        "my-app-service1-prod",
+        "apps/my-app-service1/env/prod/",
+        "HEAD",
+    );
+    let o = s.run(s.env()).await;
+    let out = stdout(&o);
+    let said: Vec<&str> = out.lines().filter(|l| !l.starts_with('✓')).collect();
+    insta::assert_snapshot!(said.join("\n"), @"
+    ✗ Argo CD application my-app-service1-dev deploys git@github.com:acme/gitops.git apps/my-app-service1/env/uat, not apps/my-app-service1/env/dev of acme/gitops: Hoist's promotions would never reach it
+        point my-app-service1-dev's source at acme/gitops with path apps/my-app-service1/env/dev, or correct the service's `path` or the stage's `argocd_app` in the config
+    ✗ Argo CD application my-app-service1-uat deploys release, but Hoist merges into main: promotions would never reach it
+        set the application's targetRevision to main
+    ! Argo CD application my-app-service1-prod deploys the default branch (HEAD): right only while that is main
+        set the application's targetRevision to main
+    2 of 36 checks failed.
+    ");
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// On CodeCommit, against its test server: every code owner of prod's overlays must map
+/// to IAM principals (here `@acme/sre` does not), and an approval rule template on the
+/// repository, which would hold dev's promotions too, is a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
+    const HOIST: (&str, &str) = (
+        "AKIDHOIST",
+        "arn:aws:sts::123456789012:assumed-role/hoist/i-0abc",
+    );
+    let repo = std::path::Path::new("examples/gitops");
+    let fake = support::codecommit_fake::CodeCommitFake::start("gitops", repo, &[HOIST]).await;
+    fake.state.lock().unwrap().templates = vec!["gitops-owners".into()];
+    let argo = MemoryArgo::default();
+    for service in ["my-app-service1", "my-app-service2"] {
+        for stage in ["dev", "uat", "prod"] {
+            argo.synced(&format!("{service}-{stage}"), "main", "img@sha256:0");
+        }
+    }
+    let argo_url = support::github_fake::serve(MemoryForge::from_dir(repo), argo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string("config/hoist.codecommit.example.yaml")
+        .unwrap()
+        .replace(
+            "url: https://argocd.example.com",
+            &format!("url: {argo_url}"),
+        )
+        .replace(
+            "      \"@acme/sre\": [\"arn:aws:iam::123456789012:role/sre\"]\n",
+            "",
+        );
+    let cfg = dir.path().join("hoist.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let env: Vec<(&str, String)> = vec![
+        ("AWS_ENDPOINT_URL", fake.url.clone()),
+        ("AWS_ACCESS_KEY_ID", HOIST.0.into()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        (
+            "AWS_CONFIG_FILE",
+            dir.path().join("none").display().to_string(),
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("none").display().to_string(),
+        ),
+        ("HOIST_EVENTBRIDGE_TOKEN", "eb-token".into()),
+        ("ARGOCD_TOKEN", "argo-token".into()),
+    ];
+    let cfg = cfg.to_str().unwrap().to_owned();
+    let o = tokio::task::spawn_blocking(move || doctor(&["--config", &cfg], &env))
+        .await
+        .unwrap();
+    let out = stdout(&o);
+    let said: Vec<&str> = out.lines().filter(|l| !l.starts_with('✓')).collect();
+    insta::assert_snapshot!(said.join("\n"), @"
+    ! approval rule templates gitops-owners hold every pull request on the repository: promotions, dev's included, wait for their approvers
+        disassociate it (aws codecommit disassociate-approval-rule-template-from-repository), and keep hand merges out with IAM instead (docs/aws.md, Who may merge)
+    ✗ CODEOWNERS names @acme/sre, whom codeowners_iam maps to no IAM principal: on CodeCommit nobody can approve as them
+        add each to `forge.codecommit.codeowners_iam` with the role or user ARNs that act as them
+    ! 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1: 0 images, none with a tag my-app-service1's tag policy accepts: nothing would be promoted
+        check the service's `tags` policy against the tags you push
+    ! 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 0 images, none with a tag my-app-service2's tag policy accepts: nothing would be promoted
+        check the service's `tags` policy against the tags you push
+    1 of 21 checks failed.
+    ");
+    assert!(
+        out.contains(
+            "✓ the forge answers: Hoist is arn:aws:sts::123456789012:assumed-role/hoist/i-0abc"
+        ),
+        "{out}"
+    );
+    assert_eq!(o.status.code(), Some(1));
 }

@@ -174,21 +174,19 @@ async fn the_full_path_by(drive: Drive) {
         .arg(t.db())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    // The store runs on the test's clock, `hoist status` on the system's.
+    let text = ages(&String::from_utf8_lossy(&out.stdout));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     insta::allow_duplicates! { insta::assert_snapshot!(text, @"
-    my-app-service1
-      dev      v1.4.0 verified
-      uat      v1.4.0 verified
-      prod     v1.4.0 verified
-    my-app-service2
-      dev      -
-      uat      -
-      prod     -
+    service  dev  uat  prod
+    my-app-service1  v1.4.0 a1a1a1a  v1.4.0 a1a1a1a  v1.4.0 a1a1a1a
+      verified AGE ago  verified AGE ago  verified AGE ago
+    my-app-service2  -  -  -
+    (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch to read the overlays)
     ") };
 }
 
@@ -1210,6 +1208,8 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
       s_prod["prod · v1.3.0"]
       s_dev --> s_uat
       s_uat --> s_prod
+      classDef pending fill:#dbeafe,stroke:#1d4ed8
+      class s_dev pending
     ```
 
     **Gate:** none (dev promotes automatically). Hoist merges when `render/my-app-service1-dev` passes.
@@ -1243,6 +1243,10 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
       s_prod["prod · v1.3.0"]
       s_dev --> s_uat
       s_uat --> s_prod
+      classDef verified fill:#d4edda,stroke:#2e7d32
+      class s_dev verified
+      classDef pending fill:#dbeafe,stroke:#1d4ed8
+      class s_uat pending
     ```
 
     **Gate:** `/promote uat` by @acme/qa. Hoist merges when `render/my-app-service1-uat` passes.
@@ -1268,6 +1272,8 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
       s_prod["prod · v1.3.0"]
       s_dev --> s_uat
       s_uat --> s_prod
+      classDef pending fill:#dbeafe,stroke:#1d4ed8
+      class s_dev pending
     ```
 
     **Gate:** none (dev promotes automatically). Hoist merges when `render/my-app-service1-dev` passes.

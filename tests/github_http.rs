@@ -334,7 +334,9 @@ async fn writes_are_paced() {
     assert_eq!(writes.len(), 4, "{:?}", s.http);
     for pair in writes.windows(2) {
         assert!(
-            pair[1] - pair[0] >= interval - std::time::Duration::from_millis(5),
+            // Arrival times carry the machine's scheduling delays; unpaced writes
+            // would arrive within a few milliseconds of each other.
+            pair[1] - pair[0] >= interval - std::time::Duration::from_millis(50),
             "{:?}",
             pair[1] - pair[0]
         );

@@ -38,6 +38,7 @@ fn harness_with(admission: server::Admission) -> Harness {
         ready: true.into(),
         forge: Default::default(),
         admission,
+        page: None,
     });
     Harness {
         app: server::router(state),

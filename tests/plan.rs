@@ -61,6 +61,7 @@ fn push(repo: &Path, event: &ecr::EcrEvent) -> Result<Plan, NoFreight> {
     Ok(Planner {
         config: &c,
         repo: &DirRepo::new(repo),
+        ledger: &[],
     }
     .push(&f, "ecr-push")
     .unwrap())
@@ -211,6 +212,7 @@ fn promote_copies_the_upstream_digest() {
     let plan = Planner {
         config: &c,
         repo: &DirRepo::new(repo.path()),
+        ledger: &[],
     }
     .promote("uat", "my-app-service1", None, "quinn")
     .unwrap();
@@ -235,6 +237,7 @@ fn prod_gate_names_the_code_owners_and_the_requester() {
     let plan = Planner {
         config: &c,
         repo: &DirRepo::new("examples/gitops"),
+        ledger: &[],
     }
     .promote("prod", "my-app-service1", None, "quinn")
     .unwrap();
@@ -257,6 +260,7 @@ fn a_dag_skip_is_refused_with_where_the_freight_stands() {
     let plan = Planner {
         config: &c,
         repo: &DirRepo::new(repo.path()),
+        ledger: &[],
     }
     .promote("prod", "my-app-service1", Some("v1.4.0"), "mallory")
     .unwrap();
@@ -276,6 +280,7 @@ fn unknown_and_root_stages_are_refused() {
     let planner = Planner {
         config: &c,
         repo: &DirRepo::new("examples/gitops"),
+        ledger: &[],
     };
     let r = planner
         .promote("qa", "my-app-service1", None, "x")
@@ -436,6 +441,7 @@ fn a_refusal_suggests_only_a_step_that_works() {
     let planner = Planner {
         config: &c,
         repo: &DirRepo::new("examples/gitops"),
+        ledger: &[],
     };
     // v1.3.0 runs in prod only: uat cannot take it from dev, and no step helps.
     let r = planner
@@ -496,6 +502,7 @@ fn availability_any_takes_the_upstream_that_has_freight() {
     let plan = Planner {
         config: &c,
         repo: &DirRepo::new(repo.path()),
+        ledger: &[],
     }
     .promote("global", "my-app-service1", None, "x")
     .unwrap();
@@ -617,14 +624,10 @@ fn status_before_any_store_shows_every_stage_and_succeeds() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     insta::assert_snapshot!(String::from_utf8_lossy(&o.stdout), @"
-    my-app-service1
-      dev      -
-      uat      -
-      prod     -
-    my-app-service2
-      dev      -
-      uat      -
-      prod     -
+    service          dev  uat  prod
+    my-app-service1  -    -    -
+    my-app-service2  -    -    -
+    (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch to read the overlays)
     ");
     let err = String::from_utf8_lossy(&o.stderr).replace(db.to_str().unwrap(), "DB");
     insta::assert_snapshot!(err.trim(), @"DB does not exist yet: no promotions recorded (hoist serve creates it)");
@@ -712,4 +715,64 @@ fn a_requester_no_person_is_is_not_mentioned() {
     <!-- hoist:v1 {"service":"my-app-service1","stage":"prod","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.3.2","digest":"sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08","requested_by":"cli"} -->
     ⏳ approval from @acme/sre (not `cli`)
     "#);
+}
+
+/// A refusal is printed for a terminal: no emoji, no Markdown emphasis, and the command
+/// line's `--promote` and `--help` instead of the comment's `/promote` and `/help`.
+#[test]
+fn refusals_are_printed_for_a_terminal() {
+    let args = |stage: &'static str| {
+        hoist(&[
+            "plan",
+            "--config",
+            "config/hoist.example.yaml",
+            "--repo",
+            "examples/gitops",
+            "--promote",
+            stage,
+            "--service",
+            "my-app-service1",
+        ])
+    };
+    let root = args("dev");
+    assert_eq!(root.status.code(), Some(1));
+    let unknown = args("qa");
+    assert_eq!(unknown.status.code(), Some(1));
+    insta::assert_snapshot!(
+        String::from_utf8([root.stdout, unknown.stdout].concat()).unwrap(),
+        @r#"
+    --promote dev refused: dev is a root stage; it takes freight from the registry, not from another stage.
+    --promote qa: there is no stage "qa". Did you mean "uat"? Stages: dev, uat, prod. See hoist plan --help.
+    "#
+    );
+}
+
+/// A gate no one can pass (CODEOWNERS names no owner for prod's overlay) is a warning,
+/// and with --strict an exit code of 2.
+#[test]
+fn a_gate_no_one_can_pass_warns_and_fails_under_strict() {
+    let dir = checkout();
+    let repo = dir.path();
+    std::fs::write(repo.join("CODEOWNERS"), "/apps/*/base/ @acme/sre\n").unwrap();
+    let run = |strict: bool| {
+        let mut a = vec![
+            "plan",
+            "--config",
+            "config/hoist.example.yaml",
+            "--repo",
+            repo.to_str().unwrap(),
+            "--promote",
+            "prod",
+            "--service",
+            "my-app-service1",
+        ];
+        if strict {
+            a.push("--strict");
+        }
+        hoist(&a)
+    };
+    let lax = run(false);
+    assert_eq!(lax.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&lax.stderr).trim(), @"warning: my-app-service1 to prod can never merge as planned: no code owner for apps/my-app-service1/env/prod/kustomization.yaml");
+    assert_eq!(run(true).status.code(), Some(2));
 }

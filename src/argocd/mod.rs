@@ -27,6 +27,17 @@ pub struct AppStatus {
     /// What Argo CD says of it: `status.health.message`, else a failed sync's
     /// `status.operationState.message`.
     pub message: Option<String>,
+    /// Where it deploys from: `spec.source`, or each of `spec.sources`.
+    pub sources: Vec<AppSource>,
+}
+
+/// One source an application deploys from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSource {
+    pub repo_url: String,
+    pub path: Option<String>,
+    /// `targetRevision`; empty where unset (Argo CD then reads `HEAD`).
+    pub target_revision: String,
 }
 
 /// Argo CD could not answer: unreachable, refused, or an answer Hoist cannot read. Never

@@ -1,12 +1,34 @@
 //! Argo CD's REST API: the wire types Hoist reads and the client implementing the port.
 
-use super::{AppStatus, ArgoCd, ArgoError};
+use super::{AppSource, AppStatus, ArgoCd, ArgoError};
 
 /// `GET /api/v1/applications/{name}`, read for the fields verification needs.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Application {
     #[serde(default)]
+    pub spec: SpecJson,
+    #[serde(default)]
     pub status: AppStatusJson,
+}
+
+/// `spec.source`, or each of `spec.sources`: where the application deploys from.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SpecJson {
+    #[serde(default)]
+    pub source: Option<SourceJson>,
+    #[serde(default)]
+    pub sources: Vec<SourceJson>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceJson {
+    #[serde(default, rename = "repoURL")]
+    pub repo_url: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub target_revision: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -69,6 +91,17 @@ pub struct SummaryJson {
 
 impl From<Application> for AppStatus {
     fn from(a: Application) -> Self {
+        let sources = a
+            .spec
+            .source
+            .into_iter()
+            .chain(a.spec.sources)
+            .map(|s| AppSource {
+                repo_url: s.repo_url,
+                path: s.path,
+                target_revision: s.target_revision.unwrap_or_default(),
+            })
+            .collect();
         let s = a.status;
         let (operation_finished_at, operation_phase, operation_message) = s
             .operation_state
@@ -92,6 +125,7 @@ impl From<Application> for AppStatus {
             conditions: s.conditions.into_iter().map(|c| c.kind).collect(),
             images: s.summary.images,
             message,
+            sources,
         }
     }
 }

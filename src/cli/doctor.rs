@@ -34,6 +34,9 @@ pub fn doctor(args: DoctorArgs) -> Result<()> {
         .checks
         .extend(doctor::environment(&config, |v| std::env::var(v).ok()));
     report.checks.extend(doctor::files(&config));
+    report
+        .checks
+        .extend(doctor::github::required_checks(&config));
     if let Some(repo) = &args.repo {
         let repo = crate::repo::DirRepo::new(repo);
         report.checks.extend(doctor::overlays(&config, &repo));
@@ -68,6 +71,50 @@ pub fn doctor(args: DoctorArgs) -> Result<()> {
 }
 
 /// The checks that call out: the forge first, then what its engine reaches.
+/// The forge's settings: on GitHub the App's installation and the base branch's
+/// protection; on either forge CODEOWNERS at the base head.
+async fn settings(
+    config: &crate::config::Config,
+    forge: &crate::forge::any::AnyForge,
+) -> Vec<Check> {
+    let mut out = vec![];
+    if let crate::forge::any::AnyForge::GitHub(g) = forge {
+        match g.posture().await {
+            Ok(p) => {
+                out.extend(doctor::github::installation(&p));
+                out.extend(doctor::github::protection(config, forge.base(), &p));
+            }
+            Err(e) => out.push(Check::fail(
+                say::forge_unreachable(&e.to_string()),
+                say::FORGE_FIX.to_owned(),
+            )),
+        }
+    }
+    if let crate::forge::any::AnyForge::CodeCommit(c) = forge {
+        let list = c.approval_templates().await.map_err(|e| e.to_string());
+        out.push(doctor::approval_templates(list));
+    }
+    let read = async {
+        let head = forge.base_head().await?;
+        let mut files = std::collections::HashMap::new();
+        for path in crate::policy::codeowners::LOCATIONS {
+            if let Some(text) = forge.read_file(path, &head).await? {
+                files.insert((*path).to_owned(), text);
+                break;
+            }
+        }
+        crate::forge::Result::Ok(crate::repo::MapRepo(files))
+    };
+    match read.await {
+        Ok(repo) => out.extend(doctor::codeowners(config, &repo)),
+        Err(e) => out.push(Check::fail(
+            say::forge_unreachable(&e.to_string()),
+            say::FORGE_FIX.to_owned(),
+        )),
+    }
+    out
+}
+
 async fn remote(config: crate::config::Config) -> Vec<Check> {
     let mut out = vec![];
     // Connecting needs a store: a scratch one, so the real one is never touched. Made
@@ -95,6 +142,7 @@ async fn remote(config: crate::config::Config) -> Vec<Check> {
         }
     };
     out.push(Check::pass(say::forge_ok(&engine.forge.me().login)));
+    out.extend(settings(&config, &engine.forge).await);
     out.extend(doctor::applications(&config, &engine.argocd).await);
     out.extend(doctor::registry(&config, &engine.registry).await);
     drop(engine);

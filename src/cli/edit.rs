@@ -63,7 +63,21 @@ pub fn set_image(args: SetImageArgs) -> Result<()> {
         .iter()
         .map(|s| ImageSpec::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut notes = vec![];
     edit_file(&args.file, &args.out, |text| {
+        // A name no entry has gets a new entry: said, with the name probably meant.
+        if let Ok(entries) = manifest::read_images(text) {
+            let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+            for spec in &specs {
+                let name = spec.name.as_str();
+                if !names.contains(&name) {
+                    notes.push(crate::messages::image_entry_added(
+                        name,
+                        crate::suggest::suggest(name, &names),
+                    ));
+                }
+            }
+        }
         let mut all = Edited {
             text: text.to_owned(),
             changes: vec![],
@@ -74,7 +88,11 @@ pub fn set_image(args: SetImageArgs) -> Result<()> {
             all.changes.extend(next.changes);
         }
         Ok(all)
-    })
+    })?;
+    for n in notes {
+        eprintln!("{}: {n}", args.file.display());
+    }
+    Ok(())
 }
 
 pub fn set_value(args: SetValueArgs) -> Result<()> {

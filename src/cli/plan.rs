@@ -46,6 +46,10 @@ pub struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
+    /// Exit 2 when a planned pull request's gate can never pass (no code owner listed
+    /// for its overlay, say); without it, that is a warning.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Events larger than this are not ECR events.
@@ -74,6 +78,7 @@ pub fn plan(args: PlanArgs) -> Result<()> {
     let planner = Planner {
         config: &config,
         repo: &repo,
+        ledger: &[],
     };
     let plan = if let Some(path) = &args.event {
         let shown = path.display();
@@ -138,17 +143,34 @@ pub fn plan(args: PlanArgs) -> Result<()> {
     } else {
         print!("{}", render(&plan));
     }
-    match &plan.refused {
-        Some(_) => std::process::exit(1),
-        None => Ok(()),
+    if plan.refused.is_some() {
+        std::process::exit(1);
     }
+    // A gate that no one can pass: said on stderr, and an error under --strict.
+    let stuck: Vec<String> = plan
+        .promotions
+        .iter()
+        .flat_map(|p| {
+            p.gate
+                .iter()
+                .filter(|g| g.state == crate::policy::gate::State::Blocked)
+                .map(|g| crate::messages::plan_gate_never_passes(&p.stage, &p.service, &g.line))
+        })
+        .collect();
+    for w in &stuck {
+        eprintln!("{w}");
+    }
+    if args.strict && !stuck.is_empty() {
+        std::process::exit(2);
+    }
+    Ok(())
 }
 
 /// The plan as a reviewer reads it; each diff is plain, ready for `patch`.
 pub fn render(plan: &Plan) -> String {
     let mut s = String::new();
     if let Some(r) = &plan.refused {
-        let _ = writeln!(s, "{r}");
+        let _ = writeln!(s, "{}", crate::messages::for_terminal(r));
     }
     for p in &plan.promotions {
         let from = p.previous_tag.as_deref().unwrap_or("(none)");

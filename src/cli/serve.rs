@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// no longer open (their webhooks lost).
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     reconcile_lookback_days: u64,
+    /// Serve no status page at `/` (it shows services, tags, pull requests and who asked
+    /// for them to anyone who can reach the listener).
+    #[arg(long)]
+    no_status_page: bool,
     /// Hold each event this long in its handler (fault testing of crash recovery).
     #[arg(long, default_value_t = 0, hide = true)]
     handler_delay_ms: u64,
@@ -175,6 +179,12 @@ async fn run(
         ready: false.into(),
         forge: Default::default(),
         admission: Default::default(),
+        page: (!args.no_status_page).then(|| {
+            Arc::new(server::status_page::StatusPage::new(
+                Arc::new(config.clone()),
+                store.clone(),
+            ))
+        }),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     // Set when the forge refuses what the config says: the server stops, naming why.
@@ -329,6 +339,9 @@ async fn connect_and_work(
     let me = crate::forge::Forge::me(&engine.forge).login.clone();
     info!(as_ = %me, "connected to the forge");
     state.forge.set(Ok(me));
+    if let Some(page) = &state.page {
+        let _ = page.overlays.set(engine.clone());
+    }
     if *stop.borrow() {
         return;
     }

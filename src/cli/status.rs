@@ -1,20 +1,39 @@
-//! `hoist status`: where each service's freight stands, from the ledger.
+//! `hoist status`: where each service's freight stands in every stage.
+
+use std::path::PathBuf;
 
 use super::store_args::StoreArgs;
 
 use anyhow::Result;
 use clap::Args;
 
-/// Print, per service, the freight each stage runs (verified by Argo CD, or merged) and
-/// the promotions still pending, from the store's ledger.
+/// Print a services × stages table: what each stage runs (tag and short digest), whether
+/// Hoist merged it and Argo CD verified it and since when, and each open promotion pull
+/// request with what it waits for. What runs is read from the overlays in --repo (a
+/// checkout of the base branch); without it, from the store's ledger alone.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
     store: StoreArgs,
+    /// A checkout of the GitOps repository's base branch, to read what each stage's
+    /// overlay pins.
+    #[arg(long, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Print the grid as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn status(args: StatusArgs) -> Result<()> {
     let config = args.store.config()?;
+    if let Some(dir) = &args.repo
+        && !dir.is_dir()
+    {
+        anyhow::bail!(crate::messages::repo_unusable(
+            dir,
+            crate::messages::status::NOT_A_DIRECTORY
+        ));
+    }
     // A fresh setup has no store yet: every stage is shown as running nothing Hoist
     // recorded, and the store is not created by reading it.
     let fresh = !args.store.db.exists();
@@ -22,53 +41,29 @@ pub fn status(args: StatusArgs) -> Result<()> {
         eprintln!("{}", crate::messages::no_store_yet(&args.store.db));
     }
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
-    rt.block_on(async {
+    let grid = rt.block_on(async {
         let store = if fresh {
             None
         } else {
             Some(args.store.store()?)
         };
-        for (service, _) in config.services.iter() {
-            println!("{service}");
-            let ledger = match &store {
-                Some(store) => store.ledger_for(service).await?,
-                None => vec![],
-            };
-            for stage in config.stage_names() {
-                let here: Vec<_> = ledger.iter().filter(|p| p.stage == stage).collect();
-                let runs = here
-                    .iter()
-                    .filter(|p| p.merged_at.is_some())
-                    .max_by_key(|p| p.merged_at)
-                    .map(|p| {
-                        let how = if p.verified_at.is_some() {
-                            "verified"
-                        } else {
-                            "merged, not verified yet"
-                        };
-                        format!("{} {how}", p.tag)
-                    })
-                    .unwrap_or_else(|| "-".into());
-                let pending: Vec<String> = here
-                    .iter()
-                    .filter(|p| p.merged_at.is_none())
-                    .map(|p| {
-                        format!(
-                            "#{} {} (by {})",
-                            p.pr.unwrap_or_default(),
-                            p.tag,
-                            p.requested_by
-                        )
-                    })
-                    .collect();
-                let pending = if pending.is_empty() {
-                    String::new()
-                } else {
-                    format!("  pending: {}", pending.join(", "))
-                };
-                println!("  {stage:<8} {runs}{pending}");
-            }
-        }
-        Ok(())
-    })
+        let repo = args.repo.as_ref().map(crate::repo::DirRepo::new);
+        let now = crate::clock::Clock::System.now_ms();
+        crate::status::grid(
+            &config,
+            store.as_ref(),
+            repo.as_ref().map(|r| r as &(dyn crate::repo::Repo + Sync)),
+            now,
+        )
+        .await
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&grid).expect("a grid serializes")
+        );
+    } else {
+        print!("{}", crate::status::render(&grid));
+    }
+    Ok(())
 }

@@ -100,23 +100,15 @@ impl<'a> Source<'a> {
             Some(what) => format!(
                 "refused: the YAML exceeds Hoist's limits on aliases, nesting or size ({what})"
             ),
-            // Advice meant for programs using the library, not for people editing a config.
-            None => first
-                .split("; set DuplicateKeyPolicy")
-                .next()
-                .unwrap_or(first)
-                .to_owned(),
+            None => first.to_owned(),
         };
-        let first = if first.starts_with("invalid boolean") {
-            crate::messages::not_a_boolean(&self.token_at(line, col))
-        } else {
-            first
-        };
+        let first = SUFFIX.replace(&first, "").into_owned();
+        let first = crate::messages::yaml_error(&first, &self.token_at(line, col));
         ConfigError {
             file: self.file.to_owned(),
             line,
             col,
-            message: SUFFIX.replace(&first, "").into_owned(),
+            message: first,
         }
     }
 

@@ -266,6 +266,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let running = Planner {
                 config: &self.config,
                 repo: &repo,
+                ledger: &[],
             }
             .running(&service)?;
             let ledger = self.store.ledger_for(&service).await?;

@@ -566,7 +566,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         // The instant it will have held long enough is known: look then.
         let when = since + debounce as i64 * 1000;
-        let hms = &super::reconcile::rfc3339((when + 999) / 1000)[11..19];
+        let hms = &crate::clock::rfc3339((when + 999) / 1000)[11..19];
         let text = messages::deploy_healthy(&meta.stage, &link, merge_sha, hms, debounce);
         let e = EngineError::WaitingUntil(messages::app_debouncing(app, debounce), when);
         Ok(Some((text, e)))

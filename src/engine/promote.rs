@@ -95,7 +95,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let _turn = self.branch_turn(&branch).await;
         let base = self.forge.base_head().await?;
         // Independent reads go out together: one round trip instead of several.
-        let (repo, existing, commits) = futures::try_join!(
+        let (repo, existing, commits, ledger) = futures::try_join!(
             self.snapshot(&freight.service, &base, Some(stage)),
             async {
                 // Only one into the configured base: one retargeted elsewhere is not it.
@@ -107,10 +107,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     .filter(|p| p.base_ref == base))
             },
             async { Ok(self.forge.branch_commits(&branch).await?) },
+            async { Ok(self.store.ledger_for(&freight.service).await?) },
         )?;
         let planner = Planner {
             config: &self.config,
             repo: &repo,
+            ledger: &ledger,
         };
         let p = match planner.to_stage(stage, freight, requested_by)? {
             Proposal::Promote(p) => *p,

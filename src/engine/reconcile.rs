@@ -26,28 +26,6 @@ pub const REGISTRY_PER_PASS: usize = 100;
 /// within ECR's request rates, and 100 reads fit a Lambda invocation.
 const REGISTRY_PACE: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// `secs` since the epoch as RFC 3339 in UTC (`2026-12-06T18:00:00Z`), for GitHub's
-/// `since`.
-pub(super) fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// What one pass found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
@@ -248,7 +226,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         lookback: std::time::Duration,
         report: &mut Report,
     ) {
-        let since = rfc3339(self.store.now_ms() / 1000 - lookback.as_secs() as i64);
+        let since = crate::clock::rfc3339(self.store.now_ms() / 1000 - lookback.as_secs() as i64);
         let recent = match self.forge.recent_comments(&since).await {
             Ok(r) => r,
             Err(e) => {
@@ -453,8 +431,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 mod tests {
     #[test]
     fn rfc3339_in_utc() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(super::rfc3339(1_796_583_661), "2026-12-06T19:01:01Z");
+        assert_eq!(crate::clock::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(crate::clock::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(crate::clock::rfc3339(1_796_583_661), "2026-12-06T19:01:01Z");
     }
 }

@@ -33,6 +33,7 @@ pub fn app(config: &Config, sqs: aws_sdk_sqs::Client, queue_url: String) -> axum
         ready: true.into(),
         forge: Default::default(),
         admission: Default::default(),
+        page: None,
     });
     server::router(state)
 }

@@ -27,7 +27,17 @@ impl EditError {
 
     pub fn from_parse(text: &str, e: ParseError) -> Self {
         match e {
-            ParseError::Syntax { at, message } => Self::at(text, at, Reason::InvalidYaml(message)),
+            ParseError::Syntax { at, message } => {
+                // The parser reports a tab where the scalar before it started; a person
+                // looks for the tab, so point at the first one from that line on.
+                let at = if message.contains("tab") {
+                    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+                    text[line_start..].find('\t').map_or(at, |i| line_start + i)
+                } else {
+                    at
+                };
+                Self::at(text, at, Reason::InvalidYaml(message))
+            }
             ParseError::SeveralDocuments { at, count } => {
                 Self::at(text, at, Reason::SeveralDocuments(count))
             }

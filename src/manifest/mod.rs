@@ -111,7 +111,14 @@ impl<'a> Plan<'a> {
 
     /// Replaces the scalar `node` with `new`, keeping its quote style where the value
     /// allows. Returns whether anything changed.
-    fn replace_scalar(&mut self, node: &Node, what: &str, new: &str) -> Result<bool, EditError> {
+    /// The scalar at `node`, its value and style, if the editor may replace it: not
+    /// shared through an anchor, not a list or mapping, not a block scalar, templated or
+    /// carrying a non-string tag.
+    fn replaceable<'n>(
+        &self,
+        node: &'n Node,
+        what: &str,
+    ) -> Result<(&'n String, ScalarStyle), EditError> {
         self.check_not_shared(node, what)?;
         let Kind::Scalar { value, style, tag } = &node.kind else {
             let found = if matches!(node.kind, Kind::Seq { .. }) {
@@ -152,10 +159,36 @@ impl<'a> Plan<'a> {
                 },
             ));
         }
-        if value == new && node.value() == Value::str(new) {
+        Ok((value, *style))
+    }
+
+    fn replace_scalar(&mut self, node: &Node, what: &str, new: &str) -> Result<bool, EditError> {
+        self.replace_scalar_as(node, what, new, false)
+    }
+
+    /// `replace_scalar`, writing `new` as a plain scalar of its own type (a number, a
+    /// boolean) when `typed`: the caller has checked that it resolves as the old value did.
+    fn replace_scalar_as(
+        &mut self,
+        node: &Node,
+        what: &str,
+        new: &str,
+        typed: bool,
+    ) -> Result<bool, EditError> {
+        let (value, style) = self.replaceable(node, what)?;
+        let wanted = if typed {
+            Value::Other(new.to_owned())
+        } else {
+            Value::str(new)
+        };
+        if value == new && node.value() == wanted {
             return Ok(false);
         }
-        let mut rendered = scalar::render(new, *style);
+        let mut rendered = if typed {
+            new.to_owned()
+        } else {
+            scalar::render(new, style)
+        };
         if node.span.is_empty() && self.text[..node.span.start].ends_with(':') {
             // A bare `key:` has an empty value right after the colon.
             rendered.insert(0, ' ');

@@ -106,9 +106,12 @@ pub fn set_value(text: &str, path: &Path, value: &str) -> Result<Edited, EditErr
     plan.check_not_shared(node, &name(&walked))?;
     plan.check_no_merge(node, &name(&walked))?;
     let what = path.to_string();
+    let mut typed = false;
     match (last, child(&plan, node, &walked, last)) {
         (_, Ok(target)) => {
-            plan.replace_scalar(target, &what, value)?;
+            let note;
+            (typed, note) = keep_type(target, &what, value);
+            plan.replace_scalar_as(target, note.as_deref().unwrap_or(&what), value, typed)?;
         }
         (Segment::Key(k), Err(_)) if matches!(node.kind, Kind::Map { .. }) => {
             let rendered = scalar::render(value, ScalarStyle::Plain);
@@ -121,15 +124,52 @@ pub fn set_value(text: &str, path: &Path, value: &str) -> Result<Edited, EditErr
         }
         (_, Err(e)) => return Err(e),
     }
-    if let Some(v) = value_at(&mut plan.expected, &path.0) {
-        *v = Value::str(value);
-    } else if let (Some(parent), Segment::Key(k)) = (
-        value_at(&mut plan.expected, &path.0[..path.0.len() - 1]),
-        last,
-    ) {
-        parent.set(k, Value::str(value));
-    }
+    let written = if typed {
+        Value::Other(value.to_owned())
+    } else {
+        Value::str(value)
+    };
+    expect(&mut plan.expected, path, written);
     plan.finish()
+}
+
+/// The document the edit must produce: `written` at `path`, replaced or added.
+fn expect(expected: &mut Value, path: &Path, written: Value) {
+    let Some((last, parents)) = path.0.split_last() else {
+        return;
+    };
+    if let Some(v) = value_at(expected, &path.0) {
+        *v = written;
+    } else if let (Some(parent), Segment::Key(k)) = (value_at(expected, parents), last) {
+        parent.set(k, written);
+    }
+}
+
+/// Whether `value` replaces `target` as the same type: a number stays a number (and a
+/// boolean a boolean) when the new text is one too. Otherwise the value becomes text,
+/// and the change's name says so.
+fn keep_type(target: &Node, what: &str, value: &str) -> (bool, Option<String>) {
+    let old_kind = match target.value() {
+        Value::Other(old) => plain_kind(&old),
+        _ => None,
+    };
+    let typed = old_kind.is_some() && old_kind == plain_kind(value);
+    let note = match old_kind {
+        Some(kind) if !typed => Some(crate::messages::value_type_changed(what, kind)),
+        _ => None,
+    };
+    (typed, note)
+}
+
+/// What a plain scalar resolves to in YAML 1.2's core schema, when not text.
+fn plain_kind(s: &str) -> Option<&'static str> {
+    match s {
+        "true" | "false" | "True" | "False" | "TRUE" | "FALSE" => Some("a boolean"),
+        "null" | "Null" | "NULL" | "~" | "" => Some("null"),
+        _ if s.parse::<i64>().is_ok() => Some("a number"),
+        _ if s.parse::<f64>().is_ok() && s.chars().any(|c| c.is_ascii_digit()) => Some("a number"),
+        _ => None,
+    }
 }
 
 fn name(p: &Path) -> String {

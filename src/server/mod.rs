@@ -3,6 +3,7 @@
 
 pub mod intake;
 mod metrics;
+pub mod status_page;
 mod webhooks;
 
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub struct AppState {
     /// process has none (the Lambda ingress function, `--record-only`).
     pub forge: ForgeLink,
     pub admission: Admission,
+    /// The status page at `/`; `None` where this process shows none (the Lambda ingress
+    /// function, `--no-status-page`).
+    pub page: Option<Arc<status_page::StatusPage>>,
 }
 
 /// How many webhook deliveries are read and stored at once, and how long one may wait
@@ -114,6 +118,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), admit));
     Router::new()
         .merge(webhooks)
+        .route("/", get(status_page::page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))

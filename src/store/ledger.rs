@@ -20,6 +20,8 @@ pub struct Promotion {
     pub merge_sha: Option<String>,
     pub merged_at: Option<i64>,
     pub verified_at: Option<i64>,
+    /// When Hoist opened (or last re-pointed) the pull request, in the store's clock.
+    pub opened_at: i64,
 }
 
 impl Store {
@@ -99,7 +101,7 @@ impl Store {
         let (a, b, d) = (service.to_owned(), stage.to_owned(), digest.to_owned());
         self.call(move |c, _| {
             Ok(c.query_row(
-                "SELECT service, stage, tag, digest, pr, requested_by, approved_by, merge_sha, merged_at, verified_at
+                "SELECT service, stage, tag, digest, pr, requested_by, approved_by, merge_sha, merged_at, verified_at, opened_at
                  FROM promotions WHERE service = ?1 AND stage = ?2 AND digest = ?3",
                 params![a, b, d],
                 row,
@@ -114,7 +116,7 @@ impl Store {
         let a = service.to_owned();
         self.call(move |c, _| {
             let mut st = c.prepare(
-                "SELECT service, stage, tag, digest, pr, requested_by, approved_by, merge_sha, merged_at, verified_at
+                "SELECT service, stage, tag, digest, pr, requested_by, approved_by, merge_sha, merged_at, verified_at, opened_at
                  FROM promotions WHERE service = ?1 ORDER BY opened_at DESC, rowid DESC",
             )?;
             let rows = st.query_map(params![a], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -456,6 +458,37 @@ impl Store {
         .await
     }
 
+    /// What Hoist last said pull request `pr` waits for: the first line of its newest
+    /// head's `hoist/argocd` check that is not passed, from Hoist's own record of what it
+    /// published (nothing else writes there).
+    pub async fn waiting_on(&self, pr: u64) -> Result<Option<String>> {
+        let name = crate::marks::ARGOCD_CHECK;
+        self.call(move |c, _| {
+            let content: Option<String> = c
+                .query_row(
+                    "SELECT p.content FROM hoist_heads h JOIN published_checks p ON p.sha = h.sha
+                     WHERE h.pr = ?1 AND h.retired = 0 AND p.name = ?2
+                     ORDER BY h.rowid DESC LIMIT 1",
+                    params![pr as i64, name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(content.and_then(|c| {
+                c.lines()
+                    .skip(1)
+                    .find(|l| {
+                        !l.is_empty()
+                            && !l.starts_with(crate::messages::gate_mark(
+                                crate::policy::gate::State::Ready,
+                            ))
+                    })
+                    // The line without its mark: the page and the terminal say "waits:".
+                    .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest).to_owned())
+            }))
+        })
+        .await
+    }
+
     /// Records `content` as published; called only once the forge accepted it, so a
     /// failed publish is retried rather than skipped as unchanged.
     pub async fn record_check(&self, sha: &str, name: &str, content: &str) -> Result<()> {
@@ -484,5 +517,6 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Promotion> {
         merge_sha: r.get(7)?,
         merged_at: r.get(8)?,
         verified_at: r.get(9)?,
+        opened_at: r.get(10)?,
     })
 }

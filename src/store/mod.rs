@@ -84,6 +84,17 @@ pub struct Row {
     pub last_error: Option<String>,
 }
 
+/// An event as the status page lists it: what and when, never its payload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recent {
+    pub kind: String,
+    /// The serial key: the pull request or image it is about.
+    pub key: String,
+    pub status: String,
+    pub attempts: u32,
+    pub received_at: i64,
+}
+
 type Call = Box<dyn FnOnce(&mut Connection, &mut Lanes) + Send>;
 
 enum Op {
@@ -374,6 +385,29 @@ impl Store {
     /// The soonest time a waiting event may run, for the workers' sleep.
     pub async fn next_ready_at(&self) -> Result<Option<i64>> {
         self.call(|_, lanes| Ok(lanes.next_ready_at())).await
+    }
+
+    /// The `n` events received last, newest first, for the status page.
+    pub async fn recent_events(&self, n: usize) -> Result<Vec<Recent>> {
+        self.call(move |c, _| {
+            let mut st = c.prepare(
+                "SELECT kind, serial_key, status, attempts, received_at FROM events
+                 ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st
+                .query_map([n as i64], |r| {
+                    Ok(Recent {
+                        kind: r.get(0)?,
+                        key: r.get(1)?,
+                        status: r.get(2)?,
+                        attempts: r.get(3)?,
+                        received_at: r.get(4)?,
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
     }
 
     pub async fn rows(&self) -> Result<Vec<Row>> {

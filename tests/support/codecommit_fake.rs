@@ -75,6 +75,8 @@ pub struct State {
     pub calls: Vec<String>,
     /// Answers given verbatim instead of serving the operation (published payloads).
     pub canned: HashMap<String, Value>,
+    /// Approval rule templates associated with the repository, by name.
+    pub templates: Vec<String>,
     next: u64,
 }
 
@@ -662,6 +664,12 @@ impl State {
                     json!({"approvalStatus": state}),
                 );
                 Ok(json!({}))
+            }
+            "ListAssociatedApprovalRuleTemplatesForRepository" => {
+                if s("repositoryName") != self.repo {
+                    return fail("RepositoryDoesNotExistException", s("repositoryName"));
+                }
+                Ok(json!({"approvalRuleTemplateNames": self.templates}))
             }
             "EvaluatePullRequestApprovalRules" => {
                 let p = self.pr(&b["pullRequestId"])?;

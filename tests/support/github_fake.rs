@@ -139,6 +139,39 @@ fn ecr(h: &axum::http::HeaderMap, body: &[u8], forge: &MemoryForge) -> Response 
 }
 
 /// A throwaway RSA key for Hoist's GitHub App, made by openssl as a user would, in `dir`.
+/// deploy/github-ruleset.json with its required checks pinned to Hoist's App, as
+/// docs/getting-started.md's `jq` filter makes it before `gh api` posts it.
+pub fn pinned_ruleset() -> Value {
+    let mut set: Value =
+        serde_json::from_str(include_str!("../../deploy/github-ruleset.json")).unwrap();
+    for rule in set["rules"].as_array_mut().unwrap() {
+        if rule["type"] == "required_status_checks" {
+            for check in rule["parameters"]["required_status_checks"]
+                .as_array_mut()
+                .unwrap()
+            {
+                check["integration_id"] = APP_ID.into();
+            }
+        }
+    }
+    set
+}
+
+/// An application's `spec.source`: the one it was given, else where the example's
+/// applications deploy from (`{service}-{stage}` from `apps/{service}/env/{stage}` on
+/// main of acme/gitops), as docs/getting-started.md's applications do.
+fn app_source(name: &str, sources: &[hoist::argocd::AppSource]) -> Value {
+    if let Some(s) = sources.first() {
+        return json!({"repoURL": s.repo_url, "path": s.path, "targetRevision": s.target_revision});
+    }
+    let (service, stage) = name.rsplit_once('-').unwrap_or((name, ""));
+    json!({
+        "repoURL": "https://github.com/acme/gitops.git",
+        "path": format!("apps/{service}/env/{stage}"),
+        "targetRevision": "main",
+    })
+}
+
 pub fn app_key(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("app.pem");
     let ok = std::process::Command::new("openssl")
@@ -368,6 +401,7 @@ impl Fake {
                 return match apps.get(*name) {
                     Some(a) => ok(json!({
                         "metadata": {"name": name},
+                        "spec": {"source": app_source(name, &a.sources)},
                         "status": {
                             "sync": {"status": a.sync, "revision": a.revisions.first()},
                             "health": {"status": a.health},
@@ -390,7 +424,105 @@ impl Fake {
         }
         let rest = &segs[3..];
         match (method.as_str(), rest) {
-            ("GET", ["installation"]) => ok(json!({"id": 7})),
+            ("GET", ["installation"]) => {
+                let st = f.state.lock().unwrap();
+                let registered =
+                    hoist::forge::github::manifest::manifest("hoist", "https://hoist.test");
+                let (permissions, events) = match &st.installation {
+                    Value::Null => (
+                        registered["default_permissions"].clone(),
+                        registered["default_events"].clone(),
+                    ),
+                    set => (set["permissions"].clone(), set["events"].clone()),
+                };
+                ok(json!({"id": 7, "app_id": APP_ID, "permissions": permissions, "events": events}))
+            }
+            ("POST", ["rulesets"]) => {
+                let mut st = f.state.lock().unwrap();
+                let mut set = body.clone();
+                set["id"] = json!(st.rulesets.len() + 1);
+                set["source_type"] = json!("Repository");
+                set["source"] = json!("acme/gitops");
+                st.rulesets.push(set.clone());
+                (StatusCode::CREATED, axum::Json(set)).into_response()
+            }
+            ("GET", ["rulesets", id]) => {
+                let st = f.state.lock().unwrap();
+                match id
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| st.rulesets.get(i.wrapping_sub(1)))
+                {
+                    Some(set) => {
+                        // As GitHub answers the caller, here Hoist's App: whether it is a
+                        // bypass actor of the ruleset.
+                        let mut set = set.clone();
+                        let mine = set["bypass_actors"].as_array().and_then(|a| {
+                            a.iter().find(|b| {
+                                b["actor_type"] == "Integration" && b["actor_id"] == APP_ID
+                            })
+                        });
+                        set["current_user_can_bypass"] = match mine {
+                            Some(b) => b["bypass_mode"].clone(),
+                            None => json!("never"),
+                        };
+                        ok(set)
+                    }
+                    None => status(404, "Not Found"),
+                }
+            }
+            ("GET", ["rules", "branches", branch]) => {
+                let st = f.state.lock().unwrap();
+                let applies = |set: &Value| {
+                    let include = &set["conditions"]["ref_name"]["include"];
+                    set["enforcement"] == "active"
+                        && include.as_array().is_some_and(|l| {
+                            l.iter().any(|r| {
+                                r == "~ALL"
+                                    || (r == "~DEFAULT_BRANCH" && *branch == "main")
+                                    || *r == format!("refs/heads/{branch}")
+                            })
+                        })
+                };
+                let rules: Vec<Value> = st
+                    .rulesets
+                    .iter()
+                    .filter(|s| applies(s))
+                    .flat_map(|s| {
+                        s["rules"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|mut r| {
+                                r["ruleset_source_type"] = json!("Repository");
+                                r["ruleset_source"] = json!("acme/gitops");
+                                r["ruleset_id"] = s["id"].clone();
+                                r
+                            })
+                    })
+                    .collect();
+                ok(json!(rules))
+            }
+            ("GET", ["branches", branch]) => {
+                let protected = f.state.lock().unwrap().branch_protection.is_some();
+                ok(json!({"name": branch, "protected": protected}))
+            }
+            ("GET", ["branches", _, "protection"]) => {
+                match f.state.lock().unwrap().branch_protection.clone() {
+                    // As GitHub answers, with its rate-limit headers even on a refusal.
+                    Some((code, body)) => (
+                        StatusCode::from_u16(code).unwrap(),
+                        [
+                            ("x-ratelimit-remaining", "4999"),
+                            ("x-ratelimit-reset", "1796600000"),
+                        ],
+                        axum::Json(body),
+                    )
+                        .into_response(),
+                    None => status(404, "Branch not protected"),
+                }
+            }
             ("GET", ["git", "ref", "heads", branch]) if *branch == "main" => {
                 let sha = f.base_head().await.unwrap();
                 ok(json!({"ref": "refs/heads/main", "object": {"sha": sha, "type": "commit"}}))

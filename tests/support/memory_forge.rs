@@ -93,6 +93,14 @@ pub struct State {
     pub ecr_images: HashMap<String, Vec<(String, String, i64)>>,
     /// ECR calls the GitHub fake answered.
     pub ecr_calls: usize,
+    /// The App installation's `permissions` and `events` as the GitHub fake reports
+    /// them; `Null` for what the App registered from Hoist's manifest has.
+    pub installation: serde_json::Value,
+    /// The repository's rulesets, as created with `POST rulesets` (their ids are their
+    /// positions, from 1).
+    pub rulesets: Vec<serde_json::Value>,
+    /// The base branch's classic protection: the status and body GitHub answers for it.
+    pub branch_protection: Option<(u16, serde_json::Value)>,
 }
 
 impl State {
@@ -1062,6 +1070,7 @@ impl MemoryArgo {
                 conditions: vec![],
                 images: vec![image.into()],
                 message: None,
+                sources: vec![],
             },
         );
     }

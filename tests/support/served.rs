@@ -175,6 +175,16 @@ impl Served {
     }
 
     /// The server's store.
+    /// The config `hoist serve` runs with.
+    pub fn cfg(&self) -> &std::path::Path {
+        &self.cfg
+    }
+
+    /// Where `hoist serve` listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn db(&self) -> &std::path::Path {
         &self.db
     }

@@ -49,6 +49,19 @@ pub struct CodeCommit {
 }
 
 impl CodeCommit {
+    /// The approval rule templates associated with the repository, by name, for
+    /// `hoist doctor`: CodeCommit's own rule on who must approve before anyone merges.
+    pub async fn approval_templates(&self) -> Result<Vec<String>> {
+        let out = self
+            .client
+            .list_associated_approval_rule_templates_for_repository()
+            .repository_name(&self.repository)
+            .send()
+            .await
+            .map_err(map)?;
+        Ok(out.approval_rule_template_names().to_vec())
+    }
+
     /// Connects with `shared` (the default credential chain, or an endpoint override in
     /// tests) and learns who Hoist is from STS.
     pub async fn connect(

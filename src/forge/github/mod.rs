@@ -17,6 +17,7 @@ use tracing::debug;
 
 mod etag;
 pub mod manifest;
+pub mod posture;
 mod retry;
 mod wire;
 
@@ -44,6 +45,9 @@ pub enum Auth {
 
 pub struct GitHub {
     client: Octocrab,
+    /// The App's own client (its JWT), for what only the App may read: `hoist doctor`'s
+    /// look at the installation. `None` with a personal token.
+    app_client: Option<Octocrab>,
     owner: String,
     repo: String,
     base: String,
@@ -129,13 +133,13 @@ impl GitHub {
             Auth::App { app_id, .. } => Some(*app_id),
             Auth::Token(_) => None,
         };
-        let (client, me) = match auth {
+        let (client, me, app_client) = match auth {
             Auth::Token(token) => {
                 let client = builder()?.personal_token(token).build().map_err(map)?;
                 let me: User = retry::retrying(|| async { client.get("/user", None::<&()>).await })
                     .await
                     .map_err(map)?;
-                (client, Actor::from(me))
+                (client, Actor::from(me), None)
             }
             Auth::App {
                 app_id,
@@ -183,11 +187,12 @@ impl GitHub {
                     },
                 };
                 let client = app.installation(installation.into()).map_err(map)?;
-                (client, me)
+                (client, me, Some(app))
             }
         };
         Ok(Self {
             client,
+            app_client,
             owner: owner.into(),
             repo: repo.into(),
             base: base.into(),

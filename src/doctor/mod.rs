@@ -7,6 +7,8 @@
 //! yet. Checks read only; nothing is written anywhere. Each says what it found from the
 //! source it names: the environment, the checkout, the forge, Argo CD's API, ECR.
 
+pub mod github;
+
 use serde::Serialize;
 
 use crate::argocd::ArgoCd;
@@ -202,8 +204,12 @@ pub async fn applications(config: &Config, argocd: &impl ArgoCd) -> Vec<Check> {
                 continue;
             };
             let app = expand(template, service, stage);
-            out.push(match argocd.application(&app).await {
-                Ok(Some(status)) => Check::pass(say::app_ok(&app, &status.health)),
+            let found = argocd.application(&app).await;
+            if let Ok(Some(status)) = &found {
+                out.push(Check::pass(say::app_ok(&app, &status.health)));
+            }
+            out.push(match found {
+                Ok(Some(status)) => source(config, service, stage, &app, &status.sources),
                 Ok(None) => Check::fail(say::app_missing(&app), say::app_fix(&app)),
                 Err(e) => Check::fail(
                     say::app_unanswered(&app, &e.to_string()),
@@ -213,6 +219,67 @@ pub async fn applications(config: &Config, argocd: &impl ArgoCd) -> Vec<Check> {
         }
     }
     out
+}
+
+/// Whether `app` deploys the overlay Hoist edits for `service` in `stage`: one of its
+/// sources is the config's repository (by its URL's ending), at the overlay's directory,
+/// at the base branch. From Argo CD's answer and the config.
+fn source(
+    config: &Config,
+    service: &str,
+    stage: &str,
+    app: &str,
+    sources: &[crate::argocd::AppSource],
+) -> Check {
+    let Some(svc) = config.services.get(service) else {
+        return Check::pass(say::app_source_ok(app, "", ""));
+    };
+    let overlay = svc.path_for(service, stage);
+    let dir = overlay.rsplit_once('/').map_or("", |(d, _)| d);
+    let (repo, base) = match &config.forge {
+        ForgeConfig::Github(g) => (format!("{}/{}", g.owner, g.repo), g.base.as_str()),
+        ForgeConfig::Codecommit(c) => (c.repository.clone(), c.base.as_str()),
+    };
+    let same_repo = |url: &str| {
+        let url = url
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .to_ascii_lowercase();
+        let repo = repo.to_ascii_lowercase();
+        ["/", ":", "://"]
+            .iter()
+            .any(|sep| url.ends_with(&format!("{sep}{repo}")))
+    };
+    let same_dir = |p: &Option<String>| {
+        p.as_deref()
+            .map(|p| p.trim_matches('/').trim_start_matches("./"))
+            == Some(dir)
+    };
+    let Some(found) = sources
+        .iter()
+        .find(|s| same_repo(&s.repo_url) && same_dir(&s.path))
+    else {
+        let shown: Vec<String> = sources
+            .iter()
+            .map(|s| format!("{} {}", s.repo_url, s.path.as_deref().unwrap_or("/")))
+            .collect();
+        return Check::fail(
+            say::app_source_elsewhere(app, &shown.join(", "), &repo, dir),
+            say::app_source_fix(app, &repo, dir),
+        );
+    };
+    let rev = found.target_revision.trim_start_matches("refs/heads/");
+    match rev {
+        r if r == base => Check::pass(say::app_source_ok(app, dir, base)),
+        "" | "HEAD" => Check::warn(
+            say::app_revision_head(app, base),
+            say::app_revision_fix(base),
+        ),
+        other => Check::fail(
+            say::app_revision_other(app, other, base),
+            say::app_revision_fix(base),
+        ),
+    }
 }
 
 /// Each service's registry repository lists its images, and at least one tag there
@@ -246,4 +313,120 @@ pub async fn registry(config: &Config, registry: &impl Registry) -> Vec<Check> {
         });
     }
     out
+}
+
+/// CODEOWNERS on the base branch (read from `repo`, the forge at the base head): it
+/// names an owner for each overlay of every stage gated by code owners, and for itself,
+/// and GitHub ignores none of its lines.
+pub fn codeowners(config: &Config, repo: &(dyn Repo + Sync)) -> Vec<Check> {
+    use crate::policy::codeowners::{CodeOwners, LOCATIONS};
+    let gated: Vec<&str> = config
+        .stages
+        .iter()
+        .filter(|(_, s)| s.gate.codeowners)
+        .map(|(n, _)| n)
+        .collect();
+    if gated.is_empty() {
+        return vec![];
+    }
+    let found = LOCATIONS
+        .iter()
+        .find_map(|l| repo.read(l).ok().flatten().map(|t| (*l, t)));
+    let Some((file, text)) = found else {
+        return vec![Check::fail(
+            say::codeowners_missing(&gated.join(", ")),
+            say::CODEOWNERS_FIX.to_owned(),
+        )];
+    };
+    let owners = CodeOwners::parse(&text);
+    let mut out = vec![];
+    if !owners.skipped.is_empty() {
+        let lines: Vec<String> = owners
+            .skipped
+            .iter()
+            .map(|(n, why)| format!("line {n} ({why})"))
+            .collect();
+        out.push(Check::warn(
+            say::codeowners_skipped(file, &lines.join(", ")),
+            say::CODEOWNERS_SKIPPED_FIX.to_owned(),
+        ));
+    }
+    for stage in gated {
+        let uncovered: Vec<String> = config
+            .services
+            .iter()
+            .map(|(name, svc)| svc.path_for(name, stage))
+            .filter(|p| owners.owners(p).is_empty())
+            .collect();
+        out.push(if uncovered.is_empty() {
+            Check::pass(say::codeowners_covers(file, stage))
+        } else {
+            Check::fail(
+                say::codeowners_uncovered(file, stage, &uncovered.join(", ")),
+                say::CODEOWNERS_COVER_FIX.to_owned(),
+            )
+        });
+    }
+    out.extend(codeowners_iam(config, &owners));
+    out.push(if owners.owners(file).is_empty() {
+        Check::fail(
+            say::codeowners_not_self(file),
+            say::codeowners_self_fix(file),
+        )
+    } else {
+        Check::pass(say::codeowners_self(file))
+    });
+    out
+}
+
+/// On CodeCommit, which knows IAM principals only: every owner CODEOWNERS names for a
+/// gated overlay is mapped to principals in `codeowners_iam`, or no one can approve as
+/// them.
+fn codeowners_iam(
+    config: &Config,
+    owners: &crate::policy::codeowners::CodeOwners,
+) -> Option<Check> {
+    let ForgeConfig::Codecommit(cc) = &config.forge else {
+        return None;
+    };
+    let mut unmapped: Vec<String> = config
+        .stages
+        .iter()
+        .filter(|(_, s)| s.gate.codeowners)
+        .flat_map(|(stage, _)| {
+            config
+                .services
+                .iter()
+                .flat_map(|(name, svc)| owners.owners(&svc.path_for(name, stage)).to_vec())
+                .collect::<Vec<_>>()
+        })
+        .filter(|o| !cc.codeowners_iam.contains_key(o))
+        .collect();
+    unmapped.sort_unstable();
+    unmapped.dedup();
+    Some(if unmapped.is_empty() {
+        Check::pass(say::CODEOWNERS_IAM_OK.to_owned())
+    } else {
+        Check::fail(
+            say::codeowners_iam_missing(&unmapped.join(", ")),
+            say::CODEOWNERS_IAM_FIX.to_owned(),
+        )
+    })
+}
+
+/// CodeCommit's approval rule templates on the repository, as `list` returned them: a
+/// template on the base holds every promotion until its approvers approve, dev's
+/// included, which an automatic stage never gets.
+pub fn approval_templates(list: Result<Vec<String>, String>) -> Check {
+    match list {
+        Ok(names) if names.is_empty() => Check::pass(say::NO_APPROVAL_TEMPLATE.to_owned()),
+        Ok(names) => Check::warn(
+            say::approval_templates(&names.join(", ")),
+            say::APPROVAL_TEMPLATE_FIX.to_owned(),
+        ),
+        Err(why) => Check::warn(
+            say::approval_templates_unread(&why),
+            say::APPROVAL_TEMPLATE_READ_FIX.to_owned(),
+        ),
+    }
 }

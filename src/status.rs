@@ -1,0 +1,405 @@
+//! Where every service's freight stands in every stage: the grid `hoist status` prints
+//! and `hoist serve` shows at `/`.
+//!
+//! What a stage runs comes from its overlay at the base head (the file Argo CD deploys);
+//! whether Hoist merged and Argo CD verified it, and which pull requests are open, from
+//! Hoist's own store. Nothing here decides anything: it only shows.
+
+use serde::Serialize;
+
+use crate::config::{Config, Forge, expand};
+use crate::repo::Repo;
+use crate::store::Store;
+use crate::store::ledger::Promotion;
+
+/// How far a stage's freight has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Merged by Hoist, and Argo CD reported it Healthy at the merged revision.
+    Verified,
+    /// Merged by Hoist; Argo CD has not verified it yet.
+    Merged,
+    /// Nothing Hoist merged runs here, and a promotion pull request is open.
+    Pending,
+    /// The overlay pins freight Hoist has no record of merging (set by hand, or before
+    /// Hoist).
+    Unrecorded,
+    /// Nothing is pinned and nothing is pending.
+    None,
+}
+
+/// A pull request or application, with where to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub name: String,
+    pub url: Option<String>,
+}
+
+/// An open promotion pull request into a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    pub number: u64,
+    pub pr: Link,
+    pub tag: String,
+    pub digest: String,
+    pub requested_by: String,
+    pub opened_at_ms: i64,
+    /// The first unmet line of its `hoist/argocd` check, as Hoist last published it.
+    pub waits_for: Option<String>,
+}
+
+/// One service in one stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    pub stage: String,
+    pub state: State,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    /// When it was verified, else merged.
+    pub since_ms: Option<i64>,
+    /// The pull request that brought it.
+    pub pr: Option<Link>,
+    pub app: Option<Link>,
+    pub pending: Vec<Pending>,
+    /// Why the overlay could not be read, when it could not.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub service: String,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grid {
+    pub stages: Vec<String>,
+    pub services: Vec<Row>,
+    /// Whether the stages' overlays were read; without them what runs comes from the
+    /// ledger alone.
+    pub overlays_read: bool,
+    pub now_ms: i64,
+}
+
+/// The grid for every service: the ledger from `store` (none for a fresh setup), the
+/// overlays from `overlays` when given (a checkout, or the forge at the base head).
+pub async fn grid(
+    config: &Config,
+    store: Option<&Store>,
+    overlays: Option<&(dyn Repo + Sync)>,
+    now_ms: i64,
+) -> anyhow::Result<Grid> {
+    let mut services = vec![];
+    for (service, _) in config.services.iter() {
+        let ledger = match store {
+            Some(s) => s.ledger_for(service).await?,
+            None => vec![],
+        };
+        let mut cells = vec![];
+        for stage in config.stage_names() {
+            let mut cell = cell(config, service, stage, &ledger, overlays);
+            if let Some(store) = store {
+                let mut open = vec![];
+                for mut p in std::mem::take(&mut cell.pending) {
+                    // Open while a head Hoist wrote for it is in force: closing it
+                    // unmerged retires its heads (the store's record, not the forge's).
+                    if store.is_hoist_pr(p.number).await? {
+                        p.waits_for = store.waiting_on(p.number).await?;
+                        open.push(p);
+                    }
+                }
+                cell.pending = open;
+                if cell.state == State::Pending && cell.pending.is_empty() {
+                    cell.state = State::None;
+                }
+            }
+            cells.push(cell);
+        }
+        services.push(Row {
+            service: service.to_owned(),
+            cells,
+        });
+    }
+    Ok(Grid {
+        stages: config.stage_names().iter().map(|s| s.to_string()).collect(),
+        services,
+        overlays_read: overlays.is_some(),
+        now_ms,
+    })
+}
+
+/// One cell: the overlay's pin (when read) matched to the ledger by digest.
+fn cell(
+    config: &Config,
+    service: &str,
+    stage: &str,
+    ledger: &[Promotion],
+    overlays: Option<&(dyn Repo + Sync)>,
+) -> Cell {
+    let here: Vec<&Promotion> = ledger.iter().filter(|p| p.stage == stage).collect();
+    let mut problem = None;
+    let pinned = overlays.and_then(|repo| match pin(config, service, stage, repo) {
+        Ok(p) => p,
+        Err(e) => {
+            problem = Some(e);
+            None
+        }
+    });
+    let merged = |p: &&&Promotion| p.merged_at.is_some();
+    let record = match (&pinned, overlays) {
+        (Some((_, Some(digest))), _) => here
+            .iter()
+            .filter(merged)
+            .find(|p| &p.digest == digest)
+            .copied(),
+        (Some((_, None)), _) => None,
+        // Without the overlays, the newest merge is what runs.
+        (None, None) => here
+            .iter()
+            .filter(merged)
+            .max_by_key(|p| p.merged_at)
+            .copied(),
+        (None, Some(_)) => None,
+    };
+    let pending = pending(config, &here);
+    let (state, tag, digest) = match (record, pinned) {
+        (Some(r), _) => (
+            if r.verified_at.is_some() {
+                State::Verified
+            } else {
+                State::Merged
+            },
+            Some(r.tag.clone()),
+            Some(r.digest.clone()),
+        ),
+        (None, Some((tag, digest))) => (State::Unrecorded, tag, digest),
+        (None, None) if !pending.is_empty() => (State::Pending, None, None),
+        (None, None) => (State::None, None, None),
+    };
+    Cell {
+        stage: stage.to_owned(),
+        state,
+        tag,
+        digest,
+        since_ms: record.and_then(|r| r.verified_at.or(r.merged_at)),
+        pr: record.and_then(|r| r.pr).map(|n| pr_link(config, n)),
+        app: app_link(config, service, stage),
+        pending,
+        problem,
+    }
+}
+
+/// The open promotion pull requests among `here` (one stage's ledger rows).
+fn pending(config: &Config, here: &[&Promotion]) -> Vec<Pending> {
+    // A pull request re-pointed at newer freight keeps its older rows: only its newest
+    // (the ledger lists newest first) is shown.
+    let mut seen = std::collections::HashSet::new();
+    here.iter()
+        .filter(|p| p.merged_at.is_none())
+        .filter_map(|p| Some((p, p.pr?)))
+        .filter(|(_, n)| seen.insert(*n))
+        .map(|(p, n)| Pending {
+            number: n,
+            pr: pr_link(config, n),
+            tag: p.tag.clone(),
+            digest: p.digest.clone(),
+            requested_by: p.requested_by.clone(),
+            opened_at_ms: p.opened_at,
+            waits_for: None,
+        })
+        .collect()
+}
+
+/// The state of the freight `digest` pinned in `stage`, from the ledger: verified or
+/// merged when Hoist merged it there, unrecorded otherwise.
+pub fn state_of(ledger: &[Promotion], stage: &str, digest: Option<&str>) -> State {
+    let Some(digest) = digest else {
+        return State::None;
+    };
+    match ledger
+        .iter()
+        .find(|p| p.stage == stage && p.digest == digest && p.merged_at.is_some())
+    {
+        Some(p) if p.verified_at.is_some() => State::Verified,
+        Some(_) => State::Merged,
+        None => State::Unrecorded,
+    }
+}
+
+/// The tag and digest the stage's overlay pins, `None` when it has no entry.
+type Pin = Option<(Option<String>, Option<String>)>;
+
+fn pin(
+    config: &Config,
+    service: &str,
+    stage: &str,
+    repo: &(dyn Repo + Sync),
+) -> Result<Pin, String> {
+    let Some(svc) = config.services.get(service) else {
+        return Ok(None);
+    };
+    let path = svc.path_for(service, stage);
+    let text = match repo.read(&path) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(crate::messages::status::overlay_missing(&path)),
+        Err(e) => return Err(format!("{path}: {e}")),
+    };
+    let images = crate::manifest::read_images(&text).map_err(|e| e.in_file(&path))?;
+    let name = svc.kustomize_name(service);
+    Ok(images
+        .into_iter()
+        .find(|e| e.name == name)
+        .map(|e| (e.new_tag, e.digest)))
+}
+
+/// Where a person sees pull request `n`: the forge's web page for it.
+pub fn pr_link(config: &Config, n: u64) -> Link {
+    let url = match &config.forge {
+        Forge::Github(g) => {
+            let web = if g.api_url.trim_end_matches('/') == "https://api.github.com" {
+                "https://github.com".to_owned()
+            } else {
+                g.api_url
+                    .trim_end_matches('/')
+                    .trim_end_matches("/api/v3")
+                    .to_owned()
+            };
+            format!("{web}/{}/{}/pull/{n}", g.owner, g.repo)
+        }
+        Forge::Codecommit(c) => format!(
+            "https://{r}.console.aws.amazon.com/codesuite/codecommit/repositories/{}/pull-requests/{n}/details?region={r}",
+            c.repository,
+            r = c.region
+        ),
+    };
+    Link {
+        name: format!("#{n}"),
+        url: Some(url),
+    }
+}
+
+/// The stage's Argo CD application for `service`, with its page in Argo CD's UI.
+fn app_link(config: &Config, service: &str, stage: &str) -> Option<Link> {
+    let name = expand(config.stage(stage)?.argocd_app.as_deref()?, service, stage);
+    let url = config
+        .argocd
+        .as_ref()
+        .map(|a| format!("{}/applications/{name}", a.url.trim_end_matches('/')));
+    Some(Link { name, url })
+}
+
+/// `sha256:0123456789…` as its first 7 hex digits, as a person compares them.
+pub fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    hex.get(..7).unwrap_or(hex)
+}
+
+/// How long ago `then` was, coarsely: `45s`, `12m`, `3h`, `2d`.
+pub fn age(now_ms: i64, then_ms: i64) -> String {
+    let s = ((now_ms - then_ms) / 1000).max(0);
+    match s {
+        ..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// The grid as a terminal table: a row per service, a column per stage, each cell a few
+/// lines (what runs, its state and age, then each open pull request and what it waits
+/// for).
+pub fn render(grid: &Grid) -> String {
+    use crate::messages::status as say;
+    let mut table: Vec<Vec<Vec<String>>> = vec![];
+    let mut head = vec![vec![say::SERVICE.to_owned()]];
+    head.extend(grid.stages.iter().map(|s| vec![s.clone()]));
+    table.push(head);
+    for row in &grid.services {
+        let mut line = vec![vec![row.service.clone()]];
+        for c in &row.cells {
+            let mut lines = vec![];
+            if let Some(tag) = &c.tag {
+                let d = c.digest.as_deref().map(short_digest).unwrap_or("-");
+                lines.push(format!("{tag} {d}"));
+            }
+            let since = c.since_ms.map(|t| age(grid.now_ms, t));
+            lines.push(say::state(c.state, since.as_deref()));
+            for p in &c.pending {
+                lines.push(say::pending(
+                    &p.pr.name,
+                    &p.tag,
+                    &age(grid.now_ms, p.opened_at_ms),
+                ));
+                if let Some(w) = &p.waits_for {
+                    lines.push(say::waits(w));
+                }
+            }
+            if let Some(p) = &c.problem {
+                lines.push(say::problem(p));
+            }
+            line.push(lines);
+        }
+        table.push(line);
+    }
+    let mut out = text_table(&table);
+    if !grid.overlays_read {
+        out.push_str(say::FROM_LEDGER_ONLY);
+        out.push('\n');
+    }
+    out
+}
+
+/// Columns padded to their widest line; a blank line between rows of several lines.
+fn text_table(rows: &[Vec<Vec<String>>]) -> String {
+    let cols = rows.first().map_or(0, Vec::len);
+    let width: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .flat_map(|r| r.get(i).into_iter().flatten())
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let height = row.iter().map(Vec::len).max().unwrap_or(1);
+        for n in 0..height {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                let text = cell.get(n).map_or("", String::as_str);
+                if i + 1 < row.len() {
+                    let pad = width[i] - text.chars().count();
+                    line.push_str(text);
+                    line.push_str(&" ".repeat(pad + 2));
+                } else {
+                    line.push_str(text);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_as_a_person_says_them() {
+        assert_eq!(age(100_000, 55_000), "45s");
+        assert_eq!(age(3_600_000, 0), "1h");
+        assert_eq!(age(130 * 60_000, 0), "2h");
+        assert_eq!(age(3 * 86_400_000, 0), "3d");
+        assert_eq!(age(0, 5_000), "0s");
+    }
+
+    #[test]
+    fn digests_are_shortened_to_seven_hex_digits() {
+        assert_eq!(short_digest("sha256:0123456789abcdef"), "0123456");
+        assert_eq!(short_digest("abc"), "abc");
+    }
+}

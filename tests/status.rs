@@ -1,0 +1,254 @@
+//! Where every image stands: `hoist status`'s grid, the pipeline in pull request bodies,
+//! and the status page `hoist serve` shows at `/`, looked at in headless Chromium.
+
+mod support;
+
+use std::process::Command;
+
+use support::tester::*;
+
+const SERVICES: [&str; 2] = ["my-app-service1", "my-app-service2"];
+const STAGES: [&str; 3] = ["dev", "uat", "prod"];
+
+/// The overlays on the fake forge's base branch, as a checkout would hold them.
+fn base_overlays(t: &Tester) -> hoist::repo::MapRepo {
+    let mut files = std::collections::HashMap::new();
+    for s in SERVICES {
+        for st in STAGES {
+            let path = format!("apps/{s}/env/{st}/kustomization.yaml");
+            if let Some(text) = t.forge.base_file(&path) {
+                files.insert(path, text);
+            }
+        }
+    }
+    hoist::repo::MapRepo(files)
+}
+
+/// dev verified, then `/promote uat` opened #2, which waits for its check.
+async fn uat_pending(drive: Drive) -> Tester {
+    let mut t = Tester::start(drive).await;
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/argocd pending: Waiting
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#) };
+    t
+}
+
+#[tokio::test]
+async fn the_grid_shows_each_stage_its_state_age_and_what_waits() {
+    let t = uat_pending(Drive::Engine).await;
+    t.advance(std::time::Duration::from_secs(150));
+    let store = &t.engine.store;
+    let overlays = base_overlays(&t);
+    let grid = hoist::status::grid(
+        &t.engine.config,
+        Some(store),
+        Some(&overlays),
+        store.now_ms(),
+    )
+    .await
+    .unwrap();
+    insta::assert_snapshot!(hoist::status::render(&grid), @"
+    service          dev                  uat                                                                                prod
+    my-app-service1  v1.4.0 a1a1a1a       v1.3.2 41828da                                                                     v1.3.0 f356c12
+                     verified 2m ago      not merged by Hoist                                                                not merged by Hoist
+                                          #2 → v1.4.0, opened 2m ago
+                                            waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci
+    my-app-service2  2.3.1 aeee700        2.3.1 aeee700                                                                      2.3.0 4e82623
+                     not merged by Hoist  not merged by Hoist                                                                not merged by Hoist
+    ");
+    let json = serde_json::to_value(&grid).unwrap();
+    let uat = &json["services"][0]["cells"][1];
+    assert_eq!(
+        uat["pending"][0]["pr"]["url"],
+        "https://github.com/acme/gitops/pull/2"
+    );
+    assert_eq!(uat["state"], "unrecorded");
+    assert_eq!(json["services"][0]["cells"][0]["state"], "verified");
+}
+
+/// The pipeline in a pull request's body colours each stage by its state: dev verified
+/// (green), uat the pull request's own (pending, blue).
+#[tokio::test]
+async fn the_pipeline_in_a_body_is_coloured_by_state() {
+    let t = uat_pending(Drive::Engine).await;
+    let body = t.forge.pr(2).body;
+    let start = body.find("```mermaid").unwrap();
+    let end = start + body[start..].find("\n```\n").unwrap();
+    insta::assert_snapshot!(&body[start..end], @r#"
+    ```mermaid
+    flowchart LR
+      s_dev["dev · v1.4.0"]
+      s_uat["uat · v1.4.0 ⏳"]
+      s_prod["prod · v1.3.0"]
+      s_dev --> s_uat
+      s_uat --> s_prod
+      classDef verified fill:#d4edda,stroke:#2e7d32
+      class s_dev verified
+      classDef pending fill:#dbeafe,stroke:#1d4ed8
+      class s_uat pending
+    "#);
+}
+
+/// `hoist status` reads the overlays from a checkout with --repo, and prints JSON with
+/// --json; ages are in the store's time, so they are put as AGE here.
+#[tokio::test]
+async fn hoist_status_reads_the_checkout_and_the_ledger() {
+    let t = uat_pending(Drive::Engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in base_overlays(&t).0 {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let run = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .args(["status", "--config", "config/hoist.example.yaml", "--db"])
+            .arg(t.db())
+            .arg("--repo")
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    insta::assert_snapshot!(ages(&run(&[])), @"
+    service  dev  uat  prod
+    my-app-service1  v1.4.0 a1a1a1a  v1.3.2 41828da  v1.3.0 f356c12
+      verified AGE ago  not merged by Hoist  not merged by Hoist
+      #2 → v1.4.0, opened AGE ago
+      waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci
+    my-app-service2  2.3.1 aeee700  2.3.1 aeee700  2.3.0 4e82623
+      not merged by Hoist  not merged by Hoist  not merged by Hoist
+    ");
+    let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
+    assert_eq!(json["services"][0]["cells"][0]["tag"], "v1.4.0");
+    assert_eq!(json["overlays_read"], true);
+}
+
+/// `--repo` that is not a directory names the flag and the path.
+#[test]
+fn hoist_status_refuses_a_repo_that_is_not_a_directory() {
+    let o = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "status",
+            "--config",
+            "config/hoist.example.yaml",
+            "--db",
+            "/nonexistent/hoist.db",
+            "--repo",
+            "README.md",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @"error: --repo README.md: not a directory (give a checkout of the base branch)");
+}
+
+/// What a person sees in a table of the page: one line per row, cells split by `|`,
+/// each cell's lines by `/`.
+fn table_text(html: &str, id: &str) -> String {
+    let start = html.find(&format!("<table id=\"{id}\"")).unwrap();
+    let end = start + html[start..].find("</table>").unwrap();
+    let table = &html[start..end];
+    let mut out = String::new();
+    for row in table.split("<tr").skip(1) {
+        // Cells start with `<td` or `<th`; `<tbody>` splits off an empty one.
+        let cells: Vec<String> = row
+            .split("<t")
+            .skip(1)
+            .map(|cell| {
+                let cell = cell.replace("</div>", " / ");
+                let mut text = String::new();
+                let mut in_tag = true;
+                for c in cell.chars() {
+                    match c {
+                        '<' => in_tag = true,
+                        '>' => in_tag = false,
+                        c if !in_tag => text.push(c),
+                        _ => {}
+                    }
+                }
+                let text = text.replace("&gt;", ">").replace("&amp;", "&");
+                text.trim().trim_end_matches('/').trim().to_owned()
+            })
+            .filter(|c| !c.is_empty())
+            .collect();
+        out.push_str(cells.join(" | ").trim());
+        out.push('\n');
+    }
+    out
+}
+
+fn chromium(args: &[&str]) -> std::process::Output {
+    let o = Command::new("chromium-headless-shell")
+        .args(["--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+        .args(args)
+        .output()
+        .expect("chromium-headless-shell runs (./scripts/test installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
+/// The page `hoist serve` shows at `/`, loaded in headless Chromium as a person would:
+/// the grid as rendered, and a screenshot whose cells show each state's colour.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_the_grid_in_a_browser() {
+    let t = uat_pending(Drive::Serve).await;
+    let url = format!("http://{}/", t.served.as_ref().unwrap().addr());
+    let dom = tokio::task::block_in_place(|| chromium(&["--dump-dom", &url]));
+    let dom = String::from_utf8(dom.stdout).unwrap();
+    insta::assert_snapshot!(ages(&table_text(&dom, "grid")), @"
+    service | dev | uat | prod
+    my-app-service1 | v1.4.0 / a1a1a1a / verified AGE ago · #1 / Argo CD: my-app-service1-dev | v1.3.2 / 41828da / not merged by Hoist / Argo CD: my-app-service1-uat / #2 → v1.4.0 opened AGE ago by quinn /  waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci | v1.3.0 / f356c12 / not merged by Hoist / Argo CD: my-app-service1-prod
+    my-app-service2 | 2.3.1 / aeee700 / not merged by Hoist / Argo CD: my-app-service2-dev | 2.3.1 / aeee700 / not merged by Hoist / Argo CD: my-app-service2-uat | 2.3.0 / 4e82623 / not merged by Hoist / Argo CD: my-app-service2-prod
+    ");
+    assert!(dom.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
+
+    let shot = tempfile::tempdir().unwrap();
+    let png = shot.path().join("status.png");
+    tokio::task::block_in_place(|| {
+        chromium(&[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1400,700",
+            &url,
+        ])
+    });
+    // Kept where a person can look at it after the run.
+    let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    std::fs::copy(&png, &kept).unwrap();
+    let pixels = colours(&png);
+    let count = |rgb: [u8; 3]| pixels.iter().filter(|p| **p == rgb).count();
+    // Each cell is thousands of pixels: dev verified (green), uat's open pull request
+    // (blue), and the cells running what Hoist did not merge (grey).
+    let (green, blue, grey) = (
+        count([0xd4, 0xed, 0xda]),
+        count([0xdb, 0xea, 0xfe]),
+        count([0xee, 0xee, 0xee]),
+    );
+    let seen = format!(
+        "green {green}, blue {blue}, grey {grey} in {}",
+        kept.display()
+    );
+    assert!(green > 2000 && blue > 1000 && grey > 2000 * 4, "{seen}");
+}
+
+/// Every pixel of a PNG as RGB.
+fn colours(path: &std::path::Path) -> Vec<[u8; 3]> {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect()
+}
