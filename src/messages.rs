@@ -1319,6 +1319,10 @@ pub mod doctor {
 
     pub const PIN_CHECK_FIX: &str = "pin the check to Hoist's App: `integration_id` in the ruleset (docs/getting-started.md, step 4), or the App under the check in branch protection";
 
+    pub const ADMINS_EXEMPT: &str =
+        "branch protection does not bind administrators: an admin can merge past Hoist's gates";
+    pub const ADMINS_EXEMPT_FIX: &str = "turn on \"Do not allow bypassing the above settings\" (enforce_admins), or use the ruleset";
+
     pub fn bypass_unknown(sets: &str) -> String {
         format!("GitHub does not say whether Hoist's App may bypass {sets}")
     }
@@ -1476,6 +1480,8 @@ pub fn in_checkout(error: &str, repo: &std::path::Path) -> String {
 }
 
 /// A config value where a boolean belongs that YAML 1.2 does not spell as one.
+pub const CONFIG_EMPTY: &str = "the config is empty: it needs at least `forge`, `stages` and `services` (config/hoist.example.yaml is a start)";
+
 /// The YAML library's message for what it refused at `token`, in Hoist's words where
 /// the library speaks to programmers (`set DuplicateKeyPolicy in Options`, `invalid u64`).
 pub fn yaml_error(message: &str, token: &str) -> String {
@@ -1490,6 +1496,12 @@ pub fn yaml_error(message: &str, token: &str) -> String {
         && ["u8", "u16", "u32", "u64", "usize"].contains(&kind.trim())
     {
         return format!("{token:?} is not a whole number of 0 or more");
+    }
+    if message.starts_with("expected mapping start") {
+        return "expected a mapping here (`key: value` lines, or `{ key: value }`)".to_owned();
+    }
+    if message.starts_with("expected sequence start") {
+        return "expected a list here (`- item` lines, or `[item, ...]`)".to_owned();
     }
     if message.contains("unexpected end of input") || message.contains("end of stream") {
         return "the file ends inside a value: close each bracket and quote".to_owned();
@@ -1551,7 +1563,7 @@ pub mod status {
     use crate::status::State;
 
     pub const SERVICE: &str = "service";
-    pub const FROM_LEDGER_ONLY: &str = "(what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch to read the overlays)";
+    pub const FROM_LEDGER_ONLY: &str = "(what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch, or --live, to read the overlays)";
     pub const PAGE_TITLE: &str = "Hoist: where every image stands";
     pub const PAGE_NOT_CONNECTED: &str =
         "Not connected to the forge yet: what runs is from Hoist's ledger alone.";
@@ -1562,12 +1574,7 @@ pub mod status {
     pub const PAGE_STORE_UNREADABLE: &str =
         "The status page cannot read Hoist's store right now; the log says why.";
 
-    /// The overlays could not be read from the forge for the page.
-    pub fn page_unread(why: &str) -> String {
-        format!(
-            "Cannot read the overlays from the forge ({why}): what runs is from Hoist's ledger alone."
-        )
-    }
+    pub const PAGE_UNREAD: &str = "Cannot read the overlays from the forge right now (Hoist's log says why): what runs is from Hoist's ledger alone.";
 
     /// An event's progress in the queue.
     pub fn event_status(status: &str, attempts: u32) -> String {

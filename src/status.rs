@@ -253,20 +253,21 @@ fn pin(
         .map(|e| (e.new_tag, e.digest)))
 }
 
+/// GitHub's web address for its REST API root: github.com for api.github.com, the
+/// server itself for GitHub Enterprise Server's `https://HOST/api/v3`.
+pub fn web_url(api_url: &str) -> String {
+    let api = api_url.trim_end_matches('/');
+    if api == "https://api.github.com" {
+        "https://github.com".to_owned()
+    } else {
+        api.trim_end_matches("/api/v3").to_owned()
+    }
+}
+
 /// Where a person sees pull request `n`: the forge's web page for it.
 pub fn pr_link(config: &Config, n: u64) -> Link {
     let url = match &config.forge {
-        Forge::Github(g) => {
-            let web = if g.api_url.trim_end_matches('/') == "https://api.github.com" {
-                "https://github.com".to_owned()
-            } else {
-                g.api_url
-                    .trim_end_matches('/')
-                    .trim_end_matches("/api/v3")
-                    .to_owned()
-            };
-            format!("{web}/{}/{}/pull/{n}", g.owner, g.repo)
-        }
+        Forge::Github(g) => format!("{}/{}/{}/pull/{n}", web_url(&g.api_url), g.owner, g.repo),
         Forge::Codecommit(c) => format!(
             "https://{r}.console.aws.amazon.com/codesuite/codecommit/repositories/{}/pull-requests/{n}/details?region={r}",
             c.repository,

@@ -216,3 +216,29 @@ fn set_value_keeps_the_old_values_type() {
     "
     );
 }
+
+/// Only what every YAML reader reads alike stays unquoted: a tag that was the number 42
+/// set to `2.0` or `012` (which Helm would read as 2 and as octal 10) is written as text,
+/// and the message says its type changed.
+#[test]
+fn set_value_quotes_numbers_readers_disagree_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("values.yaml");
+    let f = p.to_str().unwrap();
+    let mut said = vec![];
+    for v in ["2.0", "012"] {
+        fs::write(&p, "image:\n  tag: 42\n").unwrap();
+        let o = hoist(&["set-value", f, "image.tag", v]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        said.push(fs::read_to_string(&p).unwrap());
+        said.push(stderr(&o).replace(f, "FILE"));
+    }
+    insta::assert_snapshot!(said.concat(), @r#"
+    image:
+      tag: "2.0"
+    FILE: updated: image.tag (was a number, now text): 42 -> 2.0
+    image:
+      tag: "012"
+    FILE: updated: image.tag (was a number, now text): 42 -> 012
+    "#);
+}

@@ -436,6 +436,8 @@ fn yaml_errors_are_said_in_hoists_words() {
     insta::assert_snapshot!(errors(&negative).join("\n"), @r#"hoist.yaml:12:28: "-5" is not a whole number of 0 or more"#);
     let cut = format!("{FORGE}stages:\n  dev: {{ auto: true\n");
     insta::assert_snapshot!(errors(&cut).join("\n"), @"hoist.yaml:4:8: unclosed bracket '{'");
+    insta::assert_snapshot!(errors("").join("\n"), @"hoist.yaml:1:1: the config is empty: it needs at least `forge`, `stages` and `services` (config/hoist.example.yaml is a start)");
+    insta::assert_snapshot!(errors(&format!("{FORGE}stages:\n  dev:\n")).join("\n"), @"hoist.yaml:4:6: expected a mapping here (`key: value` lines, or `{ key: value }`)");
     let unquoted = format!("{FORGE}stages:\n  dev: {{ auto: \"true }}\n");
     insta::assert_snapshot!(errors(&unquoted).join("\n"), @"hoist.yaml:4:16: unclosed quote");
 }

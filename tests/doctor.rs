@@ -523,7 +523,7 @@ async fn an_application_deploying_elsewhere_fails() {
     let aim = |app: &str, path: &str, rev: &str| {
         let mut apps = s.argo.apps.lock().unwrap();
         apps.get_mut(app).unwrap().sources = vec![hoist::argocd::AppSource {
-            repo_url: "git@github.com:acme/gitops.git".into(),
+            repo_url: format!("{}/acme/gitops.git", s.url),
             path: Some(path.into()),
             target_revision: rev.into(),
         }];
@@ -546,8 +546,8 @@ async fn an_application_deploying_elsewhere_fails() {
     let o = s.run(s.env()).await;
     let out = stdout(&o);
     let said: Vec<&str> = out.lines().filter(|l| !l.starts_with('✓')).collect();
-    insta::assert_snapshot!(said.join("\n"), @"
-    ✗ Argo CD application my-app-service1-dev deploys git@github.com:acme/gitops.git apps/my-app-service1/env/uat, not apps/my-app-service1/env/dev of acme/gitops: Hoist's promotions would never reach it
+    insta::assert_snapshot!(said.join("\n").replace(&s.url, "FAKE"), @"
+    ✗ Argo CD application my-app-service1-dev deploys FAKE/acme/gitops.git apps/my-app-service1/env/uat, not apps/my-app-service1/env/dev of acme/gitops: Hoist's promotions would never reach it
         point my-app-service1-dev's source at acme/gitops with path apps/my-app-service1/env/dev, or correct the service's `path` or the stage's `argocd_app` in the config
     ✗ Argo CD application my-app-service1-uat deploys release, but Hoist merges into main: promotions would never reach it
         set the application's targetRevision to main
@@ -573,7 +573,15 @@ async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
     let argo = MemoryArgo::default();
     for service in ["my-app-service1", "my-app-service2"] {
         for stage in ["dev", "uat", "prod"] {
-            argo.synced(&format!("{service}-{stage}"), "main", "img@sha256:0");
+            let app = format!("{service}-{stage}");
+            argo.synced(&app, "main", "img@sha256:0");
+            argo.apps.lock().unwrap().get_mut(&app).unwrap().sources =
+                vec![hoist::argocd::AppSource {
+                    repo_url: "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/gitops"
+                        .into(),
+                    path: Some(format!("apps/{service}/env/{stage}")),
+                    target_revision: "main".into(),
+                }];
         }
     }
     let argo_url = support::github_fake::serve(MemoryForge::from_dir(repo), argo).await;
@@ -630,4 +638,35 @@ async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
         "{out}"
     );
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Rules and branch protection together, as GitHub enforces them: the ruleset pins
+/// Hoist's checks to its App, so protection naming them from any poster takes nothing
+/// away; protection that exempts administrators is a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn branch_protection_is_read_beside_the_ruleset() {
+    let s = Setup::new().await;
+    s.forge.state.lock().unwrap().branch_protection = Some((
+        200,
+        serde_json::json!({
+            "required_status_checks": {"strict": false, "contexts": ["hoist/argocd"],
+                "checks": [{"context": "hoist/argocd", "app_id": null}]},
+            "required_pull_request_reviews": {"dismiss_stale_reviews": true,
+                "require_code_owner_reviews": true, "required_approving_review_count": 0},
+            "enforce_admins": {"enabled": false},
+        }),
+    ));
+    let o = s.run(s.env()).await;
+    let out = stdout(&o);
+    let said: Vec<&str> = out.lines().filter(|l| !l.starts_with('✓')).collect();
+    insta::assert_snapshot!(said.join("\n"), @r#"
+    ! branch protection does not bind administrators: an admin can merge past Hoist's gates
+        turn on "Do not allow bypassing the above settings" (enforce_admins), or use the ruleset
+    37 checks passed, 1 with a warning.
+    "#);
+    assert!(
+        out.contains("✓ the check hoist/argocd is required, from Hoist's App only"),
+        "{out}"
+    );
+    assert_eq!(o.status.code(), Some(0));
 }

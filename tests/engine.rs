@@ -186,7 +186,7 @@ async fn the_full_path_by(drive: Drive) {
     my-app-service1  v1.4.0 a1a1a1a  v1.4.0 a1a1a1a  v1.4.0 a1a1a1a
       verified AGE ago  verified AGE ago  verified AGE ago
     my-app-service2  -  -  -
-    (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch to read the overlays)
+    (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch, or --live, to read the overlays)
     ") };
 }
 

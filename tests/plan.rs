@@ -627,7 +627,7 @@ fn status_before_any_store_shows_every_stage_and_succeeds() {
     service          dev  uat  prod
     my-app-service1  -    -    -
     my-app-service2  -    -    -
-    (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch to read the overlays)
+    (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch, or --live, to read the overlays)
     ");
     let err = String::from_utf8_lossy(&o.stderr).replace(db.to_str().unwrap(), "DB");
     insta::assert_snapshot!(err.trim(), @"DB does not exist yet: no promotions recorded (hoist serve creates it)");

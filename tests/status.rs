@@ -212,6 +212,41 @@ async fn the_status_page_shows_the_grid_in_a_browser() {
     ");
     assert!(dom.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
 
+    // `hoist status --live` reads the same overlays from the forge, beside the server.
+    let served = t.served.as_ref().unwrap();
+    let url_at = t.forge.state.lock().unwrap().served_at.clone().unwrap();
+    let live = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["status", "--live", "--json", "--config"])
+        .arg(served.cfg())
+        .arg("--db")
+        .arg(served.db())
+        .envs(support::aws_env(&url_at))
+        .env("ARGOCD_TOKEN", "argo-token")
+        .output()
+        .unwrap();
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    let cells = &json["services"][0]["cells"];
+    assert_eq!(
+        (
+            &cells[0]["state"],
+            &cells[1]["state"],
+            &cells[1]["tag"],
+            &cells[1]["pending"][0]["pr"]["name"]
+        ),
+        (
+            &"verified".into(),
+            &"unrecorded".into(),
+            &"v1.3.2".into(),
+            &"#2".into()
+        ),
+    );
+    assert_eq!(json["overlays_read"], true);
+
     let shot = tempfile::tempdir().unwrap();
     let png = shot.path().join("status.png");
     tokio::task::block_in_place(|| {

@@ -117,23 +117,14 @@ async fn settings(
 
 async fn remote(config: crate::config::Config) -> Vec<Check> {
     let mut out = vec![];
-    // Connecting needs a store: a scratch one, so the real one is never touched. Made
-    // afresh (create_dir fails on anything already there, a link included), so nobody
-    // else's file is ever opened as it.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let scratch = std::env::temp_dir().join(format!("hoist-doctor-{}-{nanos}", std::process::id()));
-    let engine = async {
-        std::fs::create_dir(&scratch)?;
-        let store = crate::store::Store::open(&scratch.join("doctor.db"))?;
-        let prepared = crate::app::prepare(config.clone()).await?;
-        anyhow::Ok(prepared.connect(store).await?)
+    let scratch = super::scratch::Scratch::new("doctor");
+    let engine = match scratch {
+        Ok(s) => s.connect(config.clone()).await.map(|e| (e, s)),
+        Err(e) => Err(e.into()),
     };
-    let engine = match engine.await {
+    let (engine, _scratch) = match engine {
         Ok(e) => e,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&scratch);
             out.push(Check::fail(
                 say::forge_unreachable(&format!("{e:#}")),
                 say::FORGE_FIX.to_owned(),
@@ -145,7 +136,5 @@ async fn remote(config: crate::config::Config) -> Vec<Check> {
     out.extend(settings(&config, &engine.forge).await);
     out.extend(doctor::applications(&config, &engine.argocd).await);
     out.extend(doctor::registry(&config, &engine.registry).await);
-    drop(engine);
-    let _ = std::fs::remove_dir_all(&scratch);
     out
 }

@@ -9,6 +9,7 @@ mod ledger;
 mod plan;
 mod reconcile;
 mod reference;
+mod scratch;
 mod serve;
 mod status;
 mod store_args;

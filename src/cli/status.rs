@@ -10,7 +10,8 @@ use clap::Args;
 /// Print a services × stages table: what each stage runs (tag and short digest), whether
 /// Hoist merged it and Argo CD verified it and since when, and each open promotion pull
 /// request with what it waits for. What runs is read from the overlays in --repo (a
-/// checkout of the base branch); without it, from the store's ledger alone.
+/// checkout of the base branch) or, with --live, from the forge at the base head;
+/// without either, from the store's ledger alone.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
@@ -19,6 +20,10 @@ pub struct StatusArgs {
     /// overlay pins.
     #[arg(long, value_name = "DIR")]
     repo: Option<PathBuf>,
+    /// Read the overlays from the forge at the base head, with the config's
+    /// credentials, instead of from a checkout.
+    #[arg(long, conflicts_with = "repo")]
+    live: bool,
     /// Print the grid as JSON.
     #[arg(long)]
     json: bool,
@@ -40,22 +45,28 @@ pub fn status(args: StatusArgs) -> Result<()> {
     if fresh {
         eprintln!("{}", crate::messages::no_store_yet(&args.store.db));
     }
-    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let grid = rt.block_on(async {
+        let live = if args.live {
+            Some(live_overlays(config.clone()).await?)
+        } else {
+            None
+        };
         let store = if fresh {
             None
         } else {
             Some(args.store.store()?)
         };
         let repo = args.repo.as_ref().map(crate::repo::DirRepo::new);
+        let overlays: Option<&(dyn crate::repo::Repo + Sync)> = match (&repo, &live) {
+            (Some(r), _) => Some(r),
+            (_, Some(l)) => Some(l),
+            _ => None,
+        };
         let now = crate::clock::Clock::System.now_ms();
-        crate::status::grid(
-            &config,
-            store.as_ref(),
-            repo.as_ref().map(|r| r as &(dyn crate::repo::Repo + Sync)),
-            now,
-        )
-        .await
+        crate::status::grid(&config, store.as_ref(), overlays, now).await
     })?;
     if args.json {
         println!(
@@ -66,4 +77,14 @@ pub fn status(args: StatusArgs) -> Result<()> {
         print!("{}", crate::status::render(&grid));
     }
     Ok(())
+}
+
+/// Every service's overlays at the base head, read as `hoist serve`'s page reads them,
+/// through an engine on a scratch store (the real one is only read).
+async fn live_overlays(config: crate::config::Config) -> Result<crate::repo::MapRepo> {
+    use crate::server::status_page::Overlays;
+    let scratch = super::scratch::Scratch::new("status")?;
+    let engine = scratch.connect(config).await?;
+    let base = engine.base().await?;
+    engine.read(&base).await
 }

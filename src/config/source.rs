@@ -103,6 +103,14 @@ impl<'a> Source<'a> {
             None => first.to_owned(),
         };
         let first = SUFFIX.replace(&first, "").into_owned();
+        if self.text.trim().is_empty() {
+            return ConfigError {
+                file: self.file.to_owned(),
+                line: 1,
+                col: 1,
+                message: crate::messages::CONFIG_EMPTY.to_owned(),
+            };
+        }
         let first = crate::messages::yaml_error(&first, &self.token_at(line, col));
         ConfigError {
             file: self.file.to_owned(),

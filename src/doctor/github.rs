@@ -86,6 +86,33 @@ pub fn protection(config: &Config, base: &str, posture: &Posture) -> Vec<Check> 
         }
         Protection::Read(r) => r,
     };
+    let mut out = required(config, base, rules, posture.app_id);
+    if rules.admins_exempt {
+        out.push(Check::warn(
+            say::ADMINS_EXEMPT.to_owned(),
+            say::ADMINS_EXEMPT_FIX.to_owned(),
+        ));
+    }
+    if !rules.bypass_unknown.is_empty() {
+        out.push(Check::warn(
+            say::bypass_unknown(&rules.bypass_unknown.join(", ")),
+            say::BYPASS_UNKNOWN_FIX.to_owned(),
+        ));
+    }
+    out.push(if rules.hoist_bypasses.is_empty() {
+        Check::pass(say::NO_BYPASS.to_owned())
+    } else {
+        Check::fail(
+            say::hoist_bypasses(&rules.hoist_bypasses.join(", ")),
+            say::BYPASS_FIX.to_owned(),
+        )
+    });
+    out
+}
+
+/// The rules each a line: a pull request, code-owner review where a stage is gated by
+/// code owners, stale approvals dismissed, and Hoist's two checks from Hoist's App.
+fn required(config: &Config, base: &str, rules: &Rules, app_id: Option<u64>) -> Vec<Check> {
     let src = rules.source;
     let yes_no = |ok: bool, what: String| {
         if ok {
@@ -112,22 +139,8 @@ pub fn protection(config: &Config, base: &str, posture: &Posture) -> Vec<Check> 
         say::DISMISSES_STALE.to_owned(),
     ));
     for check in [ARGOCD_CHECK, DAG_CHECK] {
-        out.push(hoist_check(base, check, rules, posture.app_id));
+        out.push(hoist_check(base, check, rules, app_id));
     }
-    if !rules.bypass_unknown.is_empty() {
-        out.push(Check::warn(
-            say::bypass_unknown(&rules.bypass_unknown.join(", ")),
-            say::BYPASS_UNKNOWN_FIX.to_owned(),
-        ));
-    }
-    out.push(if rules.hoist_bypasses.is_empty() {
-        Check::pass(say::NO_BYPASS.to_owned())
-    } else {
-        Check::fail(
-            say::hoist_bypasses(&rules.hoist_bypasses.join(", ")),
-            say::BYPASS_FIX.to_owned(),
-        )
-    });
     out
 }
 
@@ -145,7 +158,8 @@ fn hoist_check(base: &str, check: &str, rules: &Rules, app_id: Option<u64>) -> C
             say::protection_lacks(base, rules.source, &say::requires_check(check)),
             say::PROTECTION_FIX.to_owned(),
         ),
-        (pins, Some(hoist)) if pins.iter().all(|p| *p == Some(hoist)) => {
+        // GitHub enforces every rule that names it: one pinned to Hoist's App is enough.
+        (pins, Some(hoist)) if pins.contains(&Some(hoist)) => {
             Check::pass(say::requires_check_from_hoist(check))
         }
         (pins, _) if pins.contains(&None) => Check::fail(

@@ -30,9 +30,17 @@ impl EditError {
             ParseError::Syntax { at, message } => {
                 // The parser reports a tab where the scalar before it started; a person
                 // looks for the tab, so point at the first one from that line on.
-                let at = if message.contains("tab") {
-                    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
-                    text[line_start..].find('\t').map_or(at, |i| line_start + i)
+                let at = if message.contains("found a tab") {
+                    let at = at.min(text.len());
+                    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                    // The tab is on the reported line or the next one.
+                    let window_end = text[at..]
+                        .match_indices('\n')
+                        .nth(1)
+                        .map_or(text.len(), |(i, _)| at + i);
+                    text[line_start..window_end]
+                        .find('\t')
+                        .map_or(at, |i| line_start + i)
                 } else {
                     at
                 };

@@ -145,29 +145,39 @@ fn expect(expected: &mut Value, path: &Path, written: Value) {
     }
 }
 
-/// Whether `value` replaces `target` as the same type: a number stays a number (and a
-/// boolean a boolean) when the new text is one too. Otherwise the value becomes text,
-/// and the change's name says so.
+/// Whether `value` replaces `target` as the same type. Only what every YAML reader
+/// (YAML 1.1 and 1.2, Helm's, JSON's) reads alike stays unquoted: a canonical integer
+/// for an integer, `true` or `false` for one of them. Anything else is written as text,
+/// and when the old value was not text the change's name says so.
 fn keep_type(target: &Node, what: &str, value: &str) -> (bool, Option<String>) {
-    let old_kind = match target.value() {
-        Value::Other(old) => plain_kind(&old),
-        _ => None,
+    let Value::Other(old) = target.value() else {
+        return (false, None);
+    };
+    let old_kind = plain_kind(&old);
+    let was = match (old_kind, old.as_str()) {
+        (Some((name, _)), _) => name,
+        (None, "" | "~" | "null" | "Null" | "NULL") => "null",
+        (None, o) if o.parse::<f64>().is_ok() || o.starts_with("0x") || o.contains('_') => {
+            "a number"
+        }
+        _ => "not text",
     };
     let typed = old_kind.is_some() && old_kind == plain_kind(value);
-    let note = match old_kind {
-        Some(kind) if !typed => Some(crate::messages::value_type_changed(what, kind)),
-        _ => None,
-    };
+    let note = (!typed).then(|| crate::messages::value_type_changed(what, was));
     (typed, note)
 }
 
-/// What a plain scalar resolves to in YAML 1.2's core schema, when not text.
-fn plain_kind(s: &str) -> Option<&'static str> {
+/// The portable kind of a plain scalar: a canonical integer (no sign but `-`, no leading
+/// zero, within i64) or the boolean `true`/`false`, with how a person names it.
+fn plain_kind(s: &str) -> Option<(&'static str, u8)> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && s.parse::<i64>().is_ok();
     match s {
-        "true" | "false" | "True" | "False" | "TRUE" | "FALSE" => Some("a boolean"),
-        "null" | "Null" | "NULL" | "~" | "" => Some("null"),
-        _ if s.parse::<i64>().is_ok() => Some("a number"),
-        _ if s.parse::<f64>().is_ok() && s.chars().any(|c| c.is_ascii_digit()) => Some("a number"),
+        "true" | "false" => Some(("a boolean", 1)),
+        _ if canonical => Some(("a number", 2)),
         _ => None,
     }
 }

@@ -39,9 +39,13 @@ pub struct StatusPage {
     /// The last read of the overlays, when, and at which base commit (or why it failed).
     /// Held across a read, so that one read is made however many pages wait for it.
     cache: tokio::sync::Mutex<Option<Read>>,
-    /// One page is drawn at a time: the store's one thread also stores deliveries.
-    drawing: tokio::sync::Mutex<()>,
+    /// One page is drawn at a time, and a drawn page is served again for `REDRAW`: the
+    /// store's one thread also stores deliveries.
+    drawing: tokio::sync::Mutex<Option<(Instant, String)>>,
 }
+
+/// How long a drawn page is served again before it is drawn anew.
+const REDRAW: Duration = Duration::from_secs(5);
 
 struct Read {
     at: Instant,
@@ -58,7 +62,7 @@ impl StatusPage {
             store,
             overlays: OnceLock::new(),
             cache: tokio::sync::Mutex::new(None),
-            drawing: tokio::sync::Mutex::new(()),
+            drawing: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -88,7 +92,11 @@ impl StatusPage {
         })
         .await
         .unwrap_or_else(|_| Err(anyhow::anyhow!(say::PAGE_READ_TIMEOUT)))
-        .map_err(|e: anyhow::Error| say::page_unread(&e.to_string()));
+        .map_err(|e: anyhow::Error| {
+            // The forge's words stay in the log: the page is for anyone who reaches it.
+            tracing::warn!(error = %format!("{e:#}"), "the status page cannot read the overlays");
+            say::PAGE_UNREAD.to_owned()
+        });
         *cache = Some(Read {
             at: Instant::now(),
             result: fresh.clone(),
@@ -121,31 +129,17 @@ pub async fn page(State(s): State<Arc<super::AppState>>) -> axum::response::Resp
     let Some(page) = &s.page else {
         return axum::http::StatusCode::NOT_FOUND.into_response();
     };
-    let _turn = page.drawing.lock().await;
-    let overlays = page.overlays().await;
-    let now = page.store.now_ms();
-    let grid = crate::status::grid(
-        &page.config,
-        Some(&page.store),
-        overlays
-            .as_ref()
-            .ok()
-            .map(|r| r as &(dyn crate::repo::Repo + Sync)),
-        now,
-    )
-    .await;
-    let events = page.store.recent_events(EVENTS * 5).await.map(|all| {
-        all.into_iter()
-            .filter(|e| page.ours(&e.key))
-            .take(EVENTS)
-            .collect::<Vec<_>>()
-    });
-    let (grid, events) = match (grid, events) {
-        (Ok(g), Ok(e)) => (g, e),
-        (Err(e), _) => return unavailable(&e.to_string()),
-        (_, Err(e)) => return unavailable(&e.to_string()),
+    let mut drawn = page.drawing.lock().await;
+    let html = match &*drawn {
+        Some((at, html)) if at.elapsed() < REDRAW => html.clone(),
+        _ => match draw(page).await {
+            Ok(html) => {
+                *drawn = Some((Instant::now(), html.clone()));
+                html
+            }
+            Err(e) => return unavailable(&e.to_string()),
+        },
     };
-    let html = render(&grid, overlays.err().as_deref(), &events);
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -161,6 +155,31 @@ pub async fn page(State(s): State<Arc<super::AppState>>) -> axum::response::Resp
         html,
     )
         .into_response()
+}
+
+/// The page, drawn from the store and the overlays.
+async fn draw(page: &StatusPage) -> anyhow::Result<String> {
+    let overlays = page.overlays().await;
+    let now = page.store.now_ms();
+    let grid = crate::status::grid(
+        &page.config,
+        Some(&page.store),
+        overlays
+            .as_ref()
+            .ok()
+            .map(|r| r as &(dyn crate::repo::Repo + Sync)),
+        now,
+    )
+    .await?;
+    let events: Vec<Recent> = page
+        .store
+        .recent_events(EVENTS * 5)
+        .await?
+        .into_iter()
+        .filter(|e| page.ours(&e.key))
+        .take(EVENTS)
+        .collect();
+    Ok(render(&grid, overlays.err().as_deref(), &events))
 }
 
 fn unavailable(why: &str) -> axum::response::Response {
@@ -324,9 +343,15 @@ where
                 .iter()
                 .flat_map(|(name, _)| crate::plan::Planner::paths(&self.config, name, false))
                 .collect();
-            let texts =
-                futures::future::try_join_all(paths.iter().map(|p| self.forge.read_file(p, &base)))
-                    .await?;
+            // A few at a time: the page shares the installation's rate limits with the
+            // gate, and GitHub's secondary limits frown on bursts.
+            use futures::{StreamExt, TryStreamExt};
+            let (forge, base) = (&self.forge, base.as_str());
+            let texts: Vec<Option<String>> = futures::stream::iter(paths.clone())
+                .map(move |p| async move { forge.read_file(&p, base).await })
+                .buffered(8)
+                .try_collect()
+                .await?;
             Ok(MapRepo(
                 paths
                     .into_iter()

@@ -159,14 +159,14 @@ pub fn pinned_ruleset() -> Value {
 
 /// An application's `spec.source`: the one it was given, else where the example's
 /// applications deploy from (`{service}-{stage}` from `apps/{service}/env/{stage}` on
-/// main of acme/gitops), as docs/getting-started.md's applications do.
-fn app_source(name: &str, sources: &[hoist::argocd::AppSource]) -> Value {
+/// main of acme/gitops, on this fake GitHub at `served_at`).
+fn app_source(served_at: &str, name: &str, sources: &[hoist::argocd::AppSource]) -> Value {
     if let Some(s) = sources.first() {
         return json!({"repoURL": s.repo_url, "path": s.path, "targetRevision": s.target_revision});
     }
     let (service, stage) = name.rsplit_once('-').unwrap_or((name, ""));
     json!({
-        "repoURL": "https://github.com/acme/gitops.git",
+        "repoURL": format!("{served_at}/acme/gitops.git"),
         "path": format!("apps/{service}/env/{stage}"),
         "targetRevision": "main",
     })
@@ -397,11 +397,18 @@ impl Fake {
                 return ok(json!({"metadata": {"name": name}}));
             }
             ("GET", ["api", "v1", "applications", name]) => {
+                let served_at = f
+                    .state
+                    .lock()
+                    .unwrap()
+                    .served_at
+                    .clone()
+                    .unwrap_or_default();
                 let apps = self.argo.apps.lock().unwrap();
                 return match apps.get(*name) {
                     Some(a) => ok(json!({
                         "metadata": {"name": name},
-                        "spec": {"source": app_source(name, &a.sources)},
+                        "spec": {"source": app_source(&served_at, name, &a.sources)},
                         "status": {
                             "sync": {"status": a.sync, "revision": a.revisions.first()},
                             "health": {"status": a.health},

@@ -49,6 +49,8 @@ pub struct Rules {
     pub hoist_bypasses: Vec<String>,
     /// Rulesets that do not say whether Hoist may bypass them.
     pub bypass_unknown: Vec<String>,
+    /// Branch protection that does not bind administrators (`enforce_admins` off).
+    pub admins_exempt: bool,
 }
 
 impl Rules {
@@ -62,6 +64,7 @@ impl Rules {
         self.required_checks.extend(other.required_checks);
         self.hoist_bypasses.extend(other.hoist_bypasses);
         self.bypass_unknown.extend(other.bypass_unknown);
+        self.admins_exempt |= other.admins_exempt;
         self
     }
 }
@@ -187,7 +190,10 @@ impl GitHub {
             res.into_body().collect().await.map_err(map)?.to_bytes()
         };
         let p: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if status == http::StatusCode::NOT_FOUND {
+        // GitHub answers 404 both for "not protected" and to a caller it will not tell.
+        if status == http::StatusCode::NOT_FOUND
+            && p["message"].as_str() == Some("Branch not protected")
+        {
             return Ok(Protection::None);
         }
         if !status.is_success() {
@@ -198,32 +204,41 @@ impl GitHub {
             );
             return Ok(Protection::Unreadable(why.trim().to_owned()));
         }
-        let reviews = &p["required_pull_request_reviews"];
-        let me = self.me.login.trim_end_matches("[bot]");
-        let bypass = reviews["bypass_pull_request_allowances"]["apps"]
+        Ok(Protection::Read(classic_rules(&p, &self.me)))
+    }
+}
+
+/// Branch protection's answer (`GET .../branches/{base}/protection`) as the rules that
+/// matter to Hoist; `me` is Hoist, who must be on no bypass list.
+fn classic_rules(p: &Value, me: &crate::domain::Actor) -> Rules {
+    let reviews = &p["required_pull_request_reviews"];
+    let slug = me.login.trim_end_matches("[bot]");
+    let allowances = &reviews["bypass_pull_request_allowances"];
+    let bypass = allowances["apps"]
+        .as_array()
+        .is_some_and(|apps| apps.iter().any(|a| a["slug"] == slug))
+        || allowances["users"]
             .as_array()
-            .is_some_and(|apps| apps.iter().any(|a| a["slug"] == me));
-        Ok(Protection::Read(Rules {
-            source: "branch protection",
-            requires_pull_request: reviews.is_object(),
-            code_owner_review: reviews["require_code_owner_reviews"] == true,
-            dismiss_stale_reviews: reviews["dismiss_stale_reviews"] == true,
-            required_checks: p["required_status_checks"]["checks"]
-                .as_array()
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|c| {
-                            Some((c["context"].as_str()?.to_owned(), c["app_id"].as_u64()))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            hoist_bypasses: if bypass {
-                vec!["branch protection's bypass list".into()]
-            } else {
-                vec![]
-            },
-            bypass_unknown: vec![],
-        }))
+            .is_some_and(|users| users.iter().any(|u| u["id"] == me.id));
+    Rules {
+        source: "branch protection",
+        requires_pull_request: reviews.is_object(),
+        code_owner_review: reviews["require_code_owner_reviews"] == true,
+        dismiss_stale_reviews: reviews["dismiss_stale_reviews"] == true,
+        required_checks: p["required_status_checks"]["checks"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|c| Some((c["context"].as_str()?.to_owned(), c["app_id"].as_u64())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        hoist_bypasses: if bypass {
+            vec!["branch protection's bypass list".into()]
+        } else {
+            vec![]
+        },
+        bypass_unknown: vec![],
+        admins_exempt: p["enforce_admins"]["enabled"] != true,
     }
 }
