@@ -231,6 +231,14 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     let s = Setup::new().await;
     s.argo.apps.lock().unwrap().remove("my-app-service2-prod");
     let o = s.run(s.env()).await;
+    let shown = s.shown(&o);
+    let said: Vec<&str> = shown.lines().filter(|l| !l.starts_with('✓')).collect();
+    insta::assert_snapshot!(said.join("\n"), @"
+    ✗ Argo CD has no application my-app-service2-prod that Hoist's token may read
+        create my-app-service2-prod, or grant Hoist's account `p, role:hoist, applications, get, */my-app-service2-prod, allow` in argocd-rbac-cm
+    1 of 35 checks failed.
+    ");
+    let o = s.run(s.env()).await;
     insta::assert_snapshot!(s.shown(&o), @"
     ✓ HOIST_WEBHOOK_SECRETS is set (the GitHub webhook secret)
     ✓ HOIST_EVENTBRIDGE_TOKEN is set (the token EventBridge sends as x-hoist-token)

@@ -420,16 +420,7 @@ async fn body_freight_edited(drive: Drive) -> Outcome {
 /// to promote went with the close: reopened, it needs a promoter's `/promote` again.
 async fn closed_and_reopened(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
-    t.dev_verified().await;
-    t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
-    ---
-    check: hoist/dag success: Every image came through the DAG
-    check: hoist/argocd pending: Waiting
-    #1 reaction: eyes to @quinn's "/promote uat"
-    #1 reaction: rocket to @quinn's "/promote uat"
-    "#) };
+    t.uat_pending().await;
     t.forge.set_state(2, PrState::Closed);
     t.deliver(hoist::event::Event::PullRequestClosed {
         repo: Tester::repo(),

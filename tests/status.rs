@@ -1,5 +1,6 @@
-//! Where every image stands: `hoist status`'s grid, the pipeline in pull request bodies,
-//! and the status page `hoist serve` shows at `/`, looked at in headless Chromium.
+//! Where every image stands: `hoist status`'s grid and the status page `hoist serve`
+//! shows at `/`, looked at in headless Chromium. (The pipeline in a pull request's body,
+//! coloured by state, is asserted whole in tests/engine.rs and tests/codecommit.rs.)
 
 mod support;
 
@@ -27,16 +28,7 @@ fn base_overlays(t: &Tester) -> hoist::repo::MapRepo {
 /// dev verified, then `/promote uat` opened #2, which waits for its check.
 async fn uat_pending(drive: Drive) -> Tester {
     let mut t = Tester::start(drive).await;
-    t.dev_verified().await;
-    t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
-    ---
-    check: hoist/dag success: Every image came through the DAG
-    check: hoist/argocd pending: Waiting
-    #1 reaction: eyes to @quinn's "/promote uat"
-    #1 reaction: rocket to @quinn's "/promote uat"
-    "#) };
+    t.uat_pending().await;
     t
 }
 
@@ -71,29 +63,6 @@ async fn the_grid_shows_each_stage_its_state_age_and_what_waits() {
     );
     assert_eq!(uat["state"], "unrecorded");
     assert_eq!(json["services"][0]["cells"][0]["state"], "verified");
-}
-
-/// The pipeline in a pull request's body colours each stage by its state: dev verified
-/// (green), uat the pull request's own (pending, blue).
-#[tokio::test]
-async fn the_pipeline_in_a_body_is_coloured_by_state() {
-    let t = uat_pending(Drive::Engine).await;
-    let body = t.forge.pr(2).body;
-    let start = body.find("```mermaid").unwrap();
-    let end = start + body[start..].find("\n```\n").unwrap();
-    insta::assert_snapshot!(&body[start..end], @r#"
-    ```mermaid
-    flowchart LR
-      s_dev["dev · v1.4.0"]
-      s_uat["uat · v1.4.0 ⏳"]
-      s_prod["prod · v1.3.0"]
-      s_dev --> s_uat
-      s_uat --> s_prod
-      classDef verified fill:#d4edda,stroke:#2e7d32
-      class s_dev verified
-      classDef pending fill:#dbeafe,stroke:#1d4ed8
-      class s_uat pending
-    "#);
 }
 
 /// `hoist status` reads the overlays from a checkout with --repo, and prints JSON with

@@ -700,6 +700,20 @@ impl Tester<GitHub> {
         hoist::manifest::set_image(&prod, &spec).unwrap().text
     }
 
+    /// dev verified, then quinn's `/promote uat` opened #2, which waits for its check.
+    pub async fn uat_pending(&mut self) {
+        self.dev_verified().await;
+        self.comment(1, &quinn(), "/promote uat").await;
+        insta::allow_duplicates! { insta::assert_snapshot!(self.said(), @r#"
+        #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+        ---
+        check: hoist/dag success: Every image came through the DAG
+        check: hoist/argocd pending: Waiting
+        #1 reaction: eyes to @quinn's "/promote uat"
+        #1 reaction: rocket to @quinn's "/promote uat"
+        "#) };
+    }
+
     /// dev verified at v1.4.0 (PR #1), as every gated scenario starts.
     pub async fn dev_verified(&mut self) {
         self.push("v1.4.0", "a1").await;
@@ -727,16 +741,7 @@ pub enum Sent {
 /// only the code-owner gate stands between it and a merge. Every comment on the way is
 /// asserted.
 pub async fn prod_waiting_for_owner(t: &mut Tester) {
-    t.dev_verified().await;
-    t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
-    ---
-    check: hoist/dag success: Every image came through the DAG
-    check: hoist/argocd pending: Waiting
-    #1 reaction: eyes to @quinn's "/promote uat"
-    #1 reaction: rocket to @quinn's "/promote uat"
-    "#) };
+    t.uat_pending().await;
     t.check(2, Some("success")).await;
     t.expect_wait_for_argo("uat");
     t.argo_syncs(2, "a1").await;
