@@ -1394,11 +1394,13 @@ pub mod doctor {
         "add .github/CODEOWNERS naming an owner for each gated stage's overlays and for itself";
 
     pub fn codeowners_covers(file: &str, stage: &str) -> String {
-        format!("{file} names an owner for every {stage} overlay")
+        format!("{file} names an owner for every {stage} overlay and what it renders")
     }
 
     pub fn codeowners_uncovered(file: &str, stage: &str, paths: &str) -> String {
-        format!("{file} names no owner for {paths}: {stage} promotions there can never be approved")
+        format!(
+            "{file} names no owner for {paths}, which {stage} renders: a change there needs no approval, or a promotion can never get one"
+        )
     }
 
     pub fn codeowners_self(file: &str) -> String {

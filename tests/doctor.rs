@@ -178,7 +178,7 @@ async fn a_right_setup_passes_every_check() {
     ✓ the check hoist/argocd is required, from Hoist's App only
     ✓ the check hoist/dag is required, from Hoist's App only
     ✓ Hoist's App cannot bypass the rules
-    ✓ CODEOWNERS names an owner for every prod overlay
+    ✓ CODEOWNERS names an owner for every prod overlay and what it renders
     ✓ CODEOWNERS names an owner for itself
     ✓ Argo CD application my-app-service1-dev reads (Healthy)
     ✓ Argo CD application my-app-service1-dev deploys apps/my-app-service1/env/dev from main
@@ -260,7 +260,7 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     ✓ the check hoist/argocd is required, from Hoist's App only
     ✓ the check hoist/dag is required, from Hoist's App only
     ✓ Hoist's App cannot bypass the rules
-    ✓ CODEOWNERS names an owner for every prod overlay
+    ✓ CODEOWNERS names an owner for every prod overlay and what it renders
     ✓ CODEOWNERS names an owner for itself
     ✓ Argo CD application my-app-service1-dev reads (Healthy)
     ✓ Argo CD application my-app-service1-dev deploys apps/my-app-service1/env/dev from main
@@ -481,7 +481,7 @@ async fn each_wrong_github_setting_fails_naming_the_fix() {
         apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
     ✗ Hoist's App may bypass the rules (ruleset Hoist: promotions by pull request (always)): it could merge past every gate
         remove the App from the ruleset's bypass list (or branch protection's allowances)
-    ✗ CODEOWNERS names no owner for apps/my-app-service2/env/prod/kustomization.yaml: prod promotions there can never be approved
+    ✗ CODEOWNERS names no owner for apps/my-app-service1/base/kustomization.yaml, apps/my-app-service2/env/prod/kustomization.yaml, apps/my-app-service2/base/kustomization.yaml, apps/my-app-service2/env/prod/replicas.yaml, which prod renders: a change there needs no approval, or a promotion can never get one
         add a line for those paths naming their owners (the last matching line wins)
     ✗ CODEOWNERS names no owner for itself: anyone who may open a pull request can change who approves
         add a line `/CODEOWNERS @your-org/platform` (last, so nothing below overrides it)

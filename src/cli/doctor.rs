@@ -103,6 +103,18 @@ async fn settings(
                 break;
             }
         }
+        // The gated stages' overlays, for what they render.
+        for (stage, st) in config.stages.iter() {
+            if !st.gate.codeowners {
+                continue;
+            }
+            for (name, svc) in config.services.iter() {
+                let path = svc.path_for(name, stage);
+                if let Some(text) = forge.read_file(&path, &head).await? {
+                    files.insert(path, text);
+                }
+            }
+        }
         crate::forge::Result::Ok(crate::repo::MapRepo(files))
     };
     match read.await {

@@ -355,7 +355,7 @@ pub fn codeowners(config: &Config, repo: &(dyn Repo + Sync)) -> Vec<Check> {
         let uncovered: Vec<String> = config
             .services
             .iter()
-            .map(|(name, svc)| svc.path_for(name, stage))
+            .flat_map(|(name, svc)| rendered(repo, &svc.path_for(name, stage)))
             .filter(|p| owners.owners(p).is_empty())
             .collect();
         out.push(if uncovered.is_empty() {
@@ -377,6 +377,68 @@ pub fn codeowners(config: &Config, repo: &(dyn Repo + Sync)) -> Vec<Check> {
         Check::pass(say::codeowners_self(file))
     });
     out
+}
+
+/// What a stage's overlay renders, as files CODEOWNERS must cover: the overlay, the
+/// patches beside it, and each local resource or component it pulls in (a directory by
+/// its kustomization). One level deep: a base's own bases are its owners' business.
+fn rendered(repo: &(dyn Repo + Sync), overlay: &str) -> Vec<String> {
+    #[derive(serde::Deserialize, Default)]
+    struct Patch {
+        #[serde(default)]
+        path: Option<String>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Kustomization {
+        #[serde(default)]
+        resources: Vec<String>,
+        #[serde(default)]
+        components: Vec<String>,
+        #[serde(default)]
+        patches: Vec<Patch>,
+    }
+    let mut out = vec![overlay.to_owned()];
+    let dir = overlay.rsplit_once('/').map_or("", |(d, _)| d);
+    let Some(k) = repo
+        .read(overlay)
+        .ok()
+        .flatten()
+        .and_then(|t| serde_saphyr::from_str::<Kustomization>(&t).ok())
+    else {
+        return out;
+    };
+    let patches = k.patches.into_iter().filter_map(|p| p.path);
+    for entry in k.resources.into_iter().chain(k.components).chain(patches) {
+        // Remote bases (URLs) are not in this repository.
+        if entry.contains("://") || entry.starts_with("github.com/") {
+            continue;
+        }
+        if let Some(path) = join(dir, &entry) {
+            let is_file =
+                path.ends_with(".yaml") || path.ends_with(".yml") || path.ends_with(".json");
+            out.push(if is_file {
+                path
+            } else {
+                format!("{path}/kustomization.yaml")
+            });
+        }
+    }
+    out
+}
+
+/// `rel` taken from `dir`, `..` resolved; `None` when it leaves the repository.
+fn join(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// On CodeCommit, which knows IAM principals only: every owner CODEOWNERS names for a
@@ -428,5 +490,21 @@ pub fn approval_templates(list: Result<Vec<String>, String>) -> Check {
             say::approval_templates_unread(&why),
             say::APPROVAL_TEMPLATE_READ_FIX.to_owned(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn relative_paths_resolve_inside_the_repository_only() {
+        assert_eq!(
+            super::join("apps/a/env/prod", "../../base").as_deref(),
+            Some("apps/a/base")
+        );
+        assert_eq!(
+            super::join("apps/a/env/prod", "./replicas.yaml").as_deref(),
+            Some("apps/a/env/prod/replicas.yaml")
+        );
+        assert_eq!(super::join("apps", "../../etc"), None);
     }
 }
