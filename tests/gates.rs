@@ -461,16 +461,7 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
 /// that PR's: it is not Hoist's, and its passing check merges nothing.
 async fn fork_pr(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
-    t.dev_verified().await;
-    t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
-    ---
-    check: hoist/dag success: Every image came through the DAG
-    check: hoist/argocd pending: Waiting
-    #1 reaction: eyes to @quinn's "/promote uat"
-    #1 reaction: rocket to @quinn's "/promote uat"
-    "#) };
+    t.uat_pending().await;
     let (head, body) = (t.forge.pr(2).head_sha, t.forge.pr(2).body);
     let n = t.forge.open_fork_pr("hoist/uat/my-app-service1", &head);
     t.forge.state.lock().unwrap().prs[n as usize - 1].body = body;
@@ -736,16 +727,7 @@ async fn retargeted_base(drive: Drive) -> Outcome {
 /// again.
 async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
     let mut t = Tester::start(drive).await;
-    t.dev_verified().await;
-    t.comment(1, &quinn(), "/promote uat").await;
-    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
-    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
-    ---
-    check: hoist/dag success: Every image came through the DAG
-    check: hoist/argocd pending: Waiting
-    #1 reaction: eyes to @quinn's "/promote uat"
-    #1 reaction: rocket to @quinn's "/promote uat"
-    "#) };
+    t.uat_pending().await;
     t.forge.set_state(2, PrState::Closed);
     t.forge.set_state(2, PrState::Open);
     t.deliver(hoist::event::Event::PullRequestClosed {
