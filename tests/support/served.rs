@@ -174,7 +174,6 @@ impl Served {
             .unwrap()
     }
 
-    /// The server's store.
     /// The config `hoist serve` runs with.
     pub fn cfg(&self) -> &std::path::Path {
         &self.cfg
@@ -185,6 +184,7 @@ impl Served {
         self.addr
     }
 
+    /// The server's store.
     pub fn db(&self) -> &std::path::Path {
         &self.db
     }
