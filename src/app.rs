@@ -128,7 +128,8 @@ impl Prepared {
             message: format!("{what}: {e}"),
         };
         let config = self.config.clone();
-        let (forge, repo_name) = match (&config.forge, &self.github) {
+        let repo_name = config.repo_name();
+        let forge = match (&config.forge, &self.github) {
             (ForgeConfig::Github(g), Some((auth, method))) => {
                 let pacing = std::time::Duration::from_millis(g.write_interval_ms);
                 let gh = GitHub::connect(
@@ -142,20 +143,14 @@ impl Prepared {
                 )
                 .await
                 .map_err(|e| failed(format!("cannot connect to GitHub at {}", g.api_url), e))?;
-                (
-                    AnyForge::GitHub(Box::new(gh)),
-                    format!("{}/{}", g.owner, g.repo),
-                )
+                AnyForge::GitHub(Box::new(gh))
             }
-            (ForgeConfig::Codecommit(cc), _) => (
-                AnyForge::CodeCommit(
-                    CodeCommit::connect(&self.aws, cc, config.merge.method)
-                        .await
-                        .map_err(|e| {
-                            failed(format!("cannot connect to CodeCommit in {}", cc.region), e)
-                        })?,
-                ),
-                cc.repository.clone(),
+            (ForgeConfig::Codecommit(cc), _) => AnyForge::CodeCommit(
+                CodeCommit::connect(&self.aws, cc, config.merge.method)
+                    .await
+                    .map_err(|e| {
+                        failed(format!("cannot connect to CodeCommit in {}", cc.region), e)
+                    })?,
             ),
             (ForgeConfig::Github(_), None) => unreachable!("prepare reads GitHub's credentials"),
         };

@@ -523,19 +523,34 @@ async fn an_unprotected_or_unreadable_base_is_said() {
     assert_eq!(o.status.code(), Some(0), "a warning passes");
 }
 
-/// An Argo CD application that deploys another path, or another branch, than the overlay
-/// Hoist edits fails; one that deploys the default branch (HEAD) warns.
+/// An Argo CD application that deploys another path, another branch, or a mirror on
+/// another host than the repository Hoist edits fails; one that deploys the default
+/// branch (HEAD) warns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_application_deploying_elsewhere_fails() {
     let s = Setup::new().await;
-    let aim = |app: &str, path: &str, rev: &str| {
+    let on = |host: &str, app: &str, path: &str, rev: &str| {
         let mut apps = s.argo.apps.lock().unwrap();
         apps.get_mut(app).unwrap().sources = vec![hoist::argocd::AppSource {
-            repo_url: format!("{}/acme/gitops.git", s.url),
+            repo_url: format!("{host}/acme/gitops.git"),
             path: Some(path.into()),
             target_revision: rev.into(),
         }];
     };
+    let aim = |app: &str, path: &str, rev: &str| on(&s.url, app, path, rev);
+    // The right path and branch, of a mirror on another host: not what Hoist edits.
+    on(
+        "https://mirror.example.com",
+        "my-app-service2-dev",
+        "apps/my-app-service2/env/dev",
+        "main",
+    );
+    // `.`-prefixed, still the overlay's directory.
+    aim(
+        "my-app-service2-uat",
+        "./apps/my-app-service2/env/uat",
+        "main",
+    );
     aim(
         "my-app-service1-dev",
         "apps/my-app-service1/env/uat",
@@ -561,7 +576,9 @@ async fn an_application_deploying_elsewhere_fails() {
         set the application's targetRevision to main
     ! Argo CD application my-app-service1-prod deploys the default branch (HEAD): right only while that is main
         set the application's targetRevision to main
-    2 of 36 checks failed.
+    ✗ Argo CD application my-app-service2-dev deploys https://mirror.example.com/acme/gitops.git apps/my-app-service2/env/dev, not apps/my-app-service2/env/dev of acme/gitops: Hoist's promotions would never reach it
+        point my-app-service2-dev's source at acme/gitops with path apps/my-app-service2/env/dev, or correct the service's `path` or the stage's `argocd_app` in the config
+    3 of 36 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }

@@ -56,6 +56,23 @@ impl fmt::Display for ConfigErrors {
 }
 
 impl Config {
+    /// The GitOps repository as the forge names it in events: `owner/repo` on GitHub,
+    /// the repository's name on CodeCommit.
+    pub fn repo_name(&self) -> String {
+        match &self.forge {
+            Forge::Github(g) => format!("{}/{}", g.owner, g.repo),
+            Forge::Codecommit(c) => c.repository.clone(),
+        }
+    }
+
+    /// The branch promotions merge into.
+    pub fn base(&self) -> &str {
+        match &self.forge {
+            Forge::Github(g) => &g.base,
+            Forge::Codecommit(c) => &c.base,
+        }
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
         let file = path.display().to_string();

@@ -236,28 +236,15 @@ fn source(
     };
     let overlay = svc.path_for(service, stage);
     let dir = overlay.rsplit_once('/').map_or("", |(d, _)| d);
-    let (repo, base) = match &config.forge {
-        ForgeConfig::Github(g) => (format!("{}/{}", g.owner, g.repo), g.base.as_str()),
-        ForgeConfig::Codecommit(c) => (c.repository.clone(), c.base.as_str()),
-    };
-    let same_repo = |url: &str| {
-        let url = url
-            .trim_end_matches('/')
-            .trim_end_matches(".git")
-            .to_ascii_lowercase();
-        let repo = repo.to_ascii_lowercase();
-        ["/", ":", "://"]
-            .iter()
-            .any(|sep| url.ends_with(&format!("{sep}{repo}")))
-    };
+    let (repo, base) = (config.repo_name(), config.base());
     let same_dir = |p: &Option<String>| {
-        p.as_deref()
-            .map(|p| p.trim_matches('/').trim_start_matches("./"))
-            == Some(dir)
+        let p = p.as_deref().unwrap_or("").trim_matches('/');
+        let p = p.strip_prefix("./").unwrap_or(p);
+        (if p == "." { "" } else { p }) == dir
     };
     let Some(found) = sources
         .iter()
-        .find(|s| same_repo(&s.repo_url) && same_dir(&s.path))
+        .find(|s| same_repo(config, &s.repo_url) && same_dir(&s.path))
     else {
         let shown: Vec<String> = sources
             .iter()
@@ -280,6 +267,49 @@ fn source(
             say::app_revision_fix(base),
         ),
     }
+}
+
+/// Whether `url` (an Argo CD source's `repoURL`) is the config's repository, by host and
+/// name: a mirror elsewhere is not the repository Hoist's gates protect. GitHub's host
+/// comes from `api_url`; CodeCommit's from its region, in HTTPS, SSH and GRC forms.
+fn same_repo(config: &Config, url: &str) -> bool {
+    let url = url
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_ascii_lowercase();
+    let repo = config.repo_name().to_ascii_lowercase();
+    let port = |h: &str| h.split(':').next().unwrap_or(h).to_owned();
+    let at = host_and_path(&url).map(|(h, p)| (port(h), p.trim_matches('/').to_owned()));
+    match &config.forge {
+        ForgeConfig::Github(g) => {
+            let web = crate::status::web_url(&g.api_url).to_ascii_lowercase();
+            let host = web.split_once("://").map_or(web.as_str(), |(_, h)| h);
+            at == Some((port(host), repo))
+        }
+        ForgeConfig::Codecommit(c) => {
+            let region = c.region.to_ascii_lowercase();
+            url == format!("codecommit::{region}://{repo}")
+                || ["git-codecommit", "git-codecommit-fips"].iter().any(|h| {
+                    at == Some((
+                        format!("{h}.{region}.amazonaws.com"),
+                        format!("v1/repos/{repo}"),
+                    ))
+                })
+        }
+    }
+}
+
+/// A git URL's host (without user) and path: `https://user@host/path`, `ssh://…`, or the
+/// scp-like `user@host:path`.
+fn host_and_path(url: &str) -> Option<(&str, &str)> {
+    let (authority, path) = match url.split_once("://") {
+        Some((_, rest)) => rest.split_once('/')?,
+        None => url.split_once(':')?,
+    };
+    Some((
+        authority.rsplit_once('@').map_or(authority, |(_, h)| h),
+        path,
+    ))
 }
 
 /// Each service's registry repository lists its images, and at least one tag there
@@ -506,5 +536,34 @@ mod tests {
             Some("apps/a/env/prod/replicas.yaml")
         );
         assert_eq!(super::join("apps", "../../etc"), None);
+    }
+
+    #[test]
+    fn git_urls_split_into_host_and_path() {
+        for (url, host, path) in [
+            (
+                "https://github.com/acme/gitops",
+                "github.com",
+                "acme/gitops",
+            ),
+            (
+                "https://x@ghe.example.com:8443/acme/gitops",
+                "ghe.example.com:8443",
+                "acme/gitops",
+            ),
+            (
+                "ssh://git@github.com/acme/gitops",
+                "github.com",
+                "acme/gitops",
+            ),
+            ("git@github.com:acme/gitops", "github.com", "acme/gitops"),
+            (
+                "https://evil.example//github.com/acme/gitops",
+                "evil.example",
+                "/github.com/acme/gitops",
+            ),
+        ] {
+            assert_eq!(super::host_and_path(url), Some((host, path)), "{url}");
+        }
     }
 }

@@ -108,10 +108,7 @@ impl StatusPage {
     /// shared by several repositories delivers (and stores) events about others too,
     /// whose names are no business of this page.
     fn ours(&self, key: &str) -> bool {
-        let repo = match &self.config.forge {
-            crate::config::Forge::Github(g) => format!("{}/{}", g.owner, g.repo),
-            crate::config::Forge::Codecommit(c) => c.repository.clone(),
-        };
+        let repo = self.config.repo_name();
         let about = |prefix: &str, sep: char| {
             key.strip_prefix(prefix)
                 .and_then(|k| k.split_once(sep))
