@@ -1372,18 +1372,6 @@ pub mod doctor {
         format!("required check {name}: only {who} can post it")
     }
 
-    /// Who a required check's config entry trusts, in words.
-    pub fn poster(p: &crate::config::Poster) -> String {
-        use crate::config::Poster;
-        match p {
-            Poster::AnyApp => "any GitHub App".to_owned(),
-            Poster::AppId(id) => format!("the GitHub App with id {id}"),
-            Poster::AppSlug(slug) => format!("the GitHub App {slug}"),
-            Poster::CreatorId(id) => format!("a commit status by the user with id {id}"),
-            Poster::Creator(login) => format!("a commit status by {login}"),
-        }
-    }
-
     pub fn codeowners_missing(stages: &str) -> String {
         format!(
             "no CODEOWNERS on the base branch, and {stages} need a code owner's approval: nobody can approve"

@@ -292,8 +292,7 @@ fn app_link(config: &Config, service: &str, stage: &str) -> Option<Link> {
 
 /// `sha256:0123456789…` as its first 7 hex digits, as a person compares them.
 pub fn short_digest(digest: &str) -> &str {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    hex.get(..7).unwrap_or(hex)
+    crate::image::short_sha(digest.strip_prefix("sha256:").unwrap_or(digest))
 }
 
 /// How long ago `then` was, coarsely: `45s`, `12m`, `3h`, `2d`.

@@ -73,10 +73,8 @@ pub fn doctor(args: DoctorArgs) -> Result<()> {
 /// The checks that call out: the forge first, then what its engine reaches.
 /// The forge's settings: on GitHub the App's installation and the base branch's
 /// protection; on either forge CODEOWNERS at the base head.
-async fn settings(
-    config: &crate::config::Config,
-    forge: &crate::forge::any::AnyForge,
-) -> Vec<Check> {
+async fn settings(config: &crate::config::Config, engine: &crate::app::RealEngine) -> Vec<Check> {
+    let forge = &engine.forge;
     let mut out = vec![];
     if let crate::forge::any::AnyForge::GitHub(g) = forge {
         match g.posture().await {
@@ -94,28 +92,24 @@ async fn settings(
         let list = c.approval_templates().await.map_err(|e| e.to_string());
         out.push(doctor::approval_templates(list));
     }
+    // CODEOWNERS, and the gated stages' overlays for what they render.
+    let mut paths: Vec<String> = crate::policy::codeowners::LOCATIONS
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect();
+    for (stage, st) in config.stages.iter() {
+        if st.gate.codeowners {
+            paths.extend(
+                config
+                    .services
+                    .iter()
+                    .map(|(n, svc)| svc.path_for(n, stage)),
+            );
+        }
+    }
     let read = async {
         let head = forge.base_head().await?;
-        let mut files = std::collections::HashMap::new();
-        for path in crate::policy::codeowners::LOCATIONS {
-            if let Some(text) = forge.read_file(path, &head).await? {
-                files.insert((*path).to_owned(), text);
-                break;
-            }
-        }
-        // The gated stages' overlays, for what they render.
-        for (stage, st) in config.stages.iter() {
-            if !st.gate.codeowners {
-                continue;
-            }
-            for (name, svc) in config.services.iter() {
-                let path = svc.path_for(name, stage);
-                if let Some(text) = forge.read_file(&path, &head).await? {
-                    files.insert(path, text);
-                }
-            }
-        }
-        crate::forge::Result::Ok(crate::repo::MapRepo(files))
+        engine.read_at(paths, &head).await
     };
     match read.await {
         Ok(repo) => out.extend(doctor::codeowners(config, &repo)),
@@ -145,7 +139,7 @@ async fn remote(config: crate::config::Config) -> Vec<Check> {
         }
     };
     out.push(Check::pass(say::forge_ok(&engine.forge.me().login)));
-    out.extend(settings(&config, &engine.forge).await);
+    out.extend(settings(&config, &engine).await);
     out.extend(doctor::applications(&config, &engine.argocd).await);
     out.extend(doctor::registry(&config, &engine.registry).await);
     out

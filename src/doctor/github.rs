@@ -201,7 +201,7 @@ pub fn required_checks(config: &Config) -> Vec<Check> {
                 Some(Poster::AnyApp) => {
                     Check::warn(say::check_any_app(name), say::CHECK_ANY_APP_FIX.to_owned())
                 }
-                Some(p) => Check::pass(say::check_posted_by(name, &say::poster(&p))),
+                Some(p) => Check::pass(say::check_posted_by(name, &crate::messages::poster(&p))),
                 // The config's validation refuses this; said again rather than passed.
                 None => Check::fail(say::check_any_app(name), say::CHECK_ANY_APP_FIX.to_owned()),
             }

@@ -240,9 +240,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .and_then(|s| self.config.stage(s))
             .is_some_and(|s| s.gate.codeowners);
         let paths = crate::plan::Planner::paths(&self.config, service, codeowners);
-        let texts =
-            futures::future::try_join_all(paths.iter().map(|p| self.forge.read_file(p, base)))
-                .await?;
+        self.read_at(paths, base).await
+    }
+
+    /// The files at `paths` on commit `base` that exist, read a few at a time: the
+    /// installation's rate limits are shared, and GitHub's secondary limits frown on
+    /// bursts.
+    pub async fn read_at(&self, paths: Vec<String>, base: &str) -> Result<MapRepo> {
+        use futures::{StreamExt, TryStreamExt};
+        let forge = &self.forge;
+        let texts: Vec<Option<String>> = futures::stream::iter(paths.clone())
+            .map(move |p| async move { forge.read_file(&p, base).await })
+            .buffered(8)
+            .try_collect()
+            .await?;
         Ok(MapRepo(
             paths
                 .into_iter()

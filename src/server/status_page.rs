@@ -334,28 +334,13 @@ where
     fn read(&self, base: &str) -> BoxFuture<'_, anyhow::Result<MapRepo>> {
         let base = base.to_owned();
         Box::pin(async move {
-            let paths: Vec<String> = self
+            let paths = self
                 .config
                 .services
                 .iter()
                 .flat_map(|(name, _)| crate::plan::Planner::paths(&self.config, name, false))
                 .collect();
-            // A few at a time: the page shares the installation's rate limits with the
-            // gate, and GitHub's secondary limits frown on bursts.
-            use futures::{StreamExt, TryStreamExt};
-            let (forge, base) = (&self.forge, base.as_str());
-            let texts: Vec<Option<String>> = futures::stream::iter(paths.clone())
-                .map(move |p| async move { forge.read_file(&p, base).await })
-                .buffered(8)
-                .try_collect()
-                .await?;
-            Ok(MapRepo(
-                paths
-                    .into_iter()
-                    .zip(texts)
-                    .filter_map(|(p, t)| Some((p, t?)))
-                    .collect(),
-            ))
+            Ok(self.read_at(paths, &base).await?)
         })
     }
 }
