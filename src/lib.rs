@@ -31,4 +31,5 @@ pub mod status;
 pub mod store;
 pub mod suggest;
 pub mod tags;
+pub mod target;
 pub mod worker;

@@ -142,7 +142,7 @@ pub fn gate_line(
     stage_name: &str,
     stage: &Stage,
     checks: &[String],
-    owners: Option<(&str, &[String])>,
+    owners: &[(String, Vec<String>)],
     requested_by: &str,
 ) -> String {
     let checks_text = if checks.is_empty() {
@@ -163,12 +163,18 @@ pub fn gate_line(
         )
     };
     if stage.gate.codeowners {
-        let (dir, who) = owners.unwrap_or(("", &[]));
-        let who = if who.is_empty() {
-            "no owner listed in CODEOWNERS".to_owned()
-        } else {
-            who.join(", ")
-        };
+        let of = owners
+            .iter()
+            .map(|(dir, who)| {
+                let who = if who.is_empty() {
+                    "no owner listed in CODEOWNERS".to_owned()
+                } else {
+                    who.join(", ")
+                };
+                format!("{dir} ({who})")
+            })
+            .collect::<Vec<_>>()
+            .join(" and one of ");
         let other = if stage.gate.separate_approver {
             format!(", other than {} who requested it", requester(requested_by))
         } else {
@@ -179,7 +185,7 @@ pub fn gate_line(
         } else {
             format!(", and {checks_text}")
         };
-        return format!("an approval from a code owner of {dir} ({who}){other}{and_checks}.");
+        return format!("an approval from a code owner of {of}{other}{and_checks}.");
     }
     if stage.gate.command {
         let by = if stage.gate.promoters.is_empty() {
@@ -956,8 +962,14 @@ pub fn overlay_does_not_parse(e: &str) -> String {
 pub const OVERLAY_GONE: &str = "the file is gone";
 
 /// Why an overlay's images entry cannot be judged: the entry is removed.
-pub fn images_entry_removed(name: &str) -> String {
-    format!("its images entry named {name} is removed")
+/// hoist/dag's fallback: a target that names an image other than the service's.
+pub fn dag_check_other_image(image: &str, own: &str) -> String {
+    format!("it names the image {image}, not the service's {own}")
+}
+
+/// `fields` is what the target writes: `images[name=x]` for a kustomization, else its paths.
+pub fn images_entry_removed(fields: &str) -> String {
+    format!("its image ({fields}) is removed")
 }
 
 // What the adapters write for Hoist where the forge has no place of its own.
@@ -1051,6 +1063,19 @@ pub fn plan_no_stage_runs(service: &str, tag: &str) -> String {
 }
 
 /// The planner: an overlay without the service's images entry.
+/// `hoist plan` with several events: the line before each event's plan.
+pub fn plan_event_heading(path: &std::path::Path) -> String {
+    format!("== {} ==\n", path.display())
+}
+
+pub fn plan_targets_disagree(stage: &str, tag: &str, others: &[String]) -> String {
+    format!(
+        "the targets of {stage} disagree: the first pins {tag}, but {} pin{} something else; promote to {stage} again to bring them together",
+        others.join(", "),
+        if others.len() == 1 { "s" } else { "" }
+    )
+}
+
 pub fn plan_no_images_entry(path: &str, service: &str) -> String {
     format!("{path} has no images entry for {service}")
 }
@@ -1144,6 +1169,20 @@ pub mod doctor {
     pub fn overlay_entry_fix(name: &str) -> String {
         format!(
             "add `images: [{{name: {name}, newTag: <tag>}}]` to it, or set the service's `kustomize_name` to the name it uses"
+        )
+    }
+
+    pub fn target_ok(path: &str, kind: &str, fields: &str) -> String {
+        format!("{path} has the image at {fields} ({kind})")
+    }
+
+    pub fn target_no_value(path: &str, fields: &str) -> String {
+        format!("{path} has no image at {fields}")
+    }
+
+    pub fn target_value_fix(fields: &str) -> String {
+        format!(
+            "write the image there (the first promotion edits the value in place), or point the target at the paths the file uses: {fields}"
         )
     }
 

@@ -5,13 +5,13 @@ use serde::Serialize;
 
 use crate::config::{Config, Service, expand};
 use crate::freight::Freight;
-use crate::image::{Digest, ImageName, ImageSpec, Tag};
-use crate::manifest::{self, ImageEntry};
+use crate::image::{Digest, ImageName, Tag};
 use crate::messages::{self, BodyArgs, StageView};
 use crate::policy::codeowners::{self, CodeOwners};
 use crate::policy::dag;
 use crate::policy::gate;
 use crate::repo::Repo;
+use crate::target::{self, Pin, StageTarget};
 use crate::{diff, tags};
 
 /// One promotion pull request to open or update.
@@ -27,7 +27,9 @@ pub struct Promotion {
     /// The tag the stage runs now, if any.
     pub previous_tag: Option<String>,
     pub requested_by: String,
-    pub file: FileChange,
+    /// Each target file the promotion changes, in the service's target order; all are
+    /// written in one commit.
+    pub files: Vec<FileChange>,
     /// What stands between the pull request and its merge, as `hoist/argocd` will list
     /// it on the new head before anything is met.
     pub gate: Vec<GateLine>,
@@ -73,9 +75,9 @@ pub struct Plan {
 
 /// An overlay's tag is anyone's to write: one outside the tag grammar is never shown in
 /// a pull request or compared with (a `<!-- … -->` there would be read as markup).
-fn valid_tag_only(mut e: ImageEntry) -> ImageEntry {
-    e.new_tag = e.new_tag.filter(|t| Tag::parse(t).is_ok());
-    e
+fn valid_tag_only(mut p: Pin) -> Pin {
+    p.tag = p.tag.filter(|t| Tag::parse(t).is_ok());
+    p
 }
 
 /// What stops a plan from being made at all: the repository does not fit the config.
@@ -83,13 +85,49 @@ fn valid_tag_only(mut e: ImageEntry) -> ImageEntry {
 #[error("{0}")]
 pub struct PlanError(pub String);
 
-/// What a stage's overlay pins for a service.
+/// What a stage's targets pin for a service.
 #[derive(Debug, Clone)]
 struct StageState {
     stage: String,
+    /// The first target's file, which the stage's freight is read from.
     path: String,
+    /// What the first target pins.
+    entry: Option<Pin>,
+    targets: Vec<TargetState>,
+}
+
+#[derive(Debug, Clone)]
+struct TargetState {
+    target: StageTarget,
     text: Option<String>,
-    entry: Option<ImageEntry>,
+    pin: Option<Pin>,
+}
+
+impl StageState {
+    /// The targets that pin something other than the first one does, or nothing, as
+    /// `path:line (what)`: a stage whose targets disagree runs no one freight. Pins are
+    /// compared as written (a tag outside the grammar differs from a valid one).
+    fn disagreeing(&self) -> Vec<String> {
+        let Some(first) = &self.targets[0].pin else {
+            return vec![];
+        };
+        self.targets
+            .iter()
+            .skip(1)
+            .filter_map(|t| {
+                let at = |line: usize, what: &str| format!("{}:{line} ({what})", t.target.path);
+                match &t.pin {
+                    None => Some(format!("{} (nothing)", t.target.path)),
+                    Some(p) if p.tag.is_none() && p.digest.is_none() => Some(at(p.line, "nothing")),
+                    Some(p) if !p.agrees(first) => Some(at(
+                        p.line,
+                        p.tag.as_deref().or(p.digest.as_deref()).unwrap_or("?"),
+                    )),
+                    Some(_) => None,
+                }
+            })
+            .collect()
+    }
 }
 
 pub struct Planner<'a> {
@@ -112,29 +150,33 @@ impl Planner<'_> {
 
     fn states(&self, service: &str) -> Result<Vec<StageState>, PlanError> {
         let svc = self.service(service)?;
-        let name = svc.kustomize_name(service);
         self.config
             .stage_names()
             .into_iter()
             .map(|stage| {
-                let path = svc.path_for(service, stage);
-                let text = self
-                    .repo
-                    .read(&path)
-                    .map_err(|e| PlanError(messages::plan_cannot_read(&path, &e.to_string())))?;
-                let entry = match &text {
-                    Some(t) => manifest::read_images(t)
-                        .map_err(|e| PlanError(e.in_file(&path)))?
-                        .into_iter()
-                        .find(|e| e.name == name)
-                        .map(valid_tag_only),
-                    None => None,
-                };
+                let targets = target::of(svc, service, stage)
+                    .into_iter()
+                    .map(|t| {
+                        let text = self.repo.read(&t.path).map_err(|e| {
+                            PlanError(messages::plan_cannot_read(&t.path, &e.to_string()))
+                        })?;
+                        let pin = match &text {
+                            Some(x) => target::read(&t.kind, x)
+                                .map_err(|e| PlanError(e.in_file(&t.path)))?,
+                            None => None,
+                        };
+                        Ok(TargetState {
+                            target: t,
+                            text,
+                            pin,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, PlanError>>()?;
                 Ok(StageState {
                     stage: stage.to_owned(),
-                    path,
-                    text,
-                    entry,
+                    path: targets[0].target.path.clone(),
+                    entry: targets[0].pin.clone().map(valid_tag_only),
+                    targets,
                 })
             })
             .collect()
@@ -197,7 +239,7 @@ impl Planner<'_> {
         let freight = match tag {
             Some(t) => states
                 .iter()
-                .find(|s| s.entry.as_ref().and_then(|e| e.new_tag.as_deref()) == Some(t))
+                .find(|s| s.entry.as_ref().and_then(|e| e.tag.as_deref()) == Some(t))
                 .map(|s| self.freight_of(service, s))
                 .transpose()?
                 .ok_or_else(|| PlanError(messages::plan_no_stage_runs(service, t)))?,
@@ -207,6 +249,7 @@ impl Planner<'_> {
             .iter()
             .filter(|s| {
                 s.entry.as_ref().and_then(|e| e.digest.as_deref()) == Some(freight.digest.as_str())
+                    && s.disagreeing().is_empty()
             })
             .map(|s| s.stage.as_str())
             .collect();
@@ -259,18 +302,18 @@ impl Planner<'_> {
         Ok(self
             .states(service)?
             .into_iter()
-            .map(|s| (s.stage, s.entry.and_then(|e| e.new_tag)))
+            .map(|s| (s.stage, s.entry.and_then(|e| e.tag)))
             .collect())
     }
 
-    /// Every file the planner reads for `service`: its overlays and CODEOWNERS.
+    /// Every file the planner reads for `service`: each stage's targets.
     /// With `codeowners`, CODEOWNERS too (a codeowners-gated stage names its owners).
     pub fn paths(config: &Config, service: &str, codeowners: bool) -> Vec<String> {
         let mut paths: Vec<String> = match config.services.get(service) {
             Some(svc) => config
                 .stage_names()
                 .iter()
-                .map(|st| svc.path_for(service, st))
+                .flat_map(|st| svc.paths_for(service, st))
                 .collect(),
             None => vec![],
         };
@@ -287,18 +330,26 @@ impl Planner<'_> {
             .as_ref()
             .ok_or_else(|| PlanError(messages::plan_no_images_entry(&s.path, service)))?;
         let bad = |why: String| PlanError(format!("{}:{}: {why}", s.path, e.line));
+        let disagreeing = s.disagreeing();
+        if !disagreeing.is_empty() {
+            return Err(bad(messages::plan_targets_disagree(
+                &s.stage,
+                e.tag.as_deref().unwrap_or("?"),
+                &disagreeing,
+            )));
+        }
         let tag = e
-            .new_tag
+            .tag
             .as_deref()
             .ok_or_else(|| bad(messages::PLAN_ENTRY_NO_NEW_TAG.into()))?;
         let digest = e
             .digest
             .as_deref()
             .ok_or_else(|| bad(messages::plan_tag_only(&s.stage, service, tag)))?;
+        let image = e.image.as_deref().unwrap_or(&self.service(service)?.image);
         Ok(Freight {
             service: service.to_owned(),
-            image: ImageName::parse(e.new_name.as_deref().unwrap_or(&e.name))
-                .map_err(|x| bad(x.to_string()))?,
+            image: ImageName::parse(image).map_err(|x| bad(x.to_string()))?,
             tag: Tag::parse(tag).map_err(|x| bad(x.to_string()))?,
             digest: Digest::parse(digest).map_err(|x| bad(x.to_string()))?,
             source: None,
@@ -369,63 +420,83 @@ impl Planner<'_> {
             .iter()
             .find(|s| s.stage == stage)
             .expect("every stage has a state");
-        let Some(text) = &state.text else {
+        if let Some(t) = state.targets.iter().find(|t| t.text.is_none()) {
             return Err(PlanError(messages::plan_overlay_missing(
-                &state.path,
+                &t.target.path,
                 service,
                 stage,
             )));
-        };
+        }
         let current = state.entry.as_ref();
         if let Some(e) = current {
             // Freight is its digest: the same image under another tag is no news.
             let same = match e.digest.as_deref() {
                 Some(d) => d == freight.digest.as_str(),
-                None => e.new_tag.as_deref() == Some(freight.tag.as_str()),
+                None => e.tag.as_deref() == Some(freight.tag.as_str()),
             };
-            if same {
-                let tag = e.new_tag.as_deref().unwrap_or(freight.tag.as_str());
+            // A target that lags behind the first is brought along, not reported as done.
+            let everywhere =
+                state.targets.iter().all(|t| t.pin.is_some()) && state.disagreeing().is_empty();
+            if same && everywhere {
+                let tag = e.tag.as_deref().unwrap_or(freight.tag.as_str());
                 return Ok(Proposal::Nothing(messages::nothing_already_runs(
                     tag,
                     &freight.digest.short(),
                 )));
             }
-            if let Some(cur) = e.new_tag.as_deref()
-                && tags::is_refused_downgrade(freight.tag.as_str(), cur, svc.allow_downgrade)
-            {
+            // Any target ahead of the freight (a hand edit, say) would go back a version.
+            let ahead = state
+                .targets
+                .iter()
+                .filter_map(|t| t.pin.as_ref()?.tag.as_deref())
+                .filter(|t| Tag::parse(t).is_ok())
+                .find(|cur| {
+                    tags::is_refused_downgrade(freight.tag.as_str(), cur, svc.allow_downgrade)
+                });
+            if !same && let Some(cur) = ahead {
                 return Ok(Proposal::Nothing(messages::nothing_downgrade(
                     cur,
                     freight.tag.as_str(),
                 )));
             }
         }
-        let name = svc.kustomize_name(service);
-        let needs_new_name = current.map_or(name != freight.image.as_str(), |e| {
-            e.new_name.is_some() || e.name != freight.image.as_str()
-        });
-        let spec = ImageSpec {
-            name: name.to_owned(),
-            new_name: needs_new_name.then(|| freight.image.clone()),
-            tag: Some(freight.tag.clone()),
-            // Pin the way the overlay pins: an entry with a digest gets the new digest, a
-            // tag-only entry gets the tag alone (a one-line diff; the digest is in the PR
-            // and the commit trailer). A new entry is pinned by digest.
-            digest: current
-                .is_none_or(|e| e.digest.is_some())
-                .then(|| freight.digest.clone()),
-        };
-        let edited =
-            manifest::set_image(text, &spec).map_err(|e| PlanError(e.in_file(&state.path)))?;
-        if !edited.is_changed() {
+        // Every target is edited before anything is proposed: one that cannot be edited
+        // safely stops the whole promotion, so no stage is ever half-promoted.
+        // Targets in one file are edited one after the other into one new content.
+        let mut texts: Vec<(&str, &str, String)> = vec![];
+        for t in &state.targets {
+            let path = t.target.path.as_str();
+            let original = t.text.as_deref().expect("checked above");
+            let i = match texts.iter().position(|(p, _, _)| *p == path) {
+                Some(i) => i,
+                None => {
+                    texts.push((path, original, original.to_owned()));
+                    texts.len() - 1
+                }
+            };
+            let edited = target::write(&t.target.kind, &texts[i].2, freight, t.pin.as_ref())
+                .map_err(|e| PlanError(e.in_file(path)))?;
+            texts[i].2 = edited.text;
+        }
+        let files: Vec<FileChange> = texts
+            .into_iter()
+            .filter(|(_, before, after)| before != after)
+            .map(|(path, before, after)| FileChange {
+                path: path.to_owned(),
+                diff: diff::unified(path, before, &after),
+                content: after,
+            })
+            .collect();
+        if files.is_empty() {
             return Ok(Proposal::Nothing(messages::nothing_identical(&state.path)));
         }
         let title = messages::pr_title(service, freight.tag.as_str(), stage);
-        let previous_tag = current.and_then(|e| e.new_tag.clone());
+        let previous_tag = current.and_then(|e| e.tag.clone());
         let views: Vec<StageView> = states
             .iter()
             .map(|s| StageView {
                 stage: &s.stage,
-                tag: s.entry.as_ref().and_then(|e| e.new_tag.as_deref()),
+                tag: s.entry.as_ref().and_then(|e| e.tag.as_deref()),
                 state: if s.stage == stage {
                     crate::status::State::Pending
                 } else {
@@ -438,23 +509,30 @@ impl Planner<'_> {
             })
             .collect();
         let st = self.config.stage(stage).expect("stage exists");
-        let dir = state
-            .path
-            .rsplit_once('/')
-            .map_or(String::new(), |(d, _)| format!("{d}/"));
         let owners = if st.gate.codeowners {
             Some(self.codeowners()?)
         } else {
             None
         };
-        let gate_lines = self.gate(stage, freight, &state.path, owners.as_ref(), requested_by);
+        let paths: Vec<String> = state
+            .targets
+            .iter()
+            .map(|t| t.target.path.clone())
+            .collect();
+        let required = owners
+            .as_ref()
+            .map(|o| o.requirements(&paths))
+            .unwrap_or_default();
+        let gate_lines = self.gate(stage, freight, &required, owners.as_ref(), requested_by);
+        let by_dir: Vec<(String, Vec<String>)> = required
+            .iter()
+            .map(|(p, o)| (crate::status::dir_of(p), o.clone()))
+            .collect();
         let gate = messages::gate_line(
             stage,
             st,
             &messages::required_checks(self.config, service, stage),
-            owners
-                .as_ref()
-                .map(|o| (dir.as_str(), o.owners(&state.path))),
+            &by_dir,
             requested_by,
         );
         let body = messages::pr_body(&BodyArgs {
@@ -476,11 +554,7 @@ impl Planner<'_> {
             freight: freight.clone(),
             previous_tag,
             requested_by: requested_by.into(),
-            file: FileChange {
-                path: state.path.clone(),
-                diff: diff::unified(&state.path, text, &edited.text),
-                content: edited.text,
-            },
+            files,
             gate: gate_lines,
         })))
     }
@@ -493,7 +567,7 @@ impl Planner<'_> {
         &self,
         stage: &str,
         freight: &Freight,
-        path: &str,
+        required: &[(String, Vec<String>)],
         owners: Option<&CodeOwners>,
         requested_by: &str,
     ) -> Vec<GateLine> {
@@ -519,13 +593,17 @@ impl Planner<'_> {
                 ))
             })
             .collect();
-        let owners = owners.map(|co| gate::Owners {
-            path: path.into(),
-            owners: co.owners(path).to_vec(),
-            problem: co.skipped.first().map(|(_, w)| w.clone()),
-            approver: None,
-            excluded: st.gate.separate_approver.then(|| requested_by.to_owned()),
-        });
+        let problem = owners.and_then(|co| co.skipped.first().map(|(_, w)| w.clone()));
+        let owners = required
+            .iter()
+            .map(|(path, who)| gate::Owners {
+                path: path.clone(),
+                owners: who.clone(),
+                problem: problem.clone(),
+                approver: None,
+                excluded: st.gate.separate_approver.then(|| requested_by.to_owned()),
+            })
+            .collect();
         let facts = gate::Facts {
             head: "HEAD".into(),
             stage: stage.into(),

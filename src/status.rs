@@ -239,18 +239,24 @@ fn pin(
     let Some(svc) = config.services.get(service) else {
         return Ok(None);
     };
-    let path = svc.path_for(service, stage);
-    let text = match repo.read(&path) {
-        Ok(Some(t)) => t,
-        Ok(None) => return Err(crate::messages::status::overlay_missing(&path)),
-        Err(e) => return Err(format!("{path}: {e}")),
+    // The stage runs what its first target pins (the planner's reading).
+    let Some(t) = crate::target::of(svc, service, stage).into_iter().next() else {
+        return Ok(None);
     };
-    let images = crate::manifest::read_images(&text).map_err(|e| e.in_file(&path))?;
-    let name = svc.kustomize_name(service);
-    Ok(images
-        .into_iter()
-        .find(|e| e.name == name)
-        .map(|e| (e.new_tag, e.digest)))
+    let text = match repo.read(&t.path) {
+        Ok(Some(x)) => x,
+        Ok(None) => return Err(crate::messages::status::overlay_missing(&t.path)),
+        Err(e) => return Err(format!("{}: {e}", t.path)),
+    };
+    let pin = crate::target::read(&t.kind, &text).map_err(|e| e.in_file(&t.path))?;
+    Ok(pin.map(|p| (p.tag, p.digest)))
+}
+
+/// The directory of a repository path with its trailing `/` (`apps/x/env/prod/`), as
+/// messages name where a file lives; empty at the root.
+pub fn dir_of(path: &str) -> String {
+    path.rsplit_once('/')
+        .map_or(String::new(), |(d, _)| format!("{d}/"))
 }
 
 /// GitHub's web address for its REST API root: github.com for api.github.com, the

@@ -36,6 +36,10 @@ const MALLORY: (&str, &str) = ("AKIDMALLORY", "arn:aws:iam::123456789012:user/ma
 /// The example config on CodeCommit: code owners and promoters mapped to IAM, no
 /// required checks (CodeCommit has none), Argo CD's debounce off.
 fn config() -> Config {
+    Config::parse(&config_text(), "hoist.yaml").unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn config_text() -> String {
     let text = std::fs::read_to_string("config/hoist.example.yaml").unwrap();
     let start = text.find("forge:\n").unwrap();
     let end = text.find("# Comma-separated").unwrap();
@@ -50,7 +54,7 @@ fn config() -> Config {
       "@acme/sre-leads": ["arn:aws:iam::123456789012:user/sam"]
 
 "#;
-    let text = format!("{}{forge}{}", &text[..start], &text[end..])
+    format!("{}{forge}{}", &text[..start], &text[end..])
         .replace(
             "  required_checks:\n    - { name: \"render/{service}-{stage}\", app_slug: acme-gitops-ci }\n",
             "",
@@ -58,8 +62,7 @@ fn config() -> Config {
         .replace(
             "token_env: ARGOCD_TOKEN",
             "token_env: ARGOCD_TOKEN\n  health_debounce_seconds: 0",
-        );
-    Config::parse(&text, "hoist.yaml").unwrap_or_else(|e| panic!("{e:?}"))
+        )
 }
 
 /// The CodeCommit side of the tester: the CodeCommit test server, whose EventBridge
@@ -144,13 +147,12 @@ impl Side for Cc {
 
 impl Tester<Cc> {
     async fn cc() -> Self {
-        let fake = CodeCommitFake::start(
-            "gitops",
-            std::path::Path::new("examples/gitops"),
-            &[HOIST, QUINN, SAM, ALICE, MALLORY],
-        )
-        .await;
-        let config = config();
+        Self::cc_with(std::path::Path::new("examples/gitops"), config()).await
+    }
+
+    /// `cc`, on a repository made from `dir` and with `config`.
+    async fn cc_with(dir: &std::path::Path, config: Config) -> Self {
+        let fake = CodeCommitFake::start("gitops", dir, &[HOIST, QUINN, SAM, ALICE, MALLORY]).await;
         let hoist::config::Forge::Codecommit(cc) = &config.forge else {
             unreachable!()
         };
@@ -267,8 +269,8 @@ impl Tester<Cc> {
             insta::assert_snapshot!(self.said(), @"
             #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.
             ---
-            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
             check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
             ")
         };
     }
@@ -320,8 +322,8 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     insta::assert_snapshot!(t.said(), @"
     #1: ⏳ Deploying to **dev**: merged as `SHA`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     t.argo_syncs(1, "dev", "a1").await;
     insta::assert_snapshot!(t.said(), @"#1, edited: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-dev). Next: comment /promote uat.");
@@ -332,8 +334,8 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     ---
     #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     let reactions = t.fake.state.lock().unwrap().reactions.clone();
     assert_eq!(
@@ -368,8 +370,8 @@ async fn the_full_path_dev_uat_prod_on_codecommit() {
     ---
     #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     t.approve(3, ALICE).await;
     assert!(t.open(3), "alice is not a code owner");
@@ -440,10 +442,10 @@ async fn refusals_on_codecommit() {
     ---
     #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
 
     // A person's commit on Hoist's branch: CodeCommit resets approvals on a new
@@ -503,12 +505,12 @@ async fn a_newer_promotion_replaces_the_open_pull_request_and_keeps_its_hold() {
     ---
     #6: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     let pr = t.fake.pr(6);
     assert!(pr.open);
@@ -644,8 +646,8 @@ async fn an_edited_comment_runs_no_command_but_a_reply_does() {
     ---
     #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     t.expect_merge_waits("uat");
 }
@@ -730,10 +732,10 @@ async fn a_commit_authored_as_hoist_by_someone_else_is_never_built_upon() {
     ---
     #5: ✋ hoist/prod/my-app-service1 has a commit Hoist did not write: SHA (authored as hoist <hoist@noreply.codecommit>). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
-    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     t.approve(3, SAM).await;
     assert!(t.open(3), "a head Hoist did not write is never merged");
@@ -748,7 +750,11 @@ impl Tester<Cc> {
     /// dev and uat verified, and quinn's `/promote prod` opened #3, held for a code
     /// owner's approval.
     async fn prod_pr() -> Self {
-        let mut t = Self::cc().await;
+        Self::prod_pr_on(Self::cc().await).await
+    }
+
+    /// `prod_pr`, on tester `t`.
+    async fn prod_pr_on(mut t: Self) -> Self {
         t.dev_verified().await;
         t.comment(1, QUINN, "/promote uat").await;
         t.expect_merge_waits("uat");
@@ -765,10 +771,10 @@ impl Tester<Cc> {
             ---
             #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
             ---
-            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
             check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
-            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
             check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
+            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+            check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
             ")
         };
         t
@@ -823,6 +829,44 @@ impl Tester<Cc> {
     }
 }
 
+/// my-app-service1 with three targets per stage (`support::targets`), on CodeCommit: every
+/// promotion is one commit that changes exactly its stage's three files, the replies are
+/// the ones a single overlay gets, and prod's merge leaves all three pinning the freight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_targets_move_together_on_codecommit() {
+    let dir = support::targets::repo_dir();
+    let config = Config::parse(&support::targets::config(&config_text()), "hoist.yaml").unwrap();
+    let mut t = Tester::prod_pr_on(Tester::cc_with(dir.path(), config).await).await;
+    t.approve(3, SAM).await;
+    t.expect_merged_into_prod();
+    // Each promotion is one squashed commit on main, by Hoist.
+    let log = t.fake.log("main");
+    assert_eq!(
+        log.len(),
+        4,
+        "three promotions on the initial commit: {log:?}"
+    );
+    let prod: Vec<String> = support::targets::files()
+        .into_iter()
+        .filter(|(p, _)| p.contains("/prod/"))
+        .map(|(p, before)| {
+            let after = t.fake.file_at("main", &p).unwrap();
+            format!("{p}\n{}", support::targets::changed(&before, &after))
+        })
+        .collect();
+    insta::assert_snapshot!(prod.join("\n\n"), @r#"
+    apps/my-app-service1/env/prod/values.yaml
+    -    tag: "v1.3.0"  # promoted by Hoist
+    +    tag: "v1.4.0"  # promoted by Hoist
+    -    digest: sha256:f356c12dc3880c107b17cb83e3a5a525cc55ab0b2a360f135a58b4365585d725
+    +    digest: sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1
+
+    apps/my-app-service1/env/prod/migrate.yaml
+    -          image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1:v1.3.0@sha256:f356c12dc3880c107b17cb83e3a5a525cc55ab0b2a360f135a58b4365585d725
+    +          image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1:v1.4.0@sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1
+    "#);
+}
+
 /// The control of an attack on prod's #3: a code owner's approval of the head Hoist
 /// wrote merges it.
 async fn control_approve() -> bool {
@@ -860,8 +904,8 @@ async fn cc_promote(who: (&str, &str), to: &str) -> Outcome {
         ---
         #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
         ---
-        check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
         check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+        check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
         ")
     };
     Outcome {
@@ -918,8 +962,8 @@ async fn cc_edited_comment() -> Outcome {
     ---
     #2: ⏳ Deploying to **uat**: merged as `SHA`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     Outcome {
         refused,
@@ -964,12 +1008,12 @@ async fn cc_hold_across_replacement() -> Outcome {
     ---
     #6: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
     ---
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
-    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     check: ⏳ **hoist/argocd**: Waiting (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
     t.approve(6, SAM).await;
     let refused = t.open(6);

@@ -34,7 +34,15 @@ fn with_stages(stages: &str) -> String {
 fn the_example_config_is_valid() {
     let c = Config::load(std::path::Path::new("config/hoist.example.yaml")).unwrap();
     assert_eq!(c.stage_names(), ["dev", "uat", "prod"]);
-    assert_eq!(c.services.len(), 2);
+    assert_eq!(
+        c.services.keys().collect::<Vec<_>>(),
+        [
+            "my-app-service1",
+            "my-app-service2",
+            "billing-api",
+            "nightly-report"
+        ]
+    );
 }
 
 #[test]
@@ -252,7 +260,7 @@ fn check_config_exits_one_with_every_error() {
     let o = run(std::path::Path::new("config/hoist.example.yaml"));
     assert!(o.status.success());
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("ok (3 stages: dev, uat, prod; 2 services)")
+        String::from_utf8_lossy(&o.stderr).contains("ok (3 stages: dev, uat, prod; 4 services)")
     );
 }
 
@@ -440,4 +448,87 @@ fn yaml_errors_are_said_in_hoists_words() {
     insta::assert_snapshot!(errors(&format!("{FORGE}stages:\n  dev:\n")).join("\n"), @"hoist.yaml:4:6: expected a mapping here (`key: value` lines, or `{ key: value }`)");
     let unquoted = format!("{FORGE}stages:\n  dev: {{ auto: \"true }}\n");
     insta::assert_snapshot!(errors(&unquoted).join("\n"), @"hoist.yaml:4:16: unclosed quote");
+}
+
+/// Targets: `path` or `targets`, each of one kind, field paths that parse, a first
+/// target that pins a whole freight, and no field written twice (by one service or two).
+#[test]
+fn targets_are_checked_where_they_are_written() {
+    let services = r#"services:
+  app:
+    image: reg.io/app
+    path: apps/app/{stage}/k.yaml
+    targets:
+      - path: apps/app/{stage}/values.yaml
+        helm: { tag: image.tag }
+  api:
+    image: reg.io/api
+    kustomize_name: api
+    targets:
+      - path: charts/api/{stage}/values.yaml
+        helm: { tag: api.image.tag, digest: api.image.digest, image: api.image }
+      - path: charts/api/{stage}/values.yaml
+        helm: { tag: "api.image.tag", digest: "x[" }
+        yaml: { image: a.b }
+      - path: apps/api/values.yaml
+        kustomize_name: api
+        helm: { repository: api.image.repository, tag: api.image.repository.x }
+  worker:
+    image: reg.io/worker
+    targets:
+      - path: charts/api/{stage}/values.yaml
+        yaml: { image: "api.image" }
+  idle:
+    image: reg.io/idle
+"#;
+    let t = format!("{FORGE}stages:\n  dev: {{ auto: true }}\n{services}");
+    let got = errors(&t);
+    insta::assert_snapshot!(got.join("\n"), @r#"
+    hoist.yaml:9:5: give either path (one kustomization) or targets, not both
+    hoist.yaml:11:15: the first target is where each stage's freight is read, so it needs both a tag and a digest path (or image)
+    hoist.yaml:14:5: kustomize_name goes with path; with targets, set it on the kustomization target
+    hoist.yaml:17:15: helm's image sets the whole reference; drop repository, tag and digest, or drop image
+    hoist.yaml:17:15: helm's tag and image name overlapping values ("api.image"); each must be its own value
+    hoist.yaml:18:9: targets 0 and 1 both write api.image.tag in charts/api/dev/values.yaml: remove the duplicate
+    hoist.yaml:19:47: path "x[": has a '[' without ']'
+    hoist.yaml:20:9: a target is helm or yaml, not both
+    hoist.yaml:21:15: path "apps/api/values.yaml" has no {stage}: every stage needs its own overlay
+    hoist.yaml:22:9: kustomize_name names a kustomization's images entry; this target is not a kustomization
+    hoist.yaml:23:15: helm's repository and tag name overlapping values ("api.image.repository.x"); each must be its own value
+    hoist.yaml:27:9: charts/api/dev/values.yaml is a target of "api" and of "worker", and both would write api.image.tag / api.image: one field, one service
+    hoist.yaml:29:3: service "idle" has neither path nor targets: name the files that pin its image
+    "#);
+}
+
+/// Two targets in one file (Helm values naming two images) are edited into one new
+/// content: both edits land, in one file change.
+#[test]
+fn two_targets_in_one_file_are_one_change() {
+    let t = format!(
+        "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  app:\n    image: reg.io/app\n    targets:\n      - path: v/{{stage}}/values.yaml\n        helm: {{ tag: app.tag, digest: app.digest }}\n      - path: v/{{stage}}/values.yaml\n        helm: {{ image: jobs.migrate.image }}\n"
+    );
+    let config = Config::parse(&t, "hoist.yaml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let values = "app:\n  tag: v1\n  digest: sha256:1111111111111111111111111111111111111111111111111111111111111111\njobs:\n  migrate:\n    image: reg.io/app:v1@sha256:1111111111111111111111111111111111111111111111111111111111111111\n";
+    std::fs::create_dir_all(dir.path().join("v/dev")).unwrap();
+    std::fs::write(dir.path().join("v/dev/values.yaml"), values).unwrap();
+    let repo = hoist::repo::DirRepo::new(dir.path());
+    let planner = hoist::plan::Planner {
+        config: &config,
+        repo: &repo,
+        ledger: &[],
+    };
+    let digest = format!("sha256:{}", "2".repeat(64));
+    let f = hoist::freight::for_push(&config, "reg.io/app", "v2", &digest, "t").unwrap();
+    let plan = planner.push(&f, "ecr-push").unwrap();
+    let files = &plan.promotions[0].files;
+    assert_eq!(files.len(), 1);
+    insta::assert_snapshot!(files[0].content, @"
+    app:
+      tag: v2
+      digest: sha256:2222222222222222222222222222222222222222222222222222222222222222
+    jobs:
+      migrate:
+        image: reg.io/app:v2@sha256:2222222222222222222222222222222222222222222222222222222222222222
+    ");
 }

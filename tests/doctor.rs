@@ -54,8 +54,14 @@ fn a_fresh_setup_is_told_what_is_missing() {
     ✓ apps/my-app-service2/env/dev/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/uat/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
+    ✓ charts/billing-api/env/dev/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/uat/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/prod/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ apps/nightly-report/env/dev/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/uat/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/prod/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
     ! the forge, Argo CD and the registry: not checked (fix the failures above first)
-    3 of 12 checks failed.
+    3 of 18 checks failed.
     ");
 }
 
@@ -75,7 +81,12 @@ impl Setup {
         let argo = MemoryArgo::default();
         argo.render_from(&forge);
         let base = forge.state.lock().unwrap().base.clone();
-        for service in ["my-app-service1", "my-app-service2"] {
+        for service in [
+            "my-app-service1",
+            "my-app-service2",
+            "billing-api",
+            "nightly-report",
+        ] {
             for stage in ["dev", "uat", "prod"] {
                 argo.synced(&format!("{service}-{stage}"), &base, "img@sha256:0");
             }
@@ -83,7 +94,12 @@ impl Setup {
         {
             // Each repository holds an image whose tag the example's policy accepts.
             let mut st = forge.state.lock().unwrap();
-            for (repo, tag) in [("my-app-service1", "v1.4.0"), ("my-app-service2", "2.3.1")] {
+            for (repo, tag) in [
+                ("my-app-service1", "v1.4.0"),
+                ("my-app-service2", "2.3.1"),
+                ("billing-api", "2.8.0"),
+                ("nightly-report", "1.1.0"),
+            ] {
                 st.ecr_images.insert(
                     repo.into(),
                     vec![(
@@ -169,6 +185,12 @@ async fn a_right_setup_passes_every_check() {
     ✓ apps/my-app-service2/env/dev/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/uat/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
+    ✓ charts/billing-api/env/dev/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/uat/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/prod/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ apps/nightly-report/env/dev/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/uat/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/prod/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
     ✓ the forge answers: Hoist is hoist[bot]
     ✓ the App's installation grants every permission Hoist needs
     ✓ the App is subscribed to every event Hoist handles
@@ -192,9 +214,23 @@ async fn a_right_setup_passes_every_check() {
     ✓ Argo CD application my-app-service2-uat deploys apps/my-app-service2/env/uat from main
     ✓ Argo CD application my-app-service2-prod reads (Healthy)
     ✓ Argo CD application my-app-service2-prod deploys apps/my-app-service2/env/prod from main
+    ✓ Argo CD application billing-api-dev reads (Healthy)
+    ✓ Argo CD application billing-api-dev deploys charts/billing-api/env/dev from main
+    ✓ Argo CD application billing-api-uat reads (Healthy)
+    ✓ Argo CD application billing-api-uat deploys charts/billing-api/env/uat from main
+    ✓ Argo CD application billing-api-prod reads (Healthy)
+    ✓ Argo CD application billing-api-prod deploys charts/billing-api/env/prod from main
+    ✓ Argo CD application nightly-report-dev reads (Healthy)
+    ✓ Argo CD application nightly-report-dev deploys apps/nightly-report/env/dev from main
+    ✓ Argo CD application nightly-report-uat reads (Healthy)
+    ✓ Argo CD application nightly-report-uat deploys apps/nightly-report/env/uat from main
+    ✓ Argo CD application nightly-report-prod reads (Healthy)
+    ✓ Argo CD application nightly-report-prod deploys apps/nightly-report/env/prod from main
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, 1 with a tag the policy accepts
-    36 checks passed.
+    ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-api: 1 image, 1 with a tag the policy accepts
+    ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/nightly-report: 1 image, 1 with a tag the policy accepts
+    56 checks passed.
     ");
     assert_eq!(o.status.code(), Some(0));
 }
@@ -219,9 +255,15 @@ async fn a_wrong_github_token_fails_the_forge_check() {
     ✓ apps/my-app-service2/env/dev/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/uat/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
+    ✓ charts/billing-api/env/dev/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/uat/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/prod/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ apps/nightly-report/env/dev/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/uat/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/prod/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
     ✗ cannot use the forge: cannot connect to GitHub at FAKE: 401 Bad credentials
         check the forge section's credentials, and that the App is installed on the repository
-    1 of 12 checks failed.
+    1 of 18 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -236,7 +278,7 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     insta::assert_snapshot!(said.join("\n"), @"
     ✗ Argo CD has no application my-app-service2-prod that Hoist's token may read
         create my-app-service2-prod, or grant Hoist's account `p, role:hoist, applications, get, */my-app-service2-prod, allow` in argocd-rbac-cm
-    1 of 35 checks failed.
+    1 of 55 checks failed.
     ");
     let o = s.run(s.env()).await;
     insta::assert_snapshot!(s.shown(&o), @"
@@ -251,6 +293,12 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     ✓ apps/my-app-service2/env/dev/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/uat/kustomization.yaml has the images entry my-app-service2
     ✓ apps/my-app-service2/env/prod/kustomization.yaml has the images entry my-app-service2
+    ✓ charts/billing-api/env/dev/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/uat/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ charts/billing-api/env/prod/values.yaml has the image at image.tag, image.digest (helm)
+    ✓ apps/nightly-report/env/dev/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/uat/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
+    ✓ apps/nightly-report/env/prod/cronjob.yaml has the image at spec.jobTemplate.spec.template.spec.containers[name=report].image (yaml)
     ✓ the forge answers: Hoist is hoist[bot]
     ✓ the App's installation grants every permission Hoist needs
     ✓ the App is subscribed to every event Hoist handles
@@ -274,9 +322,23 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     ✓ Argo CD application my-app-service2-uat deploys apps/my-app-service2/env/uat from main
     ✗ Argo CD has no application my-app-service2-prod that Hoist's token may read
         create my-app-service2-prod, or grant Hoist's account `p, role:hoist, applications, get, */my-app-service2-prod, allow` in argocd-rbac-cm
+    ✓ Argo CD application billing-api-dev reads (Healthy)
+    ✓ Argo CD application billing-api-dev deploys charts/billing-api/env/dev from main
+    ✓ Argo CD application billing-api-uat reads (Healthy)
+    ✓ Argo CD application billing-api-uat deploys charts/billing-api/env/uat from main
+    ✓ Argo CD application billing-api-prod reads (Healthy)
+    ✓ Argo CD application billing-api-prod deploys charts/billing-api/env/prod from main
+    ✓ Argo CD application nightly-report-dev reads (Healthy)
+    ✓ Argo CD application nightly-report-dev deploys apps/nightly-report/env/dev from main
+    ✓ Argo CD application nightly-report-uat reads (Healthy)
+    ✓ Argo CD application nightly-report-uat deploys apps/nightly-report/env/uat from main
+    ✓ Argo CD application nightly-report-prod reads (Healthy)
+    ✓ Argo CD application nightly-report-prod deploys apps/nightly-report/env/prod from main
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, 1 with a tag the policy accepts
-    1 of 35 checks failed.
+    ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-api: 1 image, 1 with a tag the policy accepts
+    ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/nightly-report: 1 image, 1 with a tag the policy accepts
+    1 of 55 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -350,7 +412,7 @@ async fn a_registry_with_no_acceptable_tag_warns() {
     insta::assert_snapshot!(warned.join("\n"), @"
     ! 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, none with a tag my-app-service2's tag policy accepts: nothing would be promoted
         check the service's `tags` policy against the tags you push
-    36 checks passed, 1 with a warning.
+    56 checks passed, 1 with a warning.
     ");
     assert_eq!(o.status.code(), Some(0), "a warning passes");
 }
@@ -481,11 +543,11 @@ async fn each_wrong_github_setting_fails_naming_the_fix() {
         apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
     ✗ Hoist's App may bypass the rules (ruleset Hoist: promotions by pull request (always)): it could merge past every gate
         remove the App from the ruleset's bypass list (or branch protection's allowances)
-    ✗ CODEOWNERS names no owner for apps/my-app-service1/base/kustomization.yaml, apps/my-app-service2/env/prod/kustomization.yaml, apps/my-app-service2/base/kustomization.yaml, apps/my-app-service2/env/prod/replicas.yaml, which prod renders: a change there needs no approval, or a promotion can never get one
+    ✗ CODEOWNERS names no owner for apps/my-app-service1/base/kustomization.yaml, apps/my-app-service2/env/prod/kustomization.yaml, apps/my-app-service2/base/kustomization.yaml, apps/my-app-service2/env/prod/replicas.yaml, charts/billing-api/env/prod/values.yaml, apps/nightly-report/env/prod/cronjob.yaml, which prod renders: a change there needs no approval, or a promotion can never get one
         add a line for those paths naming their owners (the last matching line wins)
     ✗ CODEOWNERS names no owner for itself: anyone who may open a pull request can change who approves
         add a line `/CODEOWNERS @your-org/platform` (last, so nothing below overrides it)
-    8 of 36 checks failed.
+    8 of 56 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -507,7 +569,7 @@ async fn an_unprotected_or_unreadable_base_is_said() {
     insta::assert_snapshot!(said(&o), @"
     ✗ main has no ruleset or branch protection: anyone who may push can merge past Hoist's gates
         apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
-    1 of 31 checks failed.
+    1 of 51 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
     s.forge.state.lock().unwrap().branch_protection = Some((
@@ -518,7 +580,7 @@ async fn an_unprotected_or_unreadable_base_is_said() {
     insta::assert_snapshot!(said(&o), @"
     ! main has branch protection that Hoist's App may not read (403 Resource not accessible by integration): its rules are not checked
         use a ruleset instead (anyone may read those; docs/getting-started.md, step 4), or check by hand what that step lists
-    31 checks passed, 1 with a warning.
+    51 checks passed, 1 with a warning.
     ");
     assert_eq!(o.status.code(), Some(0), "a warning passes");
 }
@@ -578,7 +640,7 @@ async fn an_application_deploying_elsewhere_fails() {
         set the application's targetRevision to main
     ✗ Argo CD application my-app-service2-dev deploys https://mirror.example.com/acme/gitops.git apps/my-app-service2/env/dev, not apps/my-app-service2/env/dev of acme/gitops: Hoist's promotions would never reach it
         point my-app-service2-dev's source at acme/gitops with path apps/my-app-service2/env/dev, or correct the service's `path` or the stage's `argocd_app` in the config
-    3 of 36 checks failed.
+    3 of 56 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -687,7 +749,7 @@ async fn branch_protection_is_read_beside_the_ruleset() {
     insta::assert_snapshot!(said.join("\n"), @r#"
     ! branch protection does not bind administrators: an admin can merge past Hoist's gates
         turn on "Do not allow bypassing the above settings" (enforce_admins), or use the ruleset
-    37 checks passed, 1 with a warning.
+    57 checks passed, 1 with a warning.
     "#);
     assert!(
         out.contains("✓ the check hoist/argocd is required, from Hoist's App only"),

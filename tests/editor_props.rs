@@ -245,3 +245,144 @@ proptest! {
         }
     }
 }
+
+/// Helm values and a plain manifest of several documents, in random layouts.
+fn values_and_manifest() -> impl Strategy<Value = (String, String, usize)> {
+    (
+        prop_oneof![Just("\n"), Just("\r\n")],
+        prop_oneof![Just(2usize), Just(4usize)],
+        0u8..3,
+        tag(),
+        digest(),
+        proptest::option::of(comment()),
+        0usize..3,
+        0usize..3,
+        proptest::collection::vec("[a-z]{3,8}", 0..3),
+    )
+        .prop_map(
+            |(eol, n, q, old_tag, old_digest, note, before, after, others)| {
+                let i = " ".repeat(n);
+                let trailing = note.map(|c| format!("  # {c}")).unwrap_or_default();
+                let values = [
+                    "# values".to_owned(),
+                    "app:".into(),
+                    format!("{i}replicas: 2"),
+                    format!("{i}image:"),
+                    format!("{i}{i}repository: reg.example.com/app"),
+                    format!("{i}{i}tag: {}{trailing}", quote(&old_tag, q)),
+                    format!("{i}{i}digest: {old_digest}"),
+                    "other: [1, 2]".into(),
+                ]
+                .join(eol)
+                    + eol;
+                let doc = |name: &str| {
+                    let mut lines = vec![
+                        "apiVersion: v1".to_owned(),
+                        "kind: ConfigMap".into(),
+                        "metadata:".into(),
+                        format!("{i}name: {name}"),
+                    ];
+                    lines.push(format!("data: {{k: {name}}}"));
+                    lines.join(eol)
+                };
+                let mut job = vec![
+                    "apiVersion: batch/v1".to_owned(),
+                    "kind: Job".into(),
+                    "spec:".into(),
+                    format!("{i}containers:"),
+                ];
+                for o in &others {
+                    job.push(format!("{i}- name: {o}"));
+                    job.push(format!("{i}  image: reg.example.com/{o}:1"));
+                }
+                job.push(format!("{i}- name: migrate{trailing}"));
+                job.push(format!(
+                    "{i}  image: {}",
+                    quote(&format!("reg.example.com/app:{old_tag}@{old_digest}"), q)
+                ));
+                let mut docs: Vec<String> = (0..before).map(|k| doc(&format!("a{k}"))).collect();
+                docs.push(job.join(eol));
+                docs.extend((0..after).map(|k| doc(&format!("b{k}"))));
+                let manifest = docs.join(&format!("{eol}---{eol}")) + eol;
+                (values, manifest, before)
+            },
+        )
+}
+
+/// Every document's data but the one value at `path` of document `doc`.
+fn all_but(text: &str, doc: usize, path: &[&str]) -> tree::Value {
+    let mut v = tree::parse_stream(text).unwrap().value();
+    if let tree::Value::Seq(docs) = &mut v {
+        let mut cur = &mut docs[doc];
+        for k in &path[..path.len() - 1] {
+            cur = cur.get_mut(k).unwrap();
+            // The edited item is a list's last (the job's `migrate` container).
+            if let tree::Value::Seq(items) = cur {
+                cur = items.last_mut().unwrap();
+            }
+        }
+        cur.remove(path[path.len() - 1]);
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A Helm values target and a plain-manifest target: the edit reads back as the
+    /// freight, changes only the lines that hold the image, and leaves every other value
+    /// of every document as it was.
+    #[test]
+    fn helm_and_manifest_targets_change_only_the_image(
+        (values, manifest, job) in values_and_manifest(),
+        new_tag in tag(),
+        new_digest in digest(),
+    ) {
+        use hoist::target::{self, Kind};
+        let freight = hoist::freight::Freight {
+            service: "app".into(),
+            image: hoist::image::ImageName::parse("reg.example.com/app").unwrap(),
+            tag: hoist::image::Tag::parse(&new_tag).unwrap(),
+            digest: hoist::image::Digest::parse(&new_digest).unwrap(),
+            source: None,
+            pushed_at: None,
+        };
+        let helm = Kind::Helm(hoist::config::HelmPaths {
+            repository: None,
+            tag: Some("app.image.tag".into()),
+            digest: Some("app.image.digest".into()),
+            image: None,
+        });
+        let yaml = Kind::Yaml { image: "spec.containers[name=migrate].image".into() };
+        for (kind, before, doc, path, keys) in [
+            (&helm, &values, 0, vec!["app", "image", "tag"], ["tag:", "digest:"]),
+            (&yaml, &manifest, job, vec!["spec", "containers", "image"], ["image:", "image:"]),
+        ] {
+            let current = target::read(kind, before).unwrap();
+            let out = target::write(kind, before, &freight, current.as_ref())
+                .map_err(|e| TestCaseError::fail(format!("refused: {e}\n{before}")))?;
+            let pin = target::read(kind, &out.text).unwrap().unwrap();
+            prop_assert_eq!(pin.tag.as_deref(), Some(new_tag.as_str()));
+            prop_assert_eq!(pin.digest.as_deref(), Some(new_digest.as_str()));
+            prop_assert_eq!(before.lines().count(), out.text.lines().count());
+            for (b, a) in before.lines().zip(out.text.lines()) {
+                if b != a {
+                    let line = b.trim_start();
+                    prop_assert!(keys.iter().any(|k| line.starts_with(k)), "changed {:?}", b);
+                }
+            }
+            if kind == &yaml {
+                prop_assert_eq!(all_but(before, doc, &path), all_but(&out.text, doc, &path));
+            } else {
+                let mut b = all_but(before, 0, &path);
+                let mut a = all_but(&out.text, 0, &path);
+                for v in [&mut b, &mut a] {
+                    if let tree::Value::Seq(d) = v {
+                        d[0].get_mut("app").unwrap().get_mut("image").unwrap().remove("digest");
+                    }
+                }
+                prop_assert_eq!(b, a);
+            }
+        }
+    }
+}

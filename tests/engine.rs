@@ -54,17 +54,17 @@ async fn the_full_path_by(drive: Drive) {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
     #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ") };
 
     let c = t.comment(1, &quinn(), "/promote uat").await;
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#) };
@@ -95,8 +95,8 @@ async fn the_full_path_by(drive: Drive) {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #2 reaction: eyes to @quinn's "/promote prod"
     #2 reaction: rocket to @quinn's "/promote prod"
     "#) };
@@ -186,6 +186,8 @@ async fn the_full_path_by(drive: Drive) {
     my-app-service1  v1.4.0 a1a1a1a  v1.4.0 a1a1a1a  v1.4.0 a1a1a1a
       verified AGE ago  verified AGE ago  verified AGE ago
     my-app-service2  -  -  -
+    billing-api  -  -  -
+    nightly-report  -  -  -
     (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch, or --live, to read the overlays)
     ") };
 }
@@ -269,8 +271,8 @@ async fn events_about_another_repository_are_ignored() {
     insta::assert_snapshot!(t.said(), @"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #0 reaction: eyes to comment 901
     #0 reaction: rocket to comment 901
     ");
@@ -286,8 +288,8 @@ async fn a_newer_push_supersedes_the_open_pr() {
     insta::assert_snapshot!(t.said(), @"
     #1: ♻️ Updated to v1.4.1 (was v1.4.0): a newer image arrived before this PR merged.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
     let pr = t.forge.pr(1);
     assert_eq!(pr.title, "Promote my-app-service1 v1.4.1 to dev");
@@ -319,8 +321,8 @@ async fn a_persons_commit_is_never_overwritten() {
     insta::assert_snapshot!(t.said(), @"
     #1: ✋ hoist/dev/my-app-service1 has a commit Hoist did not write: 0000000 (authored as alice). Hoist will not overwrite it: merge or close this PR yourself, or delete the branch to let Hoist recreate it.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
     assert_eq!(t.forge.pr(1).head_sha, sha);
 }
@@ -339,8 +341,8 @@ async fn equal_and_filtered_pushes_do_nothing() {
     t.push("v1.4.0", "a1").await;
     assert_eq!(t.prs(), 1);
     insta::assert_snapshot!(t.said(), @"
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -355,9 +357,9 @@ async fn failed_pending_checks_and_holds() {
     insta::assert_snapshot!(t.said(), @"
     #1: ❌ render/my-app-service1-dev failed on 0000000 (details: https://ci.example/1). Not merging. Once its cause is fixed, re-run the check: Hoist merges when it passes. To promote other freight instead, push a newer image, and Hoist moves this pull request to it.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd failure: Blocked
+    check: hoist/dag success: No gated image values change
     ");
     assert_eq!(t.forge.pr(1).state, PrState::Open);
 
@@ -414,9 +416,9 @@ async fn duplicate_events_have_one_effect() {
     insta::assert_snapshot!(t.said(), @"
     #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
     let c = t.comment(1, &quinn(), "/promote uat").await;
     // The same comment delivered again (a redelivery) answers nothing new.
@@ -432,8 +434,8 @@ async fn duplicate_events_have_one_effect() {
     insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#);
@@ -493,9 +495,9 @@ async fn reconcile_answers_a_comment_whose_event_was_lost() {
     insta::assert_snapshot!(t.said(), @r#"
     #1: ⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.
     ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
     check: hoist/dag success: No gated image values change
-    check: hoist/argocd pending: Waiting
-    check: hoist/argocd pending: Waiting
     #1 reaction: eyes to @quinn's "/hold"
     #1 reaction: rocket to @quinn's "/hold"
     "#);
@@ -575,8 +577,8 @@ async fn reconcile_carries_on_past_a_pull_request_it_cannot_read() {
     insta::assert_snapshot!(t.said(), @"
     #1: ♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -602,9 +604,9 @@ async fn reconcile_verifies_a_merge_once_argo_cd_catches_up() {
     insta::assert_snapshot!(t.said(), @"
     #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -616,8 +618,8 @@ async fn the_ledger_is_rebuilt_from_the_forge() {
     insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#);
@@ -675,11 +677,11 @@ async fn an_automatic_stage_downstream_opens_once_verified_upstream() {
     insta::assert_snapshot!(t.said(), @"
     #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev).
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    check: hoist/dag success: Every image came through the DAG
     ");
     let uat = t.forge.pr(2);
     assert_eq!(
@@ -697,8 +699,8 @@ async fn a_failed_reaction_never_blocks_a_command() {
     insta::assert_snapshot!(t.said(), @"
     #1: ⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
     assert!(t.reactions(id).is_empty());
     t.check(1, Some("success")).await;
@@ -800,10 +802,10 @@ async fn hoist_dag_checks_every_pull_request_hand_edits_included() {
     insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #5 to promote my-app-service1 v1.4.0 to **uat**.
     ---
+    check: hoist/argocd pending: Waiting
     check: hoist/dag success: No gated image values change
     check: hoist/dag failure: An image skips the promotion DAG
     check: hoist/dag success: Every image came through the DAG
-    check: hoist/argocd pending: Waiting
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#);
@@ -873,9 +875,9 @@ async fn the_argocd_check_shows_every_condition_and_blocks_what_cannot_render() 
     ❌ Argo CD cannot render my-app-service1-dev at 0000000: ComparisonError: kustomize build failed
     ");
     insta::assert_snapshot!(t.said(), @"
+    check: hoist/argocd failure: Blocked
+    check: hoist/argocd failure: Blocked
     check: hoist/dag success: No gated image values change
-    check: hoist/argocd failure: Blocked
-    check: hoist/argocd failure: Blocked
     ");
 }
 
@@ -922,9 +924,9 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
     </details>
     "#);
     insta::assert_snapshot!(t.said(), @"
-    check: hoist/dag success: No gated image values change
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -958,9 +960,9 @@ async fn a_check_without_linked_pull_requests_still_merges_its_pr() {
     insta::assert_snapshot!(t.said(), @"
     #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
     t.expect_wait_for_argo("dev");
 }
@@ -993,9 +995,9 @@ async fn healthy_must_hold_for_the_debounce() {
     insta::assert_snapshot!(t.said(), @"
     #1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:01 UTC, once it has been Healthy for 1 s.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
     // The debounce passes.
     t.advance(std::time::Duration::from_millis(1));
@@ -1047,9 +1049,9 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
     insta::assert_snapshot!(t.said(), @"
     #1: ⏳ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) runs `0000000` and is Healthy; Hoist verifies it at 10:00:30 UTC, once it has been Healthy for 30 s.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -1080,8 +1082,8 @@ async fn a_command_during_a_rewrite_keeps_its_place() {
         "{r:?}"
     );
     insta::assert_snapshot!(t.said(), @r#"
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     #1 reaction: eyes to @quinn's "/hold"
     "#);
 }
@@ -1098,8 +1100,8 @@ async fn only_heads_hoist_wrote_are_merged() {
     insta::assert_snapshot!(t.said(), @"
     #1: ✋ 0000000 on hoist/dev/my-app-service1 is not a commit Hoist made for this promotion, so Hoist will not merge it. Merge or close this PR yourself, or delete the branch to let Hoist recreate it.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
 
     // Halfway through Hoist's own rewrite the branch sits at the base: no merge, and no
@@ -1124,8 +1126,8 @@ async fn only_heads_hoist_wrote_are_merged() {
     // A pull request that only looks like Hoist's (branch name and body block copied) is
     // not Hoist's either.
     insta::assert_snapshot!(t.said(), @"
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     check: hoist/dag success: No gated image values change
     ");
     let mut t = Tester::new();
@@ -1220,8 +1222,8 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
     insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#);
@@ -1281,8 +1283,8 @@ async fn the_body_names_the_commit_the_image_was_built_from() {
     <!-- hoist:v1 {"service":"my-app-service1","stage":"dev","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.5.0","digest":"sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2","requested_by":"ecr-push"} -->
     "#);
     insta::assert_snapshot!(t.said(), @"
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -1294,8 +1296,8 @@ async fn a_hold_survives_a_lost_store() {
     insta::assert_snapshot!(t.said(), @r#"
     #1: ⛔ @mallory, /hold and /unhold need write access to acme/gitops.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     #1 reaction: eyes to @mallory's "/hold"
     #1 reaction: confused to @mallory's "/hold"
     "#);
@@ -1389,9 +1391,9 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     insta::assert_snapshot!(t.said(), @"
     #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
     // A later revision whose overlay no longer pins the freight does not verify it, even
     // when the app still reports the image running.
@@ -1409,9 +1411,9 @@ async fn a_merge_counts_as_verified_at_a_later_revision_that_still_runs_it() {
     insta::assert_snapshot!(t.said(), @"
     #2: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): the application is not at 0000000 yet. Hoist looks again and updates this comment.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -1431,8 +1433,8 @@ async fn promote_takes_the_tag_from_the_ledger_not_the_editable_body() {
     insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#);
@@ -1466,9 +1468,9 @@ async fn hoist_dag_falls_back_to_the_overlay_without_an_application() {
     insta::assert_snapshot!(t.said(), @"
     #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: Every image came through the DAG
     ");
     let edited = t.prod_pinned_to("v1.4.0", "a1");
     let (_, head) = t.person_pr("alice/hotfix", &alice(), PROD, &edited).await;
@@ -1559,9 +1561,9 @@ async fn one_comment_follows_the_deployment_after_the_merge() {
     insta::assert_snapshot!(t.said(), @"
     #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
 
     // Argo CD runs the merge, and the rollout fails: the same comment, edited.
@@ -1602,8 +1604,8 @@ async fn reconcile_repairs_a_lost_merge_once_when_newer_freight_took_the_pull_re
     insta::assert_snapshot!(t.said(), @"
     #1: ♻️ Updated to v1.5.0 (was v1.4.0): a newer image arrived before this PR merged.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
     let head = t.forge.pr(1).head_sha;
     hoist::forge::Forge::merge(&t.forge, 1, &head, "Promote", "")
@@ -1635,8 +1637,8 @@ async fn a_close_repaired_late_keeps_a_branch_that_moved() {
     assert_eq!(t.forge.branch_head(&branch), Some(theirs));
     assert!(!t.engine.store.is_hoist_pr(1).await.unwrap());
     insta::assert_snapshot!(t.said(), @"
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -1648,7 +1650,7 @@ async fn a_close_repaired_late_keeps_a_branch_that_moved() {
 async fn reconcile_reads_the_registry_in_turns_when_there_are_many_services() {
     use hoist::engine::reconcile::REGISTRY_PER_PASS;
     let mut t = Tester::new();
-    // 149 more services before and after my-app-service1, which comes 121st.
+    // 147 more services around the example's four; my-app-service1 comes 121st.
     let extra = |range: std::ops::Range<usize>| -> String {
         range
             .map(|i| {
@@ -1662,7 +1664,7 @@ async fn reconcile_reads_the_registry_in_turns_when_there_are_many_services() {
         "services:\n  my-app-service1:",
         &format!("services:\n{}  my-app-service1:", extra(0..120)),
     );
-    let text = text.replace("\nmerge:", &format!("{}\nmerge:", extra(120..149)));
+    let text = text.replace("\nmerge:", &format!("{}\nmerge:", extra(120..147)));
     let config = Config::parse(&text, "hoist.yaml").unwrap();
     assert_eq!(config.services.len(), 151);
     Arc::get_mut(&mut t.engine).unwrap().config = Arc::new(config);
@@ -1699,9 +1701,9 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
     insta::assert_snapshot!(t.said(), @"
     #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
     t.push("v1.5.0", "b2").await;
     t.check(2, Some("success")).await;
@@ -1709,9 +1711,9 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
     insta::assert_snapshot!(t.said(), @"
     #2: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
     ");
     t.forge
         .sync_merged(&t.argo, 2, &format!("{IMAGE}@{}", digest("b2")));

@@ -157,8 +157,8 @@ async fn control_promote(mut t: Tester, refused: bool) -> Outcome {
     insta::allow_duplicates! { insta::assert_snapshot!(said, @r#"
     #N: 🚀 Opened #N to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #N reaction: eyes to @quinn's "/promote uat"
     #N reaction: rocket to @quinn's "/promote uat"
     "#) };
@@ -281,9 +281,9 @@ async fn edited_comment_promotes(drive: Drive) -> Outcome {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #1: ⏸️ Held by @quinn. Hoist will not merge this PR until someone comments /unhold.
     ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
     check: hoist/dag success: No gated image values change
-    check: hoist/argocd pending: Waiting
-    check: hoist/argocd pending: Waiting
     #1 reaction: eyes to @quinn's "/hold"
     #1 reaction: rocket to @quinn's "/hold"
     "#) };
@@ -313,9 +313,9 @@ async fn forged_reply_marker(drive: Drive) -> Outcome {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #1: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
     ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
     check: hoist/dag success: No gated image values change
-    check: hoist/argocd pending: Waiting
-    check: hoist/argocd pending: Waiting
     #1 reaction: eyes to @sam's "/hold"
     #1 reaction: rocket to @sam's "/hold"
     "#) };
@@ -404,8 +404,8 @@ async fn body_freight_edited(drive: Drive) -> Outcome {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#) };
@@ -472,8 +472,8 @@ async fn fork_pr(drive: Drive) -> Outcome {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
     #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: Every image came through the DAG
     ") };
     t.expect_wait_for_argo("uat");
     Outcome {
@@ -508,8 +508,8 @@ async fn hold_races_merge(drive: Drive) -> Outcome {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #1: ⏸️ Held by @sam. Hoist will not merge this PR until someone comments /unhold.
     ---
-    check: hoist/dag success: No gated image values change
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
     #1 reaction: eyes to @sam's "/hold"
     #1 reaction: rocket to @sam's "/hold"
     "#) };
@@ -611,11 +611,11 @@ async fn status_by_a_writer(drive: Drive) -> Outcome {
     ---
     #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     #2 reaction: eyes to @quinn's "/promote prod"
@@ -789,12 +789,12 @@ async fn forced_back_to_an_older_head(drive: Drive) -> Outcome {
     ---
     #5: 🚀 Opened #3 to promote my-app-service1 v1.5.0 to **prod**.
     ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
     check: hoist/dag success: No gated image values change
-    check: hoist/argocd pending: Waiting
-    check: hoist/argocd success: Ready to merge
     check: hoist/dag success: Every image came through the DAG
-    check: hoist/argocd pending: Waiting
-    check: hoist/argocd success: Ready to merge
     #4 reaction: eyes to @quinn's "/promote uat"
     #4 reaction: rocket to @quinn's "/promote uat"
     #5 reaction: eyes to @quinn's "/promote prod"
@@ -1001,8 +1001,8 @@ async fn reconcile_records_and_verifies_a_merge_that_was_never_recorded() {
         insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
         #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
         ---
-        check: hoist/dag success: No gated image values change
         check: hoist/argocd pending: Waiting
+        check: hoist/dag success: No gated image values change
         ") };
         t.reconcile().await;
         // Verified once: nothing more said.
@@ -1038,8 +1038,8 @@ async fn reconcile_does_not_record_a_hand_merge_of_a_head_hoist_did_not_write() 
             assert!(!t.in_ledger_merged("dev", "a1").await);
         }
         insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
-        check: hoist/dag success: No gated image values change
         check: hoist/argocd pending: Waiting
+        check: hoist/dag success: No gated image values change
         ") };
     }
 }
@@ -1057,8 +1057,8 @@ async fn reconcile_records_a_close_that_was_never_recorded() {
         t.reconcile().await;
         assert_eq!(t.forge.branch_head(&branch), None, "{drive:?}");
         insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
-        check: hoist/dag success: No gated image values change
         check: hoist/argocd pending: Waiting
+        check: hoist/dag success: No gated image values change
         ") };
     }
 }

@@ -49,7 +49,12 @@ async fn the_getting_started_page_reaches_a_verified_dev_promotion() {
         .unwrap();
     // The Argo CD applications exist, and ECR holds an image of each service.
     let base = t.forge.state.lock().unwrap().base.clone();
-    for service in ["my-app-service1", "my-app-service2"] {
+    for service in [
+        "my-app-service1",
+        "my-app-service2",
+        "billing-api",
+        "nightly-report",
+    ] {
         for stage in ["dev", "uat", "prod"] {
             t.argo
                 .synced(&format!("{service}-{stage}"), &base, "img@sha256:0");
@@ -69,6 +74,16 @@ async fn the_getting_started_page_reaches_a_verified_dev_promotion() {
                 "my-app-service2",
                 "2.3.1",
                 "sha256:aeee7005e3d4345f895f35ea252af416cd15abfa1b996544533f866ae7feec40",
+            ),
+            (
+                "billing-api",
+                "2.7.1",
+                "sha256:ab879b75f68413ee064235be750daf0ab2ed7c994cff769b1a93628de09d0ac6",
+            ),
+            (
+                "nightly-report",
+                "1.0.3",
+                "sha256:2bf208aed5dfcf5d3b0341ae22a276c26d9a31a38d2cd3e72603acfcd11aa11e",
             ),
         ] {
             st.ecr_images.insert(

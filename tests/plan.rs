@@ -101,7 +101,7 @@ fn a_push_plans_one_dev_pr_that_changes_only_the_image_values() {
     );
     assert_eq!(p.branch, "hoist/dev/my-app-service1");
     assert_eq!(p.title, "Promote my-app-service1 v1.4.0 to dev");
-    assert_eq!(p.file.path, S1_DEV);
+    assert_eq!(p.files[0].path, S1_DEV);
     let before = fs::read_to_string(Path::new("examples/gitops").join(S1_DEV)).unwrap();
     let digest = p.freight.digest.as_str();
     let old_digest = before
@@ -109,7 +109,7 @@ fn a_push_plans_one_dev_pr_that_changes_only_the_image_values() {
         .find_map(|l| l.trim().strip_prefix("digest: "))
         .unwrap();
     assert_eq!(
-        changed_lines(&before, &p.file.content),
+        changed_lines(&before, &p.files[0].content),
         [
             "-    newTag: v1.3.2   # promoted by Hoist".to_owned(),
             format!("-    digest: {old_digest}"),
@@ -148,7 +148,7 @@ fn a_tag_only_overlay_gets_a_one_line_diff() {
     fs::write(&path, &tag_only).unwrap();
     let plan = push(repo.path(), &event_with("v1.4.0", "ab")).unwrap();
     assert_eq!(
-        changed_lines(&tag_only, &plan.promotions[0].file.content),
+        changed_lines(&tag_only, &plan.promotions[0].files[0].content),
         [
             "-    newTag: v1.3.2   # promoted by Hoist",
             "+    newTag: v1.4.0   # promoted by Hoist"
@@ -182,7 +182,7 @@ fn the_same_image_again_plans_nothing() {
     let repo = checkout();
     let first = push(repo.path(), &event_with("v1.4.0", "12")).unwrap();
     let p = &first.promotions[0];
-    fs::write(repo.path().join(&p.file.path), &p.file.content).unwrap();
+    fs::write(repo.path().join(&p.files[0].path), &p.files[0].content).unwrap();
     let again = push(repo.path(), &event_with("v1.4.0", "12")).unwrap();
     assert!(again.promotions.is_empty());
     assert!(
@@ -201,7 +201,7 @@ fn repo_with_dev_at_v140() -> (tempfile::TempDir, String) {
     let repo = checkout();
     let plan = push(repo.path(), &event_with("v1.4.0", "9a")).unwrap();
     let p = &plan.promotions[0];
-    fs::write(repo.path().join(&p.file.path), &p.file.content).unwrap();
+    fs::write(repo.path().join(&p.files[0].path), &p.files[0].content).unwrap();
     (repo, p.freight.digest.to_string())
 }
 
@@ -222,7 +222,7 @@ fn promote_copies_the_upstream_digest() {
         ("uat", "v1.4.0")
     );
     assert_eq!(p.freight.digest.as_str(), digest);
-    assert!(p.file.content.contains(&format!("digest: {digest}")));
+    assert!(p.files[0].content.contains(&format!("digest: {digest}")));
     assert!(p.commit_message.contains("Hoist-Requested-By: quinn"));
     assert!(
         p.body.contains("**Gate:** `/promote uat` by @acme/qa."),
@@ -627,6 +627,8 @@ fn status_before_any_store_shows_every_stage_and_succeeds() {
     service          dev  uat  prod
     my-app-service1  -    -    -
     my-app-service2  -    -    -
+    billing-api      -    -    -
+    nightly-report   -    -    -
     (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch, or --live, to read the overlays)
     ");
     let err = String::from_utf8_lossy(&o.stderr).replace(db.to_str().unwrap(), "DB");
@@ -640,7 +642,7 @@ fn status_before_any_store_shows_every_stage_and_succeeds() {
 fn check_config_takes_config_and_reconcile_needs_no_once() {
     let o = hoist(&["check-config", "--config", "config/hoist.example.yaml"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @"config/hoist.example.yaml: ok (3 stages: dev, uat, prod; 2 services)");
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @"config/hoist.example.yaml: ok (3 stages: dev, uat, prod; 4 services)");
     let o = hoist(&["reconcile", "--help"]);
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());

@@ -8,15 +8,11 @@ use std::process::Command;
 
 use support::tester::*;
 
-const SERVICES: [&str; 2] = ["my-app-service1", "my-app-service2"];
-const STAGES: [&str; 3] = ["dev", "uat", "prod"];
-
-/// The overlays on the fake forge's base branch, as a checkout would hold them.
+/// The target files on the fake forge's base branch, as a checkout would hold them.
 fn base_overlays(t: &Tester) -> hoist::repo::MapRepo {
     let mut files = std::collections::HashMap::new();
-    for s in SERVICES {
-        for st in STAGES {
-            let path = format!("apps/{s}/env/{st}/kustomization.yaml");
+    for st in t.engine.config.stage_names() {
+        for path in t.engine.config.stage_paths(st) {
             if let Some(text) = t.forge.base_file(&path) {
                 files.insert(path, text);
             }
@@ -53,6 +49,10 @@ async fn the_grid_shows_each_stage_its_state_age_and_what_waits() {
                                           #2 → v1.4.0, opened 2m ago
                                             waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci
     my-app-service2  2.3.1 aeee700        2.3.1 aeee700                                                                      2.3.0 4e82623
+                     not merged by Hoist  not merged by Hoist                                                                not merged by Hoist
+    billing-api      2.7.1 ab879b7        2.7.0 ccc6546                                                                      2.6.4 5ec36bb
+                     not merged by Hoist  not merged by Hoist                                                                not merged by Hoist
+    nightly-report   1.0.3 2bf208a        1.0.2 79f4277                                                                      1.0.2 79f4277
                      not merged by Hoist  not merged by Hoist                                                                not merged by Hoist
     ");
     let json = serde_json::to_value(&grid).unwrap();
@@ -95,6 +95,10 @@ async fn hoist_status_reads_the_checkout_and_the_ledger() {
       #2 → v1.4.0, opened AGE ago
       waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci
     my-app-service2  2.3.1 aeee700  2.3.1 aeee700  2.3.0 4e82623
+      not merged by Hoist  not merged by Hoist  not merged by Hoist
+    billing-api  2.7.1 ab879b7  2.7.0 ccc6546  2.6.4 5ec36bb
+      not merged by Hoist  not merged by Hoist  not merged by Hoist
+    nightly-report  1.0.3 2bf208a  1.0.2 79f4277  1.0.2 79f4277
       not merged by Hoist  not merged by Hoist  not merged by Hoist
     ");
     let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
@@ -178,6 +182,8 @@ async fn the_status_page_shows_the_grid_in_a_browser() {
     service | dev | uat | prod
     my-app-service1 | v1.4.0 / a1a1a1a / verified AGE ago · #1 / Argo CD: my-app-service1-dev | v1.3.2 / 41828da / not merged by Hoist / Argo CD: my-app-service1-uat / #2 → v1.4.0 opened AGE ago by quinn /  waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci | v1.3.0 / f356c12 / not merged by Hoist / Argo CD: my-app-service1-prod
     my-app-service2 | 2.3.1 / aeee700 / not merged by Hoist / Argo CD: my-app-service2-dev | 2.3.1 / aeee700 / not merged by Hoist / Argo CD: my-app-service2-uat | 2.3.0 / 4e82623 / not merged by Hoist / Argo CD: my-app-service2-prod
+    billing-api | 2.7.1 / ab879b7 / not merged by Hoist / Argo CD: billing-api-dev | 2.7.0 / ccc6546 / not merged by Hoist / Argo CD: billing-api-uat | 2.6.4 / 5ec36bb / not merged by Hoist / Argo CD: billing-api-prod
+    nightly-report | 1.0.3 / 2bf208a / not merged by Hoist / Argo CD: nightly-report-dev | 1.0.2 / 79f4277 / not merged by Hoist / Argo CD: nightly-report-uat | 1.0.2 / 79f4277 / not merged by Hoist / Argo CD: nightly-report-prod
     ");
     assert!(dom.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
 

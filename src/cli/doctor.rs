@@ -99,12 +99,7 @@ async fn settings(config: &crate::config::Config, engine: &crate::app::RealEngin
         .collect();
     for (stage, st) in config.stages.iter() {
         if st.gate.codeowners {
-            paths.extend(
-                config
-                    .services
-                    .iter()
-                    .map(|(n, svc)| svc.path_for(n, stage)),
-            );
+            paths.extend(config.stage_paths(stage));
         }
     }
     let read = async {

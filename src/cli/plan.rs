@@ -26,10 +26,10 @@ pub struct PlanArgs {
     /// A checkout of the GitOps repository.
     #[arg(long, value_name = "DIR")]
     repo: PathBuf,
-    /// An EventBridge event as EventBridge delivers it (JSON): an `ECR Image Action`
-    /// push plans promotions; anything else plans nothing, saying why.
-    #[arg(long, value_name = "FILE")]
-    event: Option<PathBuf>,
+    /// EventBridge events as EventBridge delivers them (JSON), planned in turn: an
+    /// `ECR Image Action` push plans promotions; anything else plans nothing, saying why.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    event: Vec<PathBuf>,
     /// Plan `/promote STAGE` instead of a push.
     #[arg(long, value_name = "STAGE", requires = "service")]
     promote: Option<String>,
@@ -80,43 +80,14 @@ pub fn plan(args: PlanArgs) -> Result<()> {
         repo: &repo,
         ledger: &[],
     };
-    let plan = if let Some(path) = &args.event {
-        let shown = path.display();
-        let len = std::fs::metadata(path)
-            .with_context(|| format!("cannot read {shown}"))?
-            .len();
-        if len > MAX_EVENT_BYTES {
-            bail!("{shown}: {len} bytes is too large for an ECR event");
-        }
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
-        let (_, event) = eventbridge::decode(&bytes)
-            .map_err(|e| anyhow::anyhow!("{shown}: not an EventBridge event: {e}"))?;
-        let nothing = |reason: String| Plan {
-            nothing_to_do: vec![crate::plan::Skip {
-                stages: vec![],
-                reason,
-            }],
-            ..Plan::default()
-        };
-        match event {
-            Event::ImagePushed {
-                image,
-                tag,
-                digest,
-                time,
-            } => match crate::freight::for_push(&config, &image, &tag, &digest, &time) {
-                Ok(f) => planner
-                    .push(&f, args.requested_by.as_deref().unwrap_or("ecr-push"))
-                    .map_err(in_repo)?,
-                // A malformed reference is a broken event, not a push to skip.
-                Err(why @ crate::freight::NoFreight::BadReference(_)) => {
-                    bail!("{shown}: {why}")
-                }
-                Err(why) => nothing(why.to_string()),
-            },
-            Event::Ignored { reason } => nothing(reason),
-            other => nothing(format!("a {} event is not an image push", other.kind())),
-        }
+    let plans = if !args.event.is_empty() {
+        args.event
+            .iter()
+            .map(|path| {
+                plan_event(&config, &planner, path, args.requested_by.as_deref())
+                    .and_then(|r| r.map_err(in_repo))
+            })
+            .collect::<Result<Vec<Plan>>>()?
     } else {
         let stage = args
             .promote
@@ -126,23 +97,37 @@ pub fn plan(args: PlanArgs) -> Result<()> {
             .service
             .as_deref()
             .expect("clap requires --service with --promote");
-        planner
-            .promote(
-                stage,
-                service,
-                args.tag.as_deref(),
-                args.requested_by.as_deref().unwrap_or("cli"),
-            )
-            .map_err(in_repo)?
+        vec![
+            planner
+                .promote(
+                    stage,
+                    service,
+                    args.tag.as_deref(),
+                    args.requested_by.as_deref().unwrap_or("cli"),
+                )
+                .map_err(in_repo)?,
+        ]
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&plan).expect("a plan serializes")
-        );
+        // One plan as an object; several (one per event) as a list of them.
+        let json = match plans.as_slice() {
+            [one] => serde_json::to_string_pretty(one),
+            all => serde_json::to_string_pretty(all),
+        };
+        println!("{}", json.expect("a plan serializes"));
     } else {
-        print!("{}", render(&plan));
+        for (i, plan) in plans.iter().enumerate() {
+            if plans.len() > 1 {
+                println!("{}", crate::messages::plan_event_heading(&args.event[i]));
+            }
+            print!("{}", render(plan));
+        }
     }
+    let plan = Plan {
+        refused: plans.iter().find_map(|p| p.refused.clone()),
+        promotions: plans.into_iter().flat_map(|p| p.promotions).collect(),
+        nothing_to_do: vec![],
+    };
     if plan.refused.is_some() {
         std::process::exit(1);
     }
@@ -166,6 +151,52 @@ pub fn plan(args: PlanArgs) -> Result<()> {
     Ok(())
 }
 
+/// The plan for one event file; the outer error is a bad file, the inner one a
+/// repository that does not fit the config.
+fn plan_event(
+    config: &Config,
+    planner: &Planner,
+    path: &std::path::Path,
+    requested_by: Option<&str>,
+) -> Result<std::result::Result<Plan, crate::plan::PlanError>> {
+    let shown = path.display();
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {shown}"))?
+        .len();
+    if len > MAX_EVENT_BYTES {
+        bail!("{shown}: {len} bytes is too large for an ECR event");
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+    let (_, event) = eventbridge::decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("{shown}: not an EventBridge event: {e}"))?;
+    let nothing = |reason: String| {
+        Ok(Plan {
+            nothing_to_do: vec![crate::plan::Skip {
+                stages: vec![],
+                reason,
+            }],
+            ..Plan::default()
+        })
+    };
+    Ok(match event {
+        Event::ImagePushed {
+            image,
+            tag,
+            digest,
+            time,
+        } => match crate::freight::for_push(config, &image, &tag, &digest, &time) {
+            Ok(f) => planner.push(&f, requested_by.unwrap_or("ecr-push")),
+            // A malformed reference is a broken event, not a push to skip.
+            Err(why @ crate::freight::NoFreight::BadReference(_)) => {
+                bail!("{shown}: {why}")
+            }
+            Err(why) => nothing(why.to_string()),
+        },
+        Event::Ignored { reason } => nothing(reason),
+        other => nothing(format!("a {} event is not an image push", other.kind())),
+    })
+}
+
 /// The plan as a reviewer reads it; each diff is plain, ready for `patch`.
 pub fn render(plan: &Plan) -> String {
     let mut s = String::new();
@@ -187,7 +218,9 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(s, "    {} {}", crate::messages::gate_mark(g.state), g.line);
         }
         s.push('\n');
-        s.push_str(&p.file.diff);
+        for f in &p.files {
+            s.push_str(&f.diff);
+        }
     }
     for skip in &plan.nothing_to_do {
         let _ = writeln!(

@@ -184,6 +184,14 @@ impl Config {
             .collect()
     }
 
+    /// Every file a service pins its image in for `stage` (each service's targets).
+    pub fn stage_paths(&self, stage: &str) -> Vec<String> {
+        self.services
+            .iter()
+            .flat_map(|(name, svc)| svc.paths_for(name, stage))
+            .collect()
+    }
+
     /// The branch, base and forge-independent settings.
     pub fn base_branch(&self) -> &str {
         match &self.forge {
@@ -194,14 +202,35 @@ impl Config {
 }
 
 impl Service {
-    /// The overlay path for `service` in `stage`.
-    pub fn path_for(&self, service: &str, stage: &str) -> String {
-        expand(&self.path, service, stage)
+    /// The service's targets as written: `targets`, or the one kustomization `path`
+    /// names (with `kustomize_name`).
+    pub fn target_list(&self) -> Vec<Target> {
+        match &self.path {
+            Some(path) if self.targets.is_empty() => vec![Target {
+                path: path.clone(),
+                kustomize_name: self.kustomize_name.clone(),
+                helm: None,
+                yaml: None,
+            }],
+            _ => self.targets.clone(),
+        }
     }
 
-    /// The `images[].name` Hoist edits in the overlay.
-    pub fn kustomize_name<'a>(&'a self, service: &'a str) -> &'a str {
-        self.kustomize_name.as_deref().unwrap_or(service)
+    /// The files `service` pins its image in for `stage`, first the one its freight is
+    /// read from.
+    pub fn paths_for(&self, service: &str, stage: &str) -> Vec<String> {
+        self.target_list()
+            .iter()
+            .map(|t| expand(&t.path, service, stage))
+            .collect()
+    }
+
+    /// The file a stage's freight is read from: the first target's.
+    pub fn path_for(&self, service: &str, stage: &str) -> String {
+        self.paths_for(service, stage)
+            .into_iter()
+            .next()
+            .unwrap_or_default()
     }
 }
 

@@ -197,15 +197,72 @@ pub struct Service {
     /// Which tags are promoted.
     #[serde(default)]
     pub tags: TagPolicy,
-    /// The overlay to edit, relative to the repository root; `{service}` and `{stage}`
-    /// are replaced. A kustomization.
-    pub path: String,
-    /// The `images[].name` to edit in the kustomization; defaults to the service name.
+    /// One kustomization to edit in each stage, relative to the repository root;
+    /// `{service}` and `{stage}` are replaced. Shorthand for one kustomization target:
+    /// give `path` or `targets`, not both.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// With `path`: the `images[].name` to edit in the kustomization; defaults to the
+    /// service name.
     #[serde(default)]
     pub kustomize_name: Option<String>,
+    /// The files that pin the image in each stage, all edited in one commit of one pull
+    /// request. The first is the one the stage's freight is read from; the others must
+    /// agree with it.
+    #[serde(default)]
+    pub targets: Vec<Target>,
     /// Promote an older version over a newer one. Off: a stage never goes back.
     #[serde(default, deserialize_with = "strict_bool")]
     pub allow_downgrade: bool,
+}
+
+/// A file that pins a service's image in each stage, and how: a kustomization's
+/// `images:` entry (neither `helm` nor `yaml`), Helm values (`helm`), or any YAML by path
+/// (`yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The file, relative to the repository root; `{service}` and `{stage}` are replaced.
+    pub path: String,
+    /// A kustomization target: the `images[].name` to edit; defaults to the service name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kustomize_name: Option<String>,
+    /// Helm values: the dotted paths to set (`api.image.tag`); any may be omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmPaths>,
+    /// Any YAML file (several documents allowed): the path whose value is a full image
+    /// reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yaml: Option<YamlPaths>,
+}
+
+/// Where Helm values hold the image. Paths are dotted keys; `[n]` picks a list item by
+/// index and `[key=value]` by a key's value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelmPaths {
+    /// The image repository (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/app`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The tag (`v1.4.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The digest (`sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// One combined `repository:tag@digest` value, instead of the three above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// Where a YAML file holds the image.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct YamlPaths {
+    /// The path whose value is the full image reference, e.g.
+    /// `spec.template.spec.containers[name=app].image`. With several documents in the
+    /// file, exactly one must have it.
+    pub image: String,
 }
 
 /// Merging promotion pull requests.

@@ -198,35 +198,6 @@ impl Validator<'_> {
                     "services {other:?} and {name:?} use the same image; each image belongs to one service"
                 ));
             }
-            let path = &s.path;
-            for bad in bad_placeholders(path) {
-                self.at(
-                    &at("path"),
-                    format!(
-                        "path {path:?} uses {bad}; only {{service}} and {{stage}} are replaced"
-                    ),
-                );
-            }
-            if path.starts_with('/') || path.contains('\\') {
-                self.at(
-                    &at("path"),
-                    format!(
-                        "path {path:?} must be relative to the repository root, with '/' separators"
-                    ),
-                );
-            }
-            if path.split('/').any(|seg| seg == ".." || seg == ".") {
-                self.at(
-                    &at("path"),
-                    format!("path {path:?} must not contain '.' or '..' segments"),
-                );
-            }
-            if !path.contains("{stage}") {
-                self.at(
-                    &at("path"),
-                    format!("path {path:?} has no {{stage}}: every stage needs its own overlay"),
-                );
-            }
             if let Some(r) = &s.tags.semver
                 && let Err(e) = Range::parse(r)
             {
@@ -251,6 +222,179 @@ impl Validator<'_> {
             if s.kustomize_name.as_deref().is_some_and(str::is_empty) {
                 self.at(&at("kustomize_name"), "kustomize_name is empty");
             }
+        }
+        self.targets(c);
+    }
+
+    /// Checks where each service pins its image: `path` or `targets`, each target's file
+    /// and fields, and that no two targets (of one service or two) write the same field.
+    ///
+    /// Kept whole: one pass over every target collects what it writes, for the overlap
+    /// check at the end; each field's check is a few independent lines.
+    fn targets(&mut self, c: &Config) {
+        // (service, index, stage, file, field) for every target of every stage.
+        let mut written: Vec<(String, usize, String, String, String)> = vec![];
+        for (name, s) in c.services.iter() {
+            let svc = |k| [K("services"), K(name), K(k)];
+            match (&s.path, s.targets.is_empty()) {
+                (Some(_), false) => self.at_key(
+                    &svc("targets"),
+                    "give either path (one kustomization) or targets, not both",
+                ),
+                (None, true) => self.at_key(
+                    &[K("services"), K(name)],
+                    format!("service {name:?} has neither path nor targets: name the files that pin its image"),
+                ),
+                _ => {}
+            }
+            if !s.targets.is_empty() && s.kustomize_name.is_some() {
+                self.at_key(
+                    &svc("kustomize_name"),
+                    "kustomize_name goes with path; with targets, set it on the kustomization target",
+                );
+            }
+            if let Some(p) = &s.path {
+                self.target_path(&svc("path"), p);
+            }
+            for (i, t) in s.targets.iter().enumerate() {
+                let at = |k| [K("services"), K(name), K("targets"), I(i), K(k)];
+                self.target_path(&at("path"), &t.path);
+                if t.helm.is_some() && t.yaml.is_some() {
+                    self.at_key(&at("yaml"), "a target is helm or yaml, not both");
+                }
+                if t.kustomize_name.is_some() && (t.helm.is_some() || t.yaml.is_some()) {
+                    self.at_key(
+                        &at("kustomize_name"),
+                        "kustomize_name names a kustomization's images entry; this target is not a kustomization",
+                    );
+                }
+                if t.kustomize_name.as_deref().is_some_and(str::is_empty) {
+                    self.at(&at("kustomize_name"), "kustomize_name is empty");
+                }
+                if let Some(h) = &t.helm {
+                    let fields = [
+                        ("repository", &h.repository),
+                        ("tag", &h.tag),
+                        ("digest", &h.digest),
+                        ("image", &h.image),
+                    ];
+                    if h.tag.is_none() && h.digest.is_none() && h.image.is_none() {
+                        self.at(
+                            &at("helm"),
+                            "helm names no tag, digest or image path, so it would pin no version",
+                        );
+                    }
+                    if h.image.is_some()
+                        && (h.repository.is_some() || h.tag.is_some() || h.digest.is_some())
+                    {
+                        self.at(&at("helm"), "helm's image sets the whole reference; drop repository, tag and digest, or drop image");
+                    }
+                    if i == 0 && h.image.is_none() && (h.tag.is_none() || h.digest.is_none()) {
+                        self.at(&at("helm"), "the first target is where each stage's freight is read, so it needs both a tag and a digest path (or image)");
+                    }
+                    let named: Vec<(&str, &String)> = fields
+                        .iter()
+                        .filter_map(|(k, v)| Some((*k, (*v).as_ref()?)))
+                        .collect();
+                    for (n, (k, v)) in named.iter().enumerate() {
+                        if let Some((other, _)) = named[..n].iter().find(|(_, o)| overlaps(o, v)) {
+                            self.at(&at("helm"), format!("helm's {other} and {k} name overlapping values ({v:?}); each must be its own value"));
+                        }
+                    }
+                    for (k, v) in fields {
+                        if let Some(v) = v {
+                            self.field_path(
+                                &[K("services"), K(name), K("targets"), I(i), K("helm"), K(k)],
+                                v,
+                            );
+                        }
+                    }
+                }
+                if let Some(y) = &t.yaml {
+                    self.field_path(
+                        &[
+                            K("services"),
+                            K(name),
+                            K("targets"),
+                            I(i),
+                            K("yaml"),
+                            K("image"),
+                        ],
+                        &y.image,
+                    );
+                }
+            }
+            for stage in c.stage_names() {
+                for (i, t) in crate::target::of(s, name, stage).into_iter().enumerate() {
+                    for field in t.kind.fields() {
+                        written.push((name.to_owned(), i, stage.to_owned(), t.path.clone(), field));
+                    }
+                }
+            }
+        }
+        let mut said = BTreeSet::new();
+        for (n, (svc, i, stage, file, field)) in written.iter().enumerate() {
+            let Some((other, j, _, _, other_field)) =
+                written[..n].iter().find(|(o, j, st, f, of)| {
+                    st == stage && f == file && (o != svc || j != i) && overlaps(of, field)
+                })
+            else {
+                continue;
+            };
+            if !said.insert((svc.clone(), *i)) {
+                continue;
+            }
+            let step = if c.services.get(svc).is_some_and(|s| s.targets.is_empty()) {
+                vec![K("services"), K(svc), K("path")]
+            } else {
+                vec![K("services"), K(svc), K("targets"), I(*i)]
+            };
+            let msg = if other == svc {
+                format!("targets {j} and {i} both write {field} in {file}: remove the duplicate")
+            } else {
+                format!(
+                    "{file} is a target of {other:?} and of {svc:?}, and both would write {other_field} / {field}: one field, one service"
+                )
+            };
+            self.at(&step, msg);
+        }
+    }
+
+    /// A target's file template: only the known placeholders, relative, no dot segments,
+    /// a file per stage.
+    fn target_path(&mut self, at: &[Step], path: &str) {
+        for bad in bad_placeholders(path) {
+            self.at(
+                at,
+                format!("path {path:?} uses {bad}; only {{service}} and {{stage}} are replaced"),
+            );
+        }
+        if path.starts_with('/') || path.contains('\\') {
+            self.at(
+                at,
+                format!(
+                    "path {path:?} must be relative to the repository root, with '/' separators"
+                ),
+            );
+        }
+        if path.split('/').any(|seg| seg == ".." || seg == ".") {
+            self.at(
+                at,
+                format!("path {path:?} must not contain '.' or '..' segments"),
+            );
+        }
+        if !path.contains("{stage}") {
+            self.at(
+                at,
+                format!("path {path:?} has no {{stage}}: every stage needs its own overlay"),
+            );
+        }
+    }
+
+    /// A dotted path into a YAML file.
+    fn field_path(&mut self, at: &[Step], path: &str) {
+        if let Err(e) = crate::manifest::Path::parse(path) {
+            self.at(at, e.to_string());
         }
     }
 
@@ -490,4 +634,15 @@ fn cycles(c: &Config) -> Vec<Vec<String>> {
         }
     }
     found
+}
+
+/// Whether two fields of one file are the same value or one holds the other
+/// (`image` holds `image.tag`).
+fn overlaps(a: &str, b: &str) -> bool {
+    let holds = |outer: &str, inner: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    };
+    holds(a, b) || holds(b, a)
 }

@@ -159,38 +159,47 @@ pub fn files(config: &Config) -> Vec<Check> {
     }
 }
 
-/// With a checkout of the GitOps repository: every overlay the config names exists and
-/// has the images entry Hoist will edit.
+/// With a checkout of the GitOps repository: every target file the config names exists
+/// and has the image where Hoist will edit it.
 pub fn overlays(config: &Config, repo: &impl Repo) -> Vec<Check> {
     let mut out = vec![];
     for (service, svc) in config.services.iter() {
-        let name = svc.kustomize_name(service);
         for stage in config.stage_names() {
-            let path = svc.path_for(service, stage);
-            let check = match repo.read(&path) {
-                Ok(Some(text)) => match crate::manifest::read_images(&text) {
-                    Ok(images) if images.iter().any(|e| e.name == name) => {
-                        Check::pass(say::overlay_ok(&path, name))
-                    }
-                    Ok(_) => Check::fail(
-                        say::overlay_no_entry(&path, name),
-                        say::overlay_entry_fix(name),
-                    ),
-                    Err(e) => Check::fail(e.in_file(&path), say::OVERLAY_PARSE_FIX.to_owned()),
-                },
-                Ok(None) => Check::fail(
-                    say::overlay_missing(&path, service, stage),
-                    say::OVERLAY_MISSING_FIX.to_owned(),
-                ),
-                Err(e) => Check::fail(
-                    say::file_unreadable(&path, &e.to_string()),
-                    say::file_fix(&path),
-                ),
-            };
-            out.push(check);
+            for t in crate::target::of(svc, service, stage) {
+                out.push(target(repo, service, stage, &t));
+            }
         }
     }
     out
+}
+
+fn target(repo: &impl Repo, service: &str, stage: &str, t: &crate::target::StageTarget) -> Check {
+    use crate::target::Kind;
+    let path = &t.path;
+    let fields = t.kind.fields().join(", ");
+    match repo.read(path) {
+        Ok(Some(text)) => match (crate::target::read(&t.kind, &text), &t.kind) {
+            (Ok(Some(_)), Kind::Kustomize { name }) => Check::pass(say::overlay_ok(path, name)),
+            (Ok(Some(_)), k) => Check::pass(say::target_ok(path, k.label(), &fields)),
+            (Ok(None), Kind::Kustomize { name }) => Check::fail(
+                say::overlay_no_entry(path, name),
+                say::overlay_entry_fix(name),
+            ),
+            (Ok(None), _) => Check::fail(
+                say::target_no_value(path, &fields),
+                say::target_value_fix(&fields),
+            ),
+            (Err(e), _) => Check::fail(e.in_file(path), say::OVERLAY_PARSE_FIX.to_owned()),
+        },
+        Ok(None) => Check::fail(
+            say::overlay_missing(path, service, stage),
+            say::OVERLAY_MISSING_FIX.to_owned(),
+        ),
+        Err(e) => Check::fail(
+            say::file_unreadable(path, &e.to_string()),
+            say::file_fix(path),
+        ),
+    }
 }
 
 /// Each Argo CD application the config names (per service and stage) reads with Hoist's
@@ -383,9 +392,9 @@ pub fn codeowners(config: &Config, repo: &(dyn Repo + Sync)) -> Vec<Check> {
     }
     for stage in gated {
         let uncovered: Vec<String> = config
-            .services
+            .stage_paths(stage)
             .iter()
-            .flat_map(|(name, svc)| rendered(repo, &svc.path_for(name, stage)))
+            .flat_map(|p| rendered(repo, p))
             .filter(|p| owners.owners(p).is_empty())
             .collect();
         out.push(if uncovered.is_empty() {
@@ -487,9 +496,9 @@ fn codeowners_iam(
         .filter(|(_, s)| s.gate.codeowners)
         .flat_map(|(stage, _)| {
             config
-                .services
+                .stage_paths(stage)
                 .iter()
-                .flat_map(|(name, svc)| owners.owners(&svc.path_for(name, stage)).to_vec())
+                .flat_map(|p| owners.owners(p).to_vec())
                 .collect::<Vec<_>>()
         })
         .filter(|o| !cc.codeowners_iam.contains_key(o))

@@ -7,36 +7,35 @@ use super::{Engine, Result};
 use crate::argocd::{self, ArgoCd};
 use crate::config::expand;
 use crate::forge::{Conclusion, Forge, PrState};
-use crate::manifest::{self, ImageEntry};
 use crate::messages;
 use crate::policy::dag;
 use crate::registry::Registry;
+use crate::target;
 
 use crate::marks::DAG_CHECK;
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
-    /// The service's images entry in `path` at `at` (`None` when it has none); `Err`
-    /// says why the file cannot be read.
-    async fn entry_at(
+    /// What target `t` pins at `at` (`None` when it pins nothing); `Err` says why the
+    /// file cannot be read.
+    async fn pin_at(
         &self,
-        path: &str,
+        t: &target::StageTarget,
         at: &str,
-        name: &str,
-    ) -> Result<std::result::Result<Option<ImageEntry>, String>> {
-        Ok(match self.forge.read_file(path, at).await? {
-            Some(text) => match manifest::read_images(&text) {
-                Ok(entries) => Ok(entries.into_iter().find(|e| e.name == name)),
+    ) -> Result<std::result::Result<Option<target::Pin>, String>> {
+        Ok(match self.forge.read_file(&t.path, at).await? {
+            Some(text) => match target::read(&t.kind, &text) {
+                Ok(pin) => Ok(pin),
                 Err(e) => Err(messages::overlay_does_not_parse(&e.to_string())),
             },
             None => Err(messages::OVERLAY_GONE.into()),
         })
     }
 
-    /// The overlay-file judgement of a gated stage without an Argo CD application: each
-    /// service's images entry the pull request changes. True when a line failed.
+    /// The overlay-file judgement of a gated stage without an Argo CD application: what
+    /// each service's targets the pull request changes newly pin. True when a line failed.
     ///
-    /// Kept whole: one loop over the services whose overlay the pull request touches; each
-    /// case pushes one line, may mark a failure, and goes on.
+    /// Kept whole: one loop over the targets the pull request touches; each case pushes
+    /// one line, may mark a failure, and goes on.
     async fn overlay_lines(
         &self,
         stage: &str,
@@ -47,39 +46,41 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         lines: &mut Vec<String>,
     ) -> Result<bool> {
         let mut failed = false;
-        for (service, svc) in self.config.services.iter() {
-            let name = svc.kustomize_name(service);
-            let path = svc.path_for(service, stage);
-            if !files.contains(&path) {
-                continue;
-            }
-            let new = self.entry_at(&path, head, name).await?;
-            let old = self.entry_at(&path, base, name).await?;
+        let touched = self.config.services.iter().flat_map(|(service, svc)| {
+            target::of(svc, service, stage)
+                .into_iter()
+                .filter(|t| files.contains(&t.path))
+                .map(move |t| (service, t))
+        });
+        for (service, t) in touched {
+            let path = &t.path;
+            let new = self.pin_at(&t, head).await?;
+            let old = self.pin_at(&t, base).await?;
             // A change that leaves the image unreadable or removed could deploy anything:
             // fail closed, and let `/override dag` pass a deliberate restructuring.
             let e = match (new, old) {
                 (Err(why), _) => {
                     failed = true;
-                    lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
+                    lines.push(messages::dag_check_unreadable(stage, service, path, &why));
                     continue;
                 }
                 (Ok(None), Ok(None)) => continue,
                 (Ok(None), _) => {
                     failed = true;
-                    let why = messages::images_entry_removed(name);
-                    lines.push(messages::dag_check_unreadable(stage, service, &path, &why));
+                    let why = messages::images_entry_removed(&t.kind.fields().join(", "));
+                    lines.push(messages::dag_check_unreadable(stage, service, path, &why));
                     continue;
                 }
                 (Ok(Some(new)), Ok(Some(old)))
-                    if (&new.new_name, &new.new_tag, &new.digest)
-                        == (&old.new_name, &old.new_tag, &old.digest) =>
+                    if (&new.image, &new.tag, &new.digest)
+                        == (&old.image, &old.tag, &old.digest) =>
                 {
                     continue;
                 }
                 (Ok(Some(new)), _) => new,
             };
             let tag = e
-                .new_tag
+                .tag
                 .clone()
                 .filter(|t| crate::image::Tag::parse(t).is_ok())
                 .unwrap_or_default();
@@ -88,11 +89,25 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 lines.push(messages::dag_check_no_digest(stage, service, &tag));
                 continue;
             };
+            // A Helm chart or a manifest may run the repository and tag it names, not
+            // the digest beside them: the image must be the service's own, and the
+            // freight verified upstream must carry the very tag the file now names.
+            let own = self.config.services.get(service).map(|s| s.image.as_str());
+            if !matches!(t.kind, target::Kind::Kustomize { .. })
+                && let Some(image) = e.image.as_deref()
+                && Some(image) != own
+            {
+                failed = true;
+                let why = messages::dag_check_other_image(image, own.unwrap_or_default());
+                lines.push(messages::dag_check_unreadable(stage, service, path, &why));
+                continue;
+            }
             let verified: Vec<String> = self
                 .store
                 .verified_in(service, &digest)
                 .await?
                 .into_iter()
+                .filter(|p| e.tag.as_ref().is_none_or(|t| *t == p.tag))
                 .map(|p| p.stage)
                 .collect();
             let standing: Vec<&str> = verified.iter().map(String::as_str).collect();

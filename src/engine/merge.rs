@@ -239,9 +239,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             };
             upstreams.push((up.clone(), app, state));
         }
-        let mut approver = None;
-        let owners = if st.gate.codeowners {
-            let path = svc.path_for(service, stage);
+        let mut approvers: Vec<String> = vec![];
+        let mut owners = vec![];
+        if st.gate.codeowners {
+            // Every file the stage's targets name (the config's, never the pull
+            // request's list), each owned per CODEOWNERS on the base head.
+            let paths = svc.paths_for(service, stage);
             let base = self.forge.base_head().await?;
             let mut co = CodeOwners::default();
             for loc in codeowners::LOCATIONS {
@@ -250,28 +253,36 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     break;
                 }
             }
-            let owners = co.owners(&path).to_vec();
             // Separation of duties by the forge's numeric id (a login can be renamed);
             // a promotion Hoist started on its own has no person to keep apart.
             let excluded = (st.gate.separate_approver && h.requester.kind == ActorKind::User)
                 .then_some(&h.requester);
             let reviews = self.forge.reviews(pr.number).await?;
-            for who in approvals_on_head(&reviews, head, self.forge.me(), excluded) {
-                if self.is_one_of(who, &owners).await? {
-                    approver = Some(who.login.clone());
-                    break;
+            for (path, who_owns) in co.requirements(&paths) {
+                let mut approver = None;
+                for who in approvals_on_head(&reviews, head, self.forge.me(), excluded) {
+                    if self.is_one_of(who, &who_owns).await? {
+                        approver = Some(who.login.clone());
+                        break;
+                    }
                 }
+                if let Some(a) = &approver
+                    && !approvers.contains(a)
+                {
+                    approvers.push(a.clone());
+                }
+                owners.push(gate::Owners {
+                    path,
+                    problem: co.skipped.first().map(|(_, w)| w.clone()),
+                    owners: who_owns,
+                    approver,
+                    excluded: excluded.map(|r| r.login.clone()),
+                });
             }
-            Some(gate::Owners {
-                path,
-                problem: co.skipped.first().map(|(_, w)| w.clone()),
-                owners,
-                approver: approver.clone(),
-                excluded: excluded.map(|r| r.login.clone()),
-            })
-        } else {
-            None
-        };
+        }
+        // Recorded only when every requirement has its approver.
+        let approver = (!owners.is_empty() && owners.iter().all(|o| o.approver.is_some()))
+            .then(|| approvers.join(", "));
         let facts = gate::Facts {
             head: head.clone(),
             stage: stage.clone(),
@@ -453,20 +464,26 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let Some(svc) = self.config.services.get(service) else {
             return Ok(merge_sha.to_owned());
         };
-        let path = svc.path_for(service, &h.stage);
-        let name = svc.kustomize_name(service);
-        for r in &app.revisions {
-            // Best effort: a revision the forge cannot show is simply not this one. The
-            // service's parsed images entry must pin the digest exactly: the digest
-            // written anywhere else (a comment) proves nothing.
-            if let Ok(Some(text)) = self.forge.read_file(&path, r).await
-                && let Ok(entries) = crate::manifest::read_images(&text)
-                && entries.iter().any(|e| {
-                    e.name == name && e.digest.as_deref() == Some(h.freight.digest.as_str())
-                })
-            {
-                return Ok(r.clone());
+        let targets = crate::target::of(svc, service, &h.stage);
+        'revisions: for r in &app.revisions {
+            // Best effort: a revision the forge cannot show is simply not this one. Every
+            // target, parsed, must pin the freight: the first by its digest, the others by
+            // their digest where they pin one, else their tag. The digest written anywhere
+            // else (a comment) proves nothing.
+            for (i, t) in targets.iter().enumerate() {
+                let pinned = match self.forge.read_file(&t.path, r).await {
+                    Ok(Some(text)) => crate::target::read(&t.kind, &text).ok().flatten(),
+                    _ => None,
+                };
+                let runs = pinned.is_some_and(|p| match p.digest.as_deref() {
+                    Some(d) => d == h.freight.digest.as_str(),
+                    None => i > 0 && p.tag.as_deref() == Some(h.freight.tag.as_str()),
+                });
+                if !runs {
+                    continue 'revisions;
+                }
             }
+            return Ok(r.clone());
         }
         Ok(merge_sha.to_owned())
     }

@@ -6,7 +6,7 @@ use tracing::{info, warn};
 use super::{Engine, Result};
 use crate::argocd::ArgoCd;
 use crate::domain::Actor;
-use crate::forge::{Commit, Forge, PullRequest};
+use crate::forge::{Commit, FileWrite, Forge, PullRequest};
 use crate::freight::Freight;
 use crate::messages;
 use crate::plan::{Planner, Promotion, Proposal};
@@ -149,8 +149,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .write_branch(
                 &p.branch,
                 &base,
-                &p.file.path,
-                &p.file.content,
+                &p.files
+                    .iter()
+                    .map(|f| FileWrite {
+                        path: f.path.clone(),
+                        content: f.content.clone(),
+                    })
+                    .collect::<Vec<_>>(),
                 &p.commit_message,
             )
             .await?;

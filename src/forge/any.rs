@@ -3,7 +3,8 @@
 use super::codecommit::CodeCommit;
 use super::github::GitHub;
 use super::{
-    Check, Comment, Commit, Conclusion, Forge, PullRequest, Reaction, Result, Review, Sha,
+    Check, Comment, Commit, Conclusion, FileWrite, Forge, PullRequest, Reaction, Result, Review,
+    Sha,
 };
 use crate::domain::Actor;
 use crate::forge::Permission;
@@ -53,11 +54,10 @@ impl Forge for AnyForge {
         &self,
         branch: &str,
         base: &str,
-        path: &str,
-        content: &str,
+        files: &[FileWrite],
         message: &str,
     ) -> Result<Sha> {
-        counted_each!(self, "write_branch", f => f.write_branch(branch, base, path, content, message).await)
+        counted_each!(self, "write_branch", f => f.write_branch(branch, base, files, message).await)
     }
     async fn delete_branch(&self, branch: &str) -> Result<()> {
         counted_each!(self, "delete_branch", f => f.delete_branch(branch).await)

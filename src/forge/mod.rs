@@ -143,6 +143,13 @@ pub enum ForgeError {
 
 pub type Result<T> = std::result::Result<T, ForgeError>;
 
+/// One file a commit writes: its path and its whole new content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileWrite {
+    pub path: String,
+    pub content: String,
+}
+
 /// What the engine asks of a forge.
 pub trait Forge: Send + Sync + 'static {
     /// The identity Hoist acts as; its own comments and commits are recognised by it.
@@ -162,13 +169,13 @@ pub trait Forge: Send + Sync + 'static {
         &self,
         branch: &str,
     ) -> impl Future<Output = Result<Option<Vec<Commit>>>> + Send;
-    /// Points `branch` at one new commit on `base` that writes `content` to `path`.
+    /// Points `branch` at one new commit on `base` that writes each of `files` (at least
+    /// one) and nothing else.
     fn write_branch(
         &self,
         branch: &str,
         base: &str,
-        path: &str,
-        content: &str,
+        files: &[FileWrite],
         message: &str,
     ) -> impl Future<Output = Result<Sha>> + Send;
     fn delete_branch(&self, branch: &str) -> impl Future<Output = Result<()>> + Send;

@@ -20,7 +20,7 @@ use granit_parser::ScalarStyle;
 
 pub use error::{EditError, Reason};
 pub use kustomize::{ImageEntry, read_images, set_image};
-pub use path::{Path, PathError, Segment, set_value};
+pub use path::{Path, PathError, Segment, get_value, set_value};
 use text::Edit;
 use tree::{Document, Kind, Node, Value};
 
@@ -64,7 +64,10 @@ struct Plan<'a> {
     aliased: HashSet<usize>,
     eol: &'static str,
     edits: Vec<Edit>,
+    /// The document the edits must produce; for a stream, a list of its documents.
     expected: Value,
+    /// Whether the file is read as a stream of documents (`Plan::stream`).
+    stream: bool,
     changes: Vec<Change>,
 }
 
@@ -81,9 +84,29 @@ impl<'a> Plan<'a> {
             eol: text::eol(text),
             edits: Vec::new(),
             expected: root.value(),
+            stream: false,
             changes: Vec::new(),
         };
         Ok((plan, root))
+    }
+
+    /// As `new`, for a file of any number of documents: returns them all (an empty one as
+    /// `None`); `expected` lists their values.
+    fn stream(text: &'a str) -> Result<(Self, Vec<Option<Node>>), EditError> {
+        let parsed = tree::parse_stream(text).map_err(|e| EditError::from_parse(text, e))?;
+        if parsed.docs.iter().all(Option::is_none) {
+            return Err(EditError::at(text, 0, Reason::Empty));
+        }
+        let plan = Self {
+            text,
+            aliased: parsed.aliased.clone(),
+            eol: text::eol(text),
+            edits: Vec::new(),
+            expected: parsed.value(),
+            stream: true,
+            changes: Vec::new(),
+        };
+        Ok((plan, parsed.docs))
     }
 
     fn err(&self, node: &Node, reason: Reason) -> EditError {
@@ -290,9 +313,13 @@ impl<'a> Plan<'a> {
             });
         }
         let out = text::apply(self.text, &self.edits).ok_or_else(|| internal("edits overlap"))?;
-        let reread = tree::parse(&out)
-            .map_err(|e| internal(&format!("the result does not parse: {e:?}")))?;
-        if reread.value().as_ref() != Some(&self.expected) {
+        let reread = if self.stream {
+            tree::parse_stream(&out).map(|s| Some(s.value()))
+        } else {
+            tree::parse(&out).map(|d| d.value())
+        }
+        .map_err(|e| internal(&format!("the result does not parse: {e:?}")))?;
+        if reread.as_ref() != Some(&self.expected) {
             return Err(internal("values other than the intended ones differ"));
         }
         Ok(Edited {

@@ -172,6 +172,28 @@ impl Document {
     }
 }
 
+/// A parsed file of any number of documents (`---` between them), each possibly empty.
+#[derive(Debug)]
+pub struct Stream {
+    pub docs: Vec<Option<Node>>,
+    /// Byte offset where each document starts.
+    pub starts: Vec<usize>,
+    /// Anchor ids that some alias refers to.
+    pub aliased: HashSet<usize>,
+}
+
+impl Stream {
+    /// Every document's data; an empty document is null, as YAML reads it.
+    pub fn value(&self) -> Value {
+        Value::Seq(
+            self.docs
+                .iter()
+                .map(|d| d.as_ref().map_or(Value::Other(String::new()), Node::value))
+                .collect(),
+        )
+    }
+}
+
 /// Why a file could not be read as one YAML document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
@@ -200,9 +222,30 @@ enum Frame {
     Map(Node, Vec<(Node, Node)>, Option<Node>),
 }
 
-/// Kept whole: one loop over the parser's events shares the frame stack, the root and the
-/// document count; each arm builds a node the loop's tail attaches.
+/// Parses a file that must hold one document (or none).
 pub fn parse(text: &str) -> Result<Document, ParseError> {
+    let Stream {
+        mut docs,
+        starts,
+        aliased,
+    } = parse_stream(text)?;
+    if docs.len() > 1 {
+        return Err(ParseError::SeveralDocuments {
+            at: starts[1],
+            count: docs.len(),
+        });
+    }
+    Ok(Document {
+        root: docs.pop().flatten(),
+        aliased,
+    })
+}
+
+/// Parses a file of any number of documents.
+///
+/// Kept whole: one loop over the parser's events shares the frame stack and the documents;
+/// each arm builds a node the loop's tail attaches.
+pub fn parse_stream(text: &str) -> Result<Stream, ParseError> {
     if let Some(at) = text
         .match_indices('\r')
         .map(|(i, _)| i)
@@ -215,10 +258,9 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
     options.emit_comments = false;
     let mut parser = Parser::new_from_str_with_options(text, options);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut root = None;
+    let mut docs: Vec<Option<Node>> = Vec::new();
+    let mut starts = Vec::new();
     let mut aliased = HashSet::new();
-    let mut documents = 0;
-    let mut second_doc_at = 0;
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| ParseError::Syntax {
             at: e.marker().byte_offset().unwrap_or(0),
@@ -227,10 +269,8 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
         let range = span.byte_range().unwrap_or(0..0);
         let done = match event {
             Event::DocumentStart(..) => {
-                documents += 1;
-                if documents == 2 {
-                    second_doc_at = range.start;
-                }
+                docs.push(None);
+                starts.push(range.start);
                 None
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -298,7 +338,11 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
         };
         if let Some(node) = done {
             match stack.last_mut() {
-                None => root = Some(node),
+                None => {
+                    if let Some(slot) = docs.last_mut() {
+                        *slot = Some(node);
+                    }
+                }
                 Some(Frame::Seq(_, items)) => items.push(node),
                 Some(Frame::Map(_, entries, key)) => match key.take() {
                     None => {
@@ -319,13 +363,11 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
             }
         }
     }
-    if documents > 1 {
-        return Err(ParseError::SeveralDocuments {
-            at: second_doc_at,
-            count: documents,
-        });
-    }
-    Ok(Document { root, aliased })
+    Ok(Stream {
+        docs,
+        starts,
+        aliased,
+    })
 }
 
 fn close(frame: Frame, end_event_end: usize, text: &str) -> Node {

@@ -67,6 +67,20 @@ impl CodeOwners {
             .find(|r| r.matcher.is_match(path))
             .map_or(&[], |r| &r.owners)
     }
+
+    /// What a code-owner gate asks of a change to `paths`: one approval per distinct list
+    /// of owners, each named by the first of the paths it owns (files with the same
+    /// owners need one approval between them, as on GitHub).
+    pub fn requirements(&self, paths: &[String]) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = vec![];
+        for p in paths {
+            let owners = self.owners(p);
+            if !out.iter().any(|(_, o)| o == owners) {
+                out.push((p.clone(), owners.to_vec()));
+            }
+        }
+        out
+    }
 }
 
 /// Drops a `#` comment: at the start of the line, or after white space (tab included).

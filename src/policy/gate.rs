@@ -60,7 +60,8 @@ pub enum Render {
 /// The code-owner gate of a stage that has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owners {
-    /// The overlay whose owners must approve.
+    /// A file the promotion changes whose owners must approve (the first of those with
+    /// these owners).
     pub path: String,
     /// Its owners by `CODEOWNERS` on the base; empty when none (or `CODEOWNERS` could not
     /// be read: `problem` says why).
@@ -87,7 +88,9 @@ pub struct Facts {
     pub upstreams: Vec<(String, String, UpstreamState)>,
     /// The freight's digest, shortened, as the upstream lines show it.
     pub digest_short: String,
-    pub owners: Option<Owners>,
+    /// One requirement per distinct owner list among the files the promotion changes
+    /// (files with the same owners need one approval); empty without a code-owner gate.
+    pub owners: Vec<Owners>,
     pub held_by: Option<String>,
     /// `None` while the forge computes it.
     pub mergeable: Option<bool>,
@@ -180,7 +183,7 @@ pub fn decide(f: &Facts) -> Decision {
             UpstreamState::NotAsked => (State::Waiting, messages::gate_upstream_to_run(up, app, d)),
         });
     }
-    if let Some(o) = &f.owners {
+    for o in &f.owners {
         if o.owners.is_empty() {
             // Nobody's approval could count: say why instead of waiting for no one.
             lines.push((
@@ -199,10 +202,7 @@ pub fn decide(f: &Facts) -> Decision {
                     messages::gate_awaiting_owner(&o.owners, o.excluded.as_deref()),
                 ));
                 if others_ready {
-                    let dir = o
-                        .path
-                        .rsplit_once('/')
-                        .map_or(String::new(), |(d, _)| format!("{d}/"));
+                    let dir = crate::status::dir_of(&o.path);
                     notices.push(Notice::WaitingForOwner {
                         dir,
                         owners: o.owners.clone(),
@@ -240,13 +240,13 @@ mod tests {
             render: Some(("svc-prod".into(), Render::Manifests(2))),
             upstreams: vec![("uat".into(), "svc-uat".into(), UpstreamState::RunsHealthy)],
             digest_short: "sha256:a1a1a1…a1a1".into(),
-            owners: Some(Owners {
+            owners: vec![Owners {
                 path: "apps/svc/env/prod/kustomization.yaml".into(),
                 owners: vec!["@acme/sre".into()],
                 problem: None,
                 approver: Some("sam".into()),
                 excluded: Some("quinn".into()),
-            }),
+            }],
             held_by: None,
             mergeable: Some(true),
         }
@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn each_missing_fact_stops_the_merge() {
         type Change = fn(&mut Facts);
-        let table: [(&str, Change, State); 9] = [
+        let table: [(&str, Change, State); 10] = [
             (
                 "check pending",
                 |f| f.checks[0].2 = CheckState::Waiting,
@@ -315,17 +315,30 @@ mod tests {
             ),
             (
                 "no approval",
-                |f| f.owners.as_mut().unwrap().approver = None,
+                |f| f.owners[0].approver = None,
                 State::Waiting,
             ),
             (
                 "no owner at all",
                 |f| {
-                    let o = f.owners.as_mut().unwrap();
+                    let o = &mut f.owners[0];
                     o.owners.clear();
                     o.approver = None;
                 },
                 State::Blocked,
+            ),
+            (
+                "another target's owners have not approved",
+                |f| {
+                    f.owners.push(Owners {
+                        path: "charts/svc/env/prod/values.yaml".into(),
+                        owners: vec!["@acme/platform".into()],
+                        problem: None,
+                        approver: None,
+                        excluded: None,
+                    })
+                },
+                State::Waiting,
             ),
             ("held", |f| f.held_by = Some("sam".into()), State::Waiting),
         ];
@@ -348,7 +361,7 @@ mod tests {
     #[test]
     fn the_owner_is_asked_for_only_when_nothing_else_is_missing() {
         let mut f = ready();
-        f.owners.as_mut().unwrap().approver = None;
+        f.owners[0].approver = None;
         assert_eq!(
             decide(&f).notices,
             [Notice::WaitingForOwner {

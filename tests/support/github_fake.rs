@@ -158,8 +158,9 @@ pub fn pinned_ruleset() -> Value {
 }
 
 /// An application's `spec.source`: the one it was given, else where the example's
-/// applications deploy from (`{service}-{stage}` from `apps/{service}/env/{stage}` on
-/// main of acme/gitops, on this fake GitHub at `served_at`).
+/// applications deploy from (`{service}-{stage}` from `apps/{service}/env/{stage}`, or
+/// `charts/billing-api/env/{stage}` for the example's Helm chart, on main of acme/gitops,
+/// on this fake GitHub at `served_at`).
 fn app_source(served_at: &str, name: &str, sources: &[hoist::argocd::AppSource]) -> Value {
     if let Some(s) = sources.first() {
         return json!({"repoURL": s.repo_url, "path": s.path, "targetRevision": s.target_revision});
@@ -167,7 +168,10 @@ fn app_source(served_at: &str, name: &str, sources: &[hoist::argocd::AppSource])
     let (service, stage) = name.rsplit_once('-').unwrap_or((name, ""));
     json!({
         "repoURL": format!("{served_at}/acme/gitops.git"),
-        "path": format!("apps/{service}/env/{stage}"),
+        "path": match service {
+            "billing-api" => format!("charts/{service}/env/{stage}"),
+            _ => format!("apps/{service}/env/{stage}"),
+        },
         "targetRevision": "main",
     })
 }
@@ -582,6 +586,51 @@ impl Fake {
                     )
                         .into_response(),
                     None => status(404, "Branch not found"),
+                }
+            }
+            ("GET", ["git", "commits", sha]) => match f.tree_of(sha) {
+                Some(tree) => ok(json!({"sha": sha, "tree": {"sha": tree}})),
+                None => status(404, "Not Found"),
+            },
+            ("POST", ["git", "trees"]) => {
+                let files: Vec<(String, String)> = body["tree"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+                        (s("path"), s("content"))
+                    })
+                    .collect();
+                match f.make_tree(body["base_tree"].as_str().unwrap_or_default(), &files) {
+                    Some(sha) => {
+                        (StatusCode::CREATED, axum::Json(json!({"sha": sha}))).into_response()
+                    }
+                    None => status(422, "base_tree is not a valid tree"),
+                }
+            }
+            ("POST", ["git", "commits"]) => {
+                let parents: Vec<&str> = body["parents"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let made = match parents.as_slice() {
+                    [parent] => f.make_commit(
+                        body["tree"].as_str().unwrap_or_default(),
+                        parent,
+                        body["message"].as_str().unwrap_or_default(),
+                    ),
+                    _ => None,
+                };
+                match made {
+                    Some(sha) => (
+                        StatusCode::CREATED,
+                        axum::Json(json!({"sha": sha, "tree": {"sha": body["tree"]}, "parents": parents.iter().map(|p| json!({"sha": p})).collect::<Vec<_>>()})),
+                    )
+                        .into_response(),
+                    None => status(422, "tree or parents are not valid"),
                 }
             }
             ("GET", ["compare", range @ ..]) => {

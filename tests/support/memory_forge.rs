@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use hoist::argocd::{AppStatus, ArgoCd};
 use hoist::event::{Actor, ActorKind, ReviewState};
 use hoist::forge::{
-    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PostedBy, PrState,
-    PullRequest, Reaction, Result, Review,
+    Check, Comment, Commit, Conclusion, FileWrite, Forge, ForgeError, Permission, PostedBy,
+    PrState, PullRequest, Reaction, Result, Review,
 };
 use hoist::registry::{ImageVersion, Registry};
 
@@ -101,6 +101,10 @@ pub struct State {
     pub rulesets: Vec<serde_json::Value>,
     /// The base branch's classic protection: the status and body GitHub answers for it.
     pub branch_protection: Option<(u16, serde_json::Value)>,
+    /// Trees made with `POST git/trees`: their files, by tree id.
+    trees: HashMap<String, Files>,
+    /// Commits made with `POST git/commits`, on no branch yet: (parent, commit).
+    loose: HashMap<String, (String, Commit)>,
 }
 
 impl State {
@@ -228,6 +232,40 @@ impl MemoryForge {
             .get(sha)?
             .get(path)
             .cloned()
+    }
+
+    /// The files that differ between commits `a` and `b` (added, changed or removed).
+    pub fn changed_between(&self, a: &str, b: &str) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        let (fa, fb) = (&s.snapshots[a], &s.snapshots[b]);
+        let mut out: Vec<String> = fa
+            .keys()
+            .chain(fb.keys())
+            .filter(|p| fa.get(*p) != fb.get(*p))
+            .cloned()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Every file directly in `dir` at `sha`, by name, as a directory source lists them.
+    pub fn files_in(&self, sha: &str, dir: &str) -> Vec<(String, String)> {
+        let s = self.state.lock().unwrap();
+        let mut out: Vec<(String, String)> = s
+            .snapshots
+            .get(sha)
+            .into_iter()
+            .flatten()
+            .filter(|(p, _)| {
+                p.strip_prefix(dir)
+                    .and_then(|r| r.strip_prefix('/'))
+                    .is_some_and(|r| !r.contains('/'))
+            })
+            .map(|(p, c)| (p.clone(), c.clone()))
+            .collect();
+        out.sort();
+        out
     }
 
     /// A commit by someone else on top of `branch`.
@@ -448,29 +486,64 @@ impl MemoryForge {
         if s.branches.contains_key(branch) {
             return false;
         }
-        s.branches.insert(
-            branch.into(),
-            Branch {
-                base: sha.into(),
-                head: sha.into(),
-                commits: vec![],
-            },
-        );
+        let b = branch_at(&s, sha);
+        s.branches.insert(branch.into(), b);
         true
+    }
+
+    /// `GET git/commits/SHA`: the commit's tree id, `None` for an unknown commit.
+    pub fn tree_of(&self, sha: &str) -> Option<String> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push(format!("GET commit {sha}"));
+        s.snapshots.contains_key(sha).then(|| format!("tree-{sha}"))
+    }
+
+    /// `POST git/trees`: `base_tree`'s files with `files` written over them; `None` for an
+    /// unknown base tree.
+    pub fn make_tree(&self, base_tree: &str, files: &[(String, String)]) -> Option<String> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push("POST tree".into());
+        let mut all = match base_tree.strip_prefix("tree-") {
+            Some(commit) => s.snapshots.get(commit)?.clone(),
+            None => s.trees.get(base_tree)?.clone(),
+        };
+        for (p, c) in files {
+            all.insert(p.clone(), c.clone());
+        }
+        let id = format!("t{}", new_sha(&mut s));
+        s.trees.insert(id.clone(), all);
+        Some(id)
+    }
+
+    /// `POST git/commits`: a commit of `tree` on `parent`, on no branch until a ref points
+    /// at it; `None` when the tree or parent is unknown.
+    pub fn make_commit(&self, tree: &str, parent: &str, message: &str) -> Option<String> {
+        let mut s = self.state.lock().unwrap();
+        s.calls.push("POST commit".into());
+        let files = match tree.strip_prefix("tree-") {
+            Some(commit) => s.snapshots.get(commit)?.clone(),
+            None => s.trees.get(tree)?.clone(),
+        };
+        if !s.snapshots.contains_key(parent) {
+            return None;
+        }
+        let sha = new_sha(&mut s);
+        s.snapshots.insert(sha.clone(), files);
+        let commit = Commit {
+            sha: sha.clone(),
+            author: self.me.clone(),
+            message: message.into(),
+        };
+        s.loose.insert(sha.clone(), (parent.into(), commit));
+        Some(sha)
     }
 
     /// `PATCH /git/refs/heads/BRANCH` with `force`: the branch restarts at `sha`.
     pub fn force_ref(&self, branch: &str, sha: &str) {
         let mut s = self.state.lock().unwrap();
         s.calls.push(format!("PATCH ref {branch}"));
-        s.branches.insert(
-            branch.into(),
-            Branch {
-                base: sha.into(),
-                head: sha.into(),
-                commits: vec![],
-            },
-        );
+        let b = branch_at(&s, sha);
+        s.branches.insert(branch.into(), b);
         for pr in s
             .prs
             .iter_mut()
@@ -537,6 +610,23 @@ impl MemoryForge {
     }
 }
 
+/// A branch pointed at `sha`: a commit made with `POST git/commits` is the branch's own
+/// commit on its parent; any other commit is where the branch starts.
+fn branch_at(s: &State, sha: &str) -> Branch {
+    match s.loose.get(sha) {
+        Some((parent, commit)) => Branch {
+            base: parent.clone(),
+            head: sha.into(),
+            commits: vec![commit.clone()],
+        },
+        None => Branch {
+            base: sha.into(),
+            head: sha.into(),
+            commits: vec![],
+        },
+    }
+}
+
 fn new_sha(s: &mut State) -> String {
     s.next_sha += 1;
     format!("{:040x}", s.next_sha * 0x9e37_79b9)
@@ -573,8 +663,7 @@ impl Forge for MemoryForge {
         &self,
         branch: &str,
         base: &str,
-        path: &str,
-        content: &str,
+        writes: &[FileWrite],
         message: &str,
     ) -> Result<String> {
         let mut s = self.call(format!("PUT branch {branch}"))?;
@@ -583,7 +672,9 @@ impl Forge for MemoryForge {
             .get(base)
             .ok_or_else(|| ForgeError::NotFound(base.into()))?
             .clone();
-        files.insert(path.into(), content.into());
+        for w in writes {
+            files.insert(w.path.clone(), w.content.clone());
+        }
         let sha = new_sha(&mut s);
         s.snapshots.insert(sha.clone(), files);
         let me = self.me.clone();
@@ -1006,6 +1097,61 @@ fn kustomize(
     Ok(docs)
 }
 
+/// What Argo CD renders for `{service}-{stage}` at `rev`, by what the example's source
+/// directory holds: a kustomization is built; the Helm chart's values file
+/// (`charts/{service}/env/{stage}/values.yaml`) renders the chart's one Deployment, whose
+/// image is `image.repository:image.tag` with `@image.digest` when set; any other
+/// directory is plain manifests, every document of every YAML file in it.
+fn render(
+    forge: &MemoryForge,
+    rev: &str,
+    service: &str,
+    stage: &str,
+) -> std::result::Result<Vec<serde_json::Value>, String> {
+    let chart = format!("charts/{service}/env/{stage}/values.yaml");
+    if let Some(text) = forge.file_at(rev, &chart) {
+        let v: serde_json::Value =
+            serde_saphyr::from_str(&text).map_err(|e| format!("{chart}: {e}"))?;
+        let image = &v["image"];
+        let mut reference = format!(
+            "{}:{}",
+            image["repository"].as_str().unwrap_or_default(),
+            image["tag"].as_str().unwrap_or_default()
+        );
+        if let Some(d) = image["digest"].as_str() {
+            reference.push('@');
+            reference.push_str(d);
+        }
+        return Ok(vec![serde_json::json!({
+            "kind": "Deployment",
+            "metadata": {"name": service},
+            "spec": {"template": {"spec": {"containers": [{"name": "api", "image": reference}]}}},
+        })]);
+    }
+    let dir = format!("apps/{service}/env/{stage}");
+    if forge
+        .file_at(rev, &format!("{dir}/kustomization.yaml"))
+        .is_some()
+    {
+        return kustomize(forge, rev, &dir);
+    }
+    let files = forge.files_in(rev, &dir);
+    if files.is_empty() {
+        return Err(format!("{dir}: not found at {rev}"));
+    }
+    let mut docs = vec![];
+    for (path, text) in files {
+        for doc in text.split("\n---") {
+            let v: serde_json::Value =
+                serde_saphyr::from_str(doc).map_err(|e| format!("{path}: {e}"))?;
+            if !v.is_null() {
+                docs.push(v);
+            }
+        }
+    }
+    Ok(docs)
+}
+
 /// Sets every container image named `name` (whatever its tag or digest) to `image`.
 fn set_images(v: &mut serde_json::Value, name: &str, image: &str) {
     match v {
@@ -1097,7 +1243,7 @@ impl ArgoCd for MemoryArgo {
             let (service, stage) = name
                 .rsplit_once('-')
                 .ok_or_else(|| format!("application {name} not found"))?;
-            let docs = kustomize(&forge, revision, &format!("apps/{service}/env/{stage}"))?;
+            let docs = render(&forge, revision, service, stage)?;
             return Ok(docs.iter().map(|d| d.to_string()).collect());
         }
         Ok(vec![format!(

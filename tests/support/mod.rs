@@ -10,6 +10,7 @@ pub mod moto;
 pub mod proxy;
 pub mod serve;
 pub mod served;
+pub mod targets;
 pub mod tester;
 
 /// The runtime a synchronous test drives its fakes on: two workers, as the machine has.

@@ -53,9 +53,19 @@ pub struct Stored(Option<i64>);
 impl Served {
     /// Serves the fakes on `forge` and `argo`, and starts `hoist serve` as Hoist's App.
     pub async fn start(forge: &MemoryForge, argo: &MemoryArgo) -> Self {
+        Self::start_edited(forge, argo, |c| c.to_owned()).await
+    }
+
+    /// `start`, with `edit` applied to the config `hoist serve` reads.
+    pub async fn start_edited(
+        forge: &MemoryForge,
+        argo: &MemoryArgo,
+        edit: fn(&str) -> String,
+    ) -> Self {
         let url = super::github_fake::serve(forge.clone(), argo.clone()).await;
         let dir = tempfile::tempdir().unwrap();
         let cfg = write_config(dir.path(), &url, &url, false);
+        std::fs::write(&cfg, edit(&std::fs::read_to_string(&cfg).unwrap())).unwrap();
         let db = dir.path().join("hoist.db");
         // In place, not on a blocking task: a test that panics meanwhile must not leave
         // the process behind with nobody to stop it.

@@ -314,6 +314,7 @@ impl<S: Side> Tester<S> {
     /// report (`check: …`) and per reaction (`#N reaction: …`).
     pub fn said(&mut self) -> String {
         let mut replies = vec![];
+        let mut checks: Vec<(String, String)> = vec![];
         let mut lines = vec![];
         for (k, i, n, text) in self.unasserted() {
             let edited = if i < self.seen[k].len() {
@@ -325,11 +326,24 @@ impl<S: Side> Tester<S> {
                 0 => replies.push(format!("#{n}{edited}: {}", self.visible(&text))),
                 // A check report is on a commit, which pull requests share (a fork's
                 // included): said without one.
-                1 => lines.push(format!("check{edited}: {}", self.side.redact(&text))),
+                1 => {
+                    // The check's name: `hoist/argocd`, bold in a CodeCommit comment.
+                    let name = text
+                        .split(' ')
+                        .find(|w| w.contains('/'))
+                        .unwrap_or_default()
+                        .trim_matches('*')
+                        .to_owned();
+                    checks.push((name, format!("check{edited}: {}", self.side.redact(&text))));
+                }
                 _ => lines.push(format!("#{n} reaction: {text}")),
             }
             self.mark_seen(k, i, &text);
         }
+        // Two check runs published by separate work items may land in either order; each
+        // one's own reports keep theirs (a stable sort by name).
+        checks.sort_by(|a, b| a.0.cmp(&b.0));
+        lines.splice(0..0, checks.into_iter().map(|(_, l)| l));
         let mut out = replies.join("\n---\n");
         if !lines.is_empty() {
             if !out.is_empty() {
@@ -427,8 +441,29 @@ impl Side for GitHub {
 
 impl Tester<GitHub> {
     pub fn new() -> Self {
-        let config = Config::parse(&example_config(), "hoist.yaml").unwrap();
-        let forge = MemoryForge::from_dir(std::path::Path::new("examples/gitops"));
+        Self::of(
+            &example_config(),
+            MemoryForge::from_dir(std::path::Path::new("examples/gitops")),
+        )
+    }
+
+    /// my-app-service1 with three targets per stage (`support::targets`), driven as
+    /// `drive` says.
+    pub async fn three_targets(drive: Drive) -> Self {
+        let dir = super::targets::repo_dir();
+        let mut t = Self::of(
+            &super::targets::config(&example_config()),
+            MemoryForge::from_dir(dir.path()),
+        );
+        if drive == Drive::Serve {
+            t.side.served =
+                Some(Served::start_edited(&t.forge, &t.argo, super::targets::config).await);
+        }
+        t
+    }
+
+    fn of(config: &str, forge: MemoryForge) -> Self {
+        let config = Config::parse(config, "hoist.yaml").unwrap();
         {
             let mut s = forge.state.lock().unwrap();
             for (who, p) in [
@@ -707,8 +742,8 @@ impl Tester<GitHub> {
         insta::allow_duplicates! { insta::assert_snapshot!(self.said(), @r#"
         #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
         ---
-        check: hoist/dag success: Every image came through the DAG
         check: hoist/argocd pending: Waiting
+        check: hoist/dag success: Every image came through the DAG
         #1 reaction: eyes to @quinn's "/promote uat"
         #1 reaction: rocket to @quinn's "/promote uat"
         "#) };
@@ -724,9 +759,9 @@ impl Tester<GitHub> {
         insta::allow_duplicates! { insta::assert_snapshot!(self.said(), @"
         #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
         ---
-        check: hoist/dag success: No gated image values change
         check: hoist/argocd pending: Waiting
         check: hoist/argocd success: Ready to merge
+        check: hoist/dag success: No gated image values change
         ") };
     }
 }
@@ -754,8 +789,8 @@ pub async fn prod_waiting_for_owner(t: &mut Tester) {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #2: 🚀 Opened #3 to promote my-app-service1 v1.4.0 to **prod**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
     #2 reaction: eyes to @quinn's "/promote prod"
     #2 reaction: rocket to @quinn's "/promote prod"
     "#) };

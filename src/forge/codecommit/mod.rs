@@ -17,8 +17,8 @@ use aws_sdk_codecommit::types::{
 use aws_smithy_types::Blob;
 
 use super::{
-    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PrState, PullRequest,
-    Reaction, Result, Review, Sha, principal,
+    Check, Comment, Commit, Conclusion, FileWrite, Forge, ForgeError, Permission, PrState,
+    PullRequest, Reaction, Result, Review, Sha, principal,
 };
 use crate::config::MergeMethod;
 
@@ -307,14 +307,13 @@ impl Forge for CodeCommit {
     /// CodeCommit cannot point a branch at another commit, so an existing branch is
     /// deleted and made again at `base` first.
     ///
-    /// Kept whole: it deletes and recreates the branch at base, commits the one file, then
-    /// checks that exactly that path changed; each step needs the one before.
+    /// Kept whole: it deletes and recreates the branch at base, commits the files, then
+    /// checks that exactly those paths changed; each step needs the one before.
     async fn write_branch(
         &self,
         branch: &str,
         base: &str,
-        path: &str,
-        content: &str,
+        files: &[FileWrite],
         message: &str,
     ) -> Result<Sha> {
         // CodeCommit cannot force a branch back, and CreateCommit builds on the tip:
@@ -340,13 +339,7 @@ impl Forge for CodeCommit {
             .await
             .map_err(map)?;
         let parent = base.to_owned();
-        let file = PutFileEntry::builder()
-            .file_path(path)
-            .file_mode(FileModeTypeEnum::Normal)
-            .file_content(Blob::new(content.as_bytes()))
-            .build()
-            .map_err(build_err)?;
-        let r = self
+        let mut commit = self
             .client
             .create_commit()
             .repository_name(&self.repository)
@@ -354,30 +347,40 @@ impl Forge for CodeCommit {
             .parent_commit_id(&parent)
             .author_name(COMMIT_NAME)
             .email(COMMIT_EMAIL)
-            .commit_message(message)
-            .put_files(file)
-            .send()
-            .await
-            .map_err(map);
+            .commit_message(message);
+        for f in files {
+            commit = commit.put_files(
+                PutFileEntry::builder()
+                    .file_path(&f.path)
+                    .file_mode(FileModeTypeEnum::Normal)
+                    .file_content(Blob::new(f.content.as_bytes()))
+                    .build()
+                    .map_err(build_err)?,
+            );
+        }
+        let r = commit.send().await.map_err(map);
+        let mut paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        paths.sort_unstable();
         if is_code(&r, "NoChangeException") {
-            // The base already holds exactly this file (the planner stops before that):
+            // The base already holds exactly these files (the planner stops before that):
             // the base is not a head Hoist wrote, so nothing is recorded.
             return Err(ForgeError::Other(format!(
-                "{path} on {parent} already holds what Hoist would write"
+                "{paths:?} on {parent} already hold what Hoist would write"
             )));
         }
         let r = r?;
-        // CodeCommit's answer names what the commit changed: exactly the one file.
-        let changed: Vec<&str> = r
+        // CodeCommit's answer names what the commit changed: exactly these files.
+        let mut changed: Vec<&str> = r
             .files_added()
             .iter()
             .chain(r.files_updated())
             .chain(r.files_deleted())
             .filter_map(|f| f.absolute_path())
             .collect();
-        if changed != [path] {
+        changed.sort_unstable();
+        if changed != paths {
             return Err(ForgeError::Other(format!(
-                "CreateCommit on {branch} changed {changed:?}, not just {path}"
+                "CreateCommit on {branch} changed {changed:?}, not just {paths:?}"
             )));
         }
         r.commit_id

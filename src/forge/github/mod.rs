@@ -25,8 +25,8 @@ use etag::EtagCache;
 use wire::*;
 
 use super::{
-    Check, Comment, Commit, Conclusion, Forge, ForgeError, Permission, PostedBy, PrState,
-    PullRequest, Reaction, Result, Review,
+    Check, Comment, Commit, Conclusion, FileWrite, Forge, ForgeError, Permission, PostedBy,
+    PrState, PullRequest, Reaction, Result, Review,
 };
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::event::github::User;
@@ -334,6 +334,149 @@ impl GitHub {
     async fn pulls(&self, state: &str) -> Result<Vec<Pull>> {
         self.get_all(&format!("pulls?state={state}")).await
     }
+
+    /// One file through the contents API, checked to be Hoist's one commit on `base`.
+    ///
+    /// Kept whole: it resets the branch to base, writes the file, then checks that the new
+    /// commit's only parent is base; that last check guards the whole sequence.
+    async fn write_one(
+        &self,
+        branch: &str,
+        base: &str,
+        path: &str,
+        content: &str,
+        message: &str,
+    ) -> Result<String> {
+        self.point_branch(branch, base).await?;
+        let cached = self
+            .blobs
+            .lock()
+            .expect("blob cache")
+            .get(&(path.to_owned(), base.to_owned()))
+            .cloned();
+        let blob = match cached {
+            Some(b) => Some(b),
+            None => not_found_is_none(
+                retry::retrying(|| async {
+                    self.client
+                        .get::<Content, _, _>(
+                            self.path(&format!("contents/{}?ref={base}", encode_path(path))),
+                            None::<&()>,
+                        )
+                        .await
+                })
+                .await,
+            )?
+            .map(|c| c.sha),
+        };
+        #[derive(Deserialize)]
+        struct Written {
+            commit: WrittenCommit,
+        }
+        #[derive(Deserialize)]
+        struct WrittenCommit {
+            sha: String,
+            #[serde(default)]
+            parents: Vec<RefObject>,
+        }
+        let mut body =
+            json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
+        if let Some(b) = blob {
+            body["sha"] = b.into();
+        }
+        let w: Written = self
+            .write(
+                Write::Put,
+                &format!("contents/{}", encode_path(path)),
+                Some(&body),
+            )
+            .await
+            .map_err(map)?;
+        // The contents API writes onto whatever the branch holds by now: a commit
+        // pushed since the reset above would end up under Hoist's. Only a commit
+        // whose single parent is the base Hoist read, as GitHub's own answer says,
+        // is Hoist's head; the next attempt finds the person's commit and stops.
+        let parents: Vec<&str> = w.commit.parents.iter().map(|p| p.sha.as_str()).collect();
+        if parents != [base] {
+            return Err(ForgeError::Conflict(format!(
+                "{branch} moved while Hoist wrote it: the new commit's parents are {parents:?}, not the base {base}"
+            )));
+        }
+        Ok(w.commit.sha)
+    }
+
+    /// Creates `branch` at `sha`, or forces it there if it exists.
+    async fn point_branch(&self, branch: &str, sha: &str) -> Result<()> {
+        let created = self
+            .write::<serde_json::Value>(
+                Write::Post,
+                "git/refs",
+                Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": sha})),
+            )
+            .await;
+        match created.map_err(map) {
+            Ok(_) => Ok(()),
+            Err(ForgeError::Conflict(_)) => {
+                self.write::<serde_json::Value>(
+                    Write::Patch,
+                    &format!("git/refs/heads/{branch}"),
+                    Some(&json!({"sha": sha, "force": true})),
+                )
+                .await
+                .map_err(map)?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Several files in one commit through the Git data API: a tree on `base`'s, a commit
+    /// whose only parent is `base` (so nothing pushed meanwhile can end up under it), then
+    /// the branch forced to it.
+    async fn write_tree(
+        &self,
+        branch: &str,
+        base: &str,
+        files: &[FileWrite],
+        message: &str,
+    ) -> Result<String> {
+        #[derive(Deserialize)]
+        struct GitCommit {
+            sha: String,
+            tree: RefObject,
+        }
+        let base_commit: GitCommit = retry::retrying(|| async {
+            self.client
+                .get(self.path(&format!("git/commits/{base}")), None::<&()>)
+                .await
+        })
+        .await
+        .map_err(map)?;
+        let entries: Vec<serde_json::Value> = files
+            .iter()
+            .map(
+                |f| json!({"path": f.path, "mode": "100644", "type": "blob", "content": f.content}),
+            )
+            .collect();
+        let tree: RefObject = self
+            .write(
+                Write::Post,
+                "git/trees",
+                Some(&json!({"base_tree": base_commit.tree.sha, "tree": entries})),
+            )
+            .await
+            .map_err(map)?;
+        let commit: GitCommit = self
+            .write(
+                Write::Post,
+                "git/commits",
+                Some(&json!({"message": message, "tree": tree.sha, "parents": [base]})),
+            )
+            .await
+            .map_err(map)?;
+        self.point_branch(branch, &commit.sha).await?;
+        Ok(commit.sha)
+    }
 }
 
 /// A GET's answer. One that is not JSON at all (a proxy's or load balancer's error page,
@@ -444,94 +587,23 @@ impl Forge for GitHub {
         ))
     }
 
-    /// Writes Hoist's one commit for a promotion on `branch`, built on `base` alone.
-    ///
-    /// Kept whole: it resets the branch to base, writes the file, then checks that the new
-    /// commit's only parent is base; that last check guards the whole sequence.
+    /// Writes Hoist's one commit for a promotion on `branch`, built on `base` alone: one
+    /// file through the contents API, several through the Git data API (one tree, one
+    /// commit whose only parent is `base`, then the branch pointed at it).
     async fn write_branch(
         &self,
         branch: &str,
         base: &str,
-        path: &str,
-        content: &str,
+        files: &[FileWrite],
         message: &str,
     ) -> Result<String> {
-        // The branch starts at `base`: created, or forced back if it exists.
-        let created = self
-            .write::<serde_json::Value>(
-                Write::Post,
-                "git/refs",
-                Some(&json!({"ref": format!("refs/heads/{branch}"), "sha": base})),
-            )
-            .await;
-        match created.map_err(map) {
-            Ok(_) => {}
-            Err(ForgeError::Conflict(_)) => {
-                self.write::<serde_json::Value>(
-                    Write::Patch,
-                    &format!("git/refs/heads/{branch}"),
-                    Some(&json!({"sha": base, "force": true})),
-                )
-                .await
-                .map_err(map)?;
+        match files {
+            [one] => {
+                self.write_one(branch, base, &one.path, &one.content, message)
+                    .await
             }
-            Err(e) => return Err(e),
+            _ => self.write_tree(branch, base, files, message).await,
         }
-        let cached = self
-            .blobs
-            .lock()
-            .expect("blob cache")
-            .get(&(path.to_owned(), base.to_owned()))
-            .cloned();
-        let blob = match cached {
-            Some(b) => Some(b),
-            None => not_found_is_none(
-                retry::retrying(|| async {
-                    self.client
-                        .get::<Content, _, _>(
-                            self.path(&format!("contents/{}?ref={base}", encode_path(path))),
-                            None::<&()>,
-                        )
-                        .await
-                })
-                .await,
-            )?
-            .map(|c| c.sha),
-        };
-        #[derive(Deserialize)]
-        struct Written {
-            commit: WrittenCommit,
-        }
-        #[derive(Deserialize)]
-        struct WrittenCommit {
-            sha: String,
-            #[serde(default)]
-            parents: Vec<RefObject>,
-        }
-        let mut body =
-            json!({"message": message, "content": STANDARD.encode(content), "branch": branch});
-        if let Some(b) = blob {
-            body["sha"] = b.into();
-        }
-        let w: Written = self
-            .write(
-                Write::Put,
-                &format!("contents/{}", encode_path(path)),
-                Some(&body),
-            )
-            .await
-            .map_err(map)?;
-        // The contents API writes onto whatever the branch holds by now: a commit
-        // pushed since the reset above would end up under Hoist's. Only a commit
-        // whose single parent is the base Hoist read, as GitHub's own answer says,
-        // is Hoist's head; the next attempt finds the person's commit and stops.
-        let parents: Vec<&str> = w.commit.parents.iter().map(|p| p.sha.as_str()).collect();
-        if parents != [base] {
-            return Err(ForgeError::Conflict(format!(
-                "{branch} moved while Hoist wrote it: the new commit's parents are {parents:?}, not the base {base}"
-            )));
-        }
-        Ok(w.commit.sha)
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
