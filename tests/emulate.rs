@@ -2,7 +2,8 @@
 //! run on Node 22 from npm), with Hoist as its GitHub App. The real `hoist serve`
 //! authenticates with a JWT and installation tokens the emulator mints, and receives
 //! the emulator's signed `pull_request` deliveries. The sequential single-service path:
-//! push, dev PR, check, merge, `/promote uat`, uat PR, merge.
+//! push, dev PR, check, merge, `/promote uat`, uat PR, merge; the service has three targets
+//! per stage, so each promotion is one commit of three files through the Git data API.
 //!
 //! Where the emulator differs from GitHub, the test works around it, never Hoist:
 //! - it has no commit status API: a small proxy answers `GET .../commits/{sha}/statuses`
@@ -31,6 +32,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+
+#[path = "support/targets.rs"]
+mod targets;
 
 const SECRET: &str = "emulate-webhook-secret";
 const TOKEN: &str = "quinn_token";
@@ -244,10 +248,11 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
         .unwrap();
     let status = http.request(anonymous).await.unwrap().status().as_u16();
     assert!(status == 401 || status == 404, "{status}");
-    // The GitOps repository's files, committed on main.
-    for entry in walk(Path::new("examples/gitops")) {
+    // The GitOps repository's files, with the service's other two targets, committed on main.
+    let extra = targets::repo_dir();
+    for entry in walk(extra.path()) {
         let rel = entry
-            .strip_prefix("examples/gitops")
+            .strip_prefix(extra.path())
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
@@ -288,8 +293,7 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
     );
 
     let api = proxy(emu.clone()).await;
-    let config = std::fs::read_to_string("config/hoist.example.yaml")
-        .unwrap()
+    let config = targets::config(&std::fs::read_to_string("config/hoist.example.yaml").unwrap())
         .replace(
             "api_url: https://api.github.com",
             &format!("api_url: {api}"),
@@ -405,12 +409,23 @@ async fn the_sequential_path_on_the_emulate_github_emulator() {
         })
         .await;
     }
-    let (_, file) = call(&http, "GET", &format!("{emu}/repos/acme/gitops/contents/apps/my-app-service1/env/uat/kustomization.yaml?ref=main"), None).await;
-    let text = String::from_utf8(base64_decode(file["content"].as_str().unwrap())).unwrap();
-    assert!(
-        text.contains("newTag: v1.4.0   # promoted by Hoist"),
-        "{text}"
-    );
+    for (file, promoted) in [
+        ("kustomization.yaml", "newTag: v1.4.0   # promoted by Hoist"),
+        ("values.yaml", "tag: \"v1.4.0\"  # promoted by Hoist"),
+        ("migrate.yaml", "my-app-service1:v1.4.0@sha256:41cffb13e817"),
+    ] {
+        let (_, got) = call(
+            &http,
+            "GET",
+            &format!(
+                "{emu}/repos/acme/gitops/contents/apps/my-app-service1/env/uat/{file}?ref=main"
+            ),
+            None,
+        )
+        .await;
+        let text = String::from_utf8(base64_decode(got["content"].as_str().unwrap())).unwrap();
+        assert!(text.contains(promoted), "{file}: {text}");
+    }
     // The reply to `/promote uat` follows the uat pull request (and Hoist's record of its
     // head), so the uat merge may come first: wait for it.
     let bodies = async || -> Vec<String> {
