@@ -926,7 +926,6 @@ async fn a_check_run_github_refused_is_published_on_the_retry() {
     insta::assert_snapshot!(t.said(), @"
     check: hoist/argocd pending: Waiting
     check: hoist/dag success: No gated image values change
-    check: hoist/dag success: No gated image values change
     ");
 }
 
@@ -1730,4 +1729,28 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
 
     Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
     ");
+}
+
+/// hoist/dag is published once per head and result: an event delivered again for the
+/// same head (GitHub redelivers; reconcile and an event can meet) publishes nothing new.
+#[tokio::test]
+async fn hoist_dag_is_published_once_per_head_and_result() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    ");
+    let pr = t.forge.pr(1);
+    for _ in 0..2 {
+        t.deliver(Event::PullRequestSynchronized {
+            repo: Tester::repo(),
+            pr: 1,
+            head_ref: pr.head_ref.clone(),
+            head_sha: pr.head_sha.clone(),
+            sender: t.forge.me_actor(),
+        })
+        .await;
+    }
+    insta::assert_snapshot!(t.said(), @"");
 }

@@ -439,7 +439,6 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
     ---
-    check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#) };
@@ -473,7 +472,6 @@ async fn fork_pr(drive: Drive) -> Outcome {
     #2: ⏳ Deploying to **uat**: merged as `0000000`; Argo CD app [my-app-service1-uat](ARGOCD/applications/my-app-service1-uat): Argo CD has no application my-app-service1-uat. Hoist looks again and updates this comment.
     ---
     check: hoist/argocd success: Ready to merge
-    check: hoist/dag success: Every image came through the DAG
     ") };
     t.expect_wait_for_argo("uat");
     Outcome {

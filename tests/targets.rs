@@ -269,3 +269,93 @@ async fn through_every_stage(drive: Drive) {
     +    digest: sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1
     "#) };
 }
+
+/// Where prod has no Argo CD application, hoist/dag falls back to the files: a person's
+/// pull request that pins prod's Helm values to the digest uat verified, but under
+/// another tag (which the chart may render instead of the digest), or pins another image,
+/// fails; the same digest under the verified tag passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hoist_dag_judges_a_helm_targets_tag_and_image_beside_its_digest() {
+    let mut t = Tester::three_targets(Drive::Engine).await;
+    let text =
+        targets::config(&example_config()).replace("    argocd_app: \"{service}-prod\"\n", "");
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    t.expect_wait_for_argo("dev");
+    t.argo_syncs(1, "a1").await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.check(2, Some("success")).await;
+    t.expect_wait_for_argo("uat");
+    t.argo_syncs(2, "a1").await;
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ✅ Verified in **dev**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    #1: 🚀 Opened #2 to promote my-app-service1 v1.4.0 to **uat**.
+    ---
+    #2: ✅ Verified in **uat**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-uat). Next: comment /promote prod.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/dag success: Every image came through the DAG
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#);
+    let path = "apps/my-app-service1/env/prod/values.yaml";
+    let prod = t.forge.base_file(path).unwrap();
+    let pinned = |tag: &str, repo: &str| {
+        prod.replace("\"v1.3.0\"", &format!("\"{tag}\""))
+            .replace(
+                "sha256:f356c12dc3880c107b17cb83e3a5a525cc55ab0b2a360f135a58b4365585d725",
+                &digest("a1"),
+            )
+            .replace(
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1",
+                repo,
+            )
+    };
+    let mut said = vec![];
+    for (branch, tag, repo) in [
+        ("alice/other-tag", "v9.9.9", IMAGE),
+        (
+            "alice/other-image",
+            "v1.4.0",
+            "registry.example.com/my-app-service1",
+        ),
+        ("alice/as-verified", "v1.4.0", IMAGE),
+    ] {
+        let (_, head) = t
+            .person_pr(branch, &alice(), path, &pinned(tag, repo))
+            .await;
+        let s = t.forge.state.lock().unwrap();
+        let c = s.checks[&head]
+            .iter()
+            .rev()
+            .find(|c| c.name == "hoist/dag")
+            .unwrap();
+        said.push(format!(
+            "{branch}: {}\n{}",
+            c.conclusion.clone().unwrap(),
+            c.url.clone().unwrap()
+        ));
+    }
+    insta::assert_snapshot!(said.join("\n"), @"
+    alice/other-tag: failure
+    An image skips the promotion DAG
+    ℹ️ prod: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders
+    ❌ /promote prod refused: prod takes freight from **uat**, and v9.9.9 (sha256:a1a1a1…a1a1) is verified in no stage yet.
+    alice/other-image: failure
+    An image skips the promotion DAG
+    ℹ️ prod: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders
+    ❌ prod: hoist/dag cannot tell what apps/my-app-service1/env/prod/values.yaml deploys for my-app-service1: it names the image registry.example.com/my-app-service1, not the service's 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1
+    alice/as-verified: success
+    Every image came through the DAG
+    ℹ️ prod: no Argo CD application is configured, so hoist/dag judges only each service's images entry in its overlay, not everything the stage renders
+    ✅ prod: my-app-service1 v1.4.0 (sha256:a1a1a1…a1a1) is verified in uat
+    ");
+    t.said();
+}

@@ -245,38 +245,47 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             }
         }
-        if failed && let Some(o) = self.store.dag_override(number, &pr.head_sha).await? {
-            lines.push(messages::dag_overridden_line(&o.by, &o.reason));
-            let title = messages::dag_overridden_title(&o.by);
-            let summary = lines.join("\n");
-            self.forge
-                .create_check_run(
-                    number,
-                    &pr.head_sha,
-                    DAG_CHECK,
-                    Conclusion::Success,
-                    &title,
-                    &summary,
-                )
-                .await?;
-            self.store
-                .record_check(&pr.head_sha, DAG_CHECK, &summary)
-                .await?;
-            return Ok(());
-        }
         let (conclusion, title) = match (failed, lines.is_empty()) {
-            (true, _) => (Conclusion::Failure, "An image skips the promotion DAG"),
-            (false, true) => (Conclusion::Success, "No gated image values change"),
-            (false, false) => (Conclusion::Success, "Every image came through the DAG"),
+            _ if failed && let Some(o) = self.store.dag_override(number, &pr.head_sha).await? => {
+                lines.push(messages::dag_overridden_line(&o.by, &o.reason));
+                (Conclusion::Success, messages::dag_overridden_title(&o.by))
+            }
+            (true, _) => (
+                Conclusion::Failure,
+                "An image skips the promotion DAG".into(),
+            ),
+            (false, true) => (Conclusion::Success, "No gated image values change".into()),
+            (false, false) => (
+                Conclusion::Success,
+                "Every image came through the DAG".into(),
+            ),
         };
         let summary = lines.join("\n");
+        self.publish_dag(number, &pr.head_sha, conclusion, &title, &summary)
+            .await
+    }
+
+    /// Publishes `hoist/dag` on `head` unless the same result is already there: under the
+    /// pull request's lock, so that an event and reconcile (or a redelivery) that judge
+    /// the same head together publish it once. Reconcile publishes the check on a head
+    /// without one, whose event was lost.
+    async fn publish_dag(
+        &self,
+        number: u64,
+        head: &str,
+        conclusion: Conclusion,
+        title: &str,
+        summary: &str,
+    ) -> Result<()> {
+        let _gate = self.merge_gate(number).await;
+        let content = format!("{title}\n{summary}");
+        if !self.store.check_changed(head, DAG_CHECK, &content).await? {
+            return Ok(());
+        }
         self.forge
-            .create_check_run(number, &pr.head_sha, DAG_CHECK, conclusion, title, &summary)
+            .create_check_run(number, head, DAG_CHECK, conclusion, title, summary)
             .await?;
-        // Reconcile publishes the check on a head without one: its event was lost.
-        self.store
-            .record_check(&pr.head_sha, DAG_CHECK, &summary)
-            .await?;
+        self.store.record_check(head, DAG_CHECK, &content).await?;
         Ok(())
     }
 }
