@@ -1732,7 +1732,9 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
 }
 
 /// hoist/dag is published once per head and result: an event delivered again for the
-/// same head (GitHub redelivers; reconcile and an event can meet) publishes nothing new.
+/// same head (GitHub redelivers; reconcile and an event can meet) publishes nothing new,
+/// unless the forge no longer shows Hoist's check there (CodeCommit's one check comment
+/// per pull request, taken over by a later head).
 #[tokio::test]
 async fn hoist_dag_is_published_once_per_head_and_result() {
     let mut t = Tester::new();
@@ -1742,15 +1744,31 @@ async fn hoist_dag_is_published_once_per_head_and_result() {
     check: hoist/dag success: No gated image values change
     ");
     let pr = t.forge.pr(1);
+    let me = t.forge.me_actor();
+    let again = || Event::PullRequestSynchronized {
+        repo: Tester::repo(),
+        pr: 1,
+        head_ref: pr.head_ref.clone(),
+        head_sha: pr.head_sha.clone(),
+        sender: me.clone(),
+    };
     for _ in 0..2 {
-        t.deliver(Event::PullRequestSynchronized {
-            repo: Tester::repo(),
-            pr: 1,
-            head_ref: pr.head_ref.clone(),
-            head_sha: pr.head_sha.clone(),
-            sender: t.forge.me_actor(),
-        })
-        .await;
+        t.deliver(again()).await;
     }
     insta::assert_snapshot!(t.said(), @"");
+    t.forge
+        .state
+        .lock()
+        .unwrap()
+        .checks
+        .get_mut(&pr.head_sha)
+        .unwrap()
+        .retain(|c| c.name != "hoist/dag");
+    t.deliver(again()).await;
+    let on_head = t.forge.state.lock().unwrap().checks[&pr.head_sha]
+        .iter()
+        .filter(|c| c.name == "hoist/dag")
+        .count();
+    assert_eq!(on_head, 1, "published again where the forge lost it");
+    insta::assert_snapshot!(t.said(), @"check: hoist/dag success: No gated image values change");
 }

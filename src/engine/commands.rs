@@ -159,6 +159,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         self.comment_once(number, &replies.join("\n\n"), &key)
             .await?;
+        // Before the comment counts as answered: if publishing fails, the retried event
+        // runs the override again rather than leave the failing check standing.
+        if overridden {
+            self.dag_check(number).await?;
+        }
         self.store.record_answered(comment_id, number).await?;
         self.react(
             comment_id,
@@ -169,9 +174,6 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             },
         )
         .await;
-        if overridden {
-            self.dag_check(number).await?;
-        }
         if released {
             self.evaluate(number).await?;
         }

@@ -266,8 +266,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// Publishes `hoist/dag` on `head` unless the same result is already there: under the
-    /// pull request's lock, so that an event and reconcile (or a redelivery) that judge
-    /// the same head together publish it once. Reconcile publishes the check on a head
+    /// head's lock, so that an event and reconcile (or a redelivery) that judge the same
+    /// head together publish it once. "There" is the store's record of what Hoist last
+    /// published on the head and, before skipping, the forge's word that Hoist's check is
+    /// on it for this pull request (CodeCommit keeps one check comment per pull request,
+    /// which a later head may have taken over). Reconcile publishes the check on a head
     /// without one, whose event was lost.
     async fn publish_dag(
         &self,
@@ -277,9 +280,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         title: &str,
         summary: &str,
     ) -> Result<()> {
-        let _gate = self.merge_gate(number).await;
+        let _head = self.store.lock(&format!("dag:{head}")).await;
         let content = format!("{title}\n{summary}");
-        if !self.store.check_changed(head, DAG_CHECK, &content).await? {
+        if !self.store.check_changed(head, DAG_CHECK, &content).await?
+            && self.forge.has_own_check(number, head, DAG_CHECK).await?
+        {
             return Ok(());
         }
         self.forge
