@@ -508,6 +508,11 @@ fn two_targets_in_one_file_are_one_change() {
         "{FORGE}stages:\n  dev: {{ auto: true }}\nservices:\n  app:\n    image: reg.io/app\n    targets:\n      - path: v/{{stage}}/values.yaml\n        helm: {{ tag: app.tag, digest: app.digest }}\n      - path: v/{{stage}}/values.yaml\n        helm: {{ image: jobs.migrate.image }}\n"
     );
     let config = Config::parse(&t, "hoist.yaml").unwrap();
+    // The shared file is one path to read.
+    assert_eq!(
+        hoist::plan::Planner::paths(&config, "app", false),
+        ["v/dev/values.yaml"]
+    );
     let dir = tempfile::tempdir().unwrap();
     let values = "app:\n  tag: v1\n  digest: sha256:1111111111111111111111111111111111111111111111111111111111111111\njobs:\n  migrate:\n    image: reg.io/app:v1@sha256:1111111111111111111111111111111111111111111111111111111111111111\n";
     std::fs::create_dir_all(dir.path().join("v/dev")).unwrap();

@@ -216,13 +216,18 @@ impl Service {
         }
     }
 
-    /// The files `service` pins its image in for `stage`, first the one its freight is
-    /// read from.
+    /// The files `service` pins its image in for `stage`, each once, first the one its
+    /// freight is read from.
     pub fn paths_for(&self, service: &str, stage: &str) -> Vec<String> {
-        self.target_list()
-            .iter()
-            .map(|t| expand(&t.path, service, stage))
-            .collect()
+        let mut paths: Vec<String> = vec![];
+        for t in self.target_list() {
+            // Targets that share a file name it once: it is read (an API call) once.
+            let path = expand(&t.path, service, stage);
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+        paths
     }
 
     /// The file a stage's freight is read from: the first target's.

@@ -356,18 +356,7 @@ impl GitHub {
             .cloned();
         let blob = match cached {
             Some(b) => Some(b),
-            None => not_found_is_none(
-                retry::retrying(|| async {
-                    self.client
-                        .get::<Content, _, _>(
-                            self.path(&format!("contents/{}?ref={base}", encode_path(path))),
-                            None::<&()>,
-                        )
-                        .await
-                })
-                .await,
-            )?
-            .map(|c| c.sha),
+            None => self.content_at(path, base).await?.map(|c| c.sha),
         };
         #[derive(Deserialize)]
         struct Written {
@@ -403,6 +392,21 @@ impl GitHub {
             )));
         }
         Ok(w.commit.sha)
+    }
+
+    /// The contents API's answer for `path` at commit `at`; `None` where it has no file.
+    async fn content_at(&self, path: &str, at: &str) -> Result<Option<Content>> {
+        not_found_is_none(
+            retry::retrying(|| async {
+                self.client
+                    .get::<Content, _, _>(
+                        self.path(&format!("contents/{}?ref={at}", encode_path(path))),
+                        None::<&()>,
+                    )
+                    .await
+            })
+            .await,
+        )
     }
 
     /// Creates `branch` at `sha`, or forces it there if it exists.
@@ -521,18 +525,7 @@ impl Forge for GitHub {
     }
 
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
-        let Some(c) = not_found_is_none(
-            retry::retrying(|| async {
-                self.client
-                    .get::<Content, _, _>(
-                        self.path(&format!("contents/{}?ref={at}", encode_path(path))),
-                        None::<&()>,
-                    )
-                    .await
-            })
-            .await,
-        )?
-        else {
+        let Some(c) = self.content_at(path, at).await? else {
             return Ok(None);
         };
         self.blobs
