@@ -11,6 +11,44 @@ pub fn pr_title(service: &str, tag: &str, stage: &str) -> String {
     format!("Promote {service} {tag} to {stage}")
 }
 
+/// A group's pull request: `Promote checkout (checkout-api v3.1.0, checkout-worker v3.1.0) to dev`.
+pub fn group_pr_title(group: &str, members: &[Freight], stage: &str) -> String {
+    let each: Vec<String> = members
+        .iter()
+        .map(|m| format!("{} {}", m.service, m.tag))
+        .collect();
+    format!("Promote {group} ({}) to {stage}", each.join(", "))
+}
+
+/// A group's squash commit message: one trailer per member.
+pub fn group_commit_message(
+    title: &str,
+    members: &[Freight],
+    stage: &str,
+    requested_by: &str,
+) -> String {
+    let trailers: Vec<String> = members
+        .iter()
+        .map(|m| crate::marks::trailers(&m.id(), stage, requested_by))
+        .collect();
+    format!("{title}\n\n{}", trailers.join("\n"))
+}
+
+/// A group's pull request body: what moves together, then each member's own body.
+pub fn group_pr_body(group: &str, stage: &str, bodies: &[&str], unchanged: &[String]) -> String {
+    let mut s = format!(
+        "Group **{group}** ships together: its members move to **{stage}** in this one pull request, and the group counts as verified there only when every member's application is.\n\n"
+    );
+    for u in unchanged {
+        let _ = writeln!(s, "- {u}");
+    }
+    if !unchanged.is_empty() {
+        s.push('\n');
+    }
+    s.push_str(&bodies.join("\n---\n\n"));
+    s
+}
+
 /// The squash commit message, with Hoist's trailers (for people; never read back).
 pub fn commit_message(title: &str, freight: &Freight, stage: &str, requested_by: &str) -> String {
     format!(

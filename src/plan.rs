@@ -26,6 +26,10 @@ pub struct Promotion {
     pub freight: Freight,
     /// The tag the stage runs now, if any.
     pub previous_tag: Option<String>,
+    /// For a group's promotion, every member's freight (`freight` is the first one's);
+    /// empty for one service's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Freight>,
     pub requested_by: String,
     /// Each target file the promotion changes, in the service's target order; all are
     /// written in one commit.
@@ -297,6 +301,57 @@ impl Planner<'_> {
         self.promotion(stage, freight, &states, requested_by)
     }
 
+    /// The one pull request that moves `stage` to a group's freight (`members`, one image
+    /// of each member service, in the group's order): every member's targets edited in one
+    /// commit, each as its own promotion would edit them; the gate is every member's.
+    /// `Nothing` when every member runs its image already.
+    pub fn group_to_stage(
+        &self,
+        stage: &str,
+        group: &str,
+        members: &[Freight],
+        requested_by: &str,
+    ) -> Result<Proposal, PlanError> {
+        let mut parts = vec![];
+        let mut nothing = vec![];
+        for m in members {
+            let states = self.states(&m.service)?;
+            match self.promotion(stage, m, &states, requested_by)? {
+                Proposal::Promote(p) => parts.push(*p),
+                Proposal::Nothing(why) => nothing.push(format!("{}: {why}", m.service)),
+            }
+        }
+        let Some(first) = parts.first() else {
+            return Ok(Proposal::Nothing(nothing.join("; ")));
+        };
+        let title = messages::group_pr_title(group, members, stage);
+        let mut gate: Vec<GateLine> = vec![];
+        for g in parts.iter().flat_map(|p| p.gate.iter()) {
+            if !gate.iter().any(|x| x.line == g.line) {
+                gate.push(g.clone());
+            }
+        }
+        Ok(Proposal::Promote(Box::new(Promotion {
+            stage: stage.into(),
+            service: group.into(),
+            branch: crate::marks::branch(stage, group),
+            commit_message: messages::group_commit_message(&title, members, stage, requested_by),
+            body: messages::group_pr_body(
+                group,
+                stage,
+                &parts.iter().map(|p| p.body.as_str()).collect::<Vec<_>>(),
+                &nothing,
+            ),
+            title,
+            freight: first.freight.clone(),
+            previous_tag: first.previous_tag.clone(),
+            members: members.to_vec(),
+            requested_by: requested_by.into(),
+            files: parts.iter().flat_map(|p| p.files.clone()).collect(),
+            gate,
+        })))
+    }
+
     /// What each stage's overlay pins for `service`: (stage, tag), for `/status`.
     pub fn running(&self, service: &str) -> Result<Vec<(String, Option<String>)>, PlanError> {
         Ok(self
@@ -553,6 +608,7 @@ impl Planner<'_> {
             body,
             freight: freight.clone(),
             previous_tag,
+            members: vec![],
             requested_by: requested_by.into(),
             files,
             gate: gate_lines,

@@ -184,6 +184,13 @@ impl Config {
             .collect()
     }
 
+    /// The group `service` ships with, if any.
+    pub fn group_of(&self, service: &str) -> Option<(&str, &Group)> {
+        self.groups
+            .iter()
+            .find(|(_, g)| g.services.iter().any(|s| s == service))
+    }
+
     /// Every file a service pins its image in for `stage` (each service's targets).
     pub fn stage_paths(&self, stage: &str) -> Vec<String> {
         self.services

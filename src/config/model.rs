@@ -29,6 +29,10 @@ pub struct Config {
     pub stages: OrderedMap<Stage>,
     /// The services to promote: service name to service.
     pub services: OrderedMap<Service>,
+    /// Services whose images ship together: group name to group. A group's freight is
+    /// one image of each member, and it moves through the stages as one.
+    #[serde(default)]
+    pub groups: OrderedMap<Group>,
     /// How Hoist merges promotion pull requests.
     #[serde(default)]
     pub merge: Merge,
@@ -214,6 +218,28 @@ pub struct Service {
     /// Promote an older version over a newer one. Off: a stage never goes back.
     #[serde(default, deserialize_with = "strict_bool")]
     pub allow_downgrade: bool,
+}
+
+/// Services that ship together (an API and its worker built from one commit).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// The member services, at least two; a service is in one group at most.
+    pub services: Vec<String>,
+    /// How the members' images are matched into one freight.
+    #[serde(default)]
+    pub source: GroupSource,
+}
+
+/// How a group's members' images are matched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupSource {
+    /// By the commit they were built from: the `org.opencontainers.image.revision` label.
+    #[default]
+    Commit,
+    /// By an equal tag.
+    Tag,
 }
 
 /// A file that pins a service's image in each stage, and how: a kustomization's

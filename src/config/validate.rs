@@ -34,6 +34,7 @@ pub fn validate(c: &Config, src: &Source) -> Vec<ConfigError> {
     };
     v.stages(c);
     v.services(c);
+    v.groups(c);
     v.templates(c);
     v.forge(c);
     v.env_vars(c);
@@ -357,6 +358,54 @@ impl Validator<'_> {
                 )
             };
             self.at(&step, msg);
+        }
+    }
+
+    /// Checks every group: its name, at least two known members, each in one group.
+    fn groups(&mut self, c: &Config) {
+        let services: Vec<&str> = c.services.keys().collect();
+        let mut claimed: HashMap<&str, &str> = HashMap::new();
+        for (name, g) in c.groups.iter() {
+            if !SERVICE_NAME.is_match(name) {
+                self.at_key(&[K("groups"), K(name)], format!(
+                    "group name {name:?} may hold only lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+                ));
+            }
+            if c.services.get(name).is_some() {
+                self.at_key(&[K("groups"), K(name)], format!(
+                    "group {name:?} has a service's name; name it apart, since its pull requests are named by it"
+                ));
+            }
+            if g.services.len() < 2 {
+                self.at(
+                    &[K("groups"), K(name), K("services")],
+                    "a group needs at least two services",
+                );
+            }
+            for (i, m) in g.services.iter().enumerate() {
+                let at = [K("groups"), K(name), K("services"), I(i)];
+                if c.services.get(m).is_none() {
+                    let hint = suggest(m, &services)
+                        .map(|s| format!(" Did you mean {s:?}?"))
+                        .unwrap_or_default();
+                    self.at(
+                        &at,
+                        format!(
+                            "{m:?} is not a service (services: {}).{hint}",
+                            services.join(", ")
+                        ),
+                    );
+                } else if let Some(other) = claimed.insert(m, name) {
+                    let msg = if other == name {
+                        format!("{m:?} is named twice in group {name:?}")
+                    } else {
+                        format!(
+                            "{m:?} is in groups {other:?} and {name:?}; a service ships with one group"
+                        )
+                    };
+                    self.at(&at, msg);
+                }
+            }
         }
     }
 

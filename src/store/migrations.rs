@@ -104,6 +104,18 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY CHECK (id = 0),
         at INTEGER NOT NULL
     );",
+    // 12: a group member's image waiting for the matching images of the other members,
+    // by the group and the key that matches them (a source commit or a tag).
+    "CREATE TABLE group_arrivals (
+        grp TEXT NOT NULL,
+        key TEXT NOT NULL,
+        service TEXT NOT NULL,
+        image TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        arrived_at INTEGER NOT NULL,
+        PRIMARY KEY (grp, key, service)
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

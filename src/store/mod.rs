@@ -4,6 +4,7 @@
 //! One thread owns the connection. Inserts that arrive together are committed in one
 //! transaction (group commit), so many webhooks share one fsync.
 
+pub mod arrivals;
 pub mod heads;
 mod lanes;
 pub mod ledger;
