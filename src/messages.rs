@@ -20,6 +20,21 @@ pub fn group_pr_title(group: &str, members: &[Freight], stage: &str) -> String {
     format!("Promote {group} ({}) to {stage}", each.join(", "))
 }
 
+/// `hoist plan`: a push of a group member, which moves only with its group.
+pub fn plan_group_member(service: &str, tag: &str, group: &str) -> String {
+    format!("{service} {tag} is in group {group}: it moves with the group, never alone")
+}
+
+/// `hoist plan`: a group still missing members under `key`.
+pub fn plan_group_waiting(group: &str, missing: &[&str], key: &str) -> String {
+    format!("group {group}: waiting for {} at {key}", missing.join(", "))
+}
+
+/// `hoist plan`: the heading of a group's plan, once its members are all there.
+pub fn plan_group_heading(group: &str, key: &str) -> String {
+    format!("== group {group} at {key} ==\n")
+}
+
 /// A group's squash commit message: one trailer per member.
 pub fn group_commit_message(
     title: &str,

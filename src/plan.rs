@@ -301,6 +301,29 @@ impl Planner<'_> {
         self.promotion(stage, freight, &states, requested_by)
     }
 
+    /// What a group's complete freight does: one pull request per automatic root stage.
+    pub fn push_group(
+        &self,
+        group: &str,
+        members: &[Freight],
+        requested_by: &str,
+    ) -> Result<Plan, PlanError> {
+        let mut plan = Plan::default();
+        for (name, stage) in self.config.stages.iter() {
+            if !(stage.upstream.is_empty() && stage.auto) {
+                continue;
+            }
+            match self.group_to_stage(name, group, members, requested_by)? {
+                Proposal::Promote(p) => plan.promotions.push(*p),
+                Proposal::Nothing(reason) => plan.nothing_to_do.push(Skip {
+                    stages: vec![name.into()],
+                    reason,
+                }),
+            }
+        }
+        Ok(plan)
+    }
+
     /// The one pull request that moves `stage` to a group's freight (`members`, one image
     /// of each member service, in the group's order): every member's targets edited in one
     /// commit, each as its own promotion would edit them; the gate is every member's.

@@ -92,3 +92,85 @@ fn a_groups_freight_is_one_pull_request() {
     Hoist-Requested-By: ecr-push
     ");
 }
+
+/// `hoist plan` with the events of a group's pushes: a member alone waits for the
+/// others; with every member's image under one tag, the group's one pull request.
+#[test]
+fn hoist_plan_shows_a_waiting_group_then_its_pull_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = example_config()
+        .replace(
+            "\nmerge:",
+            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
+        )
+        .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
+        .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }");
+    let cfg = dir.path().join("hoist.yaml");
+    std::fs::write(&cfg, text).unwrap();
+    // Both members pushed as v2.4.0.
+    let example =
+        std::fs::read_to_string("examples/events/ecr-push-my-app-service1-v1.4.0.json").unwrap();
+    let one = dir.path().join("one.json");
+    std::fs::write(&one, example.replace("\"v1.4.0\"", "\"v2.4.0\"")).unwrap();
+    let two = dir.path().join("two.json");
+    std::fs::write(
+        &two,
+        example
+            .replace("\"v1.4.0\"", "\"v2.4.0\"")
+            .replace("\"my-app-service1\"", "\"my-app-service2\"")
+            .replace("41cffb13", "52dffb13"),
+    )
+    .unwrap();
+    let run = |events: &[&std::path::Path]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"));
+        c.args(["plan", "--config"])
+            .arg(&cfg)
+            .args(["--repo", "examples/gitops", "--event"]);
+        c.args(events);
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with(' ') && !l.is_empty())
+            .map(|l| l.replace(&dir.path().display().to_string(), "TMP"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(run(&[&one]), @"
+    == TMP/one.json ==
+    nothing to do: my-app-service1 v2.4.0 is in group shop: it moves with the group, never alone
+    == group shop at v2.4.0 ==
+    nothing to do: group shop: waiting for my-app-service2 at v2.4.0
+    ");
+    insta::assert_snapshot!(run(&[&one, &two]), @"
+    == TMP/one.json ==
+    nothing to do: my-app-service1 v2.4.0 is in group shop: it moves with the group, never alone
+    == TMP/two.json ==
+    nothing to do: my-app-service2 v2.4.0 is in group shop: it moves with the group, never alone
+    == group shop at v2.4.0 ==
+    dev  shop  v1.3.2 -> v2.4.0  branch hoist/dev/shop
+    Promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to dev
+    Commit message:
+    Pull request body:
+    Gate (hoist/argocd on the new HEAD; Hoist merges once every line is met):
+    --- a/apps/my-app-service1/env/dev/kustomization.yaml
+    +++ b/apps/my-app-service1/env/dev/kustomization.yaml
+    @@ -13,5 +13,5 @@
+    -    newTag: v1.3.2   # promoted by Hoist
+    -    digest: sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08
+    +    newTag: v2.4.0   # promoted by Hoist
+    +    digest: sha256:41cffb13e817b003b409b06efb5b6233482fe8c4da77440d74288d0723df3749
+    --- a/apps/my-app-service2/env/dev/kustomization.yaml
+    +++ b/apps/my-app-service2/env/dev/kustomization.yaml
+    @@ -13,5 +13,5 @@
+    -    newTag: 2.3.1   # promoted by Hoist
+    -    digest: sha256:aeee7005e3d4345f895f35ea252af416cd15abfa1b996544533f866ae7feec40
+    +    newTag: v2.4.0   # promoted by Hoist
+    +    digest: sha256:52dffb13e817b003b409b06efb5b6233482fe8c4da77440d74288d0723df3749
+    ");
+}

@@ -80,14 +80,26 @@ pub fn plan(args: PlanArgs) -> Result<()> {
         repo: &repo,
         ledger: &[],
     };
+    let mut headings: Vec<String> = args
+        .event
+        .iter()
+        .map(|p| crate::messages::plan_event_heading(p))
+        .collect();
     let plans = if !args.event.is_empty() {
-        args.event
+        let mut plans = args
+            .event
             .iter()
             .map(|path| {
                 plan_event(&config, &planner, path, args.requested_by.as_deref())
                     .and_then(|r| r.map_err(in_repo))
             })
-            .collect::<Result<Vec<Plan>>>()?
+            .collect::<Result<Vec<Plan>>>()?;
+        for (heading, plan) in groups(&config, &planner, &args.event, args.requested_by.as_deref())?
+        {
+            headings.push(heading);
+            plans.push(plan.map_err(in_repo)?);
+        }
+        plans
     } else {
         let stage = args
             .promote
@@ -118,7 +130,7 @@ pub fn plan(args: PlanArgs) -> Result<()> {
     } else {
         for (i, plan) in plans.iter().enumerate() {
             if plans.len() > 1 {
-                println!("{}", crate::messages::plan_event_heading(&args.event[i]));
+                println!("{}", headings[i]);
             }
             print!("{}", render(plan));
         }
@@ -185,7 +197,14 @@ fn plan_event(
             digest,
             time,
         } => match crate::freight::for_push(config, &image, &tag, &digest, &time) {
-            Ok(f) => planner.push(&f, requested_by.unwrap_or("ecr-push")),
+            Ok(f) => match config.group_of(&f.service) {
+                Some((group, _)) => nothing(crate::messages::plan_group_member(
+                    &f.service,
+                    f.tag.as_str(),
+                    group,
+                )),
+                None => planner.push(&f, requested_by.unwrap_or("ecr-push")),
+            },
             // A malformed reference is a broken event, not a push to skip.
             Err(why @ crate::freight::NoFreight::BadReference(_)) => {
                 bail!("{shown}: {why}")
@@ -195,6 +214,79 @@ fn plan_event(
         Event::Ignored { reason } => nothing(reason),
         other => nothing(format!("a {} event is not an image push", other.kind())),
     })
+}
+
+/// The groups the events' pushes belong to, each with its plan: the group's pull
+/// requests once every member has an image under one key, else what it waits for. Offline
+/// there are no image labels, so members are matched by tag (as `source: tag` does).
+fn groups(
+    config: &Config,
+    planner: &Planner,
+    events: &[PathBuf],
+    requested_by: Option<&str>,
+) -> Result<Vec<(String, std::result::Result<Plan, crate::plan::PlanError>)>> {
+    let mut arrived: Vec<(String, String, crate::freight::Freight)> = vec![];
+    for path in events {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let Ok((
+            _,
+            Event::ImagePushed {
+                image,
+                tag,
+                digest,
+                time,
+            },
+        )) = eventbridge::decode(&bytes)
+        else {
+            continue;
+        };
+        let Ok(f) = crate::freight::for_push(config, &image, &tag, &digest, &time) else {
+            continue;
+        };
+        if let Some((group, _)) = config.group_of(&f.service) {
+            arrived.retain(|(g, k, m)| !(g == group && *k == tag && m.service == f.service));
+            arrived.push((group.to_owned(), tag, f));
+        }
+    }
+    let mut keys: Vec<(String, String)> = arrived
+        .iter()
+        .map(|(g, k, _)| (g.clone(), k.clone()))
+        .collect();
+    keys.dedup();
+    let mut out = vec![];
+    for (group, key) in keys {
+        let g = config.groups.get(&group).expect("a configured group");
+        let members: Vec<crate::freight::Freight> = g
+            .services
+            .iter()
+            .filter_map(|s| {
+                arrived
+                    .iter()
+                    .find(|(gg, k, f)| *gg == group && *k == key && &f.service == s)
+                    .map(|(_, _, f)| f.clone())
+            })
+            .collect();
+        let missing: Vec<&str> = g
+            .services
+            .iter()
+            .filter(|s| !members.iter().any(|m| &&m.service == s))
+            .map(String::as_str)
+            .collect();
+        let plan = if missing.is_empty() {
+            planner.push_group(&group, &members, requested_by.unwrap_or("ecr-push"))
+        } else {
+            Ok(Plan {
+                nothing_to_do: vec![crate::plan::Skip {
+                    stages: vec![],
+                    reason: crate::messages::plan_group_waiting(&group, &missing, &key),
+                }],
+                ..Plan::default()
+            })
+        };
+        out.push((crate::messages::plan_group_heading(&group, &key), plan));
+    }
+    Ok(out)
 }
 
 /// The plan as a reviewer reads it; each diff is plain, ready for `patch`.
