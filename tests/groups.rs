@@ -174,3 +174,39 @@ fn hoist_plan_shows_a_waiting_group_then_its_pull_request() {
     +    digest: sha256:52dffb13e817b003b409b06efb5b6233482fe8c4da77440d74288d0723df3749
     ");
 }
+
+/// A group's head is recorded with every member's freight, read back from the store, and
+/// carried by the record Hoist publishes (from which a lost store is rebuilt).
+#[tokio::test]
+async fn a_groups_head_keeps_every_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = hoist::store::Store::open(&dir.path().join("h.db")).unwrap();
+    let members = [
+        freight("my-app-service1", "v1.4.0", "a1"),
+        freight("my-app-service2", "2.4.0", "b2"),
+    ];
+    store
+        .record_group_head("abc123", "dev", "shop", &members, &quinn())
+        .await
+        .unwrap();
+    store.attach_head("abc123", 7).await.unwrap();
+    let head = store.hoist_head("abc123").await.unwrap().unwrap();
+    assert_eq!(head.group.as_deref(), Some("shop"));
+    let services: Vec<&str> = head
+        .all_freight()
+        .iter()
+        .map(|f| f.service.as_str())
+        .collect();
+    assert_eq!(services, ["my-app-service1", "my-app-service2"]);
+    assert_eq!(head.members[1].digest.as_str(), digest("b2"));
+    let again =
+        hoist::store::heads::HoistHead::from_record(&head.to_record(), 7, "abc123").unwrap();
+    assert_eq!(again, head);
+    // A service's own head has no group and promotes its one freight.
+    store
+        .record_head("def456", "dev", &members[0], &quinn())
+        .await
+        .unwrap();
+    let one = store.hoist_head("def456").await.unwrap().unwrap();
+    assert_eq!((one.group.as_deref(), one.all_freight().len()), (None, 1));
+}

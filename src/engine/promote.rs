@@ -182,6 +182,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             stage: stage.to_owned(),
             freight: freight.clone(),
             requester: requester.clone(),
+            group: None,
+            members: vec![],
         })
         .await?;
         self.store

@@ -22,9 +22,22 @@ pub struct HoistHead {
     /// Who asked for it: a person (by numeric id on GitHub, by ARN on CodeCommit), or
     /// Hoist itself (`kind: Bot`) for a push or an automatic stage.
     pub requester: Actor,
+    /// For a group's head: the group and every member's freight (`freight` is the
+    /// first's). `None` and empty for one service's.
+    pub group: Option<String>,
+    pub members: Vec<Freight>,
 }
 
 impl HoistHead {
+    /// Every freight the head promotes: the members of a group's, else the one.
+    pub fn all_freight(&self) -> Vec<&Freight> {
+        if self.members.is_empty() {
+            vec![&self.freight]
+        } else {
+            self.members.iter().collect()
+        }
+    }
+
     /// The machine-readable record Hoist publishes by its own identity when it writes a
     /// head (see `Forge::publish_record`): all a lost store needs to know it again.
     pub fn to_record(&self) -> String {
@@ -42,6 +55,13 @@ impl HoistHead {
                 "login": self.requester.login,
                 "kind": kind_name(self.requester.kind),
             },
+            "group": self.group,
+            "members": self.members.iter().map(|m| serde_json::json!({
+                "service": m.service,
+                "image": m.image.as_str(),
+                "tag": m.tag.as_str(),
+                "digest": m.digest.as_str(),
+            })).collect::<Vec<_>>(),
         })
         .to_string()
     }
@@ -54,7 +74,20 @@ impl HoistHead {
             return None;
         }
         let r = &v["requester"];
+        let mut members = vec![];
+        for m in v["members"].as_array().into_iter().flatten() {
+            members.push(Freight {
+                service: m["service"].as_str()?.to_owned(),
+                image: ImageName::parse(m["image"].as_str()?).ok()?,
+                tag: Tag::parse(m["tag"].as_str()?).ok()?,
+                digest: Digest::parse(m["digest"].as_str()?).ok()?,
+                source: None,
+                pushed_at: None,
+            });
+        }
         Some(Self {
+            group: v["group"].as_str().map(str::to_owned),
+            members,
             sha: sha.to_owned(),
             pr: Some(pr),
             stage: v["stage"].as_str()?.to_owned(),
@@ -120,6 +153,40 @@ impl Store {
         .await
     }
 
+    /// Records `sha` as a head Hoist wrote to promote group `group`'s `members` (the first
+    /// is the head's freight) to `stage` at `requester`'s request.
+    pub async fn record_group_head(
+        &self,
+        sha: &str,
+        stage: &str,
+        group: &str,
+        members: &[Freight],
+        requester: &Actor,
+    ) -> Result<()> {
+        let first = members
+            .first()
+            .ok_or_else(|| super::StoreError::Other("a group's head needs its members".into()))?;
+        self.record_head(sha, stage, first, requester).await?;
+        let (sha, group, members) = (sha.to_owned(), group.to_owned(), members.to_vec());
+        self.call(move |c, _| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE hoist_heads SET grp = ?2 WHERE sha = ?1",
+                params![sha, group],
+            )?;
+            tx.execute("DELETE FROM head_members WHERE sha = ?1", params![sha])?;
+            for m in &members {
+                tx.execute(
+                    "INSERT INTO head_members (sha, service, image, tag, digest) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![sha, m.service, m.image.as_str(), m.tag.as_str(), m.digest.as_str()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Names the pull request `sha` heads, once the forge has opened or updated it. Its
     /// earlier heads are retired: a branch forced back to one of them promotes nothing.
     pub async fn attach_head(&self, sha: &str, pr: u64) -> Result<()> {
@@ -144,14 +211,49 @@ impl Store {
     pub async fn hoist_head(&self, sha: &str) -> Result<Option<HoistHead>> {
         let sha = sha.to_owned();
         self.call(move |c, _| {
-            Ok(c.query_row(
-                "SELECT sha, pr, stage, service, image, tag, digest, requested_by, requester_id, requester_kind
-                 FROM hoist_heads WHERE sha = ?1 AND retired = 0",
-                params![sha],
-                row,
-            )
-            .optional()?
-            .flatten())
+            let Some(mut head) = c
+                .query_row(
+                    "SELECT sha, pr, stage, service, image, tag, digest, requested_by, requester_id, requester_kind, grp
+                     FROM hoist_heads WHERE sha = ?1 AND retired = 0",
+                    params![sha],
+                    row,
+                )
+                .optional()?
+                .flatten()
+            else {
+                return Ok(None);
+            };
+            if head.group.is_some() {
+                let mut st = c.prepare(
+                    "SELECT service, image, tag, digest FROM head_members WHERE sha = ?1 ORDER BY rowid",
+                )?;
+                let rows = st.query_map(params![sha], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?;
+                for row in rows {
+                    let (service, image, tag, digest) = row?;
+                    // Written by Hoist from validated freight: anything else is no member.
+                    let (Ok(image), Ok(tag), Ok(digest)) =
+                        (ImageName::parse(&image), Tag::parse(&tag), Digest::parse(&digest))
+                    else {
+                        continue;
+                    };
+                    head.members.push(Freight {
+                        service,
+                        image,
+                        tag,
+                        digest,
+                        source: None,
+                        pushed_at: None,
+                    });
+                }
+            }
+            Ok(Some(head))
         })
         .await
     }
@@ -236,6 +338,8 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Option<HoistHead>> {
             source: None,
             pushed_at: None,
         },
+        group: r.get::<_, Option<String>>(10).ok().flatten(),
+        members: vec![],
         requester: Actor {
             id: r.get::<_, Option<i64>>(8)?.unwrap_or(0) as u64,
             login: r.get(7)?,

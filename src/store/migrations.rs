@@ -116,6 +116,16 @@ const MIGRATIONS: &[&str] = &[
         arrived_at INTEGER NOT NULL,
         PRIMARY KEY (grp, key, service)
     );",
+    // 13: a head Hoist wrote for a group names the group and each member's freight.
+    "ALTER TABLE hoist_heads ADD COLUMN grp TEXT;
+     CREATE TABLE head_members (
+        sha TEXT NOT NULL,
+        service TEXT NOT NULL,
+        image TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (sha, service)
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
