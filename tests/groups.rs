@@ -210,3 +210,66 @@ async fn a_groups_head_keeps_every_member() {
     let one = store.hoist_head("def456").await.unwrap().unwrap();
     assert_eq!((one.group.as_deref(), one.all_freight().len()), (None, 1));
 }
+
+/// On the engine: a member's push waits (no pull request); the other member's push under
+/// the same tag opens the group's one pull request, whose one commit changes both
+/// members' files, and whose head Hoist records with both members.
+#[tokio::test]
+async fn the_second_members_push_opens_the_groups_pull_request() {
+    let mut t = Tester::new();
+    let text = example_config()
+        .replace(
+            "\nmerge:",
+            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
+        )
+        .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
+        .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }");
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    let push = |service: &str, seed: &str| hoist::event::Event::ImagePushed {
+        image: format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{service}"),
+        tag: "v2.4.0".into(),
+        digest: digest(seed),
+        time: "2026-11-26T09:58:00Z".into(),
+    };
+    t.deliver(push("my-app-service1", "a1")).await;
+    assert_eq!(
+        t.forge.state.lock().unwrap().prs.len(),
+        0,
+        "one member waits"
+    );
+    let waiting = t.engine.store.waiting().await.unwrap();
+    assert_eq!(
+        (waiting[0].group.as_str(), waiting[0].key.as_str()),
+        ("shop", "v2.4.0")
+    );
+    t.deliver(push("my-app-service2", "b2")).await;
+    let pr = t.forge.pr(1);
+    assert_eq!(
+        (pr.head_ref.as_str(), pr.title.as_str()),
+        (
+            "hoist/dev/shop",
+            "Promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to dev"
+        )
+    );
+    assert_eq!(
+        t.forge.changed_between(&pr.base_sha, &pr.head_sha),
+        [
+            "apps/my-app-service1/env/dev/kustomization.yaml",
+            "apps/my-app-service2/env/dev/kustomization.yaml"
+        ]
+    );
+    let head = t
+        .engine
+        .store
+        .hoist_head(&pr.head_sha)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.members.len(), 2);
+    assert!(t.engine.store.waiting().await.unwrap().is_empty());
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    ");
+}

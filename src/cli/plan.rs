@@ -219,6 +219,9 @@ fn plan_event(
 /// The groups the events' pushes belong to, each with its plan: the group's pull
 /// requests once every member has an image under one key, else what it waits for. Offline
 /// there are no image labels, so members are matched by tag (as `source: tag` does).
+///
+/// Kept whole: one pass gathers the events' members by group and tag, the next plans
+/// each group from what the first gathered.
 fn groups(
     config: &Config,
     planner: &Planner,

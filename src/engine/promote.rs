@@ -42,6 +42,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 return Ok(0);
             }
         };
+        // A member of a group never moves alone.
+        if let Some((group, _)) = self.config.group_of(&freight.service) {
+            return self.on_member_push(group, &freight).await;
+        }
         let roots: Vec<String> = self
             .config
             .stages
@@ -62,7 +66,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// The commit the image was built from, from its labels; the pull request simply
     /// goes without it when the registry cannot say.
-    async fn source_of(&self, freight: &Freight) -> Result<Option<String>> {
+    pub(super) async fn source_of(&self, freight: &Freight) -> Result<Option<String>> {
         if freight.source.is_some() {
             return Ok(freight.source.clone());
         }
