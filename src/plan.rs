@@ -659,7 +659,9 @@ impl Planner<'_> {
         let render = st
             .argocd_app
             .as_deref()
-            .map(|t| (expand(t, service, stage), gate::Render::NotAsked));
+            .map(|t| (expand(t, service, stage), gate::Render::NotAsked))
+            .into_iter()
+            .collect();
         let upstreams = st
             .upstream
             .iter()

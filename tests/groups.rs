@@ -268,6 +268,43 @@ async fn the_second_members_push_opens_the_groups_pull_request() {
         .unwrap();
     assert_eq!(head.members.len(), 2);
     assert!(t.engine.store.waiting().await.unwrap().is_empty());
+    // The gate is every member's: each one's required check and application.
+    let gate = {
+        let s = t.forge.state.lock().unwrap();
+        let c = s.checks[&pr.head_sha]
+            .iter()
+            .rev()
+            .find(|c| c.name == "hoist/argocd")
+            .unwrap();
+        c.url.clone().unwrap()
+    };
+    insta::assert_snapshot!(gate, @r#"
+    Waiting
+    ⏳ render/my-app-service1-dev on 0000000 from the GitHub App acme-gitops-ci
+    ⏳ render/my-app-service2-dev on 0000000 from the GitHub App acme-gitops-ci
+    ✅ Argo CD renders my-app-service1-dev at 0000000 (2 manifests)
+    ✅ Argo CD renders my-app-service2-dev at 0000000 (2 manifests)
+
+    <details><summary>Rendered diff</summary>
+
+    ```diff
+    --- a/my-app-service1-dev manifests
+    +++ b/my-app-service1-dev manifests
+    @@ -1,2 +1,2 @@
+    -{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"},"name":"my-app-service1"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service1"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1@sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+    +{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"},"name":"my-app-service1"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service1"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service1"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1@sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+     {"apiVersion":"v1","kind":"Service","metadata":{"name":"my-app-service1"},"spec":{"ports":[{"name":"http","port":80,"targetPort":"http"}],"selector":{"app.kubernetes.io/name":"my-app-service1"}}}
+    \ No newline at end of file
+    --- a/my-app-service2-dev manifests
+    +++ b/my-app-service2-dev manifests
+    @@ -1,2 +1,2 @@
+    -{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service2"},"name":"my-app-service2"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service2"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service2"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2@sha256:aeee7005e3d4345f895f35ea252af416cd15abfa1b996544533f866ae7feec40","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+    +{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app.kubernetes.io/name":"my-app-service2"},"name":"my-app-service2"},"spec":{"replicas":2,"selector":{"matchLabels":{"app.kubernetes.io/name":"my-app-service2"}},"template":{"metadata":{"labels":{"app.kubernetes.io/name":"my-app-service2"}},"spec":{"containers":[{"image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2@sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2","name":"app","ports":[{"containerPort":8080,"name":"http"}],"readinessProbe":{"httpGet":{"path":"/healthz","port":"http"}},"resources":{"limits":{"memory":"256Mi"},"requests":{"cpu":"100m","memory":"128Mi"}}}]}}}}
+     {"apiVersion":"v1","kind":"Service","metadata":{"name":"my-app-service2"},"spec":{"ports":[{"name":"http","port":80,"targetPort":"http"}],"selector":{"app.kubernetes.io/name":"my-app-service2"}}}
+    \ No newline at end of file
+    ```
+    </details>
+    "#);
     insta::assert_snapshot!(t.said(), @"
     check: hoist/argocd pending: Waiting
     check: hoist/dag success: No gated image values change

@@ -6,8 +6,8 @@ use tracing::{info, warn};
 
 use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
+use crate::config::Stage;
 use crate::config::expand;
-use crate::config::{Service, Stage};
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
@@ -86,7 +86,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(());
         };
         let (meta, freight) = (Meta::of(&h), &h.freight);
-        let (Some(st), Some(svc)) = (
+        let (Some(st), Some(_)) = (
             self.config.stage(&meta.stage),
             self.config.services.get(&meta.service),
         ) else {
@@ -94,7 +94,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         };
         let head = pr.head_sha.clone();
         let requested_by = h.requester.login.clone();
-        let (facts, approver, diff) = self.gather(&pr, &h, st, svc).await?;
+        let (facts, approver, diff) = self.gather(&pr, &h, st).await?;
         let decision = gate::decide(&facts);
         for notice in &decision.notices {
             let (msg, key) = match notice {
@@ -185,66 +185,88 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         pr: &PullRequest,
         h: &HoistHead,
         st: &Stage,
-        svc: &Service,
     ) -> Result<(gate::Facts, Option<String>, String)> {
-        let (service, stage, head) = (&h.freight.service, &h.stage, &pr.head_sha);
+        let (stage, head) = (&h.stage, &pr.head_sha);
         let all = self.forge.checks(head).await?;
-        let checks = messages::required_checks_posted(&self.config, service, stage)
-            .into_iter()
-            .map(|(name, poster)| {
+        // A group's pull request is judged for every member: its required checks, its
+        // application's rendering, its upstreams running its freight, its files' owners.
+        let members = h.all_freight();
+        let mut checks: Vec<(String, String, gate::CheckState)> = vec![];
+        for m in &members {
+            for (name, poster) in messages::required_checks_posted(&self.config, &m.service, stage)
+            {
+                if checks.iter().any(|(n, _, _)| *n == name) {
+                    continue;
+                }
                 let state = match checks::judge(&name, &poster, &all) {
                     Verdict::Passed => gate::CheckState::Passed,
                     Verdict::Failed(c) => gate::CheckState::Failed { url: c.url.clone() },
                     Verdict::Waiting => gate::CheckState::Waiting,
                 };
-                (name, messages::poster(&poster), state)
-            })
-            .collect();
+                checks.push((name, messages::poster(&poster), state));
+            }
+        }
         let mut diff = String::new();
-        let mut render = None;
-        if let Some(app) = st.argocd_app.as_deref().map(|t| expand(t, service, stage)) {
+        let mut render = vec![];
+        for m in &members {
+            let Some(app) = st
+                .argocd_app
+                .as_deref()
+                .map(|t| expand(t, &m.service, stage))
+            else {
+                continue;
+            };
             let rendered = self.argocd.manifests(&app, head).await;
             if let Ok(after) = &rendered
                 && let Ok(before) = self.argocd.manifests(&app, &pr.base_sha).await
             {
-                diff = crate::diff::unified(
+                diff.push_str(&crate::diff::unified(
                     &format!("{app} manifests"),
                     &before.join("\n"),
                     &after.join("\n"),
-                );
+                ));
             }
             let rendered = match rendered {
                 Ok(m) => gate::Render::Manifests(m.len()),
                 Err(why) => gate::Render::Failed(why.0),
             };
-            render = Some((app, rendered));
+            render.push((app, rendered));
         }
         let mut upstreams = vec![];
         for up in &st.upstream {
             let Some(t) = self.config.stage(up).and_then(|u| u.argocd_app.as_deref()) else {
                 continue;
             };
-            let app = expand(t, service, up);
-            let state = match self.argocd.application(&app).await {
-                // Exactly the freight's digest, as Argo CD reports the image.
-                Ok(Some(a))
-                    if a.health == "Healthy"
-                        && a.images.iter().any(|i| argocd::runs_freight(i, &h.freight)) =>
-                {
-                    gate::UpstreamState::RunsHealthy
-                }
-                Ok(Some(a)) => gate::UpstreamState::Not { health: a.health },
-                Ok(None) => gate::UpstreamState::Unknown,
-                Err(e) => gate::UpstreamState::Unreachable(e.0),
-            };
-            upstreams.push((up.clone(), app, state));
+            for m in &members {
+                let app = expand(t, &m.service, up);
+                let state = match self.argocd.application(&app).await {
+                    // Exactly the member's digest, as Argo CD reports the image.
+                    Ok(Some(a))
+                        if a.health == "Healthy"
+                            && a.images.iter().any(|i| argocd::runs_freight(i, m)) =>
+                    {
+                        gate::UpstreamState::RunsHealthy
+                    }
+                    Ok(Some(a)) => gate::UpstreamState::Not { health: a.health },
+                    Ok(None) => gate::UpstreamState::Unknown,
+                    Err(e) => gate::UpstreamState::Unreachable(e.0),
+                };
+                upstreams.push((up.clone(), app, state));
+            }
         }
         let mut approvers: Vec<String> = vec![];
         let mut owners = vec![];
         if st.gate.codeowners {
             // Every file the stage's targets name (the config's, never the pull
             // request's list), each owned per CODEOWNERS on the base head.
-            let paths = svc.paths_for(service, stage);
+            let paths: Vec<String> = members
+                .iter()
+                .filter_map(|m| {
+                    let s = self.config.services.get(&m.service)?;
+                    Some(s.paths_for(&m.service, stage))
+                })
+                .flatten()
+                .collect();
             let base = self.forge.base_head().await?;
             let mut co = CodeOwners::default();
             for loc in codeowners::LOCATIONS {

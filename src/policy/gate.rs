@@ -83,7 +83,7 @@ pub struct Facts {
     pub checks: Vec<(String, String, CheckState)>,
     /// The stage's application and whether Argo CD renders it at the head (how many
     /// manifests), when the stage has one.
-    pub render: Option<(String, Render)>,
+    pub render: Vec<(String, Render)>,
     /// Each upstream stage with an application: its name, application, state.
     pub upstreams: Vec<(String, String, UpstreamState)>,
     /// The freight's digest, shortened, as the upstream lines show it.
@@ -158,7 +158,7 @@ pub fn decide(f: &Facts) -> Decision {
             )),
         }
     }
-    if let Some((app, render)) = &f.render {
+    for (app, render) in &f.render {
         lines.push(match render {
             Render::Manifests(n) => (State::Ready, messages::gate_renders(app, short, *n)),
             Render::Failed(why) => (
@@ -237,7 +237,7 @@ mod tests {
                 "the GitHub App ci".into(),
                 CheckState::Passed,
             )],
-            render: Some(("svc-prod".into(), Render::Manifests(2))),
+            render: vec![("svc-prod".into(), Render::Manifests(2))],
             upstreams: vec![("uat".into(), "svc-uat".into(), UpstreamState::RunsHealthy)],
             digest_short: "sha256:a1a1a1…a1a1".into(),
             owners: vec![Owners {
@@ -291,7 +291,7 @@ mod tests {
             ),
             (
                 "no rendering",
-                |f| f.render = Some(("svc-prod".into(), Render::Failed("ComparisonError".into()))),
+                |f| f.render = vec![("svc-prod".into(), Render::Failed("ComparisonError".into()))],
                 State::Blocked,
             ),
             (
