@@ -310,3 +310,96 @@ async fn the_second_members_push_opens_the_groups_pull_request() {
     check: hoist/dag success: No gated image values change
     ");
 }
+
+/// The group's dev pull request merges once every member's required check passed, and
+/// is verified only when every member's application runs its image: while one does not,
+/// Hoist waits on it by name.
+#[tokio::test]
+async fn a_group_is_verified_only_when_every_member_runs() {
+    let mut t = Tester::new();
+    let text = example_config()
+        .replace(
+            "\nmerge:",
+            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
+        )
+        .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
+        .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }");
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    let image = |s: &str| format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{s}");
+    for (service, seed) in [("my-app-service1", "a1"), ("my-app-service2", "b2")] {
+        t.deliver(hoist::event::Event::ImagePushed {
+            image: image(service),
+            tag: "v2.4.0".into(),
+            digest: digest(seed),
+            time: "2026-11-26T09:58:00Z".into(),
+        })
+        .await;
+    }
+    let head = t.forge.pr(1).head_sha;
+    for (i, service) in ["my-app-service1", "my-app-service2"].iter().enumerate() {
+        let name = format!("render/{service}-dev");
+        t.forge
+            .state
+            .lock()
+            .unwrap()
+            .checks
+            .entry(head.clone())
+            .or_default()
+            .push(support::memory_forge::ci_run(&name, Some("success"), None));
+        t.deliver(hoist::event::Event::CheckCompleted {
+            repo: Tester::repo(),
+            source: hoist::event::CheckSource::CheckRun,
+            name,
+            conclusion: "success".into(),
+            head_sha: head.clone(),
+            prs: vec![1],
+        })
+        .await;
+        let merged = t.forge.pr(1).state == hoist::forge::PrState::Merged;
+        assert_eq!(merged, i == 1, "merged only once both checks passed");
+    }
+    let sha = t.forge.pr(1).merge_sha.unwrap();
+    let closed = hoist::event::Event::PullRequestClosed {
+        repo: Tester::repo(),
+        pr: 1,
+        head_ref: "hoist/dev/shop".into(),
+        merged: true,
+        merge_commit_sha: Some(sha.clone()),
+    };
+    t.argo.synced(
+        "my-app-service1-dev",
+        &sha,
+        &format!("{}@{}", image("my-app-service1"), digest("a1")),
+    );
+    t.deliver(closed.clone()).await;
+    insta::assert_snapshot!(t.waits(), @"
+    Argo CD has no application my-app-service1-dev
+    Argo CD has no application my-app-service2-dev
+    ");
+    t.argo.synced(
+        "my-app-service2-dev",
+        &sha,
+        &format!("{}@{}", image("my-app-service2"), digest("b2")),
+    );
+    t.deliver(closed).await;
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: my-app-service1 v2.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
+    ---
+    #1: ✅ Verified in **dev**: my-app-service2 v2.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service2-dev). Next: comment /promote uat.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
+    ");
+    for s in ["my-app-service1", "my-app-service2"] {
+        let ledger = t.engine.store.ledger_for(s).await.unwrap();
+        assert!(
+            ledger
+                .iter()
+                .any(|p| p.stage == "dev" && p.verified_at.is_some()),
+            "{s} verified in dev"
+        );
+    }
+}

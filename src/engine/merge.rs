@@ -138,9 +138,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         match merged {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");
-                self.store
-                    .ledger_merged(&meta.service, &meta.stage, &meta.digest, &sha, approver)
-                    .await?;
+                for f in h.all_freight() {
+                    self.store
+                        .ledger_merged(
+                            &f.service,
+                            &meta.stage,
+                            f.digest.as_str(),
+                            &sha,
+                            approver.clone(),
+                        )
+                        .await?;
+                }
                 if let Err(e) = self.forge.delete_branch(&pr.head_ref).await {
                     warn!(error = %e, "cannot delete the merged branch");
                 }
@@ -365,15 +373,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let Some(h) = self.promotion_at_head(&pr).await? else {
             return Ok(());
         };
-        self.store
-            .ledger_merged(
-                &h.freight.service,
-                &h.stage,
-                h.freight.digest.as_str(),
-                &sha,
-                None,
-            )
-            .await?;
+        for f in h.all_freight() {
+            self.store
+                .ledger_merged(&f.service, &h.stage, f.digest.as_str(), &sha, None)
+                .await?;
+        }
         // Boxed: verification's future is large, and it runs under every event's.
         Box::pin(self.verify(number, &h, &sha)).await
     }
@@ -513,6 +517,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Records the freight verified in its stage once Argo CD runs the merge, says so on
     /// the PR, and opens the PRs of automatic stages downstream.
     async fn verify(&self, number: u64, h: &HoistHead, merge_sha: &str) -> Result<()> {
+        if h.group.is_some() {
+            return self.verify_group(number, h, merge_sha).await;
+        }
         let meta = Meta::of(h);
         let Some(st) = self.config.stage(&meta.stage) else {
             return Ok(());
@@ -532,6 +539,47 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         self.record_verified(number, h, &meta, app.as_deref(), merge_sha)
             .await
+    }
+
+    /// A group's merge is verified when every member's application runs its freight
+    /// (Argo CD), judged member by member as one service's; until then it waits on the
+    /// first member that does not, and says which.
+    async fn verify_group(&self, number: u64, h: &HoistHead, merge_sha: &str) -> Result<()> {
+        let Some(st) = self.config.stage(&h.stage) else {
+            return Ok(());
+        };
+        let members: Vec<HoistHead> = h
+            .all_freight()
+            .into_iter()
+            .map(|m| HoistHead {
+                freight: m.clone(),
+                group: None,
+                members: vec![],
+                ..h.clone()
+            })
+            .collect();
+        let mut apps = vec![];
+        for m in &members {
+            let meta = Meta::of(m);
+            let app = st
+                .argocd_app
+                .as_deref()
+                .map(|t| expand(t, &meta.service, &meta.stage));
+            self.store
+                .ledger_opened(&m.freight, &meta.stage, number, &meta.requested_by)
+                .await?;
+            if let Some(app) = &app
+                && let Some((text, e)) = self.not_verified_yet(m, &meta, app, merge_sha).await?
+            {
+                return self.wait_on(number, &meta, text, e).await;
+            }
+            apps.push(app);
+        }
+        for (m, app) in members.iter().zip(apps) {
+            self.record_verified(number, m, &Meta::of(m), app.as_deref(), merge_sha)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Why Argo CD's application `app` does not yet count as running the merge, as the
@@ -669,6 +717,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         for down in self.config.downstream(&meta.stage) {
             let ds = self.config.stage(down).expect("downstream stages exist");
             if dag::may_enter(ds, is_in) != Entry::Allowed || is_in(down) {
+                continue;
+            }
+            if ds.auto && self.config.group_of(&meta.service).is_some() {
+                // A member never moves alone; a group's automatic downstream stages are
+                // not promoted yet (docs/design/freight-groups.md).
                 continue;
             }
             if ds.auto {
