@@ -20,6 +20,13 @@ pub fn group_pr_title(group: &str, members: &[Freight], stage: &str) -> String {
     format!("Promote {group} ({}) to {stage}", each.join(", "))
 }
 
+/// `/promote` on a member's own pull request: it moves only with its group.
+pub fn member_moves_with_group(service: &str, group: &str) -> String {
+    format!(
+        "⛔ {service} ships with group {group}: it moves only with the group, by /promote on the group's pull request"
+    )
+}
+
 /// `hoist plan`: a push of a group member, which moves only with its group.
 pub fn plan_group_member(service: &str, tag: &str, group: &str) -> String {
     format!("{service} {tag} is in group {group}: it moves with the group, never alone")

@@ -402,4 +402,26 @@ async fn a_group_is_verified_only_when_every_member_runs() {
             "{s} verified in dev"
         );
     }
+    // /promote uat on the group's pull request moves the whole group, in one pull request.
+    t.comment(1, &quinn(), "/promote uat").await;
+    let uat = t.forge.pr(2);
+    assert_eq!(
+        uat.title,
+        "Promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to uat"
+    );
+    assert_eq!(
+        t.forge.changed_between(&uat.base_sha, &uat.head_sha),
+        [
+            "apps/my-app-service1/env/uat/kustomization.yaml",
+            "apps/my-app-service2/env/uat/kustomization.yaml"
+        ]
+    );
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: 🚀 Opened #2 to promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to **uat**.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    "#);
 }

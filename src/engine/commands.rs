@@ -184,6 +184,65 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     ///
     /// Kept whole: the refusals run in order (stage, freight, service, root, permission,
     /// DAG), each returning early; then one match turns the outcome into a reply.
+    /// `/promote STAGE` on a group's pull request: every member's freight (the head's
+    /// record, Hoist's store) must be verified where the DAG asks (the ledger), then the
+    /// group's one pull request into `stage` opens.
+    async fn promote_group_command(
+        &self,
+        h: &HoistHead,
+        stage: &str,
+        st: &crate::config::Stage,
+        author: &Actor,
+    ) -> Result<Reply> {
+        let group = h.group.clone().unwrap_or_default();
+        let mut members = vec![];
+        for m in h.all_freight() {
+            let rows = self
+                .store
+                .verified_in(&m.service, m.digest.as_str())
+                .await?;
+            let verified: Vec<String> = rows.iter().map(|p| p.stage.clone()).collect();
+            let standing: Vec<&str> = verified.iter().map(String::as_str).collect();
+            if let Some(r) = dag::refused(&self.config, stage, st, &standing) {
+                return Ok(Reply::Refused(messages::dag_refusal(
+                    stage,
+                    st,
+                    &format!("{} {}", m.service, m.label()),
+                    &standing,
+                    r.next,
+                    "is verified in",
+                )));
+            }
+            let mut m = m.clone();
+            if let Some(tag) = rows.first().and_then(|p| Tag::parse(&p.tag).ok()) {
+                m.tag = tag;
+            }
+            members.push(m);
+        }
+        let each: Vec<String> = members
+            .iter()
+            .map(|m| format!("{} {}", m.service, m.tag))
+            .collect();
+        let tags = format!("({})", each.join(", "));
+        Ok(
+            match self
+                .promote_group_to(stage, &group, &members, author)
+                .await?
+            {
+                Outcome::Opened(n) | Outcome::Updated(n) | Outcome::AlreadyOpen(n) => {
+                    Reply::Done(messages::opened(stage, &group, &tags, n))
+                }
+                Outcome::Nothing(why) => Reply::Done(messages::nothing_to_do_in(stage, &why)),
+                Outcome::Blocked(why) => Reply::Refused(why),
+            },
+        )
+    }
+
+    /// `/promote STAGE` on a promotion's pull request: the freight of the head's record.
+    ///
+    /// Kept whole: it refuses in order (unknown stage, no promotion here, another service,
+    /// a group member alone, a root stage, no permission, the DAG) before promoting;
+    /// split, that order would hide.
     async fn promote_command(
         &self,
         meta: Option<&HoistHead>,
@@ -213,6 +272,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 stage,
                 &self.repo_name,
                 &st.gate.promoters,
+            )));
+        }
+        if let Some(h) = meta.filter(|h| h.group.is_some()) {
+            return self.promote_group_command(h, stage, st, author).await;
+        }
+        if let Some((group, _)) = self.config.group_of(&freight.service) {
+            return Ok(Reply::Refused(messages::member_moves_with_group(
+                &freight.service,
+                group,
             )));
         }
         let verified_rows = self

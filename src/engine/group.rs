@@ -70,7 +70,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// with every member, open the pull request.
     ///
     /// Kept whole: as `promote_to`, one ordered sequence under the branch's turn.
-    async fn promote_group_to(
+    pub(super) async fn promote_group_to(
         &self,
         stage: &str,
         group: &str,
