@@ -20,6 +20,31 @@ pub fn group_pr_title(group: &str, members: &[Freight], stage: &str) -> String {
     format!("Promote {group} ({}) to {stage}", each.join(", "))
 }
 
+/// A group verified in `stage`: every member's application runs its image.
+pub fn group_verified(
+    stage: &str,
+    group: &str,
+    members: &[Freight],
+    merge_sha: &str,
+    apps: &[String],
+    next: &[&str],
+) -> String {
+    let each: Vec<String> = members
+        .iter()
+        .map(|m| format!("{} {}", m.service, m.tag))
+        .collect();
+    let what = format!("{group} ({})", each.join(", "));
+    let at = crate::image::short_sha(merge_sha);
+    let how = match apps {
+        [] => format!("is merged at {at}"),
+        apps => format!(
+            "is Synced and Healthy at {at} (Argo CD apps {})",
+            apps.join(", ")
+        ),
+    };
+    verified_line(stage, &what, &how, next)
+}
+
 /// `/promote` on a member's own pull request: it moves only with its group.
 pub fn member_moves_with_group(service: &str, group: &str) -> String {
     format!(
@@ -624,6 +649,11 @@ pub fn verified(
         ),
         None => format!("is merged at {}", crate::image::short_sha(merge_sha)),
     };
+    verified_line(stage, &format!("{service} {tag}"), &how, next)
+}
+
+/// `✅ Verified in **STAGE**: WHAT HOW. Next: ...`
+fn verified_line(stage: &str, what: &str, how: &str, next: &[&str]) -> String {
     let next = match next {
         [] => String::new(),
         stages => format!(
@@ -635,7 +665,7 @@ pub fn verified(
                 .join(" or ")
         ),
     };
-    format!("✅ Verified in **{stage}**: {service} {tag} {how}.{next}")
+    format!("✅ Verified in **{stage}**: {what} {how}.{next}")
 }
 
 /// The key of the one comment that follows a merged promotion into `stage` until it is

@@ -384,9 +384,7 @@ async fn a_group_is_verified_only_when_every_member_runs() {
     );
     t.deliver(closed).await;
     insta::assert_snapshot!(t.said(), @"
-    #1: ✅ Verified in **dev**: my-app-service1 v2.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-dev). Next: comment /promote uat.
-    ---
-    #1: ✅ Verified in **dev**: my-app-service2 v2.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service2-dev). Next: comment /promote uat.
+    #1: ✅ Verified in **dev**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at 0000000 (Argo CD apps my-app-service1-dev, my-app-service2-dev). Next: comment /promote uat.
     ---
     check: hoist/argocd pending: Waiting
     check: hoist/argocd pending: Waiting
@@ -424,4 +422,179 @@ async fn a_group_is_verified_only_when_every_member_runs() {
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
     "#);
+}
+
+/// A tester whose config groups my-app-service1 and my-app-service2 as `shop`, matched by
+/// tag, with `edit` applied to the config's text.
+fn grouped(edit: impl Fn(String) -> String) -> Tester {
+    let mut t = Tester::new();
+    let text = example_config()
+        .replace(
+            "\nmerge:",
+            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
+        )
+        .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
+        .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }");
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        std::sync::Arc::new(Config::parse(&edit(text), "hoist.yaml").unwrap());
+    t
+}
+
+fn image(service: &str) -> String {
+    format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{service}")
+}
+
+fn push(service: &str, tag: &str, seed: &str) -> hoist::event::Event {
+    hoist::event::Event::ImagePushed {
+        image: image(service),
+        tag: tag.into(),
+        digest: digest(seed),
+        time: "2026-11-26T09:58:00Z".into(),
+    }
+}
+
+/// Every member's required check passes on pull request `pr`, which Hoist then merges.
+async fn pass_checks(t: &mut Tester, pr: u64) {
+    let head = t.forge.pr(pr).head_sha;
+    let stage = t
+        .forge
+        .pr(pr)
+        .head_ref
+        .split('/')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    for service in ["my-app-service1", "my-app-service2"] {
+        let name = format!("render/{service}-{stage}");
+        t.forge
+            .state
+            .lock()
+            .unwrap()
+            .checks
+            .entry(head.clone())
+            .or_default()
+            .push(support::memory_forge::ci_run(&name, Some("success"), None));
+        t.deliver(hoist::event::Event::CheckCompleted {
+            repo: Tester::repo(),
+            source: hoist::event::CheckSource::CheckRun,
+            name,
+            conclusion: "success".into(),
+            head_sha: head.clone(),
+            prs: vec![pr],
+        })
+        .await;
+    }
+}
+
+/// A member pushed twice under one key moves with its latest image; a key the group's
+/// freight overtook stops waiting. After the merge, one member's application is
+/// Degraded: the group is not verified and its automatic downstream stage does not
+/// open, and the one deploy comment names that member. When it recovers, one line says
+/// the group is verified, and the automatic stage opens for the whole group.
+#[tokio::test]
+async fn a_group_waits_on_a_failing_member_then_moves_on_together() {
+    let mut t = grouped(|c| {
+        c.replace(
+            "upstream: [dev]\n    gate: { command: true, promoters: [\"@acme/qa\"] }",
+            "upstream: [dev]\n    auto: true",
+        )
+    });
+    t.deliver(push("my-app-service1", "v2.3.0", "c3")).await;
+    t.advance(std::time::Duration::from_secs(60));
+    t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
+    t.deliver(push("my-app-service1", "v2.4.0", "a9")).await;
+    let keys = |w: Vec<hoist::store::arrivals::Waiting>| -> Vec<String> {
+        w.iter().map(|w| w.key.clone()).collect()
+    };
+    assert_eq!(
+        keys(t.engine.store.waiting().await.unwrap()),
+        ["v2.4.0", "v2.3.0"]
+    );
+    t.deliver(push("my-app-service2", "v2.4.0", "b2")).await;
+    assert!(
+        t.engine.store.waiting().await.unwrap().is_empty(),
+        "v2.3.0 is overtaken"
+    );
+    let pr = t.forge.pr(1);
+    assert_eq!(
+        pr.title,
+        "Promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to dev"
+    );
+    let dev = t
+        .forge
+        .file_at(
+            &pr.head_sha,
+            "apps/my-app-service1/env/dev/kustomization.yaml",
+        )
+        .unwrap();
+    assert!(
+        dev.contains(&digest("a9")),
+        "the latest image of the member: {dev}"
+    );
+    pass_checks(&mut t, 1).await;
+    let merged = t
+        .forge
+        .pr(1)
+        .merge_sha
+        .expect("merged once both checks passed");
+    assert_eq!(
+        *t.argo.refreshed.lock().unwrap(),
+        ["my-app-service1-dev", "my-app-service2-dev"],
+        "every member's application is asked to look"
+    );
+    t.expect_wait_for_argo("dev");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ⏳ Deploying to **dev**: merged as `0000000`; Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev): Argo CD has no application my-app-service1-dev. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
+    ");
+    t.argo.synced(
+        "my-app-service1-dev",
+        &merged,
+        &format!("{}@{}", image("my-app-service1"), digest("a9")),
+    );
+    t.argo.synced(
+        "my-app-service2-dev",
+        &merged,
+        &format!("{}@{}", image("my-app-service2"), digest("b2")),
+    );
+    {
+        let mut apps = t.argo.apps.lock().unwrap();
+        let app = apps.get_mut("my-app-service2-dev").unwrap();
+        app.health = "Degraded".into();
+        app.message = Some("Deployment \"worker\" exceeded its progress deadline".into());
+    }
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
+    insta::assert_snapshot!(t.said(), @r#"
+    #1, edited: ❌ Deploying to **dev**: Argo CD app [my-app-service2-dev](ARGOCD/applications/my-app-service2-dev) is Degraded at `0000000`: Deployment "worker" exceeded its progress deadline
+
+    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
+    "#);
+    assert_eq!(
+        t.forge.state.lock().unwrap().prs.len(),
+        1,
+        "uat waits for the group"
+    );
+    t.argo.synced(
+        "my-app-service2-dev",
+        &merged,
+        &format!("{}@{}", image("my-app-service2"), digest("b2")),
+    );
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+    insta::assert_snapshot!(t.said(), @"#1, edited: ✅ Verified in **dev**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at 0000000 (Argo CD apps my-app-service1-dev, my-app-service2-dev).");
+    let uat = t.forge.pr(2);
+    assert_eq!(
+        uat.title,
+        "Promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to uat"
+    );
+    assert_eq!(
+        t.forge.changed_between(&uat.base_sha, &uat.head_sha),
+        [
+            "apps/my-app-service1/env/uat/kustomization.yaml",
+            "apps/my-app-service2/env/uat/kustomization.yaml"
+        ]
+    );
 }

@@ -11,6 +11,7 @@ use crate::config::expand;
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
+use crate::freight::Freight;
 use crate::messages;
 use crate::policy::checks::{self, Verdict};
 use crate::policy::codeowners::{self, CodeOwners};
@@ -154,14 +155,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
                 // Verifying may promote downstream, which takes that stage's branch.
                 drop(turn);
-                // Argo CD polls Git every few minutes: ask it to look now.
-                if let Some(app) = st
-                    .argocd_app
-                    .as_deref()
-                    .map(|t| expand(t, &meta.service, &meta.stage))
-                    && let Err(e) = self.argocd.refresh(&app).await
-                {
-                    warn!(error = %e, app, "cannot ask Argo CD to refresh; it will notice on its own");
+                // Argo CD polls Git every few minutes: ask it to look now, for every
+                // member of a group.
+                for f in h.all_freight() {
+                    if let Some(app) = st
+                        .argocd_app
+                        .as_deref()
+                        .map(|t| expand(t, &f.service, &meta.stage))
+                        && let Err(e) = self.argocd.refresh(&app).await
+                    {
+                        warn!(error = %e, app, "cannot ask Argo CD to refresh; it will notice on its own");
+                    }
                 }
                 self.verify(number, &h, &sha).await
             }
@@ -535,7 +539,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if let Some(app) = &app
             && let Some((text, e)) = self.not_verified_yet(h, &meta, app, merge_sha).await?
         {
-            return self.wait_on(number, &meta, text, e).await;
+            let key = messages::deploy_key(&meta.stage, &meta.digest);
+            return self.wait_on(number, &meta, &key, text, e).await;
         }
         self.record_verified(number, h, &meta, app.as_deref(), merge_sha)
             .await
@@ -543,41 +548,86 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// A group's merge is verified when every member's application runs its freight
     /// (Argo CD), judged member by member as one service's; until then it waits on the
-    /// first member that does not, and says which.
+    /// first member that does not, and says which, in the group's one status comment.
+    /// Once verified: the ledger (the store) records every member verified, the group's
+    /// automatic downstream stages open when the DAG lets every member in, and one line
+    /// says so.
+    ///
+    /// Kept whole: as `verify` and `record_verified` together, one ordered step.
     async fn verify_group(&self, number: u64, h: &HoistHead, merge_sha: &str) -> Result<()> {
-        let Some(st) = self.config.stage(&h.stage) else {
+        let (Some(st), Some(group)) = (self.config.stage(&h.stage), h.group.as_deref()) else {
             return Ok(());
         };
-        let members: Vec<HoistHead> = h
-            .all_freight()
-            .into_iter()
-            .map(|m| HoistHead {
-                freight: m.clone(),
+        let freight: Vec<Freight> = h.all_freight().into_iter().cloned().collect();
+        let key = messages::deploy_key(&h.stage, freight[0].digest.as_str());
+        let mut apps = vec![];
+        for f in &freight {
+            let m = HoistHead {
+                freight: f.clone(),
                 group: None,
                 members: vec![],
                 ..h.clone()
-            })
-            .collect();
-        let mut apps = vec![];
-        for m in &members {
-            let meta = Meta::of(m);
+            };
+            let meta = Meta::of(&m);
             let app = st
                 .argocd_app
                 .as_deref()
                 .map(|t| expand(t, &meta.service, &meta.stage));
             self.store
-                .ledger_opened(&m.freight, &meta.stage, number, &meta.requested_by)
+                .ledger_opened(f, &meta.stage, number, &meta.requested_by)
                 .await?;
             if let Some(app) = &app
-                && let Some((text, e)) = self.not_verified_yet(m, &meta, app, merge_sha).await?
+                && let Some((text, e)) = self.not_verified_yet(&m, &meta, app, merge_sha).await?
             {
-                return self.wait_on(number, &meta, text, e).await;
+                return self.wait_on(number, &meta, &key, text, e).await;
             }
-            apps.push(app);
+            apps.extend(app);
         }
-        for (m, app) in members.iter().zip(apps) {
-            self.record_verified(number, m, &Meta::of(m), app.as_deref(), merge_sha)
+        let mut entered: Vec<Vec<String>> = vec![];
+        for f in &freight {
+            self.store
+                .ledger_verified(&f.service, &h.stage, f.digest.as_str())
                 .await?;
+            let verified = self
+                .store
+                .verified_in(&f.service, f.digest.as_str())
+                .await?;
+            entered.push(verified.into_iter().map(|p| p.stage).collect());
+        }
+        let mut by_command = vec![];
+        for down in self.config.downstream(&h.stage) {
+            let ds = self.config.stage(down).expect("downstream stages exist");
+            // Every member may enter, and not every member is there already.
+            let open = entered
+                .iter()
+                .all(|v| dag::may_enter(ds, |s: &str| v.iter().any(|x| x == s)) == Entry::Allowed)
+                && !entered.iter().all(|v| v.iter().any(|x| x == down));
+            if !open {
+                continue;
+            }
+            if ds.auto {
+                let requester = match h.requester.kind {
+                    ActorKind::User => h.requester.clone(),
+                    ActorKind::Bot => Actor::system("hoist"),
+                };
+                self.promote_group_to(down, group, &freight, &requester)
+                    .await?;
+            } else {
+                by_command.push(down);
+            }
+        }
+        let msg =
+            messages::group_verified(&h.stage, group, &freight, merge_sha, &apps, &by_command);
+        if let Err(e) = self
+            .forge
+            .upsert_comment(
+                number,
+                &crate::marks::comment_mark(&key),
+                &crate::marks::with_comment_mark(&msg, &key),
+            )
+            .await
+        {
+            warn!(pr = number, error = %e, "cannot say on the pull request that it is verified");
         }
         Ok(())
     }
@@ -662,7 +712,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Says `text` in the pull request's deploy status comment and returns the wait `e`.
     /// A promotion a newer one into the same stage has overtaken (the store's ledger) may
     /// never run: its pull request is not told of waits that are the newer one's to tell.
-    async fn wait_on(&self, number: u64, meta: &Meta, text: String, e: EngineError) -> Result<()> {
+    async fn wait_on(
+        &self,
+        number: u64,
+        meta: &Meta,
+        key: &str,
+        text: String,
+        e: EngineError,
+    ) -> Result<()> {
         let overtaken = self
             .store
             .ledger_for(&meta.service)
@@ -672,14 +729,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if overtaken {
             return Err(e);
         }
-        let key = messages::deploy_key(&meta.stage, &meta.digest);
         // Best effort: the wait stands whether or not the PR could be told.
         if let Err(err) = self
             .forge
             .upsert_comment(
                 number,
-                &crate::marks::comment_mark(&key),
-                &crate::marks::with_comment_mark(&text, &key),
+                &crate::marks::comment_mark(key),
+                &crate::marks::with_comment_mark(&text, key),
             )
             .await
         {
@@ -720,8 +776,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 continue;
             }
             if ds.auto && self.config.group_of(&meta.service).is_some() {
-                // A member never moves alone; a group's automatic downstream stages are
-                // not promoted yet (docs/design/freight-groups.md).
+                // A member never moves alone: its group's automatic downstream stages
+                // open from `verify_group`.
                 continue;
             }
             if ds.auto {

@@ -74,6 +74,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         self.reconcile_comments(&open, lookback, &mut report).await;
+        // A group's pull request has a ledger row per member: it is looked at once.
+        let mut looked = std::collections::HashSet::new();
         for (service, _) in self.config.services.iter() {
             // Upstream stages first (by their distance from a root, whatever order the
             // config lists them in): verifying dev before uat gives dev's comment the
@@ -93,6 +95,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                     _ => continue,
                 };
+                if !looked.insert(n) {
+                    continue;
+                }
                 let _key = self.store.lock(&self.pr_key(n)).await;
                 match self.on_merged(n).await {
                     Ok(()) => {}

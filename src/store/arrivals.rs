@@ -113,12 +113,17 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// Forgets `group`'s arrivals under `key`, once its freight moved as one.
+    /// Forgets `group`'s arrivals under `key`, once its freight moved as one, and every
+    /// key whose members all arrived before `key`'s first: the group's freight supersedes
+    /// them (a commit rebuilt later still waits).
     pub async fn clear_arrivals(&self, group: &str, key: &str) -> Result<()> {
         let (g, k) = (group.to_owned(), key.to_owned());
         self.call(move |c, _| {
             c.execute(
-                "DELETE FROM group_arrivals WHERE grp = ?1 AND key = ?2",
+                "DELETE FROM group_arrivals WHERE grp = ?1 AND key IN (
+                   SELECT key FROM group_arrivals WHERE grp = ?1 GROUP BY key
+                   HAVING key = ?2 OR MAX(arrived_at) < (
+                     SELECT MIN(arrived_at) FROM group_arrivals WHERE grp = ?1 AND key = ?2))",
                 params![g, k],
             )?;
             Ok(())
