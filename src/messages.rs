@@ -1688,6 +1688,7 @@ pub mod status {
         "Not connected to the forge yet: what runs is from Hoist's ledger alone.";
     pub const NOT_A_DIRECTORY: &str = "not a directory (give a checkout of the base branch)";
     pub const PAGE_EVENTS: &str = "Last events";
+    pub const PAGE_GROUPS: &str = "Groups waiting for members";
     pub const PAGE_NO_EVENTS: &str = "No events received yet.";
     pub const PAGE_READ_TIMEOUT: &str = "the forge took more than 20 s to answer";
     pub const PAGE_STORE_UNREADABLE: &str =
@@ -1710,6 +1711,19 @@ pub mod status {
         format!(
             "{} UTC",
             rfc3339.trim_end_matches('Z').replacen('T', " ", 1)
+        )
+    }
+
+    /// A group still missing members, with what arrived and when the last one did.
+    pub fn group_waiting(w: &crate::status::GroupWait, age: &str) -> String {
+        format!(
+            "{} (arrived: {}, latest {age} ago)",
+            super::plan_group_waiting(
+                &w.group,
+                &w.missing.iter().map(String::as_str).collect::<Vec<_>>(),
+                &w.key
+            ),
+            w.arrived.join(", ")
         )
     }
 

@@ -337,6 +337,19 @@ impl Planner<'_> {
     ) -> Result<Proposal, PlanError> {
         let mut parts = vec![];
         let mut nothing = vec![];
+        // A member that would go back a version stops the whole group: the group moves
+        // as one or not at all.
+        for m in members {
+            let states = self.states(&m.service)?;
+            let state = states.iter().find(|s| s.stage == stage);
+            if let Some(state) = state
+                && state.entry.as_ref().is_some_and(|e| !pins(e, m))
+                && let Some(why) =
+                    refused_downgrade(state, m, self.service(&m.service)?.allow_downgrade)
+            {
+                return Ok(Proposal::Nothing(format!("{}: {why}", m.service)));
+            }
+        }
         for m in members {
             let states = self.states(&m.service)?;
             match self.promotion(stage, m, &states, requested_by)? {
@@ -507,11 +520,7 @@ impl Planner<'_> {
         }
         let current = state.entry.as_ref();
         if let Some(e) = current {
-            // Freight is its digest: the same image under another tag is no news.
-            let same = match e.digest.as_deref() {
-                Some(d) => d == freight.digest.as_str(),
-                None => e.tag.as_deref() == Some(freight.tag.as_str()),
-            };
+            let same = pins(e, freight);
             // A target that lags behind the first is brought along, not reported as done.
             let everywhere =
                 state.targets.iter().all(|t| t.pin.is_some()) && state.disagreeing().is_empty();
@@ -522,20 +531,8 @@ impl Planner<'_> {
                     &freight.digest.short(),
                 )));
             }
-            // Any target ahead of the freight (a hand edit, say) would go back a version.
-            let ahead = state
-                .targets
-                .iter()
-                .filter_map(|t| t.pin.as_ref()?.tag.as_deref())
-                .filter(|t| Tag::parse(t).is_ok())
-                .find(|cur| {
-                    tags::is_refused_downgrade(freight.tag.as_str(), cur, svc.allow_downgrade)
-                });
-            if !same && let Some(cur) = ahead {
-                return Ok(Proposal::Nothing(messages::nothing_downgrade(
-                    cur,
-                    freight.tag.as_str(),
-                )));
+            if !same && let Some(why) = refused_downgrade(state, freight, svc.allow_downgrade) {
+                return Ok(Proposal::Nothing(why));
             }
         }
         // Every target is edited before anything is proposed: one that cannot be edited
@@ -721,5 +718,26 @@ fn refused(reason: String) -> Plan {
     Plan {
         refused: Some(reason),
         ..Plan::default()
+    }
+}
+
+/// Why moving `state`'s stage to `freight` is refused as a downgrade: some target pins a
+/// newer version (a hand edit, say), and the service does not allow going back.
+fn refused_downgrade(state: &StageState, freight: &Freight, allow: bool) -> Option<String> {
+    let cur = state
+        .targets
+        .iter()
+        .filter_map(|t| t.pin.as_ref()?.tag.as_deref())
+        .filter(|t| Tag::parse(t).is_ok())
+        .find(|cur| tags::is_refused_downgrade(freight.tag.as_str(), cur, allow))?;
+    Some(messages::nothing_downgrade(cur, freight.tag.as_str()))
+}
+
+/// Whether `pin` is `freight`: freight is its digest, so the same image under another
+/// tag is no news.
+fn pins(pin: &Pin, freight: &Freight) -> bool {
+    match pin.digest.as_deref() {
+        Some(d) => d == freight.digest.as_str(),
+        None => pin.tag.as_deref() == Some(freight.tag.as_str()),
     }
 }

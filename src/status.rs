@@ -72,10 +72,25 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
+/// A group whose members have not all arrived under one key (the store's arrivals).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupWait {
+    pub group: String,
+    /// The source commit or tag the members are matched by.
+    pub key: String,
+    /// The members that arrived, as `service tag`.
+    pub arrived: Vec<String>,
+    pub missing: Vec<String>,
+    /// When the latest member arrived.
+    pub since_ms: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Grid {
     pub stages: Vec<String>,
     pub services: Vec<Row>,
+    /// Groups waiting for members, newest first.
+    pub waiting_groups: Vec<GroupWait>,
     /// Whether the stages' overlays were read; without them what runs comes from the
     /// ledger alone.
     pub overlays_read: bool,
@@ -121,9 +136,35 @@ pub async fn grid(
             cells,
         });
     }
+    let mut waiting_groups = vec![];
+    for w in match store {
+        Some(s) => s.waiting().await?,
+        None => vec![],
+    } {
+        let Some(g) = config.groups.get(&w.group) else {
+            continue;
+        };
+        waiting_groups.push(GroupWait {
+            missing: g
+                .services
+                .iter()
+                .filter(|s| !w.arrived.iter().any(|f| &&f.service == s))
+                .cloned()
+                .collect(),
+            arrived: w
+                .arrived
+                .iter()
+                .map(|f| format!("{} {}", f.service, f.tag))
+                .collect(),
+            group: w.group,
+            key: w.key,
+            since_ms: w.at,
+        });
+    }
     Ok(Grid {
         stages: config.stage_names().iter().map(|s| s.to_string()).collect(),
         services,
+        waiting_groups,
         overlays_read: overlays.is_some(),
         now_ms,
     })
@@ -349,6 +390,10 @@ pub fn render(grid: &Grid) -> String {
         table.push(line);
     }
     let mut out = text_table(&table);
+    for w in &grid.waiting_groups {
+        out.push_str(&say::group_waiting(w, &age(grid.now_ms, w.since_ms)));
+        out.push('\n');
+    }
     if !grid.overlays_read {
         out.push_str(say::FROM_LEDGER_ONLY);
         out.push('\n');

@@ -93,6 +93,30 @@ fn a_groups_freight_is_one_pull_request() {
     ");
 }
 
+/// A member that would go back a version (dev runs my-app-service2 2.3.1) stops the
+/// whole group, naming the member: the group moves as one or not at all.
+#[test]
+fn a_members_downgrade_stops_the_whole_group() {
+    let config = config();
+    let repo = DirRepo::new(std::path::Path::new("examples/gitops"));
+    let planner = Planner {
+        config: &config,
+        repo: &repo,
+        ledger: &[],
+    };
+    let members = [
+        freight("my-app-service1", "v1.4.0", "a1"),
+        freight("my-app-service2", "2.2.0", "b2"),
+    ];
+    let Proposal::Nothing(why) = planner
+        .group_to_stage("dev", "shop", &members, "ecr-push")
+        .unwrap()
+    else {
+        panic!("the group moved with a downgrade")
+    };
+    insta::assert_snapshot!(why, @"my-app-service2: runs 2.3.1, newer than 2.2.0; Hoist does not downgrade unless the service sets allow_downgrade: true");
+}
+
 /// `hoist plan` with the events of a group's pushes: a member alone waits for the
 /// others; with every member's image under one tag, the group's one pull request.
 #[test]
@@ -597,4 +621,55 @@ async fn a_group_waits_on_a_failing_member_then_moves_on_together() {
             "apps/my-app-service2/env/uat/kustomization.yaml"
         ]
     );
+}
+
+/// A member's push alone shows in `hoist status` (and its JSON) and on the status page:
+/// the group, its key, what arrived and who is missing.
+#[tokio::test]
+async fn a_waiting_group_is_shown_in_hoist_status_and_on_the_status_page() {
+    let mut t = grouped(|c| c);
+    t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hoist.yaml");
+    std::fs::write(
+        &config,
+        example_config().replace(
+            "\nmerge:",
+            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .arg("status")
+            .arg("--config")
+            .arg(&config)
+            .arg("--db")
+            .arg(t.db())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let text = ages(&run(&[]));
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len() - 2..];
+    insta::assert_snapshot!(tail.join("\n"), @"
+    group shop: waiting for my-app-service2 at v2.4.0 (arrived: my-app-service1 v2.4.0, latest AGE ago)
+    (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch, or --live, to read the overlays)
+    ");
+    let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
+    insta::assert_snapshot!(json["waiting_groups"].to_string(), @r#"[{"arrived":["my-app-service1 v2.4.0"],"group":"shop","key":"v2.4.0","missing":["my-app-service2"],"since_ms":1795687200000}]"#);
+    let grid = hoist::status::grid(
+        &t.engine.config,
+        Some(&t.engine.store),
+        None,
+        t.engine.store.now_ms(),
+    )
+    .await
+    .unwrap();
+    let html = hoist::server::status_page::render(&grid, None, &[]);
+    let list = &html[html.find("<ul id=\"groups\">").unwrap()..];
+    insta::assert_snapshot!(&list[..list.find("</ul>").unwrap()], @r#"<ul id="groups"><li>group shop: waiting for my-app-service2 at v2.4.0 (arrived: my-app-service1 v2.4.0, latest 0s ago)</li>"#);
 }

@@ -253,6 +253,17 @@ pub fn render(grid: &Grid, unread: Option<&str>, events: &[Recent]) -> String {
         h.push_str("</tr>");
     }
     h.push_str("</tbody></table>");
+    if !grid.waiting_groups.is_empty() {
+        let _ = write!(h, "<h2>{}</h2><ul id=\"groups\">", esc(say::PAGE_GROUPS));
+        for w in &grid.waiting_groups {
+            let _ = write!(
+                h,
+                "<li>{}</li>",
+                esc(&say::group_waiting(w, &age(grid.now_ms, w.since_ms)))
+            );
+        }
+        h.push_str("</ul>");
+    }
     let _ = write!(h, "<h2>{}</h2>", esc(say::PAGE_EVENTS));
     if events.is_empty() {
         let _ = write!(h, "<p class=\"muted\">{}</p>", esc(say::PAGE_NO_EVENTS));
@@ -348,7 +359,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{Pending, Row};
+    use crate::status::{GroupWait, Pending, Row};
 
     /// Text from the config or the forge is shown, never run: a name or tag carrying
     /// markup comes out escaped, and a link that is not http(s) is not a link.
@@ -384,6 +395,13 @@ mod tests {
                     }],
                     problem: Some(evil.into()),
                 }],
+            }],
+            waiting_groups: vec![GroupWait {
+                group: evil.into(),
+                key: evil.into(),
+                arrived: vec![evil.into()],
+                missing: vec![evil.into()],
+                since_ms: 0,
             }],
             overlays_read: true,
             now_ms: 0,
