@@ -627,7 +627,7 @@ async fn a_group_waits_on_a_failing_member_then_moves_on_together() {
 /// the group, its key, what arrived and who is missing.
 #[tokio::test]
 async fn a_waiting_group_is_shown_in_hoist_status_and_on_the_status_page() {
-    let mut t = grouped(|c| c);
+    let t = grouped(|c| c);
     t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hoist.yaml");
