@@ -673,3 +673,73 @@ async fn a_waiting_group_is_shown_in_hoist_status_and_on_the_status_page() {
     let list = &html[html.find("<ul id=\"groups\">").unwrap()..];
     insta::assert_snapshot!(&list[..list.find("</ul>").unwrap()], @r#"<ul id="groups"><li>group shop: waiting for my-app-service2 at v2.4.0 (arrived: my-app-service1 v2.4.0, latest 0s ago)</li>"#);
 }
+
+/// The store is lost after a group's dev merge and its uat pull request: `ledger
+/// rebuild` restores from Hoist's own records the group's heads with every member, and
+/// each member's ledger rows; reconcile re-verifies dev for both without a word, and the
+/// uat pull request is still judged as the group's.
+#[tokio::test]
+async fn a_lost_store_is_rebuilt_with_its_groups() {
+    let mut t = grouped(|c| c);
+    t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
+    t.deliver(push("my-app-service2", "v2.4.0", "b2")).await;
+    pass_checks(&mut t, 1).await;
+    let merged = t.forge.pr(1).merge_sha.unwrap();
+    for (s, seed) in [("my-app-service1", "a1"), ("my-app-service2", "b2")] {
+        let run = format!("{}@{}", image(s), digest(seed));
+        t.argo.synced(&format!("{s}-dev"), &merged, &run);
+    }
+    t.expect_wait_for_argo("dev");
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.said();
+    let dir = tempfile::tempdir().unwrap();
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().store =
+        hoist::store::Store::open(&dir.path().join("new.db")).unwrap();
+    assert_eq!(t.engine.rebuild_ledger().await.unwrap(), 2);
+    let uat = t.forge.pr(2);
+    let head = t
+        .engine
+        .store
+        .hoist_head(&uat.head_sha)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (head.group.as_deref(), head.members.len(), head.pr),
+        (Some("shop"), 2, Some(2))
+    );
+    for (s, seed) in [("my-app-service1", "a1"), ("my-app-service2", "b2")] {
+        let dev = t
+            .engine
+            .store
+            .ledger_get(s, "dev", &digest(seed))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (dev.pr, dev.merge_sha.as_deref()),
+            (Some(1), Some(merged.as_str()))
+        );
+        let uat = t
+            .engine
+            .store
+            .ledger_get(s, "uat", &digest(seed))
+            .await
+            .unwrap();
+        assert_eq!(uat.map(|p| p.pr), Some(Some(2)), "{s} pending in uat");
+    }
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+    for s in ["my-app-service1", "my-app-service2"] {
+        let ledger = t.engine.store.ledger_for(s).await.unwrap();
+        assert!(
+            ledger
+                .iter()
+                .any(|p| p.stage == "dev" && p.verified_at.is_some()),
+            "{s} verified in dev again"
+        );
+    }
+    // As for one service's: the new store has no record of uat's check, so it is
+    // published again, the group's gate unchanged.
+    insta::assert_snapshot!(t.said(), @"check: hoist/argocd pending: Waiting");
+}

@@ -376,23 +376,29 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 );
                 continue;
             };
-            self.store
-                .record_head(&h.sha, &h.stage, &h.freight, &h.requester)
-                .await?;
+            match &h.group {
+                Some(group) => {
+                    self.store
+                        .record_group_head(&h.sha, &h.stage, group, &h.members, &h.requester)
+                        .await?
+                }
+                None => {
+                    self.store
+                        .record_head(&h.sha, &h.stage, &h.freight, &h.requester)
+                        .await?
+                }
+            }
             self.store.attach_head(&h.sha, pr.number).await?;
-            self.store
-                .ledger_opened(&h.freight, &h.stage, pr.number, &h.requester.login)
-                .await?;
-            if let Some(sha) = &pr.merge_sha {
+            // A group's pull request promotes every member: each has its ledger row.
+            for f in h.all_freight() {
                 self.store
-                    .ledger_merged(
-                        &h.freight.service,
-                        &h.stage,
-                        h.freight.digest.as_str(),
-                        sha,
-                        None,
-                    )
+                    .ledger_opened(f, &h.stage, pr.number, &h.requester.login)
                     .await?;
+                if let Some(sha) = &pr.merge_sha {
+                    self.store
+                        .ledger_merged(&f.service, &h.stage, f.digest.as_str(), sha, None)
+                        .await?;
+                }
             }
             if pr.state == crate::forge::PrState::Open {
                 self.rebuild_hold(pr.number).await?;
