@@ -11,13 +11,18 @@ pub fn pr_title(service: &str, tag: &str, stage: &str) -> String {
     format!("Promote {service} {tag} to {stage}")
 }
 
-/// A group's pull request: `Promote checkout (checkout-api v3.1.0, checkout-worker v3.1.0) to dev`.
-pub fn group_pr_title(group: &str, members: &[Freight], stage: &str) -> String {
-    let each: Vec<String> = members
+/// A group's freight: `checkout-api v3.1.0, checkout-worker v3.1.0`.
+pub fn members_list(members: &[Freight]) -> String {
+    members
         .iter()
         .map(|m| format!("{} {}", m.service, m.tag))
-        .collect();
-    format!("Promote {group} ({}) to {stage}", each.join(", "))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A group's pull request: `Promote checkout (checkout-api v3.1.0, checkout-worker v3.1.0) to dev`.
+pub fn group_pr_title(group: &str, members: &[Freight], stage: &str) -> String {
+    format!("Promote {group} ({}) to {stage}", members_list(members))
 }
 
 /// A group verified in `stage`: every member's application runs its image.
@@ -29,11 +34,7 @@ pub fn group_verified(
     apps: &[String],
     next: &[&str],
 ) -> String {
-    let each: Vec<String> = members
-        .iter()
-        .map(|m| format!("{} {}", m.service, m.tag))
-        .collect();
-    let what = format!("{group} ({})", each.join(", "));
+    let what = format!("{group} ({})", members_list(members));
     let at = crate::image::short_sha(merge_sha);
     let how = match apps {
         [] => format!("is merged at {at}"),

@@ -1074,3 +1074,88 @@ async fn the_codecommit_matrix() {
     ];
     support::matrix::report("CodeCommit (SDK adapter)", &rows);
 }
+
+/// A two-member group through dev, uat and prod on CodeCommit: one pull request per
+/// stage carries both members' files in one commit; each merge waits until both members'
+/// applications run their images; prod's waits for a code owner.
+#[tokio::test]
+async fn a_group_moves_through_every_stage_on_codecommit() {
+    let text = config_text()
+        .replace(
+            "\nmerge:",
+            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
+        )
+        .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
+        .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }");
+    let config = Config::parse(&text, "hoist.yaml").unwrap();
+    let mut t = Tester::cc_with(std::path::Path::new("examples/gitops"), config).await;
+    let image = |s: &str| format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{s}");
+    for (s, seed) in [("my-app-service1", "a1"), ("my-app-service2", "b2")] {
+        t.deliver(Event::ImagePushed {
+            image: image(s),
+            tag: "v2.4.0".into(),
+            digest: digest(seed),
+            time: "2026-11-26T09:58:00Z".into(),
+        })
+        .await;
+    }
+    // Argo CD runs both members at pull request `pr`'s merge; the waiting events retried.
+    let syncs = |t: &Tester<Cc>, pr: u64, stage: &str| {
+        let merge = t.fake.pr(pr).merge_commit.expect("merged");
+        for (s, seed) in [("my-app-service1", "a1"), ("my-app-service2", "b2")] {
+            let run = format!("{}@{}", image(s), digest(seed));
+            t.argo.synced(&format!("{s}-{stage}"), &merge, &run);
+        }
+    };
+    for (pr, stage, next) in [(1, "dev", "uat"), (2, "uat", "prod")] {
+        let p = t.fake.pr(pr);
+        assert_eq!(
+            (p.title.as_str(), p.open),
+            (
+                format!("Promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to {stage}")
+                    .as_str(),
+                false
+            )
+        );
+        t.expect_merge_waits(stage);
+        syncs(&t, pr, stage);
+        t.retry().await;
+        t.comment(pr, QUINN, &format!("/promote {next}")).await;
+    }
+    // uat's merge changed both members' files, in one commit of Hoist's.
+    let uat = t
+        .fake
+        .file_at("main", "apps/my-app-service2/env/uat/kustomization.yaml")
+        .unwrap();
+    assert!(uat.contains(&digest("b2")), "{uat}");
+    assert!(t.open(3), "prod waits for a code owner");
+    t.approve(3, SAM).await;
+    t.expect_merge_waits("prod");
+    syncs(&t, 3, "prod");
+    t.retry().await;
+    let prod = t
+        .fake
+        .file_at("main", "apps/my-app-service2/env/prod/kustomization.yaml")
+        .unwrap();
+    assert!(prod.contains(&digest("b2")), "{prod}");
+    insta::assert_snapshot!(t.said(), @"
+    #1: ✅ Verified in **dev**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at SHA (Argo CD apps my-app-service1-dev, my-app-service2-dev). Next: comment /promote uat.
+    ---
+    #1: 🚀 Opened #2 to promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to **uat**.
+    ---
+    #2: ✅ Verified in **uat**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at SHA (Argo CD apps my-app-service1-uat, my-app-service2-uat). Next: comment /promote prod.
+    ---
+    #2: 🚀 Opened #3 to promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to **prod**.
+    ---
+    #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    #3: ✅ Verified in **prod**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at SHA (Argo CD apps my-app-service1-prod, my-app-service2-prod).
+    ---
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    ");
+}

@@ -743,3 +743,38 @@ async fn a_lost_store_is_rebuilt_with_its_groups() {
     // published again, the group's gate unchanged.
     insta::assert_snapshot!(t.said(), @"check: hoist/argocd pending: Waiting");
 }
+
+/// A redelivered push of a member whose group already moved is not a new arrival; the
+/// group's newer freight takes over its open pull request, which says what it was.
+#[tokio::test]
+async fn a_groups_newer_freight_takes_over_its_open_pull_request() {
+    let mut t = grouped(|c| c);
+    t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
+    t.deliver(push("my-app-service2", "v2.4.0", "b2")).await;
+    t.deliver(push("my-app-service2", "v2.4.0", "b2")).await;
+    assert!(
+        t.engine.store.waiting().await.unwrap().is_empty(),
+        "nothing waits"
+    );
+    t.said();
+    t.deliver(push("my-app-service1", "v2.5.0", "a5")).await;
+    t.deliver(push("my-app-service2", "v2.5.0", "b5")).await;
+    let pr = t.forge.pr(1);
+    assert_eq!(
+        (pr.title.as_str(), t.forge.state.lock().unwrap().prs.len()),
+        (
+            "Promote shop (my-app-service1 v2.5.0, my-app-service2 v2.5.0) to dev",
+            1
+        )
+    );
+    let head = t
+        .engine
+        .store
+        .hoist_head(&pr.head_sha)
+        .await
+        .unwrap()
+        .unwrap();
+    let digests: Vec<String> = head.members.iter().map(|m| m.digest.to_string()).collect();
+    assert_eq!(digests, [digest("a5"), digest("b5")]);
+    insta::assert_snapshot!(t.said(), @"#1: ♻️ Updated to my-app-service1 v2.5.0, my-app-service2 v2.5.0 (was my-app-service1 v2.4.0, my-app-service2 v2.4.0): a newer image arrived before this PR merged.");
+}

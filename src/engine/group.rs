@@ -1,7 +1,6 @@
 //! Freight groups on the engine: a member's push waits in the store until every member
 //! has an image under the same key, then one pull request per automatic root stage moves
-//! them all. (Work in progress: the gate, merge and verification of a group's pull
-//! request still judge its first member only; see docs/design/freight-groups.md.)
+//! them all. Its gate, merge and verification judge every member (`merge.rs`).
 
 use tracing::info;
 
@@ -35,6 +34,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             },
         };
+        // A redelivered push of a member whose group already moved (the ledger has it
+        // in every automatic root stage) is not a new arrival: it would wait forever.
+        let mut moved = true;
+        for (stage, st) in self.config.stages.iter() {
+            if st.upstream.is_empty() && st.auto {
+                moved &= self
+                    .store
+                    .ledger_get(&freight.service, stage, freight.digest.as_str())
+                    .await?
+                    .is_some();
+            }
+        }
+        if moved {
+            return Ok(0);
+        }
         self.store.record_arrival(group, &key, freight).await?;
         let arrived = self.store.arrived(group, &key).await?;
         let members: Vec<Freight> = g
@@ -94,22 +108,30 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        if let Some(commits) = self.forge.branch_commits(&branch).await? {
-            for c in &commits {
-                if !self.store.wrote(&c.sha).await? {
-                    return Ok(Outcome::Blocked(crate::messages::person_commit(
-                        &c.author.login,
-                        &c.sha,
-                        &branch,
-                    )));
-                }
-            }
+        let commits = self.forge.branch_commits(&branch).await?;
+        if let Some(c) = self.person_commit(commits.iter().flatten()).await? {
+            return Ok(Outcome::Blocked(crate::messages::person_commit(
+                &c.author.login,
+                &c.sha,
+                &branch,
+            )));
         }
         let existing = self
             .forge
             .open_pull_request_for(&branch)
             .await?
             .filter(|pr| pr.base_ref == self.forge.base());
+        // What the open pull request promotes, from the store's record of its head.
+        let previous = self.previous_head(existing.as_ref()).await?;
+        if let (Some(pr), Some(h)) = (&existing, &previous) {
+            let digests = |fs: Vec<&Freight>| -> Vec<String> {
+                fs.iter().map(|f| f.digest.to_string()).collect()
+            };
+            if digests(h.all_freight()) == digests(members.iter().collect()) {
+                return Ok(Outcome::AlreadyOpen(pr.number));
+            }
+        }
+        let (existing, replaced) = self.make_way(existing, &branch).await?;
         let files: Vec<FileWrite> = p
             .files
             .iter()
@@ -122,25 +144,29 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .forge
             .write_branch(&branch, &base, &files, &p.commit_message)
             .await?;
+        // Only a head Hoist wrote, for this group's freight, may be merged.
         self.store
             .record_group_head(&head, stage, group, members, requester)
             .await?;
-        let n = match &existing {
-            Some(pr) if self.forge.rewrites_in_place() => {
-                self.forge
-                    .update_pull_request(pr.number, &p.title, &p.body)
-                    .await?;
-                pr.number
-            }
-            _ => {
-                self.forge
-                    .create_pull_request(&branch, &p.title, &p.body)
-                    .await?
-                    .number
-            }
+        let now = crate::messages::members_list(members);
+        let key = members[0].digest.as_str();
+        let was = previous.map(|h| {
+            crate::messages::members_list(&h.all_freight().into_iter().cloned().collect::<Vec<_>>())
+        });
+        let outcome = self
+            .open_or_update(&p, existing.as_ref(), was, &now, key)
+            .await?;
+        let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
+            unreachable!("open_or_update opens or updates")
         };
+        self.store.land_carried_hold(&branch, n).await?;
+        if let Some(old) = &replaced {
+            let msg = crate::messages::superseded_by(n, &now);
+            self.comment_once(old.number, &msg, &format!("superseded-by:{n}"))
+                .await?;
+        }
         self.store.attach_head(&head, n).await?;
-        let record = HoistHead {
+        self.publish_head(HoistHead {
             sha: head.clone(),
             pr: Some(n),
             stage: stage.to_owned(),
@@ -148,24 +174,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             requester: requester.clone(),
             group: Some(group.to_owned()),
             members: members.to_vec(),
-        };
-        self.forge
-            .publish_record(
-                n,
-                &head,
-                &crate::messages::head_record(&record),
-                &record.to_record(),
-            )
-            .await?;
+        })
+        .await?;
         for m in members {
             self.store
                 .ledger_opened(m, stage, n, &requester.login)
                 .await?;
         }
-        Ok(if existing.is_some() && self.forge.rewrites_in_place() {
-            Outcome::Updated(n)
-        } else {
-            Outcome::Opened(n)
-        })
+        Ok(outcome)
     }
 }

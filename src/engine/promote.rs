@@ -168,7 +168,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .record_head(&head, stage, freight, requester)
             .await?;
         let outcome = self
-            .open_or_update(&p, existing.as_ref(), previous.as_ref(), freight)
+            .open_or_update(
+                &p,
+                existing.as_ref(),
+                previous.map(|h| h.freight.tag.to_string()),
+                freight.tag.as_str(),
+                freight.digest.as_str(),
+            )
             .await?;
         let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
             unreachable!("open_or_update opens or updates")
@@ -200,7 +206,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// The first commit on the branch that Hoist did not write: a person's, never
     /// overwritten and never built upon. Which commits Hoist wrote comes from its store;
     /// a commit's author is whatever the pusher typed, and decides nothing.
-    async fn person_commit<'a>(
+    pub(super) async fn person_commit<'a>(
         &self,
         commits: impl Iterator<Item = &'a Commit>,
     ) -> Result<Option<&'a Commit>> {
@@ -216,7 +222,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// body is anyone's to edit; the forge says whether it comes from a fork). A head
     /// Hoist did not write, or wrote for another pull request, promotes nothing: it is
     /// simply rewritten.
-    async fn previous_head(&self, existing: Option<&PullRequest>) -> Result<Option<HoistHead>> {
+    pub(super) async fn previous_head(
+        &self,
+        existing: Option<&PullRequest>,
+    ) -> Result<Option<HoistHead>> {
         Ok(match existing {
             Some(pr) if !pr.from_fork => self
                 .store
@@ -260,7 +269,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Where a new head cannot keep the open pull request (CodeCommit), the old one is
     /// closed first, its heads retired, and its hold kept for the branch's next pull
     /// request: (the pull request to update, if any; the one replaced, if any).
-    async fn make_way(
+    pub(super) async fn make_way(
         &self,
         existing: Option<PullRequest>,
         branch: &str,
@@ -283,12 +292,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Updates the open pull request to the new head's text, telling it what it
     /// superseded (only when Hoist's own record shows what came before: a reopened pull
     /// request's retired head superseded nothing), or opens a new one.
-    async fn open_or_update(
+    /// `was` and `now` name what the old and the new head promote; `key`, the new one's
+    /// digest, keeps the comment from repeating.
+    pub(super) async fn open_or_update(
         &self,
         p: &Promotion,
         existing: Option<&PullRequest>,
-        previous: Option<&HoistHead>,
-        freight: &Freight,
+        was: Option<String>,
+        now: &str,
+        key: &str,
     ) -> Result<Outcome> {
         let Some(pr) = existing else {
             let opened = self
@@ -300,9 +312,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.forge
             .update_pull_request(pr.number, &p.title, &p.body)
             .await?;
-        if let Some(old) = previous.map(|h| h.freight.tag.to_string()) {
-            let msg = messages::superseded(freight.tag.as_str(), &old);
-            self.comment_once(pr.number, &msg, &format!("superseded:{}", freight.digest))
+        if let Some(old) = was {
+            let msg = messages::superseded(now, &old);
+            self.comment_once(pr.number, &msg, &format!("superseded:{key}"))
                 .await?;
         }
         Ok(Outcome::Updated(pr.number))
@@ -311,7 +323,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Publishes the record of a head Hoist wrote: evidence only Hoist's identity can
     /// post, so that a lost store is rebuilt from it and from nothing anyone else can
     /// write.
-    async fn publish_head(&self, record: HoistHead) -> Result<()> {
+    pub(super) async fn publish_head(&self, record: HoistHead) -> Result<()> {
         let n = record.pr.unwrap_or_default();
         self.forge
             .publish_record(
