@@ -1,5 +1,5 @@
-//! Freight groups: services whose images ship together. (Work in progress on this
-//! branch: the configuration, the arrivals store and the group's pull request plan.)
+//! Freight groups: services whose images ship together, one pull request per stage, on
+//! the engine and through the real `hoist serve`.
 
 mod support;
 
@@ -337,19 +337,19 @@ async fn the_second_members_push_opens_the_groups_pull_request() {
 
 /// The group's dev pull request merges once every member's required check passed, and
 /// is verified only when every member's application runs its image: while one does not,
-/// Hoist waits on it by name.
-#[tokio::test]
+/// Hoist waits on it by name. The same through the real `hoist serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_is_verified_only_when_every_member_runs() {
-    let mut t = Tester::new();
-    let text = example_config()
-        .replace(
-            "\nmerge:",
-            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
-        )
-        .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
-        .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }");
-    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
-        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    for drive in [Drive::Engine, Drive::Serve] {
+        verified_only_when_every_member_runs(drive).await;
+    }
+}
+
+async fn verified_only_when_every_member_runs(drive: Drive) {
+    let mut t = grouped(|c| c);
+    if drive == Drive::Serve {
+        t.served = Some(support::served::Served::start_edited(&t.forge, &t.argo, shop).await);
+    }
     let image = |s: &str| format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{s}");
     for (service, seed) in [("my-app-service1", "a1"), ("my-app-service2", "b2")] {
         t.deliver(hoist::event::Event::ImagePushed {
@@ -397,26 +397,24 @@ async fn a_group_is_verified_only_when_every_member_runs() {
         &format!("{}@{}", image("my-app-service1"), digest("a1")),
     );
     t.deliver(closed.clone()).await;
-    insta::assert_snapshot!(t.waits(), @"
-    Argo CD has no application my-app-service1-dev
-    Argo CD has no application my-app-service2-dev
-    ");
+    t.expect_waits("Argo CD has no application my-app-service1-dev\nArgo CD has no application my-app-service2-dev");
     t.argo.synced(
         "my-app-service2-dev",
         &sha,
         &format!("{}@{}", image("my-app-service2"), digest("b2")),
     );
     t.deliver(closed).await;
-    insta::assert_snapshot!(t.said(), @"
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
     #1: ✅ Verified in **dev**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at 0000000 (Argo CD apps my-app-service1-dev, my-app-service2-dev). Next: comment /promote uat.
     ---
     check: hoist/argocd pending: Waiting
     check: hoist/argocd pending: Waiting
     check: hoist/argocd success: Ready to merge
     check: hoist/dag success: No gated image values change
-    ");
+    ") };
     for s in ["my-app-service1", "my-app-service2"] {
-        let ledger = t.engine.store.ledger_for(s).await.unwrap();
+        let store = hoist::store::Store::open(&t.db()).unwrap();
+        let ledger = store.ledger_for(s).await.unwrap();
         assert!(
             ledger
                 .iter()
@@ -438,30 +436,35 @@ async fn a_group_is_verified_only_when_every_member_runs() {
             "apps/my-app-service2/env/uat/kustomization.yaml"
         ]
     );
-    insta::assert_snapshot!(t.said(), @r#"
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #1: 🚀 Opened #2 to promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to **uat**.
     ---
     check: hoist/argocd pending: Waiting
     check: hoist/dag success: Every image came through the DAG
     #1 reaction: eyes to @quinn's "/promote uat"
     #1 reaction: rocket to @quinn's "/promote uat"
-    "#);
+    "#) };
 }
 
 /// A tester whose config groups my-app-service1 and my-app-service2 as `shop`, matched by
 /// tag, with `edit` applied to the config's text.
 fn grouped(edit: impl Fn(String) -> String) -> Tester {
     let mut t = Tester::new();
-    let text = example_config()
-        .replace(
-            "\nmerge:",
-            "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
-        )
-        .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
-        .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }");
+    let text = shop(&example_config());
     std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
         std::sync::Arc::new(Config::parse(&edit(text), "hoist.yaml").unwrap());
     t
+}
+
+/// `text` with my-app-service1 and my-app-service2 grouped as `shop`, matched by tag,
+/// and any tag accepted.
+fn shop(text: &str) -> String {
+    text.replace(
+        "\nmerge:",
+        "\ngroups:\n  shop: { services: [my-app-service1, my-app-service2], source: tag }\n\nmerge:",
+    )
+    .replace("tags: { semver: \"^2.3\", ignore: [\"-debug$\"] }", "tags: { semver: \"*\" }")
+    .replace("tags: { semver: \">=1.0.0 <2.0.0\" }", "tags: { semver: \"*\" }")
 }
 
 fn image(service: &str) -> String {
@@ -731,7 +734,8 @@ async fn a_lost_store_is_rebuilt_with_its_groups() {
     }
     assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
     for s in ["my-app-service1", "my-app-service2"] {
-        let ledger = t.engine.store.ledger_for(s).await.unwrap();
+        let store = hoist::store::Store::open(&t.db()).unwrap();
+        let ledger = store.ledger_for(s).await.unwrap();
         assert!(
             ledger
                 .iter()
