@@ -46,6 +46,18 @@ pub fn group_verified(
     verified_line(stage, &what, &how, next)
 }
 
+/// The registry could not say which commit a group member's image was built from.
+pub fn labels_unreadable(why: &str) -> String {
+    format!("cannot read the image's labels to match it with its group: {why}")
+}
+
+/// A member's own promotion, opened before its group was configured.
+pub fn member_pr_not_merged(service: &str, group: &str) -> String {
+    format!(
+        "⛔ {service} ships with group {group}: Hoist does not merge this pull request, which would move it alone. The group's pull request moves it; close this one."
+    )
+}
+
 /// `/promote` on a member's own pull request: it moves only with its group.
 pub fn member_moves_with_group(service: &str, group: &str) -> String {
     format!(

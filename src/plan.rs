@@ -668,6 +668,7 @@ impl Planner<'_> {
                     up.clone(),
                     expand(t, service, up),
                     gate::UpstreamState::NotAsked,
+                    freight.digest.short(),
                 ))
             })
             .collect();
@@ -688,7 +689,6 @@ impl Planner<'_> {
             checks,
             render,
             upstreams,
-            digest_short: freight.digest.short(),
             owners,
             held_by: None,
             mergeable: None,

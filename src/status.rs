@@ -136,15 +136,27 @@ pub async fn grid(
             cells,
         });
     }
-    let mut waiting_groups = vec![];
-    for w in match store {
-        Some(s) => s.waiting().await?,
+    let waiting_groups = match store {
+        Some(s) => waiting_groups(config, s).await?,
         None => vec![],
-    } {
+    };
+    Ok(Grid {
+        stages: config.stage_names().iter().map(|s| s.to_string()).collect(),
+        services,
+        waiting_groups,
+        overlays_read: overlays.is_some(),
+        now_ms,
+    })
+}
+
+/// The groups waiting for members, newest first (the store's arrivals).
+async fn waiting_groups(config: &Config, store: &Store) -> anyhow::Result<Vec<GroupWait>> {
+    let mut out = vec![];
+    for w in store.waiting().await? {
         let Some(g) = config.groups.get(&w.group) else {
             continue;
         };
-        waiting_groups.push(GroupWait {
+        out.push(GroupWait {
             missing: g
                 .services
                 .iter()
@@ -161,13 +173,7 @@ pub async fn grid(
             since_ms: w.at,
         });
     }
-    Ok(Grid {
-        stages: config.stage_names().iter().map(|s| s.to_string()).collect(),
-        services,
-        waiting_groups,
-        overlays_read: overlays.is_some(),
-        now_ms,
-    })
+    Ok(out)
 }
 
 /// One cell: the overlay's pin (when read) matched to the ledger by digest.

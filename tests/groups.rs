@@ -782,3 +782,97 @@ async fn a_groups_newer_freight_takes_over_its_open_pull_request() {
     assert_eq!(digests, [digest("a5"), digest("b5")]);
     insta::assert_snapshot!(t.said(), @"#1: ♻️ Updated to my-app-service1 v2.5.0, my-app-service2 v2.5.0 (was my-app-service1 v2.4.0, my-app-service2 v2.4.0): a newer image arrived before this PR merged.");
 }
+
+/// A release tags every member: one member's image did not change (its new tag names the
+/// digest that already went to dev). The group still completes under the new tag, and
+/// its open pull request moves to it.
+#[tokio::test]
+async fn a_member_retagged_unchanged_still_completes_its_group() {
+    let mut t = grouped(|c| c);
+    t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
+    t.deliver(push("my-app-service2", "v2.4.0", "b2")).await;
+    t.deliver(push("my-app-service1", "v2.5.0", "a1")).await;
+    t.deliver(push("my-app-service2", "v2.5.0", "b5")).await;
+    assert!(
+        t.engine.store.waiting().await.unwrap().is_empty(),
+        "nothing waits"
+    );
+    assert_eq!(
+        t.forge.pr(1).title,
+        "Promote shop (my-app-service1 v2.5.0, my-app-service2 v2.5.0) to dev"
+    );
+    insta::assert_snapshot!(t.said(), @"
+    #1: ♻️ Updated to my-app-service1 v2.5.0, my-app-service2 v2.5.0 (was my-app-service1 v2.4.0, my-app-service2 v2.4.0): a newer image arrived before this PR merged.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    ");
+    // An older group's freight completing later does not take the newer one's place.
+    t.deliver(push("my-app-service1", "v2.3.0", "c1")).await;
+    t.deliver(push("my-app-service2", "v2.3.0", "c2")).await;
+    assert_eq!(
+        t.forge.pr(1).title,
+        "Promote shop (my-app-service1 v2.5.0, my-app-service2 v2.5.0) to dev"
+    );
+    assert_eq!(t.forge.state.lock().unwrap().prs.len(), 1);
+    insta::assert_snapshot!(t.said(), @"");
+}
+
+/// `source: commit` matches members by the whole revision label the registry reports,
+/// whatever each image says its repository is; an image with none joins nothing.
+#[tokio::test]
+async fn members_are_matched_by_their_source_commit() {
+    let mut t = grouped(|c| c.replace("source: tag", "source: commit"));
+    let rev = "3f9c2d1e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d";
+    for (seed, source) in [
+        ("a1", "https://github.com/acme/shop"),
+        ("b2", "git@github.com:acme/shop.git"),
+    ] {
+        t.registry.labels.lock().unwrap().insert(
+            digest(seed),
+            [
+                (
+                    "org.opencontainers.image.revision".to_owned(),
+                    rev.to_owned(),
+                ),
+                (
+                    "org.opencontainers.image.source".to_owned(),
+                    source.to_owned(),
+                ),
+            ]
+            .into(),
+        );
+    }
+    t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
+    let waiting = t.engine.store.waiting().await.unwrap();
+    assert_eq!(waiting[0].key, rev);
+    t.deliver(push("my-app-service2", "2.4.0", "x9")).await;
+    assert_eq!(
+        t.engine.store.waiting().await.unwrap().len(),
+        1,
+        "no label, no group"
+    );
+    t.deliver(push("my-app-service2", "2.4.1", "b2")).await;
+    assert_eq!(
+        t.forge.pr(1).title,
+        "Promote shop (my-app-service1 v2.4.0, my-app-service2 2.4.1) to dev"
+    );
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    ");
+}
+
+/// A service's own pull request, opened before the config put it in a group, is not
+/// merged when its checks pass: it would move a member alone.
+#[tokio::test]
+async fn a_members_own_pull_request_is_not_merged_once_grouped() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.said();
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        std::sync::Arc::new(Config::parse(&shop(&example_config()), "hoist.yaml").unwrap());
+    t.check(1, Some("success")).await;
+    assert_eq!(t.forge.pr(1).state, hoist::forge::PrState::Open);
+    insta::assert_snapshot!(t.said(), @"#1: ⛔ my-app-service1 ships with group shop: Hoist does not merge this pull request, which would move it alone. The group's pull request moves it; close this one.");
+}

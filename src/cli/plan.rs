@@ -252,11 +252,13 @@ fn groups(
             arrived.push((group.to_owned(), tag, f));
         }
     }
-    let mut keys: Vec<(String, String)> = arrived
-        .iter()
-        .map(|(g, k, _)| (g.clone(), k.clone()))
-        .collect();
-    keys.dedup();
+    // Each group and key once, in the order first seen.
+    let mut keys: Vec<(String, String)> = vec![];
+    for (g, k, _) in &arrived {
+        if !keys.iter().any(|(kg, kk)| kg == g && kk == k) {
+            keys.push((g.clone(), k.clone()));
+        }
+    }
     let mut out = vec![];
     for (group, key) in keys {
         let g = config.groups.get(&group).expect("a configured group");

@@ -180,10 +180,6 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(())
     }
 
-    /// `/promote STAGE`: the reply, or the refusal.
-    ///
-    /// Kept whole: the refusals run in order (stage, freight, service, root, permission,
-    /// DAG), each returning early; then one match turns the outcome into a reply.
     /// `/promote STAGE` on a group's pull request: every member's freight (the head's
     /// record, Hoist's store) must be verified where the DAG asks (the ledger), then the
     /// group's one pull request into `stage` opens.
@@ -219,11 +215,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             members.push(m);
         }
-        let each: Vec<String> = members
-            .iter()
-            .map(|m| format!("{} {}", m.service, m.tag))
-            .collect();
-        let tags = format!("({})", each.join(", "));
+        let tags = format!("({})", messages::members_list(&members));
         Ok(
             match self
                 .promote_group_to(stage, &group, &members, author)
@@ -257,7 +249,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let Some(freight) = meta.map(|h| h.freight.clone()) else {
             return Ok(Reply::Refused(messages::not_a_promotion_pr()));
         };
-        if !services.is_empty() && !services.contains(&freight.service) {
+        // On a group's pull request, the group's name or any member's names it.
+        let names_it = |s: &String| match meta.and_then(|h| h.group.as_ref()) {
+            Some(g) => {
+                s == g || meta.is_some_and(|h| h.all_freight().iter().any(|f| &f.service == s))
+            }
+            None => *s == freight.service,
+        };
+        if !services.is_empty() && !services.iter().any(names_it) {
             return Ok(Reply::Refused(messages::not_this_service(
                 &freight.service,
                 services,

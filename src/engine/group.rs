@@ -2,54 +2,54 @@
 //! has an image under the same key, then one pull request per automatic root stage moves
 //! them all. Its gate, merge and verification judge every member (`merge.rs`).
 
-use tracing::info;
+use tracing::{info, warn};
 
 use super::promote::Outcome;
-use super::{Engine, Result};
+use super::{Engine, EngineError, Result};
 use crate::argocd::ArgoCd;
 use crate::config::GroupSource;
 use crate::domain::Actor;
 use crate::forge::{FileWrite, Forge};
 use crate::freight::Freight;
+use crate::messages;
 use crate::plan::{Planner, Proposal};
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// A push of `freight`, a member of `group`: recorded under its key (the source
-    /// commit from the image's labels, which the registry asserts, or its tag); when every
-    /// member has arrived under that key, the group's pull requests open. The number of
-    /// pull requests opened or updated.
+    /// commit the registry reports in the image's `org.opencontainers.image.revision`
+    /// label, or its tag); when every member has arrived under that key, the group's pull
+    /// requests open. The same image again under a key that already moved (a redelivered
+    /// push, a reconcile pass) opens nothing. The number of pull requests opened or
+    /// updated.
     pub(super) async fn on_member_push(&self, group: &str, freight: &Freight) -> Result<usize> {
         let Some(g) = self.config.groups.get(group) else {
             return Ok(0);
         };
         let key = match g.source {
             GroupSource::Tag => freight.tag.to_string(),
-            GroupSource::Commit => match self.source_of(freight).await? {
-                Some(commit) => commit,
-                None => {
-                    info!(service = %freight.service, group, "the image names no source commit: it cannot join its group");
-                    return Ok(0);
+            GroupSource::Commit => {
+                let labels = self
+                    .registry
+                    .labels(freight.image.as_str(), freight.digest.as_str())
+                    .await
+                    .map_err(|e| {
+                        EngineError::Waiting(messages::labels_unreadable(&e.to_string()))
+                    })?;
+                match crate::registry::revision(&labels) {
+                    Some(commit) => commit,
+                    None => {
+                        warn!(service = %freight.service, group, "the image names no source commit (org.opencontainers.image.revision): it cannot join its group");
+                        return Ok(0);
+                    }
                 }
-            },
-        };
-        // A redelivered push of a member whose group already moved (the ledger has it
-        // in every automatic root stage) is not a new arrival: it would wait forever.
-        let mut moved = true;
-        for (stage, st) in self.config.stages.iter() {
-            if st.upstream.is_empty() && st.auto {
-                moved &= self
-                    .store
-                    .ledger_get(&freight.service, stage, freight.digest.as_str())
-                    .await?
-                    .is_some();
             }
-        }
-        if moved {
+        };
+        let fresh = self.store.record_arrival(group, &key, freight).await?;
+        if !fresh && self.store.group_moved(group, &key).await? {
             return Ok(0);
         }
-        self.store.record_arrival(group, &key, freight).await?;
         let arrived = self.store.arrived(group, &key).await?;
         let members: Vec<Freight> = g
             .services
@@ -65,7 +65,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             );
             return Ok(0);
         }
-        let mut changed = 0;
+        let (mut changed, mut blocked) = (0, false);
         for (stage, st) in self.config.stages.iter() {
             if st.upstream.is_empty() && st.auto {
                 let outcome = self
@@ -73,9 +73,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     .await?;
                 info!(stage, group, ?outcome, "group push handled");
                 changed += usize::from(matches!(outcome, Outcome::Opened(_) | Outcome::Updated(_)));
+                blocked |= matches!(outcome, Outcome::Blocked(_));
             }
         }
-        self.store.clear_arrivals(group, &key).await?;
+        // Blocked by a person's commit: the key keeps waiting, and the next push or
+        // reconcile pass tries again.
+        if !blocked {
+            self.store.mark_moved(group, &key).await?;
+        }
         Ok(changed)
     }
 
@@ -108,28 +113,26 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        let commits = self.forge.branch_commits(&branch).await?;
-        if let Some(c) = self.person_commit(commits.iter().flatten()).await? {
-            return Ok(Outcome::Blocked(crate::messages::person_commit(
-                &c.author.login,
-                &c.sha,
-                &branch,
-            )));
-        }
         let existing = self
             .forge
             .open_pull_request_for(&branch)
             .await?
             .filter(|pr| pr.base_ref == self.forge.base());
+        let commits = self.forge.branch_commits(&branch).await?;
+        if let Some(c) = self.person_commit(commits.iter().flatten()).await? {
+            let msg = messages::person_commit(&c.author.login, &c.sha, &branch);
+            if let Some(pr) = &existing {
+                self.comment_once(pr.number, &msg, &format!("person:{}", c.sha))
+                    .await?;
+            }
+            return Ok(Outcome::Blocked(msg));
+        }
         // What the open pull request promotes, from the store's record of its head.
         let previous = self.previous_head(existing.as_ref()).await?;
-        if let (Some(pr), Some(h)) = (&existing, &previous) {
-            let digests = |fs: Vec<&Freight>| -> Vec<String> {
-                fs.iter().map(|f| f.digest.to_string()).collect()
-            };
-            if digests(h.all_freight()) == digests(members.iter().collect()) {
-                return Ok(Outcome::AlreadyOpen(pr.number));
-            }
+        if let (Some(pr), Some(h)) = (&existing, &previous)
+            && let Some(stop) = self.group_already_there(stage, members, pr, h).await?
+        {
+            return Ok(stop);
         }
         let (existing, replaced) = self.make_way(existing, &branch).await?;
         let files: Vec<FileWrite> = p
@@ -148,20 +151,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.store
             .record_group_head(&head, stage, group, members, requester)
             .await?;
-        let now = crate::messages::members_list(members);
-        let key = members[0].digest.as_str();
+        let now = messages::members_list(members);
+        let key: Vec<String> = members.iter().map(|m| m.digest.short()).collect();
+        let key = key.join(",");
         let was = previous.map(|h| {
-            crate::messages::members_list(&h.all_freight().into_iter().cloned().collect::<Vec<_>>())
+            messages::members_list(&h.all_freight().into_iter().cloned().collect::<Vec<_>>())
         });
         let outcome = self
-            .open_or_update(&p, existing.as_ref(), was, &now, key)
+            .open_or_update(&p, existing.as_ref(), was, &now, &key)
             .await?;
         let (Outcome::Opened(n) | Outcome::Updated(n)) = outcome else {
             unreachable!("open_or_update opens or updates")
         };
         self.store.land_carried_hold(&branch, n).await?;
         if let Some(old) = &replaced {
-            let msg = crate::messages::superseded_by(n, &now);
+            let msg = messages::superseded_by(n, &now);
             self.comment_once(old.number, &msg, &format!("superseded-by:{n}"))
                 .await?;
         }
@@ -182,5 +186,45 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .await?;
         }
         Ok(outcome)
+    }
+
+    /// Whether the open group pull request `pr`, whose head Hoist wrote for `h` (its
+    /// store's record), makes a new head needless: it already promotes these images, or
+    /// a member's newer tag that member may not go back from (`allow_downgrade`).
+    async fn group_already_there(
+        &self,
+        stage: &str,
+        members: &[Freight],
+        pr: &crate::forge::PullRequest,
+        h: &HoistHead,
+    ) -> Result<Option<Outcome>> {
+        let open = h.all_freight();
+        let same = open.len() == members.len()
+            && open.iter().zip(members).all(|(a, b)| a.digest == b.digest);
+        if same {
+            for m in members {
+                self.store
+                    .ledger_opened(m, stage, pr.number, &h.requester.login)
+                    .await?;
+            }
+            return Ok(Some(Outcome::AlreadyOpen(pr.number)));
+        }
+        for m in members {
+            let Some(o) = open.iter().find(|o| o.service == m.service) else {
+                continue;
+            };
+            let allow = self
+                .config
+                .services
+                .get(&m.service)
+                .is_some_and(|s| s.allow_downgrade);
+            if crate::tags::is_refused_downgrade(m.tag.as_str(), o.tag.as_str(), allow) {
+                return Ok(Some(Outcome::Nothing(messages::already_promotes_newer(
+                    pr.number,
+                    &format!("{} {}", o.service, o.tag),
+                ))));
+            }
+        }
+        Ok(None)
     }
 }

@@ -93,6 +93,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         ) else {
             return Ok(());
         };
+        // A service's own promotion, opened before the config put it in a group, would
+        // move a member alone: it is not merged (the config and the store's record).
+        if h.group.is_none()
+            && let Some((group, _)) = self.config.group_of(&meta.service)
+        {
+            let msg = messages::member_pr_not_merged(&meta.service, group);
+            return self
+                .comment_once(number, &msg, &format!("grouped:{}", pr.head_sha))
+                .await;
+        }
         let head = pr.head_sha.clone();
         let requested_by = h.requester.login.clone();
         let (facts, approver, diff) = self.gather(&pr, &h, st).await?;
@@ -119,8 +129,22 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if !decision.merge {
             return Ok(());
         }
-        let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
-        let mut message = messages::commit_message(&title, freight, &meta.stage, &requested_by);
+        // The squash commit names what the store's record of the head promotes: every
+        // member of a group's.
+        let (title, mut message) = match &h.group {
+            Some(group) => {
+                let members: Vec<_> = h.all_freight().into_iter().cloned().collect();
+                let title = messages::group_pr_title(group, &members, &meta.stage);
+                let message =
+                    messages::group_commit_message(&title, &members, &meta.stage, &requested_by);
+                (title, message)
+            }
+            None => {
+                let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
+                let message = messages::commit_message(&title, freight, &meta.stage, &requested_by);
+                (title, message)
+            }
+        };
         if let Some(a) = &approver {
             message.push_str(&crate::marks::approved_by_trailer(a));
         }
@@ -207,7 +231,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         for m in &members {
             for (name, poster) in messages::required_checks_posted(&self.config, &m.service, stage)
             {
-                if checks.iter().any(|(n, _, _)| *n == name) {
+                // One line per check and poster: members sharing a check need it once,
+                // and each poster a config names is still required.
+                let shown = messages::poster(&poster);
+                if checks.iter().any(|(n, p, _)| *n == name && *p == shown) {
                     continue;
                 }
                 let state = match checks::judge(&name, &poster, &all) {
@@ -215,7 +242,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     Verdict::Failed(c) => gate::CheckState::Failed { url: c.url.clone() },
                     Verdict::Waiting => gate::CheckState::Waiting,
                 };
-                checks.push((name, messages::poster(&poster), state));
+                checks.push((name, shown, state));
             }
         }
         let mut diff = String::new();
@@ -263,7 +290,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     Ok(None) => gate::UpstreamState::Unknown,
                     Err(e) => gate::UpstreamState::Unreachable(e.0),
                 };
-                upstreams.push((up.clone(), app, state));
+                upstreams.push((up.clone(), app, state, m.digest.short()));
             }
         }
         let mut approvers: Vec<String> = vec![];
@@ -323,7 +350,6 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             checks,
             render,
             upstreams,
-            digest_short: h.freight.digest.short(),
             owners,
             held_by: self.store.held_by(pr.number).await?,
             mergeable: pr.mergeable,
@@ -451,7 +477,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Some(mut h)
                 if h.pr.is_none()
                     && pr.state == PrState::Open
-                    && pr.head_ref == crate::marks::branch(&h.stage, &h.freight.service) =>
+                    && pr.head_ref
+                        == crate::marks::branch(
+                            &h.stage,
+                            h.group.as_deref().unwrap_or(&h.freight.service),
+                        ) =>
             {
                 self.store.attach_head(&h.sha, pr.number).await?;
                 self.store

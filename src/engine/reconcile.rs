@@ -192,7 +192,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 // The pull request carried other freight in the end (a newer image took
                 // it over): this row's promotion never merged, and is not asked again.
                 let merged = self.promotion_at_head(&pr).await?;
-                if merged.is_none_or(|h| h.freight.digest.as_str() != row.digest) {
+                let carried = |h: &HoistHead| {
+                    h.all_freight()
+                        .iter()
+                        .any(|f| f.service == row.service && f.digest.as_str() == row.digest)
+                };
+                if !merged.as_ref().is_some_and(carried) {
                     self.store
                         .ledger_detach(&row.service, &row.stage, &row.digest, n)
                         .await?;
@@ -376,36 +381,43 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 );
                 continue;
             };
-            match &h.group {
-                Some(group) => {
-                    self.store
-                        .record_group_head(&h.sha, &h.stage, group, &h.members, &h.requester)
-                        .await?
-                }
-                None => {
-                    self.store
-                        .record_head(&h.sha, &h.stage, &h.freight, &h.requester)
-                        .await?
-                }
-            }
-            self.store.attach_head(&h.sha, pr.number).await?;
-            // A group's pull request promotes every member: each has its ledger row.
-            for f in h.all_freight() {
-                self.store
-                    .ledger_opened(f, &h.stage, pr.number, &h.requester.login)
-                    .await?;
-                if let Some(sha) = &pr.merge_sha {
-                    self.store
-                        .ledger_merged(&f.service, &h.stage, f.digest.as_str(), sha, None)
-                        .await?;
-                }
-            }
+            self.restore(&h, &pr).await?;
             if pr.state == crate::forge::PrState::Open {
                 self.rebuild_hold(pr.number).await?;
             }
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Records a head Hoist published, with its pull request `pr` and each freight's
+    /// ledger rows (a group's: every member's).
+    async fn restore(&self, h: &HoistHead, pr: &crate::forge::PullRequest) -> Result<()> {
+        match &h.group {
+            Some(group) => {
+                self.store
+                    .record_group_head(&h.sha, &h.stage, group, &h.members, &h.requester)
+                    .await?
+            }
+            None => {
+                self.store
+                    .record_head(&h.sha, &h.stage, &h.freight, &h.requester)
+                    .await?
+            }
+        }
+        self.store.attach_head(&h.sha, pr.number).await?;
+        // A group's pull request promotes every member: each has its ledger row.
+        for f in h.all_freight() {
+            self.store
+                .ledger_opened(f, &h.stage, pr.number, &h.requester.login)
+                .await?;
+            if let Some(sha) = &pr.merge_sha {
+                self.store
+                    .ledger_merged(&f.service, &h.stage, f.digest.as_str(), sha, None)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// A hold lives in the store only; the comments that set it are on the forge. The

@@ -84,10 +84,10 @@ pub struct Facts {
     /// The stage's application and whether Argo CD renders it at the head (how many
     /// manifests), when the stage has one.
     pub render: Vec<(String, Render)>,
-    /// Each upstream stage with an application: its name, application, state.
-    pub upstreams: Vec<(String, String, UpstreamState)>,
-    /// The freight's digest, shortened, as the upstream lines show it.
-    pub digest_short: String,
+    /// Each upstream stage with an application, for each freight (a group's members):
+    /// the stage's name, the application, its state, and the freight's digest, shortened,
+    /// as the line shows it.
+    pub upstreams: Vec<(String, String, UpstreamState, String)>,
     /// One requirement per distinct owner list among the files the promotion changes
     /// (files with the same owners need one approval); empty without a code-owner gate.
     pub owners: Vec<Owners>,
@@ -168,8 +168,7 @@ pub fn decide(f: &Facts) -> Decision {
             Render::NotAsked => (State::Waiting, messages::gate_to_render(app, short)),
         });
     }
-    for (up, app, state) in &f.upstreams {
-        let d = &f.digest_short;
+    for (up, app, state, d) in &f.upstreams {
         lines.push(match state {
             UpstreamState::RunsHealthy => (State::Ready, messages::gate_upstream_runs(up, d)),
             UpstreamState::Not { health } => (
@@ -238,8 +237,12 @@ mod tests {
                 CheckState::Passed,
             )],
             render: vec![("svc-prod".into(), Render::Manifests(2))],
-            upstreams: vec![("uat".into(), "svc-uat".into(), UpstreamState::RunsHealthy)],
-            digest_short: "sha256:a1a1a1…a1a1".into(),
+            upstreams: vec![(
+                "uat".into(),
+                "svc-uat".into(),
+                UpstreamState::RunsHealthy,
+                "sha256:a1a1a1…a1a1".into(),
+            )],
             owners: vec![Owners {
                 path: "apps/svc/env/prod/kustomization.yaml".into(),
                 owners: vec!["@acme/sre".into()],

@@ -51,6 +51,13 @@ fn unsafe_in_table(c: char) -> bool {
     c.is_whitespace() || c.is_control() || matches!(c, '`' | '|' | '<' | '>')
 }
 
+/// The commit an image was built from, whole, as its `revision` label says: what a
+/// group's members are matched by. `None` when absent or not one token.
+pub fn revision(labels: &BTreeMap<String, String>) -> Option<String> {
+    let rev = labels.get(REVISION_LABEL)?.trim();
+    (!rev.is_empty() && !rev.chars().any(unsafe_in_table)).then(|| rev.to_owned())
+}
+
 /// The commit an image was built from, as a pull request shows it: `acme/my-app@3f9c2d1`
 /// from the OCI `source` and `revision` labels, or the revision alone.
 pub fn source(labels: &BTreeMap<String, String>) -> Option<String> {

@@ -21,8 +21,10 @@ pub struct Waiting {
 
 impl Store {
     /// Records `freight` as member `freight.service` of `group` under `key`. A member
-    /// pushed again under the same key (a rebuild of the same commit) replaces its image.
-    pub async fn record_arrival(&self, group: &str, key: &str, freight: &Freight) -> Result<()> {
+    /// pushed again under the same key with another image (a rebuild of the same commit)
+    /// replaces its image, and the key waits again; the same image again (a redelivered
+    /// push, a reconcile pass) changes nothing. Whether anything changed.
+    pub async fn record_arrival(&self, group: &str, key: &str, freight: &Freight) -> Result<bool> {
         let (g, k, f) = (group.to_owned(), key.to_owned(), freight.clone());
         let now = self.now_ms();
         self.call(move |c, _| {
@@ -30,7 +32,8 @@ impl Store {
                 "INSERT INTO group_arrivals (grp, key, service, image, tag, digest, arrived_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (grp, key, service) DO UPDATE SET image = excluded.image,
-                   tag = excluded.tag, digest = excluded.digest, arrived_at = excluded.arrived_at",
+                   tag = excluded.tag, digest = excluded.digest, arrived_at = excluded.arrived_at
+                 WHERE digest != excluded.digest",
                 params![
                     g,
                     k,
@@ -41,7 +44,28 @@ impl Store {
                     now
                 ],
             )?;
-            Ok(())
+            let changed = c.changes() > 0;
+            if changed {
+                c.execute(
+                    "UPDATE group_arrivals SET moved = 0 WHERE grp = ?1 AND key = ?2",
+                    params![g, k],
+                )?;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    /// Whether `group`'s freight under `key` was promoted (`mark_moved`) and nothing
+    /// arrived under it since.
+    pub async fn group_moved(&self, group: &str, key: &str) -> Result<bool> {
+        let (g, k) = (group.to_owned(), key.to_owned());
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM group_arrivals WHERE grp = ?1 AND key = ?2 AND moved = 1",
+                params![g, k],
+                |r| r.get::<_, i64>(0),
+            )? > 0)
         })
         .await
     }
@@ -51,7 +75,7 @@ impl Store {
         self.call(move |c, _| {
             let mut st = c.prepare(
                 "SELECT grp, key, service, image, tag, digest, arrived_at FROM group_arrivals
-                 ORDER BY grp, key, service",
+                 WHERE moved = 0 ORDER BY grp, key, service",
             )?;
             let rows = st.query_map([], |r| {
                 Ok((
@@ -113,17 +137,22 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// Forgets `group`'s arrivals under `key`, once its freight moved as one, and every
-    /// key whose members all arrived before `key`'s first: the group's freight supersedes
-    /// them (a commit rebuilt later still waits).
-    pub async fn clear_arrivals(&self, group: &str, key: &str) -> Result<()> {
+    /// Marks `group`'s freight under `key` as promoted (kept, so that a redelivered push
+    /// of it is known), and forgets every other key whose members all arrived before
+    /// `key`'s first: the group's freight supersedes them (a commit rebuilt later still
+    /// waits).
+    pub async fn mark_moved(&self, group: &str, key: &str) -> Result<()> {
         let (g, k) = (group.to_owned(), key.to_owned());
         self.call(move |c, _| {
             c.execute(
-                "DELETE FROM group_arrivals WHERE grp = ?1 AND key IN (
+                "DELETE FROM group_arrivals WHERE grp = ?1 AND key != ?2 AND key IN (
                    SELECT key FROM group_arrivals WHERE grp = ?1 GROUP BY key
-                   HAVING key = ?2 OR MAX(arrived_at) < (
+                   HAVING MAX(arrived_at) < (
                      SELECT MIN(arrived_at) FROM group_arrivals WHERE grp = ?1 AND key = ?2))",
+                params![g, k],
+            )?;
+            c.execute(
+                "UPDATE group_arrivals SET moved = 1 WHERE grp = ?1 AND key = ?2",
                 params![g, k],
             )?;
             Ok(())

@@ -105,7 +105,8 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL
     );",
     // 12: a group member's image waiting for the matching images of the other members,
-    // by the group and the key that matches them (a source commit or a tag).
+    // by the group and the key that matches them (a source commit or a tag); `moved` once
+    // the group's freight under the key was promoted.
     "CREATE TABLE group_arrivals (
         grp TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -114,6 +115,7 @@ const MIGRATIONS: &[&str] = &[
         tag TEXT NOT NULL,
         digest TEXT NOT NULL,
         arrived_at INTEGER NOT NULL,
+        moved INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (grp, key, service)
     );",
     // 13: a head Hoist wrote for a group names the group and each member's freight.
