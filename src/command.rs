@@ -14,6 +14,15 @@ pub enum Command {
     },
     Hold,
     Unhold,
+    /// `/unhold <stage>`: release the hold a rollback left on this service in `<stage>`.
+    UnholdStage {
+        stage: String,
+    },
+    /// `/rollback <stage> [to <tag>]`: put back what `<stage>` ran before (or `<tag>`).
+    Rollback {
+        stage: String,
+        to: Option<String>,
+    },
     Status,
     Help,
     /// `/override dag <head> <reason>`: pass the `hoist/dag` check on the head the
@@ -37,9 +46,13 @@ pub enum ParseError {
     },
     /// `/override` takes `dag`, the head's SHA and a reason.
     BadOverride,
+    /// `/rollback` takes a stage, and optionally `to <tag>`.
+    BadRollback,
 }
 
-const COMMANDS: &[&str] = &["promote", "hold", "unhold", "status", "help", "override"];
+const COMMANDS: &[&str] = &[
+    "promote", "rollback", "hold", "unhold", "status", "help", "override",
+];
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,7 +116,24 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
                 None => Err(ParseError::MissingStage),
             },
             "hold" => no_args(Command::Hold, "hold"),
-            "unhold" => no_args(Command::Unhold, "unhold"),
+            "unhold" => match args.as_slice() {
+                [] => Ok(Command::Unhold),
+                [stage] => Ok(Command::UnholdStage {
+                    stage: stage.clone(),
+                }),
+                _ => Err(ParseError::UnexpectedArguments { command: "unhold" }),
+            },
+            "rollback" => match args.as_slice() {
+                [stage] => Ok(Command::Rollback {
+                    stage: stage.clone(),
+                    to: None,
+                }),
+                [stage, to, tag] if to.eq_ignore_ascii_case("to") => Ok(Command::Rollback {
+                    stage: stage.clone(),
+                    to: Some(tag.clone()),
+                }),
+                _ => Err(ParseError::BadRollback),
+            },
             "status" => no_args(Command::Status, "status"),
             "help" => no_args(Command::Help, "help"),
             "override" => match args.as_slice() {
@@ -137,8 +167,10 @@ pub fn help(stages: &[&str]) -> String {
     format!(
         "Hoist commands (one per line, at the start of a line):\n\
          \x20 /promote <stage> [service ...]      promote this PR's image to <stage> (stages: {})\n\
+         \x20 /rollback <stage> [to <tag>]        put back what <stage> ran before (or <tag>, verified there)\n\
          \x20 /hold                               keep Hoist from merging this PR\n\
          \x20 /unhold                             let Hoist merge it again\n\
+         \x20 /unhold <stage>                     let forward promotions into <stage> merge again after a rollback\n\
          \x20 /status                             where this service's images stand in every stage\n\
          \x20 /help                               this text\n\
          \x20 /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)\n",
@@ -184,12 +216,21 @@ mod tests {
     }
 
     #[test]
+    fn rollback_takes_a_stage_and_maybe_a_tag() {
+        insta::assert_snapshot!(p("/rollback prod\n/rollback prod to v1.3.0\n/unhold prod"), @r#"[Ok(Rollback { stage: "prod", to: None }), Ok(Rollback { stage: "prod", to: Some("v1.3.0") }), Ok(UnholdStage { stage: "prod" })]"#);
+        insta::assert_snapshot!(p("/rollback\n/rollback prod v1.3.0\n/unhold prod now"), @r#"[Err(BadRollback), Err(BadRollback), Err(UnexpectedArguments { command: "unhold" })]"#);
+        insta::assert_snapshot!(parse("/rollback")[0].as_ref().unwrap_err().to_string(), @"/rollback needs a stage, and optionally `to <tag>`: `/rollback <stage> [to <tag>]`. See /help.");
+    }
+
+    #[test]
     fn help_text() {
         insta::assert_snapshot!(help(&["dev", "uat", "prod"]), @r"
         Hoist commands (one per line, at the start of a line):
           /promote <stage> [service ...]      promote this PR's image to <stage> (stages: dev, uat, prod)
+          /rollback <stage> [to <tag>]        put back what <stage> ran before (or <tag>, verified there)
           /hold                               keep Hoist from merging this PR
           /unhold                             let Hoist merge it again
+          /unhold <stage>                     let forward promotions into <stage> merge again after a rollback
           /status                             where this service's images stand in every stage
           /help                               this text
           /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)

@@ -6,6 +6,31 @@ use std::fmt::Write;
 use crate::config::{Availability, Config, Stage, expand};
 use crate::freight::Freight;
 
+/// `Roll back my-app-service1 in prod to v1.3.0 (from v1.4.0)`
+pub fn rollback_title(service: &str, stage: &str, tag: &str, from: &str) -> String {
+    format!("Roll back {service} in {stage} to {tag} (from {from})")
+}
+
+/// The first lines of a rollback's pull request body.
+pub fn rollback_banner(
+    stage: &str,
+    from: &str,
+    to: &str,
+    gate: crate::config::RollbackGate,
+) -> String {
+    let gate = match gate {
+        crate::config::RollbackGate::Same => {
+            format!("It passes {stage}'s gate like any promotion.")
+        }
+        crate::config::RollbackGate::None => format!(
+            "{stage}'s rollbacks need no code owner's approval (`rollback: {{ gate: none }}`); required checks and Argo CD still apply."
+        ),
+    };
+    format!(
+        "> [!WARNING]\n> **Rollback**: puts back {to} in **{stage}**, which runs {from} now. {gate} Once it merges, forward promotions into {stage} wait until `/unhold {stage}`."
+    )
+}
+
 /// `Promote my-app-service1 v1.4.0 to dev`
 pub fn pr_title(service: &str, tag: &str, stage: &str) -> String {
     format!("Promote {service} {tag} to {stage}")
@@ -451,6 +476,64 @@ pub fn gate_awaiting_owner(owners: &[String], excluded: Option<&str>) -> String 
 
 pub fn gate_held(by: &str) -> String {
     format!("/unhold (held by @{by})")
+}
+
+/// The `hoist/argocd` line of a forward promotion into a stage held after a rollback.
+pub fn gate_stage_held(stage: &str, by: &str) -> String {
+    format!("/unhold {stage} ({stage} is held since @{by}'s rollback)")
+}
+
+/// Why a stage is held: a rollback to `to` from `from`.
+pub fn rollback_hold_reason(to: &str, from: &str) -> String {
+    format!("rolled back to {to} from {from}")
+}
+
+/// `/rollback` on a group's pull request.
+pub fn rollback_of_group(group: &str) -> String {
+    format!(
+        "⛔ {group} is a group: rolling a group back is not supported yet; /promote the group's earlier pull request's freight instead"
+    )
+}
+
+/// `/rollback` where Hoist never merged anything into the stage.
+pub fn nothing_to_roll_back(service: &str, stage: &str) -> String {
+    format!("⛔ Hoist has merged no {service} into **{stage}**: nothing to roll back")
+}
+
+/// `/rollback` with no earlier verified freight to go back to (or not the tag asked).
+pub fn no_rollback_target(
+    service: &str,
+    stage: &str,
+    to: Option<&str>,
+    verified: &[&str],
+) -> String {
+    let had = match verified {
+        [] => format!("no earlier {service} was verified in {stage}"),
+        tags => format!("earlier {service} verified in {stage}: {}", tags.join(", ")),
+    };
+    match to {
+        Some(tag) => format!(
+            "⛔ {service} {tag} never ran verified in **{stage}** before its current freight ({had})"
+        ),
+        None => format!("⛔ Nothing to roll **{stage}** back to: {had}"),
+    }
+}
+
+/// `/rollback` answered.
+pub fn rollback_opened(stage: &str, service: &str, to: &str, from: &str, pr: u64) -> String {
+    format!(
+        "⏪ Opened #{pr} to roll {service} in **{stage}** back to {to} (from {from}). Once it merges, forward promotions into {stage} wait until `/unhold {stage}`."
+    )
+}
+
+/// `/unhold STAGE` answered.
+pub fn stage_unheld(service: &str, stage: &str, by: &str) -> String {
+    format!("▶️ @{by} released **{stage}** for {service}: forward promotions into it merge again.")
+}
+
+/// `/unhold STAGE` where nothing held it.
+pub fn stage_not_held(service: &str, stage: &str) -> String {
+    format!("**{stage}** is not held for {service}.")
 }
 
 /// Who may post a required check, as the `hoist/argocd` check says it.
@@ -996,6 +1079,9 @@ pub fn parse_error(e: &crate::command::ParseError) -> String {
             suggestion: None,
         } => format!("/{name} is not a command. See /help."),
         // In code spans: GitHub drops `<stage>` elsewhere as an HTML tag.
+        ParseError::BadRollback => {
+            "/rollback needs a stage, and optionally `to <tag>`: `/rollback <stage> [to <tag>]`. See /help.".into()
+        }
         ParseError::MissingStage => {
             "/promote needs a stage: `/promote <stage> [service ...]`. See /help.".into()
         }
@@ -1738,6 +1824,11 @@ pub mod status {
             ),
             w.arrived.join(", ")
         )
+    }
+
+    /// A stage held after a rollback, in a status cell.
+    pub fn held(stage: &str, by: &str) -> String {
+        format!("held since @{by}'s rollback: /unhold {stage}")
     }
 
     /// How long a pull request has been open, and for whom.

@@ -193,13 +193,15 @@ impl Planner<'_> {
         let (mut gated, mut later) = (vec![], vec![]);
         for (name, stage) in self.config.stages.iter() {
             match (stage.upstream.is_empty(), stage.auto) {
-                (true, true) => match self.promotion(name, freight, &states, requested_by)? {
-                    Proposal::Promote(p) => plan.promotions.push(*p),
-                    Proposal::Nothing(reason) => plan.nothing_to_do.push(Skip {
-                        stages: vec![name.into()],
-                        reason,
-                    }),
-                },
+                (true, true) => {
+                    match self.promotion(name, freight, &states, requested_by, false)? {
+                        Proposal::Promote(p) => plan.promotions.push(*p),
+                        Proposal::Nothing(reason) => plan.nothing_to_do.push(Skip {
+                            stages: vec![name.into()],
+                            reason,
+                        }),
+                    }
+                }
                 (false, true) => later.push(name),
                 _ => gated.push(name),
             }
@@ -279,7 +281,7 @@ impl Planner<'_> {
             )));
         }
         let mut plan = Plan::default();
-        match self.promotion(stage, &freight, &states, requested_by)? {
+        match self.promotion(stage, &freight, &states, requested_by, false)? {
             Proposal::Promote(p) => plan.promotions.push(*p),
             Proposal::Nothing(reason) => plan.nothing_to_do.push(Skip {
                 stages: vec![stage.into()],
@@ -298,7 +300,34 @@ impl Planner<'_> {
         requested_by: &str,
     ) -> Result<Proposal, PlanError> {
         let states = self.states(&freight.service)?;
-        self.promotion(stage, freight, &states, requested_by)
+        self.promotion(stage, freight, &states, requested_by, false)
+    }
+
+    /// The pull request that rolls `stage` back to `freight` from `from` (the tag it runs):
+    /// a promotion whatever `allow_downgrade` says, whose title, commit and body say it
+    /// is a rollback and of what.
+    pub fn rollback_to_stage(
+        &self,
+        stage: &str,
+        freight: &Freight,
+        requested_by: &str,
+        from: &str,
+    ) -> Result<Proposal, PlanError> {
+        let states = self.states(&freight.service)?;
+        let Proposal::Promote(mut p) =
+            self.promotion(stage, freight, &states, requested_by, true)?
+        else {
+            return self.promotion(stage, freight, &states, requested_by, true);
+        };
+        let st = self.config.stage(stage).expect("stage exists");
+        p.title = messages::rollback_title(&freight.service, stage, freight.tag.as_str(), from);
+        p.commit_message = messages::commit_message(&p.title, freight, stage, requested_by);
+        p.body = format!(
+            "{}\n\n{}",
+            messages::rollback_banner(stage, from, freight.tag.as_str(), st.rollback.gate),
+            p.body
+        );
+        Ok(Proposal::Promote(p))
     }
 
     /// What a group's complete freight does: one pull request per automatic root stage.
@@ -352,7 +381,7 @@ impl Planner<'_> {
         }
         for m in members {
             let states = self.states(&m.service)?;
-            match self.promotion(stage, m, &states, requested_by)? {
+            match self.promotion(stage, m, &states, requested_by, false)? {
                 Proposal::Promote(p) => parts.push(*p),
                 Proposal::Nothing(why) => nothing.push(format!("{}: {why}", m.service)),
             }
@@ -504,6 +533,7 @@ impl Planner<'_> {
         freight: &Freight,
         states: &[StageState],
         requested_by: &str,
+        rollback: bool,
     ) -> Result<Proposal, PlanError> {
         let service = &freight.service;
         let svc = self.service(service)?;
@@ -531,7 +561,11 @@ impl Planner<'_> {
                     &freight.digest.short(),
                 )));
             }
-            if !same && let Some(why) = refused_downgrade(state, freight, svc.allow_downgrade) {
+            // A rollback goes back on purpose.
+            if !same
+                && let Some(why) =
+                    refused_downgrade(state, freight, svc.allow_downgrade || rollback)
+            {
                 return Ok(Proposal::Nothing(why));
             }
         }
@@ -691,6 +725,7 @@ impl Planner<'_> {
             upstreams,
             owners,
             held_by: None,
+            stage_held: None,
             mergeable: None,
         };
         gate::decide(&facts)

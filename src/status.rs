@@ -64,6 +64,8 @@ pub struct Cell {
     pub pending: Vec<Pending>,
     /// Why the overlay could not be read, when it could not.
     pub problem: Option<String>,
+    /// Who rolled the stage back, holding forward promotions until `/unhold STAGE`.
+    pub held_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,6 +127,7 @@ pub async fn grid(
                     }
                 }
                 cell.pending = open;
+                cell.held_by = store.stage_hold(service, stage).await?.map(|h| h.by);
                 if cell.state == State::Pending && cell.pending.is_empty() {
                     cell.state = State::None;
                 }
@@ -229,6 +232,7 @@ fn cell(
         state,
         tag,
         digest,
+        held_by: None,
         since_ms: record.and_then(|r| r.verified_at.or(r.merged_at)),
         pr: record.and_then(|r| r.pr).map(|n| pr_link(config, n)),
         app: app_link(config, service, stage),
@@ -390,6 +394,9 @@ pub fn render(grid: &Grid) -> String {
             }
             if let Some(p) = &c.problem {
                 lines.push(say::problem(p));
+            }
+            if let Some(by) = &c.held_by {
+                lines.push(say::held(&c.stage, by));
             }
             line.push(lines);
         }

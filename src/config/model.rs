@@ -159,6 +159,28 @@ pub struct Stage {
     /// replaced. Without it, the merge itself verifies the freight.
     #[serde(default)]
     pub argocd_app: Option<String>,
+    /// How a `/rollback` into this stage is gated.
+    #[serde(default)]
+    pub rollback: Rollback,
+}
+
+/// A stage's rollback policy.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    /// `same`: a rollback passes the stage's gate like any promotion (its code owners'
+    /// approval included). `none`: no code-owner approval (required checks and Argo CD
+    /// still apply), for stages where putting back what ran must not wait for a person.
+    #[serde(default)]
+    pub gate: RollbackGate,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RollbackGate {
+    #[default]
+    Same,
+    None,
 }
 
 /// How many upstreams must have verified the freight.

@@ -19,7 +19,7 @@ use crate::store::heads::HoistHead;
 
 /// What Hoist answers one command with: done (or nothing to do), or refused; each with
 /// its text. A refusal makes the comment's reaction 😕.
-enum Reply {
+pub(super) enum Reply {
     Done(String),
     Refused(String),
 }
@@ -32,7 +32,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// Write access to the repository, and a promoter of the stage when it names any.
-    async fn may_promote(&self, who: &Actor, st: &Stage) -> Result<bool> {
+    pub(super) async fn may_promote(&self, who: &Actor, st: &Stage) -> Result<bool> {
         if self.forge.permission(who).await? < Permission::Write {
             return Ok(false);
         }
@@ -98,6 +98,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let mut refused = false;
         let mut released = false;
         let mut overridden = false;
+        // Other pull requests a command lets merge now (`/unhold STAGE`).
+        let mut also: Vec<u64> = vec![];
         for cmd in cmds {
             let reply = match cmd {
                 Err(e) => Reply::Refused(messages::command_refused(&e.to_string())),
@@ -144,6 +146,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         Reply::Done(messages::overridden(&author.login, &pr.head_sha, &reason))
                     }
                 }
+                Ok(Command::Rollback { stage, to }) => {
+                    self.rollback_command(meta, &stage, to.as_deref(), author)
+                        .await?
+                }
+                Ok(Command::UnholdStage { stage }) => {
+                    let (reply, open) = self.unhold_stage_command(meta, &stage, author).await?;
+                    match open {
+                        // This very pull request: evaluated below, under the lock held.
+                        Some(n) if n == number => released = true,
+                        other => also.extend(other),
+                    }
+                    reply
+                }
                 Ok(Command::Promote { stage, services }) => {
                     self.promote_command(meta, &stage, &services, author)
                         .await?
@@ -176,6 +191,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         .await;
         if released {
             self.evaluate(number).await?;
+        }
+        for n in also {
+            let _key = self.store.lock(&self.pr_key(n)).await;
+            self.evaluate(n).await?;
         }
         Ok(())
     }

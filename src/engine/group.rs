@@ -178,6 +178,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             requester: requester.clone(),
             group: Some(group.to_owned()),
             members: members.to_vec(),
+            rollback_of: None,
         })
         .await?;
         for m in members {

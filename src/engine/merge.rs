@@ -6,8 +6,8 @@ use tracing::{info, warn};
 
 use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
-use crate::config::Stage;
 use crate::config::expand;
+use crate::config::{RollbackGate, Stage};
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
@@ -158,6 +158,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             info!(pr = number, by, "held while the merge was being decided");
             return Ok(());
         }
+        if let Some(by) = self.stage_held(&h).await? {
+            info!(
+                pr = number,
+                by, "the stage was held while the merge was being decided"
+            );
+            return Ok(());
+        }
         let merged = self.forge.merge(number, &head, &title, &message).await;
         drop(gate);
         match merged {
@@ -172,6 +179,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                             &sha,
                             approver.clone(),
                         )
+                        .await?;
+                }
+                // A merged rollback holds forward promotions into the stage.
+                if let Some(from) = &h.rollback_of {
+                    let why = messages::rollback_hold_reason(&meta.tag, from);
+                    self.store
+                        .hold_stage(&meta.service, &meta.stage, &requested_by, &why)
                         .await?;
                 }
                 if let Err(e) = self.forge.delete_branch(&pr.head_ref).await {
@@ -272,7 +286,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             render.push((app, rendered));
         }
         let mut upstreams = vec![];
-        for up in &st.upstream {
+        // A rollback's freight ran verified in this very stage (the ledger): upstreams
+        // have moved on since, and are not asked to run it again.
+        let asked = if h.rollback_of.is_some() {
+            &[][..]
+        } else {
+            &st.upstream[..]
+        };
+        for up in asked {
             let Some(t) = self.config.stage(up).and_then(|u| u.argocd_app.as_deref()) else {
                 continue;
             };
@@ -295,7 +316,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let mut approvers: Vec<String> = vec![];
         let mut owners = vec![];
-        if st.gate.codeowners {
+        // A rollback into a stage whose rollbacks need no person (the config) skips its
+        // code owners; whether the head is a rollback is the store's record of it.
+        let owners_gate = st.gate.codeowners
+            && !(h.rollback_of.is_some() && st.rollback.gate == RollbackGate::None);
+        if owners_gate {
             // Every file the stage's targets name (the config's, never the pull
             // request's list), each owned per CODEOWNERS on the base head.
             let paths: Vec<String> = members
@@ -352,9 +377,24 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             upstreams,
             owners,
             held_by: self.store.held_by(pr.number).await?,
+            stage_held: self.stage_held(h).await?,
             mergeable: pr.mergeable,
         };
         Ok((facts, approver, diff))
+    }
+
+    /// Who holds the stage `h` promotes into for its service (a merged rollback, the
+    /// store's record); a rollback itself is never held by one.
+    async fn stage_held(&self, h: &HoistHead) -> Result<Option<String>> {
+        if h.rollback_of.is_some() {
+            return Ok(None);
+        }
+        for f in h.all_freight() {
+            if let Some(hold) = self.store.stage_hold(&f.service, &h.stage).await? {
+                return Ok(Some(hold.by));
+            }
+        }
+        Ok(None)
     }
 
     /// Publishes `hoist/argocd` on `head` when its content changed since last time.

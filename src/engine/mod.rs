@@ -8,6 +8,7 @@ mod group;
 mod merge;
 mod promote;
 pub mod reconcile;
+mod rollback;
 
 use std::sync::Arc;
 

@@ -84,15 +84,28 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// Opens or updates the PR that moves `stage` to `freight`.
-    ///
-    /// Kept whole: one ordered sequence under the branch's turn (plan, stop on a person's
-    /// commit or nothing new, write, record the head, open the pull request); each step is
-    /// a named method.
     pub async fn promote_to(
         &self,
         stage: &str,
         freight: &Freight,
         requester: &Actor,
+    ) -> Result<Outcome> {
+        self.promote(stage, freight, requester, None).await
+    }
+
+    /// Opens or updates the PR that moves `stage` to `freight`; with `rollback_of` (the
+    /// tag the stage runs), the rollback that puts `freight` back, whatever
+    /// `allow_downgrade` says.
+    ///
+    /// Kept whole: one ordered sequence under the branch's turn (plan, stop on a person's
+    /// commit or nothing new, write, record the head, open the pull request); each step is
+    /// a named method.
+    pub(super) async fn promote(
+        &self,
+        stage: &str,
+        freight: &Freight,
+        requester: &Actor,
+        rollback_of: Option<&str>,
     ) -> Result<Outcome> {
         let requested_by = requester.login.as_str();
         let branch = crate::marks::branch(stage, &freight.service);
@@ -118,7 +131,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             repo: &repo,
             ledger: &ledger,
         };
-        let p = match planner.to_stage(stage, freight, requested_by)? {
+        let plan = |f: &Freight| match rollback_of {
+            Some(from) => planner.rollback_to_stage(stage, f, requested_by, from),
+            None => planner.to_stage(stage, f, requested_by),
+        };
+        let p = match plan(freight)? {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
@@ -132,7 +149,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let previous = self.previous_head(existing.as_ref()).await?;
         if let (Some(pr), Some(h)) = (&existing, &previous)
-            && let Some(stop) = self.already_there(stage, freight, pr, h).await?
+            && let Some(stop) = self
+                .already_there(stage, freight, pr, h, rollback_of.is_some())
+                .await?
         {
             return Ok(stop);
         }
@@ -143,7 +162,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             source,
             ..freight.clone()
         };
-        let p = match planner.to_stage(stage, freight, requested_by)? {
+        let plan = |f: &Freight| match rollback_of {
+            Some(from) => planner.rollback_to_stage(stage, f, requested_by, from),
+            None => planner.to_stage(stage, f, requested_by),
+        };
+        let p = match plan(freight)? {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
@@ -167,6 +190,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.store
             .record_head(&head, stage, freight, requester)
             .await?;
+        if let Some(from) = rollback_of {
+            self.store.mark_rollback(&head, from).await?;
+        }
         let outcome = self
             .open_or_update(
                 &p,
@@ -194,6 +220,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             requester: requester.clone(),
             group: None,
             members: vec![],
+            rollback_of: rollback_of.map(str::to_owned),
         })
         .await?;
         self.store
@@ -237,15 +264,23 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// Whether the open pull request `pr`, whose head Hoist wrote for `h` (its store's
-    /// record), makes a new head needless: it already promotes this digest, or a newer
-    /// tag the service may not go back from (the config's `allow_downgrade`).
+    /// record), makes a new head needless: it already promotes this digest (as a rollback
+    /// when `rollback` says so), or a newer tag the service may not go back from (the
+    /// config's `allow_downgrade`; a rollback goes back on purpose).
     async fn already_there(
         &self,
         stage: &str,
         freight: &Freight,
         pr: &PullRequest,
         h: &HoistHead,
+        rollback: bool,
     ) -> Result<Option<Outcome>> {
+        if rollback {
+            return Ok(
+                (h.freight.digest == freight.digest && h.rollback_of.is_some())
+                    .then_some(Outcome::AlreadyOpen(pr.number)),
+            );
+        }
         if h.freight.digest == freight.digest {
             self.store
                 .ledger_opened(freight, stage, pr.number, &h.requester.login)

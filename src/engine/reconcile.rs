@@ -166,7 +166,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// The serial key events about pull request `n` carry.
-    fn pr_key(&self, n: u64) -> String {
+    pub(super) fn pr_key(&self, n: u64) -> String {
         format!("pr:{}#{n}", self.repo_name)
     }
 

@@ -92,6 +92,9 @@ pub struct Facts {
     /// (files with the same owners need one approval); empty without a code-owner gate.
     pub owners: Vec<Owners>,
     pub held_by: Option<String>,
+    /// Who rolled the stage back (for this service), holding forward promotions into it
+    /// until `/unhold STAGE` (the store).
+    pub stage_held: Option<String>,
     /// `None` while the forge computes it.
     pub mergeable: Option<bool>,
 }
@@ -214,6 +217,9 @@ pub fn decide(f: &Facts) -> Decision {
     if let Some(by) = &f.held_by {
         lines.push((State::Waiting, messages::gate_held(by)));
     }
+    if let Some(by) = &f.stage_held {
+        lines.push((State::Waiting, messages::gate_stage_held(&f.stage, by)));
+    }
     let mut d = Decision {
         lines,
         notices,
@@ -251,6 +257,7 @@ mod tests {
                 excluded: Some("quinn".into()),
             }],
             held_by: None,
+            stage_held: None,
             mergeable: Some(true),
         }
     }

@@ -324,6 +324,13 @@ fn cell(c: &Cell, now: i64) -> String {
             let _ = write!(h, "<div class=\"muted\">{}</div>", esc(&say::waits(w)));
         }
     }
+    if let Some(by) = &c.held_by {
+        let _ = write!(
+            h,
+            "<div class=\"note\">{}</div>",
+            esc(&say::held(&c.stage, by))
+        );
+    }
     if let Some(p) = &c.problem {
         let _ = write!(h, "<div class=\"note\">{}</div>", esc(&say::problem(p)));
     }
@@ -394,6 +401,7 @@ mod tests {
                         waits_for: Some(evil.into()),
                     }],
                     problem: Some(evil.into()),
+                    held_by: Some(evil.into()),
                 }],
             }],
             waiting_groups: vec![GroupWait {

@@ -26,6 +26,9 @@ pub struct HoistHead {
     /// first's). `None` and empty for one service's.
     pub group: Option<String>,
     pub members: Vec<Freight>,
+    /// For a rollback's head: the tag the stage ran, which this puts back what ran
+    /// before. `None` for a forward promotion.
+    pub rollback_of: Option<String>,
 }
 
 impl HoistHead {
@@ -56,6 +59,7 @@ impl HoistHead {
                 "kind": kind_name(self.requester.kind),
             },
             "group": self.group,
+            "rollback_of": self.rollback_of,
             "members": self.members.iter().map(|m| serde_json::json!({
                 "service": m.service,
                 "image": m.image.as_str(),
@@ -86,6 +90,7 @@ impl HoistHead {
             });
         }
         Some(Self {
+            rollback_of: v["rollback_of"].as_str().map(str::to_owned),
             group: v["group"].as_str().map(str::to_owned),
             members,
             sha: sha.to_owned(),
@@ -187,6 +192,19 @@ impl Store {
         .await
     }
 
+    /// Marks head `sha` as a rollback from `of` (the tag the stage ran).
+    pub async fn mark_rollback(&self, sha: &str, of: &str) -> Result<()> {
+        let (sha, of) = (sha.to_owned(), of.to_owned());
+        self.call(move |c, _| {
+            c.execute(
+                "UPDATE hoist_heads SET rollback_of = ?2 WHERE sha = ?1",
+                params![sha, of],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Names the pull request `sha` heads, once the forge has opened or updated it. Its
     /// earlier heads are retired: a branch forced back to one of them promotes nothing.
     pub async fn attach_head(&self, sha: &str, pr: u64) -> Result<()> {
@@ -213,7 +231,7 @@ impl Store {
         self.call(move |c, _| {
             let Some(mut head) = c
                 .query_row(
-                    "SELECT sha, pr, stage, service, image, tag, digest, requested_by, requester_id, requester_kind, grp
+                    "SELECT sha, pr, stage, service, image, tag, digest, requested_by, requester_id, requester_kind, grp, rollback_of
                      FROM hoist_heads WHERE sha = ?1 AND retired = 0",
                     params![sha],
                     row,
@@ -340,6 +358,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Option<HoistHead>> {
         },
         group: r.get::<_, Option<String>>(10).ok().flatten(),
         members: vec![],
+        rollback_of: r.get::<_, Option<String>>(11).ok().flatten(),
         requester: Actor {
             id: r.get::<_, Option<i64>>(8)?.unwrap_or(0) as u64,
             login: r.get(7)?,

@@ -70,7 +70,12 @@ impl Store {
         let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
-                "UPDATE promotions SET merge_sha = ?4, merged_at = COALESCE(merged_at, ?5), approved_by = COALESCE(?6, approved_by)
+                // Merged again by another merge (a rollback to freight that ran there
+                // before): a new merge, verified anew.
+                "UPDATE promotions SET merge_sha = ?4,
+                   merged_at = CASE WHEN merge_sha IS NULL OR merge_sha = ?4 THEN COALESCE(merged_at, ?5) ELSE ?5 END,
+                   verified_at = CASE WHEN merge_sha IS NULL OR merge_sha = ?4 THEN verified_at ELSE NULL END,
+                   approved_by = COALESCE(?6, approved_by)
                  WHERE service = ?1 AND stage = ?2 AND digest = ?3",
                 params![a, b, d, m, now, approved_by],
             )?;

@@ -128,6 +128,17 @@ const MIGRATIONS: &[&str] = &[
         digest TEXT NOT NULL,
         PRIMARY KEY (sha, service)
     );",
+    // 14: a head Hoist wrote to roll a stage back names the tag it rolls back from; a
+    // merged rollback holds forward promotions of the service into the stage.
+    "ALTER TABLE hoist_heads ADD COLUMN rollback_of TEXT;
+     CREATE TABLE stage_holds (
+        service TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        held_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        held_at INTEGER NOT NULL,
+        PRIMARY KEY (service, stage)
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

@@ -6,6 +6,7 @@
 
 pub mod arrivals;
 pub mod heads;
+pub mod holds;
 mod lanes;
 pub mod ledger;
 mod migrations;

@@ -1,0 +1,159 @@
+//! `/rollback STAGE [to TAG]`: the pull request that puts back what a stage ran before,
+//! and `/unhold STAGE`, which lets forward promotions into it merge again after the
+//! rollback merged.
+
+use super::commands::Reply;
+use super::promote::Outcome;
+use super::{Engine, Result};
+use crate::argocd::ArgoCd;
+use crate::domain::Actor;
+use crate::forge::Forge;
+use crate::freight::Freight;
+use crate::image::{Digest, ImageName, Tag};
+use crate::messages;
+use crate::registry::Registry;
+use crate::store::heads::HoistHead;
+use crate::store::ledger::Promotion;
+
+impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
+    /// `/rollback STAGE [to TAG]` on a pull request whose head Hoist wrote for a service
+    /// (`meta`, the store's record; never the body). What the stage runs and ran comes
+    /// from the ledger (the store: what Hoist merged there and Argo CD verified): the
+    /// freight verified there before the current one, or the one tagged `to`. Who may ask:
+    /// whoever may promote into the stage (the forge's permission and team membership).
+    ///
+    /// Kept whole: the refusals run in order (stage, promotion, group, permission, what
+    /// to go back to), each returning early; then one match turns the outcome into a reply.
+    pub(super) async fn rollback_command(
+        &self,
+        meta: Option<&HoistHead>,
+        stage: &str,
+        to: Option<&str>,
+        author: &Actor,
+    ) -> Result<Reply> {
+        let Some(st) = self.config.stage(stage) else {
+            let names = self.config.stage_names();
+            return Ok(Reply::Refused(messages::unknown_stage(stage, &names)));
+        };
+        let Some(h) = meta else {
+            return Ok(Reply::Refused(messages::not_a_promotion_pr()));
+        };
+        if let Some(group) = &h.group {
+            return Ok(Reply::Refused(messages::rollback_of_group(group)));
+        }
+        if !self.may_promote(author, st).await? {
+            return Ok(Reply::Refused(messages::permission_refusal(
+                &author.login,
+                stage,
+                &self.repo_name,
+                &st.gate.promoters,
+            )));
+        }
+        let service = h.freight.service.as_str();
+        let Some(svc) = self.config.services.get(service) else {
+            return Ok(Reply::Refused(messages::not_a_promotion_pr()));
+        };
+        let mut merged: Vec<Promotion> = self
+            .store
+            .ledger_for(service)
+            .await?
+            .into_iter()
+            .filter(|p| p.stage == stage && p.merge_sha.is_some())
+            .collect();
+        merged.sort_by_key(|p| std::cmp::Reverse(p.merged_at));
+        let Some(current) = merged.first().cloned() else {
+            return Ok(Reply::Refused(messages::nothing_to_roll_back(
+                service, stage,
+            )));
+        };
+        // Only freight that ran there: merged by Hoist and verified by Argo CD.
+        let earlier = merged
+            .iter()
+            .skip(1)
+            .filter(|p| p.verified_at.is_some() && p.digest != current.digest);
+        let target = match to {
+            Some(tag) => earlier.clone().find(|p| p.tag == tag),
+            None => earlier.clone().next(),
+        };
+        let Some(target) = target else {
+            let verified: Vec<&str> = earlier.map(|p| p.tag.as_str()).collect();
+            return Ok(Reply::Refused(messages::no_rollback_target(
+                service, stage, to, &verified,
+            )));
+        };
+        let (Ok(image), Ok(tag), Ok(digest)) = (
+            ImageName::parse(&svc.image),
+            Tag::parse(&target.tag),
+            Digest::parse(&target.digest),
+        ) else {
+            return Ok(Reply::Refused(messages::nothing_to_roll_back(
+                service, stage,
+            )));
+        };
+        let freight = Freight {
+            service: service.to_owned(),
+            image,
+            tag,
+            digest,
+            source: None,
+            pushed_at: None,
+        };
+        Ok(
+            match self
+                .promote(stage, &freight, author, Some(&current.tag))
+                .await?
+            {
+                Outcome::Opened(n) | Outcome::Updated(n) | Outcome::AlreadyOpen(n) => Reply::Done(
+                    messages::rollback_opened(stage, service, &target.tag, &current.tag, n),
+                ),
+                Outcome::Nothing(why) => Reply::Done(messages::nothing_to_do_in(stage, &why)),
+                Outcome::Blocked(why) => Reply::Refused(why),
+            },
+        )
+    }
+
+    /// `/unhold STAGE` on a pull request of a service (`meta`, the store's record): lets
+    /// forward promotions of the service into the stage merge again; whoever may promote
+    /// into the stage may say it. The reply, and the open pull request into the stage that
+    /// may now merge.
+    pub(super) async fn unhold_stage_command(
+        &self,
+        meta: Option<&HoistHead>,
+        stage: &str,
+        author: &Actor,
+    ) -> Result<(Reply, Option<u64>)> {
+        let Some(st) = self.config.stage(stage) else {
+            let names = self.config.stage_names();
+            return Ok((Reply::Refused(messages::unknown_stage(stage, &names)), None));
+        };
+        let Some(h) = meta else {
+            return Ok((Reply::Refused(messages::not_a_promotion_pr()), None));
+        };
+        if !self.may_promote(author, st).await? {
+            return Ok((
+                Reply::Refused(messages::permission_refusal(
+                    &author.login,
+                    stage,
+                    &self.repo_name,
+                    &st.gate.promoters,
+                )),
+                None,
+            ));
+        }
+        let service = h.freight.service.as_str();
+        if !self.store.unhold_stage(service, stage).await? {
+            return Ok((Reply::Done(messages::stage_not_held(service, stage)), None));
+        }
+        let branch = crate::marks::branch(stage, service);
+        let open = self
+            .forge
+            .open_pull_request_for(&branch)
+            .await?
+            .filter(|pr| pr.base_ref == self.forge.base())
+            .map(|pr| pr.number);
+        Ok((
+            Reply::Done(messages::stage_unheld(service, stage, &author.login)),
+            open,
+        ))
+    }
+}

@@ -1,0 +1,86 @@
+//! Holds on a stage for one service: after a rollback merges, forward promotions of the
+//! service into the stage wait until someone allowed to promote there says `/unhold
+//! STAGE`. Kept in the store; what set a hold is on the pull request that rolled back.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store};
+
+/// A stage held for a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageHold {
+    pub service: String,
+    pub stage: String,
+    /// Who asked for what set it (a login, as the forge named them then).
+    pub by: String,
+    pub reason: String,
+    /// When, in the store's clock.
+    pub at: i64,
+}
+
+impl Store {
+    /// Holds forward promotions of `service` into `stage` (replacing an earlier hold).
+    pub async fn hold_stage(
+        &self,
+        service: &str,
+        stage: &str,
+        by: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let (service, stage, by, reason) = (
+            service.to_owned(),
+            stage.to_owned(),
+            by.to_owned(),
+            reason.to_owned(),
+        );
+        let now = self.now_ms();
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT INTO stage_holds (service, stage, held_by, reason, held_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
+                   reason = excluded.reason, held_at = excluded.held_at",
+                params![service, stage, by, reason, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The hold on `service` in `stage`, if any.
+    pub async fn stage_hold(&self, service: &str, stage: &str) -> Result<Option<StageHold>> {
+        let (service, stage) = (service.to_owned(), stage.to_owned());
+        self.call(move |c, _| {
+            Ok(c.query_row(
+                "SELECT service, stage, held_by, reason, held_at FROM stage_holds
+                 WHERE service = ?1 AND stage = ?2",
+                params![service, stage],
+                hold,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    /// Releases the hold on `service` in `stage`: whether there was one.
+    pub async fn unhold_stage(&self, service: &str, stage: &str) -> Result<bool> {
+        let (service, stage) = (service.to_owned(), stage.to_owned());
+        self.call(move |c, _| {
+            Ok(c.execute(
+                "DELETE FROM stage_holds WHERE service = ?1 AND stage = ?2",
+                params![service, stage],
+            )? > 0)
+        })
+        .await
+    }
+}
+
+fn hold(r: &rusqlite::Row) -> rusqlite::Result<StageHold> {
+    Ok(StageHold {
+        service: r.get(0)?,
+        stage: r.get(1)?,
+        by: r.get(2)?,
+        reason: r.get(3)?,
+        at: r.get(4)?,
+    })
+}

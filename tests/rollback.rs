@@ -1,0 +1,213 @@
+//! `/rollback STAGE [to TAG]`: the pull request that puts back what a stage ran before,
+//! gated as the stage's config says, and the hold it leaves on forward promotions into
+//! the stage until `/unhold STAGE`.
+
+mod support;
+
+use hoist::config::Config;
+use hoist::event::ReviewState;
+use hoist::forge::PrState;
+use support::tester::*;
+
+/// v1.4.0 (PRs #1 to #3), then v1.5.0 (#4 to #6) promoted through dev, uat and prod,
+/// each verified; what Hoist said on the way is drained.
+async fn two_releases_in_prod(t: &mut Tester) {
+    prod_waiting_for_owner(t).await;
+    t.review(3, &sam(), ReviewState::Approved, None).await;
+    t.argo_syncs(3, "a1").await;
+    t.push("v1.5.0", "b2").await;
+    t.check(4, Some("success")).await;
+    t.argo_syncs(4, "b2").await;
+    for (pr, stage) in [(4, "uat"), (5, "prod")] {
+        t.comment(pr, &quinn(), &format!("/promote {stage}")).await;
+        t.check(pr + 1, Some("success")).await;
+        if stage == "prod" {
+            t.review(pr + 1, &sam(), ReviewState::Approved, None).await;
+        }
+        assert_eq!(
+            t.forge.pr(pr + 1).state,
+            PrState::Merged,
+            "#{} merged",
+            pr + 1
+        );
+        t.argo_syncs(pr + 1, "b2").await;
+    }
+    t.waits();
+    t.said();
+    assert!(t.in_ledger("prod", "b2").await);
+}
+
+fn with_prod_rollback_gate(gate: &str) -> Tester {
+    let mut t = Tester::new();
+    let text = example_config().replace(
+        "    argocd_app: \"{service}-prod\"\n",
+        &format!("    argocd_app: \"{{service}}-prod\"\n    rollback: {{ gate: {gate} }}\n"),
+    );
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t
+}
+
+/// `/rollback prod` on v1.5.0's pull request opens the one that puts v1.4.0 back, which
+/// passes prod's gate like any promotion (a code owner's approval); once verified, prod
+/// is held: v1.5.0's next promotion into prod passes its gate and still waits, until
+/// `/unhold prod`. The same through the real `hoist serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_puts_back_what_ran_before_and_holds_the_stage() {
+    for drive in [Drive::Engine, Drive::Serve] {
+        rollback_and_hold(drive).await;
+    }
+}
+
+async fn rollback_and_hold(drive: Drive) {
+    let mut t = Tester::start(drive).await;
+    two_releases_in_prod(&mut t).await;
+    t.comment(6, &mallory(), "/rollback prod").await;
+    t.comment(6, &quinn(), "/rollback prod to v9.9.9").await;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #6: ⛔ @mallory, promoting to **prod** needs write access to acme/gitops.
+    ---
+    #6: ⛔ my-app-service1 v9.9.9 never ran verified in **prod** before its current freight (earlier my-app-service1 verified in prod: v1.4.0)
+    ---
+    #6 reaction: eyes to @mallory's "/rollback prod"
+    #6 reaction: confused to @mallory's "/rollback prod"
+    #6 reaction: eyes to @quinn's "/rollback prod to v9.9.9"
+    #6 reaction: confused to @quinn's "/rollback prod to v9.9.9"
+    "#) };
+    t.comment(6, &quinn(), "/rollback prod").await;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #6: ⏪ Opened #7 to roll my-app-service1 in **prod** back to v1.4.0 (from v1.5.0). Once it merges, forward promotions into prod wait until `/unhold prod`.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
+    #6 reaction: eyes to @quinn's "/rollback prod"
+    #6 reaction: rocket to @quinn's "/rollback prod"
+    "#) };
+    let pr = t.forge.pr(7);
+    assert_eq!(
+        pr.title,
+        "Roll back my-app-service1 in prod to v1.4.0 (from v1.5.0)"
+    );
+    insta::allow_duplicates! { insta::assert_snapshot!(pr.body.lines().take(2).collect::<Vec<_>>().join("\n"), @"
+    > [!WARNING]
+    > **Rollback**: puts back v1.4.0 in **prod**, which runs v1.5.0 now. It passes prod's gate like any promotion. Once it merges, forward promotions into prod wait until `/unhold prod`.
+    ") };
+    let prod = t
+        .forge
+        .file_at(
+            &pr.head_sha,
+            "apps/my-app-service1/env/prod/kustomization.yaml",
+        )
+        .unwrap();
+    assert!(
+        prod.contains("newTag: v1.4.0") && prod.contains(&digest("a1")),
+        "{prod}"
+    );
+    t.check(7, Some("success")).await;
+    assert_eq!(
+        t.forge.pr(7).state,
+        PrState::Open,
+        "prod's gate: a code owner"
+    );
+    t.review(7, &sam(), ReviewState::Approved, None).await;
+    assert_eq!(t.forge.pr(7).state, PrState::Merged);
+    t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
+    t.argo_syncs(7, "a1").await;
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
+    #7: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
+    ---
+    #7: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-prod).
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    ") };
+    let verified = t.ledger("prod", "a1").await.unwrap();
+    assert!(
+        verified.verified_at.is_some(),
+        "v1.4.0 verified in prod again"
+    );
+
+    // prod is held: v1.5.0 promoted again passes its gate and waits.
+    t.comment(5, &quinn(), "/promote prod").await;
+    t.check(8, Some("success")).await;
+    t.review(8, &sam(), ReviewState::Approved, None).await;
+    assert_eq!(t.forge.pr(8).state, PrState::Open, "held");
+    let gate = {
+        let head = t.forge.pr(8).head_sha;
+        let s = t.forge.state.lock().unwrap();
+        let c = s.checks[&head]
+            .iter()
+            .rev()
+            .find(|c| c.name == "hoist/argocd")
+            .unwrap();
+        c.url.clone().unwrap()
+    };
+    let held: Vec<&str> = gate.lines().filter(|l| l.contains("/unhold")).collect();
+    insta::allow_duplicates! { insta::assert_snapshot!(held.join("\n"), @"⏳ /unhold prod (prod is held since @quinn's rollback)") };
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #5: 🚀 Opened #8 to promote my-app-service1 v1.5.0 to **prod**.
+    ---
+    #8: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: Every image came through the DAG
+    #5 reaction: eyes to @quinn's "/promote prod"
+    #5 reaction: rocket to @quinn's "/promote prod"
+    "#) };
+    let store = hoist::store::Store::open(&t.db()).unwrap();
+    let grid = hoist::status::grid(&t.engine.config, Some(&store), None, 0)
+        .await
+        .unwrap();
+    let text = hoist::status::render(&grid);
+    assert!(
+        text.contains("held since @quinn's rollback: /unhold prod"),
+        "{text}"
+    );
+    t.comment(8, &mallory(), "/unhold prod").await;
+    assert_eq!(
+        t.forge.pr(8).state,
+        PrState::Open,
+        "a reader cannot release it"
+    );
+    t.comment(8, &sam(), "/unhold prod").await;
+    assert_eq!(t.forge.pr(8).state, PrState::Merged);
+    t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #8: ⛔ @mallory, promoting to **prod** needs write access to acme/gitops.
+    ---
+    #8: ▶️ @sam released **prod** for my-app-service1: forward promotions into it merge again.
+    ---
+    #8: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): the application is not at 0000000 yet. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd success: Ready to merge
+    #8 reaction: eyes to @mallory's "/unhold prod"
+    #8 reaction: confused to @mallory's "/unhold prod"
+    #8 reaction: eyes to @sam's "/unhold prod"
+    #8 reaction: rocket to @sam's "/unhold prod"
+    "#) };
+}
+
+/// With `rollback: { gate: none }`, prod's rollback merges once its required check
+/// passes, with no code owner's approval.
+#[tokio::test]
+async fn a_stage_may_let_rollbacks_through_without_its_code_owners() {
+    let mut t = with_prod_rollback_gate("none");
+    two_releases_in_prod(&mut t).await;
+    t.comment(6, &quinn(), "/rollback prod to v1.4.0").await;
+    t.check(7, Some("success")).await;
+    assert_eq!(t.forge.pr(7).state, PrState::Merged);
+    t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
+    insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
+    #6: ⏪ Opened #7 to roll my-app-service1 in **prod** back to v1.4.0 (from v1.5.0). Once it merges, forward promotions into prod wait until `/unhold prod`.
+    ---
+    #7: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): the application is not at 0000000 yet. Hoist looks again and updates this comment.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: Every image came through the DAG
+    #6 reaction: eyes to @quinn's "/rollback prod to v1.4.0"
+    #6 reaction: rocket to @quinn's "/rollback prod to v1.4.0"
+    "#) };
+}
