@@ -1159,3 +1159,54 @@ async fn a_group_moves_through_every_stage_on_codecommit() {
     check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
 }
+
+/// `/rollback prod` on CodeCommit: the rollback passes prod's gate (a code owner's
+/// approval), and once merged holds v1.5.0's next promotion into prod until `/unhold prod`.
+#[tokio::test]
+async fn a_rollback_holds_prod_until_unheld_on_codecommit() {
+    let mut t = Tester::prod_pr().await;
+    t.approve(3, SAM).await;
+    t.expect_merged_into_prod();
+    t.argo_syncs(3, "prod", "a1").await;
+    t.newer_freight_to_prod().await;
+    t.approve(6, SAM).await;
+    t.expect_merge_waits_for("my-app-service1-prod: the application is not at SHA yet");
+    t.argo_syncs(6, "prod", "b2").await;
+    t.said();
+    t.comment(6, QUINN, "/rollback prod").await;
+    assert_eq!(
+        t.fake.pr(7).title,
+        "Roll back my-app-service1 in prod to v1.4.0 (from v1.5.0)"
+    );
+    assert!(t.open(7), "prod's code owner first");
+    t.approve(7, SAM).await;
+    t.expect_merge_waits_for("my-app-service1-prod: the application is not at SHA yet");
+    t.argo_syncs(7, "prod", "a1").await;
+    assert!(t.fake.file_at("main", PROD).unwrap().contains(&digest("a1")));
+    t.comment(5, QUINN, "/promote prod").await;
+    t.approve(8, SAM).await;
+    assert!(t.open(8), "prod is held");
+    t.comment(8, SAM, "/unhold prod").await;
+    assert!(!t.open(8), "merged once released");
+    t.expect_merge_waits_for("my-app-service1-prod: the application is not at SHA yet");
+    insta::assert_snapshot!(t.said(), @"
+    #6: ⏪ Opened #7 to roll my-app-service1 in **prod** back to v1.4.0 (from v1.5.0). Once it merges, forward promotions into prod wait until `/unhold prod`.
+    ---
+    #7: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    #7: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-prod).
+    ---
+    #5: 🚀 Opened #8 to promote my-app-service1 v1.5.0 to **prod**.
+    ---
+    #8: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    #8: ▶️ @arn:aws:iam::123456789012:user/sam released **prod** for my-app-service1: forward promotions into it merge again.
+    ---
+    #8: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): the application is not at SHA yet. Hoist looks again and updates this comment.
+    ---
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
+    ");
+}
