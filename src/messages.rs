@@ -519,6 +519,38 @@ pub fn no_rollback_target(
     }
 }
 
+/// `hoist plan --tag` without --promote or --rollback.
+pub fn plan_tag_alone() -> String {
+    "--tag goes with --promote or --rollback".into()
+}
+
+/// `hoist plan --rollback --db` naming no store.
+pub fn plan_no_store(db: &std::path::Path) -> String {
+    format!(
+        "{}: no such store (give the file `hoist serve` writes, or leave out --db and name the tag with --tag)",
+        db.display()
+    )
+}
+
+/// `hoist plan --rollback` with neither a store nor a tag.
+pub fn plan_rollback_needs(stage: &str) -> String {
+    format!(
+        "offline, Hoist does not know what {stage} ran before: name it with --tag, or give the store with --db"
+    )
+}
+
+/// A forward promotion while a rollback's pull request is open on the branch.
+pub fn rollback_open(pr: u64) -> String {
+    format!("the rollback in #{pr} is open: it merges or is closed first")
+}
+
+/// `hoist plan --rollback --tag` naming freight no older than what runs.
+pub fn rollback_not_older(service: &str, stage: &str, tag: &str, from: &str) -> String {
+    format!(
+        "⛔ {service} {tag} is not older than {from}, which **{stage}** runs: a rollback only goes back"
+    )
+}
+
 /// `/rollback` answered.
 pub fn rollback_opened(stage: &str, service: &str, to: &str, from: &str, pr: u64) -> String {
     format!(

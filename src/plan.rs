@@ -417,6 +417,73 @@ impl Planner<'_> {
         })))
     }
 
+    /// `/rollback STAGE [to TAG]` for `service`, offline. With the store's ledger (what
+    /// Hoist merged and Argo CD verified), chosen as the engine chooses; without it, `to`
+    /// names the freight by the tag an overlay pins it under, and the stage's overlay
+    /// says what it runs now.
+    pub fn rollback(
+        &self,
+        stage: &str,
+        service: &str,
+        to: Option<&str>,
+        requested_by: &str,
+    ) -> Result<Plan, PlanError> {
+        use crate::policy::rollback::{Choice, choose};
+        let names = self.config.stage_names();
+        if self.config.stage(stage).is_none() {
+            return Ok(refused(messages::unknown_stage(stage, &names)));
+        }
+        let states = self.states(service)?;
+        let here = states
+            .iter()
+            .find(|s| s.stage == stage)
+            .expect("every stage has a state");
+        let (freight, from) = if self.ledger.is_empty() {
+            let Some(tag) = to else {
+                return Ok(refused(messages::plan_rollback_needs(stage)));
+            };
+            let freight = states
+                .iter()
+                .find(|s| s.entry.as_ref().and_then(|e| e.tag.as_deref()) == Some(tag))
+                .map(|s| self.freight_of(service, s))
+                .transpose()?
+                .ok_or_else(|| PlanError(messages::plan_no_stage_runs(service, tag)))?;
+            let from = self.freight_of(service, here)?.tag.to_string();
+            // Never forward: what a rollback's hold keeps out must not come in by it.
+            if crate::tags::compare(tag, &from).is_some_and(|o| o != std::cmp::Ordering::Less) {
+                return Ok(refused(messages::rollback_not_older(
+                    service, stage, tag, &from,
+                )));
+            }
+            (freight, from)
+        } else {
+            let (current, target) = match choose(self.ledger, stage, to) {
+                Choice::Back { current, target } => (current, target),
+                Choice::NothingMerged => {
+                    return Ok(refused(messages::nothing_to_roll_back(service, stage)));
+                }
+                Choice::NoTarget { verified } => {
+                    return Ok(refused(messages::no_rollback_target(
+                        service, stage, to, &verified,
+                    )));
+                }
+            };
+            (
+                ledger_freight(self.config, service, target)?,
+                current.tag.clone(),
+            )
+        };
+        let mut plan = Plan::default();
+        match self.rollback_to_stage(stage, &freight, requested_by, &from)? {
+            Proposal::Promote(p) => plan.promotions.push(*p),
+            Proposal::Nothing(reason) => plan.nothing_to_do.push(Skip {
+                stages: vec![stage.into()],
+                reason,
+            }),
+        }
+        Ok(plan)
+    }
+
     /// What each stage's overlay pins for `service`: (stage, tag), for `/status`.
     pub fn running(&self, service: &str) -> Result<Vec<(String, Option<String>)>, PlanError> {
         Ok(self
@@ -775,4 +842,27 @@ fn pins(pin: &Pin, freight: &Freight) -> bool {
         Some(d) => d == freight.digest.as_str(),
         None => pin.tag.as_deref() == Some(freight.tag.as_str()),
     }
+}
+
+/// The freight of a ledger row (the store): its tag and digest, the service's image.
+pub fn ledger_freight(
+    config: &Config,
+    service: &str,
+    p: &crate::store::ledger::Promotion,
+) -> Result<Freight, PlanError> {
+    let svc = config.services.get(service).ok_or_else(|| {
+        PlanError(messages::plan_no_service(
+            service,
+            &config.services.keys().collect::<Vec<_>>().join(", "),
+        ))
+    })?;
+    let bad = |e: String| PlanError(format!("{service} {}: {e}", p.tag));
+    Ok(Freight {
+        service: service.to_owned(),
+        image: crate::image::ImageName::parse(&svc.image).map_err(|e| bad(e.to_string()))?,
+        tag: Tag::parse(&p.tag).map_err(|e| bad(e.to_string()))?,
+        digest: crate::image::Digest::parse(&p.digest).map_err(|e| bad(e.to_string()))?,
+        source: None,
+        pushed_at: None,
+    })
 }

@@ -1182,7 +1182,12 @@ async fn a_rollback_holds_prod_until_unheld_on_codecommit() {
     t.approve(7, SAM).await;
     t.expect_merge_waits_for("my-app-service1-prod: the application is not at SHA yet");
     t.argo_syncs(7, "prod", "a1").await;
-    assert!(t.fake.file_at("main", PROD).unwrap().contains(&digest("a1")));
+    assert!(
+        t.fake
+            .file_at("main", PROD)
+            .unwrap()
+            .contains(&digest("a1"))
+    );
     t.comment(5, QUINN, "/promote prod").await;
     t.approve(8, SAM).await;
     assert!(t.open(8), "prod is held");

@@ -457,8 +457,10 @@ async fn help_status_and_bad_commands_in_one_reply() {
     #1: ```
     Hoist commands (one per line, at the start of a line):
       /promote <stage> [service ...]      promote this PR's image to <stage> (stages: uat, prod)
+      /rollback <stage> [to <tag>]        put back what <stage> ran before (or <tag>, verified there)
       /hold                               keep Hoist from merging this PR
       /unhold                             let Hoist merge it again
+      /unhold <stage>                     let forward promotions into <stage> merge again after a rollback
       /status                             where this service's images stand in every stage
       /help                               this text
       /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)

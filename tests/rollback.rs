@@ -211,3 +211,91 @@ async fn a_stage_may_let_rollbacks_through_without_its_code_owners() {
     #6 reaction: rocket to @quinn's "/rollback prod to v1.4.0"
     "#) };
 }
+
+/// A push while dev's rollback is open does not take its place: the rollback merges or
+/// is closed first.
+#[tokio::test]
+async fn a_push_does_not_take_over_an_open_rollback() {
+    let mut t = Tester::new();
+    two_releases_in_prod(&mut t).await;
+    t.comment(4, &quinn(), "/rollback dev").await;
+    t.push("v1.6.0", "c3").await;
+    let prs = t.forge.state.lock().unwrap().prs.len();
+    assert_eq!(
+        (t.forge.pr(7).title, prs),
+        (
+            "Roll back my-app-service1 in dev to v1.4.0 (from v1.5.0)".to_owned(),
+            7
+        )
+    );
+    insta::assert_snapshot!(t.said(), @r#"
+    #4: ⏪ Opened #7 to roll my-app-service1 in **dev** back to v1.4.0 (from v1.5.0). Once it merges, forward promotions into dev wait until `/unhold dev`.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    #4 reaction: eyes to @quinn's "/rollback dev"
+    #4 reaction: rocket to @quinn's "/rollback dev"
+    "#);
+}
+
+fn hoist_plan(args: &[&str]) -> (bool, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "plan",
+            "--config",
+            "config/hoist.example.yaml",
+            "--repo",
+            "examples/gitops",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.success(), text)
+}
+
+/// `hoist plan --rollback`, offline: with --tag, the freight an overlay pins under that
+/// tag, only if older than what the stage runs; without a tag or a store, it says what
+/// to give.
+#[test]
+fn hoist_plan_shows_a_rollback() {
+    let (ok, text) = hoist_plan(&[
+        "--rollback",
+        "uat",
+        "--service",
+        "my-app-service1",
+        "--tag",
+        "v1.3.0",
+    ]);
+    assert!(ok, "{text}");
+    let head: Vec<&str> = text.lines().take(3).collect();
+    insta::assert_snapshot!(head.join("\n"), @"
+    uat  my-app-service1  v1.3.2 -> v1.3.0  branch hoist/uat/my-app-service1
+    Roll back my-app-service1 in uat to v1.3.0 (from v1.3.2)
+    ");
+    let (ok, text) = hoist_plan(&[
+        "--rollback",
+        "prod",
+        "--service",
+        "my-app-service1",
+        "--tag",
+        "v1.3.2",
+    ]);
+    assert!(!ok);
+    insta::assert_snapshot!(text, @"my-app-service1 v1.3.2 is not older than v1.3.0, which prod runs: a rollback only goes back");
+    let (ok, text) = hoist_plan(&["--rollback", "prod", "--service", "my-app-service1"]);
+    assert!(!ok);
+    insta::assert_snapshot!(text, @"offline, Hoist does not know what prod ran before: name it with --tag, or give the store with --db");
+    let (ok, text) = hoist_plan(&[
+        "--event",
+        "examples/events/ecr-push-my-app-service1-v1.4.0.json",
+        "--tag",
+        "v1",
+    ]);
+    assert!(!ok);
+    insta::assert_snapshot!(text, @"error: --tag goes with --promote or --rollback");
+}

@@ -18,7 +18,7 @@ use crate::repo::DirRepo;
 /// plan is printed (including "nothing to do"), 1 when the promotion is refused or
 /// the input is bad.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["event", "promote"]))]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["event", "promote", "rollback"]))]
 pub struct PlanArgs {
     /// The config file.
     #[arg(long, value_name = "FILE")]
@@ -33,13 +33,26 @@ pub struct PlanArgs {
     /// Plan `/promote STAGE` instead of a push.
     #[arg(long, value_name = "STAGE", requires = "service")]
     promote: Option<String>,
-    /// The service to promote, with --promote.
+    /// Plan `/rollback STAGE` instead of a push.
+    #[arg(
+        long,
+        value_name = "STAGE",
+        requires = "service",
+        conflicts_with = "promote"
+    )]
+    rollback: Option<String>,
+    /// The service to promote or roll back, with --promote or --rollback.
     #[arg(long, value_name = "SERVICE")]
     service: Option<String>,
     /// With --promote: the freight to promote, by the tag it runs under somewhere
     /// (as /promote on that freight's pull request). Default: what the upstreams run.
-    #[arg(long, value_name = "TAG", requires = "promote")]
+    /// With --rollback: the tag to go back to (`/rollback STAGE to TAG`).
+    #[arg(long, value_name = "TAG")]
     tag: Option<String>,
+    /// With --rollback: Hoist's store, whose ledger says what the stage ran before.
+    /// Without it, --tag names the freight, by the tag an overlay pins it under.
+    #[arg(long, value_name = "PATH", requires = "rollback")]
+    db: Option<PathBuf>,
     /// Who asks, for the commit trailer and the PR body.
     #[arg(long, value_name = "NAME")]
     requested_by: Option<String>,
@@ -52,6 +65,22 @@ pub struct PlanArgs {
     strict: bool,
 }
 
+/// `service`'s ledger in the store at `db`, which must exist (it is never created here).
+fn read_ledger(
+    db: &std::path::Path,
+    service: &str,
+) -> Result<Vec<crate::store::ledger::Promotion>> {
+    if !db.is_file() {
+        bail!(crate::messages::plan_no_store(db));
+    }
+    let store =
+        crate::store::Store::open(db).map_err(|e| anyhow::anyhow!("{}: {e}", db.display()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(store.ledger_for(service))?)
+}
+
 /// Events larger than this are not ECR events.
 const MAX_EVENT_BYTES: u64 = 256 * 1024;
 
@@ -61,6 +90,9 @@ const MAX_EVENT_BYTES: u64 = 256 * 1024;
 /// Kept whole: one if/else builds the plan from an event file or from `--promote`; both
 /// then share the printing and the refusal's exit code.
 pub fn plan(args: PlanArgs) -> Result<()> {
+    if args.tag.is_some() && args.promote.is_none() && args.rollback.is_none() {
+        bail!(crate::messages::plan_tag_alone());
+    }
     let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
     // Paths in the plan's errors are the checkout's: say which checkout, as resolved.
     let resolved = std::fs::canonicalize(&args.repo)
@@ -100,11 +132,34 @@ pub fn plan(args: PlanArgs) -> Result<()> {
             plans.push(plan.map_err(in_repo)?);
         }
         plans
+    } else if let Some(stage) = args.rollback.as_deref() {
+        let service = args
+            .service
+            .as_deref()
+            .expect("clap requires --service with --rollback");
+        let ledger = match &args.db {
+            Some(db) => read_ledger(db, service)?,
+            None => vec![],
+        };
+        let planner = Planner {
+            ledger: &ledger,
+            ..planner
+        };
+        vec![
+            planner
+                .rollback(
+                    stage,
+                    service,
+                    args.tag.as_deref(),
+                    args.requested_by.as_deref().unwrap_or("cli"),
+                )
+                .map_err(in_repo)?,
+        ]
     } else {
         let stage = args
             .promote
             .as_deref()
-            .expect("clap requires --event or --promote");
+            .expect("clap requires --event, --promote or --rollback");
         let service = args
             .service
             .as_deref()

@@ -164,13 +164,29 @@ pub struct Stage {
     pub rollback: Rollback,
 }
 
+impl Stage {
+    /// The gate a rollback into this stage passes: its freight ran verified here before,
+    /// so no upstream is asked to run it again; with `rollback.gate: none`, no code
+    /// owner's approval either. Required checks and Argo CD's rendering still apply.
+    pub fn for_rollback(&self) -> Stage {
+        let mut st = self.clone();
+        st.upstream.clear();
+        if st.rollback.gate == RollbackGate::None {
+            st.gate.codeowners = false;
+            st.gate.separate_approver = false;
+        }
+        st
+    }
+}
+
 /// A stage's rollback policy.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
-    /// `same`: a rollback passes the stage's gate like any promotion (its code owners'
-    /// approval included). `none`: no code-owner approval (required checks and Argo CD
-    /// still apply), for stages where putting back what ran must not wait for a person.
+    /// `same`: a rollback passes the stage's gate (its code owners' approval included),
+    /// except that no upstream is asked to run its freight again (it ran verified here).
+    /// `none`: no code-owner approval either (required checks and Argo CD still apply),
+    /// for stages where putting back what ran must not wait for a person.
     #[serde(default)]
     pub gate: RollbackGate,
 }

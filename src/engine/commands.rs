@@ -79,9 +79,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         // Halfway through Hoist's rewrite of its branch, the head is the base itself: a
         // command about the freight waits for the new head rather than being answered for
         // none. `/hold` and the rest do not wait: they are about the pull request.
-        let about_freight = cmds
-            .iter()
-            .any(|c| matches!(c, Ok(Command::Promote { .. } | Command::Status)));
+        let about_freight = cmds.iter().any(|c| {
+            matches!(
+                c,
+                Ok(Command::Promote { .. }
+                    | Command::Rollback { .. }
+                    | Command::UnholdStage { .. }
+                    | Command::Status)
+            )
+        });
         if about_freight
             && head.is_none()
             && pr.head_sha == pr.base_sha
@@ -147,8 +153,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                 }
                 Ok(Command::Rollback { stage, to }) => {
-                    self.rollback_command(meta, &stage, to.as_deref(), author)
-                        .await?
+                    // Boxed: a promotion's future is large, and commands run under events'.
+                    Box::pin(self.rollback_command(meta, &stage, to.as_deref(), author)).await?
                 }
                 Ok(Command::UnholdStage { stage }) => {
                     let (reply, open) = self.unhold_stage_command(meta, &stage, author).await?;
@@ -194,7 +200,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         for n in also {
             let _key = self.store.lock(&self.pr_key(n)).await;
-            self.evaluate(n).await?;
+            Box::pin(self.evaluate(n)).await?;
         }
         Ok(())
     }

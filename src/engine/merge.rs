@@ -6,8 +6,8 @@ use tracing::{info, warn};
 
 use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
+use crate::config::Stage;
 use crate::config::expand;
-use crate::config::{RollbackGate, Stage};
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
@@ -105,7 +105,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let head = pr.head_sha.clone();
         let requested_by = h.requester.login.clone();
-        let (facts, approver, diff) = self.gather(&pr, &h, st).await?;
+        // A rollback (the store's record of the head) passes the stage's rollback gate.
+        let rolling_back = h.rollback_of.as_ref().map(|_| st.for_rollback());
+        let (facts, approver, diff) = self
+            .gather(&pr, &h, rolling_back.as_ref().unwrap_or(st))
+            .await?;
         let decision = gate::decide(&facts);
         for notice in &decision.notices {
             let (msg, key) = match notice {
@@ -140,7 +144,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 (title, message)
             }
             None => {
-                let title = messages::pr_title(&meta.service, &meta.tag, &meta.stage);
+                let title = match &h.rollback_of {
+                    Some(from) => {
+                        messages::rollback_title(&meta.service, &meta.stage, &meta.tag, from)
+                    }
+                    None => messages::pr_title(&meta.service, &meta.tag, &meta.stage),
+                };
                 let message = messages::commit_message(&title, freight, &meta.stage, &requested_by);
                 (title, message)
             }
@@ -171,6 +180,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");
                 for f in h.all_freight() {
+                    if h.rollback_of.is_some() {
+                        // A rollback re-points the freight's row only now it merged.
+                        self.store
+                            .ledger_opened(f, &meta.stage, number, &requested_by)
+                            .await?;
+                    }
                     self.store
                         .ledger_merged(
                             &f.service,
@@ -178,16 +193,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                             f.digest.as_str(),
                             &sha,
                             approver.clone(),
+                            number,
                         )
                         .await?;
                 }
-                // A merged rollback holds forward promotions into the stage.
-                if let Some(from) = &h.rollback_of {
-                    let why = messages::rollback_hold_reason(&meta.tag, from);
-                    self.store
-                        .hold_stage(&meta.service, &meta.stage, &requested_by, &why)
-                        .await?;
-                }
+                self.hold_after_rollback(&h, &sha).await?;
                 if let Err(e) = self.forge.delete_branch(&pr.head_ref).await {
                     warn!(error = %e, "cannot delete the merged branch");
                 }
@@ -286,14 +296,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             render.push((app, rendered));
         }
         let mut upstreams = vec![];
-        // A rollback's freight ran verified in this very stage (the ledger): upstreams
-        // have moved on since, and are not asked to run it again.
-        let asked = if h.rollback_of.is_some() {
-            &[][..]
-        } else {
-            &st.upstream[..]
-        };
-        for up in asked {
+        for up in &st.upstream {
             let Some(t) = self.config.stage(up).and_then(|u| u.argocd_app.as_deref()) else {
                 continue;
             };
@@ -316,11 +319,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let mut approvers: Vec<String> = vec![];
         let mut owners = vec![];
-        // A rollback into a stage whose rollbacks need no person (the config) skips its
-        // code owners; whether the head is a rollback is the store's record of it.
-        let owners_gate = st.gate.codeowners
-            && !(h.rollback_of.is_some() && st.rollback.gate == RollbackGate::None);
-        if owners_gate {
+        if st.gate.codeowners {
             // Every file the stage's targets name (the config's, never the pull
             // request's list), each owned per CODEOWNERS on the base head.
             let paths: Vec<String> = members
@@ -381,6 +380,32 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             mergeable: pr.mergeable,
         };
         Ok((facts, approver, diff))
+    }
+
+    /// A merged rollback (`h`, the store's record of the head) holds forward promotions
+    /// of its service into the stage, once per merge: an `/unhold` since is not undone by
+    /// a redelivered event. Argo CD's health is judged afresh for the freight.
+    async fn hold_after_rollback(&self, h: &HoistHead, merge_sha: &str) -> Result<()> {
+        let Some(from) = &h.rollback_of else {
+            return Ok(());
+        };
+        let why = messages::rollback_hold_reason(h.freight.tag.as_str(), from);
+        if self
+            .store
+            .hold_after_rollback(
+                &h.freight.service,
+                &h.stage,
+                &h.requester.login,
+                &why,
+                merge_sha,
+            )
+            .await?
+        {
+            self.store
+                .forget_healthy(&h.freight.service, &h.stage, h.freight.digest.as_str())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Who holds the stage `h` promotes into for its service (a merged rollback, the
@@ -444,10 +469,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(());
         };
         for f in h.all_freight() {
+            if h.rollback_of.is_some() {
+                self.store
+                    .ledger_opened(f, &h.stage, number, &h.requester.login)
+                    .await?;
+            }
             self.store
-                .ledger_merged(&f.service, &h.stage, f.digest.as_str(), &sha, None)
+                .ledger_merged(&f.service, &h.stage, f.digest.as_str(), &sha, None, number)
                 .await?;
         }
+        // A merge Hoist did not see itself (a lost write, a merge by hand) still holds.
+        self.hold_after_rollback(&h, &sha).await?;
         // Boxed: verification's future is large, and it runs under every event's.
         Box::pin(self.verify(number, &h, &sha)).await
     }

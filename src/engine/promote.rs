@@ -188,11 +188,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .await?;
         // Only a head Hoist wrote, for this freight, may be merged.
         self.store
-            .record_head(&head, stage, freight, requester)
+            .record_head_as(&head, stage, freight, requester, rollback_of)
             .await?;
-        if let Some(from) = rollback_of {
-            self.store.mark_rollback(&head, from).await?;
-        }
         let outcome = self
             .open_or_update(
                 &p,
@@ -223,9 +220,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             rollback_of: rollback_of.map(str::to_owned),
         })
         .await?;
-        self.store
-            .ledger_opened(freight, stage, n, requested_by)
-            .await?;
+        // A rollback's row (freight that ran here) is re-pointed only once it merges.
+        if rollback_of.is_none() {
+            self.store
+                .ledger_opened(freight, stage, n, requested_by)
+                .await?;
+        }
         // Merging is decided on the forge's events for the PR (opened, checks, reviews).
         Ok(outcome)
     }
@@ -280,6 +280,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 (h.freight.digest == freight.digest && h.rollback_of.is_some())
                     .then_some(Outcome::AlreadyOpen(pr.number)),
             );
+        }
+        // An open rollback is not taken over by a forward promotion: it merges or is
+        // closed first.
+        if h.rollback_of.is_some() {
+            return Ok(Some(Outcome::Nothing(messages::rollback_open(pr.number))));
         }
         if h.freight.digest == freight.digest {
             self.store

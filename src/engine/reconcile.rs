@@ -401,7 +401,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             None => {
                 self.store
-                    .record_head(&h.sha, &h.stage, &h.freight, &h.requester)
+                    .record_head_as(
+                        &h.sha,
+                        &h.stage,
+                        &h.freight,
+                        &h.requester,
+                        h.rollback_of.as_deref(),
+                    )
                     .await?
             }
         }
@@ -413,7 +419,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .await?;
             if let Some(sha) = &pr.merge_sha {
                 self.store
-                    .ledger_merged(&f.service, &h.stage, f.digest.as_str(), sha, None)
+                    .ledger_merged(
+                        &f.service,
+                        &h.stage,
+                        f.digest.as_str(),
+                        sha,
+                        None,
+                        pr.number,
+                    )
                     .await?;
             }
         }

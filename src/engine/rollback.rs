@@ -8,12 +8,10 @@ use super::{Engine, Result};
 use crate::argocd::ArgoCd;
 use crate::domain::Actor;
 use crate::forge::Forge;
-use crate::freight::Freight;
-use crate::image::{Digest, ImageName, Tag};
 use crate::messages;
+use crate::policy::rollback::{self, Choice};
 use crate::registry::Registry;
 use crate::store::heads::HoistHead;
-use crate::store::ledger::Promotion;
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// `/rollback STAGE [to TAG]` on a pull request whose head Hoist wrote for a service
@@ -38,7 +36,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let Some(h) = meta else {
             return Ok(Reply::Refused(messages::not_a_promotion_pr()));
         };
-        if let Some(group) = &h.group {
+        let grouped = h
+            .group
+            .as_deref()
+            .or_else(|| self.config.group_of(&h.freight.service).map(|(g, _)| g));
+        if let Some(group) = grouped {
             return Ok(Reply::Refused(messages::rollback_of_group(group)));
         }
         if !self.may_promote(author, st).await? {
@@ -50,54 +52,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             )));
         }
         let service = h.freight.service.as_str();
-        let Some(svc) = self.config.services.get(service) else {
-            return Ok(Reply::Refused(messages::not_a_promotion_pr()));
+        let ledger = self.store.ledger_for(service).await?;
+        let (current, target) = match rollback::choose(&ledger, stage, to) {
+            Choice::Back { current, target } => (current, target),
+            Choice::NothingMerged => {
+                return Ok(Reply::Refused(messages::nothing_to_roll_back(
+                    service, stage,
+                )));
+            }
+            Choice::NoTarget { verified } => {
+                return Ok(Reply::Refused(messages::no_rollback_target(
+                    service, stage, to, &verified,
+                )));
+            }
         };
-        let mut merged: Vec<Promotion> = self
-            .store
-            .ledger_for(service)
-            .await?
-            .into_iter()
-            .filter(|p| p.stage == stage && p.merge_sha.is_some())
-            .collect();
-        merged.sort_by_key(|p| std::cmp::Reverse(p.merged_at));
-        let Some(current) = merged.first().cloned() else {
-            return Ok(Reply::Refused(messages::nothing_to_roll_back(
-                service, stage,
-            )));
-        };
-        // Only freight that ran there: merged by Hoist and verified by Argo CD.
-        let earlier = merged
-            .iter()
-            .skip(1)
-            .filter(|p| p.verified_at.is_some() && p.digest != current.digest);
-        let target = match to {
-            Some(tag) => earlier.clone().find(|p| p.tag == tag),
-            None => earlier.clone().next(),
-        };
-        let Some(target) = target else {
-            let verified: Vec<&str> = earlier.map(|p| p.tag.as_str()).collect();
-            return Ok(Reply::Refused(messages::no_rollback_target(
-                service, stage, to, &verified,
-            )));
-        };
-        let (Ok(image), Ok(tag), Ok(digest)) = (
-            ImageName::parse(&svc.image),
-            Tag::parse(&target.tag),
-            Digest::parse(&target.digest),
-        ) else {
-            return Ok(Reply::Refused(messages::nothing_to_roll_back(
-                service, stage,
-            )));
-        };
-        let freight = Freight {
-            service: service.to_owned(),
-            image,
-            tag,
-            digest,
-            source: None,
-            pushed_at: None,
-        };
+        let freight = crate::plan::ledger_freight(&self.config, service, target)?;
         Ok(
             match self
                 .promote(stage, &freight, author, Some(&current.tag))

@@ -5,3 +5,4 @@ pub mod checks;
 pub mod codeowners;
 pub mod dag;
 pub mod gate;
+pub mod rollback;

@@ -127,6 +127,21 @@ impl Store {
         freight: &Freight,
         requester: &Actor,
     ) -> Result<()> {
+        self.record_head_as(sha, stage, freight, requester, None)
+            .await
+    }
+
+    /// `record_head`, for a rollback from `rollback_of` (the tag the stage ran) when
+    /// given: one write, so the head is never seen as a forward promotion.
+    pub async fn record_head_as(
+        &self,
+        sha: &str,
+        stage: &str,
+        freight: &Freight,
+        requester: &Actor,
+        rollback_of: Option<&str>,
+    ) -> Result<()> {
+        let rollback_of = rollback_of.map(str::to_owned);
         let (sha, stage, f, r) = (
             sha.to_owned(),
             stage.to_owned(),
@@ -135,12 +150,13 @@ impl Store {
         );
         self.call(move |c, _| {
             c.execute(
-                "INSERT INTO hoist_heads (sha, service, stage, digest, requested_by, tag, image, requester_id, requester_kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO hoist_heads (sha, service, stage, digest, requested_by, tag, image, requester_id, requester_kind, rollback_of)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (sha) DO UPDATE SET service = excluded.service, stage = excluded.stage,
                    digest = excluded.digest, requested_by = excluded.requested_by, tag = excluded.tag,
                    image = excluded.image, requester_id = excluded.requester_id,
-                   requester_kind = excluded.requester_kind, retired = 0",
+                   requester_kind = excluded.requester_kind, rollback_of = excluded.rollback_of,
+                   retired = 0",
                 params![
                     sha,
                     f.service,
@@ -150,7 +166,8 @@ impl Store {
                     f.tag.as_str(),
                     f.image.as_str(),
                     r.id as i64,
-                    kind_name(r.kind)
+                    kind_name(r.kind),
+                    rollback_of
                 ],
             )?;
             Ok(())
@@ -187,19 +204,6 @@ impl Store {
                 )?;
             }
             tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Marks head `sha` as a rollback from `of` (the tag the stage ran).
-    pub async fn mark_rollback(&self, sha: &str, of: &str) -> Result<()> {
-        let (sha, of) = (sha.to_owned(), of.to_owned());
-        self.call(move |c, _| {
-            c.execute(
-                "UPDATE hoist_heads SET rollback_of = ?2 WHERE sha = ?1",
-                params![sha, of],
-            )?;
             Ok(())
         })
         .await

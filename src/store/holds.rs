@@ -47,6 +47,45 @@ impl Store {
         .await
     }
 
+    /// Holds `service` in `stage` after the rollback merged as `merge_sha`, unless that
+    /// merge already did (then an `/unhold` since stands): whether it held now.
+    pub async fn hold_after_rollback(
+        &self,
+        service: &str,
+        stage: &str,
+        by: &str,
+        reason: &str,
+        merge_sha: &str,
+    ) -> Result<bool> {
+        let (service, stage, by, reason, sha) = (
+            service.to_owned(),
+            stage.to_owned(),
+            by.to_owned(),
+            reason.to_owned(),
+            merge_sha.to_owned(),
+        );
+        let now = self.now_ms();
+        self.call(move |c, _| {
+            let tx = c.transaction()?;
+            let new = tx.execute(
+                "INSERT OR IGNORE INTO rollback_merges (merge_sha) VALUES (?1)",
+                params![sha],
+            )? > 0;
+            if new {
+                tx.execute(
+                    "INSERT INTO stage_holds (service, stage, held_by, reason, held_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
+                       reason = excluded.reason, held_at = excluded.held_at",
+                    params![service, stage, by, reason, now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(new)
+        })
+        .await
+    }
+
     /// The hold on `service` in `stage`, if any.
     pub async fn stage_hold(&self, service: &str, stage: &str) -> Result<Option<StageHold>> {
         let (service, stage) = (service.to_owned(), stage.to_owned());

@@ -60,6 +60,7 @@ impl Store {
         digest: &str,
         merge_sha: &str,
         approved_by: Option<String>,
+        pr: u64,
     ) -> Result<()> {
         let (a, b, d, m) = (
             service.to_owned(),
@@ -76,8 +77,8 @@ impl Store {
                    merged_at = CASE WHEN merge_sha IS NULL OR merge_sha = ?4 THEN COALESCE(merged_at, ?5) ELSE ?5 END,
                    verified_at = CASE WHEN merge_sha IS NULL OR merge_sha = ?4 THEN verified_at ELSE NULL END,
                    approved_by = COALESCE(?6, approved_by)
-                 WHERE service = ?1 AND stage = ?2 AND digest = ?3",
-                params![a, b, d, m, now, approved_by],
+                 WHERE service = ?1 AND stage = ?2 AND digest = ?3 AND (pr IS NULL OR pr = ?7)",
+                params![a, b, d, m, now, approved_by, pr as i64],
             )?;
             Ok(())
         })

@@ -138,7 +138,8 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         held_at INTEGER NOT NULL,
         PRIMARY KEY (service, stage)
-    );",
+    );
+     CREATE TABLE rollback_merges (merge_sha TEXT PRIMARY KEY);",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
