@@ -478,6 +478,20 @@ pub fn gate_held(by: &str) -> String {
     format!("/unhold (held by @{by})")
 }
 
+/// The `hoist/argocd` line of freight still soaking in an upstream.
+pub fn gate_soaking(up: &str, left_ms: i64, soak_ms: i64) -> String {
+    format!(
+        "soak in {up}: {} left (it must run verified there for {} first)",
+        crate::clock::duration_text(left_ms),
+        crate::clock::duration_text(soak_ms)
+    )
+}
+
+/// The queue's wait for a soak to end.
+pub fn soaking_until(at_ms: i64) -> String {
+    format!("soaking until {}", crate::clock::rfc3339(at_ms / 1000))
+}
+
 /// The `hoist/argocd` line of a forward promotion into a stage held after a rollback.
 pub fn gate_stage_held(stage: &str, by: &str) -> String {
     format!("/unhold {stage} ({stage} is held since @{by}'s rollback)")

@@ -421,6 +421,9 @@ impl Planner<'_> {
     /// Hoist merged and Argo CD verified), chosen as the engine chooses; without it, `to`
     /// names the freight by the tag an overlay pins it under, and the stage's overlay
     /// says what it runs now.
+    ///
+    /// Kept whole: the two ways of knowing what to put back (the ledger, or a tag) each
+    /// end in the same one freight and tag it replaces, planned once below.
     pub fn rollback(
         &self,
         stage: &str,
@@ -740,6 +743,9 @@ impl Planner<'_> {
     /// `policy::gate::decide` as the engine decides it, before anything is met: the
     /// required checks and their posters come from the config, the code owners from
     /// `CODEOWNERS` in the checkout, and Argo CD is not asked (its conditions wait).
+    ///
+    /// Kept whole: it fills the one `Facts` value `decide` reads, field by field, as the
+    /// engine's `gather` does.
     fn gate(
         &self,
         stage: &str,
@@ -793,6 +799,7 @@ impl Planner<'_> {
             owners,
             held_by: None,
             stage_held: None,
+            soaking: vec![],
             mergeable: None,
         };
         gate::decide(&facts)

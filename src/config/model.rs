@@ -162,9 +162,21 @@ pub struct Stage {
     /// How a `/rollback` into this stage is gated.
     #[serde(default)]
     pub rollback: Rollback,
+    /// How long freight must have been verified in each upstream before it may merge
+    /// here: `90m`, `2h`, `1d`, `1h30m`. A `/promote` before then is accepted, and the
+    /// pull request merges when the soak ends.
+    #[serde(default)]
+    pub soak: Option<String>,
 }
 
 impl Stage {
+    /// The stage's soak in milliseconds (`soak`, checked when the config is loaded).
+    pub fn soak_ms(&self) -> Option<i64> {
+        self.soak
+            .as_deref()
+            .and_then(crate::clock::parse_duration_ms)
+    }
+
     /// The gate a rollback into this stage passes: its freight ran verified here before,
     /// so no upstream is asked to run it again; with `rollback.gate: none`, no code
     /// owner's approval either. Required checks and Argo CD's rendering still apply.

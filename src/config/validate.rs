@@ -118,6 +118,17 @@ impl Validator<'_> {
                     "stage {name:?} has upstreams but neither `auto: true` nor `gate: {{ command: true }}`, so nothing would ever promote into it"
                 ));
             }
+            if let Some(soak) = &stage.soak {
+                if crate::clock::parse_duration_ms(soak).is_none() {
+                    self.at(&[K("stages"), K(name), K("soak")], format!(
+                        "stage {name:?}: soak {soak:?} is not a duration: write it as 90m, 2h, 1d or 1h30m"
+                    ));
+                } else if stage.upstream.is_empty() {
+                    self.at(&[K("stages"), K(name), K("soak")], format!(
+                        "stage {name:?} is a root (no upstream): there is nowhere for freight to soak before it; remove `soak`"
+                    ));
+                }
+            }
             for (i, p) in stage.gate.promoters.iter().enumerate() {
                 if !USER.is_match(p) && !TEAM.is_match(p) {
                     self.at(&[K("stages"), K(name), K("gate"), K("promoters"), I(i)], format!(

@@ -195,12 +195,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             },
         )
         .await;
+        // A wait (a soak) is the pull request's own events' to schedule: the comment is
+        // answered, and its event must not come back.
         if released {
-            self.evaluate(number).await?;
+            self.evaluate(number)
+                .await
+                .or_else(super::waiting_is_done)?;
         }
         for n in also {
             let _key = self.store.lock(&self.pr_key(n)).await;
-            Box::pin(self.evaluate(n)).await?;
+            Box::pin(self.evaluate(n))
+                .await
+                .or_else(super::waiting_is_done)?;
         }
         Ok(())
     }

@@ -131,6 +131,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         self.publish_argocd_check(number, &head, &decision, &diff)
             .await?;
         if !decision.merge {
+            // Soaking ends at a known instant: the queue brings this back then, and it
+            // merges if everything else still passes.
+            let now = self.store.now_ms();
+            if let Some(at) = facts.soaking.iter().map(|(_, left, _)| now + left).max() {
+                return Err(EngineError::WaitingUntil(messages::soaking_until(at), at));
+            }
             return Ok(());
         }
         // The squash commit names what the store's record of the head promotes: every
@@ -317,6 +323,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 upstreams.push((up.clone(), app, state, m.digest.short()));
             }
         }
+        let soaking = self.soaking(st, &members).await?;
         let mut approvers: Vec<String> = vec![];
         let mut owners = vec![];
         if st.gate.codeowners {
@@ -376,6 +383,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             upstreams,
             owners,
             held_by: self.store.held_by(pr.number).await?,
+            soaking,
             stage_held: self.stage_held(h).await?,
             mergeable: pr.mergeable,
         };
@@ -406,6 +414,32 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Where `members` have not soaked long enough before `st` (its `soak`): each
+    /// upstream with the time left. When each was verified there is the store's ledger.
+    async fn soaking(&self, st: &Stage, members: &[&Freight]) -> Result<Vec<(String, i64, i64)>> {
+        let Some(soak) = st.soak_ms() else {
+            return Ok(vec![]);
+        };
+        let now = self.store.now_ms();
+        let mut out: Vec<(String, i64, i64)> = vec![];
+        for up in &st.upstream {
+            for m in members {
+                let verified = self
+                    .store
+                    .ledger_get(&m.service, up, m.digest.as_str())
+                    .await?
+                    .and_then(|p| p.verified_at);
+                if let Some(v) = verified
+                    && v + soak > now
+                    && !out.iter().any(|(u, _, _)| u == up)
+                {
+                    out.push((up.clone(), v + soak - now, soak));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Who holds the stage `h` promotes into for its service (a merged rollback, the

@@ -49,6 +49,18 @@ pub enum EngineError {
     WaitingUntil(String, i64),
 }
 
+/// A wait taken as done, where the caller has nothing to retry (the event that waits
+/// brings itself back).
+fn waiting_is_done(e: EngineError) -> Result<()> {
+    match e {
+        EngineError::Waiting(why) | EngineError::WaitingUntil(why, _) => {
+            tracing::info!(why, "waiting");
+            Ok(())
+        }
+        e => Err(e),
+    }
+}
+
 impl From<EngineError> for HandlerError {
     fn from(e: EngineError) -> Self {
         match e {
@@ -137,10 +149,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                 } else {
                     prs
                 };
+                // Every pull request is evaluated; a wait (a soak) is returned after.
+                let mut wait = None;
                 for pr in prs {
-                    self.evaluate(pr).await?;
+                    match self.evaluate(pr).await {
+                        Err(e @ (EngineError::Waiting(_) | EngineError::WaitingUntil(..))) => {
+                            wait.get_or_insert(e);
+                        }
+                        other => other?,
+                    }
                 }
-                Ok(())
+                wait.map_or(Ok(()), Err)
             }
             Event::PullRequestClosed {
                 pr, merged: true, ..

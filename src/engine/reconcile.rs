@@ -298,7 +298,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let comments = self.forge.comments(number).await?;
         self.answer_missed(number, &comments, report).await?;
-        self.evaluate(number).await?;
+        // A soak ends at its instant, scheduled by the pull request's own events.
+        self.evaluate(number)
+            .await
+            .or_else(super::waiting_is_done)?;
         report.evaluated += 1;
         Ok(())
     }

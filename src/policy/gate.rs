@@ -88,6 +88,10 @@ pub struct Facts {
     /// the stage's name, the application, its state, and the freight's digest, shortened,
     /// as the line shows it.
     pub upstreams: Vec<(String, String, UpstreamState, String)>,
+    /// Upstreams where the freight has not soaked long enough yet (the store's ledger
+    /// says when it was verified there; the config, how long it must soak): the
+    /// upstream, the time left and the soak, in milliseconds.
+    pub soaking: Vec<(String, i64, i64)>,
     /// One requirement per distinct owner list among the files the promotion changes
     /// (files with the same owners need one approval); empty without a code-owner gate.
     pub owners: Vec<Owners>,
@@ -170,6 +174,9 @@ pub fn decide(f: &Facts) -> Decision {
             ),
             Render::NotAsked => (State::Waiting, messages::gate_to_render(app, short)),
         });
+    }
+    for (up, left, soak) in &f.soaking {
+        lines.push((State::Waiting, messages::gate_soaking(up, *left, *soak)));
     }
     for (up, app, state, d) in &f.upstreams {
         lines.push(match state {
@@ -258,6 +265,7 @@ mod tests {
             }],
             held_by: None,
             stage_held: None,
+            soaking: vec![],
             mergeable: Some(true),
         }
     }
