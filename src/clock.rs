@@ -39,9 +39,11 @@ impl Clock {
     }
 }
 
-/// `secs` since the epoch as RFC 3339 in UTC (`2026-12-06T18:00:00Z`), for GitHub's
-/// `since` and the status page.
-/// `90m`, `2h`, `1d`, `1h30m`, `45s` as milliseconds; `None` for anything else, or zero.
+/// The longest soak or wait a config may name: a year.
+const MAX_DURATION_MS: i64 = 366 * 86_400_000;
+
+/// `90m`, `2h`, `1d`, `1h30m`, `45s` as milliseconds; `None` for anything else, for zero,
+/// and for more than a year.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
     let mut total: i64 = 0;
     let mut digits = String::new();
@@ -61,12 +63,12 @@ pub fn parse_duration_ms(text: &str) -> Option<i64> {
         total = total.checked_add(n.checked_mul(unit)?)?;
         digits.clear();
     }
-    (digits.is_empty() && total > 0).then_some(total)
+    (digits.is_empty() && total > 0 && total <= MAX_DURATION_MS).then_some(total)
 }
 
 /// `5400000` as `1h30m`: a duration as a person writes it.
 pub fn duration_text(ms: i64) -> String {
-    let s = (ms + 999) / 1000;
+    let s = ms.saturating_add(999) / 1000;
     let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
     let mut out = String::new();
     for (n, u) in [(d, "d"), (h, "h"), (m, "m"), (sec, "s")] {
@@ -77,6 +79,8 @@ pub fn duration_text(ms: i64) -> String {
     if out.is_empty() { "0s".into() } else { out }
 }
 
+/// `secs` since the epoch as RFC 3339 in UTC (`2026-12-06T18:00:00Z`), for GitHub's
+/// `since` and the status page.
 pub fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil_from_days.

@@ -479,12 +479,17 @@ pub fn gate_held(by: &str) -> String {
 }
 
 /// The `hoist/argocd` line of freight still soaking in an upstream.
-pub fn gate_soaking(up: &str, left_ms: i64, soak_ms: i64) -> String {
-    format!(
-        "soak in {up}: {} left (it must run verified there for {} first)",
-        crate::clock::duration_text(left_ms),
-        crate::clock::duration_text(soak_ms)
-    )
+pub fn gate_soaking(up: &str, left_ms: Option<i64>, soak_ms: i64) -> String {
+    let soak = crate::clock::duration_text(soak_ms);
+    match left_ms {
+        Some(left) => format!(
+            "soak in {up}: {} left (it must run verified there for {soak} first)",
+            crate::clock::duration_text(left)
+        ),
+        None => format!(
+            "soak in {up}: not verified there yet (it must run verified there for {soak} first)"
+        ),
+    }
 }
 
 /// The queue's wait for a soak to end.

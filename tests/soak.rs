@@ -68,6 +68,36 @@ async fn a_promotion_waits_out_the_soak_then_merges() {
     ");
 }
 
+/// The store is lost mid-soak: the ledger rebuilt from the forge has no verified times,
+/// so the soak starts over from reconcile's new verification; it never counts as done.
+#[tokio::test]
+async fn a_lost_store_starts_the_soak_over() {
+    let mut t = Tester::new();
+    let text = example_config().replace(
+        "    upstream: [dev]\n",
+        "    upstream: [dev]\n    soak: 2h\n",
+    );
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
+        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.dev_verified().await;
+    t.comment(1, &quinn(), "/promote uat").await;
+    t.check(2, Some("success")).await;
+    t.waits();
+    t.said();
+    t.advance(std::time::Duration::from_secs(5400));
+    t.lose_store().await;
+    assert_eq!(t.forge.pr(2).state, PrState::Open);
+    t.advance(std::time::Duration::from_secs(1800));
+    t.check(2, Some("success")).await;
+    assert_eq!(t.forge.pr(2).state, PrState::Open, "not at the old soak's end");
+    t.expect_waits("soaking until 2026-11-26T13:30:00Z");
+    insta::assert_snapshot!(soak_line(&t, 2), @"⏳ soak in dev: 1h30m left (it must run verified there for 2h first)");
+    insta::assert_snapshot!(t.said(), @"
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    ");
+}
+
 /// A soak that is not a duration, or on a root stage, is refused where it is written.
 #[test]
 fn a_soak_is_checked_where_it_is_written() {
@@ -78,5 +108,5 @@ fn a_soak_is_checked_where_it_is_written() {
         )
         .replace("    auto: true\n", "    auto: true\n    soak: 1h\n");
     let err = Config::parse(&bad, "hoist.yaml").unwrap_err();
-    insta::assert_snapshot!(format!("{err:?}"), @r#"ConfigErrors([ConfigError { file: "hoist.yaml", line: 24, col: 11, message: "stage \"dev\" is a root (no upstream): there is nowhere for freight to soak before it; remove `soak`" }, ConfigError { file: "hoist.yaml", line: 28, col: 11, message: "stage \"uat\": soak \"2 hours\" is not a duration: write it as 90m, 2h, 1d or 1h30m" }])"#);
+    insta::assert_snapshot!(format!("{err:?}"), @r#"ConfigErrors([ConfigError { file: "hoist.yaml", line: 24, col: 11, message: "stage \"dev\" is a root (no upstream): there is nowhere for freight to soak before it; remove `soak`" }, ConfigError { file: "hoist.yaml", line: 28, col: 11, message: "stage \"uat\": soak \"2 hours\" is not a duration of a year or less: write it as 90m, 2h, 1d or 1h30m (lowercase units, more than zero)" }])"#);
 }

@@ -121,7 +121,7 @@ impl Validator<'_> {
             if let Some(soak) = &stage.soak {
                 if crate::clock::parse_duration_ms(soak).is_none() {
                     self.at(&[K("stages"), K(name), K("soak")], format!(
-                        "stage {name:?}: soak {soak:?} is not a duration: write it as 90m, 2h, 1d or 1h30m"
+                        "stage {name:?}: soak {soak:?} is not a duration of a year or less: write it as 90m, 2h, 1d or 1h30m (lowercase units, more than zero)"
                     ));
                 } else if stage.upstream.is_empty() {
                     self.at(&[K("stages"), K(name), K("soak")], format!(

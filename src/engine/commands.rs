@@ -195,18 +195,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             },
         )
         .await;
-        // A wait (a soak) is the pull request's own events' to schedule: the comment is
-        // answered, and its event must not come back.
+        // A soak is the pull request's own events' to schedule: the comment is answered,
+        // and its event must not come back for it.
         if released {
             self.evaluate(number)
                 .await
-                .or_else(super::waiting_is_done)?;
+                .or_else(super::soaking_is_done)?;
         }
         for n in also {
             let _key = self.store.lock(&self.pr_key(n)).await;
             Box::pin(self.evaluate(n))
                 .await
-                .or_else(super::waiting_is_done)?;
+                .or_else(super::soaking_is_done)?;
         }
         Ok(())
     }

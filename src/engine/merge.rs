@@ -134,8 +134,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             // Soaking ends at a known instant: the queue brings this back then, and it
             // merges if everything else still passes.
             let now = self.store.now_ms();
-            if let Some(at) = facts.soaking.iter().map(|(_, left, _)| now + left).max() {
-                return Err(EngineError::WaitingUntil(messages::soaking_until(at), at));
+            // A soak with no known end (not verified upstream yet) is not scheduled: an
+            // event or reconcile brings the pull request back.
+            if let Some(at) = facts
+                .soaking
+                .iter()
+                .filter_map(|(_, left, _)| *left)
+                .map(|left| now.saturating_add(left))
+                .max()
+            {
+                return Err(EngineError::Soaking(messages::soaking_until(at), at));
             }
             return Ok(());
         }
@@ -417,29 +425,63 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     }
 
     /// Where `members` have not soaked long enough before `st` (its `soak`): each
-    /// upstream with the time left. When each was verified there is the store's ledger.
-    async fn soaking(&self, st: &Stage, members: &[&Freight]) -> Result<Vec<(String, i64, i64)>> {
+    /// upstream with the longest time left of any member, or `None` where one has no
+    /// verified time there (a ledger rebuilt from the forge has none until reconcile
+    /// verifies it again: the soak starts over, never counts as done). When each was
+    /// verified there is the store's ledger.
+    async fn soaking(
+        &self,
+        st: &Stage,
+        members: &[&Freight],
+    ) -> Result<Vec<(String, Option<i64>, i64)>> {
         let Some(soak) = st.soak_ms() else {
             return Ok(vec![]);
         };
         let now = self.store.now_ms();
-        let mut out: Vec<(String, i64, i64)> = vec![];
+        // Each upstream: whether a member still soaks there, whether one's end is
+        // unknown, the longest time left.
+        let mut per: Vec<(&String, bool, bool, i64)> = vec![];
         for up in &st.upstream {
+            let (mut soaks, mut unknown, mut longest) = (false, false, 0i64);
             for m in members {
                 let verified = self
                     .store
                     .ledger_get(&m.service, up, m.digest.as_str())
                     .await?
                     .and_then(|p| p.verified_at);
-                if let Some(v) = verified
-                    && v + soak > now
-                    && !out.iter().any(|(u, _, _)| u == up)
-                {
-                    out.push((up.clone(), v + soak - now, soak));
+                match verified {
+                    Some(v) if v.saturating_add(soak) <= now => {}
+                    Some(v) => {
+                        soaks = true;
+                        longest = longest.max(v.saturating_add(soak) - now);
+                    }
+                    None => (soaks, unknown) = (true, true),
                 }
             }
+            per.push((up, soaks, unknown, longest));
         }
-        Ok(out)
+        let line = |(up, _, unknown, left): &(&String, bool, bool, i64)| {
+            ((*up).clone(), (!unknown).then_some(*left), soak)
+        };
+        if st.availability == crate::config::Availability::Any {
+            // One upstream where the freight soaked is enough; else the one that ends
+            // first is waited for.
+            if per.iter().any(|(_, soaks, _, _)| !soaks) {
+                return Ok(vec![]);
+            }
+            if let Some(first) = per
+                .iter()
+                .filter(|(_, _, unknown, _)| !unknown)
+                .min_by_key(|(_, _, _, left)| *left)
+            {
+                return Ok(vec![line(first)]);
+            }
+        }
+        Ok(per
+            .iter()
+            .filter(|(_, soaks, _, _)| *soaks)
+            .map(line)
+            .collect())
     }
 
     /// Who holds the stage `h` promotes into for its service (a merged rollback, the

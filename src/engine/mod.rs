@@ -47,14 +47,18 @@ pub enum EngineError {
     /// again then.
     #[error("waiting: {0}")]
     WaitingUntil(String, i64),
+    /// A pull request that cannot merge before its freight has soaked upstream, until
+    /// the instant given: the event that found it so is tried again then.
+    #[error("soaking: {0}")]
+    Soaking(String, i64),
 }
 
-/// A wait taken as done, where the caller has nothing to retry (the event that waits
-/// brings itself back).
-fn waiting_is_done(e: EngineError) -> Result<()> {
+/// A soak taken as done where the caller has nothing to retry: the pull request's own
+/// events come back when it ends (and reconcile evaluates it on every pass).
+fn soaking_is_done(e: EngineError) -> Result<()> {
     match e {
-        EngineError::Waiting(why) | EngineError::WaitingUntil(why, _) => {
-            tracing::info!(why, "waiting");
+        EngineError::Soaking(why, _) => {
+            tracing::info!(why, "soaking");
             Ok(())
         }
         e => Err(e),
@@ -67,7 +71,9 @@ impl From<EngineError> for HandlerError {
             EngineError::Forge(ForgeError::NotFound(_) | ForgeError::Other(_))
             | EngineError::Plan(_) => HandlerError::Permanent(e.to_string()),
             EngineError::Waiting(w) => HandlerError::Waiting(w),
-            EngineError::WaitingUntil(w, at) => HandlerError::WaitingUntil(w, at),
+            EngineError::WaitingUntil(w, at) | EngineError::Soaking(w, at) => {
+                HandlerError::WaitingUntil(w, at)
+            }
             _ => HandlerError::Retryable(e.to_string()),
         }
     }
@@ -149,17 +155,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                 } else {
                     prs
                 };
-                // Every pull request is evaluated; a wait (a soak) is returned after.
-                let mut wait = None;
+                // Every pull request is evaluated; the earliest soak is waited for after.
+                let mut soak: Option<(String, i64)> = None;
                 for pr in prs {
                     match self.evaluate(pr).await {
-                        Err(e @ (EngineError::Waiting(_) | EngineError::WaitingUntil(..))) => {
-                            wait.get_or_insert(e);
+                        Err(EngineError::Soaking(why, at)) => {
+                            if soak.as_ref().is_none_or(|(_, a)| at < *a) {
+                                soak = Some((why, at));
+                            }
                         }
                         other => other?,
                     }
                 }
-                wait.map_or(Ok(()), Err)
+                soak.map_or(Ok(()), |(why, at)| Err(EngineError::Soaking(why, at)))
             }
             Event::PullRequestClosed {
                 pr, merged: true, ..

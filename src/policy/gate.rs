@@ -90,8 +90,9 @@ pub struct Facts {
     pub upstreams: Vec<(String, String, UpstreamState, String)>,
     /// Upstreams where the freight has not soaked long enough yet (the store's ledger
     /// says when it was verified there; the config, how long it must soak): the
-    /// upstream, the time left and the soak, in milliseconds.
-    pub soaking: Vec<(String, i64, i64)>,
+    /// upstream, the time left (`None`: not verified there yet) and the soak, in
+    /// milliseconds.
+    pub soaking: Vec<(String, Option<i64>, i64)>,
     /// One requirement per distinct owner list among the files the promotion changes
     /// (files with the same owners need one approval); empty without a code-owner gate.
     pub owners: Vec<Owners>,
