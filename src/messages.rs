@@ -492,6 +492,25 @@ pub fn gate_soaking(up: &str, left_ms: Option<i64>, soak_ms: i64) -> String {
     }
 }
 
+/// The `hoist/argocd` line of a merge outside every deploy window.
+pub fn gate_outside_window(windows: &str, next: Option<i64>) -> String {
+    match next {
+        Some(at) => format!(
+            "deploy window ({windows}): the next opens at {}",
+            crate::clock::rfc3339(at / 1000)
+        ),
+        None => format!("deploy window ({windows}): none opens in the next fortnight"),
+    }
+}
+
+/// The queue's wait for a window to open.
+pub fn window_until(at_ms: i64) -> String {
+    format!(
+        "outside every deploy window until {}",
+        crate::clock::rfc3339(at_ms / 1000)
+    )
+}
+
 /// The queue's wait for a soak to end.
 pub fn soaking_until(at_ms: i64) -> String {
     format!("soaking until {}", crate::clock::rfc3339(at_ms / 1000))

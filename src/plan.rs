@@ -800,6 +800,7 @@ impl Planner<'_> {
             held_by: None,
             stage_held: None,
             soaking: vec![],
+            outside_window: None,
             mergeable: None,
         };
         gate::decide(&facts)

@@ -89,7 +89,11 @@ async fn a_lost_store_starts_the_soak_over() {
     assert_eq!(t.forge.pr(2).state, PrState::Open);
     t.advance(std::time::Duration::from_secs(1800));
     t.check(2, Some("success")).await;
-    assert_eq!(t.forge.pr(2).state, PrState::Open, "not at the old soak's end");
+    assert_eq!(
+        t.forge.pr(2).state,
+        PrState::Open,
+        "not at the old soak's end"
+    );
     t.expect_waits("soaking until 2026-11-26T13:30:00Z");
     insta::assert_snapshot!(soak_line(&t, 2), @"⏳ soak in dev: 1h30m left (it must run verified there for 2h first)");
     insta::assert_snapshot!(t.said(), @"

@@ -167,9 +167,39 @@ pub struct Stage {
     /// pull request merges when the soak ends.
     #[serde(default)]
     pub soak: Option<String>,
+    /// When merges into this stage may happen: outside every window a pull request that
+    /// is otherwise ready waits, and Hoist merges it when the next window opens. None:
+    /// any time. Rollbacks are not held to them.
+    #[serde(default)]
+    pub windows: Vec<WindowSpec>,
+}
+
+/// A deploy window: `{ days: mon-fri, hours: "09:00-16:00", tz: Europe/Berlin }`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// Days of the week: `mon-fri`, `sat,sun`, `mon-wed,fri`.
+    pub days: String,
+    /// The hours, start to end, within one day: `09:00-16:00`.
+    pub hours: String,
+    /// An IANA time zone: `Europe/Berlin`, `UTC` (the default).
+    #[serde(default = "utc")]
+    pub tz: String,
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 impl Stage {
+    /// The stage's deploy windows (checked when the config is loaded).
+    pub fn windows(&self) -> Vec<crate::policy::window::Window> {
+        self.windows
+            .iter()
+            .filter_map(|w| crate::policy::window::Window::parse(&w.days, &w.hours, &w.tz).ok())
+            .collect()
+    }
+
     /// The stage's soak in milliseconds (`soak`, checked when the config is loaded).
     pub fn soak_ms(&self) -> Option<i64> {
         self.soak
@@ -183,6 +213,8 @@ impl Stage {
     pub fn for_rollback(&self) -> Stage {
         let mut st = self.clone();
         st.upstream.clear();
+        // Putting back what ran does not wait for a window.
+        st.windows.clear();
         if st.rollback.gate == RollbackGate::None {
             st.gate.codeowners = false;
             st.gate.separate_approver = false;

@@ -118,6 +118,14 @@ impl Validator<'_> {
                     "stage {name:?} has upstreams but neither `auto: true` nor `gate: {{ command: true }}`, so nothing would ever promote into it"
                 ));
             }
+            for (i, w) in stage.windows.iter().enumerate() {
+                if let Err(why) = crate::policy::window::Window::parse(&w.days, &w.hours, &w.tz) {
+                    self.at(
+                        &[K("stages"), K(name), K("windows"), I(i)],
+                        format!("stage {name:?}: deploy window: {why}"),
+                    );
+                }
+            }
             if let Some(soak) = &stage.soak {
                 if crate::clock::parse_duration_ms(soak).is_none() {
                     self.at(&[K("stages"), K(name), K("soak")], format!(

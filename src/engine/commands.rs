@@ -200,13 +200,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         if released {
             self.evaluate(number)
                 .await
-                .or_else(super::soaking_is_done)?;
+                .or_else(super::not_before_is_done)?;
         }
         for n in also {
             let _key = self.store.lock(&self.pr_key(n)).await;
             Box::pin(self.evaluate(n))
                 .await
-                .or_else(super::soaking_is_done)?;
+                .or_else(super::not_before_is_done)?;
         }
         Ok(())
     }

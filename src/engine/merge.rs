@@ -136,14 +136,24 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let now = self.store.now_ms();
             // A soak with no known end (not verified upstream yet) is not scheduled: an
             // event or reconcile brings the pull request back.
-            if let Some(at) = facts
+            let soak_end = facts
                 .soaking
                 .iter()
                 .filter_map(|(_, left, _)| *left)
                 .map(|left| now.saturating_add(left))
-                .max()
-            {
-                return Err(EngineError::Soaking(messages::soaking_until(at), at));
+                .max();
+            let window = facts.outside_window.as_ref().and_then(|(_, next)| *next);
+            // Whichever comes last; then the gate is judged again (a window may have
+            // closed by the soak's end, and is waited for anew).
+            match (soak_end, window) {
+                (Some(s), Some(w)) if w > s => {
+                    return Err(EngineError::NotBefore(messages::window_until(w), w));
+                }
+                (Some(s), _) => return Err(EngineError::NotBefore(messages::soaking_until(s), s)),
+                (None, Some(w)) => {
+                    return Err(EngineError::NotBefore(messages::window_until(w), w));
+                }
+                (None, None) => {}
             }
             return Ok(());
         }
@@ -392,6 +402,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             owners,
             held_by: self.store.held_by(pr.number).await?,
             soaking,
+            outside_window: {
+                let windows = st.windows();
+                crate::policy::window::check(&windows, self.store.now_ms())
+                    .err()
+                    .map(|next| {
+                        let text: Vec<&str> = windows.iter().map(|w| w.text.as_str()).collect();
+                        (text.join("; "), next)
+                    })
+            },
             stage_held: self.stage_held(h).await?,
             mergeable: pr.mergeable,
         };

@@ -47,18 +47,20 @@ pub enum EngineError {
     /// again then.
     #[error("waiting: {0}")]
     WaitingUntil(String, i64),
-    /// A pull request that cannot merge before its freight has soaked upstream, until
-    /// the instant given: the event that found it so is tried again then.
-    #[error("soaking: {0}")]
-    Soaking(String, i64),
+    /// A pull request that cannot merge before the instant given (its freight soaks
+    /// upstream, or no deploy window is open): the event that found it so is tried
+    /// again then.
+    #[error("not before: {0}")]
+    NotBefore(String, i64),
 }
 
-/// A soak taken as done where the caller has nothing to retry: the pull request's own
-/// events come back when it ends (and reconcile evaluates it on every pass).
-fn soaking_is_done(e: EngineError) -> Result<()> {
+/// A scheduled wait (a soak, a deploy window) taken as done where the caller has nothing
+/// to retry: the pull request's own events come back when it ends (and reconcile
+/// evaluates it on every pass).
+fn not_before_is_done(e: EngineError) -> Result<()> {
     match e {
-        EngineError::Soaking(why, _) => {
-            tracing::info!(why, "soaking");
+        EngineError::NotBefore(why, _) => {
+            tracing::info!(why, "not before");
             Ok(())
         }
         e => Err(e),
@@ -71,7 +73,7 @@ impl From<EngineError> for HandlerError {
             EngineError::Forge(ForgeError::NotFound(_) | ForgeError::Other(_))
             | EngineError::Plan(_) => HandlerError::Permanent(e.to_string()),
             EngineError::Waiting(w) => HandlerError::Waiting(w),
-            EngineError::WaitingUntil(w, at) | EngineError::Soaking(w, at) => {
+            EngineError::WaitingUntil(w, at) | EngineError::NotBefore(w, at) => {
                 HandlerError::WaitingUntil(w, at)
             }
             _ => HandlerError::Retryable(e.to_string()),
@@ -159,7 +161,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                 let mut soak: Option<(String, i64)> = None;
                 for pr in prs {
                     match self.evaluate(pr).await {
-                        Err(EngineError::Soaking(why, at)) => {
+                        Err(EngineError::NotBefore(why, at)) => {
                             if soak.as_ref().is_none_or(|(_, a)| at < *a) {
                                 soak = Some((why, at));
                             }
@@ -167,7 +169,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
                         other => other?,
                     }
                 }
-                soak.map_or(Ok(()), |(why, at)| Err(EngineError::Soaking(why, at)))
+                soak.map_or(Ok(()), |(why, at)| Err(EngineError::NotBefore(why, at)))
             }
             Event::PullRequestClosed {
                 pr, merged: true, ..

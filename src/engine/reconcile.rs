@@ -301,7 +301,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         // A soak ends at its instant, scheduled by the pull request's own events.
         self.evaluate(number)
             .await
-            .or_else(super::soaking_is_done)?;
+            .or_else(super::not_before_is_done)?;
         report.evaluated += 1;
         Ok(())
     }

@@ -93,6 +93,9 @@ pub struct Facts {
     /// upstream, the time left (`None`: not verified there yet) and the soak, in
     /// milliseconds.
     pub soaking: Vec<(String, Option<i64>, i64)>,
+    /// Outside every deploy window of the stage (the config's, by the store's clock):
+    /// the windows as written, and when the next opens.
+    pub outside_window: Option<(String, Option<i64>)>,
     /// One requirement per distinct owner list among the files the promotion changes
     /// (files with the same owners need one approval); empty without a code-owner gate.
     pub owners: Vec<Owners>,
@@ -175,6 +178,12 @@ pub fn decide(f: &Facts) -> Decision {
             ),
             Render::NotAsked => (State::Waiting, messages::gate_to_render(app, short)),
         });
+    }
+    if let Some((windows, next)) = &f.outside_window {
+        lines.push((
+            State::Waiting,
+            messages::gate_outside_window(windows, *next),
+        ));
     }
     for (up, left, soak) in &f.soaking {
         lines.push((State::Waiting, messages::gate_soaking(up, *left, *soak)));
@@ -267,6 +276,7 @@ mod tests {
             held_by: None,
             stage_held: None,
             soaking: vec![],
+            outside_window: None,
             mergeable: Some(true),
         }
     }

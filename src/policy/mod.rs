@@ -6,3 +6,4 @@ pub mod codeowners;
 pub mod dag;
 pub mod gate;
 pub mod rollback;
+pub mod window;
