@@ -198,6 +198,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             );
             return Ok(());
         }
+        // The window is judged again now, by the clock of the merge itself: time passed
+        // since the gate was decided (forge calls, the locks).
+        let stage_now = rolling_back.as_ref().unwrap_or(st);
+        if let Err(next) = crate::policy::window::check(&stage_now.windows(), self.store.now_ms()) {
+            info!(
+                pr = number,
+                "a deploy window closed while the merge was being decided"
+            );
+            return match next {
+                Some(at) => Err(EngineError::NotBefore(messages::window_until(at), at)),
+                None => Ok(()),
+            };
+        }
         let merged = self.forge.merge(number, &head, &title, &message).await;
         drop(gate);
         match merged {

@@ -39,6 +39,10 @@ fn day(name: &str) -> Result<Weekday, String> {
 fn minutes(hm: &str) -> Result<i32, String> {
     let bad = || format!("{hm:?} is not a time: write it as HH:MM, 00:00 to 24:00");
     let (h, m) = hm.trim().split_once(':').ok_or_else(bad)?;
+    let two = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !two(h) || !two(m) {
+        return Err(bad());
+    }
     let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if !(0..=24).contains(&h) || !(0..60).contains(&m) || (h == 24 && m != 0) {
         return Err(bad());
@@ -92,25 +96,19 @@ impl Window {
         })
     }
 
-    /// The instants this window opens and closes on `date` (its own time zone's date).
-    fn on(&self, date: Date) -> Option<(i64, i64)> {
+    /// The instant this window opens on `date` (its own time zone's date), if it opens
+    /// that day.
+    fn opens_on(&self, date: Date) -> Option<i64> {
         if !self.days.contains(&date.weekday()) {
             return None;
         }
-        let at = |m: i32| -> Option<i64> {
-            let dt = if m == 24 * 60 {
-                date.tomorrow().ok()?.at(0, 0, 0, 0)
-            } else {
-                date.at((m / 60) as i8, (m % 60) as i8, 0, 0)
-            };
-            Some(
-                dt.to_zoned_datetime(self.tz.clone())
-                    .ok()?
-                    .timestamp()
-                    .as_millisecond(),
-            )
-        };
-        Some((at(self.start)?, at(self.end)?))
+        let dt = date.at((self.start / 60) as i8, (self.start % 60) as i8, 0, 0);
+        Some(
+            dt.to_zoned_datetime(self.tz.clone())
+                .ok()?
+                .timestamp()
+                .as_millisecond(),
+        )
     }
 }
 
@@ -123,6 +121,16 @@ pub fn check(windows: &[Window], now: i64) -> Result<(), Option<i64>> {
     let Ok(ts) = Timestamp::from_millisecond(now) else {
         return Err(None);
     };
+    // Inside is judged by the wall clock in each window's zone (across a daylight
+    // saving change, 02:30 is what a clock there shows); instants only say when the
+    // next one opens.
+    for w in windows {
+        let local = ts.to_zoned_datetime(w.tz.clone());
+        let minute = i32::from(local.hour()) * 60 + i32::from(local.minute());
+        if w.days.contains(&local.weekday()) && w.start <= minute && minute < w.end {
+            return Ok(());
+        }
+    }
     let mut next: Option<i64> = None;
     for w in windows {
         let mut date = ts.to_zoned_datetime(w.tz.clone()).date();
@@ -131,13 +139,11 @@ pub fn check(windows: &[Window], now: i64) -> Result<(), Option<i64>> {
             date = d;
         }
         for _ in 0..16 {
-            if let Some((open, close)) = w.on(date) {
-                if open <= now && now < close {
-                    return Ok(());
-                }
-                if open > now && next.is_none_or(|n| open < n) {
-                    next = Some(open);
-                }
+            if let Some(open) = w.opens_on(date)
+                && open > now
+                && next.is_none_or(|n| open < n)
+            {
+                next = Some(open);
             }
             let Ok(d) = date.tomorrow() else { break };
             date = d;
@@ -177,10 +183,16 @@ mod tests {
             ),
             "2026-11-27T00:00:00Z"
         );
+        // Berlin springs forward at 02:00 on 2027-03-28: at 01:15 UTC its clocks show
+        // 03:15, outside a window that ends at 02:30.
+        let night = [Window::parse("sun", "00:00-02:30", "Europe/Berlin").unwrap()];
+        assert_eq!(check(&night, at("2027-03-28T00:30:00Z")), Ok(()));
+        assert!(check(&night, at("2027-03-28T01:15:00Z")).is_err());
         let errs: Vec<String> = [
             ("mon-fry", "09:00-16:00", "UTC"),
             ("mon", "16:00-09:00", "UTC"),
             ("mon", "9-16", "UTC"),
+            ("mon", "9:05-16:00", "UTC"),
             ("mon", "09:00-16:00", "Mars/Olympus"),
         ]
         .iter()
@@ -190,6 +202,7 @@ mod tests {
         "fry" is not a day: write mon, tue, wed, thu, fri, sat or sun
         "16:00-09:00" ends before it starts: a window is within one day (use two for one across midnight)
         "9" is not a time: write it as HH:MM, 00:00 to 24:00
+        "9:05" is not a time: write it as HH:MM, 00:00 to 24:00
         "Mars/Olympus" is not a time zone: write an IANA name such as Europe/Berlin or UTC
         "#);
     }
