@@ -8,31 +8,18 @@ use hoist::config::Config;
 use hoist::forge::PrState;
 use support::tester::*;
 
-/// The latest `hoist/argocd` text on pull request `pr`'s head: its soak line.
-fn soak_line(t: &Tester, pr: u64) -> String {
-    let head = t.forge.pr(pr).head_sha;
-    let s = t.forge.state.lock().unwrap();
-    let c = s.checks[&head]
-        .iter()
-        .rev()
-        .find(|c| c.name == "hoist/argocd")
-        .unwrap();
-    let text = c.url.clone().unwrap();
-    text.lines()
-        .filter(|l| l.contains("soak"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// uat takes freight only after it ran verified in dev for two hours.
+fn uat_soaks_2h(text: String) -> String {
+    text.replace(
+        "    upstream: [dev]\n",
+        "    upstream: [dev]\n    soak: 2h\n",
+    )
 }
 
 #[tokio::test]
 async fn a_promotion_waits_out_the_soak_then_merges() {
     let mut t = Tester::new();
-    let text = example_config().replace(
-        "    upstream: [dev]\n",
-        "    upstream: [dev]\n    soak: 2h\n",
-    );
-    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
-        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.edit_config(uat_soaks_2h);
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
     insta::assert_snapshot!(t.said(), @r#"
@@ -48,11 +35,11 @@ async fn a_promotion_waits_out_the_soak_then_merges() {
     t.check(2, Some("success")).await;
     assert_eq!(t.forge.pr(2).state, PrState::Open);
     t.expect_waits("soaking until 2026-11-26T12:00:00Z");
-    insta::assert_snapshot!(soak_line(&t, 2), @"⏳ soak in dev: 2h left (it must run verified there for 2h first)");
+    insta::assert_snapshot!(t.gate_lines(2, "soak"), @"⏳ soak in dev: 2h left (it must run verified there for 2h first)");
     t.advance(std::time::Duration::from_secs(5400));
     t.check(2, Some("success")).await;
     t.expect_waits("soaking until 2026-11-26T12:00:00Z");
-    insta::assert_snapshot!(soak_line(&t, 2), @"⏳ soak in dev: 30m left (it must run verified there for 2h first)");
+    insta::assert_snapshot!(t.gate_lines(2, "soak"), @"⏳ soak in dev: 30m left (it must run verified there for 2h first)");
     assert_eq!(t.forge.pr(2).state, PrState::Open);
     // The queue brings the event back at 12:00:00.
     t.advance(std::time::Duration::from_secs(1800));
@@ -73,12 +60,7 @@ async fn a_promotion_waits_out_the_soak_then_merges() {
 #[tokio::test]
 async fn a_lost_store_starts_the_soak_over() {
     let mut t = Tester::new();
-    let text = example_config().replace(
-        "    upstream: [dev]\n",
-        "    upstream: [dev]\n    soak: 2h\n",
-    );
-    std::sync::Arc::get_mut(&mut t.engine).unwrap().config =
-        std::sync::Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    t.edit_config(uat_soaks_2h);
     t.dev_verified().await;
     t.comment(1, &quinn(), "/promote uat").await;
     t.check(2, Some("success")).await;
@@ -95,7 +77,7 @@ async fn a_lost_store_starts_the_soak_over() {
         "not at the old soak's end"
     );
     t.expect_waits("soaking until 2026-11-26T13:30:00Z");
-    insta::assert_snapshot!(soak_line(&t, 2), @"⏳ soak in dev: 1h30m left (it must run verified there for 2h first)");
+    insta::assert_snapshot!(t.gate_lines(2, "soak"), @"⏳ soak in dev: 1h30m left (it must run verified there for 2h first)");
     insta::assert_snapshot!(t.said(), @"
     check: hoist/argocd pending: Waiting
     check: hoist/argocd pending: Waiting

@@ -8,22 +8,6 @@ use hoist::config::Config;
 use hoist::forge::PrState;
 use support::tester::*;
 
-/// The `hoist/argocd` line of pull request `pr` that names the window.
-fn window_line(t: &Tester, pr: u64) -> String {
-    let head = t.forge.pr(pr).head_sha;
-    let s = t.forge.state.lock().unwrap();
-    let c = s.checks[&head]
-        .iter()
-        .rev()
-        .find(|c| c.name == "hoist/argocd")
-        .unwrap();
-    let text = c.url.clone().unwrap();
-    text.lines()
-        .filter(|l| l.contains("window"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// uat merges only on weekend mornings in Berlin. On Thursday 10:00 UTC the ready pull
 /// request waits until Saturday 09:00 UTC (10:00 in Berlin), and merges then.
 #[tokio::test]
@@ -42,7 +26,7 @@ async fn a_ready_promotion_waits_for_the_next_window() {
     t.check(2, Some("success")).await;
     assert_eq!(t.forge.pr(2).state, PrState::Open);
     t.expect_waits("outside every deploy window until 2026-11-28T09:00:00Z");
-    insta::assert_snapshot!(window_line(&t, 2), @"⏳ deploy window (sat-sun 10:00-12:00 Europe/Berlin): the next opens at 2026-11-28T09:00:00Z");
+    insta::assert_snapshot!(t.gate_lines(2, "window"), @"⏳ deploy window (sat-sun 10:00-12:00 Europe/Berlin): the next opens at 2026-11-28T09:00:00Z");
     // The queue brings the event back at Saturday 09:00 UTC.
     t.advance(std::time::Duration::from_secs(47 * 3600));
     t.check(2, Some("success")).await;

@@ -828,18 +828,24 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let msg =
             messages::group_verified(&h.stage, group, &freight, merge_sha, &apps, &by_command);
+        self.say_verified(number, &key, &msg).await;
+        Ok(())
+    }
+
+    /// Edits the pull request's deploy status comment (`key`) to say it is verified. Best
+    /// effort: the verification is recorded, and a retry would find the app moved on.
+    async fn say_verified(&self, number: u64, key: &str, msg: &str) {
         if let Err(e) = self
             .forge
             .upsert_comment(
                 number,
-                &crate::marks::comment_mark(&key),
-                &crate::marks::with_comment_mark(&msg, &key),
+                &crate::marks::comment_mark(key),
+                &crate::marks::with_comment_mark(msg, key),
             )
             .await
         {
             warn!(pr = number, error = %e, "cannot say on the pull request that it is verified");
         }
-        Ok(())
     }
 
     /// Why Argo CD's application `app` does not yet count as running the merge, as the
@@ -1010,20 +1016,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             app,
             &by_command,
         );
-        // The deploy status comment, if a wait posted one, now says it is verified. Best
-        // effort: the verification is recorded, and a retry would find the app moved on.
+        // The deploy status comment, if a wait posted one, now says it is verified.
         let key = messages::deploy_key(&meta.stage, &meta.digest);
-        if let Err(e) = self
-            .forge
-            .upsert_comment(
-                number,
-                &crate::marks::comment_mark(&key),
-                &crate::marks::with_comment_mark(&msg, &key),
-            )
-            .await
-        {
-            warn!(pr = number, error = %e, "cannot say on the pull request that it is verified");
-        }
+        self.say_verified(number, &key, &msg).await;
         Ok(())
     }
 }

@@ -714,6 +714,30 @@ impl Tester<GitHub> {
         .await;
     }
 
+    /// The lines of the latest `hoist/argocd` on pull request `pr`'s head that contain
+    /// `needle`.
+    pub fn gate_lines(&self, pr: u64, needle: &str) -> String {
+        let head = self.forge.pr(pr).head_sha;
+        let s = self.forge.state.lock().unwrap();
+        let c = s.checks[&head]
+            .iter()
+            .rev()
+            .find(|c| c.name == "hoist/argocd")
+            .unwrap();
+        let text = c.url.clone().unwrap();
+        text.lines()
+            .filter(|l| l.contains(needle))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The tester with `edit` applied to its engine's config.
+    pub fn edit_config(&mut self, edit: impl Fn(String) -> String) {
+        let text = edit(example_config());
+        Arc::get_mut(&mut self.engine).unwrap().config =
+            Arc::new(Config::parse(&text, "hoist.yaml").unwrap());
+    }
+
     pub fn reactions(&self, comment_id: u64) -> Vec<Reaction> {
         self.forge
             .state
