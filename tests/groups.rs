@@ -876,3 +876,74 @@ async fn a_members_own_pull_request_is_not_merged_once_grouped() {
     assert_eq!(t.forge.pr(1).state, hoist::forge::PrState::Open);
     insta::assert_snapshot!(t.said(), @"#1: ⛔ my-app-service1 ships with group shop: Hoist does not merge this pull request, which would move it alone. The group's pull request moves it; close this one.");
 }
+
+/// A two-member group through dev, uat and prod on the in-memory GitHub forge: one pull
+/// request per stage, each merged once every member's check passed (and, for prod, a
+/// code owner approved), each verified once both applications run their images.
+#[tokio::test]
+async fn a_group_moves_through_every_stage() {
+    let mut t = grouped(|c| c);
+    t.deliver(push("my-app-service1", "v2.4.0", "a1")).await;
+    t.deliver(push("my-app-service2", "v2.4.0", "b2")).await;
+    for (pr, stage) in [(1, "dev"), (2, "uat"), (3, "prod")] {
+        pass_checks(&mut t, pr).await;
+        if stage == "prod" {
+            assert_eq!(
+                t.forge.pr(3).state,
+                hoist::forge::PrState::Open,
+                "a code owner first"
+            );
+            t.review(3, &sam(), hoist::event::ReviewState::Approved, None)
+                .await;
+        }
+        let merged = t.forge.pr(pr).merge_sha.expect("merged");
+        for (s, seed) in [("my-app-service1", "a1"), ("my-app-service2", "b2")] {
+            let run = format!("{}@{}", image(s), digest(seed));
+            t.argo.synced(&format!("{s}-{stage}"), &merged, &run);
+        }
+        t.expect_wait_for_argo(stage);
+        assert_eq!(t.engine.reconcile().await.unwrap().unverified, 0);
+        if stage != "prod" {
+            let next = if stage == "dev" { "uat" } else { "prod" };
+            t.comment(pr, &quinn(), &format!("/promote {next}")).await;
+        }
+    }
+    for s in ["my-app-service1", "my-app-service2"] {
+        let prod = t
+            .forge
+            .base_file(&format!("apps/{s}/env/prod/kustomization.yaml"))
+            .unwrap();
+        assert!(prod.contains("v2.4.0"), "{s} runs v2.4.0 in prod: {prod}");
+    }
+    insta::assert_snapshot!(t.said(), @r#"
+    #1: ✅ Verified in **dev**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at 0000000 (Argo CD apps my-app-service1-dev, my-app-service2-dev). Next: comment /promote uat.
+    ---
+    #1: 🚀 Opened #2 to promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to **uat**.
+    ---
+    #2: ✅ Verified in **uat**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at 0000000 (Argo CD apps my-app-service1-uat, my-app-service2-uat). Next: comment /promote prod.
+    ---
+    #2: 🚀 Opened #3 to promote shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) to **prod**.
+    ---
+    #3: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
+    ---
+    #3: ✅ Verified in **prod**: shop (my-app-service1 v2.4.0, my-app-service2 v2.4.0) is Synced and Healthy at 0000000 (Argo CD apps my-app-service1-prod, my-app-service2-prod).
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd pending: Waiting
+    check: hoist/argocd success: Ready to merge
+    check: hoist/dag success: No gated image values change
+    check: hoist/dag success: Every image came through the DAG
+    check: hoist/dag success: Every image came through the DAG
+    #1 reaction: eyes to @quinn's "/promote uat"
+    #1 reaction: rocket to @quinn's "/promote uat"
+    #2 reaction: eyes to @quinn's "/promote prod"
+    #2 reaction: rocket to @quinn's "/promote prod"
+    "#);
+}
