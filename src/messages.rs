@@ -941,8 +941,10 @@ pub fn already_open(stage: &str, service: &str, tag: &str, pr: u64) -> String {
     format!("#{pr} already promotes {service} {tag} to **{stage}**.")
 }
 
-pub fn not_a_promotion_pr() -> String {
-    "⛔ /promote works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.".into()
+pub fn not_a_promotion_pr(command: &str) -> String {
+    format!(
+        "⛔ {command} works on Hoist's promotion pull requests, whose image it promotes. This PR is not one."
+    )
 }
 
 /// A required check failed on Hoist's head. Hoist merges only heads it wrote, so the way

@@ -299,3 +299,35 @@ fn hoist_plan_shows_a_rollback() {
     assert!(!ok);
     insta::assert_snapshot!(text, @"error: --tag goes with --promote or --rollback");
 }
+
+/// `/rollback` and `/unhold STAGE` on a pull request whose head Hoist did not write (a
+/// person's branch, whatever its title or body says) are refused: what to roll back and
+/// whose hold to release come from the store's record of Hoist's heads only.
+#[tokio::test]
+async fn rollback_on_someone_elses_pull_request_is_refused() {
+    let mut t = Tester::new();
+    two_releases_in_prod(&mut t).await;
+    let (n, _) = t
+        .person_pr(
+            "hoist/prod/my-app-service1",
+            &quinn(),
+            "apps/my-app-service1/env/prod/kustomization.yaml",
+            "images: []\n",
+        )
+        .await;
+    t.said();
+    t.comment(n, &quinn(), "/rollback prod\n/unhold prod").await;
+    assert_eq!(
+        t.forge.state.lock().unwrap().prs.len() as u64,
+        n,
+        "nothing opened"
+    );
+    insta::assert_snapshot!(t.said(), @r#"
+    #7: ⛔ /rollback works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.
+
+    ⛔ /unhold STAGE works on Hoist's promotion pull requests, whose image it promotes. This PR is not one.
+    ---
+    #7 reaction: eyes to @quinn's "/rollback prod"
+    #7 reaction: confused to @quinn's "/rollback prod"
+    "#);
+}

@@ -278,7 +278,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(Reply::Refused(messages::unknown_stage(stage, &names)));
         };
         let Some(freight) = meta.map(|h| h.freight.clone()) else {
-            return Ok(Reply::Refused(messages::not_a_promotion_pr()));
+            return Ok(Reply::Refused(messages::not_a_promotion_pr("/promote")));
         };
         // On a group's pull request, the group's name or any member's names it.
         let names_it = |s: &String| match meta.and_then(|h| h.group.as_ref()) {

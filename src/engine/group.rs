@@ -99,10 +99,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let branch = crate::marks::branch(stage, group);
         let _turn = self.branch_turn(&branch).await;
         let base = self.forge.base_head().await?;
+        // Every member's files at the base head, read together.
+        let snapshots = futures::future::try_join_all(
+            members
+                .iter()
+                .map(|m| self.snapshot(&m.service, &base, Some(stage))),
+        )
+        .await?;
         let mut repo = crate::repo::MapRepo(Default::default());
-        for m in members {
-            repo.0
-                .extend(self.snapshot(&m.service, &base, Some(stage)).await?.0);
+        for s in snapshots {
+            repo.0.extend(s.0);
         }
         let planner = Planner {
             config: &self.config,
@@ -119,13 +125,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .await?
             .filter(|pr| pr.base_ref == self.forge.base());
         let commits = self.forge.branch_commits(&branch).await?;
-        if let Some(c) = self.person_commit(commits.iter().flatten()).await? {
-            let msg = messages::person_commit(&c.author.login, &c.sha, &branch);
-            if let Some(pr) = &existing {
-                self.comment_once(pr.number, &msg, &format!("person:{}", c.sha))
-                    .await?;
-            }
-            return Ok(Outcome::Blocked(msg));
+        if let Some(stop) = self
+            .person_blocks(&branch, commits.as_deref(), existing.as_ref())
+            .await?
+        {
+            return Ok(stop);
         }
         // What the open pull request promotes, from the store's record of its head.
         let previous = self.previous_head(existing.as_ref()).await?;

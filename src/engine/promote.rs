@@ -139,13 +139,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        if let Some(c) = self.person_commit(commits.iter().flatten()).await? {
-            let msg = messages::person_commit(&c.author.login, &c.sha, &p.branch);
-            if let Some(pr) = &existing {
-                self.comment_once(pr.number, &msg, &format!("person:{}", c.sha))
-                    .await?;
-            }
-            return Ok(Outcome::Blocked(msg));
+        if let Some(stop) = self
+            .person_blocks(&p.branch, commits.as_deref(), existing.as_ref())
+            .await?
+        {
+            return Ok(stop);
         }
         let previous = self.previous_head(existing.as_ref()).await?;
         if let (Some(pr), Some(h)) = (&existing, &previous)
@@ -233,7 +231,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// The first commit on the branch that Hoist did not write: a person's, never
     /// overwritten and never built upon. Which commits Hoist wrote comes from its store;
     /// a commit's author is whatever the pusher typed, and decides nothing.
-    pub(super) async fn person_commit<'a>(
+    async fn person_commit<'a>(
         &self,
         commits: impl Iterator<Item = &'a Commit>,
     ) -> Result<Option<&'a Commit>> {
@@ -243,6 +241,25 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         Ok(None)
+    }
+
+    /// Stops a promotion on `branch` when one of its `commits` is a person's (see
+    /// `person_commit`), saying so once on the open pull request `existing`.
+    pub(super) async fn person_blocks(
+        &self,
+        branch: &str,
+        commits: Option<&[Commit]>,
+        existing: Option<&PullRequest>,
+    ) -> Result<Option<Outcome>> {
+        let Some(c) = self.person_commit(commits.into_iter().flatten()).await? else {
+            return Ok(None);
+        };
+        let msg = messages::person_commit(&c.author.login, &c.sha, branch);
+        if let Some(pr) = existing {
+            self.comment_once(pr.number, &msg, &format!("person:{}", c.sha))
+                .await?;
+        }
+        Ok(Some(Outcome::Blocked(msg)))
     }
 
     /// What the open pull request promotes, from the store's record of its head (its

@@ -34,7 +34,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(Reply::Refused(messages::unknown_stage(stage, &names)));
         };
         let Some(h) = meta else {
-            return Ok(Reply::Refused(messages::not_a_promotion_pr()));
+            return Ok(Reply::Refused(messages::not_a_promotion_pr("/rollback")));
         };
         let grouped = h
             .group
@@ -96,7 +96,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok((Reply::Refused(messages::unknown_stage(stage, &names)), None));
         };
         let Some(h) = meta else {
-            return Ok((Reply::Refused(messages::not_a_promotion_pr()), None));
+            return Ok((
+                Reply::Refused(messages::not_a_promotion_pr("/unhold STAGE")),
+                None,
+            ));
         };
         if !self.may_promote(author, st).await? {
             return Ok((

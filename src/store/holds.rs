@@ -19,34 +19,6 @@ pub struct StageHold {
 }
 
 impl Store {
-    /// Holds forward promotions of `service` into `stage` (replacing an earlier hold).
-    pub async fn hold_stage(
-        &self,
-        service: &str,
-        stage: &str,
-        by: &str,
-        reason: &str,
-    ) -> Result<()> {
-        let (service, stage, by, reason) = (
-            service.to_owned(),
-            stage.to_owned(),
-            by.to_owned(),
-            reason.to_owned(),
-        );
-        let now = self.now_ms();
-        self.call(move |c, _| {
-            c.execute(
-                "INSERT INTO stage_holds (service, stage, held_by, reason, held_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
-                   reason = excluded.reason, held_at = excluded.held_at",
-                params![service, stage, by, reason, now],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
     /// Holds `service` in `stage` after the rollback merged as `merge_sha`, unless that
     /// merge already did (then an `/unhold` since stands): whether it held now.
     pub async fn hold_after_rollback(
