@@ -23,6 +23,20 @@ pub enum Command {
         stage: String,
         to: Option<String>,
     },
+    /// `/freeze <stage> [reason]`: no merges into `<stage>` until `/unfreeze <stage>`.
+    Freeze {
+        stage: String,
+        reason: String,
+    },
+    /// `/unfreeze <stage>`.
+    Unfreeze {
+        stage: String,
+    },
+    /// `/override freeze <reason>`: let this pull request, at its head now, merge into
+    /// its frozen stage.
+    OverrideFreeze {
+        reason: String,
+    },
     Status,
     Help,
     /// `/override dag <head> <reason>`: pass the `hoist/dag` check on the head the
@@ -48,10 +62,14 @@ pub enum ParseError {
     BadOverride,
     /// `/rollback` takes a stage, and optionally `to <tag>`.
     BadRollback,
+    /// `/freeze` and `/unfreeze` take a stage (`/freeze`, then a reason).
+    BadFreeze {
+        command: &'static str,
+    },
 }
 
 const COMMANDS: &[&str] = &[
-    "promote", "rollback", "hold", "unhold", "status", "help", "override",
+    "promote", "rollback", "hold", "unhold", "freeze", "unfreeze", "status", "help", "override",
 ];
 
 impl fmt::Display for ParseError {
@@ -134,6 +152,21 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
                 }),
                 _ => Err(ParseError::BadRollback),
             },
+            "freeze" => match args.split_first() {
+                Some((stage, reason)) => Ok(Command::Freeze {
+                    stage: stage.clone(),
+                    reason: reason.join(" "),
+                }),
+                None => Err(ParseError::BadFreeze { command: "freeze" }),
+            },
+            "unfreeze" => match args.as_slice() {
+                [stage] => Ok(Command::Unfreeze {
+                    stage: stage.clone(),
+                }),
+                _ => Err(ParseError::BadFreeze {
+                    command: "unfreeze",
+                }),
+            },
             "status" => no_args(Command::Status, "status"),
             "help" => no_args(Command::Help, "help"),
             "override" => match args.as_slice() {
@@ -142,6 +175,11 @@ pub fn parse(text: &str) -> Vec<Result<Command, ParseError>> {
                 {
                     Ok(Command::OverrideDag {
                         head: head.to_ascii_lowercase(),
+                        reason: reason.join(" "),
+                    })
+                }
+                [what, reason @ ..] if what == "freeze" && !reason.is_empty() => {
+                    Ok(Command::OverrideFreeze {
                         reason: reason.join(" "),
                     })
                 }
@@ -171,9 +209,12 @@ pub fn help(stages: &[&str]) -> String {
          \x20 /hold                               keep Hoist from merging this PR\n\
          \x20 /unhold                             let Hoist merge it again\n\
          \x20 /unhold <stage>                     let forward promotions into <stage> merge again after a rollback\n\
+         \x20 /freeze <stage> [reason]            no merges into <stage> until /unfreeze (freeze team only)\n\
+         \x20 /unfreeze <stage>                   let merges into <stage> resume\n\
          \x20 /status                             where this service's images stand in every stage\n\
          \x20 /help                               this text\n\
-         \x20 /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)\n",
+         \x20 /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)\n\
+         \x20 /override freeze <reason>           let this PR merge into its frozen stage, in an emergency (break-glass team only)\n",
         stages.join(", ")
     )
 }
@@ -212,7 +253,7 @@ mod tests {
     fn override_needs_dag_and_a_reason() {
         insta::assert_snapshot!(p("/override dag 3F9C2D1A7B8E9F00112233445566778899AABBCC INC-42 prod is down"), @r#"[Ok(OverrideDag { head: "3f9c2d1a7b8e9f00112233445566778899aabbcc", reason: "INC-42 prod is down" })]"#);
         insta::assert_snapshot!(p("/override dag\n/override checks x\n/override dag INC-42 prod is down\n/override dag 3f9c2d1a7b8e9f00112233445566778899aabbcc\n/override dag 3f9c2d1 a short head"), @"[Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride), Err(BadOverride)]");
-        insta::assert_snapshot!(parse("/override dag")[0].as_ref().unwrap_err().to_string(), @"/override needs what, which head and why: `/override dag <head SHA> <reason>`. See /help.");
+        insta::assert_snapshot!(parse("/override dag")[0].as_ref().unwrap_err().to_string(), @"/override needs what and why: `/override dag <head SHA> <reason>` or `/override freeze <reason>`. See /help.");
     }
 
     #[test]
@@ -220,6 +261,14 @@ mod tests {
         insta::assert_snapshot!(p("/rollback prod\n/rollback prod to v1.3.0\n/unhold prod"), @r#"[Ok(Rollback { stage: "prod", to: None }), Ok(Rollback { stage: "prod", to: Some("v1.3.0") }), Ok(UnholdStage { stage: "prod" })]"#);
         insta::assert_snapshot!(p("/rollback\n/rollback prod v1.3.0\n/unhold prod now"), @r#"[Err(BadRollback), Err(BadRollback), Err(UnexpectedArguments { command: "unhold" })]"#);
         insta::assert_snapshot!(parse("/rollback")[0].as_ref().unwrap_err().to_string(), @"/rollback needs a stage, and optionally `to <tag>`: `/rollback <stage> [to <tag>]`. See /help.");
+    }
+
+    #[test]
+    fn freeze_takes_a_stage_and_a_reason() {
+        insta::assert_snapshot!(p("/freeze prod INC-7 payments outage\n/freeze uat\n/unfreeze prod\n/override freeze INC-7 the fix"), @r#"[Ok(Freeze { stage: "prod", reason: "INC-7 payments outage" }), Ok(Freeze { stage: "uat", reason: "" }), Ok(Unfreeze { stage: "prod" }), Ok(OverrideFreeze { reason: "INC-7 the fix" })]"#);
+        insta::assert_snapshot!(p("/freeze\n/unfreeze\n/unfreeze prod now\n/override freeze"), @r#"[Err(BadFreeze { command: "freeze" }), Err(BadFreeze { command: "unfreeze" }), Err(BadFreeze { command: "unfreeze" }), Err(BadOverride)]"#);
+        insta::assert_snapshot!(parse("/unfreeze")[0].as_ref().unwrap_err().to_string(), @"/unfreeze needs exactly one stage: `/unfreeze <stage>`. See /help.");
+        insta::assert_snapshot!(parse("/override freeze")[0].as_ref().unwrap_err().to_string(), @"/override needs what and why: `/override dag <head SHA> <reason>` or `/override freeze <reason>`. See /help.");
     }
 
     #[test]
@@ -231,9 +280,12 @@ mod tests {
           /hold                               keep Hoist from merging this PR
           /unhold                             let Hoist merge it again
           /unhold <stage>                     let forward promotions into <stage> merge again after a rollback
+          /freeze <stage> [reason]            no merges into <stage> until /unfreeze (freeze team only)
+          /unfreeze <stage>                   let merges into <stage> resume
           /status                             where this service's images stand in every stage
           /help                               this text
           /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)
+          /override freeze <reason>           let this PR merge into its frozen stage, in an emergency (break-glass team only)
         ");
     }
 }

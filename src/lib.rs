@@ -22,6 +22,7 @@ pub mod lambda;
 pub mod manifest;
 pub mod marks;
 pub mod messages;
+pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod registry;

@@ -81,6 +81,42 @@ pub fn read_record<'a>(body: &'a str, sha: &str) -> Option<&'a str> {
     Some(&rest[..rest.find(" -->")?])
 }
 
+/// A change to a stage's freeze, as Hoist records it at the top of its reply to the
+/// command: what a lost store's freezes are rebuilt from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FreezeRecord {
+    pub stage: String,
+    pub frozen: bool,
+    pub by: String,
+    pub reason: String,
+    /// When, in milliseconds since the epoch (Hoist's clock).
+    pub at: i64,
+}
+
+const FREEZE_OPEN: &str = "<!-- hoist:freeze ";
+
+/// The line recording `r`. Text a person wrote (the reason, a login) is JSON-escaped,
+/// `<`, `>` and `-` included, so it can neither close the HTML comment nor start another.
+pub fn freeze_record(r: &FreezeRecord) -> String {
+    let json = serde_json::to_string(r)
+        .expect("a record serializes")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('-', "\\u002d");
+    format!("{FREEZE_OPEN}{json} -->")
+}
+
+/// The freeze records that open `body` (lines a comment starts with; a record quoted
+/// further down is not one).
+pub fn read_freeze_records(body: &str) -> Vec<FreezeRecord> {
+    body.lines()
+        .map_while(|l| {
+            let json = l.strip_prefix(FREEZE_OPEN)?.strip_suffix(" -->")?;
+            serde_json::from_str(json).ok()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +145,23 @@ mod tests {
         // A record quoted later in a comment is not a record.
         let quoted = format!("Someone wrote:\n{c}");
         assert_eq!(read_record(&quoted, "abc123"), None);
+    }
+
+    #[test]
+    fn a_freeze_record_reads_back_whatever_its_reason_says() {
+        let r = FreezeRecord {
+            stage: "prod".into(),
+            frozen: true,
+            by: "rel-mgr".into(),
+            reason: "INC-7 --> <!-- hoist:freeze {} -->\nnext".into(),
+            at: 1_796_583_661_000,
+        };
+        let line = freeze_record(&r);
+        assert_eq!(line.matches("-->").count(), 1, "{line}");
+        assert!(!line.contains('\n'));
+        let body = format!("{line}\n{line}\nprod is frozen.\n{line}");
+        assert_eq!(read_freeze_records(&body), vec![r.clone(), r.clone()]);
+        assert_eq!(read_freeze_records(&format!("> quoted\n{line}")), vec![]);
     }
 
     #[test]

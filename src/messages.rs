@@ -601,6 +601,82 @@ pub fn stage_unheld(service: &str, stage: &str, by: &str) -> String {
     format!("▶️ @{by} released **{stage}** for {service}: forward promotions into it merge again.")
 }
 
+/// `/freeze` or `/unfreeze` by someone who may not.
+pub fn freeze_refusal(who: &str, command: &str, by: &[String]) -> String {
+    if by.is_empty() {
+        format!(
+            "⛔ @{who}, {command} is not enabled: the config names no freeze.by (or dag.break_glass) team."
+        )
+    } else {
+        format!(
+            "⛔ @{who}, {command} needs write access and membership in {}.",
+            by.join(" or ")
+        )
+    }
+}
+
+/// A stage was frozen.
+pub fn frozen(stage: &str, by: &str, reason: &str) -> String {
+    let why = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    };
+    format!(
+        "❄️ @{by} froze **{stage}**{why}. Nothing merges into {stage} until `/unfreeze {stage}`; in an emergency, the break-glass team's `/override freeze <reason>` lets one pull request through."
+    )
+}
+
+/// A frozen stage, below `/status`'s tables.
+pub fn status_frozen(stage: &str, by: &str, reason: &str) -> String {
+    format!("❄️ {}", gate_frozen(stage, by, reason))
+}
+
+/// A stage was unfrozen.
+pub fn unfrozen(stage: &str, by: &str) -> String {
+    format!("▶️ @{by} unfroze **{stage}**: pull requests into it merge again.")
+}
+
+/// `/unfreeze`, or `/override freeze`, where the stage is not frozen.
+pub fn not_frozen(stage: &str) -> String {
+    format!("**{stage}** is not frozen.")
+}
+
+pub fn override_freeze_refusal(who: &str, break_glass: &[String]) -> String {
+    if break_glass.is_empty() {
+        format!(
+            "⛔ @{who}, /override freeze is not enabled: the config names no dag.break_glass team."
+        )
+    } else {
+        format!(
+            "⛔ @{who}, /override freeze needs write access and membership in {}.",
+            break_glass.join(" or ")
+        )
+    }
+}
+
+pub fn freeze_overridden(by: &str, stage: &str, sha: &str, reason: &str) -> String {
+    format!(
+        "🔓 @{by} let this pull request through the freeze of **{stage}** at {}: {reason}. The override is recorded; a new head needs a new one.",
+        crate::image::short_sha(sha)
+    )
+}
+
+/// The gate's line for a frozen stage.
+pub fn gate_frozen(stage: &str, by: &str, reason: &str) -> String {
+    let why = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    };
+    format!("/unfreeze {stage} ({stage} is frozen by @{by}{why})")
+}
+
+/// The gate's line for a frozen stage a break-glass override let this head through.
+pub fn gate_frozen_through(stage: &str, by: &str) -> String {
+    format!("{stage} is frozen; @{by} let this head through")
+}
+
 /// `/unhold STAGE` where nothing held it.
 pub fn stage_not_held(service: &str, stage: &str) -> String {
     format!("**{stage}** is not held for {service}.")
@@ -778,12 +854,13 @@ pub fn root_stage_refusal(stage: &str) -> String {
     )
 }
 
-pub fn unknown_stage(stage: &str, stages: &[&str]) -> String {
+/// `command` (`/promote`, `/rollback`, …) named a stage the config does not have.
+pub fn unknown_stage(command: &str, stage: &str, stages: &[&str]) -> String {
     let hint = crate::suggest::suggest(stage, stages)
         .map(|s| format!(" Did you mean \"{s}\"?"))
         .unwrap_or_default();
     format!(
-        "⛔ /promote {stage}: there is no stage \"{stage}\".{hint} Stages: {}. See /help.",
+        "⛔ {command} {stage}: there is no stage \"{stage}\".{hint} Stages: {}. See /help.",
         stages.join(", ")
     )
 }
@@ -1151,6 +1228,12 @@ pub fn parse_error(e: &crate::command::ParseError) -> String {
             suggestion: None,
         } => format!("/{name} is not a command. See /help."),
         // In code spans: GitHub drops `<stage>` elsewhere as an HTML tag.
+        ParseError::BadFreeze { command: "freeze" } => {
+            "/freeze needs a stage, and optionally why: `/freeze <stage> [reason]`. See /help.".into()
+        }
+        ParseError::BadFreeze { command } => {
+            format!("/{command} needs exactly one stage: `/{command} <stage>`. See /help.")
+        }
         ParseError::BadRollback => {
             "/rollback needs a stage, and optionally `to <tag>`: `/rollback <stage> [to <tag>]`. See /help.".into()
         }
@@ -1160,7 +1243,7 @@ pub fn parse_error(e: &crate::command::ParseError) -> String {
         ParseError::UnexpectedArguments { command } => {
             format!("/{command} takes no arguments. See /help.")
         }
-        ParseError::BadOverride => "/override needs what, which head and why: `/override dag <head SHA> <reason>`. See /help.".into(),
+        ParseError::BadOverride => "/override needs what and why: `/override dag <head SHA> <reason>` or `/override freeze <reason>`. See /help.".into(),
     }
 }
 
@@ -1901,6 +1984,23 @@ pub mod status {
     /// A stage held after a rollback, in a status cell.
     pub fn held(stage: &str, by: &str) -> String {
         format!("held since @{by}'s rollback: /unhold {stage}")
+    }
+
+    /// The word under a frozen stage's name.
+    pub const FROZEN: &str = "frozen";
+    pub const PAGE_FROZEN: &str = "Frozen stages";
+
+    /// A frozen stage, below the grid.
+    pub fn frozen(f: &crate::store::freezes::Freeze, age: &str) -> String {
+        let why = if f.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", f.reason)
+        };
+        format!(
+            "{} is frozen by @{} ({age} ago){why}; nothing merges into it until /unfreeze {}",
+            f.stage, f.by, f.stage
+        )
     }
 
     /// How long a pull request has been open, and for whom.

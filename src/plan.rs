@@ -236,7 +236,7 @@ impl Planner<'_> {
     ) -> Result<Plan, PlanError> {
         let names = self.config.stage_names();
         let Some(st) = self.config.stage(stage) else {
-            return Ok(refused(messages::unknown_stage(stage, &names)));
+            return Ok(refused(messages::unknown_stage("/promote", stage, &names)));
         };
         if st.upstream.is_empty() {
             return Ok(refused(messages::root_stage_refusal(stage)));
@@ -434,7 +434,7 @@ impl Planner<'_> {
         use crate::policy::rollback::{Choice, choose};
         let names = self.config.stage_names();
         if self.config.stage(stage).is_none() {
-            return Ok(refused(messages::unknown_stage(stage, &names)));
+            return Ok(refused(messages::unknown_stage("/rollback", stage, &names)));
         }
         let states = self.states(service)?;
         let here = states
@@ -799,6 +799,7 @@ impl Planner<'_> {
             owners,
             held_by: None,
             stage_held: None,
+            frozen: None,
             soaking: vec![],
             outside_window: None,
             mergeable: None,

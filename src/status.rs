@@ -93,6 +93,8 @@ pub struct Grid {
     pub services: Vec<Row>,
     /// Groups waiting for members, newest first.
     pub waiting_groups: Vec<GroupWait>,
+    /// Frozen stages, by name (the store).
+    pub frozen: Vec<crate::store::freezes::Freeze>,
     /// Whether the stages' overlays were read; without them what runs comes from the
     /// ledger alone.
     pub overlays_read: bool,
@@ -139,14 +141,15 @@ pub async fn grid(
             cells,
         });
     }
-    let waiting_groups = match store {
-        Some(s) => waiting_groups(config, s).await?,
-        None => vec![],
+    let (waiting_groups, frozen) = match store {
+        Some(s) => (waiting_groups(config, s).await?, s.freezes().await?),
+        None => (vec![], vec![]),
     };
     Ok(Grid {
         stages: config.stage_names().iter().map(|s| s.to_string()).collect(),
         services,
         waiting_groups,
+        frozen,
         overlays_read: overlays.is_some(),
         now_ms,
     })
@@ -370,7 +373,13 @@ pub fn render(grid: &Grid) -> String {
     use crate::messages::status as say;
     let mut table: Vec<Vec<Vec<String>>> = vec![];
     let mut head = vec![vec![say::SERVICE.to_owned()]];
-    head.extend(grid.stages.iter().map(|s| vec![s.clone()]));
+    head.extend(grid.stages.iter().map(|s| {
+        let mut h = vec![s.clone()];
+        if grid.frozen.iter().any(|f| &f.stage == s) {
+            h.push(say::FROZEN.to_owned());
+        }
+        h
+    }));
     table.push(head);
     for row in &grid.services {
         let mut line = vec![vec![row.service.clone()]];
@@ -403,6 +412,10 @@ pub fn render(grid: &Grid) -> String {
         table.push(line);
     }
     let mut out = text_table(&table);
+    for f in &grid.frozen {
+        out.push_str(&say::frozen(f, &age(grid.now_ms, f.at)));
+        out.push('\n');
+    }
     for w in &grid.waiting_groups {
         out.push_str(&say::group_waiting(w, &age(grid.now_ms, w.since_ms)));
         out.push('\n');

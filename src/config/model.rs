@@ -42,6 +42,73 @@ pub struct Config {
     /// The `hoist/dag` check.
     #[serde(default)]
     pub dag: DagCheck,
+    /// Who may freeze a stage (`/freeze <stage> [reason]`, `/unfreeze <stage>`).
+    #[serde(default)]
+    pub freeze: FreezeSettings,
+    /// Where Hoist tells people what happened: webhooks, each with the events and stages
+    /// it wants. Delivered from the durable queue, retried, never twice for one event.
+    #[serde(default)]
+    pub notify: Vec<Notify>,
+}
+
+/// Settings of stage freezes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeSettings {
+    /// Who may comment `/freeze <stage> [reason]` and `/unfreeze <stage>`: logins or
+    /// `@org/team`, each also needing write access. Empty: `dag.break_glass` may.
+    #[serde(default)]
+    pub by: Vec<String>,
+}
+
+/// One webhook Hoist notifies.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Environment variable holding the webhook's URL (a Slack incoming webhook's URL is
+    /// a secret: it never goes in the config).
+    pub url_env: String,
+    /// `slack` (a Slack incoming webhook's `text` and `blocks`) or `json` (Hoist's own
+    /// versioned payload, documented in docs/notifications.md).
+    #[serde(default)]
+    pub format: NotifyFormat,
+    /// The events to send. Empty or absent: every event.
+    #[serde(default)]
+    pub on: Vec<NotifyEvent>,
+    /// The stages whose events to send. Empty or absent: every stage.
+    #[serde(default)]
+    pub stages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyFormat {
+    #[default]
+    Json,
+    Slack,
+}
+
+/// Something that happened to a promotion or a stage.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyEvent {
+    /// A promotion pull request opened.
+    Opened,
+    /// A command was refused, or the gate blocked a pull request (a failed check, a
+    /// rendering Argo CD refused).
+    Refused,
+    /// A promotion merged.
+    Merged,
+    /// Argo CD runs the promotion's image, healthy.
+    Verified,
+    /// Argo CD reports the promotion's application Degraded.
+    Degraded,
+    /// A rollback opened, or merged.
+    Rollback,
+    /// A stage was frozen or unfrozen.
+    Freeze,
 }
 
 /// Settings of the `hoist/dag` check.

@@ -19,7 +19,16 @@ const SECRET_KEYS: &[&str] = &[
     "secret_access_key",
 ];
 
-const SECRET_PREFIXES: &[&str] = &["-----BEGIN", "ghp_", "ghs_", "gho_", "ghu_", "github_pat_"];
+const SECRET_PREFIXES: &[&str] = &[
+    "-----BEGIN",
+    "ghp_",
+    "ghs_",
+    "gho_",
+    "ghu_",
+    "github_pat_",
+    // A Slack incoming webhook's URL lets anyone post to the channel.
+    "https://hooks.slack.com/",
+];
 
 fn looks_like_secret(value: &str) -> bool {
     SECRET_PREFIXES.iter().any(|p| value.starts_with(p))

@@ -43,6 +43,17 @@ pub fn validate(c: &Config, src: &Source) -> Vec<ConfigError> {
             v.at(&[K("dag"), K("break_glass"), I(i)], format!("break_glass entry {p:?} is neither a GitHub login (alice) nor a team (@org/team)"));
         }
     }
+    for (i, p) in c.freeze.by.iter().enumerate() {
+        if !USER.is_match(p) && !TEAM.is_match(p) {
+            v.at(
+                &[K("freeze"), K("by"), I(i)],
+                format!(
+                    "freeze.by entry {p:?} is neither a GitHub login (alice) nor a team (@org/team)"
+                ),
+            );
+        }
+    }
+    v.notify(c);
     v.errors
 }
 
@@ -587,6 +598,13 @@ impl Validator<'_> {
                         }
                     }
                 }
+                for (i, p) in c.freeze.by.iter().enumerate() {
+                    if !mapped(p) {
+                        self.at(&[K("freeze"), K("by"), I(i)], format!(
+                            "freeze.by entry {p:?} has no entry in forge.codecommit.codeowners_iam, so no IAM principal could act as it"
+                        ));
+                    }
+                }
                 for (i, p) in c.dag.break_glass.iter().enumerate() {
                     if !mapped(p) {
                         self.at(&[K("dag"), K("break_glass"), I(i)], format!(
@@ -640,6 +658,43 @@ impl Validator<'_> {
         }
         if let Some(a) = &c.argocd {
             check(&[K("argocd"), K("token_env")], &a.token_env);
+        }
+        for (i, n) in c.notify.iter().enumerate() {
+            check(&[K("notify"), I(i), K("url_env")], &n.url_env);
+        }
+    }
+
+    /// Each webhook's stages exist, and no event or stage is listed twice.
+    fn notify(&mut self, c: &Config) {
+        let names = c.stage_names();
+        for (i, n) in c.notify.iter().enumerate() {
+            for (j, s) in n.stages.iter().enumerate() {
+                if c.stage(s).is_none() {
+                    let hint = suggest(s, &names)
+                        .map(|h| format!(" (did you mean {h}?)"))
+                        .unwrap_or_default();
+                    self.at(
+                        &[K("notify"), I(i), K("stages"), I(j)],
+                        format!(
+                            "notify stage {s:?} is not a stage{hint}; stages: {}",
+                            names.join(", ")
+                        ),
+                    );
+                } else if n.stages[..j].contains(s) {
+                    self.at(
+                        &[K("notify"), I(i), K("stages"), I(j)],
+                        format!("stage {s:?} is listed twice"),
+                    );
+                }
+            }
+            for (j, e) in n.on.iter().enumerate() {
+                if n.on[..j].contains(e) {
+                    self.at(
+                        &[K("notify"), I(i), K("on"), I(j)],
+                        format!("event {:?} is listed twice", crate::notify::event_name(*e)),
+                    );
+                }
+            }
         }
     }
 }

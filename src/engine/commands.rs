@@ -85,6 +85,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 Ok(Command::Promote { .. }
                     | Command::Rollback { .. }
                     | Command::UnholdStage { .. }
+                    | Command::OverrideFreeze { .. }
                     | Command::Status)
             )
         });
@@ -104,8 +105,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let mut refused = false;
         let mut released = false;
         let mut overridden = false;
-        // Other pull requests a command lets merge now (`/unhold STAGE`).
+        // Other pull requests a command lets merge now (`/unhold STAGE`), or whose check
+        // must say what changed (`/freeze`).
         let mut also: Vec<u64> = vec![];
+        // Freeze changes, recorded at the top of the reply.
+        let mut records = vec![];
         for cmd in cmds {
             let reply = match cmd {
                 Err(e) => Reply::Refused(messages::command_refused(&e.to_string())),
@@ -165,6 +169,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                     reply
                 }
+                Ok(Command::Freeze { stage, reason }) => {
+                    let done = self.freeze_command(&stage, Some(&reason), author).await?;
+                    done.take(number, &mut records, &mut also, &mut released)
+                }
+                Ok(Command::Unfreeze { stage }) => {
+                    let done = self.freeze_command(&stage, None, author).await?;
+                    done.take(number, &mut records, &mut also, &mut released)
+                }
+                Ok(Command::OverrideFreeze { reason }) => {
+                    let (reply, through) = self
+                        .override_freeze_command(&pr, meta, &reason, author)
+                        .await?;
+                    released |= through;
+                    reply
+                }
                 Ok(Command::Promote { stage, services }) => {
                     self.promote_command(meta, &stage, &services, author)
                         .await?
@@ -178,8 +197,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 }
             }
         }
-        self.comment_once(number, &replies.join("\n\n"), &key)
-            .await?;
+        let mut body: Vec<String> = records.iter().map(crate::marks::freeze_record).collect();
+        body.push(replies.join("\n\n"));
+        self.comment_once(number, &body.join("\n"), &key).await?;
         // Before the comment counts as answered: if publishing fails, the retried event
         // runs the override again rather than leave the failing check standing.
         if overridden {
@@ -275,7 +295,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     ) -> Result<Reply> {
         let names = self.config.stage_names();
         let Some(st) = self.config.stage(stage) else {
-            return Ok(Reply::Refused(messages::unknown_stage(stage, &names)));
+            return Ok(Reply::Refused(messages::unknown_stage(
+                "/promote", stage, &names,
+            )));
         };
         let Some(freight) = meta.map(|h| h.freight.clone()) else {
             return Ok(Reply::Refused(messages::not_a_promotion_pr("/promote")));
@@ -389,6 +411,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 })
                 .collect();
             out.push(messages::status_table(&service, &rows));
+        }
+        for f in self.store.freezes().await? {
+            out.push(messages::status_frozen(&f.stage, &f.by, &f.reason));
         }
         Ok(out.join("\n"))
     }

@@ -198,6 +198,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             );
             return Ok(());
         }
+        // A freeze is recorded under this lock: it is either seen here or comes after
+        // the merge.
+        let freeze = self.freeze_lock(&meta.stage).await;
+        if let Some((f, None)) = self.frozen_for(&meta.stage, number, &head).await? {
+            info!(
+                pr = number,
+                by = f.by,
+                "the stage was frozen while the merge was being decided"
+            );
+            return Ok(());
+        }
         // The window is judged again now, by the clock of the merge itself: time passed
         // since the gate was decided (forge calls, the locks).
         let stage_now = rolling_back.as_ref().unwrap_or(st);
@@ -212,7 +223,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             };
         }
         let merged = self.forge.merge(number, &head, &title, &message).await;
-        drop(gate);
+        drop((gate, freeze));
         match merged {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");
@@ -425,6 +436,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     })
             },
             stage_held: self.stage_held(h).await?,
+            frozen: self
+                .frozen_for(stage, pr.number, head)
+                .await?
+                .map(|(f, through)| (f.by, f.reason, through)),
             mergeable: pr.mergeable,
         };
         Ok((facts, approver, diff))

@@ -4,6 +4,7 @@
 
 mod commands;
 mod dag_check;
+mod freeze;
 mod group;
 mod merge;
 mod promote;

@@ -8,7 +8,7 @@ use super::{Engine, EngineError, Result};
 use crate::argocd::ArgoCd;
 use crate::command;
 use crate::domain::ActorKind;
-use crate::forge::Forge;
+use crate::forge::{Comment, Forge};
 use crate::registry::{self, Registry};
 use crate::store::heads::HoistHead;
 use crate::tags::TagFilter;
@@ -351,10 +351,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// CodeCommit), naming the pull request, the head, the freight and the requester's
     /// id. Never from a pull request's body, branch name, commit authorship or trailers,
     /// which anyone with write access can forge. Verification is not in Git, so merged
-    /// promotions are re-verified against Argo CD by the next reconcile. Returns how
-    /// many promotions were recorded.
+    /// promotions are re-verified against Argo CD by the next reconcile. Frozen stages
+    /// come back from the records at the top of Hoist's own unedited replies (see
+    /// `rebuild_freezes`): those on the open pull requests and those the forge lists
+    /// as recent (every comment on GitHub; the last 20 closed pull requests' on
+    /// CodeCommit). Returns how many promotions were recorded.
     pub async fn rebuild_ledger(&self) -> Result<usize> {
         let mut n = 0;
+        let mut comments = vec![];
         let mut prs = self
             .forge
             .merged_pull_requests(crate::marks::BRANCH_PREFIX)
@@ -386,10 +390,21 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             };
             self.restore(&h, &pr).await?;
             if pr.state == crate::forge::PrState::Open {
-                self.rebuild_hold(pr.number).await?;
+                let on_it = self.forge.comments(pr.number).await?;
+                self.rebuild_hold(pr.number, &on_it).await?;
+                comments.extend(on_it);
             }
             n += 1;
         }
+        comments.extend(
+            self.forge
+                .recent_comments("1970-01-01T00:00:00Z")
+                .await?
+                .into_iter()
+                .map(|(_, c)| c),
+        );
+        let frozen = self.rebuild_freezes(&comments).await?;
+        info!(promotions = n, frozen, "rebuilt from the forge");
         Ok(n)
     }
 
@@ -438,10 +453,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// A hold lives in the store only; the comments that set it are on the forge. The
     /// last `/hold` or `/unhold` by someone allowed to give it decides, as it did then.
-    async fn rebuild_hold(&self, number: u64) -> Result<()> {
+    async fn rebuild_hold(&self, number: u64, comments: &[Comment]) -> Result<()> {
         let me = self.forge.me().clone();
         let mut held: Option<String> = None;
-        for c in self.forge.comments(number).await? {
+        for c in comments {
             if c.author.is(&me) || c.author.kind == ActorKind::Bot || c.edited {
                 continue;
             }

@@ -31,7 +31,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     ) -> Result<Reply> {
         let Some(st) = self.config.stage(stage) else {
             let names = self.config.stage_names();
-            return Ok(Reply::Refused(messages::unknown_stage(stage, &names)));
+            return Ok(Reply::Refused(messages::unknown_stage(
+                "/rollback",
+                stage,
+                &names,
+            )));
         };
         let Some(h) = meta else {
             return Ok(Reply::Refused(messages::not_a_promotion_pr("/rollback")));
@@ -93,7 +97,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     ) -> Result<(Reply, Option<u64>)> {
         let Some(st) = self.config.stage(stage) else {
             let names = self.config.stage_names();
-            return Ok((Reply::Refused(messages::unknown_stage(stage, &names)), None));
+            return Ok((
+                Reply::Refused(messages::unknown_stage("/unhold", stage, &names)),
+                None,
+            ));
         };
         let Some(h) = meta else {
             return Ok((

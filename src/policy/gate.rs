@@ -10,7 +10,7 @@
 //! - the code owners: `CODEOWNERS` on the base branch (the forge), with approvals judged
 //!   by numeric id on the head's `commit_id` (the forge) against the requester's id (the
 //!   store);
-//! - holds: Hoist's store;
+//! - holds, freezes and the overrides that let one head through a freeze: Hoist's store;
 //! - mergeability: the forge.
 
 use crate::messages;
@@ -103,6 +103,9 @@ pub struct Facts {
     /// Who rolled the stage back (for this service), holding forward promotions into it
     /// until `/unhold STAGE` (the store).
     pub stage_held: Option<String>,
+    /// The stage is frozen (the store): who froze it, why, and who let this head
+    /// through with `/override freeze`, if anyone.
+    pub frozen: Option<(String, String, Option<String>)>,
     /// `None` while the forge computes it.
     pub mergeable: Option<bool>,
 }
@@ -237,6 +240,16 @@ pub fn decide(f: &Facts) -> Decision {
     if let Some(by) = &f.stage_held {
         lines.push((State::Waiting, messages::gate_stage_held(&f.stage, by)));
     }
+    match &f.frozen {
+        Some((_, _, Some(through))) => lines.push((
+            State::Ready,
+            messages::gate_frozen_through(&f.stage, through),
+        )),
+        Some((by, reason, None)) => {
+            lines.push((State::Waiting, messages::gate_frozen(&f.stage, by, reason)))
+        }
+        None => {}
+    }
     let mut d = Decision {
         lines,
         notices,
@@ -275,6 +288,7 @@ mod tests {
             }],
             held_by: None,
             stage_held: None,
+            frozen: None,
             soaking: vec![],
             outside_window: None,
             mergeable: Some(true),

@@ -221,7 +221,39 @@ td.verified{background:#d4edda}td.merged{background:#fff3cd}td.pending{backgroun
 td.unrecorded{background:#eeeeee}.tag{font-family:monospace;font-weight:bold}\
 .digest,.muted{color:#57606a;font-size:.85em}\
 .pr{margin-top:.3rem;padding:.2rem .3rem;background:#dbeafe;border-left:3px solid #1d4ed8}\
-.note{color:#9a6700}";
+.note{color:#9a6700}th.frozen{background:#e0f2fe}th.frozen span{font-weight:normal;font-size:.85em}";
+
+/// The grid's head: a column per stage, a frozen one marked so.
+fn head(h: &mut String, grid: &Grid) {
+    h.push_str("<table id=\"grid\"><thead><tr><th>");
+    h.push_str(&esc(say::SERVICE));
+    h.push_str("</th>");
+    for s in &grid.stages {
+        if grid.frozen.iter().any(|f| &f.stage == s) {
+            let _ = write!(
+                h,
+                "<th class=\"frozen\">{}<br><span>{}</span></th>",
+                esc(s),
+                esc(say::FROZEN)
+            );
+        } else {
+            let _ = write!(h, "<th>{}</th>", esc(s));
+        }
+    }
+    h.push_str("</tr></thead><tbody>");
+}
+
+/// A titled list, when it has items; `id` is Hoist's own.
+fn list(h: &mut String, title: &str, id: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = write!(h, "<h2>{}</h2><ul id=\"{id}\">", esc(title));
+    for i in items {
+        let _ = write!(h, "<li>{}</li>", esc(i));
+    }
+    h.push_str("</ul>");
+}
 
 /// The whole page. Every text from the config, the store or the forge goes through
 /// `esc`; nothing comes from the request.
@@ -238,13 +270,7 @@ pub fn render(grid: &Grid, unread: Option<&str>, events: &[Recent]) -> String {
     if let Some(why) = unread {
         let _ = write!(h, "<p class=\"note\">{}</p>", esc(why));
     }
-    h.push_str("<table id=\"grid\"><thead><tr><th>");
-    h.push_str(&esc(say::SERVICE));
-    h.push_str("</th>");
-    for s in &grid.stages {
-        let _ = write!(h, "<th>{}</th>", esc(s));
-    }
-    h.push_str("</tr></thead><tbody>");
+    head(&mut h, grid);
     for row in &grid.services {
         let _ = write!(h, "<tr><th>{}</th>", esc(&row.service));
         for c in &row.cells {
@@ -253,17 +279,18 @@ pub fn render(grid: &Grid, unread: Option<&str>, events: &[Recent]) -> String {
         h.push_str("</tr>");
     }
     h.push_str("</tbody></table>");
-    if !grid.waiting_groups.is_empty() {
-        let _ = write!(h, "<h2>{}</h2><ul id=\"groups\">", esc(say::PAGE_GROUPS));
-        for w in &grid.waiting_groups {
-            let _ = write!(
-                h,
-                "<li>{}</li>",
-                esc(&say::group_waiting(w, &age(grid.now_ms, w.since_ms)))
-            );
-        }
-        h.push_str("</ul>");
-    }
+    let frozen: Vec<String> = grid
+        .frozen
+        .iter()
+        .map(|f| say::frozen(f, &age(grid.now_ms, f.at)))
+        .collect();
+    list(&mut h, say::PAGE_FROZEN, "frozen", &frozen);
+    let groups: Vec<String> = grid
+        .waiting_groups
+        .iter()
+        .map(|w| say::group_waiting(w, &age(grid.now_ms, w.since_ms)))
+        .collect();
+    list(&mut h, say::PAGE_GROUPS, "groups", &groups);
     let _ = write!(h, "<h2>{}</h2>", esc(say::PAGE_EVENTS));
     if events.is_empty() {
         let _ = write!(h, "<p class=\"muted\">{}</p>", esc(say::PAGE_NO_EVENTS));
@@ -370,6 +397,8 @@ mod tests {
 
     /// Text from the config or the forge is shown, never run: a name or tag carrying
     /// markup comes out escaped, and a link that is not http(s) is not a link.
+    ///
+    /// Kept whole: one grid with markup in every field the page shows.
     #[test]
     fn every_text_is_escaped() {
         let evil = "<script>alert('x')</script>";
@@ -410,6 +439,12 @@ mod tests {
                 arrived: vec![evil.into()],
                 missing: vec![evil.into()],
                 since_ms: 0,
+            }],
+            frozen: vec![crate::store::freezes::Freeze {
+                stage: evil.into(),
+                by: evil.into(),
+                reason: evil.into(),
+                at: 0,
             }],
             overlays_read: true,
             now_ms: 0,

@@ -140,6 +140,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (service, stage)
     );
      CREATE TABLE rollback_merges (merge_sha TEXT PRIMARY KEY);",
+    // 15: frozen stages, and the pull requests (at one head) let through a freeze.
+    "CREATE TABLE stage_freezes (
+        stage TEXT PRIMARY KEY,
+        frozen_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        frozen_at INTEGER NOT NULL
+    );
+     CREATE TABLE freeze_overrides (
+        pr INTEGER NOT NULL,
+        head TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        by_login TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (pr, head)
+    );",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

@@ -5,6 +5,7 @@
 //! transaction (group commit), so many webhooks share one fsync.
 
 pub mod arrivals;
+pub mod freezes;
 pub mod heads;
 pub mod holds;
 mod lanes;

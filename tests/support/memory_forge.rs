@@ -598,6 +598,16 @@ impl MemoryForge {
         self.me.clone()
     }
 
+    /// Hoist's own comments on pull request `n`, oldest first: id and body.
+    pub fn own_comments(&self, n: u64) -> Vec<(u64, String)> {
+        let s = self.state.lock().unwrap();
+        s.comments
+            .iter()
+            .filter(|(pr, c)| *pr == n && c.author.is(&self.me))
+            .map(|(_, c)| (c.id, c.body.clone()))
+            .collect()
+    }
+
     pub fn pr(&self, n: u64) -> PullRequest {
         self.state
             .lock()

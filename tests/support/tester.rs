@@ -305,7 +305,13 @@ impl<S: Side> Tester<S> {
         let argocd =
             regex::Regex::new(r"https://argocd\.example\.com|http://127\.0\.0\.1:\d+").unwrap();
         let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
-        self.side.redact(&argocd.replace_all(visible, "ARGOCD"))
+        // The records that open a reply (a freeze's) are hidden, as the forge renders
+        // an HTML comment.
+        let visible = visible
+            .split_inclusive('\n')
+            .skip_while(|l| l.starts_with("<!-- hoist:freeze "))
+            .collect::<String>();
+        self.side.redact(&argocd.replace_all(&visible, "ARGOCD"))
     }
 
     /// Every effect Hoist made or changed since last asserted, now asserted: compare the
@@ -610,7 +616,10 @@ impl Tester<GitHub> {
             return s.lose_store().await;
         }
         let clock = self.engine.store.clock().clone();
-        let fresh = Store::open_with_clock(&self._dir.path().join("lost.db"), clock).unwrap();
+        // A new file each time: a store lost twice starts empty twice.
+        let n = std::fs::read_dir(self._dir.path()).unwrap().count();
+        let path = self._dir.path().join(format!("lost-{n}.db"));
+        let fresh = Store::open_with_clock(&path, clock).unwrap();
         Arc::get_mut(&mut self.engine).unwrap().store = fresh;
         self.engine.rebuild_ledger().await.unwrap();
         // As `hoist serve` does when it starts again.
