@@ -106,30 +106,23 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             )));
         }
         let lock = self.freeze_lock(stage).await;
-        let (reply, record) = match reason {
-            Some(reason) => {
-                let f = self.store.freeze(stage, &author.login, reason).await?;
+        let frozen = reason.is_some();
+        let change = self
+            .store
+            .set_freeze(stage, frozen, &author.login, reason.unwrap_or_default())
+            .await?;
+        let reply = match (&change, reason) {
+            (Some(_), Some(reason)) => {
                 warn!(stage, by = %author.login, reason, "stage frozen");
-                (
-                    messages::frozen(stage, &author.login, reason),
-                    Some(record_of(&f, true)),
-                )
+                messages::frozen(stage, &author.login, reason)
             }
-            None if self.store.unfreeze(stage).await? => {
+            (Some(_), None) => {
                 info!(stage, by = %author.login, "stage unfrozen");
-                let f = Freeze {
-                    stage: stage.to_owned(),
-                    by: author.login.clone(),
-                    reason: String::new(),
-                    at: self.store.now_ms(),
-                };
-                (
-                    messages::unfrozen(stage, &author.login),
-                    Some(record_of(&f, false)),
-                )
+                messages::unfrozen(stage, &author.login)
             }
-            None => (messages::not_frozen(stage), None),
+            (None, _) => messages::not_frozen(stage),
         };
+        let record = change.map(|f| record_of(&f, frozen));
         drop(lock);
         let evaluate = if record.is_some() {
             self.open_into(stage).await?
@@ -243,19 +236,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let mut n = 0;
         for r in last {
-            if r.frozen {
-                self.store
-                    .restore_freeze(&Freeze {
-                        stage: r.stage.clone(),
-                        by: r.by.clone(),
-                        reason: r.reason.clone(),
-                        at: r.at,
-                    })
-                    .await?;
-                n += 1;
-            } else {
-                self.store.unfreeze(&r.stage).await?;
-            }
+            let f = Freeze {
+                stage: r.stage.clone(),
+                by: r.by.clone(),
+                reason: r.reason.clone(),
+                at: r.at,
+            };
+            self.store.restore_freeze(&f, r.frozen).await?;
+            n += usize::from(r.frozen);
         }
         Ok(n)
     }

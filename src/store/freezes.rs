@@ -20,39 +20,64 @@ pub struct Freeze {
 }
 
 impl Store {
-    /// Freezes `stage` (or says again who froze it and why): the freeze now.
-    pub async fn freeze(&self, stage: &str, by: &str, reason: &str) -> Result<Freeze> {
-        let f = Freeze {
-            stage: stage.to_owned(),
-            by: by.to_owned(),
-            reason: reason.to_owned(),
-            at: self.now_ms(),
-        };
-        self.restore_freeze(&f).await?;
-        Ok(f)
-    }
-
-    /// Records `f` as it was (from Hoist's record of it, after a lost store).
-    pub async fn restore_freeze(&self, f: &Freeze) -> Result<()> {
-        let f = f.clone();
+    /// Freezes `stage` (`frozen`) or unfreezes it, by `by`: the change as recorded, its
+    /// time after the stage's last change's (records are ordered by it after a lost
+    /// store, and a clock may stand still), or `None` for an unfreeze of a stage that
+    /// is not frozen.
+    pub async fn set_freeze(
+        &self,
+        stage: &str,
+        frozen: bool,
+        by: &str,
+        reason: &str,
+    ) -> Result<Option<Freeze>> {
+        let (stage, by, reason) = (stage.to_owned(), by.to_owned(), reason.to_owned());
+        let now = self.now_ms();
         self.call(move |c, _| {
-            c.execute(
-                "INSERT INTO stage_freezes (stage, frozen_by, reason, frozen_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (stage) DO UPDATE SET frozen_by = excluded.frozen_by,
-                   reason = excluded.reason, frozen_at = excluded.frozen_at",
-                params![f.stage, f.by, f.reason, f.at],
+            let tx = c.transaction()?;
+            let last: Option<(bool, i64)> = tx
+                .query_row(
+                    "SELECT frozen, frozen_at FROM stage_freezes WHERE stage = ?1",
+                    params![stage],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if !frozen && !last.is_some_and(|(f, _)| f) {
+                return Ok(None);
+            }
+            let at = last.map_or(now, |(_, at)| now.max(at + 1));
+            tx.execute(
+                "INSERT INTO stage_freezes (stage, frozen, frozen_by, reason, frozen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (stage) DO UPDATE SET frozen = excluded.frozen,
+                   frozen_by = excluded.frozen_by, reason = excluded.reason,
+                   frozen_at = excluded.frozen_at",
+                params![stage, frozen, by, reason, at],
             )?;
-            Ok(())
+            tx.commit()?;
+            Ok(Some(Freeze {
+                stage,
+                by,
+                reason,
+                at,
+            }))
         })
         .await
     }
 
-    /// Unfreezes `stage`: whether it was frozen.
-    pub async fn unfreeze(&self, stage: &str) -> Result<bool> {
-        let stage = stage.to_owned();
+    /// Records a freeze or unfreeze as it was (Hoist's record of it, after a lost store).
+    pub async fn restore_freeze(&self, f: &Freeze, frozen: bool) -> Result<()> {
+        let f = f.clone();
         self.call(move |c, _| {
-            Ok(c.execute("DELETE FROM stage_freezes WHERE stage = ?1", params![stage])? > 0)
+            c.execute(
+                "INSERT INTO stage_freezes (stage, frozen, frozen_by, reason, frozen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (stage) DO UPDATE SET frozen = excluded.frozen,
+                   frozen_by = excluded.frozen_by, reason = excluded.reason,
+                   frozen_at = excluded.frozen_at",
+                params![f.stage, frozen, f.by, f.reason, f.at],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -62,7 +87,8 @@ impl Store {
         let stage = stage.to_owned();
         self.call(move |c, _| {
             Ok(c.query_row(
-                "SELECT stage, frozen_by, reason, frozen_at FROM stage_freezes WHERE stage = ?1",
+                "SELECT stage, frozen_by, reason, frozen_at FROM stage_freezes
+                 WHERE stage = ?1 AND frozen",
                 params![stage],
                 freeze,
             )
@@ -75,7 +101,8 @@ impl Store {
     pub async fn freezes(&self) -> Result<Vec<Freeze>> {
         self.call(move |c, _| {
             let mut q = c.prepare(
-                "SELECT stage, frozen_by, reason, frozen_at FROM stage_freezes ORDER BY stage",
+                "SELECT stage, frozen_by, reason, frozen_at FROM stage_freezes
+                 WHERE frozen ORDER BY stage",
             )?;
             let rows = q.query_map([], freeze)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -140,9 +140,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (service, stage)
     );
      CREATE TABLE rollback_merges (merge_sha TEXT PRIMARY KEY);",
-    // 15: frozen stages, and the pull requests (at one head) let through a freeze.
+    // 15: each stage's last freeze or unfreeze, and the pull requests (at one head) let
+    // through a freeze.
     "CREATE TABLE stage_freezes (
         stage TEXT PRIMARY KEY,
+        frozen INTEGER NOT NULL,
         frozen_by TEXT NOT NULL,
         reason TEXT NOT NULL,
         frozen_at INTEGER NOT NULL
