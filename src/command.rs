@@ -47,6 +47,20 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The stage the command names, if it names one.
+    pub fn stage(&self) -> Option<&str> {
+        match self {
+            Command::Promote { stage, .. }
+            | Command::UnholdStage { stage }
+            | Command::Rollback { stage, .. }
+            | Command::Freeze { stage, .. }
+            | Command::Unfreeze { stage } => Some(stage),
+            _ => None,
+        }
+    }
+}
+
 /// Why a line that looks like a command is not one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {

@@ -627,6 +627,83 @@ pub fn frozen(stage: &str, by: &str, reason: &str) -> String {
     )
 }
 
+/// What a notice says a pull request moves: `service tag`, or a group's members.
+pub fn notify_what(h: &crate::store::heads::HoistHead) -> String {
+    match &h.group {
+        Some(g) => {
+            let members: Vec<_> = h.all_freight().into_iter().cloned().collect();
+            format!("{g} ({})", members_list(&members))
+        }
+        None => format!("{} {}", h.freight.service, h.freight.tag),
+    }
+}
+
+pub fn notify_opened(what: &str, stage: &str) -> String {
+    format!("{what} → {stage}: pull request opened")
+}
+
+pub fn notify_rollback(what: &str, stage: &str, from: &str) -> String {
+    format!("{stage} rolling back to {what} (from {from}): pull request opened")
+}
+
+pub fn notify_merged(what: &str, stage: &str) -> String {
+    format!("{what} merged into {stage}")
+}
+
+pub fn notify_verified(what: &str, stage: &str) -> String {
+    format!("{what} verified in {stage}: Argo CD runs it, Synced and Healthy")
+}
+
+pub fn notify_degraded(what: &str, stage: &str, state: &str) -> String {
+    format!("{what} in {stage}: {state}")
+}
+
+pub fn notify_check_failed(what: &str, stage: &str, check: &str) -> String {
+    format!("{what} → {stage}: required check {check} failed")
+}
+
+/// A refusal as a notice says it: the reply's words, in plain text.
+pub fn notify_refused(reply: &str) -> String {
+    reply.trim_start_matches("⛔ ").replace("**", "")
+}
+
+pub fn notify_frozen(stage: &str, by: &str, reason: &str) -> String {
+    if reason.is_empty() {
+        format!("{stage} frozen by @{by}")
+    } else {
+        format!("{stage} frozen by @{by}: {reason}")
+    }
+}
+
+pub fn notify_unfrozen(stage: &str, by: &str) -> String {
+    format!("{stage} unfrozen by @{by}")
+}
+
+/// Who asked, in a notification.
+pub fn notify_asked_by(who: &str) -> String {
+    format!("asked by {who}")
+}
+
+/// A webhook that did not answer.
+pub fn notify_unanswered(why: &str) -> String {
+    format!("the webhook did not answer: {why}")
+}
+
+/// A webhook that answered with an error status.
+pub fn notify_status(status: u16) -> String {
+    format!("the webhook answered HTTP {status}")
+}
+
+/// A notification's webhook URL is not in the environment.
+pub fn notify_no_url(var: &str) -> String {
+    format!("notify: the environment variable {var} (notify.url_env) is not set")
+}
+
+/// A queued notification for a webhook the config no longer lists.
+pub fn notify_not_configured(var: &str) -> String {
+    format!("notify: no webhook with url_env {var} in the config; not sent")
+}
+
 /// A frozen stage, below `/status`'s tables.
 pub fn status_frozen(stage: &str, by: &str, reason: &str) -> String {
     format!("❄️ {}", gate_frozen(stage, by, reason))

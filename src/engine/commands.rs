@@ -111,6 +111,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         // Freeze changes, recorded at the top of the reply.
         let mut records = vec![];
         for cmd in cmds {
+            // The stage a refusal is about, for who is told of it.
+            let about = cmd
+                .as_ref()
+                .ok()
+                .and_then(Command::stage)
+                .or(meta.map(|h| h.stage.as_str()))
+                .map(str::to_owned);
             let reply = match cmd {
                 Err(e) => Reply::Refused(messages::command_refused(&e.to_string())),
                 Ok(Command::Help) => Reply::Done(format!(
@@ -193,6 +200,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 Reply::Done(r) => replies.push(r),
                 Reply::Refused(r) => {
                     refused = true;
+                    if let Some(stage) = about {
+                        let summary = messages::notify_refused(&r);
+                        let mut n =
+                            self.notice(crate::config::NotifyEvent::Refused, &stage, summary);
+                        n.pull_request = Some(crate::notify::PullRequest {
+                            number,
+                            url: crate::status::pr_link(&self.config, number).url,
+                        });
+                        n.requested_by = Some(author.login.clone());
+                        let key = format!("refused:{comment_id}:{}", replies.len());
+                        self.notify(n, &key).await;
+                    }
                     replies.push(r);
                 }
             }

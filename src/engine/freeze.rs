@@ -122,6 +122,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             (None, _) => messages::not_frozen(stage),
         };
+        if let Some(f) = &change {
+            let summary = if frozen {
+                messages::notify_frozen(stage, &f.by, &f.reason)
+            } else {
+                messages::notify_unfrozen(stage, &f.by)
+            };
+            let mut n = self.notice(crate::config::NotifyEvent::Freeze, stage, summary);
+            n.requested_by = Some(f.by.clone());
+            self.notify(n, &format!("freeze:{stage}:{}", f.at)).await;
+        }
         let record = change.map(|f| record_of(&f, frozen));
         drop(lock);
         let evaluate = if record.is_some() {

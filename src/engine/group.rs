@@ -174,7 +174,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .await?;
         }
         self.store.attach_head(&head, n).await?;
-        self.publish_head(HoistHead {
+        let record = HoistHead {
             sha: head.clone(),
             pr: Some(n),
             stage: stage.to_owned(),
@@ -183,8 +183,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             group: Some(group.to_owned()),
             members: members.to_vec(),
             rollback_of: None,
-        })
-        .await?;
+        };
+        if matches!(outcome, Outcome::Opened(_)) {
+            self.notify_opened(&record, n).await;
+        }
+        self.publish_head(record).await?;
         for m in members {
             self.store
                 .ledger_opened(m, stage, n, &requester.login)

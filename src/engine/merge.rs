@@ -6,8 +6,8 @@ use tracing::{info, warn};
 
 use super::{Engine, EngineError, Result};
 use crate::argocd::{self, ArgoCd};
-use crate::config::Stage;
 use crate::config::expand;
+use crate::config::{NotifyEvent, Stage};
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::forge::PullRequest;
 use crate::forge::{Conclusion, Forge, ForgeError, PrState, Review};
@@ -113,10 +113,26 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let decision = gate::decide(&facts);
         for notice in &decision.notices {
             let (msg, key) = match notice {
-                gate::Notice::CheckFailed { name, url } => (
-                    messages::check_failed(name, &head, url.as_deref(), &meta.stage, &st.upstream),
-                    format!("failed:{name}:{head}"),
-                ),
+                gate::Notice::CheckFailed { name, url } => {
+                    let summary = messages::notify_check_failed(
+                        &messages::notify_what(&h),
+                        &meta.stage,
+                        name,
+                    );
+                    let n = self.notice_of(NotifyEvent::Refused, &h, number, summary);
+                    self.notify(n, &format!("failed:{number}:{name}:{head}"))
+                        .await;
+                    (
+                        messages::check_failed(
+                            name,
+                            &head,
+                            url.as_deref(),
+                            &meta.stage,
+                            &st.upstream,
+                        ),
+                        format!("failed:{name}:{head}"),
+                    )
+                }
                 gate::Notice::WaitingForOwner {
                     dir,
                     owners,
@@ -227,6 +243,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         match merged {
             Ok(sha) => {
                 info!(pr = number, sha, "merged");
+                let summary = messages::notify_merged(&messages::notify_what(&h), &meta.stage);
+                let n = self.notice_of(NotifyEvent::Merged, &h, number, summary);
+                self.notify(n, &format!("merged:{number}:{sha}")).await;
                 for f in h.all_freight() {
                     if h.rollback_of.is_some() {
                         // A rollback re-points the freight's row only now it merged.
@@ -843,13 +862,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let msg =
             messages::group_verified(&h.stage, group, &freight, merge_sha, &apps, &by_command);
-        self.say_verified(number, &key, &msg).await;
+        self.say_verified(number, h, &key, &msg, merge_sha).await;
         Ok(())
     }
 
     /// Edits the pull request's deploy status comment (`key`) to say it is verified. Best
     /// effort: the verification is recorded, and a retry would find the app moved on.
-    async fn say_verified(&self, number: u64, key: &str, msg: &str) {
+    async fn say_verified(&self, number: u64, h: &HoistHead, key: &str, msg: &str, merge: &str) {
+        let summary = messages::notify_verified(&messages::notify_what(h), &h.stage);
+        let n = self.notice_of(NotifyEvent::Verified, h, number, summary);
+        self.notify(n, &format!("verified:{number}:{merge}")).await;
         if let Err(e) = self
             .forge
             .upsert_comment(
@@ -905,6 +927,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 } else {
                     messages::app_is(&status.health)
                 };
+                if let Some(number) = h.pr {
+                    let summary =
+                        messages::notify_degraded(&messages::notify_what(h), &meta.stage, &state);
+                    let n = self.notice_of(NotifyEvent::Degraded, h, number, summary);
+                    self.notify(n, &format!("degraded:{number}:{merge_sha}:{app}"))
+                        .await;
+                }
                 messages::deploy_failing(
                     &meta.stage,
                     &link,
@@ -1033,7 +1062,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         );
         // The deploy status comment, if a wait posted one, now says it is verified.
         let key = messages::deploy_key(&meta.stage, &meta.digest);
-        self.say_verified(number, &key, &msg).await;
+        self.say_verified(number, h, &key, &msg, merge_sha).await;
         Ok(())
     }
 }

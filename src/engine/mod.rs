@@ -7,6 +7,7 @@ mod dag_check;
 mod freeze;
 mod group;
 mod merge;
+mod notify;
 mod promote;
 pub mod reconcile;
 mod rollback;
@@ -108,6 +109,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
         {
             info!(repo = %repo.full_name, "ignoring an event about another repository");
             return Ok(());
+        }
+        if let Event::Notify {
+            url_env,
+            format,
+            notice,
+        } = &event
+        {
+            return self.deliver(url_env, *format, notice).await;
         }
         // The queue already runs one event per key at a time; this also keeps reconcile
         // off the pull request or image an event is working on.

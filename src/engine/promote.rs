@@ -207,7 +207,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .await?;
         }
         self.store.attach_head(&head, n).await?;
-        self.publish_head(HoistHead {
+        let record = HoistHead {
             sha: head.clone(),
             pr: Some(n),
             stage: stage.to_owned(),
@@ -216,8 +216,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             group: None,
             members: vec![],
             rollback_of: rollback_of.map(str::to_owned),
-        })
-        .await?;
+        };
+        if matches!(outcome, Outcome::Opened(_)) {
+            self.notify_opened(&record, n).await;
+        }
+        self.publish_head(record).await?;
         // A rollback's row (freight that ran here) is re-pointed only once it merges.
         if rollback_of.is_none() {
             self.store

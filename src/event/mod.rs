@@ -125,6 +125,14 @@ pub enum Event {
         after_commit: String,
         caller: Actor,
     },
+    /// A notification for one webhook, queued by Hoist itself, never received from
+    /// outside: `url_env` names the webhook among the config's `notify` entries, and
+    /// one not listed there is never sent.
+    Notify {
+        url_env: String,
+        format: crate::config::NotifyFormat,
+        notice: crate::notify::Notice,
+    },
     /// Anything Hoist does not act on, with why. Answered 200 and not stored.
     Ignored {
         reason: String,
@@ -149,7 +157,10 @@ impl Event {
             | Event::PullRequestClosed { repo, .. }
             | Event::CodeCommitPullRequest { repo, .. }
             | Event::CodeCommitComment { repo, .. } => Some(repo),
-            Event::Ping | Event::ImagePushed { .. } | Event::Ignored { .. } => None,
+            Event::Ping
+            | Event::ImagePushed { .. }
+            | Event::Notify { .. }
+            | Event::Ignored { .. } => None,
         }
     }
 
@@ -166,6 +177,7 @@ impl Event {
             Event::PullRequestClosed { .. } => "pull_request_closed",
             Event::CodeCommitPullRequest { .. } => "codecommit_pull_request",
             Event::CodeCommitComment { .. } => "codecommit_comment",
+            Event::Notify { .. } => "notify",
             Event::Ignored { .. } => "ignored",
         }
     }
@@ -193,6 +205,8 @@ impl Event {
             | Event::CodeCommitComment { repo, pr, .. } => {
                 format!("pr:{}#{pr}", repo.full_name)
             }
+            // One webhook's notifications go out in order.
+            Event::Notify { url_env, .. } => format!("notify:{url_env}"),
             Event::Ping | Event::Ignored { .. } => "none".into(),
         }
     }

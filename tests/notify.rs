@@ -1,0 +1,262 @@
+//! `notify:` webhooks: what happened, delivered from the durable queue to a local HTTP
+//! receiver: retried through its failures, never twice for one occurrence, filtered by
+//! event and stage, in Hoist's versioned JSON or as a Slack message.
+
+mod support;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use hoist::worker::{Queue, RetryPolicy};
+use support::tester::*;
+
+/// A webhook receiver on loopback, one for the test binary (the URLs reach Hoist through
+/// its environment overlay, set once): each test posts to its own path, which answers
+/// the statuses scripted for it, then 200.
+struct Receiver {
+    got: Mutex<Vec<(String, u16, serde_json::Value)>>,
+    script: Mutex<HashMap<String, VecDeque<u16>>>,
+    arrived: tokio::sync::Notify,
+}
+
+fn receiver() -> &'static Arc<Receiver> {
+    static R: OnceLock<Arc<Receiver>> = OnceLock::new();
+    R.get_or_init(|| {
+        let r = Arc::new(Receiver {
+            got: Mutex::default(),
+            script: Mutex::default(),
+            arrived: tokio::sync::Notify::new(),
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let served = r.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let app = axum::Router::new().route(
+                    "/{hook}",
+                    axum::routing::post(
+                        move |axum::extract::Path(hook): axum::extract::Path<String>,
+                              axum::Json(body): axum::Json<serde_json::Value>| {
+                            let r = served.clone();
+                            async move {
+                                let status = r
+                                    .script
+                                    .lock()
+                                    .unwrap()
+                                    .get_mut(&hook)
+                                    .and_then(VecDeque::pop_front)
+                                    .unwrap_or(200);
+                                r.got.lock().unwrap().push((hook, status, body));
+                                r.arrived.notify_waiters();
+                                axum::http::StatusCode::from_u16(status).unwrap()
+                            }
+                        },
+                    ),
+                );
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(l.local_addr().unwrap()).unwrap();
+                axum::serve(l, app).await.unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        hoist::env::overlay(
+            ["HOOK_JSON", "HOOK_SLACK"]
+                .iter()
+                .map(|v| (v.to_string(), format!("http://{addr}/{v}")))
+                .collect(),
+        );
+        r
+    })
+}
+
+impl Receiver {
+    /// What `hook` received, in order: the status it answered and the body.
+    fn got(&self, hook: &str) -> Vec<(u16, serde_json::Value)> {
+        let got = self.got.lock().unwrap();
+        got.iter()
+            .filter(|(h, _, _)| h == hook)
+            .map(|(_, s, b)| (*s, b.clone()))
+            .collect()
+    }
+
+    /// Waits until `hook` has received `n` requests.
+    async fn wait_for(&self, hook: &str, n: usize) {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let arrived = self.arrived.notified();
+                if self.got(hook).len() >= n {
+                    return;
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{hook} got {:?}", self.got(hook)));
+    }
+}
+
+/// The queue's workers on the tester's store, until the returned sender says stop.
+fn workers(t: &Tester) -> tokio::sync::watch::Sender<bool> {
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let queue = Queue {
+        store: t.engine.store.clone(),
+        wake: Arc::new(tokio::sync::Notify::new()),
+    };
+    let policy = RetryPolicy {
+        max_attempts: 4,
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(10),
+    };
+    tokio::spawn(hoist::worker::run(
+        queue,
+        t.engine.clone(),
+        policy,
+        shutdown,
+    ));
+    stop
+}
+
+/// The queue's notification rows: key and status, with the error of a failed one.
+async fn notify_rows(t: &Tester) -> String {
+    let rows = t.engine.store.rows().await.unwrap();
+    rows.iter()
+        .filter(|r| r.kind == "notify")
+        .map(|r| format!("{} {} {:?}", r.dedupe_key, r.status, r.last_error))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// dev's promotion, told to a JSON webhook whose first answer is a 500: each event is
+/// delivered once, in order, the failed one again after its backoff, and a redelivered
+/// merge event tells nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_occurrence_reaches_the_webhook_once_through_its_failures() {
+    let r = receiver();
+    r.script
+        .lock()
+        .unwrap()
+        .insert("HOOK_JSON".into(), VecDeque::from([500]));
+    let mut t = Tester::new();
+    t.edit_config(|c| format!("{c}notify:\n  - url_env: HOOK_JSON\n"));
+    let stop = workers(&t);
+    t.dev_verified().await;
+    // GitHub redelivers the merge: nothing new is told.
+    t.argo_syncs(1, "a1").await;
+    t.said();
+    r.wait_for("HOOK_JSON", 1).await;
+    // Once the 500 is recorded, its retry is due after its backoff, by the store's clock.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !notify_rows(&t).await.contains("HTTP 500") {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+    t.advance(Duration::from_secs(10));
+    r.wait_for("HOOK_JSON", 4).await;
+    let got = r.got("HOOK_JSON");
+    let lines: Vec<String> = got
+        .iter()
+        .map(|(s, b)| format!("{s} {} {}", b["event"], b["summary"]))
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"), @r#"
+    500 "opened" "my-app-service1 v1.4.0 → dev: pull request opened"
+    200 "opened" "my-app-service1 v1.4.0 → dev: pull request opened"
+    200 "merged" "my-app-service1 v1.4.0 merged into dev"
+    200 "verified" "my-app-service1 v1.4.0 verified in dev: Argo CD runs it, Synced and Healthy"
+    "#);
+    insta::assert_json_snapshot!(got[3].1, @r#"
+    {
+      "at": "2026-11-26T10:00:00Z",
+      "event": "verified",
+      "freight": [
+        {
+          "digest": "sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+          "service": "my-app-service1",
+          "tag": "v1.4.0"
+        }
+      ],
+      "pull_request": {
+        "number": 1,
+        "url": "https://github.com/acme/gitops/pull/1"
+      },
+      "repository": "acme/gitops",
+      "requested_by": "ecr-push",
+      "service": "my-app-service1",
+      "stage": "dev",
+      "summary": "my-app-service1 v1.4.0 verified in dev: Argo CD runs it, Synced and Healthy",
+      "version": 1
+    }
+    "#);
+    stop.send(true).unwrap();
+    insta::assert_snapshot!(notify_rows(&t).await, @"
+    notify:HOOK_JSON:opened:1 done None
+    notify:HOOK_JSON:merged:1:00000000000000000000000000000001daa66d2b done None
+    notify:HOOK_JSON:verified:1:00000000000000000000000000000001daa66d2b done None
+    ");
+}
+
+/// A Slack webhook for uat's openings and refusals only: dev tells it nothing; a 404
+/// fails that notification for good (logged, kept in the store with why) without
+/// holding up the next, which is a Slack message with mentions escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_webhook_gets_only_its_stages_and_events() {
+    let r = receiver();
+    r.script
+        .lock()
+        .unwrap()
+        .insert("HOOK_SLACK".into(), VecDeque::from([404]));
+    let mut t = Tester::new();
+    t.edit_config(|c| {
+        format!(
+            "{c}notify:\n  - url_env: HOOK_SLACK\n    format: slack\n    on: [opened, refused, freeze]\n    stages: [uat]\n"
+        )
+    });
+    let stop = workers(&t);
+    t.uat_pending().await;
+    r.wait_for("HOOK_SLACK", 1).await;
+    t.comment(2, &sam(), "/freeze uat <!channel> INC-7").await;
+    t.comment(2, &mallory(), "/freeze uat").await;
+    t.said();
+    r.wait_for("HOOK_SLACK", 3).await;
+    let got = r.got("HOOK_SLACK");
+    let lines: Vec<String> = got
+        .iter()
+        .map(|(s, b)| format!("{s} {}", b["text"]))
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"), @r#"
+    404 "my-app-service1 v1.4.0 → uat: pull request opened (<https://github.com/acme/gitops/pull/2|#2>)"
+    200 "uat frozen by @sam: &lt;!channel&gt; INC-7"
+    200 "@mallory, /freeze needs write access and membership in @acme/sre-leads. (<https://github.com/acme/gitops/pull/2|#2>)"
+    "#);
+    insta::assert_json_snapshot!(got[1].1, @r#"
+    {
+      "blocks": [
+        {
+          "text": {
+            "text": "uat frozen by @sam: &lt;!channel&gt; INC-7",
+            "type": "mrkdwn"
+          },
+          "type": "section"
+        },
+        {
+          "elements": [
+            {
+              "text": "*uat* · asked by sam",
+              "type": "mrkdwn"
+            }
+          ],
+          "type": "context"
+        }
+      ],
+      "text": "uat frozen by @sam: &lt;!channel&gt; INC-7"
+    }
+    "#);
+    stop.send(true).unwrap();
+    insta::assert_snapshot!(notify_rows(&t).await, @r#"
+    notify:HOOK_SLACK:opened:2 failed Some("the webhook answered HTTP 404")
+    notify:HOOK_SLACK:freeze:uat:1795687200000 done None
+    notify:HOOK_SLACK:refused:1006:0 done None
+    "#);
+}
