@@ -709,6 +709,11 @@ pub fn status_frozen(stage: &str, by: &str, reason: &str) -> String {
     format!("❄️ {}", gate_frozen(stage, by, reason))
 }
 
+/// A freeze command reconcile found unanswered: not run late.
+pub fn freeze_not_replayed() -> String {
+    "⛔ Hoist did not receive this comment's event when it was posted, and runs no late /freeze, /unfreeze or /override freeze (an old one could undo a newer one): comment it again if it still stands.".into()
+}
+
 /// A stage was unfrozen.
 pub fn unfrozen(stage: &str, by: &str) -> String {
     format!("▶️ @{by} unfroze **{stage}**: pull requests into it merge again.")

@@ -461,9 +461,12 @@ async fn help_status_and_bad_commands_in_one_reply() {
       /hold                               keep Hoist from merging this PR
       /unhold                             let Hoist merge it again
       /unhold <stage>                     let forward promotions into <stage> merge again after a rollback
+      /freeze <stage> [reason]            no merges into <stage> until /unfreeze (freeze team only)
+      /unfreeze <stage>                   let merges into <stage> resume
       /status                             where this service's images stand in every stage
       /help                               this text
       /override dag <head SHA> <reason>   pass hoist/dag on the head you reviewed, in an emergency (break-glass team only)
+      /override freeze <reason>           let this PR merge into its frozen stage, in an emergency (break-glass team only)
     ```
 
     | stage | my-app-service1 | | PR |

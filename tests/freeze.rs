@@ -88,16 +88,20 @@ async fn freeze_and_unfreeze(drive: Drive) {
 }
 
 /// prod is frozen while a promotion waits for its code owner: the approval does not
-/// merge it. Only the break-glass team may let it through, and only at the head it has:
-/// then it merges, and prod stays frozen for everything else.
+/// merge it. Only the break-glass team may let it through, only at the head it has and
+/// only through the freeze that stands: an override given before prod was unfrozen and
+/// frozen again lets nothing through. Then it merges, and prod stays frozen.
 #[tokio::test]
 async fn a_break_glass_override_lets_one_pull_request_through() {
     let mut t = prod_pr_awaiting_approval().await;
     t.comment(3, &sam(), "/freeze prod").await;
+    t.comment(3, &sam(), "/override freeze INC-7 early").await;
+    t.comment(3, &sam(), "/unfreeze prod\n/freeze prod the weekend")
+        .await;
     t.said();
     t.review(3, &sam(), ReviewState::Approved, None).await;
     assert_eq!(t.forge.pr(3).state, PrState::Open);
-    insta::assert_snapshot!(t.gate_lines(3, "frozen"), @"⏳ /unfreeze prod (prod is frozen by @sam)");
+    insta::assert_snapshot!(t.gate_lines(3, "frozen"), @"⏳ /unfreeze prod (prod is frozen by @sam: the weekend)");
     t.comment(3, &quinn(), "/override freeze we need it").await;
     t.comment(3, &sam(), "/override freeze").await;
     assert_eq!(t.forge.pr(3).state, PrState::Open);
@@ -126,7 +130,10 @@ async fn a_break_glass_override_lets_one_pull_request_through() {
     #3 reaction: rocket to @sam's "/override freeze INC-7 the fix itself"
     "#);
     let frozen = t.engine.store.frozen("prod").await.unwrap().unwrap();
-    assert_eq!((frozen.by.as_str(), frozen.reason.as_str()), ("sam", ""));
+    assert_eq!(
+        (frozen.by.as_str(), frozen.reason.as_str()),
+        ("sam", "the weekend")
+    );
 }
 
 /// After the store is lost, the freeze comes back from Hoist's own reply, and only from
@@ -211,4 +218,23 @@ async fn a_frozen_stage_shows_in_status() {
         "{page}"
     );
     assert!(page.contains("<li>prod is frozen by @sam (5m ago): change freeze until Monday; nothing merges into it until /unfreeze prod</li>"), "{page}");
+}
+
+/// A `/unfreeze` whose event never came is not run late by reconcile (an old one could
+/// lift a newer freeze): Hoist says so, and the stage stays frozen.
+#[tokio::test]
+async fn a_missed_unfreeze_is_not_run_late() {
+    let mut t = Tester::new();
+    t.uat_pending().await;
+    t.comment(2, &sam(), "/freeze uat").await;
+    t.said();
+    post_as(&t.forge, 2, &sam(), "/unfreeze uat");
+    t.engine.reconcile().await.unwrap();
+    insta::assert_snapshot!(t.said(), @r#"
+    #2: ⛔ Hoist did not receive this comment's event when it was posted, and runs no late /freeze, /unfreeze or /override freeze (an old one could undo a newer one): comment it again if it still stands.
+    ---
+    #2 reaction: eyes to @sam's "/unfreeze uat"
+    #2 reaction: confused to @sam's "/unfreeze uat"
+    "#);
+    assert!(t.engine.store.frozen("uat").await.unwrap().is_some());
 }

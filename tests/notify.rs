@@ -260,3 +260,25 @@ async fn a_slack_webhook_gets_only_its_stages_and_events() {
     notify:HOOK_SLACK:refused:1006:0 done None
     "#);
 }
+
+/// A webhook's bad variable name, unknown stage or inline Slack URL is refused where it
+/// is written.
+#[test]
+fn a_webhook_is_checked_where_it_is_written() {
+    let bad = format!(
+        "{}notify:\n  - url_env: 9HOOK\n    stages: [prd]\n  - url_env: HOOK\n    url: https://hooks.slack.com/services/T0/B0/x\n",
+        example_config()
+    );
+    let err = hoist::config::Config::parse(&bad, "hoist.yaml").unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"hoist.yaml:86:10: this value looks like a secret (a key or token); secrets never go in the config: name an environment variable or a file");
+    let bad = format!(
+        "{}notify:\n  - url_env: 9HOOK\n    stages: [prd]\n    on: [merged, merged]\n",
+        example_config()
+    );
+    let err = hoist::config::Config::parse(&bad, "hoist.yaml").unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @r#"
+    hoist.yaml:83:14: "9HOOK" is not an environment variable name
+    hoist.yaml:84:14: notify stage "prd" is not a stage (did you mean prod?); stages: dev, uat, prod
+    hoist.yaml:85:18: event "merged" is listed twice
+    "#);
+}

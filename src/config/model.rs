@@ -55,8 +55,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FreezeSettings {
-    /// Who may comment `/freeze <stage> [reason]` and `/unfreeze <stage>`: logins or
-    /// `@org/team`, each also needing write access. Empty: `dag.break_glass` may.
+    /// Who may comment `/freeze <stage> [reason]` and `/unfreeze <stage>`, besides
+    /// `dag.break_glass`: logins or `@org/team`, each also needing write access.
     #[serde(default)]
     pub by: Vec<String>,
 }

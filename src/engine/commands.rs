@@ -44,12 +44,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// Kept whole: the dedupe and rewrite-wait guards come before one match over the parsed
     /// commands, whose outcomes make the single reply, the reaction and the follow-ups.
+    /// `replayed`: reconcile found the comment unanswered (its event never came, or
+    /// the store that knew it was answered was lost); a freeze command is not run then,
+    /// as an old `/unfreeze` must never lift a newer freeze.
     pub(super) async fn on_comment(
         &self,
         number: u64,
         comment_id: u64,
         body: &str,
         author: &Actor,
+        replayed: bool,
     ) -> Result<()> {
         let cmds = command::parse(body);
         if cmds.is_empty() {
@@ -176,6 +180,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                     reply
                 }
+                Ok(
+                    Command::Freeze { .. }
+                    | Command::Unfreeze { .. }
+                    | Command::OverrideFreeze { .. },
+                ) if replayed => Reply::Refused(messages::freeze_not_replayed()),
+                // Recorded where a lost store looks again: Hoist's own pull requests.
+                Ok(Command::Freeze { .. } | Command::Unfreeze { .. })
+                    if meta.is_none() && !self.store.is_hoist_pr(number).await? =>
+                {
+                    Reply::Refused(messages::not_a_promotion_pr("/freeze"))
+                }
                 Ok(Command::Freeze { stage, reason }) => {
                     let done = self.freeze_command(&stage, Some(&reason), author).await?;
                     done.take(number, &mut records, &mut also, &mut released)
@@ -241,11 +256,20 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .await
                 .or_else(super::not_before_is_done)?;
         }
+        // Only those no one is handling now: this comment's own key is held, and two
+        // comments each waiting for the other's pull request would wait forever. One
+        // being handled sees the change itself; the merge looks at freezes and holds
+        // again under their locks. One failing does not keep the others from it.
         for n in also {
-            let _key = self.store.lock(&self.pr_key(n)).await;
-            Box::pin(self.evaluate(n))
+            let Some(_key) = self.store.try_lock(&self.pr_key(n)) else {
+                continue;
+            };
+            if let Err(e) = Box::pin(self.evaluate(n))
                 .await
-                .or_else(super::not_before_is_done)?;
+                .or_else(super::not_before_is_done)
+            {
+                warn!(pr = n, error = %e, "cannot judge the pull request again; its next event or reconcile will");
+            }
         }
         Ok(())
     }

@@ -55,23 +55,21 @@ impl Frozen {
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
-    /// Who may freeze and unfreeze: write access (the forge) and a place in `freeze.by`,
-    /// or in `dag.break_glass` when that names no one (the config; teams by the forge's
-    /// membership, people by login on GitHub and IAM principal on CodeCommit).
+    /// Who may freeze and unfreeze: write access (the forge) and a place in `freeze.by`
+    /// or `dag.break_glass` (the config; teams by the forge's membership, people by
+    /// login on GitHub and IAM principal on CodeCommit).
     async fn may_freeze(&self, who: &Actor) -> Result<bool> {
         let by = self.freezers();
         if by.is_empty() || self.forge.permission(who).await? < Permission::Write {
             return Ok(false);
         }
-        self.is_one_of(who, by).await
+        self.is_one_of(who, &by).await
     }
 
-    fn freezers(&self) -> &[String] {
-        if self.config.freeze.by.is_empty() {
-            &self.config.dag.break_glass
-        } else {
-            &self.config.freeze.by
-        }
+    fn freezers(&self) -> Vec<String> {
+        let mut by = self.config.freeze.by.clone();
+        by.extend(self.config.dag.break_glass.iter().cloned());
+        by
     }
 
     /// `/freeze STAGE [reason]` (`freeze: true`) or `/unfreeze STAGE`, by `author`
@@ -102,7 +100,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(Frozen::refused(messages::freeze_refusal(
                 &author.login,
                 command,
-                self.freezers(),
+                &self.freezers(),
             )));
         }
         let lock = self.freeze_lock(stage).await;
@@ -173,12 +171,22 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 false,
             ));
         };
-        if self.store.frozen(&h.stage).await?.is_none() {
+        // Under the freeze's lock: the override is for the freeze that stands now.
+        let lock = self.freeze_lock(&h.stage).await;
+        let Some(f) = self.store.frozen(&h.stage).await? else {
             return Ok((Reply::Done(messages::not_frozen(&h.stage)), false));
-        }
+        };
         self.store
-            .override_freeze(pr.number, &pr.head_sha, &h.stage, &author.login, reason)
+            .override_freeze(
+                pr.number,
+                &pr.head_sha,
+                &h.stage,
+                f.at,
+                &author.login,
+                reason,
+            )
             .await?;
+        drop(lock);
         warn!(pr = pr.number, by = %author.login, reason, "freeze overridden");
         Ok((
             Reply::Done(messages::freeze_overridden(
@@ -209,7 +217,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let Some(f) = self.store.frozen(stage).await? else {
             return Ok(None);
         };
-        let through = self.store.freeze_overridden(number, head, stage).await?;
+        let through = self
+            .store
+            .freeze_overridden(number, head, stage, f.at)
+            .await?;
         Ok(Some((f, through)))
     }
 

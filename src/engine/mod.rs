@@ -138,7 +138,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
             } => {
                 let own = author.kind == ActorKind::Bot || author.is(self.forge.me());
                 if is_pull_request && !own {
-                    self.on_comment(number, comment_id, &body, &author).await
+                    self.on_comment(number, comment_id, &body, &author, false)
+                        .await
                 } else {
                     Ok(())
                 }
@@ -271,7 +272,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             );
             return Ok(());
         }
-        self.on_comment(number, c.id, &c.body, &c.author).await
+        self.on_comment(number, c.id, &c.body, &c.author, false)
+            .await
     }
 
     /// The files the planner needs for `service`, read from the forge at `base`, all at

@@ -336,7 +336,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     comment = c.id,
                     "answering a command whose event never arrived"
                 );
-                self.on_comment(number, c.id, &c.body, &c.author).await?;
+                self.on_comment(number, c.id, &c.body, &c.author, true)
+                    .await?;
                 report.answered += 1;
             }
         }
@@ -353,9 +354,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// which anyone with write access can forge. Verification is not in Git, so merged
     /// promotions are re-verified against Argo CD by the next reconcile. Frozen stages
     /// come back from the records at the top of Hoist's own unedited replies (see
-    /// `rebuild_freezes`): those on the open pull requests and those the forge lists
-    /// as recent (every comment on GitHub; the last 20 closed pull requests' on
-    /// CodeCommit). Returns how many promotions were recorded.
+    /// `rebuild_freezes`): those on Hoist's open and merged pull requests, and those the
+    /// forge lists as recent (every comment on GitHub; the last 20 closed pull
+    /// requests' on CodeCommit). Returns how many promotions were recorded.
     pub async fn rebuild_ledger(&self) -> Result<usize> {
         let mut n = 0;
         let mut comments = vec![];
@@ -389,20 +390,22 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 continue;
             };
             self.restore(&h, &pr).await?;
+            // Each pull request's comments: its hold, and the freezes recorded there.
+            let on_it = self.forge.comments(pr.number).await?;
             if pr.state == crate::forge::PrState::Open {
-                let on_it = self.forge.comments(pr.number).await?;
                 self.rebuild_hold(pr.number, &on_it).await?;
-                comments.extend(on_it);
             }
+            comments.extend(on_it);
             n += 1;
         }
-        comments.extend(
-            self.forge
-                .recent_comments("1970-01-01T00:00:00Z")
-                .await?
-                .into_iter()
-                .map(|(_, c)| c),
-        );
+        // Replies on pull requests closed unmerged. Not reading them does not keep the
+        // ledger from coming back: said loudly instead.
+        match self.forge.recent_comments("1970-01-01T00:00:00Z").await {
+            Ok(recent) => comments.extend(recent.into_iter().map(|(_, c)| c)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the comments of closed pull requests: a freeze recorded only there is not rebuilt")
+            }
+        }
         let frozen = self.rebuild_freezes(&comments).await?;
         info!(promotions = n, frozen, "rebuilt from the forge");
         Ok(n)

@@ -65,7 +65,8 @@ impl Store {
         .await
     }
 
-    /// Records a freeze or unfreeze as it was (Hoist's record of it, after a lost store).
+    /// Records a freeze or unfreeze as it was (Hoist's record of it, after a lost store),
+    /// unless the store knows a later change.
     pub async fn restore_freeze(&self, f: &Freeze, frozen: bool) -> Result<()> {
         let f = f.clone();
         self.call(move |c, _| {
@@ -74,7 +75,8 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (stage) DO UPDATE SET frozen = excluded.frozen,
                    frozen_by = excluded.frozen_by, reason = excluded.reason,
-                   frozen_at = excluded.frozen_at",
+                   frozen_at = excluded.frozen_at
+                 WHERE excluded.frozen_at > stage_freezes.frozen_at",
                 params![f.stage, frozen, f.by, f.reason, f.at],
             )?;
             Ok(())
@@ -110,12 +112,14 @@ impl Store {
         .await
     }
 
-    /// Lets pull request `pr`, at `head`, merge into the frozen `stage`.
+    /// Lets pull request `pr`, at `head`, merge into `stage` while the freeze recorded
+    /// at `freeze_at` stands (never through a later one).
     pub async fn override_freeze(
         &self,
         pr: u64,
         head: &str,
         stage: &str,
+        freeze_at: i64,
         by: &str,
         reason: &str,
     ) -> Result<()> {
@@ -127,27 +131,30 @@ impl Store {
         );
         self.call(move |c, _| {
             c.execute(
-                "INSERT OR REPLACE INTO freeze_overrides (pr, head, stage, by_login, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![pr as i64, head, stage, by, reason],
+                "INSERT OR REPLACE INTO freeze_overrides (pr, head, stage, freeze_at, by_login, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![pr as i64, head, stage, freeze_at, by, reason],
             )?;
             Ok(())
         })
         .await
     }
 
-    /// Who let pull request `pr`, at `head`, through a freeze of `stage`, if anyone.
+    /// Who let pull request `pr`, at `head`, through the freeze of `stage` recorded at
+    /// `freeze_at`, if anyone.
     pub async fn freeze_overridden(
         &self,
         pr: u64,
         head: &str,
         stage: &str,
+        freeze_at: i64,
     ) -> Result<Option<String>> {
         let (head, stage) = (head.to_owned(), stage.to_owned());
         self.call(move |c, _| {
             Ok(c.query_row(
-                "SELECT by_login FROM freeze_overrides WHERE pr = ?1 AND head = ?2 AND stage = ?3",
-                params![pr as i64, head, stage],
+                "SELECT by_login FROM freeze_overrides
+                 WHERE pr = ?1 AND head = ?2 AND stage = ?3 AND freeze_at = ?4",
+                params![pr as i64, head, stage, freeze_at],
                 |r| r.get(0),
             )
             .optional()?)

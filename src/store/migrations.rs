@@ -153,6 +153,7 @@ const MIGRATIONS: &[&str] = &[
         pr INTEGER NOT NULL,
         head TEXT NOT NULL,
         stage TEXT NOT NULL,
+        freeze_at INTEGER NOT NULL,
         by_login TEXT NOT NULL,
         reason TEXT NOT NULL,
         PRIMARY KEY (pr, head)

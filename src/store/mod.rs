@@ -207,6 +207,18 @@ impl Store {
         m.lock_owned().await
     }
 
+    /// `key` if nobody holds it now.
+    pub fn try_lock(&self, key: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let m = self
+            .keys
+            .lock()
+            .unwrap()
+            .entry(key.to_ascii_lowercase())
+            .or_default()
+            .clone();
+        m.try_lock_owned().ok()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
