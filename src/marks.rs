@@ -93,28 +93,58 @@ pub struct FreezeRecord {
     pub at: i64,
 }
 
-const FREEZE_OPEN: &str = "<!-- hoist:freeze ";
+/// A change to the hold a merged rollback put on a service in a stage, as Hoist records
+/// it: set at the rollback's merge (in a comment on its pull request), released by
+/// `/unhold STAGE` (at the top of the reply).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct HoldRecord {
+    pub service: String,
+    pub stage: String,
+    pub held: bool,
+    pub by: String,
+    pub reason: String,
+    /// When, in milliseconds since the epoch (Hoist's clock).
+    pub at: i64,
+}
 
-/// The line recording `r`. Text a person wrote (the reason, a login) is JSON-escaped,
-/// `<`, `>` and `-` included, so it can neither close the HTML comment nor start another.
-pub fn freeze_record(r: &FreezeRecord) -> String {
+const FREEZE_OPEN: &str = "<!-- hoist:freeze ";
+const HOLD_OPEN: &str = "<!-- hoist:hold ";
+
+/// The line recording `r` under `open`. Text a person wrote (a reason, a login) is
+/// JSON-escaped, `<`, `>` and `-` included, so it can neither close the HTML comment nor
+/// start another.
+fn record_line(open: &str, r: &impl Serialize) -> String {
     let json = serde_json::to_string(r)
         .expect("a record serializes")
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('-', "\\u002d");
-    format!("{FREEZE_OPEN}{json} -->")
+    format!("{open}{json} -->")
 }
 
-/// The freeze records that open `body` (lines a comment starts with; a record quoted
-/// further down is not one).
-pub fn read_freeze_records(body: &str) -> Vec<FreezeRecord> {
+/// The records under `open` among the lines that open `body` (a record quoted further
+/// down, after any other line, is not one).
+fn read_records<T: serde::de::DeserializeOwned>(open: &str, body: &str) -> Vec<T> {
     body.lines()
-        .map_while(|l| {
-            let json = l.strip_prefix(FREEZE_OPEN)?.strip_suffix(" -->")?;
-            serde_json::from_str(json).ok()
-        })
+        .take_while(|l| l.starts_with("<!-- hoist:") && l.ends_with(" -->"))
+        .filter_map(|l| serde_json::from_str(l.strip_prefix(open)?.strip_suffix(" -->")?).ok())
         .collect()
+}
+
+pub fn freeze_record(r: &FreezeRecord) -> String {
+    record_line(FREEZE_OPEN, r)
+}
+
+pub fn read_freeze_records(body: &str) -> Vec<FreezeRecord> {
+    read_records(FREEZE_OPEN, body)
+}
+
+pub fn hold_record(r: &HoldRecord) -> String {
+    record_line(HOLD_OPEN, r)
+}
+
+pub fn read_hold_records(body: &str) -> Vec<HoldRecord> {
+    read_records(HOLD_OPEN, body)
 }
 
 #[cfg(test)]

@@ -684,6 +684,11 @@ pub fn notify_asked_by(who: &str) -> String {
     format!("asked by {who}")
 }
 
+/// A webhook URL that cannot be posted to (the URL itself is a secret: never said).
+pub fn notify_bad_url(why: &str) -> String {
+    format!("the webhook URL cannot be used: {why}")
+}
+
 /// A webhook that did not answer.
 pub fn notify_unanswered(why: &str) -> String {
     format!("the webhook did not answer: {why}")
@@ -757,6 +762,11 @@ pub fn gate_frozen(stage: &str, by: &str, reason: &str) -> String {
 /// The gate's line for a frozen stage a break-glass override let this head through.
 pub fn gate_frozen_through(stage: &str, by: &str) -> String {
     format!("{stage} is frozen; @{by} let this head through")
+}
+
+/// Said on a rollback once it merged.
+pub fn stage_held_after_rollback(service: &str, stage: &str) -> String {
+    format!("⏸️ Forward promotions of {service} into **{stage}** now wait until `/unhold {stage}`.")
 }
 
 /// `/unhold STAGE` where nothing held it.

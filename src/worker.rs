@@ -128,7 +128,9 @@ pub async fn run<H: Handler>(
     }
 }
 
-async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c: Claimed) {
+/// Runs the handler on one claimed event and records its outcome (done, retried later,
+/// waiting, or failed for good).
+pub async fn process<H: Handler>(queue: &Queue, handler: &H, policy: &RetryPolicy, c: Claimed) {
     let span =
         info_span!("event", id = c.id, key = %c.dedupe_key, kind = %c.kind, attempt = c.attempts);
     async {

@@ -1038,38 +1038,40 @@ async fn cc_hold_across_replacement() -> Outcome {
 /// renames (identities are ARNs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_codecommit_matrix() {
+    // Each scenario boxed: the whole engine's futures inline would outgrow a test
+    // thread's stack in a debug build.
     let rows = [
         (
             "promote by a writer outside the promoters team",
-            cc_promote(MALLORY, "uat").await,
+            Box::pin(cc_promote(MALLORY, "uat")).await,
         ),
         (
             "promote skipping uat (DAG)",
-            cc_promote(QUINN, "prod").await,
+            Box::pin(cc_promote(QUINN, "prod")).await,
         ),
         (
             "approval by the requester, a code owner",
-            cc_approval_by(QUINN).await,
+            Box::pin(cc_approval_by(QUINN)).await,
         ),
         (
             "approval by a writer who owns nothing",
-            cc_approval_by(ALICE).await,
+            Box::pin(cc_approval_by(ALICE)).await,
         ),
         (
             "a comment edited into a command after it was posted",
-            cc_edited_comment().await,
+            Box::pin(cc_edited_comment()).await,
         ),
         (
             "a writer's commit pushed onto Hoist's branch",
-            cc_foreign_commit(("alice", "alice@example.com")).await,
+            Box::pin(cc_foreign_commit(("alice", "alice@example.com"))).await,
         ),
         (
             "a commit authored as Hoist by someone else",
-            cc_foreign_commit(("hoist", "hoist@noreply.codecommit")).await,
+            Box::pin(cc_foreign_commit(("hoist", "hoist@noreply.codecommit"))).await,
         ),
         (
             "a held PR replaced by a newer promotion",
-            cc_hold_across_replacement().await,
+            Box::pin(cc_hold_across_replacement()).await,
         ),
     ];
     support::matrix::report("CodeCommit (SDK adapter)", &rows);
@@ -1198,6 +1200,8 @@ async fn a_rollback_holds_prod_until_unheld_on_codecommit() {
     #6: ⏪ Opened #7 to roll my-app-service1 in **prod** back to v1.4.0 (from v1.5.0). Once it merges, forward promotions into prod wait until `/unhold prod`.
     ---
     #7: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @arn:aws:sts::123456789012:assumed-role/qa/quinn@example.com requested this promotion, so their approval does not count.
+    ---
+    #7: ⏸️ Forward promotions of my-app-service1 into **prod** now wait until `/unhold prod`.
     ---
     #7: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at SHA (Argo CD app my-app-service1-prod).
     ---

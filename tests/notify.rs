@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use hoist::worker::{Queue, RetryPolicy};
+use support::served::Served;
 use support::tester::*;
 
 /// A webhook receiver on loopback, one for the test binary (the URLs reach Hoist through
@@ -18,6 +19,14 @@ struct Receiver {
     got: Mutex<Vec<(String, u16, serde_json::Value)>>,
     script: Mutex<HashMap<String, VecDeque<u16>>>,
     arrived: tokio::sync::Notify,
+}
+
+static ADDR: OnceLock<std::net::SocketAddr> = OnceLock::new();
+
+/// Where `hook` receives.
+fn url(hook: &str) -> String {
+    receiver();
+    format!("http://{}/{hook}", ADDR.get().unwrap())
 }
 
 fn receiver() -> &'static Arc<Receiver> {
@@ -60,6 +69,7 @@ fn receiver() -> &'static Arc<Receiver> {
             });
         });
         let addr = rx.recv().unwrap();
+        ADDR.set(addr).unwrap();
         hoist::env::overlay(
             ["HOOK_JSON", "HOOK_SLACK"]
                 .iter()
@@ -191,13 +201,13 @@ async fn every_occurrence_reaches_the_webhook_once_through_its_failures() {
     "#);
     stop.send(true).unwrap();
     insta::assert_snapshot!(notify_rows(&t).await, @"
-    notify:HOOK_JSON:opened:1 done None
+    notify:HOOK_JSON:opened:1:000000000000000000000000000000013c6ef372 done None
     notify:HOOK_JSON:merged:1:00000000000000000000000000000001daa66d2b done None
     notify:HOOK_JSON:verified:1:00000000000000000000000000000001daa66d2b done None
     ");
 }
 
-/// A Slack webhook for uat's openings and refusals only: dev tells it nothing; a 404
+/// A Slack webhook for uat's openings, refusals and freezes only: dev tells it nothing; a 404
 /// fails that notification for good (logged, kept in the store with why) without
 /// holding up the next, which is a Slack message with mentions escaped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +227,9 @@ async fn a_slack_webhook_gets_only_its_stages_and_events() {
     t.uat_pending().await;
     r.wait_for("HOOK_SLACK", 1).await;
     t.comment(2, &sam(), "/freeze uat <!channel> INC-7").await;
-    t.comment(2, &mallory(), "/freeze uat").await;
+    // A reader's refusals tell nobody; a writer's comment tells its first one.
+    t.comment(2, &mallory(), "/freeze uat\n/promote uat").await;
+    t.comment(2, &quinn(), "/freeze uat\n/unfreeze uat").await;
     t.said();
     r.wait_for("HOOK_SLACK", 3).await;
     let got = r.got("HOOK_SLACK");
@@ -228,7 +240,7 @@ async fn a_slack_webhook_gets_only_its_stages_and_events() {
     insta::assert_snapshot!(lines.join("\n"), @r#"
     404 "my-app-service1 v1.4.0 → uat: pull request opened (<https://github.com/acme/gitops/pull/2|#2>)"
     200 "uat frozen by @sam: &lt;!channel&gt; INC-7"
-    200 "@mallory, /freeze needs write access and membership in @acme/sre-leads. (<https://github.com/acme/gitops/pull/2|#2>)"
+    200 "@quinn, /freeze needs write access and membership in @acme/sre-leads. (<https://github.com/acme/gitops/pull/2|#2>)"
     "#);
     insta::assert_json_snapshot!(got[1].1, @r#"
     {
@@ -236,7 +248,8 @@ async fn a_slack_webhook_gets_only_its_stages_and_events() {
         {
           "text": {
             "text": "uat frozen by @sam: &lt;!channel&gt; INC-7",
-            "type": "mrkdwn"
+            "type": "mrkdwn",
+            "verbatim": true
           },
           "type": "section"
         },
@@ -244,7 +257,8 @@ async fn a_slack_webhook_gets_only_its_stages_and_events() {
           "elements": [
             {
               "text": "*uat* · asked by sam",
-              "type": "mrkdwn"
+              "type": "mrkdwn",
+              "verbatim": true
             }
           ],
           "type": "context"
@@ -255,9 +269,42 @@ async fn a_slack_webhook_gets_only_its_stages_and_events() {
     "#);
     stop.send(true).unwrap();
     insta::assert_snapshot!(notify_rows(&t).await, @r#"
-    notify:HOOK_SLACK:opened:2 failed Some("the webhook answered HTTP 404")
+    notify:HOOK_SLACK:opened:2:0000000000000000000000000000000278dde6e4 failed Some("the webhook answered HTTP 404")
     notify:HOOK_SLACK:freeze:uat:1795687200000 done None
-    notify:HOOK_SLACK:refused:1006:0 done None
+    notify:HOOK_SLACK:refused:1008 done None
+    "#);
+}
+
+/// The same through the real `hoist serve`: its workers deliver what it queued, the URL
+/// read from its environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hoist_serve_delivers_what_it_queued() {
+    let r = receiver();
+    let mut t = Tester::new();
+    t.side.served = Some(
+        Served::start_with_env(
+            &t.forge,
+            &t.argo,
+            |c| {
+                format!(
+                    "{c}notify:\n  - url_env: HOOK_SERVED\n    on: [opened, merged, verified]\n"
+                )
+            },
+            &[("HOOK_SERVED".into(), url("HOOK_SERVED"))],
+        )
+        .await,
+    );
+    t.dev_verified().await;
+    r.wait_for("HOOK_SERVED", 3).await;
+    let lines: Vec<String> = r
+        .got("HOOK_SERVED")
+        .iter()
+        .map(|(s, b)| format!("{s} {} #{}", b["summary"], b["pull_request"]["number"]))
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"), @r#"
+    200 "my-app-service1 v1.4.0 → dev: pull request opened" #1
+    200 "my-app-service1 v1.4.0 merged into dev" #1
+    200 "my-app-service1 v1.4.0 verified in dev: Argo CD runs it, Synced and Healthy" #1
     "#);
 }
 

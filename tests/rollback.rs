@@ -116,6 +116,8 @@ async fn rollback_and_hold(drive: Drive) {
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @"
     #7: ⏳ Waiting for an approval from a code owner of apps/my-app-service1/env/prod/ (@acme/sre). @quinn requested this promotion, so their approval does not count.
     ---
+    #7: ⏸️ Forward promotions of my-app-service1 into **prod** now wait until `/unhold prod`.
+    ---
     #7: ✅ Verified in **prod**: my-app-service1 v1.4.0 is Synced and Healthy at 0000000 (Argo CD app my-app-service1-prod).
     ---
     check: hoist/argocd pending: Waiting
@@ -201,6 +203,8 @@ async fn a_stage_may_let_rollbacks_through_without_its_code_owners() {
     t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
     insta::allow_duplicates! { insta::assert_snapshot!(t.said(), @r#"
     #6: ⏪ Opened #7 to roll my-app-service1 in **prod** back to v1.4.0 (from v1.5.0). Once it merges, forward promotions into prod wait until `/unhold prod`.
+    ---
+    #7: ⏸️ Forward promotions of my-app-service1 into **prod** now wait until `/unhold prod`.
     ---
     #7: ⏳ Deploying to **prod**: merged as `0000000`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): the application is not at 0000000 yet. Hoist looks again and updates this comment.
     ---
@@ -330,4 +334,41 @@ async fn rollback_on_someone_elses_pull_request_is_refused() {
     #7 reaction: eyes to @quinn's "/rollback prod"
     #7 reaction: confused to @quinn's "/rollback prod"
     "#);
+}
+
+/// The hold a merged rollback leaves comes back after the store is lost, from Hoist's
+/// own record of it on the rollback; so does its release, from the reply to `/unhold`.
+#[tokio::test]
+async fn a_rollbacks_hold_survives_a_lost_store() {
+    let mut t = Tester::new();
+    two_releases_in_prod(&mut t).await;
+    t.comment(6, &quinn(), "/rollback prod").await;
+    t.check(7, Some("success")).await;
+    t.review(7, &sam(), ReviewState::Approved, None).await;
+    assert_eq!(t.forge.pr(7).state, PrState::Merged);
+    t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
+    t.argo_syncs(7, "a1").await;
+    t.said();
+    t.lose_store().await;
+    t.said();
+    t.comment(5, &quinn(), "/promote prod").await;
+    t.check(8, Some("success")).await;
+    t.review(8, &sam(), ReviewState::Approved, None).await;
+    assert_eq!(t.forge.pr(8).state, PrState::Open, "still held");
+    insta::assert_snapshot!(t.gate_lines(8, "/unhold"), @"⏳ /unhold prod (prod is held since @quinn's rollback)");
+    t.said();
+    t.comment(8, &sam(), "/unhold prod").await;
+    assert_eq!(t.forge.pr(8).state, PrState::Merged);
+    t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
+    t.said();
+    t.lose_store().await;
+    t.said();
+    assert_eq!(
+        t.engine
+            .store
+            .stage_hold("my-app-service1", "prod")
+            .await
+            .unwrap(),
+        None
+    );
 }

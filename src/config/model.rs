@@ -96,16 +96,17 @@ pub enum NotifyFormat {
 pub enum NotifyEvent {
     /// A promotion pull request opened.
     Opened,
-    /// A command was refused, or the gate blocked a pull request (a failed check, a
-    /// rendering Argo CD refused).
+    /// A command by someone with write access was refused, or a required check failed
+    /// on Hoist's head.
     Refused,
     /// A promotion merged.
     Merged,
     /// Argo CD runs the promotion's image, healthy.
     Verified,
-    /// Argo CD reports the promotion's application Degraded.
+    /// Argo CD reports the application of a merge being verified Degraded, or its sync
+    /// failed.
     Degraded,
-    /// A rollback opened, or merged.
+    /// A rollback's pull request opened (its merge is `merged`).
     Rollback,
     /// A stage was frozen or unfrozen.
     Freeze,

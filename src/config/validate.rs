@@ -668,6 +668,15 @@ impl Validator<'_> {
     fn notify(&mut self, c: &Config) {
         let names = c.stage_names();
         for (i, n) in c.notify.iter().enumerate() {
+            if c.notify[..i].iter().any(|o| o.url_env == n.url_env) {
+                self.at(
+                    &[K("notify"), I(i), K("url_env")],
+                    format!(
+                        "{:?} names the webhook of an earlier entry: one entry per webhook",
+                        n.url_env
+                    ),
+                );
+            }
             for (j, s) in n.stages.iter().enumerate() {
                 if c.stage(s).is_none() {
                     let hint = suggest(s, &names)

@@ -112,15 +112,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         // Other pull requests a command lets merge now (`/unhold STAGE`), or whose check
         // must say what changed (`/freeze`).
         let mut also: Vec<u64> = vec![];
-        // Freeze changes, recorded at the top of the reply.
+        // The first refusal about a stage, for the webhooks.
+        let mut first_refusal: Option<(String, String)> = None;
+        // Freeze and hold changes, recorded at the top of the reply.
         let mut records = vec![];
         for cmd in cmds {
-            // The stage a refusal is about, for who is told of it.
+            // The stage a refusal is about, for who is told of it: one of the config's.
             let about = cmd
                 .as_ref()
                 .ok()
                 .and_then(Command::stage)
                 .or(meta.map(|h| h.stage.as_str()))
+                .filter(|s| self.config.stage(s).is_some())
                 .map(str::to_owned);
             let reply = match cmd {
                 Err(e) => Reply::Refused(messages::command_refused(&e.to_string())),
@@ -172,7 +175,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     Box::pin(self.rollback_command(meta, &stage, to.as_deref(), author)).await?
                 }
                 Ok(Command::UnholdStage { stage }) => {
-                    let (reply, open) = self.unhold_stage_command(meta, &stage, author).await?;
+                    let (reply, open, record) =
+                        Box::pin(self.unhold_stage_command(meta, &stage, author)).await?;
+                    records.extend(record);
                     match open {
                         // This very pull request: evaluated below, under the lock held.
                         Some(n) if n == number => released = true,
@@ -192,17 +197,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     Reply::Refused(messages::not_a_promotion_pr("/freeze"))
                 }
                 Ok(Command::Freeze { stage, reason }) => {
-                    let done = self.freeze_command(&stage, Some(&reason), author).await?;
+                    let done = Box::pin(self.freeze_command(&stage, Some(&reason), author)).await?;
                     done.take(number, &mut records, &mut also, &mut released)
                 }
                 Ok(Command::Unfreeze { stage }) => {
-                    let done = self.freeze_command(&stage, None, author).await?;
+                    let done = Box::pin(self.freeze_command(&stage, None, author)).await?;
                     done.take(number, &mut records, &mut also, &mut released)
                 }
                 Ok(Command::OverrideFreeze { reason }) => {
-                    let (reply, through) = self
-                        .override_freeze_command(&pr, meta, &reason, author)
-                        .await?;
+                    let (reply, through) =
+                        Box::pin(self.override_freeze_command(&pr, meta, &reason, author)).await?;
                     released |= through;
                     reply
                 }
@@ -215,23 +219,14 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 Reply::Done(r) => replies.push(r),
                 Reply::Refused(r) => {
                     refused = true;
-                    if let Some(stage) = about {
-                        let summary = messages::notify_refused(&r);
-                        let mut n =
-                            self.notice(crate::config::NotifyEvent::Refused, &stage, summary);
-                        n.pull_request = Some(crate::notify::PullRequest {
-                            number,
-                            url: crate::status::pr_link(&self.config, number).url,
-                        });
-                        n.requested_by = Some(author.login.clone());
-                        let key = format!("refused:{comment_id}:{}", replies.len());
-                        self.notify(n, &key).await;
+                    if let (None, Some(stage)) = (&first_refusal, about) {
+                        first_refusal = Some((stage, r.clone()));
                     }
                     replies.push(r);
                 }
             }
         }
-        let mut body: Vec<String> = records.iter().map(crate::marks::freeze_record).collect();
+        let mut body = records;
         body.push(replies.join("\n\n"));
         self.comment_once(number, &body.join("\n"), &key).await?;
         // Before the comment counts as answered: if publishing fails, the retried event
@@ -240,6 +235,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             self.dag_check(number).await?;
         }
         self.store.record_answered(comment_id, number).await?;
+        if let Some((stage, reply)) = first_refusal
+            && let Err(e) =
+                Box::pin(self.notify_refused(number, comment_id, &stage, &reply, author)).await
+        {
+            warn!(pr = number, error = %e, "cannot tell the webhooks of a refusal");
+        }
         self.react(
             comment_id,
             if refused {

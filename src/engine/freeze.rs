@@ -30,11 +30,11 @@ impl Frozen {
     pub fn take(
         self,
         number: u64,
-        records: &mut Vec<FreezeRecord>,
+        records: &mut Vec<String>,
         also: &mut Vec<u64>,
         this: &mut bool,
     ) -> Reply {
-        records.extend(self.record);
+        records.extend(self.record.as_ref().map(crate::marks::freeze_record));
         for n in self.evaluate {
             if n == number {
                 *this = true;

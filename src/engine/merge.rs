@@ -264,7 +264,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                         )
                         .await?;
                 }
-                self.hold_after_rollback(&h, &sha).await?;
+                Box::pin(self.hold_after_rollback(&h, &sha)).await?;
                 if let Err(e) = self.forge.delete_branch(&pr.head_ref).await {
                     warn!(error = %e, "cannot delete the merged branch");
                 }
@@ -472,20 +472,38 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return Ok(());
         };
         let why = messages::rollback_hold_reason(h.freight.tag.as_str(), from);
-        if self
+        let service = &h.freight.service;
+        let held = self
             .store
-            .hold_after_rollback(
-                &h.freight.service,
-                &h.stage,
-                &h.requester.login,
-                &why,
-                merge_sha,
-            )
-            .await?
-        {
+            .hold_after_rollback(service, &h.stage, &h.requester.login, &why, merge_sha)
+            .await?;
+        if held.is_some() {
             self.store
-                .forget_healthy(&h.freight.service, &h.stage, h.freight.digest.as_str())
+                .forget_healthy(service, &h.stage, h.freight.digest.as_str())
                 .await?;
+        }
+        // Announced on the rollback, with the record a lost store is rebuilt from; said
+        // again by a retry after a failed post, while the hold stands.
+        let hold = match held {
+            Some(hold) => Some(hold),
+            None => self.store.stage_hold(service, &h.stage).await?,
+        };
+        if let (Some(hold), Some(number)) = (hold, h.pr) {
+            let record = crate::marks::hold_record(&crate::marks::HoldRecord {
+                service: service.clone(),
+                stage: h.stage.clone(),
+                held: true,
+                by: hold.by.clone(),
+                reason: hold.reason.clone(),
+                at: hold.at,
+            });
+            let text = messages::stage_held_after_rollback(service, &h.stage);
+            self.comment_once(
+                number,
+                &format!("{record}\n{text}"),
+                &format!("hold:{merge_sha}"),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -620,8 +638,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .ledger_merged(&f.service, &h.stage, f.digest.as_str(), &sha, None, number)
                 .await?;
         }
-        // A merge Hoist did not see itself (a lost write, a merge by hand) still holds.
-        self.hold_after_rollback(&h, &sha).await?;
+        // A merge Hoist did not see itself (a lost write, a merge by hand) still holds,
+        // and is told of (once: the key is the merge's, as when Hoist merges it).
+        let summary = messages::notify_merged(&messages::notify_what(&h), &h.stage);
+        let n = self.notice_of(NotifyEvent::Merged, &h, number, summary);
+        self.notify(n, &format!("merged:{number}:{sha}")).await;
+        Box::pin(self.hold_after_rollback(&h, &sha)).await?;
         // Boxed: verification's future is large, and it runs under every event's.
         Box::pin(self.verify(number, &h, &sha)).await
     }
@@ -868,20 +890,24 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// Edits the pull request's deploy status comment (`key`) to say it is verified. Best
     /// effort: the verification is recorded, and a retry would find the app moved on.
+    /// Tells the webhooks too, unless the comment said it already: verified again after
+    /// a lost store, or by a redelivered event, it is no news.
     async fn say_verified(&self, number: u64, h: &HoistHead, key: &str, msg: &str, merge: &str) {
-        let summary = messages::notify_verified(&messages::notify_what(h), &h.stage);
-        let n = self.notice_of(NotifyEvent::Verified, h, number, summary);
-        self.notify(n, &format!("verified:{number}:{merge}")).await;
-        if let Err(e) = self
+        let said = self
             .forge
             .upsert_comment(
                 number,
                 &crate::marks::comment_mark(key),
                 &crate::marks::with_comment_mark(msg, key),
             )
-            .await
-        {
+            .await;
+        if let Err(e) = &said {
             warn!(pr = number, error = %e, "cannot say on the pull request that it is verified");
+        }
+        if !matches!(said, Ok(false)) {
+            let summary = messages::notify_verified(&messages::notify_what(h), &h.stage);
+            let n = self.notice_of(NotifyEvent::Verified, h, number, summary);
+            self.notify(n, &format!("verified:{number}:{merge}")).await;
         }
     }
 

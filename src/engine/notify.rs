@@ -77,7 +77,34 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             ),
         };
         let n = self.notice_of(event, h, number, summary);
-        self.notify(n, &format!("opened:{number}")).await;
+        self.notify(n, &format!("opened:{number}:{}", h.sha)).await;
+    }
+
+    /// A command by `author` on pull request `number` refused about `stage`, told once
+    /// per comment and only of people with write access (the forge's permission): a
+    /// reader's comments must not be able to flood the channel.
+    pub(super) async fn notify_refused(
+        &self,
+        number: u64,
+        comment_id: u64,
+        stage: &str,
+        reply: &str,
+        author: &crate::domain::Actor,
+    ) -> super::Result<()> {
+        if self.config.notify.is_empty()
+            || self.forge.permission(author).await? < crate::forge::Permission::Write
+        {
+            return Ok(());
+        }
+        let summary = crate::messages::notify_refused(reply);
+        let mut n = self.notice(NotifyEvent::Refused, stage, summary);
+        n.pull_request = Some(notify::PullRequest {
+            number,
+            url: crate::status::pr_link(&self.config, number).url,
+        });
+        n.requested_by = Some(author.login.clone());
+        self.notify(n, &format!("refused:{comment_id}")).await;
+        Ok(())
     }
 
     /// Queues `notice` for each webhook that wants its event and stage, under `key`
@@ -93,7 +120,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             let event = Event::Notify {
                 url_env: hook.url_env.clone(),
                 format: hook.format,
-                notice: notice.clone(),
+                notice: Box::new(notice.clone()),
             };
             let queued = self
                 .store

@@ -217,7 +217,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             members: vec![],
             rollback_of: rollback_of.map(str::to_owned),
         };
-        if matches!(outcome, Outcome::Opened(_)) {
+        // A rollback written over a forward promotion's open pull request is news too.
+        if matches!(outcome, Outcome::Opened(_)) || rollback_of.is_some() {
             self.notify_opened(&record, n).await;
         }
         self.publish_head(record).await?;

@@ -407,7 +407,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         let frozen = self.rebuild_freezes(&comments).await?;
-        info!(promotions = n, frozen, "rebuilt from the forge");
+        let held = self.rebuild_stage_holds(&comments).await?;
+        info!(promotions = n, frozen, held, "rebuilt from the forge");
         Ok(n)
     }
 
@@ -433,6 +434,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         self.store.attach_head(&h.sha, pr.number).await?;
+        // A merged rollback's hold comes back from Hoist's records of it (see
+        // `rebuild_stage_holds`), never again from its merge: an `/unhold` since stands.
+        if let (Some(_), Some(sha)) = (&h.rollback_of, &pr.merge_sha) {
+            self.store.rollback_merge_seen(sha).await?;
+        }
         // A group's pull request promotes every member: each has its ledger row.
         for f in h.all_freight() {
             self.store
@@ -452,6 +458,36 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         Ok(())
+    }
+
+    /// The holds merged rollbacks left, as recorded at the top of Hoist's own, unedited
+    /// comments (the forge's author identity): set in the comment announcing the hold on
+    /// the rollback, released at the top of the reply to `/unhold STAGE`; the latest
+    /// change to each service's stage wins. How many stand.
+    async fn rebuild_stage_holds(&self, comments: &[Comment]) -> Result<usize> {
+        let me = self.forge.me();
+        let mut records: Vec<crate::marks::HoldRecord> = comments
+            .iter()
+            .filter(|c| c.author.is(me) && !c.edited)
+            .flat_map(|c| crate::marks::read_hold_records(&c.body))
+            .collect();
+        records.sort_by_key(|r| r.at);
+        let mut last: Vec<&crate::marks::HoldRecord> = vec![];
+        for r in &records {
+            last.retain(|l| (&l.service, &l.stage) != (&r.service, &r.stage));
+            last.push(r);
+        }
+        for r in &last {
+            let hold = crate::store::holds::StageHold {
+                service: r.service.clone(),
+                stage: r.stage.clone(),
+                by: r.by.clone(),
+                reason: r.reason.clone(),
+                at: r.at,
+            };
+            self.store.restore_hold(&hold, r.held).await?;
+        }
+        Ok(last.iter().filter(|r| r.held).count())
     }
 
     /// A hold lives in the store only; the comments that set it are on the forge. The

@@ -87,42 +87,43 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// `/unhold STAGE` on a pull request of a service (`meta`, the store's record): lets
     /// forward promotions of the service into the stage merge again; whoever may promote
-    /// into the stage may say it. The reply, and the open pull request into the stage that
-    /// may now merge.
+    /// into the stage may say it. The reply, the open pull request into the stage that
+    /// may now merge, and the record of the release for the reply's top.
     pub(super) async fn unhold_stage_command(
         &self,
         meta: Option<&HoistHead>,
         stage: &str,
         author: &Actor,
-    ) -> Result<(Reply, Option<u64>)> {
+    ) -> Result<(Reply, Option<u64>, Option<String>)> {
+        let only = |r: Reply| Ok((r, None, None));
         let Some(st) = self.config.stage(stage) else {
             let names = self.config.stage_names();
-            return Ok((
-                Reply::Refused(messages::unknown_stage("/unhold", stage, &names)),
-                None,
-            ));
+            let why = messages::unknown_stage("/unhold", stage, &names);
+            return only(Reply::Refused(why));
         };
         let Some(h) = meta else {
-            return Ok((
-                Reply::Refused(messages::not_a_promotion_pr("/unhold STAGE")),
-                None,
-            ));
+            return only(Reply::Refused(messages::not_a_promotion_pr(
+                "/unhold STAGE",
+            )));
         };
         if !self.may_promote(author, st).await? {
-            return Ok((
-                Reply::Refused(messages::permission_refusal(
-                    &author.login,
-                    stage,
-                    &self.repo_name,
-                    &st.gate.promoters,
-                )),
-                None,
-            ));
+            let promoters = &st.gate.promoters;
+            let why =
+                messages::permission_refusal(&author.login, stage, &self.repo_name, promoters);
+            return only(Reply::Refused(why));
         }
         let service = h.freight.service.as_str();
-        if !self.store.unhold_stage(service, stage).await? {
-            return Ok((Reply::Done(messages::stage_not_held(service, stage)), None));
-        }
+        let Some(at) = self.store.unhold_stage(service, stage).await? else {
+            return only(Reply::Done(messages::stage_not_held(service, stage)));
+        };
+        let record = crate::marks::hold_record(&crate::marks::HoldRecord {
+            service: service.to_owned(),
+            stage: stage.to_owned(),
+            held: false,
+            by: author.login.clone(),
+            reason: String::new(),
+            at,
+        });
         let branch = crate::marks::branch(stage, service);
         let open = self
             .forge
@@ -133,6 +134,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok((
             Reply::Done(messages::stage_unheld(service, stage, &author.login)),
             open,
+            Some(record),
         ))
     }
 }

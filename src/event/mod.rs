@@ -131,7 +131,8 @@ pub enum Event {
     Notify {
         url_env: String,
         format: crate::config::NotifyFormat,
-        notice: crate::notify::Notice,
+        /// Boxed: events are moved through every handler's future.
+        notice: Box<crate::notify::Notice>,
     },
     /// Anything Hoist does not act on, with why. Answered 200 and not stored.
     Ignored {

@@ -103,7 +103,7 @@ impl Forge for AnyForge {
     async fn has_own_check(&self, number: u64, sha: &str, name: &str) -> Result<bool> {
         counted_each!(self, "has_own_check", f => f.has_own_check(number, sha, name).await)
     }
-    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<bool> {
         counted_each!(self, "upsert_comment", f => f.upsert_comment(number, marker, body).await)
     }
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {

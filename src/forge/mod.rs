@@ -229,12 +229,13 @@ pub trait Forge: Send + Sync + 'static {
     /// to say `body` (which ends with `marker` too), or posted when there is none: one
     /// comment that follows something as it goes. Nothing is sent when it already says
     /// `body`. The comment decides nothing; it is found by its author, Hoist's identity.
+    /// Whether it posted or changed anything.
     fn upsert_comment(
         &self,
         number: u64,
         marker: &str,
         body: &str,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<bool>> + Send;
     fn react(
         &self,
         comment_id: crate::domain::CommentId,

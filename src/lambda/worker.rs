@@ -93,7 +93,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
     pub async fn invoke(&self, payload: Value) -> Result<Value, String> {
         match Invocation::of(payload)? {
             Invocation::Batch(batch) => {
-                Ok(serde_json::to_value(self.batch(&batch).await).expect("serializes"))
+                let response = self.batch(&batch).await;
+                self.notify_queued().await;
+                Ok(serde_json::to_value(response).expect("serializes"))
             }
             Invocation::Scheduled => {
                 let report = self
@@ -101,7 +103,31 @@ impl<F: Forge, A: ArgoCd, R: Registry> Worker<F, A, R> {
                     .reconcile()
                     .await
                     .map_err(|e| format!("reconcile failed: {e}"))?;
+                self.notify_queued().await;
                 Ok(json!({"reconciled": true, "failed": report.failed}))
+            }
+        }
+    }
+
+    /// Sends the notifications the invocation queued in the scratch store (the only
+    /// events it holds: SQS holds the rest), for at most [`NOTIFY_BUDGET`]. One that
+    /// fails in a way worth retrying is tried again by a later invocation of this
+    /// execution environment, after its backoff; a cold start loses what was left.
+    async fn notify_queued(&self) {
+        let queue = crate::worker::Queue {
+            store: self.engine.store.clone(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
+        let policy = crate::worker::RetryPolicy::default();
+        let started = std::time::Instant::now();
+        while started.elapsed() < NOTIFY_BUDGET {
+            match self.engine.store.claim().await {
+                Ok(Some(c)) => crate::worker::process(&queue, &self.engine, &policy, c).await,
+                Ok(None) => return,
+                Err(e) => {
+                    warn!(error = %e, "cannot take queued notifications from the scratch store");
+                    return;
+                }
             }
         }
     }
@@ -259,6 +285,9 @@ pub async fn come_again(queue: Option<&SqsQueue>, records: &[&SqsRecord]) -> Sqs
     }
     response
 }
+
+/// The most an invocation spends sending the notifications it queued.
+const NOTIFY_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long an invocation may spend connecting and rebuilding the scratch store; the
 /// template gives the function 60 seconds.

@@ -18,12 +18,18 @@ pub struct Notice {
     /// The GitOps repository (`owner/name`, or the CodeCommit repository's name).
     pub repository: String,
     pub stage: String,
-    /// The service, or the group, the pull request moves; absent for a freeze.
+    /// The service, or the group, the pull request moves; absent for a freeze or a
+    /// refused command. Optional fields default when absent: a notice queued by an
+    /// older Hoist still decodes.
+    #[serde(default)]
     pub service: Option<String>,
     /// The images it moves (a group's: one per member).
+    #[serde(default)]
     pub freight: Vec<Item>,
+    #[serde(default)]
     pub pull_request: Option<PullRequest>,
     /// Who asked (a login, as the forge named them; `ecr-push` for a push).
+    #[serde(default)]
     pub requested_by: Option<String>,
     /// One line, as a person reads it.
     pub summary: String,
@@ -85,15 +91,28 @@ fn slack(n: &Notice) -> serde_json::Value {
     if let Some(who) = &n.requested_by {
         context.push(esc(&crate::messages::notify_asked_by(who)));
     }
+    // Verbatim: Slack turns no bare URL, channel or name into a link or a mention.
+    let (text, context) = (cut(&text), cut(&context.join(" · ")));
     serde_json::json!({
         "text": text,
         "blocks": [
-            { "type": "section", "text": { "type": "mrkdwn", "text": text } },
+            { "type": "section", "text": { "type": "mrkdwn", "text": text, "verbatim": true } },
             { "type": "context", "elements": [
-                { "type": "mrkdwn", "text": context.join(" · ") }
+                { "type": "mrkdwn", "text": context, "verbatim": true }
             ] }
         ]
     })
+}
+
+/// At most what Slack takes in one text object (3,000 characters), marked when cut.
+fn cut(s: &str) -> String {
+    const MAX: usize = 2_990;
+    if s.chars().count() <= MAX {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(MAX).collect();
+    out.push_str(" …");
+    out
 }
 
 fn esc(s: &str) -> String {
@@ -116,32 +135,56 @@ pub enum Failure {
     Never(String),
 }
 
-/// POSTs `body` to `url` (JSON). No retry here: the queue retries, with backoff, and a
-/// POST is never repeated within one attempt.
+/// The most one delivery may take, connecting and answering included: a webhook that
+/// drips its answer must not keep a worker.
+const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// POSTs `body` to `url` (JSON), once: the queue retries, with backoff. Redirects are not
+/// followed (a receiver must not send Hoist elsewhere), and the URL is never logged.
 pub async fn post(url: &str, body: &serde_json::Value) -> Result<(), Failure> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| Failure::Never(format!("not a URL: {e}")))?;
-    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        return Err(Failure::Never("not an absolute URL".into()));
-    };
-    if scheme != "https" && scheme != "http" {
-        return Err(Failure::Never(format!("{scheme}: is not http(s)")));
+    use http_body_util::{BodyExt, Full};
+    let uri = url
+        .parse::<http::Uri>()
+        .map_err(|e| Failure::Never(crate::messages::notify_bad_url(&e.to_string())))?;
+    if !matches!(uri.scheme_str(), Some("https" | "http")) || uri.authority().is_none() {
+        return Err(Failure::Never(crate::messages::notify_bad_url(
+            "not an absolute http(s) URL",
+        )));
     }
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let client = octocrab::Octocrab::builder()
-        .base_uri(format!("{scheme}://{authority}"))
-        .map_err(|e| Failure::Never(e.to_string()))?
-        .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
-        .set_connect_timeout(Some(std::time::Duration::from_secs(5)))
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .build()
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+        .map_err(|e| Failure::Retry(e.to_string()))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Full<bytes::Bytes>>(https);
+    let req = http::Request::post(uri)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::USER_AGENT, "hoist")
+        .body(Full::new(bytes::Bytes::from(body.to_string())))
         .map_err(|e| Failure::Never(e.to_string()))?;
-    let res = client
-        ._post(path, Some(body))
-        .await
-        .map_err(|e| Failure::Retry(crate::messages::notify_unanswered(&e.to_string())))?;
-    let status = res.status();
+    let answered = tokio::time::timeout(DELIVERY_BUDGET, async {
+        let res = client.request(req).await?;
+        let status = res.status();
+        // Read to the end, so the connection is done with; what it says is not needed.
+        let _ = res.into_body().collect().await;
+        Ok::<_, hyper_util::client::legacy::Error>(status)
+    })
+    .await;
+    let status = match answered {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => {
+            return Err(Failure::Retry(crate::messages::notify_unanswered(
+                &e.to_string(),
+            )));
+        }
+        Err(_) => {
+            return Err(Failure::Retry(crate::messages::notify_unanswered(
+                "no answer within 15 s",
+            )));
+        }
+    };
     if status.is_success() {
         return Ok(());
     }
@@ -182,7 +225,7 @@ mod tests {
     #[test]
     fn slack_text_is_escaped_and_linked() {
         let b = body(&notice(), NotifyFormat::Slack);
-        insta::assert_snapshot!(b["text"].as_str().unwrap(), @"");
-        insta::assert_snapshot!(b["blocks"][1]["elements"][0]["text"].as_str().unwrap(), @"");
+        insta::assert_snapshot!(b["text"].as_str().unwrap(), @"Merged my-app-service1 v1.4.0 into prod &lt;!channel&gt; &amp; co (<https://github.com/acme/gitops/pull/3|#3>)");
+        insta::assert_snapshot!(b["blocks"][1]["elements"][0]["text"].as_str().unwrap(), @"*prod* · my-app-service1 v1.4.0 a1a1a1a1a1a1 · asked by quinn");
     }
 }

@@ -45,7 +45,7 @@ impl Store {
             if !frozen && !last.is_some_and(|(f, _)| f) {
                 return Ok(None);
             }
-            let at = last.map_or(now, |(_, at)| now.max(at + 1));
+            let at = Store::record_time_in(&tx, last.map_or(now, |(_, at)| now.max(at + 1)))?;
             tx.execute(
                 "INSERT INTO stage_freezes (stage, frozen, frozen_by, reason, frozen_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -79,6 +79,7 @@ impl Store {
                  WHERE excluded.frozen_at > stage_freezes.frozen_at",
                 params![f.stage, frozen, f.by, f.reason, f.at],
             )?;
+            Store::record_seen_in(c, f.at)?;
             Ok(())
         })
         .await

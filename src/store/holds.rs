@@ -20,7 +20,7 @@ pub struct StageHold {
 
 impl Store {
     /// Holds `service` in `stage` after the rollback merged as `merge_sha`, unless that
-    /// merge already did (then an `/unhold` since stands): whether it held now.
+    /// merge already did (then an `/unhold` since stands): the hold, when it held now.
     pub async fn hold_after_rollback(
         &self,
         service: &str,
@@ -28,7 +28,7 @@ impl Store {
         by: &str,
         reason: &str,
         merge_sha: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<StageHold>> {
         let (service, stage, by, reason, sha) = (
             service.to_owned(),
             stage.to_owned(),
@@ -43,17 +43,40 @@ impl Store {
                 "INSERT OR IGNORE INTO rollback_merges (merge_sha) VALUES (?1)",
                 params![sha],
             )? > 0;
+            let mut held = None;
             if new {
+                let at = Store::record_time_in(&tx, now)?;
                 tx.execute(
                     "INSERT INTO stage_holds (service, stage, held_by, reason, held_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
                        reason = excluded.reason, held_at = excluded.held_at",
-                    params![service, stage, by, reason, now],
+                    params![service, stage, by, reason, at],
                 )?;
+                held = Some(StageHold {
+                    service,
+                    stage,
+                    by,
+                    reason,
+                    at,
+                });
             }
             tx.commit()?;
-            Ok(new)
+            Ok(held)
+        })
+        .await
+    }
+
+    /// Records that the rollback merged as `merge_sha` was dealt with (after a lost
+    /// store, its hold comes back from Hoist's record of it, or its release's).
+    pub async fn rollback_merge_seen(&self, merge_sha: &str) -> Result<()> {
+        let sha = merge_sha.to_owned();
+        self.call(move |c, _| {
+            c.execute(
+                "INSERT OR IGNORE INTO rollback_merges (merge_sha) VALUES (?1)",
+                params![sha],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -73,14 +96,49 @@ impl Store {
         .await
     }
 
-    /// Releases the hold on `service` in `stage`: whether there was one.
-    pub async fn unhold_stage(&self, service: &str, stage: &str) -> Result<bool> {
+    /// Releases the hold on `service` in `stage`: when, if there was one.
+    pub async fn unhold_stage(&self, service: &str, stage: &str) -> Result<Option<i64>> {
         let (service, stage) = (service.to_owned(), stage.to_owned());
+        let now = self.now_ms();
         self.call(move |c, _| {
-            Ok(c.execute(
+            let tx = c.transaction()?;
+            let released = tx.execute(
                 "DELETE FROM stage_holds WHERE service = ?1 AND stage = ?2",
                 params![service, stage],
-            )? > 0)
+            )? > 0;
+            let at = if released {
+                Some(Store::record_time_in(&tx, now)?)
+            } else {
+                None
+            };
+            tx.commit()?;
+            Ok(at)
+        })
+        .await
+    }
+
+    /// Sets or releases a hold as Hoist recorded it on the forge (after a lost store).
+    pub async fn restore_hold(&self, h: &StageHold, held: bool) -> Result<()> {
+        let h = h.clone();
+        self.call(move |c, _| {
+            let tx = c.transaction()?;
+            if held {
+                tx.execute(
+                    "INSERT INTO stage_holds (service, stage, held_by, reason, held_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
+                       reason = excluded.reason, held_at = excluded.held_at",
+                    params![h.service, h.stage, h.by, h.reason, h.at],
+                )?;
+            } else {
+                tx.execute(
+                    "DELETE FROM stage_holds WHERE service = ?1 AND stage = ?2",
+                    params![h.service, h.stage],
+                )?;
+            }
+            Store::record_seen_in(&tx, h.at)?;
+            tx.commit()?;
+            Ok(())
         })
         .await
     }

@@ -158,6 +158,10 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         PRIMARY KEY (pr, head)
     );",
+    // 16: the time of the last change Hoist recorded on the forge (a hold's, a
+    // freeze's), so that each is later than the one before even when the clock stands
+    // still, and a lost store rebuilt from them takes the last.
+    "CREATE TABLE record_clock (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

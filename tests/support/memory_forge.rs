@@ -844,23 +844,23 @@ impl Forge for MemoryForge {
         }))
     }
 
-    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<bool> {
         let own = self
             .comments(number)
             .await?
             .into_iter()
             .find(|c| c.author.is(&self.me) && c.body.ends_with(marker));
         match own {
-            Some(c) if c.body == body => Ok(()),
+            Some(c) if c.body == body => Ok(false),
             Some(c) => {
                 let mut s = self.call(format!("PATCH comment {}", c.id))?;
                 let (_, c) = s.comments.iter_mut().find(|(_, x)| x.id == c.id).unwrap();
                 c.body = body.into();
                 // As on GitHub: an edited comment says so (`updated_at`).
                 c.edited = true;
-                Ok(())
+                Ok(true)
             }
-            None => self.comment(number, body).await,
+            None => self.comment(number, body).await.map(|()| true),
         }
     }
 

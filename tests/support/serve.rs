@@ -330,7 +330,17 @@ pub fn spawn_without_retries(
     db: &std::path::Path,
     forge: &MemoryForge,
 ) -> (Child, SocketAddr) {
-    spawn_args(cfg, db, forge, ready, &["--retry-after", "3600"])
+    spawn_args(cfg, db, forge, ready, &["--retry-after", "3600"], &[])
+}
+
+/// `spawn_without_retries`, with `envs` set for the process too.
+pub fn spawn_with_env(
+    cfg: &std::path::Path,
+    db: &std::path::Path,
+    forge: &MemoryForge,
+    envs: &[(String, String)],
+) -> (Child, SocketAddr) {
+    spawn_args(cfg, db, forge, ready, &["--retry-after", "3600"], envs)
 }
 
 /// `spawn`, waiting until `up` says the process on its address is up.
@@ -340,7 +350,7 @@ pub fn spawn_until(
     forge: &MemoryForge,
     up: fn(SocketAddr) -> bool,
 ) -> (Child, SocketAddr) {
-    spawn_args(cfg, db, forge, up, &[])
+    spawn_args(cfg, db, forge, up, &[], &[])
 }
 
 fn spawn_args(
@@ -349,6 +359,7 @@ fn spawn_args(
     forge: &MemoryForge,
     up: fn(SocketAddr) -> bool,
     extra: &[&str],
+    envs: &[(String, String)],
 ) -> (Child, SocketAddr) {
     let mut exits = vec![];
     for _ in 0..5 {
@@ -390,6 +401,7 @@ fn spawn_args(
             .env("HOIST_EVENTBRIDGE_TOKEN", "eb-token")
             .env("TEST_GITHUB_TOKEN", "ghp_test")
             .env("ARGOCD_TOKEN", "argo-token")
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .env(
                 "RUST_LOG",
                 std::env::var("HOIST_TEST_LOG").unwrap_or_else(|_| "error".into()),

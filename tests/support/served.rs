@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::memory_forge::{MemoryArgo, MemoryForge};
-use super::serve::{SECRET, ecr_event, spawn_without_retries, write_config};
+use super::serve::{SECRET, ecr_event, spawn_with_env, spawn_without_retries, write_config};
 
 pub struct Served {
     child: Child,
@@ -62,6 +62,16 @@ impl Served {
         argo: &MemoryArgo,
         edit: fn(&str) -> String,
     ) -> Self {
+        Self::start_with_env(forge, argo, edit, &[]).await
+    }
+
+    /// `start_edited`, with `envs` in the process's environment.
+    pub async fn start_with_env(
+        forge: &MemoryForge,
+        argo: &MemoryArgo,
+        edit: fn(&str) -> String,
+        envs: &[(String, String)],
+    ) -> Self {
         let url = super::github_fake::serve(forge.clone(), argo.clone()).await;
         let dir = tempfile::tempdir().unwrap();
         let cfg = write_config(dir.path(), &url, &url, false);
@@ -69,7 +79,7 @@ impl Served {
         let db = dir.path().join("hoist.db");
         // In place, not on a blocking task: a test that panics meanwhile must not leave
         // the process behind with nobody to stop it.
-        let (child, addr) = tokio::task::block_in_place(|| spawn_without_retries(&cfg, &db, forge));
+        let (child, addr) = tokio::task::block_in_place(|| spawn_with_env(&cfg, &db, forge, envs));
         // The tester delivers GitHub's own events (opened, closed) itself, as in the
         // engine driver, so both drivers see the same events in the same order.
         forge.state.lock().unwrap().webhook = None;

@@ -305,11 +305,11 @@ impl<S: Side> Tester<S> {
         let argocd =
             regex::Regex::new(r"https://argocd\.example\.com|http://127\.0\.0\.1:\d+").unwrap();
         let visible = body.split("\n\n<!-- hoist:mark").next().unwrap();
-        // The records that open a reply (a freeze's) are hidden, as the forge renders
-        // an HTML comment.
+        // The records that open a reply (a freeze's, a hold's) are hidden, as the forge
+        // renders an HTML comment.
         let visible = visible
             .split_inclusive('\n')
-            .skip_while(|l| l.starts_with("<!-- hoist:freeze "))
+            .skip_while(|l| l.starts_with("<!-- hoist:") && l.trim_end().ends_with(" -->"))
             .collect::<String>();
         self.side.redact(&argocd.replace_all(&visible, "ARGOCD"))
     }

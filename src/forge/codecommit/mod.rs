@@ -582,9 +582,9 @@ impl Forge for CodeCommit {
             .is_some_and(|(_, body)| body.contains(&at)))
     }
 
-    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<bool> {
         match self.own_comment_with(number, marker).await? {
-            Some((_, old)) if old == body => Ok(()),
+            Some((_, old)) if old == body => Ok(false),
             Some((id, _)) => {
                 async {
                     self.client
@@ -594,11 +594,11 @@ impl Forge for CodeCommit {
                         .send()
                         .await
                         .map_err(map)?;
-                    Ok(())
+                    Ok(true)
                 }
                 .await
             }
-            None => self.comment(number, body).await,
+            None => self.comment(number, body).await.map(|()| true),
         }
     }
 
@@ -782,7 +782,7 @@ impl Forge for CodeCommit {
         let room =
             MAX_COMMENT.saturating_sub(head.encode_utf16().count() + tail.encode_utf16().count());
         let body = format!("{head}{}{tail}", cut(summary, room));
-        self.upsert_comment(number, &marker, &body).await
+        self.upsert_comment(number, &marker, &body).await.map(drop)
     }
 
     async fn merge(&self, number: u64, head_sha: &str, title: &str, message: &str) -> Result<Sha> {

@@ -703,14 +703,14 @@ impl Forge for GitHub {
         Ok(())
     }
 
-    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<()> {
+    async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<bool> {
         let own = self
             .comments(number)
             .await?
             .into_iter()
             .find(|c| c.author.is(&self.me) && c.body.ends_with(marker));
         match own {
-            Some(c) if c.body == body => Ok(()),
+            Some(c) if c.body == body => Ok(false),
             Some(c) => {
                 async {
                     self.write::<serde_json::Value>(
@@ -720,11 +720,11 @@ impl Forge for GitHub {
                     )
                     .await
                     .map_err(map)?;
-                    Ok(())
+                    Ok(true)
                 }
                 .await
             }
-            None => self.comment(number, body).await,
+            None => self.comment(number, body).await.map(|()| true),
         }
     }
 
