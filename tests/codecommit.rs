@@ -1219,3 +1219,66 @@ async fn a_rollback_holds_prod_until_unheld_on_codecommit() {
     check: ✅ **hoist/dag**: No gated image values change (at `SHA`)
     ");
 }
+
+/// prod frozen on CodeCommit by a break-glass principal: the code owner's approval does
+/// not merge it; the freeze comes back after the store is lost (from Hoist's own reply,
+/// by its IAM identity); `/unfreeze prod` merges it. A webhook hears the freeze, the
+/// release and the merge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_prod_waits_until_unfrozen_on_codecommit() {
+    let text = format!(
+        "{}notify:\n  - url_env: HOOK_CC\n    on: [freeze, merged]\n    stages: [prod]\n",
+        config_text()
+    );
+    let config = Config::parse(&text, "hoist.yaml").unwrap();
+    let r = support::receiver::receiver();
+    let t = Tester::cc_with(std::path::Path::new("examples/gitops"), config).await;
+    let mut t = Tester::prod_pr_on(t).await;
+    let stop = support::receiver::workers(&t);
+    t.comment(3, SAM, "/freeze prod INC-7").await;
+    t.approve(3, SAM).await;
+    assert!(t.open(3), "frozen");
+    r.wait_for("HOOK_CC", 1).await;
+    stop.stop().await;
+    // The store is lost: the freeze comes back from the forge.
+    let clock = t.engine.store.clock().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = hoist::store::Store::open_with_clock(&dir.path().join("lost.db"), clock).unwrap();
+    std::sync::Arc::get_mut(&mut t.engine).unwrap().store = fresh;
+    t.engine.rebuild_ledger().await.unwrap();
+    assert_eq!(
+        t.engine
+            .store
+            .frozen("prod")
+            .await
+            .unwrap()
+            .map(|f| (f.by, f.reason)),
+        Some(("arn:aws:iam::123456789012:user/sam".into(), "INC-7".into()))
+    );
+    // The workers deliver what the fresh store queues from here on.
+    let stop = support::receiver::workers(&t);
+    t.comment(3, SAM, "/unfreeze prod").await;
+    assert!(!t.open(3), "merged once unfrozen");
+    t.expect_merge_waits("prod");
+    insta::assert_snapshot!(t.said(), @"
+    #3: ❄️ @arn:aws:iam::123456789012:user/sam froze **prod**: INC-7. Nothing merges into prod until `/unfreeze prod`; in an emergency, the break-glass team's `/override freeze <reason>` lets one pull request through.
+    ---
+    #3: ▶️ @arn:aws:iam::123456789012:user/sam unfroze **prod**: pull requests into it merge again.
+    ---
+    #3: ⏳ Deploying to **prod**: merged as `SHA`; Argo CD app [my-app-service1-prod](ARGOCD/applications/my-app-service1-prod): Argo CD has no application my-app-service1-prod. Hoist looks again and updates this comment.
+    ---
+    check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
+    ");
+    r.wait_for("HOOK_CC", 3).await;
+    let got: Vec<String> = r
+        .got("HOOK_CC")
+        .iter()
+        .map(|(s, b)| format!("{s} {} {}", b["event"], b["summary"]))
+        .collect();
+    insta::assert_snapshot!(got.join("\n"), @r#"
+    200 "freeze" "prod frozen by @arn:aws:iam::123456789012:user/sam: INC-7"
+    200 "freeze" "prod unfrozen by @arn:aws:iam::123456789012:user/sam"
+    200 "merged" "my-app-service1 v1.4.0 merged into prod"
+    "#);
+    stop.stop().await;
+}

@@ -4,138 +4,12 @@
 
 mod support;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use hoist::worker::{Queue, RetryPolicy};
+use support::receiver::{notify_rows, receiver, settled_rows, url, workers};
 use support::served::Served;
 use support::tester::*;
-
-/// A webhook receiver on loopback, one for the test binary (the URLs reach Hoist through
-/// its environment overlay, set once): each test posts to its own path, which answers
-/// the statuses scripted for it, then 200.
-struct Receiver {
-    got: Mutex<Vec<(String, u16, serde_json::Value)>>,
-    script: Mutex<HashMap<String, VecDeque<u16>>>,
-    arrived: tokio::sync::Notify,
-}
-
-static ADDR: OnceLock<std::net::SocketAddr> = OnceLock::new();
-
-/// Where `hook` receives.
-fn url(hook: &str) -> String {
-    receiver();
-    format!("http://{}/{hook}", ADDR.get().unwrap())
-}
-
-fn receiver() -> &'static Arc<Receiver> {
-    static R: OnceLock<Arc<Receiver>> = OnceLock::new();
-    R.get_or_init(|| {
-        let r = Arc::new(Receiver {
-            got: Mutex::default(),
-            script: Mutex::default(),
-            arrived: tokio::sync::Notify::new(),
-        });
-        let (tx, rx) = std::sync::mpsc::channel();
-        let served = r.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let app = axum::Router::new().route(
-                    "/{hook}",
-                    axum::routing::post(
-                        move |axum::extract::Path(hook): axum::extract::Path<String>,
-                              axum::Json(body): axum::Json<serde_json::Value>| {
-                            let r = served.clone();
-                            async move {
-                                let status = r
-                                    .script
-                                    .lock()
-                                    .unwrap()
-                                    .get_mut(&hook)
-                                    .and_then(VecDeque::pop_front)
-                                    .unwrap_or(200);
-                                r.got.lock().unwrap().push((hook, status, body));
-                                r.arrived.notify_waiters();
-                                axum::http::StatusCode::from_u16(status).unwrap()
-                            }
-                        },
-                    ),
-                );
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(l.local_addr().unwrap()).unwrap();
-                axum::serve(l, app).await.unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
-        ADDR.set(addr).unwrap();
-        hoist::env::overlay(
-            ["HOOK_JSON", "HOOK_SLACK"]
-                .iter()
-                .map(|v| (v.to_string(), format!("http://{addr}/{v}")))
-                .collect(),
-        );
-        r
-    })
-}
-
-impl Receiver {
-    /// What `hook` received, in order: the status it answered and the body.
-    fn got(&self, hook: &str) -> Vec<(u16, serde_json::Value)> {
-        let got = self.got.lock().unwrap();
-        got.iter()
-            .filter(|(h, _, _)| h == hook)
-            .map(|(_, s, b)| (*s, b.clone()))
-            .collect()
-    }
-
-    /// Waits until `hook` has received `n` requests.
-    async fn wait_for(&self, hook: &str, n: usize) {
-        tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                let arrived = self.arrived.notified();
-                if self.got(hook).len() >= n {
-                    return;
-                }
-                arrived.await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{hook} got {:?}", self.got(hook)));
-    }
-}
-
-/// The queue's workers on the tester's store, until the returned sender says stop.
-fn workers(t: &Tester) -> tokio::sync::watch::Sender<bool> {
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let queue = Queue {
-        store: t.engine.store.clone(),
-        wake: Arc::new(tokio::sync::Notify::new()),
-    };
-    let policy = RetryPolicy {
-        max_attempts: 4,
-        base: Duration::from_secs(2),
-        cap: Duration::from_secs(10),
-    };
-    tokio::spawn(hoist::worker::run(
-        queue,
-        t.engine.clone(),
-        policy,
-        shutdown,
-    ));
-    stop
-}
-
-/// The queue's notification rows: key and status, with the error of a failed one.
-async fn notify_rows(t: &Tester) -> String {
-    let rows = t.engine.store.rows().await.unwrap();
-    rows.iter()
-        .filter(|r| r.kind == "notify")
-        .map(|r| format!("{} {} {:?}", r.dedupe_key, r.status, r.last_error))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// dev's promotion, told to a JSON webhook whose first answer is a 500: each event is
 /// delivered once, in order, the failed one again after its backoff, and a redelivered
@@ -199,8 +73,8 @@ async fn every_occurrence_reaches_the_webhook_once_through_its_failures() {
       "version": 1
     }
     "#);
-    stop.send(true).unwrap();
-    insta::assert_snapshot!(notify_rows(&t).await, @"
+    stop.stop().await;
+    insta::assert_snapshot!(settled_rows(&t).await, @"
     notify:HOOK_JSON:opened:1:000000000000000000000000000000013c6ef372 done None
     notify:HOOK_JSON:merged:1:00000000000000000000000000000001daa66d2b done None
     notify:HOOK_JSON:verified:1:00000000000000000000000000000001daa66d2b done None
@@ -267,8 +141,8 @@ async fn a_slack_webhook_gets_only_its_stages_and_events() {
       "text": "uat frozen by @sam: &lt;!channel&gt; INC-7"
     }
     "#);
-    stop.send(true).unwrap();
-    insta::assert_snapshot!(notify_rows(&t).await, @r#"
+    stop.stop().await;
+    insta::assert_snapshot!(settled_rows(&t).await, @r#"
     notify:HOOK_SLACK:opened:2:0000000000000000000000000000000278dde6e4 failed Some("the webhook answered HTTP 404")
     notify:HOOK_SLACK:freeze:uat:1795687200000 done None
     notify:HOOK_SLACK:refused:1008 done None

@@ -8,6 +8,7 @@ pub mod matrix;
 pub mod memory_forge;
 pub mod moto;
 pub mod proxy;
+pub mod receiver;
 pub mod serve;
 pub mod served;
 pub mod targets;
