@@ -2128,6 +2128,11 @@ pub mod status {
         format!("  waits: {what}")
     }
 
+    /// Under an open rollback's pull request.
+    pub fn rolling_back(from: &str) -> String {
+        format!("  rolls back from {from}")
+    }
+
     pub fn problem(why: &str) -> String {
         format!("cannot read: {why}")
     }

@@ -47,6 +47,8 @@ pub struct Pending {
     pub opened_at_ms: i64,
     /// The first unmet line of its `hoist/argocd` check, as Hoist last published it.
     pub waits_for: Option<String>,
+    /// A rollback: the tag it rolls back from.
+    pub rollback_of: Option<String>,
 }
 
 /// One service in one stage.
@@ -119,20 +121,7 @@ pub async fn grid(
         for stage in config.stage_names() {
             let mut cell = cell(config, service, stage, &ledger, overlays);
             if let Some(store) = store {
-                let mut open = vec![];
-                for mut p in std::mem::take(&mut cell.pending) {
-                    // Open while a head Hoist wrote for it is in force: closing it
-                    // unmerged retires its heads (the store's record, not the forge's).
-                    if store.is_hoist_pr(p.number).await? {
-                        p.waits_for = store.waiting_on(p.number).await?;
-                        open.push(p);
-                    }
-                }
-                cell.pending = open;
-                cell.held_by = store.stage_hold(service, stage).await?.map(|h| h.by);
-                if cell.state == State::Pending && cell.pending.is_empty() {
-                    cell.state = State::None;
-                }
+                open_and_held(config, store, &mut cell, service, now_ms).await?;
             }
             cells.push(cell);
         }
@@ -153,6 +142,49 @@ pub async fn grid(
         overlays_read: overlays.is_some(),
         now_ms,
     })
+}
+
+/// What the store adds to a cell: its open pull requests (a head Hoist wrote for each
+/// in force; an open rollback's, whose ledger row is re-pointed only when it merges),
+/// what each waits for, and the stage's hold.
+async fn open_and_held(
+    config: &Config,
+    store: &Store,
+    cell: &mut Cell,
+    service: &str,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let stage = cell.stage.clone();
+    let mut open = vec![];
+    for mut p in std::mem::take(&mut cell.pending) {
+        // Closing a pull request unmerged retires its heads (the store's record, not
+        // the forge's).
+        if store.is_hoist_pr(p.number).await? {
+            p.waits_for = store.waiting_on(p.number).await?;
+            open.push(p);
+        }
+    }
+    for r in store.open_rollbacks(service, &stage).await? {
+        if open.iter().any(|p| p.number == r.pr) {
+            continue;
+        }
+        open.push(Pending {
+            number: r.pr,
+            pr: pr_link(config, r.pr),
+            tag: r.tag,
+            digest: r.digest,
+            requested_by: r.requested_by,
+            opened_at_ms: r.written_at.unwrap_or(now_ms),
+            waits_for: store.waiting_on(r.pr).await?,
+            rollback_of: Some(r.from),
+        });
+    }
+    cell.pending = open;
+    cell.held_by = store.stage_hold(service, &stage).await?.map(|h| h.by);
+    if cell.state == State::Pending && cell.pending.is_empty() {
+        cell.state = State::None;
+    }
+    Ok(())
 }
 
 /// The groups waiting for members, newest first (the store's arrivals).
@@ -261,6 +293,7 @@ fn pending(config: &Config, here: &[&Promotion]) -> Vec<Pending> {
             requested_by: p.requested_by.clone(),
             opened_at_ms: p.opened_at,
             waits_for: None,
+            rollback_of: None,
         })
         .collect()
 }
@@ -397,6 +430,9 @@ pub fn render(grid: &Grid) -> String {
                     &p.tag,
                     &age(grid.now_ms, p.opened_at_ms),
                 ));
+                if let Some(from) = &p.rollback_of {
+                    lines.push(say::rolling_back(from));
+                }
                 if let Some(w) = &p.waits_for {
                     lines.push(say::waits(w));
                 }

@@ -88,6 +88,16 @@ async fn rollback_and_hold(drive: Drive) {
         pr.title,
         "Roll back my-app-service1 in prod to v1.4.0 (from v1.5.0)"
     );
+    // `hoist status` shows it pending in prod.
+    let store = hoist::store::Store::open(&t.db()).unwrap();
+    let grid = hoist::status::grid(&t.engine.config, Some(&store), None, 0)
+        .await
+        .unwrap();
+    let prod = &grid.services[0].cells[2];
+    insta::allow_duplicates! { insta::assert_snapshot!(
+    format!("{:?}", prod.pending.iter().map(|p| (p.number, &p.tag, &p.rollback_of)).collect::<Vec<_>>()),
+    @r#"[(7, "v1.4.0", Some("v1.5.0"))]"#) };
+    drop(store);
     insta::allow_duplicates! { insta::assert_snapshot!(pr.body.lines().take(2).collect::<Vec<_>>().join("\n"), @"
     > [!WARNING]
     > **Rollback**: puts back v1.4.0 in **prod**, which runs v1.5.0 now. It passes prod's gate like any promotion. Once it merges, forward promotions into prod wait until `/unhold prod`.

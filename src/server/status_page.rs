@@ -347,6 +347,13 @@ fn cell(c: &Cell, now: i64) -> String {
                 &p.requested_by
             ))
         );
+        if let Some(from) = &p.rollback_of {
+            let _ = write!(
+                h,
+                "<div class=\"note\">{}</div>",
+                esc(&say::rolling_back(from))
+            );
+        }
         if let Some(w) = &p.waits_for {
             let _ = write!(h, "<div class=\"muted\">{}</div>", esc(&say::waits(w)));
         }
@@ -428,6 +435,7 @@ mod tests {
                         requested_by: evil.into(),
                         opened_at_ms: 0,
                         waits_for: Some(evil.into()),
+                        rollback_of: Some(evil.into()),
                     }],
                     problem: Some(evil.into()),
                     held_by: Some(evil.into()),

@@ -148,15 +148,16 @@ impl Store {
             freight.clone(),
             requester.clone(),
         );
+        let now = self.now_ms();
         self.call(move |c, _| {
             c.execute(
-                "INSERT INTO hoist_heads (sha, service, stage, digest, requested_by, tag, image, requester_id, requester_kind, rollback_of)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                "INSERT INTO hoist_heads (sha, service, stage, digest, requested_by, tag, image, requester_id, requester_kind, rollback_of, written_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (sha) DO UPDATE SET service = excluded.service, stage = excluded.stage,
                    digest = excluded.digest, requested_by = excluded.requested_by, tag = excluded.tag,
                    image = excluded.image, requester_id = excluded.requester_id,
                    requester_kind = excluded.requester_kind, rollback_of = excluded.rollback_of,
-                   retired = 0",
+                   retired = 0, written_at = coalesce(written_at, excluded.written_at)",
                 params![
                     sha,
                     f.service,
@@ -167,7 +168,8 @@ impl Store {
                     f.image.as_str(),
                     r.id as i64,
                     kind_name(r.kind),
-                    rollback_of
+                    rollback_of,
+                    now
                 ],
             )?;
             Ok(())
@@ -372,4 +374,50 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Option<HoistHead>> {
             },
         },
     }))
+}
+
+/// A rollback's pull request Hoist opened that has not merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenRollback {
+    pub pr: u64,
+    pub tag: String,
+    pub digest: String,
+    pub requested_by: String,
+    /// The tag it rolls back from.
+    pub from: String,
+    /// When Hoist wrote its head (`None` for a head written before Hoist kept it).
+    pub written_at: Option<i64>,
+}
+
+impl Store {
+    /// The open rollbacks of `service` into `stage`: heads Hoist wrote to roll back,
+    /// still in force, whose pull request the ledger has not seen merge; the newest head
+    /// of each.
+    pub async fn open_rollbacks(&self, service: &str, stage: &str) -> Result<Vec<OpenRollback>> {
+        let (service, stage) = (service.to_owned(), stage.to_owned());
+        self.call(move |c, _| {
+            let mut q = c.prepare(
+                "SELECT h.pr, h.tag, h.digest, h.requested_by, h.rollback_of, h.written_at
+                 FROM hoist_heads h
+                 WHERE h.service = ?1 AND h.stage = ?2 AND h.rollback_of IS NOT NULL
+                   AND h.retired = 0 AND h.pr IS NOT NULL
+                   AND h.rowid = (SELECT max(rowid) FROM hoist_heads WHERE pr = h.pr)
+                   AND NOT EXISTS (SELECT 1 FROM promotions p
+                                   WHERE p.pr = h.pr AND p.merged_at IS NOT NULL)
+                 ORDER BY h.pr",
+            )?;
+            let rows = q.query_map(params![service, stage], |r| {
+                Ok(OpenRollback {
+                    pr: r.get::<_, i64>(0)? as u64,
+                    tag: r.get(1)?,
+                    digest: r.get(2)?,
+                    requested_by: r.get(3)?,
+                    from: r.get(4)?,
+                    written_at: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
 }

@@ -162,6 +162,8 @@ const MIGRATIONS: &[&str] = &[
     // freeze's), so that each is later than the one before even when the clock stands
     // still, and a lost store rebuilt from them takes the last.
     "CREATE TABLE record_clock (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);",
+    // 17: when Hoist wrote a head, for how long an open rollback has waited.
+    "ALTER TABLE hoist_heads ADD COLUMN written_at INTEGER;",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
