@@ -93,9 +93,9 @@ pub struct FreezeRecord {
     pub at: i64,
 }
 
-/// A change to the hold a merged rollback put on a service in a stage, as Hoist records
-/// it: set at the rollback's merge (in a comment on its pull request), released by
-/// `/unhold STAGE` (at the top of the reply).
+/// The release of the hold a merged rollback put on a service in a stage, as Hoist
+/// records it at the top of its reply to `/unhold STAGE`: naming the rollback's pull
+/// request, so that a lost store holds again for any later rollback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HoldRecord {
     pub service: String,
@@ -105,6 +105,9 @@ pub struct HoldRecord {
     pub reason: String,
     /// When, in milliseconds since the epoch (Hoist's clock).
     pub at: i64,
+    /// The rollback's pull request whose hold this is.
+    #[serde(default)]
+    pub pr: Option<u64>,
 }
 
 const FREEZE_OPEN: &str = "<!-- hoist:freeze ";

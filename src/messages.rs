@@ -714,9 +714,10 @@ pub fn status_frozen(stage: &str, by: &str, reason: &str) -> String {
     format!("❄️ {}", gate_frozen(stage, by, reason))
 }
 
-/// A freeze command reconcile found unanswered: not run late.
-pub fn freeze_not_replayed() -> String {
-    "⛔ Hoist did not receive this comment's event when it was posted, and runs no late /freeze, /unfreeze or /override freeze (an old one could undo a newer one): comment it again if it still stands.".into()
+/// A command about a stage's freeze or hold, or a rollback, that reconcile found
+/// unanswered: not run late.
+pub fn not_replayed() -> String {
+    "⛔ Hoist did not answer this comment when it was posted, and runs no late /freeze, /unfreeze, /override freeze, /unhold <stage> or /rollback (an old one could undo a newer decision): comment it again if it still stands.".into()
 }
 
 /// A stage was unfrozen.

@@ -231,7 +231,7 @@ async fn a_missed_unfreeze_is_not_run_late() {
     post_as(&t.forge, 2, &sam(), "/unfreeze uat");
     t.engine.reconcile().await.unwrap();
     insta::assert_snapshot!(t.said(), @r#"
-    #2: ⛔ Hoist did not receive this comment's event when it was posted, and runs no late /freeze, /unfreeze or /override freeze (an old one could undo a newer one): comment it again if it still stands.
+    #2: ⛔ Hoist did not answer this comment when it was posted, and runs no late /freeze, /unfreeze, /override freeze, /unhold <stage> or /rollback (an old one could undo a newer decision): comment it again if it still stands.
     ---
     #2 reaction: eyes to @sam's "/unfreeze uat"
     #2 reaction: confused to @sam's "/unfreeze uat"

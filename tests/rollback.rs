@@ -346,8 +346,11 @@ async fn rollback_on_someone_elses_pull_request_is_refused() {
     "#);
 }
 
-/// The hold a merged rollback leaves comes back after the store is lost, from Hoist's
-/// own record of it on the rollback; so does its release, from the reply to `/unhold`.
+/// The hold a merged rollback leaves comes back after the store is lost, from the
+/// rollback's merge (Hoist's record of its head) whatever its comments say, until a
+/// release of that rollback's hold is on record at the top of Hoist's own, unedited reply
+/// to `/unhold`. Edited, the reply counts for nothing: the hold is back (failing closed),
+/// and the old `/unhold` is not run again.
 #[tokio::test]
 async fn a_rollbacks_hold_survives_a_lost_store() {
     let mut t = Tester::new();
@@ -359,6 +362,13 @@ async fn a_rollbacks_hold_survives_a_lost_store() {
     t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
     t.argo_syncs(7, "a1").await;
     t.said();
+    // Even with the announcement gone (deleted by a writer), the merge holds.
+    t.forge
+        .state
+        .lock()
+        .unwrap()
+        .comments
+        .retain(|(_, c)| !c.body.contains("now wait until"));
     t.lose_store().await;
     t.said();
     t.comment(5, &quinn(), "/promote prod").await;
@@ -367,18 +377,40 @@ async fn a_rollbacks_hold_survives_a_lost_store() {
     assert_eq!(t.forge.pr(8).state, PrState::Open, "still held");
     insta::assert_snapshot!(t.gate_lines(8, "/unhold"), @"⏳ /unhold prod (prod is held since @quinn's rollback)");
     t.said();
-    t.comment(8, &sam(), "/unhold prod").await;
+    let unhold = t.comment(8, &sam(), "/unhold prod").await;
     assert_eq!(t.forge.pr(8).state, PrState::Merged);
     t.expect_waits("my-app-service1-prod: the application is not at 0000000 yet");
     t.said();
     t.lose_store().await;
     t.said();
-    assert_eq!(
-        t.engine
-            .store
-            .stage_hold("my-app-service1", "prod")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(held(&t).await, None);
+    // A writer edits Hoist's reply: its release no longer counts, and sam's old
+    // `/unhold` is answered, not run.
+    let (id, body) = t
+        .forge
+        .own_comments(8)
+        .into_iter()
+        .find(|(_, b)| b.contains(&format!("reply:{unhold}")))
+        .unwrap();
+    support::memory_forge::edit_comment(&t.forge, id, &format!("{body} "));
+    t.lose_store().await;
+    assert_eq!(held(&t).await, Some(("quinn".into(), Some(7))));
+    insta::assert_snapshot!(t.said(), @r#"
+    #8, edited: ▶️ @sam released **prod** for my-app-service1: forward promotions into it merge again.
+    ---
+    #8: ⛔ Hoist did not answer this comment when it was posted, and runs no late /freeze, /unfreeze, /override freeze, /unhold <stage> or /rollback (an old one could undo a newer decision): comment it again if it still stands.
+    ---
+    #8 reaction: eyes to @sam's "/unhold prod"
+    #8 reaction: confused to @sam's "/unhold prod"
+    "#);
+}
+
+/// Who holds prod for my-app-service1, and by which rollback.
+async fn held(t: &Tester) -> Option<(String, Option<u64>)> {
+    t.engine
+        .store
+        .stage_hold("my-app-service1", "prod")
+        .await
+        .unwrap()
+        .map(|h| (h.by, h.pr))
 }

@@ -45,8 +45,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// Kept whole: the dedupe and rewrite-wait guards come before one match over the parsed
     /// commands, whose outcomes make the single reply, the reaction and the follow-ups.
     /// `replayed`: reconcile found the comment unanswered (its event never came, or
-    /// the store that knew it was answered was lost); a freeze command is not run then,
-    /// as an old `/unfreeze` must never lift a newer freeze.
+    /// the store that knew it was answered was lost, or Hoist's reply was edited or
+    /// deleted); a command about a stage's freeze or hold, or a rollback, is not run
+    /// then: an old `/unfreeze` or `/unhold` must never lift a newer freeze or hold.
     pub(super) async fn on_comment(
         &self,
         number: u64,
@@ -127,6 +128,13 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 .map(str::to_owned);
             let reply = match cmd {
                 Err(e) => Reply::Refused(messages::command_refused(&e.to_string())),
+                Ok(
+                    Command::Freeze { .. }
+                    | Command::Unfreeze { .. }
+                    | Command::OverrideFreeze { .. }
+                    | Command::UnholdStage { .. }
+                    | Command::Rollback { .. },
+                ) if replayed => Reply::Refused(messages::not_replayed()),
                 Ok(Command::Help) => Reply::Done(format!(
                     "```\n{}```",
                     command::help(&self.config.promotable_stages())
@@ -185,11 +193,6 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     }
                     reply
                 }
-                Ok(
-                    Command::Freeze { .. }
-                    | Command::Unfreeze { .. }
-                    | Command::OverrideFreeze { .. },
-                ) if replayed => Reply::Refused(messages::freeze_not_replayed()),
                 // Recorded where a lost store looks again: Hoist's own pull requests.
                 Ok(Command::Freeze { .. } | Command::Unfreeze { .. })
                     if meta.is_none() && !self.store.is_hoist_pr(number).await? =>

@@ -473,37 +473,31 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         };
         let why = messages::rollback_hold_reason(h.freight.tag.as_str(), from);
         let service = &h.freight.service;
+        let Some(number) = h.pr else {
+            return Ok(());
+        };
         let held = self
             .store
-            .hold_after_rollback(service, &h.stage, &h.requester.login, &why, merge_sha)
+            .hold_after_rollback(
+                service,
+                &h.stage,
+                &h.requester.login,
+                &why,
+                merge_sha,
+                number,
+            )
             .await?;
         if held.is_some() {
             self.store
                 .forget_healthy(service, &h.stage, h.freight.digest.as_str())
                 .await?;
         }
-        // Announced on the rollback, with the record a lost store is rebuilt from; said
-        // again by a retry after a failed post, while the hold stands.
-        let hold = match held {
-            Some(hold) => Some(hold),
-            None => self.store.stage_hold(service, &h.stage).await?,
-        };
-        if let (Some(hold), Some(number)) = (hold, h.pr) {
-            let record = crate::marks::hold_record(&crate::marks::HoldRecord {
-                service: service.clone(),
-                stage: h.stage.clone(),
-                held: true,
-                by: hold.by.clone(),
-                reason: hold.reason.clone(),
-                at: hold.at,
-            });
+        // Announced on the rollback; said again by a retry after a failed post while the
+        // hold stands. A lost store needs no record of it: see `rebuild_stage_holds`.
+        if held.is_some() || self.store.stage_hold(service, &h.stage).await?.is_some() {
             let text = messages::stage_held_after_rollback(service, &h.stage);
-            self.comment_once(
-                number,
-                &format!("{record}\n{text}"),
-                &format!("hold:{merge_sha}"),
-            )
-            .await?;
+            self.comment_once(number, &text, &format!("hold:{merge_sha}"))
+                .await?;
         }
         Ok(())
     }

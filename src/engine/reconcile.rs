@@ -360,6 +360,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     pub async fn rebuild_ledger(&self) -> Result<usize> {
         let mut n = 0;
         let mut comments = vec![];
+        // Merged rollbacks, oldest first, for the holds they left.
+        let mut rollbacks = vec![];
         let mut prs = self
             .forge
             .merged_pull_requests(crate::marks::BRANCH_PREFIX)
@@ -390,6 +392,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                 continue;
             };
             self.restore(&h, &pr).await?;
+            if h.rollback_of.is_some() && pr.state == crate::forge::PrState::Merged {
+                rollbacks.push((h.clone(), pr.number));
+            }
             // Each pull request's comments: its hold, and the freezes recorded there.
             let on_it = self.forge.comments(pr.number).await?;
             if pr.state == crate::forge::PrState::Open {
@@ -407,7 +412,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         let frozen = self.rebuild_freezes(&comments).await?;
-        let held = self.rebuild_stage_holds(&comments).await?;
+        let held = self.rebuild_stage_holds(&rollbacks, &comments).await?;
         info!(promotions = n, frozen, held, "rebuilt from the forge");
         Ok(n)
     }
@@ -434,8 +439,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
         }
         self.store.attach_head(&h.sha, pr.number).await?;
-        // A merged rollback's hold comes back from Hoist's records of it (see
-        // `rebuild_stage_holds`), never again from its merge: an `/unhold` since stands.
+        // A merged rollback's hold comes back from `rebuild_stage_holds`, never again
+        // from its merge: an `/unhold` recorded since stands.
         if let (Some(_), Some(sha)) = (&h.rollback_of, &pr.merge_sha) {
             self.store.rollback_merge_seen(sha).await?;
         }
@@ -460,34 +465,54 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         Ok(())
     }
 
-    /// The holds merged rollbacks left, as recorded at the top of Hoist's own, unedited
-    /// comments (the forge's author identity): set in the comment announcing the hold on
-    /// the rollback, released at the top of the reply to `/unhold STAGE`; the latest
-    /// change to each service's stage wins. How many stand.
-    async fn rebuild_stage_holds(&self, comments: &[Comment]) -> Result<usize> {
+    /// The holds merged rollbacks left, failing closed: for each service and stage, the
+    /// last rollback that merged (`rollbacks`, oldest first: Hoist's own record of each
+    /// head, and the forge's merge) holds, unless a release of that rollback's hold is
+    /// recorded at the top of Hoist's own, unedited reply to `/unhold STAGE` (the forge's
+    /// author identity). A release lost or edited holds again; never the other way. How
+    /// many stand.
+    async fn rebuild_stage_holds(
+        &self,
+        rollbacks: &[(HoistHead, u64)],
+        comments: &[Comment],
+    ) -> Result<usize> {
         let me = self.forge.me();
-        let mut records: Vec<crate::marks::HoldRecord> = comments
+        let released: Vec<crate::marks::HoldRecord> = comments
             .iter()
             .filter(|c| c.author.is(me) && !c.edited)
             .flat_map(|c| crate::marks::read_hold_records(&c.body))
+            .filter(|r| !r.held)
             .collect();
-        records.sort_by_key(|r| r.at);
-        let mut last: Vec<&crate::marks::HoldRecord> = vec![];
-        for r in &records {
-            last.retain(|l| (&l.service, &l.stage) != (&r.service, &r.stage));
+        let mut last: Vec<&(HoistHead, u64)> = vec![];
+        for r in rollbacks {
+            last.retain(|(l, _)| {
+                (&l.freight.service, &l.stage) != (&r.0.freight.service, &r.0.stage)
+            });
             last.push(r);
         }
-        for r in &last {
-            let hold = crate::store::holds::StageHold {
-                service: r.service.clone(),
-                stage: r.stage.clone(),
-                by: r.by.clone(),
-                reason: r.reason.clone(),
-                at: r.at,
-            };
-            self.store.restore_hold(&hold, r.held).await?;
+        let mut n = 0;
+        for (h, pr) in last {
+            let service = &h.freight.service;
+            let lifted = released
+                .iter()
+                .any(|r| &r.service == service && r.stage == h.stage && r.pr == Some(*pr));
+            if lifted {
+                continue;
+            }
+            let from = h.rollback_of.as_deref().unwrap_or_default();
+            self.store
+                .restore_hold(&crate::store::holds::StageHold {
+                    service: service.clone(),
+                    stage: h.stage.clone(),
+                    by: h.requester.login.clone(),
+                    reason: crate::messages::rollback_hold_reason(h.freight.tag.as_str(), from),
+                    at: self.store.now_ms(),
+                    pr: Some(*pr),
+                })
+                .await?;
+            n += 1;
         }
-        Ok(last.iter().filter(|r| r.held).count())
+        Ok(n)
     }
 
     /// A hold lives in the store only; the comments that set it are on the forge. The

@@ -113,7 +113,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             return only(Reply::Refused(why));
         }
         let service = h.freight.service.as_str();
-        let Some(at) = self.store.unhold_stage(service, stage).await? else {
+        let Some(released) = self.store.unhold_stage(service, stage).await? else {
             return only(Reply::Done(messages::stage_not_held(service, stage)));
         };
         let record = crate::marks::hold_record(&crate::marks::HoldRecord {
@@ -122,7 +122,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             held: false,
             by: author.login.clone(),
             reason: String::new(),
-            at,
+            at: released.at,
+            pr: released.pr,
         });
         let branch = crate::marks::branch(stage, service);
         let open = self

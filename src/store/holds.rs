@@ -16,11 +16,15 @@ pub struct StageHold {
     pub reason: String,
     /// When, in the store's clock.
     pub at: i64,
+    /// The rollback's pull request that set it (`None` for a hold set before Hoist kept
+    /// it).
+    pub pr: Option<u64>,
 }
 
 impl Store {
-    /// Holds `service` in `stage` after the rollback merged as `merge_sha`, unless that
-    /// merge already did (then an `/unhold` since stands): the hold, when it held now.
+    /// Holds `service` in `stage` after the rollback pull request `pr` merged as
+    /// `merge_sha`, unless that merge already did (then an `/unhold` since stands): the
+    /// hold, when it held now.
     pub async fn hold_after_rollback(
         &self,
         service: &str,
@@ -28,6 +32,7 @@ impl Store {
         by: &str,
         reason: &str,
         merge_sha: &str,
+        pr: u64,
     ) -> Result<Option<StageHold>> {
         let (service, stage, by, reason, sha) = (
             service.to_owned(),
@@ -46,20 +51,16 @@ impl Store {
             let mut held = None;
             if new {
                 let at = Store::record_time_in(&tx, now)?;
-                tx.execute(
-                    "INSERT INTO stage_holds (service, stage, held_by, reason, held_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
-                       reason = excluded.reason, held_at = excluded.held_at",
-                    params![service, stage, by, reason, at],
-                )?;
-                held = Some(StageHold {
+                let hold = StageHold {
                     service,
                     stage,
                     by,
                     reason,
                     at,
-                });
+                    pr: Some(pr),
+                };
+                put(&tx, &hold)?;
+                held = Some(hold);
             }
             tx.commit()?;
             Ok(held)
@@ -86,7 +87,7 @@ impl Store {
         let (service, stage) = (service.to_owned(), stage.to_owned());
         self.call(move |c, _| {
             Ok(c.query_row(
-                "SELECT service, stage, held_by, reason, held_at FROM stage_holds
+                "SELECT service, stage, held_by, reason, held_at, pr FROM stage_holds
                  WHERE service = ?1 AND stage = ?2",
                 params![service, stage],
                 hold,
@@ -96,48 +97,39 @@ impl Store {
         .await
     }
 
-    /// Releases the hold on `service` in `stage`: when, if there was one.
-    pub async fn unhold_stage(&self, service: &str, stage: &str) -> Result<Option<i64>> {
+    /// Releases the hold on `service` in `stage`: the hold released (its time now the
+    /// release's), if there was one.
+    pub async fn unhold_stage(&self, service: &str, stage: &str) -> Result<Option<StageHold>> {
         let (service, stage) = (service.to_owned(), stage.to_owned());
         let now = self.now_ms();
         self.call(move |c, _| {
             let tx = c.transaction()?;
-            let released = tx.execute(
-                "DELETE FROM stage_holds WHERE service = ?1 AND stage = ?2",
-                params![service, stage],
-            )? > 0;
-            let at = if released {
-                Some(Store::record_time_in(&tx, now)?)
-            } else {
-                None
+            let held = tx
+                .query_row(
+                    "DELETE FROM stage_holds WHERE service = ?1 AND stage = ?2
+                     RETURNING service, stage, held_by, reason, held_at, pr",
+                    params![service, stage],
+                    hold,
+                )
+                .optional()?;
+            let released = match held {
+                Some(h) => Some(StageHold {
+                    at: Store::record_time_in(&tx, now)?,
+                    ..h
+                }),
+                None => None,
             };
             tx.commit()?;
-            Ok(at)
+            Ok(released)
         })
         .await
     }
 
-    /// Sets or releases a hold as Hoist recorded it on the forge (after a lost store).
-    pub async fn restore_hold(&self, h: &StageHold, held: bool) -> Result<()> {
+    /// Sets a hold as a rebuild from the forge found it (after a lost store).
+    pub async fn restore_hold(&self, h: &StageHold) -> Result<()> {
         let h = h.clone();
         self.call(move |c, _| {
-            let tx = c.transaction()?;
-            if held {
-                tx.execute(
-                    "INSERT INTO stage_holds (service, stage, held_by, reason, held_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
-                       reason = excluded.reason, held_at = excluded.held_at",
-                    params![h.service, h.stage, h.by, h.reason, h.at],
-                )?;
-            } else {
-                tx.execute(
-                    "DELETE FROM stage_holds WHERE service = ?1 AND stage = ?2",
-                    params![h.service, h.stage],
-                )?;
-            }
-            Store::record_seen_in(&tx, h.at)?;
-            tx.commit()?;
+            put(c, &h)?;
             Ok(())
         })
         .await
@@ -151,5 +143,24 @@ fn hold(r: &rusqlite::Row) -> rusqlite::Result<StageHold> {
         by: r.get(2)?,
         reason: r.get(3)?,
         at: r.get(4)?,
+        pr: r.get::<_, Option<i64>>(5)?.map(|n| n as u64),
     })
+}
+
+fn put(c: &rusqlite::Connection, h: &StageHold) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO stage_holds (service, stage, held_by, reason, held_at, pr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (service, stage) DO UPDATE SET held_by = excluded.held_by,
+           reason = excluded.reason, held_at = excluded.held_at, pr = excluded.pr",
+        params![
+            h.service,
+            h.stage,
+            h.by,
+            h.reason,
+            h.at,
+            h.pr.map(|n| n as i64)
+        ],
+    )?;
+    Ok(())
 }

@@ -164,6 +164,10 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE record_clock (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);",
     // 17: when Hoist wrote a head, for how long an open rollback has waited.
     "ALTER TABLE hoist_heads ADD COLUMN written_at INTEGER;",
+    // 18: a stage hold names the rollback pull request that set it, which a release
+    // names in turn: a lost store holds again unless the last rollback's release is
+    // on record.
+    "ALTER TABLE stage_holds ADD COLUMN pr INTEGER;",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {
