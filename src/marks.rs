@@ -97,21 +97,19 @@ pub struct FreezeRecord {
 /// records it at the top of its reply to `/unhold STAGE`: naming the rollback's pull
 /// request, so that a lost store holds again for any later rollback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct HoldRecord {
+pub struct ReleaseRecord {
     pub service: String,
     pub stage: String,
-    pub held: bool,
-    pub by: String,
-    pub reason: String,
-    /// When, in milliseconds since the epoch (Hoist's clock).
-    pub at: i64,
-    /// The rollback's pull request whose hold this is.
-    #[serde(default)]
+    /// The rollback's pull request whose hold it released.
     pub pr: Option<u64>,
+    /// Who released it, and when (milliseconds since the epoch, Hoist's clock): for
+    /// people reading the record.
+    pub by: String,
+    pub at: i64,
 }
 
 const FREEZE_OPEN: &str = "<!-- hoist:freeze ";
-const HOLD_OPEN: &str = "<!-- hoist:hold ";
+const RELEASE_OPEN: &str = "<!-- hoist:unhold ";
 
 /// The line recording `r` under `open`. Text a person wrote (a reason, a login) is
 /// JSON-escaped, `<`, `>` and `-` included, so it can neither close the HTML comment nor
@@ -142,12 +140,12 @@ pub fn read_freeze_records(body: &str) -> Vec<FreezeRecord> {
     read_records(FREEZE_OPEN, body)
 }
 
-pub fn hold_record(r: &HoldRecord) -> String {
-    record_line(HOLD_OPEN, r)
+pub fn release_record(r: &ReleaseRecord) -> String {
+    record_line(RELEASE_OPEN, r)
 }
 
-pub fn read_hold_records(body: &str) -> Vec<HoldRecord> {
-    read_records(HOLD_OPEN, body)
+pub fn read_release_records(body: &str) -> Vec<ReleaseRecord> {
+    read_records(RELEASE_OPEN, body)
 }
 
 #[cfg(test)]

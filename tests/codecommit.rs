@@ -1270,12 +1270,7 @@ async fn a_frozen_prod_waits_until_unfrozen_on_codecommit() {
     check, edited: ✅ **hoist/argocd**: Ready to merge (at `SHA`)
     ");
     r.wait_for("HOOK_CC", 3).await;
-    let got: Vec<String> = r
-        .got("HOOK_CC")
-        .iter()
-        .map(|(s, b)| format!("{s} {} {}", b["event"], b["summary"]))
-        .collect();
-    insta::assert_snapshot!(got.join("\n"), @r#"
+    insta::assert_snapshot!(r.summaries("HOOK_CC"), @r#"
     200 "freeze" "prod frozen by @arn:aws:iam::123456789012:user/sam: INC-7"
     200 "freeze" "prod unfrozen by @arn:aws:iam::123456789012:user/sam"
     200 "merged" "my-app-service1 v1.4.0 merged into prod"

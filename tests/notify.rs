@@ -40,11 +40,7 @@ async fn every_occurrence_reaches_the_webhook_once_through_its_failures() {
     t.advance(Duration::from_secs(10));
     r.wait_for("HOOK_JSON", 4).await;
     let got = r.got("HOOK_JSON");
-    let lines: Vec<String> = got
-        .iter()
-        .map(|(s, b)| format!("{s} {} {}", b["event"], b["summary"]))
-        .collect();
-    insta::assert_snapshot!(lines.join("\n"), @r#"
+    insta::assert_snapshot!(r.summaries("HOOK_JSON"), @r#"
     500 "opened" "my-app-service1 v1.4.0 → dev: pull request opened"
     200 "opened" "my-app-service1 v1.4.0 → dev: pull request opened"
     200 "merged" "my-app-service1 v1.4.0 merged into dev"

@@ -395,12 +395,15 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             if h.rollback_of.is_some() && pr.state == crate::forge::PrState::Merged {
                 rollbacks.push((h.clone(), pr.number));
             }
-            // Each pull request's comments: its hold, and the freezes recorded there.
-            let on_it = self.forge.comments(pr.number).await?;
+            // An open pull request's comments: its hold, and the freezes recorded there;
+            // a merged one's only where the forge does not list every comment below.
             if pr.state == crate::forge::PrState::Open {
+                let on_it = self.forge.comments(pr.number).await?;
                 self.rebuild_hold(pr.number, &on_it).await?;
+                comments.extend(on_it);
+            } else if !self.forge.lists_every_comment() {
+                comments.extend(self.forge.comments(pr.number).await?);
             }
-            comments.extend(on_it);
             n += 1;
         }
         // Replies on pull requests closed unmerged. Not reading them does not keep the
@@ -477,11 +480,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         comments: &[Comment],
     ) -> Result<usize> {
         let me = self.forge.me();
-        let released: Vec<crate::marks::HoldRecord> = comments
+        let released: Vec<crate::marks::ReleaseRecord> = comments
             .iter()
             .filter(|c| c.author.is(me) && !c.edited)
-            .flat_map(|c| crate::marks::read_hold_records(&c.body))
-            .filter(|r| !r.held)
+            .flat_map(|c| crate::marks::read_release_records(&c.body))
             .collect();
         let mut last: Vec<&(HoistHead, u64)> = vec![];
         for r in rollbacks {

@@ -116,14 +116,12 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let Some(released) = self.store.unhold_stage(service, stage).await? else {
             return only(Reply::Done(messages::stage_not_held(service, stage)));
         };
-        let record = crate::marks::hold_record(&crate::marks::HoldRecord {
+        let record = crate::marks::release_record(&crate::marks::ReleaseRecord {
             service: service.to_owned(),
             stage: stage.to_owned(),
-            held: false,
-            by: author.login.clone(),
-            reason: String::new(),
-            at: released.at,
             pr: released.pr,
+            by: author.login.clone(),
+            at: released.at,
         });
         let branch = crate::marks::branch(stage, service);
         let open = self

@@ -65,6 +65,9 @@ impl Forge for AnyForge {
     fn rewrites_in_place(&self) -> bool {
         each!(self, f => f.rewrites_in_place())
     }
+    fn lists_every_comment(&self) -> bool {
+        each!(self, f => f.lists_every_comment())
+    }
     async fn close_pull_request(&self, number: u64) -> Result<()> {
         counted_each!(self, "close_pull_request", f => f.close_pull_request(number).await)
     }

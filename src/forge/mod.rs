@@ -185,6 +185,11 @@ pub trait Forge: Send + Sync + 'static {
     fn rewrites_in_place(&self) -> bool {
         true
     }
+    /// Whether `recent_comments` lists every comment on every pull request (GitHub's
+    /// repository-wide listing), so that a rebuild need not read closed ones one by one.
+    fn lists_every_comment(&self) -> bool {
+        false
+    }
     /// Closes pull request `number` unmerged.
     fn close_pull_request(&self, number: u64) -> impl Future<Output = Result<()>> + Send;
     /// Merged pull requests whose head branch starts with `prefix`, newest first.

@@ -45,22 +45,18 @@ impl Store {
             if !frozen && !last.is_some_and(|(f, _)| f) {
                 return Ok(None);
             }
-            let at = Store::record_time_in(&tx, last.map_or(now, |(_, at)| now.max(at + 1)))?;
-            tx.execute(
-                "INSERT INTO stage_freezes (stage, frozen, frozen_by, reason, frozen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (stage) DO UPDATE SET frozen = excluded.frozen,
-                   frozen_by = excluded.frozen_by, reason = excluded.reason,
-                   frozen_at = excluded.frozen_at",
-                params![stage, frozen, by, reason, at],
-            )?;
-            tx.commit()?;
-            Ok(Some(Freeze {
+            // After the stage's last change, even when the clock stood still: a rebuild
+            // takes the last record.
+            let at = last.map_or(now, |(_, at)| now.max(at + 1));
+            let f = Freeze {
                 stage,
                 by,
                 reason,
                 at,
-            }))
+            };
+            put(&tx, &f, frozen, false)?;
+            tx.commit()?;
+            Ok(Some(f))
         })
         .await
     }
@@ -70,16 +66,7 @@ impl Store {
     pub async fn restore_freeze(&self, f: &Freeze, frozen: bool) -> Result<()> {
         let f = f.clone();
         self.call(move |c, _| {
-            c.execute(
-                "INSERT INTO stage_freezes (stage, frozen, frozen_by, reason, frozen_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (stage) DO UPDATE SET frozen = excluded.frozen,
-                   frozen_by = excluded.frozen_by, reason = excluded.reason,
-                   frozen_at = excluded.frozen_at
-                 WHERE excluded.frozen_at > stage_freezes.frozen_at",
-                params![f.stage, frozen, f.by, f.reason, f.at],
-            )?;
-            Store::record_seen_in(c, f.at)?;
+            put(c, &f, frozen, true)?;
             Ok(())
         })
         .await
@@ -171,4 +158,30 @@ fn freeze(r: &rusqlite::Row) -> rusqlite::Result<Freeze> {
         reason: r.get(2)?,
         at: r.get(3)?,
     })
+}
+
+/// Records `f` as the stage's last change (`frozen` or not); `only_later`: unless the
+/// store knows a later one.
+fn put(
+    c: &rusqlite::Connection,
+    f: &Freeze,
+    frozen: bool,
+    only_later: bool,
+) -> rusqlite::Result<()> {
+    let guard = if only_later {
+        " WHERE excluded.frozen_at > stage_freezes.frozen_at"
+    } else {
+        ""
+    };
+    c.execute(
+        &format!(
+            "INSERT INTO stage_freezes (stage, frozen, frozen_by, reason, frozen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (stage) DO UPDATE SET frozen = excluded.frozen,
+               frozen_by = excluded.frozen_by, reason = excluded.reason,
+               frozen_at = excluded.frozen_at{guard}"
+        ),
+        params![f.stage, frozen, f.by, f.reason, f.at],
+    )?;
+    Ok(())
 }

@@ -50,7 +50,7 @@ impl Store {
             )? > 0;
             let mut held = None;
             if new {
-                let at = Store::record_time_in(&tx, now)?;
+                let at = now;
                 let hold = StageHold {
                     service,
                     stage,
@@ -103,8 +103,7 @@ impl Store {
         let (service, stage) = (service.to_owned(), stage.to_owned());
         let now = self.now_ms();
         self.call(move |c, _| {
-            let tx = c.transaction()?;
-            let held = tx
+            let held = c
                 .query_row(
                     "DELETE FROM stage_holds WHERE service = ?1 AND stage = ?2
                      RETURNING service, stage, held_by, reason, held_at, pr",
@@ -112,15 +111,7 @@ impl Store {
                     hold,
                 )
                 .optional()?;
-            let released = match held {
-                Some(h) => Some(StageHold {
-                    at: Store::record_time_in(&tx, now)?,
-                    ..h
-                }),
-                None => None,
-            };
-            tx.commit()?;
-            Ok(released)
+            Ok(held.map(|h| StageHold { at: now, ..h }))
         })
         .await
     }

@@ -168,6 +168,9 @@ const MIGRATIONS: &[&str] = &[
     // names in turn: a lost store holds again unless the last rollback's release is
     // on record.
     "ALTER TABLE stage_holds ADD COLUMN pr INTEGER;",
+    // 19: a freeze's changes are ordered by its own row (each after the last), and a
+    // hold's rebuild by the rollbacks' merges: the shared record clock of 16 is not used.
+    "DROP TABLE record_clock;",
 ];
 
 pub fn run(conn: &mut Connection) -> Result<()> {

@@ -207,29 +207,6 @@ impl Store {
         m.lock_owned().await
     }
 
-    /// The time of a change Hoist records on the forge: now, or just after the last
-    /// one when the clock stood still (or went back).
-    pub fn record_time_in(tx: &rusqlite::Connection, now: i64) -> rusqlite::Result<i64> {
-        tx.query_row(
-            "INSERT INTO record_clock (id, last) VALUES (1, ?1)
-             ON CONFLICT (id) DO UPDATE SET last = max(excluded.last, last + 1)
-             RETURNING last",
-            params![now],
-            |r| r.get(0),
-        )
-    }
-
-    /// Records that a change at `at` was seen (restored from the forge): later ones are
-    /// timed after it.
-    pub fn record_seen_in(tx: &rusqlite::Connection, at: i64) -> rusqlite::Result<()> {
-        tx.execute(
-            "INSERT INTO record_clock (id, last) VALUES (1, ?1)
-             ON CONFLICT (id) DO UPDATE SET last = max(excluded.last, last)",
-            params![at],
-        )?;
-        Ok(())
-    }
-
     /// `key` if nobody holds it now.
     pub fn try_lock(&self, key: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         let m = self

@@ -806,6 +806,10 @@ impl Forge for MemoryForge {
     }
 
     /// Every comment: the model keeps no times.
+    fn lists_every_comment(&self) -> bool {
+        true
+    }
+
     async fn recent_comments(&self, _since: &str) -> Result<Vec<(u64, Comment)>> {
         let s = self.call("GET recent comments".into())?;
         Ok(s.comments.clone())

@@ -89,6 +89,16 @@ impl Receiver {
             .collect()
     }
 
+    /// What `hook` received, a line each: the status it answered, the event and the
+    /// summary of a JSON notice.
+    pub fn summaries(&self, hook: &str) -> String {
+        self.got(hook)
+            .iter()
+            .map(|(s, b)| format!("{s} {} {}", b["event"], b["summary"]))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Waits until `hook` has received `n` requests.
     pub async fn wait_for(&self, hook: &str, n: usize) {
         tokio::time::timeout(Duration::from_secs(30), async {

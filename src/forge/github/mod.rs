@@ -678,6 +678,10 @@ impl Forge for GitHub {
             .collect())
     }
 
+    fn lists_every_comment(&self) -> bool {
+        true
+    }
+
     async fn recent_comments(&self, since: &str) -> Result<Vec<(u64, Comment)>> {
         Ok(self
             .get_all::<IssueComment>(&format!(
