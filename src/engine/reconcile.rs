@@ -406,18 +406,24 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             }
             n += 1;
         }
-        // Replies on pull requests closed unmerged. Not reading them does not keep the
-        // ledger from coming back: said loudly instead.
-        match self.forge.recent_comments("1970-01-01T00:00:00Z").await {
-            Ok(recent) => comments.extend(recent.into_iter().map(|(_, c)| c)),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the comments of closed pull requests: a freeze recorded only there is not rebuilt")
-            }
-        }
+        comments.extend(self.listed_comments().await);
         let frozen = self.rebuild_freezes(&comments).await?;
         let held = self.rebuild_stage_holds(&rollbacks, &comments).await?;
         info!(promotions = n, frozen, held, "rebuilt from the forge");
         Ok(n)
+    }
+
+    /// The comments the forge lists (every one on GitHub; the last closed pull
+    /// requests' on CodeCommit). Not reading them does not keep the ledger from coming
+    /// back: said loudly instead.
+    async fn listed_comments(&self) -> Vec<Comment> {
+        match self.forge.recent_comments("1970-01-01T00:00:00Z").await {
+            Ok(recent) => recent.into_iter().map(|(_, c)| c).collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the comments of closed pull requests: a freeze recorded only there is not rebuilt");
+                vec![]
+            }
+        }
     }
 
     /// Records a head Hoist published, with its pull request `pr` and each freight's
