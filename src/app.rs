@@ -66,6 +66,9 @@ pub struct Prepared {
     aws: aws_config::SdkConfig,
     github: Option<(Auth, &'static str)>,
     argocd: Option<(String, String)>,
+    /// Whether this process is the only one writing to the forge (`hoist serve`), so
+    /// that what it wrote is what the forge holds (see `GitHub::as_sole_writer`).
+    sole_writer: bool,
 }
 
 /// Reads and checks what the ports need locally; see [`Prepared`].
@@ -94,6 +97,7 @@ pub async fn prepare(config: Config) -> Result<Prepared> {
         aws,
         github,
         argocd,
+        sole_writer: false,
     })
 }
 
@@ -115,6 +119,12 @@ impl std::fmt::Display for ConnectError {
 impl std::error::Error for ConnectError {}
 
 impl Prepared {
+    /// For `hoist serve`, the one process that writes to the forge.
+    pub fn sole_writer(mut self) -> Self {
+        self.sole_writer = true;
+        self
+    }
+
     /// The AWS configuration the ports use, for other AWS clients to share.
     pub fn aws(&self) -> &aws_config::SdkConfig {
         &self.aws
@@ -143,6 +153,9 @@ impl Prepared {
                 )
                 .await
                 .map_err(|e| failed(format!("cannot connect to GitHub at {}", g.api_url), e))?;
+                if self.sole_writer {
+                    gh.as_sole_writer();
+                }
                 AnyForge::GitHub(Box::new(gh))
             }
             (ForgeConfig::Codecommit(cc), _) => AnyForge::CodeCommit(

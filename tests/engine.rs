@@ -1031,6 +1031,7 @@ async fn the_debounce_wait_names_the_instant_it_ends() {
         head_ref,
         merged: true,
         merge_commit_sha: Some(sha),
+        merged_pr: None,
     };
     let Err(hoist::worker::HandlerError::WaitingUntil(why, at)) =
         hoist::worker::Handler::handle(t.engine.as_ref(), closed).await

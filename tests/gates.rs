@@ -428,6 +428,7 @@ async fn closed_and_reopened(drive: Drive) -> Outcome {
         head_ref: "hoist/uat/my-app-service1".into(),
         merged: false,
         merge_commit_sha: None,
+        merged_pr: None,
     })
     .await;
     t.forge.set_state(2, PrState::Open);
@@ -734,6 +735,7 @@ async fn closed_and_reopened_at_once(drive: Drive) -> Outcome {
         head_ref: "hoist/uat/my-app-service1".into(),
         merged: false,
         merge_commit_sha: None,
+        merged_pr: None,
     })
     .await;
     t.check(2, Some("success")).await;

@@ -390,6 +390,7 @@ async fn verified_only_when_every_member_runs(drive: Drive) {
         head_ref: "hoist/dev/shop".into(),
         merged: true,
         merge_commit_sha: Some(sha.clone()),
+        merged_pr: None,
     };
     t.argo.synced(
         "my-app-service1-dev",

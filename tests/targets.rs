@@ -228,9 +228,14 @@ async fn through_every_stage(drive: Drive) {
         );
     }
     if drive == Drive::Serve {
-        // Several files are one commit through GitHub's Git data API.
+        // Several files are one commit: GraphQL's createCommitOnBranch on a new branch
+        // (the fake's "PUT branch"), or GitHub's Git data API.
         let calls = t.forge.state.lock().unwrap().calls.clone();
-        assert_eq!(calls.iter().filter(|c| *c == "POST commit").count(), 3);
+        let commits = calls
+            .iter()
+            .filter(|c| *c == "POST commit" || c.starts_with("PUT branch"))
+            .count();
+        assert_eq!(commits, 3, "{calls:?}");
     }
     t.review(3, &sam(), ReviewState::Approved, None).await;
     assert_eq!(t.forge.pr(3).state, PrState::Merged);

@@ -205,7 +205,7 @@ async fn run(
         tokio::spawn(work(queue.clone(), handler, pool, stop_rx.clone()))
     } else {
         // What is read locally fails now; the network is tried behind the listener.
-        let prepared = crate::app::prepare(config).await?;
+        let prepared = crate::app::prepare(config).await?.sole_writer();
         state.forge.set(Err("connecting".into()));
         tokio::spawn(connect_and_work(
             prepared,

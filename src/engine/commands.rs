@@ -25,7 +25,7 @@ pub(super) enum Reply {
 }
 
 impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
-    async fn react(&self, comment_id: u64, r: Reaction) {
+    pub(super) async fn react(&self, comment_id: u64, r: Reaction) {
         if let Err(e) = self.forge.react(comment_id, r).await {
             warn!(error = %e, "reaction failed; the command goes on");
         }
@@ -231,9 +231,22 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         }
         let mut body = records;
         body.push(replies.join("\n\n"));
-        self.comment_once(number, &body.join("\n"), &key).await?;
-        // Before the comment counts as answered: if publishing fails, the retried event
-        // runs the override again rather than leave the failing check standing.
+        let reaction = if refused {
+            Reaction::Confused
+        } else {
+            Reaction::Rocket
+        };
+        // The reply and its reaction together, unless an override's check must be
+        // published first: before the comment counts as answered, so that if publishing
+        // fails, the retried event runs the override again rather than leave the failing
+        // check standing.
+        self.reply_once(
+            number,
+            &body.join("\n"),
+            &key,
+            (!overridden).then_some((comment_id, reaction)),
+        )
+        .await?;
         if overridden {
             self.dag_check(number).await?;
         }
@@ -244,15 +257,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         {
             warn!(pr = number, error = %e, "cannot tell the webhooks of a refusal");
         }
-        self.react(
-            comment_id,
-            if refused {
-                Reaction::Confused
-            } else {
-                Reaction::Rocket
-            },
-        )
-        .await;
+        if overridden {
+            self.react(comment_id, reaction).await;
+        }
         // A soak is the pull request's own events' to schedule: the comment is answered,
         // and its event must not come back for it.
         if released {

@@ -79,6 +79,11 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// points around the hold check, the merge and the branch's deletion; split, those
     /// scopes would hide.
     pub async fn evaluate(&self, number: u64) -> Result<()> {
+        // A gate decides on what the forge says now: not on what this event read before
+        // (`dag_check` waits on Argo CD's renders meanwhile).
+        for kept in ["pr:", "reviews:", "checks:", "base"] {
+            crate::forge::scope::forget(kept);
+        }
         let pr = self.forge.pull_request(number).await?;
         if pr.state != PrState::Open {
             return Ok(());

@@ -95,6 +95,35 @@ pub struct Engine<F: Forge, A: ArgoCd, R: Registry> {
     pub repo_name: String,
 }
 
+/// A merged pull request as its signed webhook describes it, kept for this event's
+/// scope: merged, it never changes again (trusted: GitHub's word on its head, base and
+/// head repository), so its handling reads nothing back.
+fn seed_merged(event: &Event) {
+    if let Event::PullRequestClosed {
+        pr,
+        head_ref,
+        merge_commit_sha: Some(sha),
+        merged_pr: Some(m),
+        ..
+    } = event
+    {
+        crate::forge::scope::known_pull_request(crate::forge::PullRequest {
+            number: *pr,
+            head_ref: head_ref.clone(),
+            head_sha: m.head_sha.clone(),
+            // Never read for a decision (anyone with write access edits them).
+            title: String::new(),
+            body: String::new(),
+            state: crate::forge::PrState::Merged,
+            merge_sha: Some(sha.clone()),
+            base_sha: m.base_sha.clone(),
+            base_ref: m.base_ref.clone(),
+            mergeable: None,
+            from_fork: m.from_fork,
+        });
+    }
+}
+
 impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
     /// Handles one event: checks the repository, takes its serial key and sends it to its
     /// handler.
@@ -121,90 +150,96 @@ impl<F: Forge, A: ArgoCd, R: Registry> Handler for Engine<F, A, R> {
         // The queue already runs one event per key at a time; this also keeps reconcile
         // off the pull request or image an event is working on.
         let _key = self.store.lock(&event.serial_key()).await;
-        let result = match event {
-            Event::ImagePushed {
-                image,
-                tag,
-                digest,
-                time,
-            } => self.on_push(&image, &tag, &digest, &time).await.map(drop),
-            Event::CommentCreated {
-                comment_id,
-                body,
-                author,
-                number,
-                is_pull_request,
-                ..
-            } => {
-                let own = author.kind == ActorKind::Bot || author.is(self.forge.me());
-                if is_pull_request && !own {
-                    self.on_comment(number, comment_id, &body, &author, false)
-                        .await
-                } else {
-                    Ok(())
-                }
-            }
-            Event::PullRequestSynchronized { pr, .. } | Event::PullRequestOpened { pr, .. } => {
-                self.dag_check(pr).await?;
-                self.evaluate(pr).await
-            }
-            Event::ReviewSubmitted { pr, .. } => self.evaluate(pr).await,
-            Event::CheckCompleted { prs, head_sha, .. } => {
-                // GitHub leaves `pull_requests` empty for some checks (other apps' runs,
-                // forks): find Hoist's pull requests at that head instead.
-                let prs = if prs.is_empty() {
-                    match self
-                        .forge
-                        .open_pull_requests(crate::marks::BRANCH_PREFIX)
-                        .await
-                    {
-                        Ok(open) => open
-                            .into_iter()
-                            .filter(|p| p.head_sha == head_sha)
-                            .map(|p| p.number)
-                            .collect(),
-                        Err(e) => return Err(HandlerError::from(EngineError::from(e))),
+        // One scope per event: what a batched read brought serves the rest of this
+        // handling, and nothing after it.
+        crate::forge::scope::within(Box::pin(async {
+            seed_merged(&event);
+            match event {
+                Event::ImagePushed {
+                    image,
+                    tag,
+                    digest,
+                    time,
+                } => self.on_push(&image, &tag, &digest, &time).await.map(drop),
+                Event::CommentCreated {
+                    comment_id,
+                    body,
+                    author,
+                    number,
+                    is_pull_request,
+                    ..
+                } => {
+                    let own = author.kind == ActorKind::Bot || author.is(self.forge.me());
+                    if is_pull_request && !own {
+                        self.on_comment(number, comment_id, &body, &author, false)
+                            .await
+                    } else {
+                        Ok(())
                     }
-                } else {
-                    prs
-                };
-                // Every pull request is evaluated; the earliest soak is waited for after.
-                let mut soak: Option<(String, i64)> = None;
-                for pr in prs {
-                    match self.evaluate(pr).await {
-                        Err(EngineError::NotBefore(why, at)) => {
-                            if soak.as_ref().is_none_or(|(_, a)| at < *a) {
-                                soak = Some((why, at));
-                            }
+                }
+                Event::PullRequestSynchronized { pr, .. } | Event::PullRequestOpened { pr, .. } => {
+                    self.dag_check(pr).await?;
+                    self.evaluate(pr).await
+                }
+                Event::ReviewSubmitted { pr, .. } => self.evaluate(pr).await,
+                Event::CheckCompleted { prs, head_sha, .. } => {
+                    // GitHub leaves `pull_requests` empty for some checks (other apps' runs,
+                    // forks): find Hoist's pull requests at that head instead.
+                    let prs = if prs.is_empty() {
+                        match self
+                            .forge
+                            .open_pull_requests(crate::marks::BRANCH_PREFIX)
+                            .await
+                        {
+                            Ok(open) => open
+                                .into_iter()
+                                .filter(|p| p.head_sha == head_sha)
+                                .map(|p| p.number)
+                                .collect(),
+                            Err(e) => return Err(HandlerError::from(EngineError::from(e))),
                         }
-                        other => other?,
+                    } else {
+                        prs
+                    };
+                    // Every pull request is evaluated; the earliest soak is waited for after.
+                    let mut soak: Option<(String, i64)> = None;
+                    for pr in prs {
+                        match self.evaluate(pr).await {
+                            Err(EngineError::NotBefore(why, at)) => {
+                                if soak.as_ref().is_none_or(|(_, a)| at < *a) {
+                                    soak = Some((why, at));
+                                }
+                            }
+                            other => other?,
+                        }
                     }
+                    soak.map_or(Ok(()), |(why, at)| Err(EngineError::NotBefore(why, at)))
                 }
-                soak.map_or(Ok(()), |(why, at)| Err(EngineError::NotBefore(why, at)))
+                Event::PullRequestClosed {
+                    pr, merged: true, ..
+                } => self.on_merged(pr).await,
+                Event::PullRequestClosed {
+                    pr, merged: false, ..
+                } => self.on_closed(pr).await,
+                Event::CodeCommitPullRequest { pr, change, .. } => match pr.parse() {
+                    Ok(n) => self.on_codecommit_pr(n, change).await,
+                    Err(_) => {
+                        info!(%pr, "ignoring a pull request id that is not a number");
+                        Ok(())
+                    }
+                },
+                Event::CodeCommitComment { pr, comment_id, .. } => match pr.parse() {
+                    Ok(n) => self.on_codecommit_comment(n, &comment_id).await,
+                    Err(_) => {
+                        info!(%pr, "ignoring a pull request id that is not a number");
+                        Ok(())
+                    }
+                },
+                _ => Ok(()),
             }
-            Event::PullRequestClosed {
-                pr, merged: true, ..
-            } => self.on_merged(pr).await,
-            Event::PullRequestClosed {
-                pr, merged: false, ..
-            } => self.on_closed(pr).await,
-            Event::CodeCommitPullRequest { pr, change, .. } => match pr.parse() {
-                Ok(n) => self.on_codecommit_pr(n, change).await,
-                Err(_) => {
-                    info!(%pr, "ignoring a pull request id that is not a number");
-                    Ok(())
-                }
-            },
-            Event::CodeCommitComment { pr, comment_id, .. } => match pr.parse() {
-                Ok(n) => self.on_codecommit_comment(n, &comment_id).await,
-                Err(_) => {
-                    info!(%pr, "ignoring a pull request id that is not a number");
-                    Ok(())
-                }
-            },
-            _ => Ok(()),
-        };
-        result.map_err(Into::into)
+            .map_err(HandlerError::from)
+        }))
+        .await
     }
 
     /// A comment on the event's pull request, so that whoever waits for it (the author
@@ -279,11 +314,16 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     /// The files the planner needs for `service`, read from the forge at `base`, all at
     /// once; CODEOWNERS only when `stage` is gated by code owners.
     async fn snapshot(&self, service: &str, base: &str, stage: Option<&str>) -> Result<MapRepo> {
+        self.read_at(self.snapshot_paths(service, stage), base)
+            .await
+    }
+
+    /// The paths a snapshot reads (see `snapshot`).
+    fn snapshot_paths(&self, service: &str, stage: Option<&str>) -> Vec<String> {
         let codeowners = stage
             .and_then(|s| self.config.stage(s))
             .is_some_and(|s| s.gate.codeowners);
-        let paths = crate::plan::Planner::paths(&self.config, service, codeowners);
-        self.read_at(paths, base).await
+        crate::plan::Planner::paths(&self.config, service, codeowners)
     }
 
     /// The files at `paths` on commit `base` that exist, read a few at a time: the
@@ -338,6 +378,18 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
 
     /// Posts `body` on PR `number` unless a comment with the same marker is there.
     async fn comment_once(&self, number: u64, body: &str, key: &str) -> Result<()> {
+        self.reply_once(number, body, key, None).await
+    }
+
+    /// `comment_once`, reacting to comment `to` as well (in the same request where the
+    /// forge can); the reaction goes out even when the comment was there already.
+    async fn reply_once(
+        &self,
+        number: u64,
+        body: &str,
+        key: &str,
+        to: Option<(u64, crate::forge::Reaction)>,
+    ) -> Result<()> {
         let marker = crate::marks::comment_mark(key);
         let comments = self.forge.comments(number).await?;
         // Only to post a message once: a marker someone edited into Hoist's comment can
@@ -348,12 +400,17 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             .iter()
             .any(|c| c.author.is(me) && c.body.ends_with(&marker))
         {
+            if let Some((id, r)) = to {
+                self.react(id, r).await;
+            }
             return Ok(());
         }
         info!(pr = number, key, "commenting");
-        self.forge
-            .comment(number, &crate::marks::with_comment_mark(body, key))
-            .await?;
+        let body = crate::marks::with_comment_mark(body, key);
+        match to {
+            Some((id, r)) => self.forge.comment_and_react(number, &body, id, r).await?,
+            None => self.forge.comment(number, &body).await?,
+        }
         Ok(())
     }
 }

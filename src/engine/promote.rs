@@ -110,22 +110,27 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         let requested_by = requester.login.as_str();
         let branch = crate::marks::branch(stage, &freight.service);
         let _turn = self.branch_turn(&branch).await;
-        let base = self.forge.base_head().await?;
-        // Independent reads go out together: one round trip instead of several.
-        let (repo, existing, commits, ledger) = futures::try_join!(
-            self.snapshot(&freight.service, &base, Some(stage)),
+        // The forge's reads in one request where it can, beside the store's.
+        let paths = self.snapshot_paths(&freight.service, Some(stage));
+        let (reads, ledger) = futures::try_join!(
             async {
-                // Only one into the configured base: one retargeted elsewhere is not it.
-                let base = self.forge.base();
-                Ok(self
-                    .forge
-                    .open_pull_request_for(&branch)
-                    .await?
-                    .filter(|p| p.base_ref == base))
+                Ok::<_, super::EngineError>(self.forge.promotion_reads(&branch, &paths).await?)
             },
-            async { Ok(self.forge.branch_commits(&branch).await?) },
-            async { Ok(self.store.ledger_for(&freight.service).await?) },
+            async {
+                Ok::<Vec<_>, super::EngineError>(self.store.ledger_for(&freight.service).await?)
+            },
         )?;
+        let base = reads.base;
+        let repo = crate::repo::MapRepo(
+            reads
+                .files
+                .into_iter()
+                .filter_map(|(p, t)| Some((p, t?)))
+                .collect(),
+        );
+        // Only one into the configured base: one retargeted elsewhere is not it.
+        let existing = reads.open.filter(|p| p.base_ref == self.forge.base());
+        let commits = reads.commits;
         let planner = Planner {
             config: &self.config,
             repo: &repo,

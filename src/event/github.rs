@@ -178,6 +178,14 @@ struct Branch {
     #[serde(rename = "ref")]
     name: String,
     sha: String,
+    /// `null` when the head's fork was deleted.
+    #[serde(default)]
+    repo: Option<RepoId>,
+}
+
+#[derive(Deserialize, PartialEq)]
+struct RepoId {
+    id: u64,
 }
 
 fn parse<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, DecodeError> {
@@ -312,13 +320,26 @@ pub fn decode(event: &str, body: &[u8]) -> Result<Event, DecodeError> {
                     head_sha: pr.head.sha,
                     sender: p.sender.map_or_else(|| pr.user.actor(), User::actor),
                 },
-                "closed" => Event::PullRequestClosed {
-                    repo: repo()?,
-                    pr: pr.number,
-                    head_ref: pr.head.name,
-                    merged: pr.merged.unwrap_or(false),
-                    merge_commit_sha: pr.merge_commit_sha.filter(|_| pr.merged == Some(true)),
-                },
+                "closed" => {
+                    let merged = pr.merged == Some(true);
+                    let from_fork = match (&pr.head.repo, &pr.base.repo) {
+                        (Some(head), Some(base)) => head != base,
+                        _ => true,
+                    };
+                    Event::PullRequestClosed {
+                        repo: repo()?,
+                        pr: pr.number,
+                        merged_pr: merged.then(|| super::MergedPr {
+                            head_sha: pr.head.sha.clone(),
+                            base_ref: pr.base.name.clone(),
+                            base_sha: pr.base.sha.clone(),
+                            from_fork,
+                        }),
+                        head_ref: pr.head.name,
+                        merged,
+                        merge_commit_sha: pr.merge_commit_sha.filter(|_| merged),
+                    }
+                }
                 a => Event::ignored(format!("pull_request {a}")),
             }
         }

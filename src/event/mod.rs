@@ -11,6 +11,19 @@ use serde::{Deserialize, Serialize};
 // Who acts and how a review stands: the vocabulary events share with the forge port.
 pub use crate::domain::{Actor, ActorKind, ReviewState};
 
+/// What a `pull_request` `closed` webhook says of a merged pull request. A merged pull
+/// request never changes again (its head, base and head repository are final), so its
+/// handling need not read it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedPr {
+    pub head_sha: String,
+    pub base_ref: String,
+    pub base_sha: String,
+    /// By repository id, as `From<Pull>` decides it: the head's repository is not the
+    /// base's, or is gone.
+    pub from_fork: bool,
+}
+
 /// The repository an event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoRef {
@@ -106,6 +119,10 @@ pub enum Event {
         head_ref: String,
         merged: bool,
         merge_commit_sha: Option<String>,
+        /// The merged pull request as GitHub's signed webhook describes it; `None` from
+        /// other sources and from events queued before it was kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        merged_pr: Option<MergedPr>,
     },
     CodeCommitPullRequest {
         repo: RepoRef,

@@ -3,8 +3,8 @@
 use super::codecommit::CodeCommit;
 use super::github::GitHub;
 use super::{
-    Check, Comment, Commit, Conclusion, FileWrite, Forge, PullRequest, Reaction, Result, Review,
-    Sha,
+    Check, Comment, Commit, Conclusion, FileWrite, Forge, PromotionReads, PullRequest, Reaction,
+    Result, Review, Sha,
 };
 use crate::domain::Actor;
 use crate::forge::Permission;
@@ -80,6 +80,9 @@ impl Forge for AnyForge {
     async fn open_pull_request_for(&self, branch: &str) -> Result<Option<PullRequest>> {
         counted_each!(self, "open_pull_request_for", f => f.open_pull_request_for(branch).await)
     }
+    async fn promotion_reads(&self, branch: &str, paths: &[String]) -> Result<PromotionReads> {
+        counted_each!(self, "promotion_reads", f => f.promotion_reads(branch, paths).await)
+    }
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
         counted_each!(self, "pull_request", f => f.pull_request(number).await)
     }
@@ -111,6 +114,15 @@ impl Forge for AnyForge {
     }
     async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
         counted_each!(self, "react", f => f.react(comment_id, reaction).await)
+    }
+    async fn comment_and_react(
+        &self,
+        number: u64,
+        body: &str,
+        comment_id: u64,
+        reaction: Reaction,
+    ) -> Result<()> {
+        counted_each!(self, "comment_and_react", f => f.comment_and_react(number, body, comment_id, reaction).await)
     }
     async fn permission(&self, user: &Actor) -> Result<Permission> {
         counted_each!(self, "permission", f => f.permission(user).await)

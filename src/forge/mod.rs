@@ -9,6 +9,7 @@ pub mod any;
 pub mod codecommit;
 pub mod github;
 mod principal;
+pub mod scope;
 
 pub type Sha = String;
 
@@ -144,6 +145,47 @@ pub enum ForgeError {
 pub type Result<T> = std::result::Result<T, ForgeError>;
 
 /// One file a commit writes: its path and its whole new content.
+/// What opening or updating a promotion reads (see `Forge::promotion_reads`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromotionReads {
+    /// The base branch's head.
+    pub base: Sha,
+    /// Each path asked for, with its text at `base` (`None`: no such file).
+    pub files: Vec<(String, Option<String>)>,
+    /// The branch's open pull request, from this repository's own branch.
+    pub open: Option<PullRequest>,
+    /// The branch's commits beyond the base; `None` when the branch does not exist.
+    pub commits: Option<Vec<Commit>>,
+}
+
+/// `Forge::promotion_reads` through the forge's single reads: the base's head first,
+/// then the files (a few at a time: the installation's rate limits are shared, and
+/// secondary limits frown on bursts), the open pull request and the commits together.
+pub async fn reads_apart<F: Forge + ?Sized>(
+    forge: &F,
+    branch: &str,
+    paths: &[String],
+) -> Result<PromotionReads> {
+    use futures::{StreamExt, TryStreamExt};
+    let base = forge.base_head().await?;
+    let at = base.as_str();
+    let texts = futures::stream::iter(paths.to_vec())
+        .map(move |p| async move { forge.read_file(&p, at).await })
+        .buffered(8)
+        .try_collect::<Vec<_>>();
+    let (texts, open, commits) = futures::try_join!(
+        texts,
+        forge.open_pull_request_for(branch),
+        forge.branch_commits(branch)
+    )?;
+    Ok(PromotionReads {
+        files: paths.iter().cloned().zip(texts).collect(),
+        base,
+        open,
+        commits,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileWrite {
     pub path: String,
@@ -206,6 +248,16 @@ pub trait Forge: Send + Sync + 'static {
         &self,
         branch: &str,
     ) -> impl Future<Output = Result<Option<PullRequest>>> + Send;
+    /// What opening or updating a promotion on `branch` reads: the base's head, the files
+    /// at `paths` on it, the branch's open pull request and its commits. A forge that
+    /// can read them in one request does (GitHub's GraphQL); the rest read them apart.
+    fn promotion_reads(
+        &self,
+        branch: &str,
+        paths: &[String],
+    ) -> impl Future<Output = Result<PromotionReads>> + Send {
+        reads_apart(self, branch, paths)
+    }
     fn pull_request(&self, number: u64) -> impl Future<Output = Result<PullRequest>> + Send;
     fn create_pull_request(
         &self,
@@ -246,6 +298,24 @@ pub trait Forge: Send + Sync + 'static {
         comment_id: crate::domain::CommentId,
         reaction: Reaction,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Comments `body` on `number` and reacts to comment `comment_id`, in one request
+    /// where the forge can (GitHub's GraphQL). The comment's failure is the error; the
+    /// reaction's is only logged: a reaction never blocks a command.
+    fn comment_and_react(
+        &self,
+        number: u64,
+        body: &str,
+        comment_id: crate::domain::CommentId,
+        reaction: Reaction,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            self.comment(number, body).await?;
+            if let Err(e) = self.react(comment_id, reaction).await {
+                tracing::warn!(error = %e, "reaction failed; the command goes on");
+            }
+            Ok(())
+        }
+    }
     fn permission(&self, user: &Actor) -> impl Future<Output = Result<Permission>> + Send;
     /// Whether `user` is in `@org/team`; a non-member is `false`, not an error.
     fn is_team_member(

@@ -19,6 +19,9 @@ use serde_json::{Value, json};
 
 use super::memory_forge::{MemoryArgo, MemoryForge};
 
+#[path = "github_graphql.rs"]
+mod graphql;
+
 #[derive(Clone)]
 struct Fake {
     forge: MemoryForge,
@@ -54,7 +57,7 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
                 }
                 let get = m == Method::GET;
                 let res = match authorize(&m, &u, &h) {
-                    Ok(()) => fake.handle(m, u, b).await,
+                    Ok(()) => fake.handle(m, u.clone(), b).await,
                     Err(why) => {
                         fake.forge.state.lock().unwrap().unauthorized += 1;
                         status(401, why)
@@ -74,7 +77,13 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
                     hasher.finish()
                 });
                 if h.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-                    fake.forge.state.lock().unwrap().not_modified += 1;
+                    let mut st = fake.forge.state.lock().unwrap();
+                    st.not_modified += 1;
+                    // Marked in the log: a 304 costs no rate limit.
+                    let call = format!("GET {}", ghes_path(&u));
+                    if let Some(e) = st.http.iter_mut().rev().find(|e| **e == call) {
+                        e.push_str(" 304");
+                    }
                     return StatusCode::NOT_MODIFIED.into_response();
                 }
                 parts.headers.insert("etag", etag.parse().unwrap());
@@ -343,11 +352,57 @@ impl Fake {
 
     async fn handle(&self, method: Method, uri: Uri, body: Bytes) -> Response {
         let path = ghes_path(&uri).to_owned();
+        // GraphQL is served at the API root's `/graphql` on github.com only (GitHub
+        // Enterprise Server has it beside its REST root, at `/api/graphql`).
+        let graphql = method == Method::POST && uri.path() == "/graphql";
+        let operation = if graphql {
+            graphql::operation(&body)
+        } else {
+            String::new()
+        };
         {
             let mut st = self.forge.state.lock().unwrap();
-            st.http.push(format!("{method} {path}"));
+            st.http.push(format!("{method} {path}{operation}"));
             st.http_at.push(std::time::Instant::now());
         }
+        // A fault the test set is the next request's answer: a GraphQL one, or a REST one
+        // under the repository (never one of GraphQL's own reads of the REST routes).
+        if graphql && self.forge.state.lock().unwrap().graphql_off {
+            return status(404, "Not Found");
+        }
+        let repo_route = path.starts_with(&format!("/repos/{}/{}/", self.owner, self.repo));
+        if (graphql || repo_route)
+            && let Some((code, body)) = self.forge.state.lock().unwrap().answer_next.take()
+        {
+            return (StatusCode::from_u16(code).unwrap(), body).into_response();
+        }
+        if graphql {
+            let answer = graphql::answer(self, &body).await;
+            let mut st = self.forge.state.lock().unwrap();
+            if st.graphql_lost_answer == Some(operation.trim()) {
+                st.graphql_lost_answer = None;
+                return status(502, "Server Error");
+            }
+            return answer;
+        }
+        self.route(method, uri, body).await
+    }
+
+    /// A REST route's answer, unrecorded: GraphQL's answers are built from them.
+    async fn rest(&self, method: Method, path_and_query: &str, body: Value) -> (u16, Value) {
+        let uri: Uri = format!("/repos/{}/{}/{path_and_query}", self.owner, self.repo)
+            .parse()
+            .unwrap();
+        let res = self.route(method, uri, Bytes::from(body.to_string())).await;
+        let code = res.status().as_u16();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn route(&self, method: Method, uri: Uri, body: Bytes) -> Response {
+        let path = ghes_path(&uri).to_owned();
         let query: std::collections::HashMap<String, String> = uri
             .query()
             .unwrap_or_default()
@@ -429,9 +484,6 @@ impl Fake {
         }
         if segs.len() < 3 || segs[..3] != repo_prefix {
             return status(404, "Not Found");
-        }
-        if let Some((code, body)) = self.forge.state.lock().unwrap().answer_next.take() {
-            return (StatusCode::from_u16(code).unwrap(), body).into_response();
         }
         let rest = &segs[3..];
         match (method.as_str(), rest) {
@@ -873,9 +925,20 @@ impl Fake {
                 )
                 .await
                 .unwrap();
+                // As GitHub answers: the new comment, with its id.
+                let n: u64 = n.parse().unwrap();
+                let id = f
+                    .state
+                    .lock()
+                    .unwrap()
+                    .comments
+                    .iter()
+                    .rev()
+                    .find(|(on, c)| *on == n && c.body == body["body"].as_str().unwrap_or_default())
+                    .map(|(_, c)| c.id);
                 (
                     StatusCode::CREATED,
-                    axum::Json(json!({"id": 1, "body": body["body"]})),
+                    axum::Json(json!({"id": id, "body": body["body"]})),
                 )
                     .into_response()
             }
@@ -901,7 +964,13 @@ impl Fake {
                     Some("rocket") => Reaction::Rocket,
                     _ => Reaction::Confused,
                 };
-                match f.react(id.parse().unwrap(), r).await {
+                // GitHub keeps one reaction of a kind per user: the same again answers
+                // 200 with the one there.
+                let id: u64 = id.parse().unwrap();
+                if f.state.lock().unwrap().reactions.contains(&(id, r)) {
+                    return ok(json!({"content": body["content"]}));
+                }
+                match f.react(id, r).await {
                     Ok(()) => (
                         StatusCode::CREATED,
                         axum::Json(json!({"content": body["content"]})),

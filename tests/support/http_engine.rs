@@ -38,6 +38,8 @@ pub async fn http_engine(url: &str, db: &Path, write_interval: Duration, auth: A
     )
     .await
     .unwrap();
+    // As `hoist serve` runs it.
+    github.as_sole_writer();
     Engine {
         config: Arc::new(example_config()),
         forge: github,

@@ -71,6 +71,12 @@ pub struct State {
     pub http_at: Vec<std::time::Instant>,
     /// GETs the fake answered `304 Not Modified`.
     pub not_modified: usize,
+    /// The GitHub fake has no GraphQL (404, as a GitHub Enterprise Server's REST root
+    /// answers), so the adapter goes through REST.
+    pub graphql_off: bool,
+    /// The next GraphQL request of this operation is done, and then answered 502 (the
+    /// answer lost).
+    pub graphql_lost_answer: Option<&'static str>,
     /// Calls the GitHub fake answered 401 (no or wrong credentials).
     pub unauthorized: usize,
     /// The GitHub fake answers the next repository call with this (as GitHub answers a

@@ -402,8 +402,9 @@ impl Served {
                     "pull_request",
                     json!({"action": "closed", "number": pr,
                            "pull_request": {"number": pr, "merged": merged, "merge_commit_sha": merge_commit_sha,
-                                            "head": {"ref": head_ref, "sha": p.head_sha},
-                                            "base": {"ref": p.base_ref, "sha": p.base_sha},
+                                            "head": {"ref": head_ref, "sha": p.head_sha,
+                                                     "repo": {"id": if p.from_fork { 99 } else { 42 }}},
+                                            "base": {"ref": p.base_ref, "sha": p.base_sha, "repo": {"id": 42}},
                                             "user": user(&self.forge.me_actor())},
                            "repository": repo, "installation": installation}),
                 )

@@ -719,6 +719,7 @@ impl Tester<GitHub> {
             head_ref,
             merged: true,
             merge_commit_sha: Some(sha),
+            merged_pr: None,
         })
         .await;
     }

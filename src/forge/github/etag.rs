@@ -1,5 +1,5 @@
-//! A bounded cache of earlier GETs' ETags and bodies: a `304 Not Modified` answer costs
-//! no rate limit, which keeps reconcile's polling cheap.
+//! Bounded caches: earlier GETs' ETags and bodies (a `304 Not Modified` answer costs no
+//! rate limit, which keeps reconcile's polling cheap), and files at commits.
 
 use std::collections::HashMap;
 
@@ -32,6 +32,37 @@ impl EtagCache {
         if let Some((_, old)) = self.entries.insert(url, (etag, body)) {
             self.bytes -= old.len();
         }
+    }
+}
+
+/// Files' texts at commits, by (path, commit): what a commit holds never changes, so a
+/// gate that reads CODEOWNERS again at the same base, or a promotion that read its
+/// overlays in one GraphQL request, needs no request at all. Only full commit SHAs are
+/// keys (a branch name moves); bounded like the ETags.
+#[derive(Default)]
+pub(super) struct FileCache {
+    entries: HashMap<(String, String), Option<String>>,
+    bytes: usize,
+}
+
+impl FileCache {
+    /// `Some(text)` when known: `Some(None)` is a file known absent at that commit.
+    pub(super) fn get(&self, path: &str, at: &str) -> Option<Option<String>> {
+        self.entries.get(&(path.to_owned(), at.to_owned())).cloned()
+    }
+
+    pub(super) fn insert(&mut self, path: &str, at: &str, text: Option<String>) {
+        let is_sha = at.len() == 40 && at.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_sha {
+            return;
+        }
+        let size = text.as_ref().map_or(0, String::len) + path.len();
+        if self.entries.len() >= MAX_ETAGS || self.bytes + size > MAX_ETAG_BYTES / 4 {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.entries.insert((path.to_owned(), at.to_owned()), text);
     }
 }
 

@@ -16,17 +16,18 @@ use serde_json::json;
 use tracing::debug;
 
 mod etag;
+mod graphql;
 pub mod manifest;
 pub mod posture;
 mod retry;
 mod wire;
 
-use etag::EtagCache;
+use etag::{EtagCache, FileCache};
 use wire::*;
 
 use super::{
     Check, Comment, Commit, Conclusion, FileWrite, Forge, ForgeError, Permission, PostedBy,
-    PrState, PullRequest, Reaction, Result, Review,
+    PrState, PromotionReads, PullRequest, Reaction, Result, Review, scope,
 };
 use crate::domain::{Actor, ActorKind, ReviewState};
 use crate::event::github::User;
@@ -66,6 +67,22 @@ pub struct GitHub {
     /// ETag and body of earlier GETs: a `304 Not Modified` answer costs no rate limit,
     /// which keeps reconcile's polling cheap.
     etags: Mutex<EtagCache>,
+    /// Whether GraphQL is at `/graphql` under the API root (github.com). GitHub
+    /// Enterprise Server serves it beside its REST root, where octocrab's routing does
+    /// not reach: there everything goes through REST.
+    graphql: bool,
+    /// Set when the API root answered 404 for GraphQL.
+    graphql_off: std::sync::atomic::AtomicBool,
+    /// The repository's GraphQL node id, from the first read that brought it.
+    repo_node: std::sync::OnceLock<String>,
+    /// Files read at a commit, which never change (see `FileCache`).
+    files: Mutex<FileCache>,
+    /// Hoist's own marked comments it wrote or found, by (pull request, marker): their
+    /// ids and what they said, so that editing one again needs no list of the comments.
+    /// Kept only by the sole writer (see `as_sole_writer`). Decides nothing: only what
+    /// Hoist tells people, and whether a "verified" is news.
+    own_comments: Mutex<HashMap<(u64, String), (u64, String)>>,
+    sole_writer: std::sync::atomic::AtomicBool,
 }
 
 /// Pages read of one list at most (100 items each): far beyond any pull request's
@@ -91,6 +108,15 @@ fn map(e: octocrab::Error) -> ForgeError {
             }
         }
         other => ForgeError::Transient(other.to_string()),
+    }
+}
+
+/// A 404 as `None`, for reads through `get`.
+fn none_if_not_found<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ForgeError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -203,7 +229,22 @@ impl GitHub {
             last_write: tokio::sync::Mutex::new(std::time::Instant::now() - write_interval),
             etags: Mutex::new(EtagCache::default()),
             write_interval,
+            graphql: !api_url.trim_end_matches('/').ends_with("/api/v3"),
+            repo_node: std::sync::OnceLock::new(),
+            graphql_off: std::sync::atomic::AtomicBool::new(false),
+            files: Mutex::new(FileCache::default()),
+            own_comments: Mutex::new(HashMap::new()),
+            sole_writer: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// This process is the only one writing as Hoist (`hoist serve`): what it last wrote
+    /// in one of its comments is what the comment says, unless a person changed it.
+    /// Lambda's instances are many, each unaware of the others' edits: they read the
+    /// comments again each time.
+    pub fn as_sole_writer(&self) {
+        self.sole_writer
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits until the next content-creating request may go out.
@@ -245,12 +286,17 @@ impl GitHub {
     /// A GET through octocrab's stack (auth) and `retry`, conditional on the ETag of the
     /// last answer to the same URL; records the rate-limit budget left.
     async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
+        self.get_route(self.path(rest)).await
+    }
+
+    /// `get` for a route outside the repository (`/orgs/…`).
+    async fn get_route<T: serde::de::DeserializeOwned>(&self, url: String) -> Result<T> {
         use http_body_util::BodyExt;
+        let rest = url.as_str();
         debug!(route = rest, "GET");
         // A path, not a URL: octocrab authenticates only requests to its base URI's
         // host or to api.github.com, so an absolute URL on GitHub Enterprise Server (or
         // any other API root) would go out without credentials.
-        let url = self.path(rest);
         let cached = self.etags.lock().expect("etag cache").get(&url);
         let mut headers = http::HeaderMap::new();
         if let Some((etag, _)) = &cached {
@@ -288,7 +334,7 @@ impl GitHub {
                 let decoded = decode(rest, &body)?;
                 if let Some(etag) = etag {
                     let mut cache = self.etags.lock().expect("etag cache");
-                    cache.insert(url, etag, body);
+                    cache.insert(url.clone(), etag, body);
                 }
                 return Ok(decoded);
             }
@@ -394,6 +440,29 @@ impl GitHub {
         Ok(w.commit.sha)
     }
 
+    /// A file's text at `at` through the contents API.
+    async fn read_file_rest(&self, path: &str, at: &str) -> Result<Option<String>> {
+        let Some(c) = self.content_at(path, at).await? else {
+            return Ok(None);
+        };
+        self.blobs
+            .lock()
+            .expect("blob cache")
+            .insert((path.into(), at.into()), c.sha.clone());
+        if c.encoding != "base64" {
+            return Err(ForgeError::Other(format!(
+                "{path}: unexpected content encoding {:?}",
+                c.encoding
+            )));
+        }
+        let bytes = STANDARD
+            .decode(c.content.replace(['\n', '\r'], ""))
+            .map_err(|e| ForgeError::Other(format!("{path}: content is not base64: {e}")))?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
+    }
+
     /// The contents API's answer for `path` at commit `at`; `None` where it has no file.
     async fn content_at(&self, path: &str, at: &str) -> Result<Option<Content>> {
         not_found_is_none(
@@ -407,6 +476,47 @@ impl GitHub {
             })
             .await,
         )
+    }
+
+    /// Posts a comment on `number`; its id, when GitHub's answer gives it.
+    async fn post_comment(&self, number: u64, body: &str) -> Result<Option<u64>> {
+        scope::forget(&format!("comments:{number}"));
+        let posted: serde_json::Value = self
+            .write(
+                Write::Post,
+                &format!("issues/{number}/comments"),
+                Some(&json!({"body": body})),
+            )
+            .await
+            .map_err(map)?;
+        scope::forget(&format!("comments:{number}"));
+        Ok(posted["id"].as_u64())
+    }
+
+    /// Replaces the text of comment `id` on `number`.
+    async fn patch_comment(&self, number: u64, id: u64, body: &str) -> Result<()> {
+        scope::forget(&format!("comments:{number}"));
+        self.write::<serde_json::Value>(
+            Write::Patch,
+            &format!("issues/comments/{id}"),
+            Some(&json!({"body": body})),
+        )
+        .await
+        .map_err(map)?;
+        scope::forget(&format!("comments:{number}"));
+        Ok(())
+    }
+
+    /// Keeps what Hoist's comment `key` says now; bounded, starting over past 10,000.
+    fn remember_own(&self, key: (u64, String), id: u64, body: &str) {
+        if !self.sole_writer.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let mut own = self.own_comments.lock().expect("own comments");
+        if own.len() >= 10_000 {
+            own.clear();
+        }
+        own.insert(key, (id, body.to_owned()));
     }
 
     /// Creates `branch` at `sha`, or forces it there if it exists.
@@ -520,30 +630,24 @@ impl Forge for GitHub {
     }
 
     async fn base_head(&self) -> Result<String> {
+        // Read with this event's pull request, in the same request (see `bundle`).
+        if let Some(sha) = scope::recall::<String>("base") {
+            return Ok(sha);
+        }
         let r: Ref = self.get(&format!("git/ref/heads/{}", self.base)).await?;
         Ok(r.object.sha)
     }
 
     async fn read_file(&self, path: &str, at: &str) -> Result<Option<String>> {
-        let Some(c) = self.content_at(path, at).await? else {
-            return Ok(None);
-        };
-        self.blobs
-            .lock()
-            .expect("blob cache")
-            .insert((path.into(), at.into()), c.sha.clone());
-        if c.encoding != "base64" {
-            return Err(ForgeError::Other(format!(
-                "{path}: unexpected content encoding {:?}",
-                c.encoding
-            )));
+        if let Some(text) = self.files.lock().expect("file cache").get(path, at) {
+            return Ok(text);
         }
-        let bytes = STANDARD
-            .decode(c.content.replace(['\n', '\r'], ""))
-            .map_err(|e| ForgeError::Other(format!("{path}: content is not base64: {e}")))?;
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| ForgeError::Other(format!("{path} is not UTF-8")))
+        let text = self.read_file_rest(path, at).await?;
+        self.files
+            .lock()
+            .expect("file cache")
+            .insert(path, at, text.clone());
+        Ok(text)
     }
 
     async fn branch_commits(&self, branch: &str) -> Result<Option<Vec<Commit>>> {
@@ -590,6 +694,10 @@ impl Forge for GitHub {
         files: &[FileWrite],
         message: &str,
     ) -> Result<String> {
+        scope::forget("pr:");
+        if let Some(head) = self.write_new_branch(branch, base, files, message).await {
+            return Ok(head);
+        }
         match files {
             [one] => {
                 self.write_one(branch, base, &one.path, &one.content, message)
@@ -600,6 +708,7 @@ impl Forge for GitHub {
     }
 
     async fn delete_branch(&self, branch: &str) -> Result<()> {
+        scope::forget("pr:");
         let r = self
             .write::<NoBody>(Write::Delete, &format!("git/refs/heads/{branch}"), None)
             .await;
@@ -610,6 +719,7 @@ impl Forge for GitHub {
     }
 
     async fn close_pull_request(&self, number: u64) -> Result<()> {
+        scope::forget(&format!("pr:{number}"));
         self.patch_pull(number, json!({"state": "closed"})).await
     }
 
@@ -643,7 +753,20 @@ impl Forge for GitHub {
             .find(|p| p.head_ref == branch))
     }
 
+    async fn promotion_reads(&self, branch: &str, paths: &[String]) -> Result<PromotionReads> {
+        match self.opening(branch, paths).await {
+            Some(r) => Ok(r),
+            None => super::reads_apart(self, branch, paths).await,
+        }
+    }
+
     async fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        if let Some(pr) = scope::recall::<PullRequest>(&format!("pr:{number}")) {
+            return Ok(pr);
+        }
+        if let Some(pr) = self.bundle(number).await {
+            return Ok(pr);
+        }
         Ok(self.get::<Pull>(&format!("pulls/{number}")).await?.into())
     }
 
@@ -665,11 +788,21 @@ impl Forge for GitHub {
     }
 
     async fn update_pull_request(&self, number: u64, title: &str, body: &str) -> Result<()> {
+        scope::forget(&format!("pr:{number}"));
         self.patch_pull(number, json!({"title": title, "body": body}))
             .await
     }
 
     async fn comments(&self, number: u64) -> Result<Vec<Comment>> {
+        let key = format!("comments:{number}");
+        if scope::recall::<PullRequest>(&format!("pr:{number}")).is_none()
+            && scope::recall::<Vec<Comment>>(&key).is_none()
+        {
+            self.bundle(number).await;
+        }
+        if let Some(c) = scope::recall::<Vec<Comment>>(&key) {
+            return Ok(c);
+        }
         Ok(self
             .get_all::<IssueComment>(&format!("issues/{number}/comments"))
             .await?
@@ -697,47 +830,101 @@ impl Forge for GitHub {
     }
 
     async fn comment(&self, number: u64, body: &str) -> Result<()> {
-        self.write::<serde_json::Value>(
-            Write::Post,
-            &format!("issues/{number}/comments"),
-            Some(&json!({"body": body})),
-        )
-        .await
-        .map_err(map)?;
-        Ok(())
+        self.post_comment(number, body).await.map(drop)
     }
 
+    /// Edits the comment Hoist wrote with `marker`, or writes it. One Hoist wrote or
+    /// found before is edited by its id, without listing the comments again (and not at
+    /// all when it already says `body`); one deleted since is looked for again.
     async fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<bool> {
+        let key = (number, marker.to_owned());
+        let known = self
+            .own_comments
+            .lock()
+            .expect("own comments")
+            .get(&key)
+            .cloned();
+        if let Some((id, said)) = known {
+            if said == body {
+                return Ok(false);
+            }
+            match self.patch_comment(number, id, body).await {
+                Ok(()) => {
+                    self.remember_own(key, id, body);
+                    return Ok(true);
+                }
+                Err(ForgeError::NotFound(_)) => {
+                    self.own_comments.lock().expect("own comments").remove(&key);
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let own = self
             .comments(number)
             .await?
             .into_iter()
             .find(|c| c.author.is(&self.me) && c.body.ends_with(marker));
         match own {
-            Some(c) if c.body == body => Ok(false),
-            Some(c) => {
-                async {
-                    self.write::<serde_json::Value>(
-                        Write::Patch,
-                        &format!("issues/comments/{}", c.id),
-                        Some(&json!({"body": body})),
-                    )
-                    .await
-                    .map_err(map)?;
-                    Ok(true)
-                }
-                .await
+            Some(c) if c.body == body => {
+                self.remember_own(key, c.id, body);
+                Ok(false)
             }
-            None => self.comment(number, body).await.map(|()| true),
+            Some(c) => {
+                self.patch_comment(number, c.id, body).await?;
+                self.remember_own(key, c.id, body);
+                Ok(true)
+            }
+            None => {
+                let id = self.post_comment(number, body).await?;
+                if let Some(id) = id {
+                    self.remember_own(key, id, body);
+                }
+                Ok(true)
+            }
         }
     }
 
-    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
-        let content = match reaction {
-            Reaction::Eyes => "eyes",
-            Reaction::Rocket => "rocket",
-            Reaction::Confused => "confused",
+    async fn comment_and_react(
+        &self,
+        number: u64,
+        body: &str,
+        comment_id: u64,
+        reaction: Reaction,
+    ) -> Result<()> {
+        use graphql::Replied;
+        let reacted = match self
+            .reply(number, body, comment_id, reaction_name(reaction))
+            .await
+        {
+            Replied::Done { reacted } => reacted,
+            Replied::NotRun => {
+                self.comment(number, body).await?;
+                false
+            }
+            Replied::Unsure => {
+                // Read afresh, not from what this event read: posted already, or not.
+                scope::forget(&format!("comments:{number}"));
+                scope::forget(&format!("pr:{number}"));
+                let me = &self.me;
+                let posted = self
+                    .comments(number)
+                    .await?
+                    .iter()
+                    .any(|c| c.author.is(me) && c.body == body);
+                if !posted {
+                    self.comment(number, body).await?;
+                }
+                false
+            }
         };
+        if !reacted && let Err(e) = self.react(comment_id, reaction).await {
+            tracing::warn!(error = %e, "reaction failed; the command goes on");
+        }
+        Ok(())
+    }
+
+    async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<()> {
+        let content = reaction_name(reaction);
         self.write::<serde_json::Value>(
             Write::Post,
             &format!("issues/comments/{comment_id}/reactions"),
@@ -748,17 +935,12 @@ impl Forge for GitHub {
         Ok(())
     }
 
+    /// Read fresh each time, conditionally: an unchanged answer is a 304, which costs no
+    /// rate limit, and a revoked permission is seen at once.
     async fn permission(&self, user: &Actor) -> Result<Permission> {
-        let p = not_found_is_none(
-            retry::retrying(|| async {
-                self.client
-                    .get::<PermissionBody, _, _>(
-                        self.path(&format!("collaborators/{}/permission", user.login)),
-                        None::<&()>,
-                    )
-                    .await
-            })
-            .await,
+        let p = none_if_not_found(
+            self.get::<PermissionBody>(&format!("collaborators/{}/permission", user.login))
+                .await,
         )?;
         Ok(
             match p.map(|p| p.role_name.unwrap_or(p.permission)).as_deref() {
@@ -772,22 +954,22 @@ impl Forge for GitHub {
         )
     }
 
+    /// Fresh and conditional, as `permission`.
     async fn is_team_member(&self, org: &str, team: &str, user: &Actor) -> Result<bool> {
-        let m = not_found_is_none(
-            retry::retrying(|| async {
-                self.client
-                    .get::<Membership, _, _>(
-                        format!("/orgs/{org}/teams/{team}/memberships/{}", user.login),
-                        None::<&()>,
-                    )
-                    .await
-            })
+        let m = none_if_not_found(
+            self.get_route::<Membership>(format!(
+                "/orgs/{org}/teams/{team}/memberships/{}",
+                user.login
+            ))
             .await,
         )?;
         Ok(m.is_some_and(|m| m.state == "active"))
     }
 
     async fn reviews(&self, number: u64) -> Result<Vec<Review>> {
+        if let Some(r) = scope::recall::<Vec<Review>>(&format!("reviews:{number}")) {
+            return Ok(r);
+        }
         Ok(self
             .get_all::<GhReview>(&format!("pulls/{number}/reviews"))
             .await?
@@ -809,6 +991,9 @@ impl Forge for GitHub {
     }
 
     async fn checks(&self, sha: &str) -> Result<Vec<Check>> {
+        if let Some(c) = scope::recall::<Vec<Check>>(&format!("checks:{sha}")) {
+            return Ok(c);
+        }
         let runs: CheckRuns = self
             .get(&format!("commits/{sha}/check-runs?per_page=100"))
             .await?;
@@ -877,6 +1062,7 @@ impl Forge for GitHub {
         } else {
             summary.to_owned()
         };
+        scope::forget(&format!("checks:{sha}"));
         let mut body =
             json!({"name": name, "head_sha": sha, "output": {"title": title, "summary": summary}});
         match conclusion {
@@ -894,6 +1080,8 @@ impl Forge for GitHub {
         self.write::<serde_json::Value>(Write::Post, "check-runs", Some(&body))
             .await
             .map_err(map)?;
+        // Again after: a read in this event may have brought the old runs back meanwhile.
+        scope::forget(&format!("checks:{sha}"));
         Ok(())
     }
 
@@ -904,6 +1092,7 @@ impl Forge for GitHub {
         summary: &str,
         record: &str,
     ) -> Result<()> {
+        scope::forget(&format!("checks:{sha}"));
         let body = json!({
             "name": RECORD_CHECK, "head_sha": sha, "status": "completed",
             "conclusion": "neutral", "external_id": record,
@@ -912,6 +1101,8 @@ impl Forge for GitHub {
         self.write::<serde_json::Value>(Write::Post, "check-runs", Some(&body))
             .await
             .map_err(map)?;
+        // Again after: a read in this event may have brought the old runs back meanwhile.
+        scope::forget(&format!("checks:{sha}"));
         Ok(())
     }
 
@@ -958,9 +1149,23 @@ impl Forge for GitHub {
         title: &str,
         message: &str,
     ) -> Result<String> {
-        let m: Merged = self.write(Write::Put, &format!("pulls/{number}/merge"), Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message}))).await
-            .map_err(map)?;
-        Ok(m.sha)
+        scope::forget(&format!("pr:{number}"));
+        scope::forget("base");
+        let merged: Result<Merged> = self.write(Write::Put, &format!("pulls/{number}/merge"), Some(&json!({"sha": head_sha, "merge_method": self.merge_method, "commit_title": title, "commit_message": message}))).await
+            .map_err(map);
+        // Again after, whatever came of it: the pull request and the base may have moved.
+        scope::forget(&format!("pr:{number}"));
+        scope::forget("base");
+        Ok(merged?.sha)
+    }
+}
+
+/// A reaction as GitHub's REST API names it (GraphQL: the same in capitals).
+fn reaction_name(r: Reaction) -> &'static str {
+    match r {
+        Reaction::Eyes => "eyes",
+        Reaction::Rocket => "rocket",
+        Reaction::Confused => "confused",
     }
 }
 
