@@ -38,6 +38,18 @@ impl Repo for DirRepo {
 #[derive(Debug, Default, Clone)]
 pub struct MapRepo(pub std::collections::HashMap<String, String>);
 
+impl MapRepo {
+    /// The files among `reads` (path, text or `None` for no such file) that exist.
+    pub fn of_present(reads: Vec<(String, Option<String>)>) -> Self {
+        MapRepo(
+            reads
+                .into_iter()
+                .filter_map(|(p, t)| Some((p, t?)))
+                .collect(),
+        )
+    }
+}
+
 impl Repo for MapRepo {
     fn read(&self, path: &str) -> std::io::Result<Option<String>> {
         Ok(self.0.get(path).cloned())

@@ -62,6 +62,57 @@ async fn setup(graphql: bool) -> Setup {
     }
 }
 
+/// ECR's push of `v1.4.0` at `digest`.
+fn pushed(digest: &str) -> Event {
+    Event::ImagePushed {
+        image: IMAGE.into(),
+        tag: "v1.4.0".into(),
+        digest: digest.into(),
+        time: "t".into(),
+    }
+}
+
+/// The stage's CI check on pull request `pr`'s head, done with `conclusion` (`None`:
+/// still running), and GitHub's event for it.
+fn ci(forge: &MemoryForge, pr: u64, stage: &str, conclusion: Option<&str>) -> Event {
+    let head = forge.pr(pr).head_sha;
+    let name = format!("render/my-app-service1-{stage}");
+    let run = support::memory_forge::ci_run(&name, conclusion, None);
+    forge
+        .state
+        .lock()
+        .unwrap()
+        .checks
+        .insert(head.clone(), vec![run]);
+    Event::CheckCompleted {
+        repo: repo(),
+        source: CheckSource::CheckRun,
+        name,
+        conclusion: conclusion.unwrap_or("pending").into(),
+        head_sha: head,
+        prs: vec![pr],
+    }
+}
+
+/// Argo CD runs merged pull request `pr`'s merge with the image at `digest`, and
+/// GitHub's webhook says it merged.
+fn merged(forge: &MemoryForge, argo: &MemoryArgo, pr: u64, stage: &str, digest: &str) -> Event {
+    let sha = forge.pr(pr).merge_sha.expect("merged");
+    argo.synced(
+        &format!("my-app-service1-{stage}"),
+        &sha,
+        &format!("{IMAGE}@{digest}"),
+    );
+    Event::PullRequestClosed {
+        repo: repo(),
+        pr,
+        head_ref: format!("hoist/{stage}/my-app-service1"),
+        merged: true,
+        merge_commit_sha: Some(sha),
+        merged_pr: merged_pr(forge, pr),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_per_operation() {
     let Setup {
@@ -73,59 +124,13 @@ async fn calls_per_operation() {
     let take = || std::mem::take(&mut forge.state.lock().unwrap().http);
     take();
     let digest = format!("sha256:{}", "ef".repeat(32));
-    let _ = engine
-        .handle(Event::ImagePushed {
-            image: IMAGE.into(),
-            tag: "v1.4.0".into(),
-            digest: digest.clone(),
-            time: "t".into(),
-        })
-        .await;
+    let _ = engine.handle(pushed(&digest)).await;
     let open_pr = take();
     assert_eq!(forge.pr(1).state, PrState::Open);
 
-    let head = forge.pr(1).head_sha;
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .checks
-        .entry(head.clone())
-        .or_default()
-        .push(support::memory_forge::ci_run(
-            "render/my-app-service1-dev",
-            None,
-            None,
-        ));
-    let _ = engine
-        .handle(Event::CheckCompleted {
-            repo: repo(),
-            source: CheckSource::CheckRun,
-            name: "render/my-app-service1-dev".into(),
-            conclusion: "pending".into(),
-            head_sha: head.clone(),
-            prs: vec![1],
-        })
-        .await;
+    let _ = engine.handle(ci(&forge, 1, "dev", None)).await;
     let wait_decision = take();
-    forge.state.lock().unwrap().checks.insert(
-        head.clone(),
-        vec![support::memory_forge::ci_run(
-            "render/my-app-service1-dev",
-            Some("success"),
-            None,
-        )],
-    );
-    let _ = engine
-        .handle(Event::CheckCompleted {
-            repo: repo(),
-            source: CheckSource::CheckRun,
-            name: "render/my-app-service1-dev".into(),
-            conclusion: "success".into(),
-            head_sha: head,
-            prs: vec![1],
-        })
-        .await;
+    let _ = engine.handle(ci(&forge, 1, "dev", Some("success"))).await;
     let merge_decision = take();
     assert_eq!(forge.pr(1).state, PrState::Merged);
     assert_eq!(
@@ -134,17 +139,8 @@ async fn calls_per_operation() {
         "the merged branch is deleted"
     );
 
-    let sha = forge.pr(1).merge_sha.unwrap();
-    argo.synced("my-app-service1-dev", &sha, &format!("{IMAGE}@{digest}"));
     let _ = engine
-        .handle(Event::PullRequestClosed {
-            repo: repo(),
-            pr: 1,
-            head_ref: "hoist/dev/my-app-service1".into(),
-            merged: true,
-            merge_commit_sha: Some(sha),
-            merged_pr: merged_pr(&forge, 1),
-        })
+        .handle(merged(&forge, &argo, 1, "dev", &digest))
         .await;
     let verify = take();
     let comment_id = support::memory_forge::post_as(&forge, 1, &user(10, "quinn"), "/promote uat");
@@ -164,43 +160,10 @@ async fn calls_per_operation() {
 
     // On through uat and prod: a passing check, a merge and Argo CD's sync each, one
     // `/promote prod`, and a code owner's approval for prod.
-    let step = |pr: u64, stage: &str| {
-        let head = forge.pr(pr).head_sha;
-        forge.state.lock().unwrap().checks.insert(
-            head.clone(),
-            vec![support::memory_forge::ci_run(
-                &format!("render/my-app-service1-{stage}"),
-                Some("success"),
-                None,
-            )],
-        );
-        Event::CheckCompleted {
-            repo: repo(),
-            source: CheckSource::CheckRun,
-            name: format!("render/my-app-service1-{stage}"),
-            conclusion: "success".into(),
-            head_sha: head,
-            prs: vec![pr],
-        }
-    };
-    let merged = |pr: u64, stage: &str| {
-        let sha = forge.pr(pr).merge_sha.expect("merged");
-        argo.synced(
-            &format!("my-app-service1-{stage}"),
-            &sha,
-            &format!("{IMAGE}@{digest}"),
-        );
-        Event::PullRequestClosed {
-            repo: repo(),
-            pr,
-            head_ref: format!("hoist/{stage}/my-app-service1"),
-            merged: true,
-            merge_commit_sha: Some(sha),
-            merged_pr: merged_pr(&forge, pr),
-        }
-    };
-    let _ = engine.handle(step(2, "uat")).await;
-    let _ = engine.handle(merged(2, "uat")).await;
+    let _ = engine.handle(ci(&forge, 2, "uat", Some("success"))).await;
+    let _ = engine
+        .handle(merged(&forge, &argo, 2, "uat", &digest))
+        .await;
     let uat = take();
     let comment_id = support::memory_forge::post_as(&forge, 2, &user(10, "quinn"), "/promote prod");
     take();
@@ -214,20 +177,8 @@ async fn calls_per_operation() {
             is_pull_request: true,
         })
         .await;
-    let _ = engine.handle(step(3, "prod")).await;
-    let head = forge.pr(3).head_sha;
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .reviews
-        .entry(3)
-        .or_default()
-        .push(support::memory_forge::review(
-            &user(11, "sam"),
-            ReviewState::Approved,
-            &head,
-        ));
+    let _ = engine.handle(ci(&forge, 3, "prod", Some("success"))).await;
+    let head = forge.approve(3, &user(11, "sam"));
     let _ = engine
         .handle(Event::ReviewSubmitted {
             repo: repo(),
@@ -238,7 +189,9 @@ async fn calls_per_operation() {
         })
         .await;
     assert_eq!(forge.pr(3).state, PrState::Merged);
-    let _ = engine.handle(merged(3, "prod")).await;
+    let _ = engine
+        .handle(merged(&forge, &argo, 3, "prod", &digest))
+        .await;
     let prod = take();
     // A reconcile pass with nothing to do, after one that warmed the conditional reads.
     engine.reconcile().await.unwrap();
@@ -332,37 +285,14 @@ async fn dev_promotion(graphql: bool, delete: bool) -> (Vec<String>, usize) {
     } = setup(graphql).await;
     forge.state.lock().unwrap().http.clear();
     let digest = format!("sha256:{}", "ab".repeat(32));
+    engine.handle(pushed(&digest)).await.unwrap();
     engine
-        .handle(Event::ImagePushed {
-            image: IMAGE.into(),
-            tag: "v1.4.0".into(),
-            digest: digest.clone(),
-            time: "t".into(),
-        })
-        .await
-        .unwrap();
-    let head = forge.pr(1).head_sha;
-    let check = support::memory_forge::ci_run("render/my-app-service1-dev", Some("success"), None);
-    forge
-        .state
-        .lock()
-        .unwrap()
-        .checks
-        .insert(head.clone(), vec![check]);
-    engine
-        .handle(Event::CheckCompleted {
-            repo: repo(),
-            source: CheckSource::CheckRun,
-            name: "render/my-app-service1-dev".into(),
-            conclusion: "success".into(),
-            head_sha: head.clone(),
-            prs: vec![1],
-        })
+        .handle(ci(&forge, 1, "dev", Some("success")))
         .await
         // Merged, then waiting for Argo CD to run the merge: retried by the queue.
         .unwrap_err();
+    let closed = merged(&forge, &argo, 1, "dev", &digest);
     let sha = forge.pr(1).merge_sha.expect("merged");
-    argo.synced("my-app-service1-dev", &sha, &format!("{IMAGE}@{digest}"));
     if delete {
         let me = forge.me_actor();
         let mut st = forge.state.lock().unwrap();
@@ -374,17 +304,7 @@ async fn dev_promotion(graphql: bool, delete: bool) -> (Vec<String>, usize) {
             "the deploy status comment is deleted"
         );
     }
-    engine
-        .handle(Event::PullRequestClosed {
-            repo: repo(),
-            pr: 1,
-            head_ref: "hoist/dev/my-app-service1".into(),
-            merged: true,
-            merge_commit_sha: Some(sha.clone()),
-            merged_pr: merged_pr(&forge, 1),
-        })
-        .await
-        .unwrap();
+    engine.handle(closed).await.unwrap();
     let overlay = forge
         .file_at(&sha, "apps/my-app-service1/env/dev/kustomization.yaml")
         .unwrap();
@@ -442,12 +362,7 @@ async fn a_reply_whose_answer_was_lost_is_not_posted_twice() {
         ..
     } = setup(true).await;
     let _ = engine
-        .handle(Event::ImagePushed {
-            image: IMAGE.into(),
-            tag: "v1.4.0".into(),
-            digest: format!("sha256:{}", "cd".repeat(32)),
-            time: "t".into(),
-        })
+        .handle(pushed(&format!("sha256:{}", "cd".repeat(32))))
         .await;
     let id = support::memory_forge::post_as(&forge, 1, &user(10, "quinn"), "/hold");
     let replied = |forge: &MemoryForge| {

@@ -8,7 +8,7 @@ use hoist::event::{Actor, CheckSource, Event, RepoRef, ReviewState};
 use hoist::forge::github::Auth;
 use hoist::forge::{Permission, PrState};
 use hoist::worker::Handler;
-use support::memory_forge::{MemoryArgo, MemoryForge, review, user};
+use support::memory_forge::{MemoryArgo, MemoryForge, user};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
 
@@ -205,15 +205,7 @@ async fn the_full_path_over_http() {
         s.last_comment(3)
             .starts_with("⏳ Waiting for an approval from a code owner")
     );
-    let head = s.forge.pr(3).head_sha;
-    s.forge
-        .state
-        .lock()
-        .unwrap()
-        .reviews
-        .entry(3)
-        .or_default()
-        .push(review(&user(10, "quinn"), ReviewState::Approved, &head));
+    let head = s.forge.approve(3, &user(10, "quinn"));
     s.deliver(Event::ReviewSubmitted {
         repo: repo(),
         pr: 3,
@@ -227,14 +219,7 @@ async fn the_full_path_over_http() {
         PrState::Open,
         "the requester's approval does not count"
     );
-    s.forge
-        .state
-        .lock()
-        .unwrap()
-        .reviews
-        .entry(3)
-        .or_default()
-        .push(review(&user(11, "sam"), ReviewState::Approved, &head));
+    s.forge.approve(3, &user(11, "sam"));
     s.calls();
     s.deliver(Event::ReviewSubmitted {
         repo: repo(),

@@ -98,18 +98,19 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     ) -> Result<Outcome> {
         let branch = crate::marks::branch(stage, group);
         let _turn = self.branch_turn(&branch).await;
-        let base = self.forge.base_head().await?;
-        // Every member's files at the base head, read together.
-        let snapshots = futures::future::try_join_all(
-            members
-                .iter()
-                .map(|m| self.snapshot(&m.service, &base, Some(stage))),
-        )
-        .await?;
-        let mut repo = crate::repo::MapRepo(Default::default());
-        for s in snapshots {
-            repo.0.extend(s.0);
+        // Every member's files at the base head, with the branch and its pull request,
+        // in one request where the forge can (see `promote`).
+        let mut paths: Vec<String> = Vec::new();
+        for m in members {
+            for p in self.snapshot_paths(&m.service, Some(stage)) {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
         }
+        let reads = self.forge.promotion_reads(&branch, &paths).await?;
+        let base = reads.base;
+        let repo = crate::repo::MapRepo::of_present(reads.files);
         let planner = Planner {
             config: &self.config,
             repo: &repo,
@@ -119,12 +120,8 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             Proposal::Promote(p) => *p,
             Proposal::Nothing(reason) => return Ok(Outcome::Nothing(reason)),
         };
-        let existing = self
-            .forge
-            .open_pull_request_for(&branch)
-            .await?
-            .filter(|pr| pr.base_ref == self.forge.base());
-        let commits = self.forge.branch_commits(&branch).await?;
+        let existing = reads.open.filter(|pr| pr.base_ref == self.forge.base());
+        let commits = reads.commits;
         if let Some(stop) = self
             .person_blocks(&branch, commits.as_deref(), existing.as_ref())
             .await?

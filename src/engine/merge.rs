@@ -81,9 +81,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
     pub async fn evaluate(&self, number: u64) -> Result<()> {
         // A gate decides on what the forge says now: not on what this event read before
         // (`dag_check` waits on Argo CD's renders meanwhile).
-        for kept in ["pr:", "reviews:", "checks:", "base"] {
-            crate::forge::scope::forget(kept);
-        }
+        crate::forge::scope::read_afresh();
         let pr = self.forge.pull_request(number).await?;
         if pr.state != PrState::Open {
             return Ok(());

@@ -326,24 +326,10 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
         crate::plan::Planner::paths(&self.config, service, codeowners)
     }
 
-    /// The files at `paths` on commit `base` that exist, read a few at a time: the
-    /// installation's rate limits are shared, and GitHub's secondary limits frown on
-    /// bursts.
+    /// The files at `paths` on commit `base` that exist (see `forge::read_files`).
     pub async fn read_at(&self, paths: Vec<String>, base: &str) -> Result<MapRepo> {
-        use futures::{StreamExt, TryStreamExt};
-        let forge = &self.forge;
-        let texts: Vec<Option<String>> = futures::stream::iter(paths.clone())
-            .map(move |p| async move { forge.read_file(&p, base).await })
-            .buffered(8)
-            .try_collect()
-            .await?;
-        Ok(MapRepo(
-            paths
-                .into_iter()
-                .zip(texts)
-                .filter_map(|(p, t)| Some((p, t?)))
-                .collect(),
-        ))
+        let reads = crate::forge::read_files(&self.forge, &paths, base).await?;
+        Ok(MapRepo::of_present(reads))
     }
 
     /// Whether `who` is one of `names`: logins (`alice` or `@alice`) or teams (`@org/team`).

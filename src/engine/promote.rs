@@ -121,13 +121,7 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
             },
         )?;
         let base = reads.base;
-        let repo = crate::repo::MapRepo(
-            reads
-                .files
-                .into_iter()
-                .filter_map(|(p, t)| Some((p, t?)))
-                .collect(),
-        );
+        let repo = crate::repo::MapRepo::of_present(reads.files);
         // Only one into the configured base: one retargeted elsewhere is not it.
         let existing = reads.open.filter(|p| p.base_ref == self.forge.base());
         let commits = reads.commits;

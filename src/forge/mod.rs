@@ -166,24 +166,35 @@ pub async fn reads_apart<F: Forge + ?Sized>(
     branch: &str,
     paths: &[String],
 ) -> Result<PromotionReads> {
-    use futures::{StreamExt, TryStreamExt};
     let base = forge.base_head().await?;
-    let at = base.as_str();
-    let texts = futures::stream::iter(paths.to_vec())
-        .map(move |p| async move { forge.read_file(&p, at).await })
-        .buffered(8)
-        .try_collect::<Vec<_>>();
-    let (texts, open, commits) = futures::try_join!(
-        texts,
+    let (files, open, commits) = futures::try_join!(
+        read_files(forge, paths, &base),
         forge.open_pull_request_for(branch),
         forge.branch_commits(branch)
     )?;
     Ok(PromotionReads {
-        files: paths.iter().cloned().zip(texts).collect(),
+        files,
         base,
         open,
         commits,
     })
+}
+
+/// Each of `paths` with its text at commit `at` (`None`: no such file), read a few at a
+/// time: the installation's rate limits are shared, and GitHub's secondary limits frown
+/// on bursts.
+pub async fn read_files<F: Forge + ?Sized>(
+    forge: &F,
+    paths: &[String],
+    at: &str,
+) -> Result<Vec<(String, Option<String>)>> {
+    use futures::{StreamExt, TryStreamExt};
+    let texts: Vec<Option<String>> = futures::stream::iter(paths.to_vec())
+        .map(move |p| async move { forge.read_file(&p, at).await })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    Ok(paths.iter().cloned().zip(texts).collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -57,6 +57,12 @@ pub fn known_pull_request(pr: crate::forge::PullRequest) {
     remember(format!("pr:{}", pr.number), pr);
 }
 
+/// Forgets everything read so far in this scope: what comes next decides on what the
+/// forge says now.
+pub fn read_afresh() {
+    forget("");
+}
+
 /// Whether a scope is open here.
 pub(crate) fn open() -> bool {
     SCOPE.try_with(|_| ()).is_ok()

@@ -388,6 +388,15 @@ impl MemoryForge {
         (p.head_ref, sha)
     }
 
+    /// `who` approves pull request `pr` at its head; returns the head.
+    pub fn approve(&self, pr: u64, who: &Actor) -> String {
+        let head = self.pr(pr).head_sha;
+        let mut s = self.state.lock().unwrap();
+        let r = review(who, ReviewState::Approved, &head);
+        s.reviews.entry(pr).or_default().push(r);
+        head
+    }
+
     pub fn branch_head(&self, branch: &str) -> Option<String> {
         self.state
             .lock()
