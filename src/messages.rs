@@ -1042,16 +1042,25 @@ pub fn deploy_healthy(
 
 /// The status comment while the application is Degraded, or its sync failed: what
 /// Argo CD says, and what to do.
+/// The advice is one Hoist takes: `/rollback` on one service's pull request (any
+/// stage, dev included); a group, which `/rollback` refuses, is reverted by hand.
 pub fn deploy_failing(
     stage: &str,
     app: &str,
     merge_sha: &str,
     state: &str,
     message: Option<&str>,
+    group: Option<&str>,
 ) -> String {
     let says = message.map_or(String::new(), |m| format!(": {}", cut_short(m)));
+    let back = match group {
+        None => format!("comment `/rollback {stage}` on this pull request"),
+        Some(g) => format!(
+            "revert this merge in the GitOps repository ({g} is a group, which `/rollback` does not take yet)"
+        ),
+    };
     format!(
-        "❌ Deploying to **{stage}**: Argo CD app {app} {state} at `{}`{says}\n\nHoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote {stage}` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.",
+        "❌ Deploying to **{stage}**: Argo CD app {app} {state} at `{}`{says}\n\nHoist keeps watching, and verifies it if it recovers. To put back what ran before, {back}; `/hold` on an open promotion keeps Hoist from merging it meanwhile.",
         crate::image::short_sha(merge_sha)
     )
 }

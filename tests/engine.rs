@@ -1585,7 +1585,7 @@ async fn one_comment_follows_the_deployment_after_the_merge() {
     insta::assert_snapshot!(t.said(), @r#"
     #1, edited: ❌ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) is Degraded at `0000000`: Deployment "web" exceeded its progress deadline
 
-    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
+    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/rollback dev` on this pull request; `/hold` on an open promotion keeps Hoist from merging it meanwhile.
     "#);
 
     // It recovers: edited again.
@@ -1733,7 +1733,7 @@ async fn an_overtaken_promotion_is_not_told_of_the_newer_ones_rollout() {
     insta::assert_snapshot!(t.said(), @"
     #2, edited: ❌ Deploying to **dev**: Argo CD app [my-app-service1-dev](ARGOCD/applications/my-app-service1-dev) is Degraded at `0000000`: CrashLoopBackOff
 
-    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
+    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/rollback dev` on this pull request; `/hold` on an open promotion keeps Hoist from merging it meanwhile.
     ");
 }
 

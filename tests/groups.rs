@@ -599,7 +599,7 @@ async fn a_group_waits_on_a_failing_member_then_moves_on_together() {
     insta::assert_snapshot!(t.said(), @r#"
     #1, edited: ❌ Deploying to **dev**: Argo CD app [my-app-service2-dev](ARGOCD/applications/my-app-service2-dev) is Degraded at `0000000`: Deployment "worker" exceeded its progress deadline
 
-    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, comment `/promote dev` on the pull request of the freight that ran there (going back to an older tag needs the service's `allow_downgrade`); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
+    Hoist keeps watching, and verifies it if it recovers. To put back what ran before, revert this merge in the GitOps repository (shop is a group, which `/rollback` does not take yet); `/hold` on an open promotion keeps Hoist from merging it meanwhile.
     "#);
     assert_eq!(
         t.forge.state.lock().unwrap().prs.len(),

@@ -414,3 +414,41 @@ async fn held(t: &Tester) -> Option<(String, Option<u64>)> {
         .unwrap()
         .map(|h| (h.by, h.pr))
 }
+
+/// The advice after a failed deploy is one Hoist takes: v1.5.0 goes Degraded in dev, the
+/// comment says `/rollback dev` on its pull request, and that opens the pull request that
+/// puts v1.4.0 back (a root stage included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advice_after_a_failed_deploy_works() {
+    let mut t = Tester::new();
+    t.push("v1.4.0", "a1").await;
+    t.check(1, Some("success")).await;
+    t.argo_syncs(1, "a1").await;
+    t.push("v1.5.0", "b2").await;
+    t.check(2, Some("success")).await;
+    t.said();
+    t.forge
+        .sync_merged(&t.argo, 2, &format!("{IMAGE}@{}", digest("b2")));
+    t.argo
+        .apps
+        .lock()
+        .unwrap()
+        .get_mut("my-app-service1-dev")
+        .unwrap()
+        .health = "Degraded".into();
+    assert_eq!(t.engine.reconcile().await.unwrap().unverified, 1);
+    let said = t.said();
+    assert!(
+        said.contains("To put back what ran before, comment `/rollback dev` on this pull request"),
+        "{said}"
+    );
+    t.comment(2, &quinn(), "/rollback dev").await;
+    insta::assert_snapshot!(t.said(), @r#"
+    #2: ⏪ Opened #3 to roll my-app-service1 in **dev** back to v1.4.0 (from v1.5.0). Once it merges, forward promotions into dev wait until `/unhold dev`.
+    ---
+    check: hoist/argocd pending: Waiting
+    check: hoist/dag success: No gated image values change
+    #2 reaction: eyes to @quinn's "/rollback dev"
+    #2 reaction: rocket to @quinn's "/rollback dev"
+    "#);
+}
