@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod argocd;
+pub mod aws;
 pub mod backoff;
 pub mod cli;
 pub mod clock;

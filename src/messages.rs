@@ -1566,7 +1566,53 @@ pub fn no_store_yet(db: &std::path::Path) -> String {
 }
 
 /// `hoist doctor`'s lines: what each check found, and what to do when it failed.
+/// Connecting as a GitHub App whose installation GitHub does not find on the repository.
+pub fn app_not_installed(app_id: u64, owner: &str, repo: &str) -> String {
+    format!(
+        "the GitHub App {app_id} is not installed on {owner}/{repo}: install it from the App's page (Install App), choosing {repo}"
+    )
+}
+
+/// Connecting as a GitHub App whose JWT GitHub refuses.
+pub fn app_refused(app_id: u64, why: &str) -> String {
+    format!(
+        "GitHub refuses the App's credentials ({why}): check that app_id {app_id} is the App's id and the private key is the one downloaded from that App"
+    )
+}
+
 pub mod doctor {
+    pub fn iam_allows(principal: &str, n: usize, resource: &str) -> String {
+        format!("IAM allows {principal} the {n} actions Hoist calls on {resource}")
+    }
+
+    pub fn iam_denies(principal: &str, actions: &str, resource: &str) -> String {
+        format!(
+            "IAM does not allow {principal} {actions} on {resource}: Hoist's calls there would fail"
+        )
+    }
+
+    pub const IAM_DENIED_FIX: &str =
+        "allow them in the policy of Hoist's role (docs/aws.md lists the policy Hoist needs)";
+
+    pub fn iam_not_simulated(who: &str, why: &str) -> String {
+        format!(
+            "Hoist's IAM permissions are not checked: IAM's policy simulator did not answer for {who}: {why}"
+        )
+    }
+
+    pub const IAM_NOT_A_PRINCIPAL: &str = "it simulates only IAM users and roles";
+
+    pub const IAM_NO_SUCH_PRINCIPAL_FIX: &str = "a role with a path (role/team/hoist) is not named whole in its session's ARN: compare its policy with the one docs/aws.md lists by hand";
+
+    pub const IAM_SIMULATE_FIX: &str = "allow Hoist's role iam:SimulatePrincipalPolicy on itself for doctor to check, or compare its policy with the one docs/aws.md lists";
+
+    pub fn aws_identity_unknown(why: &str) -> String {
+        format!("cannot learn Hoist's AWS identity (sts:GetCallerIdentity): {why}")
+    }
+
+    pub const AWS_IDENTITY_FIX: &str =
+        "give Hoist AWS credentials: its role on EKS or Lambda, or the AWS_* environment variables";
+
     pub const WHAT_APP_KEY: &str = "the GitHub App's private key";
     pub const WHAT_GITHUB_TOKEN: &str = "the GitHub token";
     pub const WHAT_WEBHOOK_SECRET: &str = "the GitHub webhook secret";
@@ -1691,6 +1737,12 @@ pub mod doctor {
         format!("Argo CD did not answer for {app}: {e}")
     }
 
+    pub fn argocd_token_refused(e: &str) -> String {
+        format!("Argo CD refuses Hoist's token ({e}): no application can be read")
+    }
+
+    pub const ARGOCD_TOKEN_FIX: &str = "make a new token for Hoist's account (argocd account generate-token --account hoist) and set it in the variable argocd.token_env names";
+
     pub const APP_UNANSWERED_FIX: &str =
         "check argocd.url and that Hoist's token is valid (argocd account generate-token)";
 
@@ -1732,6 +1784,8 @@ pub mod doctor {
 
     pub const FORGE_FIX: &str =
         "check the forge section's credentials, and that the App is installed on the repository";
+
+    pub const CODECOMMIT_FIX: &str = "check Hoist's AWS credentials (its role, or the AWS_* environment variables), and the region and repository in forge.codecommit";
 
     pub const REMOTE: &str = "the forge, Argo CD and the registry";
     pub const FIX_ABOVE_FIRST: &str = "fix the failures above first";
@@ -1857,9 +1911,11 @@ pub mod doctor {
         format!("required check {name}: only {who} can post it")
     }
 
-    pub fn codeowners_missing(stages: &str) -> String {
+    pub fn codeowners_missing(stages: &[&str]) -> String {
+        let need = if stages.len() == 1 { "needs" } else { "need" };
         format!(
-            "no CODEOWNERS on the base branch, and {stages} need a code owner's approval: nobody can approve"
+            "no CODEOWNERS on the base branch, and {} {need} a code owner's approval: nobody can approve",
+            stages.join(", ")
         )
     }
 

@@ -1,6 +1,7 @@
 //! `hoist doctor` against a setup as a new user would have it: first with nothing set,
-//! then against the GitHub fake (which serves ECR too) and the Argo CD fake, all right
-//! and with each thing wrong in turn.
+//! then against the GitHub fake (which serves ECR, STS and IAM's policy simulator too),
+//! the Argo CD fake, the CodeCommit test server and moto, all right and with each thing
+//! wrong in turn.
 
 mod support;
 
@@ -153,7 +154,17 @@ impl Setup {
 
     /// Runs doctor with `env`, off the runtime's threads (the fakes answer on them).
     async fn run(&self, env: Vec<(&'static str, String)>) -> Output {
+        self.run_edited(env, |c| c).await
+    }
+
+    /// Runs doctor with `env` on the config as `edit` changes it.
+    async fn run_edited(
+        &self,
+        env: Vec<(&'static str, String)>,
+        edit: impl FnOnce(String) -> String,
+    ) -> Output {
         let cfg = support::serve::write_config(self.dir.path(), &self.url, &self.url, self.token);
+        std::fs::write(&cfg, edit(std::fs::read_to_string(&cfg).unwrap())).unwrap();
         let cfg = cfg.to_str().unwrap().to_owned();
         tokio::task::spawn_blocking(move || {
             doctor(&["--config", &cfg, "--repo", "examples/gitops"], &env)
@@ -230,7 +241,11 @@ async fn a_right_setup_passes_every_check() {
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-api: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/nightly-report: 1 image, 1 with a tag the policy accepts
-    56 checks passed.
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service1
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service2
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/billing-api
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/nightly-report
+    60 checks passed.
     ");
     assert_eq!(o.status.code(), Some(0));
 }
@@ -278,7 +293,7 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     insta::assert_snapshot!(said.join("\n"), @"
     ✗ Argo CD has no application my-app-service2-prod that Hoist's token may read
         create my-app-service2-prod, or grant Hoist's account `p, role:hoist, applications, get, */my-app-service2-prod, allow` in argocd-rbac-cm
-    1 of 55 checks failed.
+    1 of 59 checks failed.
     ");
     let o = s.run(s.env()).await;
     insta::assert_snapshot!(s.shown(&o), @"
@@ -338,7 +353,11 @@ async fn an_application_argo_cd_does_not_have_fails_naming_the_rbac_line() {
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-api: 1 image, 1 with a tag the policy accepts
     ✓ 123456789012.dkr.ecr.us-east-1.amazonaws.com/nightly-report: 1 image, 1 with a tag the policy accepts
-    1 of 55 checks failed.
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service1
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service2
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/billing-api
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/nightly-report
+    1 of 59 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -412,7 +431,7 @@ async fn a_registry_with_no_acceptable_tag_warns() {
     insta::assert_snapshot!(warned.join("\n"), @"
     ! 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 1 image, none with a tag my-app-service2's tag policy accepts: nothing would be promoted
         check the service's `tags` policy against the tags you push
-    56 checks passed, 1 with a warning.
+    60 checks passed, 1 with a warning.
     ");
     assert_eq!(o.status.code(), Some(0), "a warning passes");
 }
@@ -547,7 +566,241 @@ async fn each_wrong_github_setting_fails_naming_the_fix() {
         add a line for those paths naming their owners (the last matching line wins)
     ✗ CODEOWNERS names no owner for itself: anyone who may open a pull request can change who approves
         add a line `/CODEOWNERS @your-org/platform` (last, so nothing below overrides it)
-    8 of 56 checks failed.
+    8 of 60 checks failed.
+    ");
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// What the fix lines after each line that is not a pass say, the fake's URL hidden.
+fn not_passed(s: &Setup, o: &Output) -> String {
+    let out = stdout(o);
+    let mut keep = false;
+    let mut said = vec![];
+    for l in out.lines() {
+        if !l.starts_with("    ") {
+            keep = !l.starts_with('✓');
+        }
+        if keep {
+            said.push(l.replace(&s.url, "FAKE"));
+        }
+    }
+    said.join("\n")
+}
+
+/// The App as GitHub knows it: not installed on the repository, or an `app_id` whose
+/// JWT GitHub refuses, each named as such rather than as bad credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_not_installed_or_not_ours_is_named() {
+    let s = Setup::new().await;
+    s.forge.state.lock().unwrap().not_installed = true;
+    let o = s
+        .run_edited(s.env(), |c| c.replace("    installation_id: 7\n", ""))
+        .await;
+    insta::assert_snapshot!(not_passed(&s, &o), @"
+    ✗ cannot use the forge: cannot connect to GitHub at FAKE: the GitHub App 12345 is not installed on acme/gitops: install it from the App's page (Install App), choosing gitops
+        check the forge section's credentials, and that the App is installed on the repository
+    1 of 18 checks failed.
+    ");
+    s.forge.state.lock().unwrap().not_installed = false;
+    let o = s
+        .run_edited(s.env(), |c| c.replace("app_id: 12345", "app_id: 54321"))
+        .await;
+    insta::assert_snapshot!(not_passed(&s, &o), @"
+    ✗ cannot use the forge: cannot connect to GitHub at FAKE: GitHub refuses the App's credentials (401 Bad credentials): check that app_id 54321 is the App's id and the private key is the one downloaded from that App
+        check the forge section's credentials, and that the App is installed on the repository
+    1 of 18 checks failed.
+    ");
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// The rest of what doctor reads of the repository, each wrong in turn: a ruleset whose
+/// pull request rule lets a code owner's review go, then one with no pull request rule
+/// at all; Hoist's check pinned to another App; an App that may change its own rules;
+/// CODEOWNERS with a line GitHub ignores, then none at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_wrong_github_settings_fail_naming_the_fix() {
+    let s = Setup::new().await;
+    let ruleset = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut set = support::github_fake::pinned_ruleset();
+        for rule in set["rules"].as_array_mut().unwrap() {
+            edit(rule);
+        }
+        set
+    };
+    let no_code_owners = ruleset(&|rule| {
+        if rule["type"] == "pull_request" {
+            rule["parameters"]["require_code_owner_review"] = false.into();
+        }
+        if rule["type"] == "required_status_checks" {
+            rule["parameters"]["required_status_checks"][1]["integration_id"] = 999.into();
+        }
+    });
+    {
+        let mut st = s.forge.state.lock().unwrap();
+        st.rulesets.clear();
+        let mut installation = hoist::forge::github::manifest::manifest("hoist", "https://h.test");
+        installation["default_permissions"]["administration"] = "write".into();
+        st.installation = serde_json::json!({
+            "permissions": installation["default_permissions"],
+            "events": installation["default_events"],
+        });
+    }
+    s.apply_ruleset(&no_code_owners).await;
+    s.forge.commit_to_base(
+        "CODEOWNERS",
+        &format!(
+            "{}[z-a]/ @acme/sre\n",
+            std::fs::read_to_string("examples/gitops/CODEOWNERS").unwrap()
+        ),
+    );
+    let o = s.run(s.env()).await;
+    insta::assert_snapshot!(not_passed(&s, &o), @r#"
+    ! the App's installation also has administration: write, which Hoist does not use: with it the App could change the rules that bind it
+        remove the permission in the App's settings (Permissions & events)
+    ✗ main's ruleset does not say: a code owner's review is required
+        apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
+    ✗ main requires hoist/dag from the App with id 999, which is not Hoist's: no pull request would ever merge
+        pin the check to Hoist's App: `integration_id` in the ruleset (docs/getting-started.md, step 4), or the App under the check in branch protection
+    ! CODEOWNERS: GitHub ignores line 11 ("[z-a]/": GitHub does not support '!' or '[ ]' in CODEOWNERS)
+        fix those lines: an ignored line protects nothing
+    2 of 62 checks failed.
+    "#);
+    assert_eq!(o.status.code(), Some(1));
+
+    s.forge.state.lock().unwrap().rulesets.clear();
+    let no_pull_request = ruleset(&|_| {});
+    let mut no_pull_request = no_pull_request;
+    no_pull_request["rules"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["type"] != "pull_request");
+    s.apply_ruleset(&no_pull_request).await;
+    s.forge.remove_from_base("CODEOWNERS");
+    let o = s.run(s.env()).await;
+    insta::assert_snapshot!(not_passed(&s, &o), @"
+    ! the App's installation also has administration: write, which Hoist does not use: with it the App could change the rules that bind it
+        remove the permission in the App's settings (Permissions & events)
+    ✗ main's ruleset does not say: a pull request is required to change it
+        apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
+    ✗ main's ruleset does not say: a code owner's review is required
+        apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
+    ✗ main's ruleset does not say: a new push dismisses earlier approvals
+        apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
+    ✗ no CODEOWNERS on the base branch, and prod needs a code owner's approval: nobody can approve
+        add .github/CODEOWNERS naming an owner for each gated stage's overlays and for itself
+    4 of 60 checks failed.
+    ");
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// Required checks nothing can post before the merge, or anyone's App can: Argo CD's
+/// own check appears only after Hoist merges (a pull request requiring it waits
+/// forever), and a name with no poster is satisfied by any App.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_checks_no_one_posts_in_time_or_anyone_may_post_warn() {
+    let s = Setup::new().await;
+    let o = s
+        .run_edited(s.env(), |c| {
+            c.replace(
+                "  required_checks:\n",
+                "  required_checks:\n    - \"argocd/{service}-{stage}\"\n    - lint\n",
+            )
+        })
+        .await;
+    insta::assert_snapshot!(not_passed(&s, &o), @"
+    ! required check argocd/{service}-{stage}: Argo CD posts nothing on an unmerged head, so nothing posts it before merge and every promotion waits forever
+        require a check your CI posts on the pull request (a job that builds the overlay), named with the App that posts it (`app_slug`)
+    ! required check lint: any GitHub App's check run of that name counts
+        name the App that posts it: `{ name: ..., app_slug: <your CI's App> }`
+    62 checks passed, 2 with a warning.
+    ");
+    assert_eq!(o.status.code(), Some(0), "warnings pass");
+}
+
+/// Against moto, a peer we did not write, for AWS: Hoist's identity from moto's STS (a
+/// session of the role `hoist`, assumed there), and each service's repository from moto's
+/// ECR: one missing (a failure), one whose tags the policy refuses (a warning). moto has
+/// no policy simulator, so IAM alone is the GitHub fake's (`AWS_ENDPOINT_URL_IAM`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_is_checked_against_moto() {
+    let (_moto, conf) = support::moto::moto().await;
+    let iam = aws_sdk_iam::Client::new(&conf);
+    iam.create_role()
+        .role_name("hoist")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    let session = aws_sdk_sts::Client::new(&conf)
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/hoist")
+        .role_session_name("doctor")
+        .send()
+        .await
+        .unwrap();
+    let creds = session.credentials().unwrap();
+    let ecr = aws_sdk_ecr::Client::new(&conf);
+    for repo in ["my-app-service1", "my-app-service2", "nightly-report"] {
+        ecr.create_repository()
+            .repository_name(repo)
+            .send()
+            .await
+            .unwrap();
+    }
+    support::moto::push(&conf, "my-app-service1", "v1.4.0", "a1").await;
+    support::moto::push(&conf, "my-app-service2", "2.3.1", "b2").await;
+    support::moto::push(&conf, "nightly-report", "latest", "c3").await;
+
+    let s = Setup::new().await;
+    let moto_url = conf.endpoint_url().unwrap().to_owned();
+    let mut env: Vec<(&str, String)> = s
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_"))
+        .collect();
+    env.extend([
+        ("AWS_ENDPOINT_URL", moto_url.clone()),
+        ("AWS_ENDPOINT_URL_IAM", s.url.clone()),
+        ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key().to_owned(),
+        ),
+        ("AWS_SESSION_TOKEN", creds.session_token().to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]);
+    let o = s.run(env).await;
+    let out = not_passed(&s, &o);
+    insta::assert_snapshot!(out, @"
+    ✗ cannot list the images of 123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-api: ECR DescribeImages billing-api: RepositoryNotFoundException: The repository with name 'billing-api' does not exist in the registry with id '123456789012'
+        grant Hoist's role ecr:DescribeImages on the repository, and check its region
+    ! 123456789012.dkr.ecr.us-east-1.amazonaws.com/nightly-report: 1 image, none with a tag nightly-report's tag policy accepts: nothing would be promoted
+        check the service's `tags` policy against the tags you push
+    1 of 60 checks failed.
+    ");
+    let shown = stdout(&o);
+    let iam_lines: Vec<&str> = shown.lines().filter(|l| l.contains("IAM allows")).collect();
+    insta::assert_snapshot!(iam_lines.join("\n"), @"
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service1
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service2
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/billing-api
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/nightly-report
+    ");
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// Argo CD refusing Hoist's token is said once, with how to make a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_argo_cd_refuses_is_said_once() {
+    let s = Setup::new().await;
+    let mut env = s.env();
+    env.retain(|(k, _)| *k != "ARGOCD_TOKEN");
+    env.push(("ARGOCD_TOKEN", "expired".to_owned()));
+    let o = s.run(env).await;
+    insta::assert_snapshot!(not_passed(&s, &o), @"
+    ✗ Argo CD refuses Hoist's token (401 invalid session: token signature is invalid): no application can be read
+        make a new token for Hoist's account (argocd account generate-token --account hoist) and set it in the variable argocd.token_env names
+    1 of 37 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
@@ -569,7 +822,7 @@ async fn an_unprotected_or_unreadable_base_is_said() {
     insta::assert_snapshot!(said(&o), @"
     ✗ main has no ruleset or branch protection: anyone who may push can merge past Hoist's gates
         apply the ruleset in docs/getting-started.md (step 4) with `gh api`, or set the same in Settings, Rules
-    1 of 51 checks failed.
+    1 of 55 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
     s.forge.state.lock().unwrap().branch_protection = Some((
@@ -580,7 +833,7 @@ async fn an_unprotected_or_unreadable_base_is_said() {
     insta::assert_snapshot!(said(&o), @"
     ! main has branch protection that Hoist's App may not read (403 Resource not accessible by integration): its rules are not checked
         use a ruleset instead (anyone may read those; docs/getting-started.md, step 4), or check by hand what that step lists
-    51 checks passed, 1 with a warning.
+    55 checks passed, 1 with a warning.
     ");
     assert_eq!(o.status.code(), Some(0), "a warning passes");
 }
@@ -640,23 +893,27 @@ async fn an_application_deploying_elsewhere_fails() {
         set the application's targetRevision to main
     ✗ Argo CD application my-app-service2-dev deploys https://mirror.example.com/acme/gitops.git apps/my-app-service2/env/dev, not apps/my-app-service2/env/dev of acme/gitops: Hoist's promotions would never reach it
         point my-app-service2-dev's source at acme/gitops with path apps/my-app-service2/env/dev, or correct the service's `path` or the stage's `argocd_app` in the config
-    3 of 56 checks failed.
+    3 of 60 checks failed.
     ");
     assert_eq!(o.status.code(), Some(1));
 }
 
-/// On CodeCommit, against its test server: every code owner of prod's overlays must map
-/// to IAM principals (here `@acme/sre` does not), and an approval rule template on the
-/// repository, which would hold dev's promotions too, is a warning.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
-    const HOIST: (&str, &str) = (
-        "AKIDHOIST",
-        "arn:aws:sts::123456789012:assumed-role/hoist/i-0abc",
-    );
+/// Hoist's role's session on the CodeCommit test server.
+const CC_HOIST: (&str, &str) = (
+    "AKIDHOIST",
+    "arn:aws:sts::123456789012:assumed-role/hoist/i-0abc",
+);
+
+/// `hoist doctor` on the CodeCommit example config against its test server (set up by
+/// `set`), signing with `key`; the Argo CD fake deploys every overlay from the
+/// repository's main. `@acme/sre` is taken out of `codeowners_iam`.
+async fn codecommit_doctor(
+    key: &'static str,
+    set: impl FnOnce(&mut support::codecommit_fake::State),
+) -> Output {
     let repo = std::path::Path::new("examples/gitops");
-    let fake = support::codecommit_fake::CodeCommitFake::start("gitops", repo, &[HOIST]).await;
-    fake.state.lock().unwrap().templates = vec!["gitops-owners".into()];
+    let fake = support::codecommit_fake::CodeCommitFake::start("gitops", repo, &[CC_HOIST]).await;
+    set(&mut fake.state.lock().unwrap());
     let argo = MemoryArgo::default();
     for service in ["my-app-service1", "my-app-service2"] {
         for stage in ["dev", "uat", "prod"] {
@@ -687,7 +944,7 @@ async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
     std::fs::write(&cfg, config).unwrap();
     let env: Vec<(&str, String)> = vec![
         ("AWS_ENDPOINT_URL", fake.url.clone()),
-        ("AWS_ACCESS_KEY_ID", HOIST.0.into()),
+        ("AWS_ACCESS_KEY_ID", key.into()),
         ("AWS_SECRET_ACCESS_KEY", "secret".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         (
@@ -702,9 +959,17 @@ async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
         ("ARGOCD_TOKEN", "argo-token".into()),
     ];
     let cfg = cfg.to_str().unwrap().to_owned();
-    let o = tokio::task::spawn_blocking(move || doctor(&["--config", &cfg], &env))
+    tokio::task::spawn_blocking(move || doctor(&["--config", &cfg], &env))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// On CodeCommit, against its test server: every code owner of prod's overlays must map
+/// to IAM principals (here `@acme/sre` does not), and an approval rule template on the
+/// repository, which would hold dev's promotions too, is a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
+    let o = codecommit_doctor(CC_HOIST.0, |s| s.templates = vec!["gitops-owners".into()]).await;
     let out = stdout(&o);
     let said: Vec<&str> = out.lines().filter(|l| !l.starts_with('✓')).collect();
     insta::assert_snapshot!(said.join("\n"), @"
@@ -716,7 +981,7 @@ async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
         check the service's `tags` policy against the tags you push
     ! 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service2: 0 images, none with a tag my-app-service2's tag policy accepts: nothing would be promoted
         check the service's `tags` policy against the tags you push
-    1 of 21 checks failed.
+    1 of 24 checks failed.
     ");
     assert!(
         out.contains(
@@ -724,6 +989,73 @@ async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
         ),
         "{out}"
     );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// The lines of doctor's output that contain `needle`, each with its fix.
+fn lines_about(o: &Output, needle: &str) -> String {
+    let out = stdout(o);
+    let mut keep = false;
+    let mut said = vec![];
+    for l in out.lines() {
+        if !l.starts_with("    ") {
+            keep = l.contains(needle);
+        }
+        if keep {
+            said.push(l.to_owned());
+        }
+    }
+    said.join("\n")
+}
+
+/// Hoist's IAM permissions, asked of IAM's policy simulator for Hoist's role (its
+/// session's ARN from STS): every action Hoist calls on the repository and on each
+/// registry. A denied one fails, naming it; a simulator Hoist's role may not call is a
+/// warning (doctor cannot tell); an access key STS does not know fails at the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iam_is_asked_whether_hoist_may_make_each_call() {
+    let o = codecommit_doctor(CC_HOIST.0, |_| {}).await;
+    insta::assert_snapshot!(lines_about(&o, "IAM allows"), @"
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 21 actions Hoist calls on arn:aws:codecommit:us-east-1:123456789012:gitops
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service1
+    ✓ IAM allows arn:aws:iam::123456789012:role/hoist the 3 actions Hoist calls on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service2
+    ");
+
+    let o = codecommit_doctor(CC_HOIST.0, |s| {
+        s.iam.denied = vec![
+            "codecommit:MergePullRequestBySquash".into(),
+            "codecommit:PutCommentReaction".into(),
+            "ecr:BatchGetImage".into(),
+        ]
+    })
+    .await;
+    insta::assert_snapshot!(lines_about(&o, "IAM does not allow"), @"
+    ✗ IAM does not allow arn:aws:iam::123456789012:role/hoist codecommit:PutCommentReaction, codecommit:MergePullRequestBySquash on arn:aws:codecommit:us-east-1:123456789012:gitops: Hoist's calls there would fail
+        allow them in the policy of Hoist's role (docs/aws.md lists the policy Hoist needs)
+    ✗ IAM does not allow arn:aws:iam::123456789012:role/hoist ecr:BatchGetImage on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service1: Hoist's calls there would fail
+        allow them in the policy of Hoist's role (docs/aws.md lists the policy Hoist needs)
+    ✗ IAM does not allow arn:aws:iam::123456789012:role/hoist ecr:BatchGetImage on arn:aws:ecr:us-east-1:123456789012:repository/my-app-service2: Hoist's calls there would fail
+        allow them in the policy of Hoist's role (docs/aws.md lists the policy Hoist needs)
+    ");
+    assert_eq!(o.status.code(), Some(1));
+
+    let o = codecommit_doctor(CC_HOIST.0, |s| s.iam.simulator_refused = true).await;
+    insta::assert_snapshot!(lines_about(&o, "IAM permissions"), @"
+    ! Hoist's IAM permissions are not checked: IAM's policy simulator did not answer for arn:aws:iam::123456789012:role/hoist: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/hoist/i-0abc is not authorized to perform: iam:SimulatePrincipalPolicy on resource: arn:aws:iam::123456789012:role/hoist
+        allow Hoist's role iam:SimulatePrincipalPolicy on itself for doctor to check, or compare its policy with the one docs/aws.md lists
+    ");
+
+    let o = codecommit_doctor(CC_HOIST.0, |s| s.iam.principals.clear()).await;
+    insta::assert_snapshot!(lines_about(&o, "IAM permissions"), @"
+    ! Hoist's IAM permissions are not checked: IAM's policy simulator did not answer for arn:aws:iam::123456789012:role/hoist: NoSuchEntity: The entity arn:aws:iam::123456789012:role/hoist cannot be found.
+        a role with a path (role/team/hoist) is not named whole in its session's ARN: compare its policy with the one docs/aws.md lists by hand
+    ");
+
+    let o = codecommit_doctor("AKIDNOBODY", |_| {}).await;
+    insta::assert_snapshot!(lines_about(&o, "forge"), @"
+    ✗ cannot use the forge: cannot connect to CodeCommit in us-east-1: cannot learn Hoist's IAM identity (sts:GetCallerIdentity): InvalidClientTokenId: The security token included in the request is invalid.
+        check Hoist's AWS credentials (its role, or the AWS_* environment variables), and the region and repository in forge.codecommit
+    ");
     assert_eq!(o.status.code(), Some(1));
 }
 
@@ -749,7 +1081,7 @@ async fn branch_protection_is_read_beside_the_ruleset() {
     insta::assert_snapshot!(said.join("\n"), @r#"
     ! branch protection does not bind administrators: an admin can merge past Hoist's gates
         turn on "Do not allow bypassing the above settings" (enforce_admins), or use the ruleset
-    57 checks passed, 1 with a warning.
+    61 checks passed, 1 with a warning.
     "#);
     assert!(
         out.contains("✓ the check hoist/argocd is required, from Hoist's App only"),

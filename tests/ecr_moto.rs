@@ -15,30 +15,9 @@ use hoist::registry::Registry;
 use hoist::registry::ecr::Ecr;
 use hoist::store::Store;
 use support::memory_forge::{MemoryArgo, MemoryForge};
-use support::moto::moto;
+use support::moto::{digest, moto, push};
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1";
-
-fn digest(seed: &str) -> String {
-    format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
-}
-
-async fn push(conf: &aws_config::SdkConfig, repo: &str, tag: &str, seed: &str) {
-    let ecr = aws_sdk_ecr::Client::new(conf);
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": digest(seed)},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654, "digest": digest(&format!("{seed}0"))}]
-    });
-    ecr.put_image()
-        .repository_name(repo)
-        .image_manifest(manifest.to_string())
-        .image_tag(tag)
-        .image_digest(digest(seed))
-        .send()
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registry_lists_tags_and_reconcile_catches_a_lost_push() {

@@ -196,6 +196,11 @@ impl ArgoCd for ArgoClient {
             Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
                 Ok(None)
             }
+            Err(octocrab::Error::GitHub { source, .. }) => Err(ArgoError(format!(
+                "{} {}",
+                source.status_code.as_u16(),
+                source.message
+            ))),
             Err(e) => Err(ArgoError(e.to_string())),
         }
     }

@@ -11,8 +11,8 @@ use crate::forge::Forge;
 use crate::messages::doctor as say;
 
 /// Check a live setup: the environment and files the config names, the forge's
-/// credentials, each Argo CD application, each service's registry repository, and with
-/// --repo the overlays Hoist will edit. Prints one line per check (✓, ! or ✗ with the
+/// credentials and settings, each Argo CD application, each service's registry
+/// repository, Hoist's IAM permissions, and with --repo the overlays Hoist will edit. Prints one line per check (✓, ! or ✗ with the
 /// fix); exits 1 when a required check fails.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -110,10 +110,19 @@ async fn settings(config: &crate::config::Config, engine: &crate::app::RealEngin
         Ok(repo) => out.extend(doctor::codeowners(config, &repo)),
         Err(e) => out.push(Check::fail(
             say::forge_unreachable(&e.to_string()),
-            say::FORGE_FIX.to_owned(),
+            forge_fix(config),
         )),
     }
     out
+}
+
+/// What to check when the forge cannot be used, in its own terms.
+fn forge_fix(config: &crate::config::Config) -> String {
+    match config.forge {
+        crate::config::Forge::Github(_) => say::FORGE_FIX,
+        crate::config::Forge::Codecommit(_) => say::CODECOMMIT_FIX,
+    }
+    .to_owned()
 }
 
 async fn remote(config: crate::config::Config) -> Vec<Check> {
@@ -123,12 +132,12 @@ async fn remote(config: crate::config::Config) -> Vec<Check> {
         Ok(s) => s.connect(config.clone()).await.map(|e| (e, s)),
         Err(e) => Err(e.into()),
     };
-    let (engine, _scratch) = match engine {
+    let ((engine, aws), _scratch) = match engine {
         Ok(e) => e,
         Err(e) => {
             out.push(Check::fail(
                 say::forge_unreachable(&format!("{e:#}")),
-                say::FORGE_FIX.to_owned(),
+                forge_fix(&config),
             ));
             return out;
         }
@@ -137,5 +146,37 @@ async fn remote(config: crate::config::Config) -> Vec<Check> {
     out.extend(settings(&config, &engine).await);
     out.extend(doctor::applications(&config, &engine.argocd).await);
     out.extend(doctor::registry(&config, &engine.registry).await);
+    out.extend(permissions(&config, &engine, &aws).await);
     out
+}
+
+/// Whether Hoist's AWS identity may make each call Hoist makes on the CodeCommit
+/// repository and the services' ECR repositories, asked of IAM's policy simulator. On
+/// CodeCommit the identity is the forge's (STS, learned on connecting).
+async fn permissions(
+    config: &crate::config::Config,
+    engine: &crate::app::RealEngine,
+    aws: &aws_config::SdkConfig,
+) -> Vec<Check> {
+    let caller = match &engine.forge {
+        crate::forge::any::AnyForge::CodeCommit(_) => engine.forge.me().login.clone(),
+        _ => {
+            if doctor::iam::asks(config, "arn:aws:sts::0:x").is_empty() {
+                return vec![];
+            }
+            let sts = aws_sdk_sts::Client::new(aws);
+            match sts.get_caller_identity().send().await {
+                Ok(who) => who.arn().unwrap_or_default().to_owned(),
+                Err(e) => {
+                    return vec![Check::warn(
+                        say::aws_identity_unknown(&crate::aws::said(e)),
+                        say::AWS_IDENTITY_FIX.to_owned(),
+                    )];
+                }
+            }
+        }
+    };
+    let asks = doctor::iam::asks(config, &caller);
+    let iam = aws_sdk_iam::Client::new(aws);
+    doctor::iam::simulate(&iam, &caller, &asks).await
 }

@@ -23,14 +23,16 @@ impl Scratch {
         crate::store::Store::open(&self.0.join("scratch.db"))
     }
 
-    /// Connects the config's engine on a scratch store.
+    /// Connects the config's engine on a scratch store; with the AWS configuration its
+    /// ports use, for other AWS clients to share.
     pub async fn connect(
         &self,
         config: crate::config::Config,
-    ) -> anyhow::Result<crate::app::RealEngine> {
+    ) -> anyhow::Result<(crate::app::RealEngine, aws_config::SdkConfig)> {
         let store = self.store()?;
         let prepared = crate::app::prepare(config).await?;
-        Ok(prepared.connect(store).await?)
+        let engine = prepared.connect(store).await?;
+        Ok((engine, prepared.aws().clone()))
     }
 }
 

@@ -84,7 +84,7 @@ pub fn status(args: StatusArgs) -> Result<()> {
 async fn live_overlays(config: crate::config::Config) -> Result<crate::repo::MapRepo> {
     use crate::server::status_page::Overlays;
     let scratch = super::scratch::Scratch::new("status")?;
-    let engine = scratch.connect(config).await?;
+    let (engine, _) = scratch.connect(config).await?;
     let base = engine.base().await?;
     engine.read(&base).await
 }

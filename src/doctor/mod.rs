@@ -8,6 +8,7 @@
 //! source it names: the environment, the checkout, the forge, Argo CD's API, ECR.
 
 pub mod github;
+pub mod iam;
 
 use serde::Serialize;
 
@@ -214,6 +215,16 @@ pub async fn applications(config: &Config, argocd: &impl ArgoCd) -> Vec<Check> {
             };
             let app = expand(template, service, stage);
             let found = argocd.application(&app).await;
+            // A token Argo CD refuses is refused for every application: said once.
+            if let Err(e) = &found
+                && e.to_string().starts_with("401")
+            {
+                out.push(Check::fail(
+                    say::argocd_token_refused(&e.to_string()),
+                    say::ARGOCD_TOKEN_FIX.to_owned(),
+                ));
+                return out;
+            }
             if let Ok(Some(status)) = &found {
                 out.push(Check::pass(say::app_ok(&app, &status.health)));
             }
@@ -373,7 +384,7 @@ pub fn codeowners(config: &Config, repo: &(dyn Repo + Sync)) -> Vec<Check> {
         .find_map(|l| repo.read(l).ok().flatten().map(|t| (*l, t)));
     let Some((file, text)) = found else {
         return vec![Check::fail(
-            say::codeowners_missing(&gated.join(", ")),
+            say::codeowners_missing(&gated),
             say::CODEOWNERS_FIX.to_owned(),
         )];
     };

@@ -66,12 +66,7 @@ impl Ecr {
             .set_accepted_media_types(Some(MANIFEST_TYPES.map(String::from).to_vec()))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "ECR BatchGetImage {repo}@{digest}: {}",
-                    aws_sdk_ecr::error::DisplayErrorContext(e)
-                )
-            })?;
+            .map_err(|e| format!("ECR BatchGetImage {repo}@{digest}: {}", crate::aws::said(e)))?;
         let text = out
             .images()
             .first()
@@ -125,12 +120,7 @@ impl Registry for Ecr {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "ECR DescribeImages {repo}: {}",
-                        aws_sdk_ecr::error::DisplayErrorContext(e)
-                    )
-                })?;
+                .map_err(|e| format!("ECR DescribeImages {repo}: {}", crate::aws::said(e)))?;
             for d in page.image_details() {
                 let (Some(digest), Some(at)) = (d.image_digest(), d.image_pushed_at()) else {
                     continue;
@@ -207,7 +197,7 @@ impl Ecr {
             .map_err(|e| {
                 format!(
                     "ECR GetDownloadUrlForLayer {repo}@{config}: {}",
-                    aws_sdk_ecr::error::DisplayErrorContext(e)
+                    crate::aws::said(e)
                 )
             })?
             .download_url

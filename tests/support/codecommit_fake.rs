@@ -1,8 +1,9 @@
 //! A CodeCommit test server: the JSON protocol (`X-Amz-Target:
 //! CodeCommit_20150413.<Operation>`) over a real bare git repository, so files, trees,
 //! commits and merges are git's own. The caller is the IAM principal its SigV4 access
-//! key maps to. It answers `sts:GetCallerIdentity` too (and ECR's `DescribeImages`
-//! with an empty registry, for `hoist serve`'s reconcile), and queues the EventBridge
+//! key maps to. It answers `sts:GetCallerIdentity` and IAM's policy simulator too
+//! (`support::aws_query`), and ECR's `DescribeImages` (an empty registry, for
+//! `hoist serve`'s reconcile), and queues the EventBridge
 //! events CodeCommit would send (pull request state changes, comments) for the test to
 //! deliver. Error names and rules follow the CodeCommit API reference.
 
@@ -77,6 +78,8 @@ pub struct State {
     pub canned: HashMap<String, Value>,
     /// Approval rule templates associated with the repository, by name.
     pub templates: Vec<String>,
+    /// IAM's users and roles, and what its policies deny, for its policy simulator.
+    pub iam: super::aws_query::Iam,
     next: u64,
 }
 
@@ -950,32 +953,56 @@ impl CodeCommitFake {
         let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
             let state = shared.clone();
             async move {
-                let Some(arn) = caller_key(&headers).and_then(|k| state.lock().unwrap().keys.get(&k).cloned()) else {
-                    return error(StatusCode::FORBIDDEN, "UnrecognizedClientException", "unknown access key");
+                let target = headers
+                    .get("x-amz-target")
+                    .and_then(|t| t.to_str().ok())
+                    .unwrap_or_default();
+                let Some(arn) =
+                    caller_key(&headers).and_then(|k| state.lock().unwrap().keys.get(&k).cloned())
+                else {
+                    // STS and IAM refuse an unknown key in their own (XML) words.
+                    if target.is_empty() {
+                        return super::aws_query::unknown_key();
+                    }
+                    return error(
+                        StatusCode::FORBIDDEN,
+                        "UnrecognizedClientException",
+                        "unknown access key",
+                    );
                 };
-                let target = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).unwrap_or_default();
-                if target.is_empty() && body.starts_with(b"Action=GetCallerIdentity") {
-                    return (
-                        [("content-type", "text/xml")],
-                        format!("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDEXAMPLE</UserId><Account>{ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"),
-                    )
-                        .into_response();
+                if target.is_empty() {
+                    let iam = state.lock().unwrap().iam.clone();
+                    if let Some(res) = super::aws_query::answer(&body, &arn, &iam) {
+                        return res;
+                    }
                 }
                 // hoist serve's reconcile lists the registry through the same endpoint:
                 // an empty one.
                 if target == "AmazonEC2ContainerRegistry_V20150921.DescribeImages" {
-                    return ([("content-type", "application/x-amz-json-1.1")], "{\"imageDetails\":[]}").into_response();
+                    return (
+                        [("content-type", "application/x-amz-json-1.1")],
+                        "{\"imageDetails\":[]}",
+                    )
+                        .into_response();
                 }
                 let Some(op) = target.strip_prefix("CodeCommit_20150413.") else {
                     return error(StatusCode::BAD_REQUEST, "UnknownOperationException", target);
                 };
                 let Ok(b) = serde_json::from_slice::<Value>(&body) else {
-                    return error(StatusCode::BAD_REQUEST, "SerializationException", "not JSON");
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "SerializationException",
+                        "not JSON",
+                    );
                 };
                 let mut s = state.lock().unwrap();
                 s.calls.push(format!("{op} by {arn}"));
                 match s.serve(op, &arn, &b) {
-                    Ok(v) => ([("content-type", "application/x-amz-json-1.1")], v.to_string()).into_response(),
+                    Ok(v) => (
+                        [("content-type", "application/x-amz-json-1.1")],
+                        v.to_string(),
+                    )
+                        .into_response(),
                     Err(Fail(code, msg)) => error(StatusCode::BAD_REQUEST, code, &msg),
                 }
             }

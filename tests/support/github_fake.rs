@@ -50,6 +50,9 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
         move |m: Method, u: Uri, h: axum::http::HeaderMap, b: Bytes| {
             let fake = fake.clone();
             async move {
+                if let Some(res) = aws_query(&h, &b, &fake.forge) {
+                    return res;
+                }
                 if h.contains_key("x-amz-target") {
                     let res = ecr(&h, &b, &fake.forge);
                     fake.forge.changed.notify_all();
@@ -96,6 +99,23 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
     let url = format!("http://{addr}");
     forge_state.lock().unwrap().served_at = Some(url.clone());
     url
+}
+
+/// Hoist's role's session, as STS names the caller of the GitHub fake's AWS calls.
+pub const AWS_CALLER: &str = "arn:aws:sts::123456789012:assumed-role/hoist/hoist-session";
+
+/// STS and IAM's query protocol (`support::aws_query`), for a signed request: Hoist's
+/// role's session is the caller.
+fn aws_query(h: &axum::http::HeaderMap, body: &[u8], forge: &MemoryForge) -> Option<Response> {
+    let signed = h
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="));
+    if !signed || h.contains_key("x-amz-target") {
+        return None;
+    }
+    let iam = forge.state.lock().unwrap().iam.clone();
+    super::aws_query::answer(body, AWS_CALLER, &iam)
 }
 
 /// Amazon ECR's JSON API, as far as reconcile reads it (`DescribeImages` of the state's
@@ -213,22 +233,36 @@ const PERSONAL_TOKENS: &[&str] = &["ghp_test", "t"];
 /// The App id whose JWTs the fake accepts.
 pub const APP_ID: u64 = 12345;
 
+/// The Argo CD account tokens the fake's Argo CD API accepts.
+pub const ARGO_TOKENS: &[&str] = &["argo", "argo-token", "argocd-token"];
+
 /// Authentication as GitHub enforces it on a private repository: App routes take the
 /// App's JWT; everything else an installation or personal token; a missing or wrong
 /// credential is 401 "Requires authentication" / "Bad credentials". Argo CD's routes
 /// (served here too) and public user profiles need none.
 fn authorize(m: &Method, u: &Uri, h: &axum::http::HeaderMap) -> Result<(), &'static str> {
     let path = ghes_path(u);
-    if path.starts_with("/api/v1/") || (*m == Method::GET && path.starts_with("/users/")) {
+    let auth = h.get("authorization").and_then(|v| v.to_str().ok());
+    let token = auth
+        .and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("token "))
+        })
+        .unwrap_or_default();
+    // Argo CD's API takes its accounts' tokens only, as Argo CD answers otherwise.
+    if path.starts_with("/api/v1/") {
+        return if ARGO_TOKENS.contains(&token) {
+            Ok(())
+        } else {
+            Err("invalid session: token signature is invalid")
+        };
+    }
+    if *m == Method::GET && path.starts_with("/users/") {
         return Ok(());
     }
-    let Some(auth) = h.get("authorization").and_then(|v| v.to_str().ok()) else {
+    if auth.is_none() {
         return Err("Requires authentication");
-    };
-    let token = auth
-        .strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("token "))
-        .unwrap_or_default();
+    }
     let app_route = path == "/app"
         || path.starts_with("/app/installations/")
         || path.ends_with("/installation");
@@ -429,6 +463,9 @@ impl Fake {
                 };
             }
             ("POST", ["app", "installations", _, "access_tokens"]) => {
+                if f.state.lock().unwrap().not_installed {
+                    return status(404, "Not Found");
+                }
                 return (StatusCode::CREATED, axum::Json(json!({"token": INSTALLATION_TOKEN, "expires_at": "2099-01-01T00:00:00Z", "permissions": {}})))
                     .into_response();
             }
@@ -489,6 +526,9 @@ impl Fake {
         match (method.as_str(), rest) {
             ("GET", ["installation"]) => {
                 let st = f.state.lock().unwrap();
+                if st.not_installed {
+                    return status(404, "Not Found");
+                }
                 let registered =
                     hoist::forge::github::manifest::manifest("hoist", "https://hoist.test");
                 let (permissions, events) = match &st.installation {

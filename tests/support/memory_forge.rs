@@ -99,6 +99,12 @@ pub struct State {
     pub ecr_images: HashMap<String, Vec<(String, String, i64)>>,
     /// ECR calls the GitHub fake answered.
     pub ecr_calls: usize,
+    /// The App is not installed on the repository: GitHub answers 404 for its
+    /// installation and its installation's tokens.
+    pub not_installed: bool,
+    /// IAM as the GitHub fake's policy simulator answers it (it stands in for AWS beside
+    /// GitHub); its callers are Hoist's role's session.
+    pub iam: super::aws_query::Iam,
     /// The App installation's `permissions` and `events` as the GitHub fake reports
     /// them; `Null` for what the App registered from Hoist's manifest has.
     pub installation: serde_json::Value,
@@ -318,6 +324,16 @@ impl MemoryForge {
         let sha = new_sha(&mut s);
         let mut files = s.snapshots[&s.base].clone();
         files.insert(path.into(), content.into());
+        s.snapshots.insert(sha.clone(), files);
+        s.base = sha;
+    }
+
+    /// A commit straight to the base branch that deletes `path`.
+    pub fn remove_from_base(&self, path: &str) {
+        let mut s = self.state.lock().unwrap();
+        let sha = new_sha(&mut s);
+        let mut files = s.snapshots[&s.base].clone();
+        files.remove(path);
         s.snapshots.insert(sha.clone(), files);
         s.base = sha;
     }

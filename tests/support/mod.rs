@@ -1,5 +1,6 @@
 //! Test support shared by the integration tests.
 
+pub mod aws_query;
 pub mod codecommit_fake;
 pub mod github_fake;
 pub mod http_engine;

@@ -54,3 +54,27 @@ pub async fn moto() -> (Kill, aws_config::SdkConfig) {
         .await;
     (child, conf)
 }
+
+/// A digest made of `seed`, repeated.
+pub fn digest(seed: &str) -> String {
+    format!("sha256:{}", seed.repeat(64).get(..64).unwrap())
+}
+
+/// Pushes an image tagged `tag` to moto's repository `repo`, with the digest `seed`
+/// makes: moto computes digests wrongly, so it is passed as `imageDigest`.
+pub async fn push(conf: &aws_config::SdkConfig, repo: &str, tag: &str, seed: &str) {
+    let ecr = aws_sdk_ecr::Client::new(conf);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": digest(seed)},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654, "digest": digest(&format!("{seed}0"))}]
+    });
+    ecr.put_image()
+        .repository_name(repo)
+        .image_manifest(manifest.to_string())
+        .image_tag(tag)
+        .image_digest(digest(seed))
+        .send()
+        .await
+        .unwrap();
+}

@@ -78,7 +78,7 @@ impl CodeCommit {
         let who = sts.get_caller_identity().send().await.map_err(|e| {
             ForgeError::Other(format!(
                 "cannot learn Hoist's IAM identity (sts:GetCallerIdentity): {}",
-                aws_sdk_sts::error::DisplayErrorContext(e)
+                crate::aws::said(e)
             ))
         })?;
         let arn = who

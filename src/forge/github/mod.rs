@@ -89,7 +89,21 @@ pub struct GitHub {
 /// comments or a repository's open pull requests, and a bound on a runaway list.
 const MAX_PAGES: usize = 200;
 
-/// Counts a finished call for `hoist_forge_calls_total{operation,status}`.
+/// An App-level call's error in the App's terms: GitHub answers 404 for the
+/// installation of an App not installed on the repository, and 401 for a JWT that the
+/// App's id and key do not make.
+fn app_error(app_id: u64, owner: &str, repo: &str, e: octocrab::Error) -> ForgeError {
+    match map(e) {
+        ForgeError::NotFound(_) => {
+            ForgeError::Other(crate::messages::app_not_installed(app_id, owner, repo))
+        }
+        ForgeError::Other(m) if m.starts_with("401") => {
+            ForgeError::Other(crate::messages::app_refused(app_id, &m))
+        }
+        other => other,
+    }
+}
+
 /// Maps octocrab's errors onto the outcomes the engine branches on.
 fn map(e: octocrab::Error) -> ForgeError {
     match e {
@@ -183,18 +197,20 @@ impl GitHub {
                 let installation = match installation_id {
                     Some(id) => id,
                     None => {
+                        // GitHub answers 404 for an App not installed on the repository,
+                        // and 401 for a JWT its key or id does not sign.
                         let i: Installation = retry::retrying(|| async {
                             app.get(format!("/repos/{owner}/{repo}/installation"), None::<&()>)
                                 .await
                         })
                         .await
-                        .map_err(map)?;
+                        .map_err(|e| app_error(app_id, owner, repo, e))?;
                         i.id
                     }
                 };
                 let a: App = retry::retrying(|| async { app.get("/app", None::<&()>).await })
                     .await
-                    .map_err(map)?;
+                    .map_err(|e| app_error(app_id, owner, repo, e))?;
                 let login = format!("{}[bot]", a.slug);
                 // The bot's numeric id, when the API lists the bot as a user; otherwise
                 // Hoist knows itself by its login.

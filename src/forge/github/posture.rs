@@ -100,7 +100,9 @@ impl GitHub {
                     .await
                 })
                 .await
-                .map_err(map)?;
+                .map_err(|e| {
+                    super::app_error(self.app_id.unwrap_or_default(), &self.owner, &self.repo, e)
+                })?;
                 Some((i.permissions, i.events))
             }
             None => None,
