@@ -2037,7 +2037,153 @@ pub fn yaml_error(message: &str, token: &str) -> String {
     if message.contains("unexpected end of input") || message.contains("end of stream") {
         return "the file ends inside a value: close each bracket and quote".to_owned();
     }
-    message.to_owned()
+    if message.starts_with("externally tagged enum expected") {
+        return format!(
+            "expected one word or one `key:` mapping here, not {}",
+            shape_of(token)
+        );
+    }
+    if let Some((word, options)) = enum_words(message, "unknown variant `") {
+        return match crate::suggest::suggest(word, &options) {
+            Some(s) => format!(
+                "`{word}` is not one of {}: did you mean {s}?",
+                options.join(", ")
+            ),
+            None => format!("`{word}` is not one of {}", options.join(", ")),
+        };
+    }
+    if let Some((word, options)) = enum_words(message, "unknown field `") {
+        return match crate::suggest::suggest(word, &options) {
+            Some(s) => format!(
+                "`{word}` is not a setting here (did you mean {s}?); the settings here are {}",
+                options.join(", ")
+            ),
+            None => format!(
+                "`{word}` is not a setting here; the settings here are {}",
+                options.join(", ")
+            ),
+        };
+    }
+    if message.starts_with("expected string scalar") {
+        return format!(
+            "expected a single value here (a word, a number or a quoted string), not {}",
+            shape_of(token)
+        );
+    }
+    if message.starts_with("cannot deserialize null") {
+        return "this needs a value, and has none".to_owned();
+    }
+    if message.contains("did not match any variant of untagged enum RequiredCheck") {
+        return "expected a check's name, or `{ name: NAME, app_slug: APP }` (or app_id, creator, creator_id)".to_owned();
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {} here, not {}", kind(expected), kind(found));
+    }
+    yaml_syntax(message)
+}
+
+/// `X`, and the options after `expected one of`, from serde's "unknown variant" and
+/// "unknown field" messages.
+fn enum_words<'a>(message: &'a str, prefix: &str) -> Option<(&'a str, Vec<&'a str>)> {
+    let rest = message.strip_prefix(prefix)?;
+    let (word, rest) = rest.split_once('`')?;
+    let options = rest
+        .split_once("expected one of ")
+        .map_or(vec![], |(_, o)| {
+            o.split(", ").map(|w| w.trim_matches('`')).collect()
+        });
+    Some((word, options))
+}
+
+/// What a value written as `token` is, by its first character.
+fn shape_of(token: &str) -> &'static str {
+    match token.chars().next() {
+        Some('[') => "a list",
+        Some('{') => "a mapping",
+        _ => "a list or a mapping",
+    }
+}
+
+/// serde's name of a kind of value, in the words of a YAML file.
+fn kind(what: &str) -> String {
+    let what = what.trim();
+    match what {
+        "sequence" | "a sequence" => "a list".to_owned(),
+        "map" | "a map" => "a mapping".to_owned(),
+        "unit value" => "nothing (null)".to_owned(),
+        "a string" => "text".to_owned(),
+        "a boolean" | "true or false" => "true or false".to_owned(),
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more".to_owned(),
+        w if w.starts_with("struct ") => "a mapping".to_owned(),
+        w => {
+            for (serde, ours) in [
+                ("string ", "the text "),
+                ("integer ", "the number "),
+                ("floating point ", "the number "),
+                ("boolean ", ""),
+            ] {
+                if let Some(v) = w.strip_prefix(serde) {
+                    return format!("{ours}{}", v.trim_matches('`'));
+                }
+            }
+            w.to_owned()
+        }
+    }
+}
+
+/// A flow list or mapping opened with `open` and never closed.
+pub fn never_closed(open: char) -> String {
+    let close = if open == '[' { ']' } else { '}' };
+    format!("this `{open}` is never closed with `{close}`")
+}
+
+/// A YAML parser's syntax error in plain words: what is wrong at the position named.
+pub fn yaml_syntax(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("unclosed bracket '")
+        && let Some(open) = rest.chars().next()
+    {
+        return never_closed(open);
+    }
+    let said = [
+        (
+            "found a tab",
+            "a tab character: YAML indents with spaces only",
+        ),
+        (
+            "tabs disallowed",
+            "a tab character: YAML indents with spaces only",
+        ),
+        (
+            "mapping values are not allowed",
+            "a `key: value` where a plain value was expected: quote the value, or start the mapping on a line of its own",
+        ),
+        ("unclosed quote", "this quote is never closed"),
+        (
+            "invalid trailing content after",
+            "text after the closing quote: put the whole value inside the quotes",
+        ),
+        (
+            "simple key expected ':'",
+            "expected `key: value` on this line (a `:` after the key)",
+        ),
+        (
+            "alias references unknown anchor",
+            "this alias (*name) names no anchor (&name) before it",
+        ),
+        (
+            "did not find expected ',' or ']'",
+            "this `[` list is never closed with `]`",
+        ),
+        (
+            "did not find expected ',' or '}'",
+            "this `{` mapping is never closed with `}`",
+        ),
+    ];
+    said.iter()
+        .find(|(lib, _)| message.contains(lib))
+        .map_or_else(|| message.to_owned(), |(_, ours)| (*ours).to_owned())
 }
 
 /// A reply written for a pull request, as a terminal shows it: no leading emoji, no

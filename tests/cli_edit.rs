@@ -165,7 +165,7 @@ fn a_tab_is_reported_where_it_is() {
     let f = file_with(dir.path(), b"images:\n- name: app\n\tnewTag: v1\n");
     let o = hoist(&["set-image", &f, "app:v2"]);
     assert_eq!(o.status.code(), Some(1));
-    insta::assert_snapshot!(stderr(&o).replace(&f, "FILE").trim(), @"error: FILE:3:1: invalid YAML: while scanning a plain scalar, found a tab");
+    insta::assert_snapshot!(stderr(&o).replace(&f, "FILE").trim(), @"error: FILE:3:1: invalid YAML: a tab character: YAML indents with spaces only");
 }
 
 /// An image name no entry has is added, and the message says so and names the entry

@@ -208,7 +208,10 @@ fn env_var_names_and_urls() {
 #[test]
 fn unknown_fields_are_located() {
     let t = format!("{FORGE}stages:\n  dev: {{ auto: true, autoo: false }}\n{SERVICES}");
-    assert_errors(&t, &["4:22: unknown field `autoo`"]);
+    assert_errors(
+        &t,
+        &["4:22: `autoo` is not a setting here (did you mean auto?)"],
+    );
 }
 
 #[test]
@@ -443,11 +446,49 @@ fn yaml_errors_are_said_in_hoists_words() {
     );
     insta::assert_snapshot!(errors(&negative).join("\n"), @r#"hoist.yaml:12:28: "-5" is not a whole number of 0 or more"#);
     let cut = format!("{FORGE}stages:\n  dev: {{ auto: true\n");
-    insta::assert_snapshot!(errors(&cut).join("\n"), @"hoist.yaml:4:8: unclosed bracket '{'");
+    insta::assert_snapshot!(errors(&cut).join("\n"), @"hoist.yaml:4:8: this `{` is never closed with `}`");
     insta::assert_snapshot!(errors("").join("\n"), @"hoist.yaml:1:1: the config is empty: it needs at least `forge`, `stages` and `services` (config/hoist.example.yaml is a start)");
     insta::assert_snapshot!(errors(&format!("{FORGE}stages:\n  dev:\n")).join("\n"), @"hoist.yaml:4:6: expected a mapping here (`key: value` lines, or `{ key: value }`)");
     let unquoted = format!("{FORGE}stages:\n  dev: {{ auto: \"true }}\n");
-    insta::assert_snapshot!(errors(&unquoted).join("\n"), @"hoist.yaml:4:16: unclosed quote");
+    insta::assert_snapshot!(errors(&unquoted).join("\n"), @"hoist.yaml:4:16: this quote is never closed");
+    // Each of serde's and the YAML parser's own wordings, said in Hoist's.
+    let merge = |m: &str| format!("{}merge:\n{m}", with_stages("  dev: { auto: true }\n"));
+    let said: Vec<String> = [
+        merge("  method: [squash]\n"),
+        merge("  method: squish\n"),
+        merge("  mehtod: squash\n"),
+        merge("  required_checks: [{ nme: ci }]\n"),
+        merge("  required_checks: [ci]\n  method: ~\n"),
+        format!("forge: [\n{}", &with_stages("  dev: { auto: true }\n")[6..]),
+        format!(
+            "forge:\n  github: {{ owner: [acme], repo: gitops, token_env: GH_TOKEN }}\n{}",
+            &with_stages("  dev: { auto: true }\n")[FORGE.len()..]
+        ),
+        with_stages("  dev: { auto: [true] }\n"),
+        with_stages("  dev: { auto: true }\n\tuat: { auto: true }\n"),
+        with_stages("  dev: { auto: true }\n  uat\n"),
+        with_stages("  dev: *nothing\n"),
+        with_stages("  dev: { auto: \"true\" x }\n"),
+        with_stages("  dev: auto: true\n"),
+    ]
+    .iter()
+    .map(|t| errors(t).join("; "))
+    .collect();
+    insta::assert_snapshot!(said.join("\n"), @"
+    hoist.yaml:10:11: expected one word or one `key:` mapping here, not a list
+    hoist.yaml:10:11: `squish` is not one of squash, merge, rebase, fast_forward: did you mean squash?
+    hoist.yaml:10:3: `mehtod` is not a setting here (did you mean method?); the settings here are method, required_checks
+    hoist.yaml:10:21: expected a check's name, or `{ name: NAME, app_slug: APP }` (or app_id, creator, creator_id)
+    hoist.yaml:11:11: `~` is not one of squash, merge, rebase, fast_forward
+    hoist.yaml:1:8: this `[` is never closed with `]`
+    hoist.yaml:2:20: expected a single value here (a word, a number or a quoted string), not a list
+    hoist.yaml:4:10: expected true or false here, not a list
+    hoist.yaml:5:1: a tab character: YAML indents with spaces only
+    hoist.yaml:5:3: expected `key: value` on this line (a `:` after the key)
+    hoist.yaml:4:8: this alias (*name) names no anchor (&name) before it
+    hoist.yaml:4:23: text after the closing quote: put the whole value inside the quotes
+    hoist.yaml:4:8: expected a mapping here (`key: value` lines, or `{ key: value }`)
+    ");
 }
 
 /// Targets: `path` or `targets`, each of one kind, field paths that parse, a first

@@ -384,7 +384,7 @@ fn cases() -> Vec<(&'static str, String, Op, Expect)> {
             "invalid YAML",
             s("images:\n- name: app\n  newTag: [v1\n"),
             img("app:v2"),
-            Refused(3, "invalid YAML: unclosed bracket"),
+            Refused(3, "invalid YAML: this `[` is never closed with `]`"),
         ),
         (
             "not a kustomization",

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::ConfigError;
-use crate::manifest::text::line_col;
+use crate::manifest::text::{line_col, offset_of, tab_near};
 use crate::manifest::tree::{self, Kind, Node};
 
 /// A step into the config tree: a mapping key or a list index.
@@ -92,6 +92,21 @@ impl<'a> Source<'a> {
             (l.line().max(1) as usize, l.column().max(1) as usize)
         });
         let text = e.to_string();
+        let at = offset_of(self.text, line, col);
+        let (line, col) = if text.contains("found a tab") || text.contains("tabs disallowed") {
+            line_col(self.text, tab_near(self.text, at))
+        } else {
+            (line, col)
+        };
+        // A flow collection opened and never closed reads to the parser as a wrong type.
+        if let Some(open) = unclosed(&self.text[offset_of(self.text, line, col)..]) {
+            return ConfigError {
+                file: self.file.to_owned(),
+                line,
+                col,
+                message: crate::messages::never_closed(open),
+            };
+        }
         let first = text.lines().next().unwrap_or_default();
         let first = match first.strip_prefix("budget breached: ") {
             Some(what) if what.starts_with("Documents") => {
@@ -134,4 +149,27 @@ impl<'a> Source<'a> {
             })
             .unwrap_or_default()
     }
+}
+
+/// The bracket `text` opens (`[` or `{`) when nothing in the file closes it.
+fn unclosed(text: &str) -> Option<char> {
+    let open = text.chars().next().filter(|c| *c == '[' || *c == '{')?;
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(open)
 }

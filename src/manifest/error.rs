@@ -28,19 +28,8 @@ impl EditError {
     pub fn from_parse(text: &str, e: ParseError) -> Self {
         match e {
             ParseError::Syntax { at, message } => {
-                // The parser reports a tab where the scalar before it started; a person
-                // looks for the tab, so point at the first one from that line on.
                 let at = if message.contains("found a tab") {
-                    let at = at.min(text.len());
-                    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-                    // The tab is on the reported line or the next one.
-                    let window_end = text[at..]
-                        .match_indices('\n')
-                        .nth(1)
-                        .map_or(text.len(), |(i, _)| at + i);
-                    text[line_start..window_end]
-                        .find('\t')
-                        .map_or(at, |i| line_start + i)
+                    super::text::tab_near(text, at)
                 } else {
                     at
                 };
@@ -118,7 +107,9 @@ pub enum Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::InvalidYaml(m) => write!(f, "invalid YAML: {m}"),
+            Reason::InvalidYaml(m) => {
+                write!(f, "invalid YAML: {}", crate::messages::yaml_syntax(m))
+            }
             Reason::SeveralDocuments(n) => write!(
                 f,
                 "the file holds {n} YAML documents; Hoist edits files with exactly one (split them)"

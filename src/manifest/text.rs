@@ -73,6 +73,31 @@ pub fn next_line_start(text: &str, pos: usize) -> usize {
 }
 
 /// 1-based line and column (in characters) of a byte offset, for messages.
+/// Where the tab is that a YAML parser reported at `at`: parsers report it where the
+/// scalar before it started, and a person looks for the tab, on that line or the next.
+pub fn tab_near(text: &str, at: usize) -> usize {
+    let at = at.min(text.len());
+    let start = line_start(text, at);
+    let end = text[at..]
+        .match_indices('\n')
+        .nth(1)
+        .map_or(text.len(), |(i, _)| at + i);
+    text[start..end].find('\t').map_or(at, |i| start + i)
+}
+
+/// The byte offset of 1-based `line` and `col` (in characters), clamped to the text.
+pub fn offset_of(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    text[start..]
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| start + i)
+}
+
 pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let pos = pos.min(text.len());
     let start = line_start(text, pos);
