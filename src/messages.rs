@@ -1560,7 +1560,7 @@ pub fn plan_overlay_missing(path: &str, service: &str, stage: &str) -> String {
 /// `hoist status` before any store exists.
 pub fn no_store_yet(db: &std::path::Path) -> String {
     format!(
-        "{} does not exist yet: no promotions recorded (hoist serve creates it)",
+        "{} holds no store yet: no promotions recorded (hoist serve creates it)",
         db.display()
     )
 }
@@ -2338,6 +2338,11 @@ pub mod status {
 
     pub fn waits(what: &str) -> String {
         format!("  waits: {what}")
+    }
+
+    /// Under an open pull request: where it is, for a terminal to open.
+    pub fn link(url: &str) -> String {
+        format!("  {url}")
     }
 
     /// Under an open rollback's pull request.

@@ -430,6 +430,9 @@ pub fn render(grid: &Grid) -> String {
                     &p.tag,
                     &age(grid.now_ms, p.opened_at_ms),
                 ));
+                if let Some(url) = &p.pr.url {
+                    lines.push(say::link(url));
+                }
                 if let Some(from) = &p.rollback_of {
                     lines.push(say::rolling_back(from));
                 }

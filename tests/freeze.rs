@@ -202,6 +202,7 @@ async fn a_frozen_stage_shows_in_status() {
                                                                                                                          frozen
     my-app-service1  v1.4.0 a1a1a1a   pending                                                                            -
                      verified 5m ago  #2 → v1.4.0, opened 5m ago
+                                        https://github.com/acme/gitops/pull/2
                                         waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci
     my-app-service2  -                -                                                                                  -
     billing-api      -                -                                                                                  -

@@ -632,8 +632,28 @@ fn status_before_any_store_shows_every_stage_and_succeeds() {
     (what runs is from Hoist's ledger alone; give --repo with a checkout of the base branch, or --live, to read the overlays)
     ");
     let err = String::from_utf8_lossy(&o.stderr).replace(db.to_str().unwrap(), "DB");
-    insta::assert_snapshot!(err.trim(), @"DB does not exist yet: no promotions recorded (hoist serve creates it)");
+    insta::assert_snapshot!(err.trim(), @"DB holds no store yet: no promotions recorded (hoist serve creates it)");
     assert!(!db.exists(), "looking created the store");
+    // An empty file where the store will be is no store either, and stays empty.
+    std::fs::write(&db, "").unwrap();
+    let again = hoist(&[
+        "status",
+        "--config",
+        "config/hoist.example.yaml",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(again.stdout, o.stdout);
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().len(),
+        0,
+        "looking wrote the store"
+    );
 }
 
 /// `check-config` takes `--config` as every other command does, and `reconcile` runs its

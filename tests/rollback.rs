@@ -427,6 +427,11 @@ async fn the_advice_after_a_failed_deploy_works() {
     t.push("v1.5.0", "b2").await;
     t.check(2, Some("success")).await;
     t.said();
+    // #1 waited for its application to appear, and #2, merged, for Argo CD to run it.
+    insta::assert_snapshot!(t.waits(), @"
+    Argo CD has no application my-app-service1-dev
+    my-app-service1-dev: the application is not at 0000000 yet
+    ");
     t.forge
         .sync_merged(&t.argo, 2, &format!("{IMAGE}@{}", digest("b2")));
     t.argo

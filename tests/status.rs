@@ -47,6 +47,7 @@ async fn the_grid_shows_each_stage_its_state_age_and_what_waits() {
     my-app-service1  v1.4.0 a1a1a1a       v1.3.2 41828da                                                                     v1.3.0 f356c12
                      verified 2m ago      not merged by Hoist                                                                not merged by Hoist
                                           #2 → v1.4.0, opened 2m ago
+                                            https://github.com/acme/gitops/pull/2
                                             waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci
     my-app-service2  2.3.1 aeee700        2.3.1 aeee700                                                                      2.3.0 4e82623
                      not merged by Hoist  not merged by Hoist                                                                not merged by Hoist
@@ -93,6 +94,7 @@ async fn hoist_status_reads_the_checkout_and_the_ledger() {
     my-app-service1  v1.4.0 a1a1a1a  v1.3.2 41828da  v1.3.0 f356c12
       verified AGE ago  not merged by Hoist  not merged by Hoist
       #2 → v1.4.0, opened AGE ago
+      https://github.com/acme/gitops/pull/2
       waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci
     my-app-service2  2.3.1 aeee700  2.3.1 aeee700  2.3.0 4e82623
       not merged by Hoist  not merged by Hoist  not merged by Hoist
@@ -175,9 +177,92 @@ fn chromium(args: &[&str]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_status_page_shows_the_grid_in_a_browser() {
     let t = uat_pending(Drive::Serve).await;
+    // A webhook shared with another repository delivers its events too: stored, and
+    // never shown on this repository's page.
+    t.deliver(hoist::event::Event::CommentCreated {
+        repo: hoist::event::RepoRef {
+            full_name: "acme/other".into(),
+            installation_id: None,
+        },
+        comment_id: 991,
+        body: "/promote uat".into(),
+        author: quinn(),
+        number: 7,
+        is_pull_request: true,
+    })
+    .await;
     let url = format!("http://{}/", t.served.as_ref().unwrap().addr());
     let dom = tokio::task::block_in_place(|| chromium(&["--dump-dom", &url]));
     let dom = String::from_utf8(dom.stdout).unwrap();
+    // Each cell links to its pull request and its Argo CD application.
+    let forge_url = t.forge.state.lock().unwrap().served_at.clone().unwrap();
+    let links: Vec<String> = dom
+        .split("<a href=\"")
+        .skip(1)
+        .map(|a| {
+            let (href, rest) = a.split_once('"').unwrap();
+            let text = rest
+                .split_once('>')
+                .unwrap()
+                .1
+                .split("</a>")
+                .next()
+                .unwrap();
+            format!("{text} → {}", href.replace(&forge_url, "FAKE"))
+        })
+        .collect();
+    insta::assert_snapshot!(links.join("\n"), @"
+    #1 → FAKE/acme/gitops/pull/1
+    my-app-service1-dev → FAKE/applications/my-app-service1-dev
+    my-app-service1-uat → FAKE/applications/my-app-service1-uat
+    #2 → FAKE/acme/gitops/pull/2
+    my-app-service1-prod → FAKE/applications/my-app-service1-prod
+    my-app-service2-dev → FAKE/applications/my-app-service2-dev
+    my-app-service2-uat → FAKE/applications/my-app-service2-uat
+    my-app-service2-prod → FAKE/applications/my-app-service2-prod
+    billing-api-dev → FAKE/applications/billing-api-dev
+    billing-api-uat → FAKE/applications/billing-api-uat
+    billing-api-prod → FAKE/applications/billing-api-prod
+    nightly-report-dev → FAKE/applications/nightly-report-dev
+    nightly-report-uat → FAKE/applications/nightly-report-uat
+    nightly-report-prod → FAKE/applications/nightly-report-prod
+    ");
+    // The last events, newest first, as kind and key; the other repository's is stored
+    // (the webhook was taken) and not shown.
+    let events: Vec<String> = table_text(&dom, "events")
+        .lines()
+        .map(|l| {
+            l.split(" | ")
+                .skip(1)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    insta::assert_snapshot!(events.join("\n"), @"
+    pull_request_opened | pr:acme/gitops#2
+    comment_created | pr:acme/gitops#1
+    pull_request_closed | pr:acme/gitops#1
+    check_completed | pr:acme/gitops#1
+    pull_request_opened | pr:acme/gitops#1
+    image_pushed | image:123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1
+    ");
+    assert!(!dom.contains("acme/other"), "{dom}");
+    // No secret Hoist holds is on the page.
+    for secret in [
+        support::serve::SECRET,
+        "argo-token",
+        support::github_fake::INSTALLATION_TOKEN,
+        "PRIVATE KEY",
+    ] {
+        assert!(!dom.contains(secret), "the page shows {secret}");
+    }
+    let store = hoist::store::Store::open(t.served.as_ref().unwrap().db()).unwrap();
+    let stored = store.recent_events(50).await.unwrap();
+    assert!(
+        stored.iter().any(|e| e.key == "pr:acme/other#7"),
+        "{stored:?}"
+    );
     insta::assert_snapshot!(ages(&table_text(&dom, "grid")), @"
     service | dev | uat | prod
     my-app-service1 | v1.4.0 / a1a1a1a / verified AGE ago · #1 / Argo CD: my-app-service1-dev | v1.3.2 / 41828da / not merged by Hoist / Argo CD: my-app-service1-uat / #2 → v1.4.0 opened AGE ago by quinn /  waits: render/my-app-service1-uat on 0000000 from the GitHub App acme-gitops-ci | v1.3.0 / f356c12 / not merged by Hoist / Argo CD: my-app-service1-prod

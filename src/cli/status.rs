@@ -41,7 +41,8 @@ pub fn status(args: StatusArgs) -> Result<()> {
     }
     // A fresh setup has no store yet: every stage is shown as running nothing Hoist
     // recorded, and the store is not created by reading it.
-    let fresh = !args.store.db.exists();
+    // An empty file (made by `touch`, or a volume's placeholder) is no store either.
+    let fresh = std::fs::metadata(&args.store.db).map_or(true, |m| m.len() == 0);
     if fresh {
         eprintln!("{}", crate::messages::no_store_yet(&args.store.db));
     }

@@ -282,8 +282,11 @@ impl Served {
 
     /// The webhook GitHub sends for `ev`: its `X-GitHub-Event` and payload.
     fn github_payload(&self, ev: &Event) -> (&'static str, Value) {
-        let repo =
-            json!({"full_name": "acme/gitops", "name": "gitops", "owner": {"login": "acme"}});
+        let full = ev
+            .repo()
+            .map_or_else(|| "acme/gitops".to_owned(), |r| r.full_name.clone());
+        let (owner, name) = full.split_once('/').unwrap_or(("acme", full.as_str()));
+        let repo = json!({"full_name": full, "name": name, "owner": {"login": owner}});
         let installation = json!({"id": 7});
         let user = |a: &hoist::event::Actor| {
             let kind = if a.kind == hoist::event::ActorKind::Bot {
