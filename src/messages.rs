@@ -2358,3 +2358,66 @@ pub mod status {
         format!("{path} does not exist")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{StageView, pipeline};
+    use crate::config::Config;
+    use crate::status::State;
+
+    /// Each stage of a pull request's pipeline in its state's colour (verified, merged,
+    /// pending), the target marked; on CodeCommit, which renders no Mermaid, a table.
+    #[test]
+    fn the_pipeline_is_coloured_by_state() {
+        let views = [
+            StageView {
+                stage: "dev",
+                tag: Some("v1.5.0"),
+                state: State::Verified,
+            },
+            StageView {
+                stage: "uat",
+                tag: Some("v1.4.0"),
+                state: State::Merged,
+            },
+            StageView {
+                stage: "prod",
+                tag: Some("v1.3.0"),
+                state: State::Pending,
+            },
+        ];
+        let github = Config::parse(
+            include_str!("../config/hoist.example.yaml"),
+            "hoist.example.yaml",
+        )
+        .unwrap();
+        insta::assert_snapshot!(pipeline(&github, "prod", "v1.4.0", &views), @r#"
+        ```mermaid
+        flowchart LR
+          s_dev["dev · v1.5.0"]
+          s_uat["uat · v1.4.0"]
+          s_prod["prod · v1.4.0 ⏳"]
+          s_dev --> s_uat
+          s_uat --> s_prod
+          classDef verified fill:#d4edda,stroke:#2e7d32
+          class s_dev verified
+          classDef merged fill:#fff3cd,stroke:#b7791f
+          class s_uat merged
+          classDef pending fill:#dbeafe,stroke:#1d4ed8
+          class s_prod pending
+        ```
+        "#);
+        let codecommit = Config::parse(
+            include_str!("../config/hoist.codecommit.example.yaml"),
+            "hoist.codecommit.example.yaml",
+        )
+        .unwrap();
+        insta::assert_snapshot!(pipeline(&codecommit, "prod", "v1.4.0", &views), @"
+        | Stage | Runs | State |
+        |---|---|---|
+        | dev | `v1.5.0` | verified |
+        | uat | `v1.4.0` | merged, not verified yet |
+        | prod | `v1.4.0 ⏳` | this pull request |
+        ");
+    }
+}

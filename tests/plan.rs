@@ -678,6 +678,18 @@ fn check_config_takes_config_and_reconcile_needs_no_once() {
         help.contains("Usage: hoist reconcile [OPTIONS] --config <FILE>\n"),
         "{help}"
     );
+    // Run without it, reconcile gets past its arguments to the setup it needs.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hoist.db");
+    let o = hoist(&[
+        "reconcile",
+        "--config",
+        "config/hoist.example.yaml",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "not a usage error (2)");
+    insta::assert_snapshot!(String::from_utf8_lossy(&o.stderr).trim(), @"error: cannot read the GitHub App key /var/run/secrets/hoist/app.pem: No such file or directory (os error 2)");
 }
 
 /// `plan` with a `--repo` that is not the checkout names `--repo` and the path it
@@ -737,6 +749,19 @@ fn a_requester_no_person_is_is_not_mentioned() {
     <!-- hoist:v1 {"service":"my-app-service1","stage":"prod","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.3.2","digest":"sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08","requested_by":"cli"} -->
     ⏳ approval from @acme/sre (not `cli`)
     "#);
+    // A push's promotion is requested by `ecr-push`, which no person is either.
+    let o = hoist(&[
+        "plan",
+        "--config",
+        "config/hoist.example.yaml",
+        "--repo",
+        "examples/gitops",
+        "--event",
+        EVENT,
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Hoist-Requested-By: ecr-push"), "{out}");
+    assert!(!out.contains("@ecr-push"), "{out}");
 }
 
 /// A refusal is printed for a terminal: no emoji, no Markdown emphasis, and the command
