@@ -1565,11 +1565,10 @@ pub fn no_store_yet(db: &std::path::Path) -> String {
     )
 }
 
-/// `hoist doctor`'s lines: what each check found, and what to do when it failed.
 /// Connecting as a GitHub App whose installation GitHub does not find on the repository.
 pub fn app_not_installed(app_id: u64, owner: &str, repo: &str) -> String {
     format!(
-        "the GitHub App {app_id} is not installed on {owner}/{repo}: install it from the App's page (Install App), choosing {repo}"
+        "the GitHub App {app_id} is not installed on {owner}/{repo}, or there is no such repository: check forge.github's owner and repo, and install the App from its page (Install App), choosing {repo}"
     )
 }
 
@@ -1580,6 +1579,7 @@ pub fn app_refused(app_id: u64, why: &str) -> String {
     )
 }
 
+/// `hoist doctor`'s lines: what each check found, and what to do when it failed.
 pub mod doctor {
     pub fn iam_allows(principal: &str, n: usize, resource: &str) -> String {
         format!("IAM allows {principal} the {n} actions Hoist calls on {resource}")
@@ -2037,23 +2037,31 @@ pub fn yaml_error(message: &str, token: &str) -> String {
     if message.contains("unexpected end of input") || message.contains("end of stream") {
         return "the file ends inside a value: close each bracket and quote".to_owned();
     }
+    serde_words(message, token).unwrap_or_else(|| yaml_syntax(message))
+}
+
+/// serde's own wordings (a wrong kind of value, an unknown value or setting) in Hoist's.
+fn serde_words(message: &str, token: &str) -> Option<String> {
     if message.starts_with("externally tagged enum expected") {
-        return format!(
+        return Some(format!(
             "expected one word or one `key:` mapping here, not {}",
             shape_of(token)
-        );
+        ));
     }
     if let Some((word, options)) = enum_words(message, "unknown variant `") {
-        return match crate::suggest::suggest(word, &options) {
+        if matches!(word, "~" | "null" | "") {
+            return Some(NEEDS_A_VALUE.to_owned());
+        }
+        return Some(match crate::suggest::suggest(word, &options) {
             Some(s) => format!(
                 "`{word}` is not one of {}: did you mean {s}?",
                 options.join(", ")
             ),
             None => format!("`{word}` is not one of {}", options.join(", ")),
-        };
+        });
     }
     if let Some((word, options)) = enum_words(message, "unknown field `") {
-        return match crate::suggest::suggest(word, &options) {
+        return Some(match crate::suggest::suggest(word, &options) {
             Some(s) => format!(
                 "`{word}` is not a setting here (did you mean {s}?); the settings here are {}",
                 options.join(", ")
@@ -2062,39 +2070,46 @@ pub fn yaml_error(message: &str, token: &str) -> String {
                 "`{word}` is not a setting here; the settings here are {}",
                 options.join(", ")
             ),
-        };
+        });
     }
     if message.starts_with("expected string scalar") {
-        return format!(
+        return Some(format!(
             "expected a single value here (a word, a number or a quoted string), not {}",
             shape_of(token)
-        );
+        ));
     }
     if message.starts_with("cannot deserialize null") {
-        return "this needs a value, and has none".to_owned();
+        return Some(NEEDS_A_VALUE.to_owned());
     }
     if message.contains("did not match any variant of untagged enum RequiredCheck") {
-        return "expected a check's name, or `{ name: NAME, app_slug: APP }` (or app_id, creator, creator_id)".to_owned();
+        return Some("expected a check's name, or `{ name: NAME, app_slug: APP }` (or app_id, creator, creator_id)".to_owned());
     }
     if let Some(rest) = message.strip_prefix("invalid type: ")
         && let Some((found, expected)) = rest.split_once(", expected ")
     {
-        return format!("expected {} here, not {}", kind(expected), kind(found));
+        return Some(format!(
+            "expected {} here, not {}",
+            kind(expected),
+            kind(found)
+        ));
     }
-    yaml_syntax(message)
+    None
 }
+
+const NEEDS_A_VALUE: &str = "this needs a value, and has none";
 
 /// `X`, and the options after `expected one of`, from serde's "unknown variant" and
 /// "unknown field" messages.
 fn enum_words<'a>(message: &'a str, prefix: &str) -> Option<(&'a str, Vec<&'a str>)> {
     let rest = message.strip_prefix(prefix)?;
     let (word, rest) = rest.split_once('`')?;
-    let options = rest
+    let options: Vec<&str> = rest
         .split_once("expected one of ")
         .map_or(vec![], |(_, o)| {
             o.split(", ").map(|w| w.trim_matches('`')).collect()
         });
-    Some((word, options))
+    // Without the list there is nothing better to say than serde's own words.
+    (!options.is_empty()).then_some((word, options))
 }
 
 /// What a value written as `token` is, by its first character.
@@ -2174,11 +2189,11 @@ pub fn yaml_syntax(message: &str) -> String {
         ),
         (
             "did not find expected ',' or ']'",
-            "this `[` list is never closed with `]`",
+            "expected `,` or `]` here: a list's items are separated by `,` and it ends with `]`",
         ),
         (
             "did not find expected ',' or '}'",
-            "this `{` mapping is never closed with `}`",
+            "expected `,` or `}` here: a mapping's entries are separated by `,` and it ends with `}`",
         ),
     ];
     said.iter()

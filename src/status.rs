@@ -417,36 +417,7 @@ pub fn render(grid: &Grid) -> String {
     for row in &grid.services {
         let mut line = vec![vec![row.service.clone()]];
         for c in &row.cells {
-            let mut lines = vec![];
-            if let Some(tag) = &c.tag {
-                let d = c.digest.as_deref().map(short_digest).unwrap_or("-");
-                lines.push(format!("{tag} {d}"));
-            }
-            let since = c.since_ms.map(|t| age(grid.now_ms, t));
-            lines.push(say::state(c.state, since.as_deref()));
-            for p in &c.pending {
-                lines.push(say::pending(
-                    &p.pr.name,
-                    &p.tag,
-                    &age(grid.now_ms, p.opened_at_ms),
-                ));
-                if let Some(url) = &p.pr.url {
-                    lines.push(say::link(url));
-                }
-                if let Some(from) = &p.rollback_of {
-                    lines.push(say::rolling_back(from));
-                }
-                if let Some(w) = &p.waits_for {
-                    lines.push(say::waits(w));
-                }
-            }
-            if let Some(p) = &c.problem {
-                lines.push(say::problem(p));
-            }
-            if let Some(by) = &c.held_by {
-                lines.push(say::held(&c.stage, by));
-            }
-            line.push(lines);
+            line.push(cell_lines(c, grid.now_ms));
         }
         table.push(line);
     }
@@ -464,6 +435,38 @@ pub fn render(grid: &Grid) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One cell of `hoist status`'s table, a line each: what runs, its state, each open pull
+/// request with its link and what it waits for, a problem, a hold.
+fn cell_lines(c: &Cell, now: i64) -> Vec<String> {
+    use crate::messages::status as say;
+    let mut lines = vec![];
+    if let Some(tag) = &c.tag {
+        let d = c.digest.as_deref().map(short_digest).unwrap_or("-");
+        lines.push(format!("{tag} {d}"));
+    }
+    let since = c.since_ms.map(|t| age(now, t));
+    lines.push(say::state(c.state, since.as_deref()));
+    for p in &c.pending {
+        lines.push(say::pending(&p.pr.name, &p.tag, &age(now, p.opened_at_ms)));
+        if let Some(url) = &p.pr.url {
+            lines.push(say::link(url));
+        }
+        if let Some(from) = &p.rollback_of {
+            lines.push(say::rolling_back(from));
+        }
+        if let Some(w) = &p.waits_for {
+            lines.push(say::waits(w));
+        }
+    }
+    if let Some(p) = &c.problem {
+        lines.push(say::problem(p));
+    }
+    if let Some(by) = &c.held_by {
+        lines.push(say::held(&c.stage, by));
+    }
+    lines
 }
 
 /// Columns padded to their widest line; a blank line between rows of several lines.

@@ -479,7 +479,7 @@ fn yaml_errors_are_said_in_hoists_words() {
     hoist.yaml:10:11: `squish` is not one of squash, merge, rebase, fast_forward: did you mean squash?
     hoist.yaml:10:3: `mehtod` is not a setting here (did you mean method?); the settings here are method, required_checks
     hoist.yaml:10:21: expected a check's name, or `{ name: NAME, app_slug: APP }` (or app_id, creator, creator_id)
-    hoist.yaml:11:11: `~` is not one of squash, merge, rebase, fast_forward
+    hoist.yaml:11:11: this needs a value, and has none
     hoist.yaml:1:8: this `[` is never closed with `]`
     hoist.yaml:2:20: expected a single value here (a word, a number or a quoted string), not a list
     hoist.yaml:4:10: expected true or false here, not a list

@@ -597,9 +597,16 @@ async fn an_app_not_installed_or_not_ours_is_named() {
         .run_edited(s.env(), |c| c.replace("    installation_id: 7\n", ""))
         .await;
     insta::assert_snapshot!(not_passed(&s, &o), @"
-    ✗ cannot use the forge: cannot connect to GitHub at FAKE: the GitHub App 12345 is not installed on acme/gitops: install it from the App's page (Install App), choosing gitops
+    ✗ cannot use the forge: cannot connect to GitHub at FAKE: the GitHub App 12345 is not installed on acme/gitops, or there is no such repository: check forge.github's owner and repo, and install the App from its page (Install App), choosing gitops
         check the forge section's credentials, and that the App is installed on the repository
     1 of 18 checks failed.
+    ");
+    // With the installation's id in the config, GitHub refuses its token instead.
+    let o = s.run(s.env()).await;
+    insta::assert_snapshot!(not_passed(&s, &o), @"
+    ✗ cannot use the forge: the GitHub App 12345 is not installed on acme/gitops, or there is no such repository: check forge.github's owner and repo, and install the App from its page (Install App), choosing gitops
+        check the forge section's credentials, and that the App is installed on the repository
+    1 of 51 checks failed.
     ");
     s.forge.state.lock().unwrap().not_installed = false;
     let o = s

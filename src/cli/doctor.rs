@@ -82,10 +82,14 @@ async fn settings(config: &crate::config::Config, engine: &crate::app::RealEngin
                 out.extend(doctor::github::installation(&p));
                 out.extend(doctor::github::protection(config, forge.base(), &p));
             }
-            Err(e) => out.push(Check::fail(
-                say::forge_unreachable(&e.to_string()),
-                say::FORGE_FIX.to_owned(),
-            )),
+            // What else doctor would read there fails the same way: said once.
+            Err(e) => {
+                out.push(Check::fail(
+                    say::forge_unreachable(&e.to_string()),
+                    say::FORGE_FIX.to_owned(),
+                ));
+                return out;
+            }
         }
     }
     if let crate::forge::any::AnyForge::CodeCommit(c) = forge {
@@ -158,6 +162,18 @@ async fn permissions(
     engine: &crate::app::RealEngine,
     aws: &aws_config::SdkConfig,
 ) -> Vec<Check> {
+    // In the partition Hoist works in (an aws-cn or GovCloud region has its own STS and
+    // IAM): the repository's region, else the first ECR image's.
+    let region = match &config.forge {
+        crate::config::Forge::Codecommit(cc) => Some(cc.region.clone()),
+        crate::config::Forge::Github(_) => config.services.iter().find_map(|(_, s)| {
+            crate::registry::ecr::parts(&s.image).map(|(_, region, _)| region.to_owned())
+        }),
+    };
+    let aws = &match region {
+        Some(r) => aws.to_builder().region(aws_config::Region::new(r)).build(),
+        None => aws.clone(),
+    };
     let caller = match &engine.forge {
         crate::forge::any::AnyForge::CodeCommit(_) => engine.forge.me().login.clone(),
         _ => {

@@ -99,7 +99,16 @@ impl<'a> Source<'a> {
             (line, col)
         };
         // A flow collection opened and never closed reads to the parser as a wrong type.
-        if let Some(open) = unclosed(&self.text[offset_of(self.text, line, col)..]) {
+        let wrong_kind = [
+            "externally tagged enum",
+            "expected string scalar",
+            "invalid type",
+        ]
+        .iter()
+        .any(|m| text.starts_with(m));
+        if let Some(open) =
+            unclosed(&self.text[offset_of(self.text, line, col)..]).filter(|_| wrong_kind)
+        {
             return ConfigError {
                 file: self.file.to_owned(),
                 line,
@@ -151,18 +160,39 @@ impl<'a> Source<'a> {
     }
 }
 
-/// The bracket `text` opens (`[` or `{`) when nothing in the file closes it.
+/// The bracket `text` opens (`[` or `{`) when nothing in the file closes it. Quoted
+/// scalars (a quote at a value's start, `\"` and `''` inside) and `#` comments are
+/// skipped, as YAML reads them.
 fn unclosed(text: &str) -> Option<char> {
     let open = text.chars().next().filter(|c| *c == '[' || *c == '{')?;
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    for c in text.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '[' | '{') => depth += 1,
-            (None, ']' | '}') => {
+    let mut prev = ' ';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_value = prev.is_whitespace() || "[{,:".contains(prev);
+        match c {
+            '"' | '\'' if starts_value => loop {
+                match chars.next() {
+                    None => return Some(open),
+                    Some('\\') if c == '"' => {
+                        chars.next();
+                    }
+                    Some('\'') if c == '\'' && chars.peek() == Some(&'\'') => {
+                        chars.next();
+                    }
+                    Some(q) if q == c => break,
+                    Some(_) => {}
+                }
+            },
+            '#' if prev.is_whitespace() => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+            }
+            '[' | '{' => depth += 1,
+            ']' | '}' => {
                 depth -= 1;
                 if depth == 0 {
                     return None;
@@ -170,6 +200,30 @@ fn unclosed(text: &str) -> Option<char> {
             }
             _ => {}
         }
+        prev = if c == '#' { '\n' } else { c };
     }
     Some(open)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A bracket is never closed only when nothing closes it: quoted brackets, an
+    /// apostrophe inside a plain word and a comment's brackets do not count.
+    #[test]
+    fn brackets_are_matched_as_yaml_reads_them() {
+        for (text, open) in [
+            ("[a, b]\nx: 1\n", None),
+            ("[don't, b]\n", None),
+            ("[\"]\", b]\n", None),
+            ("['it''s ]', b]\n", None),
+            ("[\"a\\\"]\", b]\n", None),
+            ("{ a: 1, # it's ]\n  b: 2 }\n", None),
+            ("[a, [b]\nx: 1\n", Some('[')),
+            ("{ a: [1] \nb: 2\n", Some('{')),
+            ("[\"unclosed ]\n", Some('[')),
+            ("x: [1]\n", None),
+        ] {
+            assert_eq!(super::unclosed(text), open, "{text:?}");
+        }
+    }
 }

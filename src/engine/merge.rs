@@ -963,7 +963,9 @@ impl<F: Forge, A: ArgoCd, R: Registry> Engine<F, A, R> {
                     merge_sha,
                     &state,
                     status.message.as_deref(),
-                    self.config.group_of(&meta.service).map(|(g, _)| g),
+                    h.group
+                        .as_deref()
+                        .or_else(|| self.config.group_of(&meta.service).map(|(g, _)| g)),
                 )
             } else {
                 messages::deploy_waiting(&meta.stage, &link, merge_sha, &why.to_string())

@@ -72,7 +72,6 @@ pub fn next_line_start(text: &str, pos: usize) -> usize {
     text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1)
 }
 
-/// 1-based line and column (in characters) of a byte offset, for messages.
 /// Where the tab is that a YAML parser reported at `at`: parsers report it where the
 /// scalar before it started, and a person looks for the tab, on that line or the next.
 pub fn tab_near(text: &str, at: usize) -> usize {
@@ -85,19 +84,22 @@ pub fn tab_near(text: &str, at: usize) -> usize {
     text[start..end].find('\t').map_or(at, |i| start + i)
 }
 
-/// The byte offset of 1-based `line` and `col` (in characters), clamped to the text.
+/// The byte offset of 1-based `line` and `col` (in characters), clamped to that line's
+/// end (and to the text's).
 pub fn offset_of(text: &str, line: usize, col: usize) -> usize {
     let start: usize = text
         .split_inclusive('\n')
         .take(line.saturating_sub(1))
         .map(str::len)
         .sum();
-    text[start..]
+    let end = next_line_start(text, start.min(text.len()));
+    text[start.min(text.len())..end]
         .char_indices()
         .nth(col.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| start + i)
+        .map_or(end, |(i, _)| start + i)
 }
 
+/// 1-based line and column (in characters) of a byte offset, for messages.
 pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let pos = pos.min(text.len());
     let start = line_start(text, pos);

@@ -208,9 +208,15 @@ impl GitHub {
                         i.id
                     }
                 };
+                // No 404 here for a JWT GitHub takes: only a 401 is the App's to fix.
                 let a: App = retry::retrying(|| async { app.get("/app", None::<&()>).await })
                     .await
-                    .map_err(|e| app_error(app_id, owner, repo, e))?;
+                    .map_err(|e| match map(e) {
+                        ForgeError::Other(m) if m.starts_with("401") => {
+                            ForgeError::Other(crate::messages::app_refused(app_id, &m))
+                        }
+                        other => other,
+                    })?;
                 let login = format!("{}[bot]", a.slug);
                 // The bot's numeric id, when the API lists the bot as a user; otherwise
                 // Hoist knows itself by its login.
