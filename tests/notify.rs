@@ -187,15 +187,15 @@ fn a_webhook_is_checked_where_it_is_written() {
         example_config()
     );
     let err = hoist::config::Config::parse(&bad, "hoist.yaml").unwrap_err();
-    insta::assert_snapshot!(err.to_string(), @"hoist.yaml:86:10: this value looks like a secret (a key or token); secrets never go in the config: name an environment variable or a file");
+    insta::assert_snapshot!(err.to_string(), @"hoist.yaml:88:10: this value looks like a secret (a key or token); secrets never go in the config: name an environment variable or a file");
     let bad = format!(
         "{}notify:\n  - url_env: 9HOOK\n    stages: [prd]\n    on: [merged, merged]\n",
         example_config()
     );
     let err = hoist::config::Config::parse(&bad, "hoist.yaml").unwrap_err();
     insta::assert_snapshot!(err.to_string(), @r#"
-    hoist.yaml:83:14: "9HOOK" is not an environment variable name
-    hoist.yaml:84:14: notify stage "prd" is not a stage (did you mean prod?); stages: dev, uat, prod
-    hoist.yaml:85:18: event "merged" is listed twice
+    hoist.yaml:85:14: "9HOOK" is not an environment variable name
+    hoist.yaml:86:14: notify stage "prd" is not a stage (did you mean prod?); stages: dev, uat, prod
+    hoist.yaml:87:18: event "merged" is listed twice
     "#);
 }

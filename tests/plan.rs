@@ -615,13 +615,16 @@ fn an_event_with_a_malformed_digest_fails_naming_it() {
 fn status_before_any_store_shows_every_stage_and_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hoist.db");
-    let o = hoist(&[
-        "status",
-        "--config",
-        "config/hoist.example.yaml",
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let status = || {
+        hoist(&[
+            "status",
+            "--config",
+            "config/hoist.example.yaml",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+    };
+    let o = status();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     insta::assert_snapshot!(String::from_utf8_lossy(&o.stdout), @"
     service          dev  uat  prod
@@ -636,13 +639,7 @@ fn status_before_any_store_shows_every_stage_and_succeeds() {
     assert!(!db.exists(), "looking created the store");
     // An empty file where the store will be is no store either, and stays empty.
     std::fs::write(&db, "").unwrap();
-    let again = hoist(&[
-        "status",
-        "--config",
-        "config/hoist.example.yaml",
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let again = status();
     assert!(
         again.status.success(),
         "{}",
