@@ -100,14 +100,15 @@ impl Proxy {
                 );
                 async move {
                     let start = Instant::now();
-                    let injected = match &mode {
+                    // A clone (of an Arc at most) per call: each call owns its mode.
+                    let injected = match mode.clone() {
                         Mode::Latency(d) => {
-                            tokio::time::sleep(*d).await;
+                            tokio::time::sleep(d).await;
                             None
                         }
                         Mode::Faults { percent, .. } => {
                             let mut r = rng.lock().unwrap();
-                            (r.next() % 100 < *percent).then(|| r.next())
+                            (r.next() % 100 < percent).then(|| r.next())
                         }
                         Mode::Down(down) => {
                             down.load(std::sync::atomic::Ordering::SeqCst).then_some(1)
