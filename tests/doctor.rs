@@ -571,20 +571,9 @@ async fn each_wrong_github_setting_fails_naming_the_fix() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-/// What the fix lines after each line that is not a pass say, the fake's URL hidden.
+/// Each line that is not a pass, with its fix, the fake's URL hidden.
 fn not_passed(s: &Setup, o: &Output) -> String {
-    let out = stdout(o);
-    let mut keep = false;
-    let mut said = vec![];
-    for l in out.lines() {
-        if !l.starts_with("    ") {
-            keep = !l.starts_with('✓');
-        }
-        if keep {
-            said.push(l.replace(&s.url, "FAKE"));
-        }
-    }
-    said.join("\n")
+    said_where(o, |l| !l.starts_with('✓')).replace(&s.url, "FAKE")
 }
 
 /// The App as GitHub knows it: not installed on the repository, or an `app_id` whose
@@ -999,20 +988,24 @@ async fn a_codecommit_setup_is_checked_for_owners_and_approval_templates() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-/// The lines of doctor's output that contain `needle`, each with its fix.
-fn lines_about(o: &Output, needle: &str) -> String {
-    let out = stdout(o);
-    let mut keep = false;
+/// The lines of doctor's output that `keep` takes, each with its fix lines.
+fn said_where(o: &Output, keep: impl Fn(&str) -> bool) -> String {
+    let mut kept = false;
     let mut said = vec![];
-    for l in out.lines() {
+    for l in stdout(o).lines() {
         if !l.starts_with("    ") {
-            keep = l.contains(needle);
+            kept = keep(l);
         }
-        if keep {
+        if kept {
             said.push(l.to_owned());
         }
     }
     said.join("\n")
+}
+
+/// The lines of doctor's output that contain `needle`, each with its fix.
+fn lines_about(o: &Output, needle: &str) -> String {
+    said_where(o, |l| l.contains(needle))
 }
 
 /// Hoist's IAM permissions, asked of IAM's policy simulator for Hoist's role (its

@@ -403,6 +403,9 @@ fn the_plan_command_prints_a_patchable_diff_and_json() {
     assert!(out.starts_with("dev  my-app-service1  v1.3.2 -> v1.4.0  branch hoist/dev/my-app-service1\nPromote my-app-service1 v1.4.0 to dev\n"), "{out}");
     assert!(out.contains(&format!("--- a/{S1_DEV}\n+++ b/{S1_DEV}\n")));
     assert!(out.ends_with("uat, prod: nothing to do (gated by /promote)\n"));
+    // A push is requested by `ecr-push`, which no person is: never mentioned.
+    assert!(out.contains("Hoist-Requested-By: ecr-push"), "{out}");
+    assert!(!out.contains("@ecr-push"), "{out}");
 
     let o = hoist(&[
         "plan",
@@ -746,19 +749,8 @@ fn a_requester_no_person_is_is_not_mentioned() {
     <!-- hoist:v1 {"service":"my-app-service1","stage":"prod","image":"123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app-service1","tag":"v1.3.2","digest":"sha256:41828da5541005335d4bcc6a684e3fe302b8c73dc0cd2be954109f93d5b00a08","requested_by":"cli"} -->
     ⏳ approval from @acme/sre (not `cli`)
     "#);
-    // A push's promotion is requested by `ecr-push`, which no person is either.
-    let o = hoist(&[
-        "plan",
-        "--config",
-        "config/hoist.example.yaml",
-        "--repo",
-        "examples/gitops",
-        "--event",
-        EVENT,
-    ]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("Hoist-Requested-By: ecr-push"), "{out}");
-    assert!(!out.contains("@ecr-push"), "{out}");
+    // A push's promotion, requested by `ecr-push`, which no person is either, is in
+    // the_plan_command_prints_a_patchable_diff_and_json.
 }
 
 /// A refusal is printed for a terminal: no emoji, no Markdown emphasis, and the command

@@ -163,23 +163,27 @@ async fn permissions(
     aws: &aws_config::SdkConfig,
 ) -> Vec<Check> {
     // In the partition Hoist works in (an aws-cn or GovCloud region has its own STS and
-    // IAM): the repository's region, else the first ECR image's.
+    // IAM): the repository's region, else the first ECR image's. On GitHub without an ECR
+    // image, Hoist calls nothing on AWS.
     let region = match &config.forge {
-        crate::config::Forge::Codecommit(cc) => Some(cc.region.clone()),
-        crate::config::Forge::Github(_) => config.services.iter().find_map(|(_, s)| {
-            crate::registry::ecr::parts(&s.image).map(|(_, region, _)| region.to_owned())
-        }),
+        crate::config::Forge::Codecommit(cc) => cc.region.clone(),
+        crate::config::Forge::Github(_) => {
+            let first = config.services.iter().find_map(|(_, s)| {
+                crate::registry::ecr::parts(&s.image).map(|(_, region, _)| region.to_owned())
+            });
+            let Some(region) = first else {
+                return vec![];
+            };
+            region
+        }
     };
-    let aws = &match region {
-        Some(r) => aws.to_builder().region(aws_config::Region::new(r)).build(),
-        None => aws.clone(),
-    };
+    let aws = &aws
+        .to_builder()
+        .region(aws_config::Region::new(region))
+        .build();
     let caller = match &engine.forge {
         crate::forge::any::AnyForge::CodeCommit(_) => engine.forge.me().login.clone(),
         _ => {
-            if doctor::iam::asks(config, "arn:aws:sts::0:x").is_empty() {
-                return vec![];
-            }
             let sts = aws_sdk_sts::Client::new(aws);
             match sts.get_caller_identity().send().await {
                 Ok(who) => who.arn().unwrap_or_default().to_owned(),

@@ -106,9 +106,7 @@ impl<'a> Source<'a> {
         ]
         .iter()
         .any(|m| text.starts_with(m));
-        if let Some(open) =
-            unclosed(&self.text[offset_of(self.text, line, col)..]).filter(|_| wrong_kind)
-        {
+        if wrong_kind && let Some(open) = unclosed(&self.text[at..]) {
             return ConfigError {
                 file: self.file.to_owned(),
                 line,

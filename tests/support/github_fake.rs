@@ -101,17 +101,20 @@ pub fn serve_on(forge: MemoryForge, argo: MemoryArgo, listener: tokio::net::TcpL
     url
 }
 
+/// Whether a request carries SigV4 credentials, as AWS requires of every call.
+fn signed(h: &axum::http::HeaderMap) -> bool {
+    h.get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="))
+}
+
 /// Hoist's role's session, as STS names the caller of the GitHub fake's AWS calls.
 pub const AWS_CALLER: &str = "arn:aws:sts::123456789012:assumed-role/hoist/hoist-session";
 
 /// STS and IAM's query protocol (`support::aws_query`), for a signed request: Hoist's
 /// role's session is the caller.
 fn aws_query(h: &axum::http::HeaderMap, body: &[u8], forge: &MemoryForge) -> Option<Response> {
-    let signed = h
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="));
-    if !signed || h.contains_key("x-amz-target") {
+    if !signed(h) || h.contains_key("x-amz-target") {
         return None;
     }
     let iam = forge.state.lock().unwrap().iam.clone();
@@ -130,11 +133,7 @@ fn ecr(h: &axum::http::HeaderMap, body: &[u8], forge: &MemoryForge) -> Response 
         )
             .into_response()
     };
-    let signed = h
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential="));
-    if !signed {
+    if !signed(h) {
         return json(
             403,
             json!({"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}),

@@ -89,16 +89,23 @@ pub struct GitHub {
 /// comments or a repository's open pull requests, and a bound on a runaway list.
 const MAX_PAGES: usize = 200;
 
-/// An App-level call's error in the App's terms: GitHub answers 404 for the
-/// installation of an App not installed on the repository, and 401 for a JWT that the
-/// App's id and key do not make.
-fn app_error(app_id: u64, owner: &str, repo: &str, e: octocrab::Error) -> ForgeError {
+/// An App-level call's error in the App's terms: 401 for a JWT that the App's id and
+/// key do not make.
+fn app_call_error(app_id: u64, e: octocrab::Error) -> ForgeError {
     match map(e) {
-        ForgeError::NotFound(_) => {
-            ForgeError::Other(crate::messages::app_not_installed(app_id, owner, repo))
-        }
         ForgeError::Other(m) if m.starts_with("401") => {
             ForgeError::Other(crate::messages::app_refused(app_id, &m))
+        }
+        other => other,
+    }
+}
+
+/// The error of reading the App's installation on the repository: GitHub answers 404
+/// for an App not installed there (or a repository that does not exist).
+fn app_error(app_id: u64, owner: &str, repo: &str, e: octocrab::Error) -> ForgeError {
+    match app_call_error(app_id, e) {
+        ForgeError::NotFound(_) => {
+            ForgeError::Other(crate::messages::app_not_installed(app_id, owner, repo))
         }
         other => other,
     }
@@ -211,12 +218,7 @@ impl GitHub {
                 // No 404 here for a JWT GitHub takes: only a 401 is the App's to fix.
                 let a: App = retry::retrying(|| async { app.get("/app", None::<&()>).await })
                     .await
-                    .map_err(|e| match map(e) {
-                        ForgeError::Other(m) if m.starts_with("401") => {
-                            ForgeError::Other(crate::messages::app_refused(app_id, &m))
-                        }
-                        other => other,
-                    })?;
+                    .map_err(|e| app_call_error(app_id, e))?;
                 let login = format!("{}[bot]", a.slug);
                 // The bot's numeric id, when the API lists the bot as a user; otherwise
                 // Hoist knows itself by its login.
